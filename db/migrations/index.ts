@@ -1,0 +1,15 @@
+// Migrations are listed statically so they load the same way under tsx, jest and a compiled build.
+import type { Knex } from 'knex';
+import * as initial from './20261127000001_initial';
+
+type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
+
+export const migrations: Record<string, Migration> = {
+  '20261127000001_initial': initial,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name],
+};

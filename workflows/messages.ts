@@ -1,0 +1,108 @@
+// Messages of the subscription and invoice workflows, shared by workflows/ and api/.
+// Every payload here is plain JSON (it travels through Temporal history and continue-as-new).
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Period } from '../billing/types';
+import type { ScheduleInput } from '../billing/period';
+
+export const SUBSCRIPTION_TASK_QUEUE = 'meterline-billing';
+
+export function subscriptionWorkflowId(subscriptionId: string): string {
+  return `subscription:${subscriptionId}`;
+}
+
+export function invoiceWorkflowId(invoiceId: string): string {
+  return `invoice:${invoiceId}`;
+}
+
+/** Custom search attributes the operators filter on in the Temporal UI. */
+export const SEARCH_ATTRIBUTES = {
+  CustomerId: 'Keyword',
+  SubscriptionId: 'Keyword',
+  PlanCode: 'Keyword',
+  SubscriptionStatus: 'Keyword',
+  CurrentPeriodEnd: 'Datetime',
+} as const;
+
+/** Live usage of one metric inside the open period, as the workflow knows it from signals. */
+export interface LiveMetricUsage {
+  eventsCount: number;
+  /** Sum of the events' numeric `field_name` values (decimal string); "0" for count metrics. */
+  units: string;
+}
+
+export interface BillingPeriodState {
+  period: Period;
+  fullPeriod: Period;
+}
+
+/** The subscription workflow's state; versioned, JSON only, carried through continue-as-new. */
+export interface SubscriptionWorkflowState {
+  version: 1;
+  organizationId: string;
+  subscriptionId: string;
+  externalSubscriptionId: string;
+  externalCustomerId: string;
+  planCode: string;
+  schedule: ScheduleInput;
+  /** The period being collected; computed from the schedule on the first run when absent. */
+  current?: BillingPeriodState;
+  /** Live usage per metric code for `current`. */
+  liveUsage: Record<string, LiveMetricUsage>;
+  /** How many periods this subscription has closed (diagnostics). */
+  closedPeriods: number;
+  /** Usage signals received over the subscription's life (diagnostics, bounded by coalescing). */
+  usageSignalsReceived: number;
+}
+
+export interface UsageDelta {
+  metricCode: string;
+  /** Start of the hour (ISO UTC) the events' timestamps fall in: the workflow counts only its open period. */
+  bucketStart: string;
+  eventsCount: number;
+  /** Sum of the numeric field values (decimal string); "0" for count metrics. */
+  units: string;
+}
+
+/** A coalesced usage notification: deltas aggregated by the API over about a second. */
+export interface UsageSignalPayload {
+  deltas: UsageDelta[];
+}
+
+export interface TerminateRequest {
+  /** When the subscription ends (ISO UTC); the workflow's current time when absent. */
+  terminatedAt?: string;
+}
+
+export interface TerminateResult {
+  invoiceId: string;
+  totalAmountCents: number;
+  terminatedAt: string;
+}
+
+export interface SubscriptionLiveState {
+  status: 'active' | 'terminated';
+  planCode: string;
+  currentPeriod: BillingPeriodState | null;
+  liveUsage: Record<string, LiveMetricUsage>;
+  closedPeriods: number;
+  usageSignalsReceived: number;
+}
+
+export const usageSignal = defineSignal<[UsageSignalPayload]>('usageSignal');
+export const terminateUpdate = defineUpdate<TerminateResult, [TerminateRequest]>('terminateUpdate');
+export const stateQuery = defineQuery<SubscriptionLiveState>('stateQuery');
+
+export interface InvoiceWorkflowInput {
+  version: 1;
+  organizationId: string;
+  invoiceId: string;
+  /** Days the invoice stays a draft (late events still count) before it is finalized. */
+  gracePeriodDays: number;
+}
+
+export interface InvoiceLiveState {
+  invoiceId: string;
+  status: 'draft' | 'finalized';
+}
+
+export const invoiceStateQuery = defineQuery<InvoiceLiveState>('invoiceStateQuery');
