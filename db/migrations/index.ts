@@ -1,11 +1,15 @@
 // Migrations are listed statically so they load the same way under tsx, jest and a compiled build.
 import type { Knex } from 'knex';
 import * as initial from './20261127000001_initial';
+import * as invoiceFullPeriod from './20261127000002_invoice_full_period';
+import * as api from './20261127000003_api';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
 export const migrations: Record<string, Migration> = {
   '20261127000001_initial': initial,
+  '20261127000002_invoice_full_period': invoiceFullPeriod,
+  '20261127000003_api': api,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

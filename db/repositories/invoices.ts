@@ -16,6 +16,10 @@
 // sequence never resets (per organization, not per month), so numbers are gap-free and strictly increasing
 // in finalization order; the month part is informative only. Example: `ACM-202611-000001`.
 import type { Knex } from 'knex';
+import { DateTime } from 'luxon';
+import { BillingError } from '../../billing/errors';
+import type { Fee, InvoiceDraft } from '../../billing/invoice';
+import type { Period } from '../../billing/types';
 
 export interface FeeRecord {
   id: string;
@@ -268,4 +272,261 @@ export async function listInvoices(
     .offset((page - 1) * perPage);
   const fees = await loadFees(db, organizationId, rows.map((r) => r.id));
   return { invoices: rows.map((r) => invoiceFromRow(r, fees.get(r.id) ?? [])), totalCount };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Write side
+
+export type PeriodInvoiceType = 'subscription' | 'termination' | 'progressive_billing';
+
+export interface PeriodInvoiceKey {
+  organizationId: string;
+  subscriptionId: string;
+  invoiceType: PeriodInvoiceType;
+  /** [start, end): part of the unique key. */
+  period: Period;
+}
+
+export interface ClaimPeriodInvoiceInput extends PeriodInvoiceKey {
+  customerId: string;
+  currency: string;
+  /** The unclipped plan period (stored for refreshes: proration denominator). */
+  fullPeriod: Period;
+}
+
+/** An invoice row locked (FOR UPDATE) by the current transaction. */
+export interface LockedInvoice {
+  id: string;
+  organizationId: string;
+  customerId: string;
+  subscriptionId: string;
+  invoiceType: string;
+  status: InvoiceStatus;
+  currency: string;
+  period: Period;
+  /** Null for rows written without it (falls back to `period`). */
+  fullPeriod: Period | null;
+  number: string | null;
+  issuingDate: string | null;
+  totalAmountCents: number;
+  /** True when this call inserted the row. */
+  created: boolean;
+}
+
+interface RawInvoiceRow {
+  id: string;
+  organization_id: string;
+  customer_id: string;
+  subscription_id: string;
+  invoice_type: string;
+  status: string;
+  currency: string;
+  period_start: Date;
+  period_end: Date;
+  full_period_start: Date | null;
+  full_period_end: Date | null;
+  number: string | null;
+  issuing_date: string | null;
+  total_amount_cents: number;
+}
+
+const LOCK_COLUMNS = [
+  'id', 'organization_id', 'customer_id', 'subscription_id', 'invoice_type', 'status', 'currency', 'period_start',
+  'period_end', 'full_period_start', 'full_period_end', 'number', 'total_amount_cents',
+];
+
+function lockedFromRow(r: RawInvoiceRow, created: boolean): LockedInvoice {
+  return {
+    id: r.id,
+    organizationId: r.organization_id,
+    customerId: r.customer_id,
+    subscriptionId: r.subscription_id,
+    invoiceType: r.invoice_type,
+    status: toInvoiceStatus(r.status),
+    currency: r.currency.trim(),
+    period: { start: iso(r.period_start), end: iso(r.period_end) },
+    fullPeriod:
+      r.full_period_start && r.full_period_end ? { start: iso(r.full_period_start), end: iso(r.full_period_end) } : null,
+    number: r.number,
+    issuingDate: r.issuing_date,
+    totalAmountCents: r.total_amount_cents,
+    created,
+  };
+}
+
+function instant(isoString: string, field: string): Date {
+  const d = new Date(isoString);
+  if (Number.isNaN(d.getTime())) throw new BillingError('invalid_datetime', `Not an ISO datetime: ${isoString}`, field);
+  return d;
+}
+
+function selectLocked(trx: Knex.Transaction): Knex.QueryBuilder {
+  return trx('invoices').select([...LOCK_COLUMNS, trx.raw(`to_char(issuing_date, 'YYYY-MM-DD') as issuing_date`)]).forUpdate();
+}
+
+/**
+ * Finds or creates the invoice of (subscription, period, type) and locks it for the rest of `trx`.
+ * A new row is an empty draft (totals 0, no fees): the caller computes and writes its fees in the same
+ * transaction (replaceDraftFees), so nobody ever commits a half-written invoice. Concurrent callers
+ * serialize on the unique index and then on the row lock; exactly one of them sees `created: true`.
+ */
+export async function claimPeriodInvoice(trx: Knex.Transaction, input: ClaimPeriodInvoiceInput): Promise<LockedInvoice> {
+  const periodStart = instant(input.period.start, 'period.start');
+  const periodEnd = instant(input.period.end, 'period.end');
+  const inserted: RawInvoiceRow[] = await trx('invoices')
+    .insert({
+      organization_id: input.organizationId,
+      customer_id: input.customerId,
+      subscription_id: input.subscriptionId,
+      invoice_type: input.invoiceType,
+      status: 'draft',
+      period_start: periodStart,
+      period_end: periodEnd,
+      full_period_start: instant(input.fullPeriod.start, 'full_period.start'),
+      full_period_end: instant(input.fullPeriod.end, 'full_period.end'),
+      currency: input.currency,
+    })
+    .onConflict(['subscription_id', 'period_start', 'period_end', 'invoice_type'])
+    .ignore()
+    .returning('id');
+  const createdId = inserted[0]?.id;
+  const row: RawInvoiceRow | undefined = await selectLocked(trx)
+    .where({
+      organization_id: input.organizationId,
+      subscription_id: input.subscriptionId,
+      invoice_type: input.invoiceType,
+      period_start: periodStart,
+      period_end: periodEnd,
+    })
+    .first();
+  if (!row) {
+    // The key exists (the insert conflicted) but not in this organization: refuse rather than touch it.
+    throw new BillingError('invoice_conflict', `An invoice for subscription ${input.subscriptionId} and this period exists elsewhere`);
+  }
+  return lockedFromRow(row, row.id === createdId);
+}
+
+/** Locks an invoice by id in `trx`; null when it does not exist in the organization. */
+export async function lockInvoice(trx: Knex.Transaction, organizationId: string, invoiceId: string): Promise<LockedInvoice | null> {
+  if (!UUID_RE.test(invoiceId)) return null;
+  const row: RawInvoiceRow | undefined = await selectLocked(trx).where({ organization_id: organizationId, id: invoiceId }).first();
+  return row ? lockedFromRow(row, false) : null;
+}
+
+function feeRow(organizationId: string, invoiceId: string, fee: Fee, position: number): Record<string, unknown> {
+  return {
+    organization_id: organizationId,
+    invoice_id: invoiceId,
+    position,
+    fee_type: fee.kind,
+    charge_id: fee.chargeId !== null && UUID_RE.test(fee.chargeId) ? fee.chargeId : null,
+    metric_code: fee.metricCode,
+    display_name: fee.displayName,
+    filter_index: fee.filterIndex,
+    filter_values: fee.filterValues === null ? null : JSON.stringify(fee.filterValues),
+    grouped_by: JSON.stringify(fee.groupedBy ?? {}),
+    units: fee.units,
+    events_count: fee.eventsCount,
+    unit_amount: fee.unitAmount,
+    precise_amount: fee.preciseAmount,
+    amount_cents: fee.amountCents,
+    currency: fee.currency,
+    proration_ratio: fee.prorationRatio,
+    from_datetime: instant(fee.fromDatetime, 'fee.from_datetime'),
+    to_datetime: instant(fee.toDatetime, 'fee.to_datetime'),
+  };
+}
+
+/**
+ * Replaces a locked DRAFT invoice's fees and totals with `draft` (the refresh of a draft). Refuses a finalized
+ * invoice (BillingError 'invoice_finalized'): a finalized invoice is immutable.
+ */
+export async function replaceDraftFees(trx: Knex.Transaction, invoice: LockedInvoice, draft: InvoiceDraft): Promise<LockedInvoice> {
+  if (invoice.status !== 'draft') {
+    throw new BillingError('invoice_finalized', `Invoice ${invoice.id} is ${invoice.status}; its fees cannot change`);
+  }
+  await trx('fees').where({ organization_id: invoice.organizationId, invoice_id: invoice.id }).delete();
+  const rows = draft.fees.map((f, i) => feeRow(invoice.organizationId, invoice.id, f, i + 1));
+  // Chunked so a plan with many filter/group lines stays under Postgres' bind-parameter limit.
+  for (let i = 0; i < rows.length; i += 1000) await trx('fees').insert(rows.slice(i, i + 1000));
+  const updated: RawInvoiceRow[] = await trx('invoices')
+    .where({ organization_id: invoice.organizationId, id: invoice.id, status: 'draft' })
+    .update({
+      currency: draft.currency,
+      fees_amount_cents: draft.feesAmountCents,
+      taxes_amount_cents: 0,
+      total_amount_cents: draft.totalAmountCents,
+      updated_at: trx.fn.now(),
+    })
+    .returning([...LOCK_COLUMNS, trx.raw(`to_char(issuing_date, 'YYYY-MM-DD') as issuing_date`)]);
+  const row = updated[0];
+  if (!row) throw new Error(`Invoice ${invoice.id} vanished while locked`);
+  return lockedFromRow(row, invoice.created);
+}
+
+/**
+ * Inserts the period invoice with its fees, idempotently: a new invoice is written; an existing draft gets
+ * its fees and totals replaced (refresh); a finalized invoice is returned untouched.
+ */
+export async function upsertPeriodInvoice(
+  trx: Knex.Transaction,
+  input: ClaimPeriodInvoiceInput & { draft: InvoiceDraft },
+): Promise<LockedInvoice> {
+  const invoice = await claimPeriodInvoice(trx, { ...input, currency: input.draft.currency });
+  if (invoice.status !== 'draft') return invoice;
+  return replaceDraftFees(trx, invoice, input.draft);
+}
+
+/** Number format: see the header. */
+export function formatInvoiceNumber(orgSlug: string, issuingDate: string, sequence: number): string {
+  const prefix = orgSlug.replace(/[^A-Za-z0-9]/g, '').slice(0, 3).toUpperCase() || 'ML';
+  const yyyymm = issuingDate.slice(0, 4) + issuingDate.slice(5, 7);
+  return `${prefix}-${yyyymm}-${String(sequence).padStart(6, '0')}`;
+}
+
+/**
+ * Draft → finalized, in one transaction: locks the invoice; when it is a draft, takes the organization's next
+ * invoice number (the sequence row update is part of the same transaction, so an aborted finalization
+ * leaves no gap, and concurrent finalizations of one organization serialize on that row), sets the issuing
+ * date (the finalization instant's date in the customer's timezone, else the organization's), status and
+ * finalized_at. Idempotent: a finalized invoice is returned as it is. Throws BillingError 'invoice_not_found'.
+ */
+export async function finalizeInvoice(
+  db: Knex,
+  organizationId: string,
+  invoiceId: string,
+  opts: { now?: Date } = {},
+): Promise<LockedInvoice & { finalizedNow: boolean }> {
+  return db.transaction(async (trx) => {
+    const invoice = await lockInvoice(trx, organizationId, invoiceId);
+    if (!invoice) throw new BillingError('invoice_not_found', `Invoice ${invoiceId} not found`, 'invoice_id');
+    if (invoice.status === 'finalized') return { ...invoice, finalizedNow: false };
+
+    const ctx: { slug: string; customer_tz: string | null; org_tz: string } | undefined = await trx('organizations as o')
+      .join('customers as c', 'c.organization_id', 'o.id')
+      .where({ 'o.id': organizationId, 'c.id': invoice.customerId })
+      .first('o.slug', 'c.timezone as customer_tz', 'o.default_timezone as org_tz');
+    if (!ctx) throw new BillingError('customer_not_found', `Customer ${invoice.customerId} not found`, 'customer_id');
+    const zone = ctx.customer_tz || ctx.org_tz || 'UTC';
+    const now = opts.now ?? new Date();
+    const local = DateTime.fromJSDate(now, { zone });
+    if (!local.isValid) throw new BillingError('invalid_timezone', `Unknown IANA timezone: ${zone}`, 'timezone');
+    const issuingDate = local.toFormat('yyyy-MM-dd');
+
+    const seq: { last_number: number }[] = await trx.raw(
+      `INSERT INTO invoice_sequences (organization_id, last_number) VALUES (?, 1)
+       ON CONFLICT (organization_id) DO UPDATE SET last_number = invoice_sequences.last_number + 1
+       RETURNING last_number`,
+      [organizationId],
+    ).then((r: { rows: { last_number: number }[] }) => r.rows);
+    const number = formatInvoiceNumber(ctx.slug, issuingDate, seq[0]!.last_number);
+
+    const updated: RawInvoiceRow[] = await trx('invoices')
+      .where({ organization_id: organizationId, id: invoiceId, status: 'draft' })
+      .update({ status: 'finalized', number, issuing_date: issuingDate, finalized_at: now, updated_at: now })
+      .returning([...LOCK_COLUMNS, trx.raw(`to_char(issuing_date, 'YYYY-MM-DD') as issuing_date`)]);
+    const row = updated[0];
+    if (!row) throw new Error(`Invoice ${invoiceId} vanished while locked`);
+    return { ...lockedFromRow(row, false), finalizedNow: true };
+  });
 }

@@ -1,4 +1,6 @@
 // Starts the services every integration test shares: Postgres and a Temporal dev server.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createDb, migrateLatest } from '../../db/knexfile';
 import { startEmbeddedPostgres, withDatabase } from '../../dev/postgres';
@@ -20,8 +22,12 @@ export default async function globalSetup(): Promise<void> {
   let serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     const pgPort = await freePort();
-    const pgServer = await startEmbeddedPostgres(path.resolve(__dirname, '../../.data/test-pg'), pgPort);
+    // A throw-away cluster per run, so concurrent runs on one checkout never share a data folder.
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-test-pg-'));
+    fs.chmodSync(dataDir, 0o755); // the postgres system user (when run as root) must reach it
+    const pgServer = await startEmbeddedPostgres(path.join(dataDir, 'data'), pgPort);
     g.__METERLINE_PG__ = pgServer;
+    g.__METERLINE_PG_DIR__ = dataDir;
     serverUrl = pgServer.url;
   }
   process.env.METERLINE_TEST_PG_URL = withDatabase(serverUrl, 'postgres');

@@ -1,0 +1,18 @@
+// The worker's activities: every group bound to its dependencies, merged into the SubscriptionActivities type.
+import type { Knex } from 'knex';
+import { createInvoiceActivities } from './invoices';
+import { createSubscriptionActivities } from './subscriptions';
+import type { SubscriptionActivities } from './types';
+
+export interface ActivityDeps {
+  db: Knex;
+}
+
+export function createActivities(deps: ActivityDeps): SubscriptionActivities {
+  return {
+    ...createInvoiceActivities(deps),
+    ...createSubscriptionActivities(deps),
+  };
+}
+
+export type { SubscriptionActivities } from './types';

@@ -1,0 +1,249 @@
+// Period invoices: aggregate the period's usage from Postgres, rate it with billing/, persist exactly once.
+//
+// Usage aggregation strategy (documented choice):
+// - A charge whose usage is ONE bucket (no filters, no pricing_group_keys, not percentage/dynamic which need
+//   per-event values) on a count_agg / sum_agg / max_agg metric is aggregated IN SQL (count / SUM / MAX over
+//   `(properties->>field)::numeric`, non-numeric values → 'invalid_event_value'). A 1,000,000-event period is
+//   one indexed scan returning one row. Results are shared by charges on the same metric.
+// - Every other charge (filters, pricing groups, unique_count / latest / weighted_sum, percentage, dynamic)
+//   reads the metric's events (keyset-paginated chunks) and runs billing/aggregateCharge on them. Those
+//   events are held in memory for the aggregation: bounded by that metric's volume (known limitation; a
+//   streaming/SQL GROUP BY aggregation of filters and groups is the next step).
+// - Recurring metrics carry no value from the previous period yet (carriedUnits is not stored).
+//
+// Subscription fee: billed in arrears with the period for plans with pay_in_advance = false (a termination
+// invoice prorates it through period vs fullPeriod inside buildInvoice). For pay_in_advance plans the fee
+// is NOT billed by these activities yet (it belongs on the invoice at the start of the next period).
+// Pay-in-advance charges are skipped by buildInvoice (billed per event, elsewhere).
+//
+// Concurrency: the invoice row is claimed and locked first (claimPeriodInvoice / lockInvoice), and the
+// events are read after the lock inside the same transaction, so concurrent creations/refreshes serialize
+// and the last one to commit has seen every event committed before it took the lock.
+import { ApplicationFailure } from '@temporalio/common';
+import type { Knex } from 'knex';
+import { pricingGroupKeys, aggregateCharge, type ChargeUsage } from '../billing/aggregation';
+import { BillingError } from '../billing/errors';
+import { buildInvoice, type InvoiceDraft, type InvoiceKind } from '../billing/invoice';
+import type { Charge, Period, Plan } from '../billing/types';
+import {
+  claimPeriodInvoice,
+  finalizeInvoice as finalizeInvoiceRow,
+  lockInvoice,
+  replaceDraftFees,
+  type LockedInvoice,
+} from '../db/repositories/invoices';
+import { loadPlan } from '../db/repositories/plans';
+import { loadSubscriptionBillingContext, type SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
+import { aggregateSimpleUsage, isSqlAggregatable, loadPeriodEvents, type SimpleUsage } from '../db/repositories/usage';
+import type { CreatePeriodInvoiceInput, InvoiceRef, PeriodInvoiceResult, SubscriptionActivities } from './types';
+
+// Error classification at the source (CONVENTIONS "Errors"), shared by every activity group:
+// - BillingError (invalid plan data, non-numeric event value, missing rows...) → non-retryable
+//   ApplicationFailure whose `type` is the BillingError's stable `code`; the original error is the cause.
+// - Postgres data exceptions (SQLSTATE class 22: a value that cannot be cast/stored) → non-retryable, type
+//   'invalid_data': retrying the same statement gives the same answer.
+// - Everything else — connection resets, serialization failures (40001), deadlocks (40P01), timeouts —
+//   is rethrown unchanged so the activity retry policy retries it.
+
+function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+export function classifyError(err: unknown): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof BillingError) {
+    return ApplicationFailure.create({
+      message: err.message,
+      type: err.code,
+      nonRetryable: true,
+      cause: err,
+      details: err.field !== undefined ? [{ field: err.field }] : [],
+    });
+  }
+  const state = sqlState(err);
+  if (state !== undefined && state.startsWith('22')) {
+    return ApplicationFailure.create({
+      message: (err as Error).message,
+      type: 'invalid_data',
+      nonRetryable: true,
+      cause: err as Error,
+      details: [{ sqlState: state }],
+    });
+  }
+  return err;
+}
+
+/** Runs an activity body and classifies what it throws. */
+export async function classified<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw classifyError(err);
+  }
+}
+
+export interface InvoiceActivityDeps {
+  db: Knex;
+}
+
+type Db = Knex | Knex.Transaction;
+
+/** True when the charge's usage is a single bucket that SQL count/sum/max computes exactly. */
+export function isSqlAggregatedCharge(charge: Charge): boolean {
+  return (
+    isSqlAggregatable(charge.billableMetric) &&
+    charge.filters.length === 0 &&
+    pricingGroupKeys(charge.properties).length === 0 &&
+    charge.chargeModel !== 'percentage' &&
+    charge.chargeModel !== 'dynamic'
+  );
+}
+
+/** Usage of every in-arrears charge of the plan over [period.start, period.end). */
+export async function aggregatePeriodUsage(
+  db: Db,
+  ctx: SubscriptionBillingContext,
+  plan: Plan,
+  period: Period,
+): Promise<ChargeUsage[]> {
+  const charges = plan.charges.filter((c) => !c.payInAdvance);
+  const sqlCharges = charges.filter(isSqlAggregatedCharge);
+  const eventCharges = charges.filter((c) => !isSqlAggregatedCharge(c));
+
+  const simple = new Map<string, SimpleUsage>();
+  for (const c of sqlCharges) {
+    const key = `${c.billableMetric.code}\u0000${c.billableMetric.aggregationType}\u0000${c.billableMetric.fieldName ?? ''}`;
+    if (!simple.has(key)) {
+      simple.set(key, await aggregateSimpleUsage(db, ctx.organizationId, ctx.subscriptionId, c.billableMetric, period));
+    }
+  }
+  const codes = [...new Set(eventCharges.map((c) => c.billableMetric.code))];
+  const events = codes.length > 0 ? await loadPeriodEvents(db, ctx.organizationId, ctx.subscriptionId, codes, period) : {};
+
+  return charges.map((c): ChargeUsage => {
+    if (isSqlAggregatedCharge(c)) {
+      const key = `${c.billableMetric.code}\u0000${c.billableMetric.aggregationType}\u0000${c.billableMetric.fieldName ?? ''}`;
+      const u = simple.get(key)!;
+      return { chargeId: c.id, buckets: [{ filterIndex: null, groupedBy: {}, units: u.units, eventsCount: u.eventsCount }] };
+    }
+    return aggregateCharge(c, events[c.billableMetric.code] ?? [], period);
+  });
+}
+
+function invoiceCurrency(ctx: SubscriptionBillingContext, plan: Plan): string {
+  if (ctx.customerCurrency !== null && ctx.customerCurrency !== plan.amountCurrency) {
+    throw new BillingError(
+      'currency_mismatch',
+      `Customer currency ${ctx.customerCurrency} differs from plan ${plan.code}'s ${plan.amountCurrency} (FX is not supported yet)`,
+      'currency',
+    );
+  }
+  return plan.amountCurrency;
+}
+
+async function rateDraft(
+  db: Db,
+  ctx: SubscriptionBillingContext,
+  plan: Plan,
+  kind: InvoiceKind,
+  period: Period,
+  fullPeriod: Period,
+  subscriptionAt: string,
+): Promise<InvoiceDraft> {
+  const usage = await aggregatePeriodUsage(db, ctx, plan, period);
+  return buildInvoice({
+    plan,
+    kind,
+    currency: invoiceCurrency(ctx, plan),
+    timezone: ctx.timezone,
+    period,
+    fullPeriod,
+    // Arrears plans: the fee of this period is on this invoice. In-advance plans: not billed here (see header).
+    chargeSubscriptionFee: !plan.payInAdvance,
+    usage,
+    subscriptionAt,
+  });
+}
+
+function result(invoice: LockedInvoice, ctx: SubscriptionBillingContext, created: boolean): PeriodInvoiceResult {
+  return {
+    invoiceId: invoice.id,
+    status: invoice.status,
+    totalAmountCents: invoice.totalAmountCents,
+    currency: invoice.currency,
+    created,
+    gracePeriodDays: ctx.gracePeriodDays,
+  };
+}
+
+function invoiceKind(invoiceType: string): InvoiceKind {
+  if (invoiceType === 'subscription' || invoiceType === 'termination' || invoiceType === 'progressive_billing') return invoiceType;
+  throw new BillingError('invalid_invoice_type', `Invoice type ${invoiceType} cannot be refreshed`, 'invoice_type');
+}
+
+export function createInvoiceActivities(
+  deps: InvoiceActivityDeps,
+): Pick<SubscriptionActivities, 'createPeriodInvoice' | 'refreshDraftInvoice' | 'finalizeInvoice'> {
+  const { db } = deps;
+
+  async function subscriptionAt(trx: Db, organizationId: string, subscriptionId: string): Promise<string> {
+    const row: { subscription_at: Date } | undefined = await trx('subscriptions')
+      .where({ organization_id: organizationId, id: subscriptionId })
+      .first('subscription_at');
+    if (!row) throw new BillingError('subscription_not_found', `Subscription ${subscriptionId} not found`, 'subscription_id');
+    return row.subscription_at.toISOString();
+  }
+
+  return {
+    async createPeriodInvoice(input: CreatePeriodInvoiceInput): Promise<PeriodInvoiceResult> {
+      return classified(async () => {
+        const ctx = await loadSubscriptionBillingContext(db, input.organizationId, input.subscriptionId);
+        const plan = await loadPlan(db, input.organizationId, ctx.planId);
+        const currency = invoiceCurrency(ctx, plan);
+        const subAt = await subscriptionAt(db, input.organizationId, input.subscriptionId);
+        return db.transaction(async (trx) => {
+          const invoice = await claimPeriodInvoice(trx, {
+            organizationId: input.organizationId,
+            subscriptionId: input.subscriptionId,
+            customerId: ctx.customerId,
+            invoiceType: input.kind,
+            period: input.period,
+            fullPeriod: input.fullPeriod,
+            currency,
+          });
+          // Already finalized: done before, nothing to change ("already done" → success).
+          if (invoice.status !== 'draft') return result(invoice, ctx, false);
+          const draft = await rateDraft(trx, ctx, plan, input.kind, input.period, input.fullPeriod, subAt);
+          const written = await replaceDraftFees(trx, invoice, draft);
+          return result(written, ctx, invoice.created);
+        });
+      });
+    },
+
+    async refreshDraftInvoice(ref: InvoiceRef): Promise<PeriodInvoiceResult> {
+      return classified(() =>
+        db.transaction(async (trx) => {
+          const invoice = await lockInvoice(trx, ref.organizationId, ref.invoiceId);
+          if (!invoice) throw new BillingError('invoice_not_found', `Invoice ${ref.invoiceId} not found`, 'invoice_id');
+          const ctx = await loadSubscriptionBillingContext(trx, ref.organizationId, invoice.subscriptionId);
+          if (invoice.status !== 'draft') return result(invoice, ctx, false);
+          const plan = await loadPlan(trx, ref.organizationId, ctx.planId);
+          const subAt = await subscriptionAt(trx, ref.organizationId, invoice.subscriptionId);
+          const draft = await rateDraft(
+            trx, ctx, plan, invoiceKind(invoice.invoiceType), invoice.period, invoice.fullPeriod ?? invoice.period, subAt,
+          );
+          return result(await replaceDraftFees(trx, invoice, draft), ctx, false);
+        }),
+      );
+    },
+
+    async finalizeInvoice(ref: InvoiceRef): Promise<PeriodInvoiceResult> {
+      return classified(async () => {
+        const invoice = await finalizeInvoiceRow(db, ref.organizationId, ref.invoiceId);
+        const ctx = await loadSubscriptionBillingContext(db, ref.organizationId, invoice.subscriptionId);
+        return result(invoice, ctx, false);
+      });
+    },
+  };
+}

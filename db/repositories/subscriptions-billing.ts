@@ -1,0 +1,97 @@
+// What the billing activities need to know about a subscription (read side), and its termination (write).
+// The API's own subscription repository is db/repositories/subscriptions.ts; this file stays billing-only.
+import type { Knex } from 'knex';
+import { BillingError } from '../../billing/errors';
+
+type Db = Knex | Knex.Transaction;
+
+export interface SubscriptionBillingContext {
+  organizationId: string;
+  subscriptionId: string;
+  externalSubscriptionId: string;
+  status: string;
+  planId: string;
+  terminatedAt: string | null;
+  customerId: string;
+  externalCustomerId: string;
+  /** The customer's IANA timezone, else the organization's default. */
+  timezone: string;
+  /** The customer's currency (null when not set yet). */
+  customerCurrency: string | null;
+  /** Days a new invoice stays a draft: the customer's override, else the organization's setting. */
+  gracePeriodDays: number;
+}
+
+interface ContextRow {
+  organization_id: string;
+  id: string;
+  external_id: string;
+  status: string;
+  plan_id: string;
+  terminated_at: Date | null;
+  customer_id: string;
+  external_customer_id: string;
+  customer_timezone: string | null;
+  org_timezone: string;
+  customer_currency: string | null;
+  customer_grace: number | null;
+  org_grace: number;
+}
+
+/** Throws BillingError 'subscription_not_found' (a business failure: retrying will not make it appear). */
+export async function loadSubscriptionBillingContext(
+  db: Db,
+  organizationId: string,
+  subscriptionId: string,
+): Promise<SubscriptionBillingContext> {
+  const row: ContextRow | undefined = await db('subscriptions as s')
+    .join('customers as c', 'c.id', 's.customer_id')
+    .join('organizations as o', 'o.id', 's.organization_id')
+    .where({ 's.organization_id': organizationId, 's.id': subscriptionId })
+    .first(
+      's.organization_id', 's.id', 's.external_id', 's.status', 's.plan_id', 's.terminated_at', 's.customer_id',
+      'c.external_id as external_customer_id', 'c.timezone as customer_timezone', 'o.default_timezone as org_timezone',
+      'c.currency as customer_currency', 'c.invoice_grace_period as customer_grace', 'o.invoice_grace_period as org_grace',
+    );
+  if (!row) throw new BillingError('subscription_not_found', `Subscription ${subscriptionId} not found`, 'subscription_id');
+  return {
+    organizationId: row.organization_id,
+    subscriptionId: row.id,
+    externalSubscriptionId: row.external_id,
+    status: row.status,
+    planId: row.plan_id,
+    terminatedAt: row.terminated_at === null ? null : row.terminated_at.toISOString(),
+    customerId: row.customer_id,
+    externalCustomerId: row.external_customer_id,
+    timezone: row.customer_timezone || row.org_timezone || 'UTC',
+    customerCurrency: row.customer_currency === null ? null : row.customer_currency.trim(),
+    gracePeriodDays: row.customer_grace ?? row.org_grace,
+  };
+}
+
+/**
+ * Sets status 'terminated' and terminated_at. Idempotent: an already terminated subscription keeps its first
+ * terminated_at (a retried or replayed call changes nothing). Returns the stored termination instant.
+ */
+export async function markSubscriptionTerminated(
+  db: Db,
+  organizationId: string,
+  subscriptionId: string,
+  terminatedAt: string,
+): Promise<{ terminatedAt: string; changed: boolean }> {
+  const when = new Date(terminatedAt);
+  if (Number.isNaN(when.getTime())) {
+    throw new BillingError('invalid_datetime', `Not an ISO datetime: ${terminatedAt}`, 'terminated_at');
+  }
+  const updated: { terminated_at: Date }[] = await db('subscriptions')
+    .where({ organization_id: organizationId, id: subscriptionId })
+    .whereNot('status', 'terminated')
+    .update({ status: 'terminated', terminated_at: when })
+    .returning(['terminated_at']);
+  if (updated[0]) return { terminatedAt: updated[0].terminated_at.toISOString(), changed: true };
+  const existing: { terminated_at: Date | null } | undefined = await db('subscriptions')
+    .where({ organization_id: organizationId, id: subscriptionId })
+    .first('terminated_at');
+  if (!existing) throw new BillingError('subscription_not_found', `Subscription ${subscriptionId} not found`, 'subscription_id');
+  return { terminatedAt: (existing.terminated_at ?? when).toISOString(), changed: false };
+}
