@@ -144,6 +144,11 @@ export function planFromLagoInput(json: unknown, metrics: MetricLookup): Plan {
     else if (typeof trial === 'string' && /^\d+(\.\d+)?$/.test(trial)) trialDays = Number(trial);
     else issues.add('trial_period', 'invalid_value', 'trial_period must be a number of days');
   }
+  const name = typeof body['name'] === 'string' ? body['name'] : '';
+  const amountCents = cents(body['amount_cents'], 'amount_cents', issues, null);
+  const amountCurrency = typeof body['amount_currency'] === 'string' ? body['amount_currency'] : '';
+  const payInAdvance = bool(body['pay_in_advance'], 'pay_in_advance', issues, false);
+  const minimumCommitmentAmountCents = isObj(commitment) ? cents(commitment['amount_cents'], 'minimum_commitment.amount_cents', issues, 0) : 0;
   const rawCharges = body['charges'];
   if (rawCharges !== undefined && rawCharges !== null && !Array.isArray(rawCharges)) {
     issues.add('charges', 'invalid_value', 'charges must be an array');
@@ -165,13 +170,13 @@ export function planFromLagoInput(json: unknown, metrics: MetricLookup): Plan {
 
   const plan: Plan = {
     code,
-    name: typeof body['name'] === 'string' ? body['name'] : '',
+    name,
     interval: (typeof interval === 'string' && INTERVALS.includes(interval as Interval) ? interval : String(interval)) as Interval,
-    amountCents: cents(body['amount_cents'], 'amount_cents', issues, null),
-    amountCurrency: typeof body['amount_currency'] === 'string' ? body['amount_currency'] : '',
-    payInAdvance: bool(body['pay_in_advance'], 'pay_in_advance', issues, false),
+    amountCents,
+    amountCurrency,
+    payInAdvance,
     trialPeriodDays: trialDays,
-    minimumCommitmentAmountCents: isObj(commitment) ? cents(commitment['amount_cents'], 'minimum_commitment.amount_cents', issues, 0) : 0,
+    minimumCommitmentAmountCents,
     charges,
     usageThresholds,
   };

@@ -27,8 +27,8 @@ export function periodDays(period: Period, timezone: string): number {
   const e = instantInZone(period.end, timezone, 'period.end');
   if (e.toMillis() < s.toMillis()) throw new BillingError('invalid_period', 'Period ends before it starts', 'period');
   if (e.toMillis() === s.toMillis()) return 0;
-  const dateDiff = Math.round(e.startOf('day').setZone('UTC', { keepLocalTime: true }).diff(
-    s.startOf('day').setZone('UTC', { keepLocalTime: true }), 'days').days);
+  // Whole days between the two local dates (exact: both are UTC midnights, a multiple of 86,400,000 ms apart).
+  const dateDiff = (Date.UTC(e.year, e.month - 1, e.day) - Date.UTC(s.year, s.month - 1, s.day)) / 86_400_000;
   return dateDiff + (timeOfDayMs(e) > timeOfDayMs(s) ? 1 : 0);
 }
 

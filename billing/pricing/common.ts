@@ -23,7 +23,8 @@ export interface RatedAmount {
 export type ZeroUsageFlatFee = 'charge' | 'skip';
 
 export interface RateContext {
-  currency: string;
+  /** Invoice currency (informational: models return unrounded major-unit amounts). */
+  currency?: string;
   /** Overrides the charge's `zero_usage_flat_fee` (used for the "before" side of pay-in-advance deltas). */
   zeroUsageFlatFee?: ZeroUsageFlatFee;
   /** Ratio applied to the amount of a prorated charge (decimal string), "1" or absent = none. */

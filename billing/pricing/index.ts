@@ -1,7 +1,7 @@
 // Exhaustive dispatch over charge models. Each model returns a precise, unrounded amount; rounding
 // happens once per invoice line in invoice.ts.
-import { BillingError } from '../errors';
 import { D, str } from '../money';
+import { BillingError } from '../errors';
 import type { UsageBucket } from '../aggregation';
 import type { Charge, ChargeModel, ChargeProperties } from '../types';
 import type { RateContext, RatedAmount, RatedDec } from './common';
@@ -13,9 +13,11 @@ import { ratePercentage } from './percentage';
 import { rateGraduatedPercentage } from './graduated-percentage';
 import { rateDynamic } from './dynamic';
 
-export type { RateContext, RatedAmount, ZeroUsageFlatFee } from './common';
 
-function dispatch(model: ChargeModel, properties: ChargeProperties, bucket: UsageBucket, ctx: RateContext): RatedDec {
+export type { RateContext, RatedAmount, RatedDec, ZeroUsageFlatFee } from './common';
+
+/** Precise (Decimal) price of a bucket under a model: the exhaustive switch. */
+export function dispatchRate(model: ChargeModel, properties: ChargeProperties, bucket: UsageBucket, ctx: RateContext): RatedDec {
   switch (model) {
     case 'standard':
       return rateStandard(properties, bucket, ctx);
@@ -38,12 +40,13 @@ function dispatch(model: ChargeModel, properties: ChargeProperties, bucket: Usag
   }
 }
 
+
 /**
  * Price one usage bucket of a charge with the given properties (the charge's, or its filter's).
  * When ctx.prorationRatio is set and the charge is `prorated`, the amount is multiplied by it.
  */
 export function rateBucket(charge: Charge, properties: ChargeProperties, bucket: UsageBucket, ctx: RateContext): RatedAmount {
-  const r = dispatch(charge.chargeModel, properties, bucket, ctx);
+  const r = dispatchRate(charge.chargeModel, properties, bucket, ctx);
   let amount = r.amount;
   let unitAmount = r.unitAmount;
   if (charge.prorated && ctx.prorationRatio !== undefined && ctx.prorationRatio !== '1') {

@@ -24,6 +24,7 @@ import { optProp, prop, type RateContext, type RatedDec } from './common';
 
 function values(bucket: UsageBucket, why: string): Dec[] {
   if (!bucket.eventValues) {
+    if (bucket.eventsCount === 0) return [];
     throw new BillingError('event_values_required', `Percentage charge with ${why} needs per-event values (bucket.eventValues)`);
   }
   return bucket.eventValues.map((e) => new D(e.units));

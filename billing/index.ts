@@ -1,0 +1,44 @@
+// Public API of the pure billing engine (no I/O, no clock, no randomness; safe in Temporal workflows).
+export * from './types';
+export { BillingError, PlanValidationError, type PlanValidationIssue } from './errors';
+export { currencyExponent, isSupportedCurrency, SUPPORTED_CURRENCIES } from './currency';
+export {
+  D,
+  type Dec,
+  isDecimalString,
+  roundToMinorUnits,
+  minorUnitsToDecimalString,
+  toMinorUnits,
+  allocateLargestRemainder,
+} from './money';
+export {
+  type ScheduleInput,
+  type PeriodPair,
+  periodContaining,
+  nextPeriod,
+  terminatedPeriod,
+  isValidTimezone,
+} from './period';
+export { prorationRatio, periodDays } from './proration';
+export {
+  type UsageBucket,
+  type ChargeUsage,
+  type AggregateOptions,
+  aggregateCharge,
+  emptyUsage,
+  matchFilter,
+  bucketProperties,
+  pricingGroupKeys,
+} from './aggregation';
+export { rateBucket, dispatchRate, type RateContext, type RatedAmount, type ZeroUsageFlatFee } from './pricing';
+export { validatePlan } from './plan-validation';
+export { planFromLagoInput, billableMetricFromLagoInput, type MetricLookup } from './lago-plan';
+export {
+  type InvoiceKind,
+  type InvoiceInput,
+  type Fee,
+  type InvoiceDraft,
+  buildInvoice,
+  rateInAdvanceEvent,
+  applyEventToBucket,
+} from './invoice';
