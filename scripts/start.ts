@@ -2,40 +2,42 @@
 // Postgres: DATABASE_URL, else embedded (data in .data/pg). Temporal: TEMPORAL_ADDRESS, else the dev server
 // (state in .data/temporal.db, Web UI on :8233). Then migrations, the worker and the API (:3000).
 import fs from 'node:fs';
-import type http from 'node:http';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { createApp } from '../api/server';
+import type { Knex } from 'knex';
 import { parseEnv } from '../config/env';
-import { createDb, migrateLatest } from '../db/knexfile';
 import { createApiKey, ensureOrganization, hasApiKey } from '../db/repositories/organizations';
-import { ensureDatabase, startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../dev/postgres';
-import { startTemporalDevServer, type RunningTemporal } from '../dev/temporal';
-import { createBillingWorker } from '../worker/worker';
+import { ensureDatabase, startEmbeddedPostgres, withDatabase } from '../dev/postgres';
+import { startTemporalDevServer } from '../dev/temporal';
+import { startSystem } from './system';
 
 async function main(): Promise<void> {
   const env = parseEnv();
   fs.mkdirSync(env.METERLINE_DATA_DIR, { recursive: true });
   const stops: Array<() => Promise<void>> = [];
+  let stopping = false;
   const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
     for (const stop of stops.reverse()) await stop().catch((e) => console.error('shutdown:', e));
     process.exit(code);
   };
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
 
   try {
     let databaseUrl = env.DATABASE_URL;
     if (!databaseUrl) {
-      const pg: RunningPostgres = await startEmbeddedPostgres(path.join(env.METERLINE_DATA_DIR, 'pg'), env.METERLINE_PG_PORT);
+      const pgDir = path.join(env.METERLINE_DATA_DIR, 'pg');
+      const pg = await startEmbeddedPostgres(pgDir, env.METERLINE_PG_PORT);
       stops.push(() => pg.stop());
       await ensureDatabase(pg.url, 'meterline');
       databaseUrl = withDatabase(pg.url, 'meterline');
-      console.log(`postgres      embedded on 127.0.0.1:${env.METERLINE_PG_PORT} (data in ${path.join(env.METERLINE_DATA_DIR, 'pg')})`);
+      console.log(`postgres     embedded on 127.0.0.1:${env.METERLINE_PG_PORT}, data in ${pgDir}`);
     }
     let temporalAddress = env.TEMPORAL_ADDRESS;
     let uiUrl = 'the Web UI of your Temporal server';
     if (!temporalAddress) {
-      const temporal: RunningTemporal = await startTemporalDevServer({
+      const temporal = await startTemporalDevServer({
         port: env.METERLINE_TEMPORAL_PORT,
         uiPort: env.METERLINE_TEMPORAL_UI_PORT,
         dbFile: path.join(env.METERLINE_DATA_DIR, 'temporal.db'),
@@ -43,40 +45,20 @@ async function main(): Promise<void> {
       stops.push(() => temporal.stop());
       temporalAddress = temporal.address;
       uiUrl = temporal.uiUrl ?? uiUrl;
+      console.log(`temporal     dev server on ${temporalAddress}, state in ${path.join(env.METERLINE_DATA_DIR, 'temporal.db')}`);
     }
 
-    const db = createDb(databaseUrl);
-    stops.push(() => db.destroy());
-    await migrateLatest(db);
-    const apiKey = await defaultApiKey(db, env.METERLINE_DATA_DIR);
-
-    const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
-    const worker = await createBillingWorker({ connection: nativeConnection, namespace: env.TEMPORAL_NAMESPACE, db });
-    const workerRun = worker.run();
-    stops.push(async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await workerRun;
-      await nativeConnection.close();
-    });
-
-    const connection = await Connection.connect({ address: temporalAddress });
-    const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
-    stops.push(() => connection.close());
-    const app = createApp({ db, temporal });
-    const server: http.Server = await new Promise((resolve) => {
-      const s = app.listen(env.PORT, () => resolve(s));
-    });
-    stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const system = await startSystem({ databaseUrl, temporalAddress, namespace: env.TEMPORAL_NAMESPACE, apiPort: env.PORT });
+    stops.push(() => system.stop());
+    const apiKey = await defaultApiKey(system.db, env.METERLINE_DATA_DIR);
 
     console.log('');
-    console.log(`Meterline is running.`);
+    console.log('Meterline is running.');
     console.log(`  API          http://localhost:${env.PORT}/api/v1`);
     console.log(`  Temporal UI  ${uiUrl}`);
-    console.log(`  API key      ${apiKey}   (organization "default"; use: Authorization: Bearer <key>)`);
-    console.log('Ctrl-C stops everything; data stays in ' + env.METERLINE_DATA_DIR);
-
-    process.once('SIGINT', () => void shutdown(0));
-    process.once('SIGTERM', () => void shutdown(0));
+    console.log(`  API key      ${apiKey}`);
+    console.log('               (organization "default"; send it as: Authorization: Bearer <key>)');
+    console.log(`Ctrl-C stops everything; data stays in ${env.METERLINE_DATA_DIR}`);
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);
     await shutdown(1);
@@ -84,7 +66,7 @@ async function main(): Promise<void> {
 }
 
 /** The default organization's development key: created on first start, kept in the data folder. */
-async function defaultApiKey(db: ReturnType<typeof createDb>, dataDir: string): Promise<string> {
+async function defaultApiKey(db: Knex, dataDir: string): Promise<string> {
   const org = await ensureOrganization(db, 'default', 'Default organization');
   const keyFile = path.join(dataDir, 'default-api-key');
   if (fs.existsSync(keyFile)) {

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import * as initial from './20261127000001_initial';
 import * as invoiceFullPeriod from './20261127000002_invoice_full_period';
 import * as api from './20261127000003_api';
+import * as usageRollups from './20261127000004_usage_rollups';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -10,6 +11,7 @@ export const migrations: Record<string, Migration> = {
   '20261127000001_initial': initial,
   '20261127000002_invoice_full_period': invoiceFullPeriod,
   '20261127000003_api': api,
+  '20261127000004_usage_rollups': usageRollups,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,0 +1,20 @@
+// What every route needs, built once per process by createApp.
+import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
+import type { Logger } from './errors';
+import type { IngestCache } from './ingest/catalog-cache';
+import type { EventWriter } from './ingest/event-writer';
+import type { UsageSignaller } from './ingest/usage-signaller';
+
+export interface RouteContext {
+  db: Knex;
+  temporal: Client;
+  logger: Logger;
+  cache: IngestCache;
+  writer: EventWriter;
+  signaller: UsageSignaller;
+  /** Task queue subscription workflows are started on (SUBSCRIPTION_TASK_QUEUE unless overridden). */
+  taskQueue: string;
+  /** Called after this process changed an organization's catalog (metrics, plans): drops derived caches. */
+  catalogChanged(organizationId: string): void;
+}

@@ -1,0 +1,145 @@
+// Per-event validation for /events and /events/batch. Every event is checked completely (all its fields),
+// errors are collected per index, and nothing is written unless every event of the request is valid.
+import type { EventRow } from '../../db/repositories/events';
+import type { SubscriptionLookup } from '../../db/repositories/subscriptions';
+import type { IngestCache, MetricInfo } from './catalog-cache';
+import { toDecimalString } from './decimal';
+import { parseEventTimestamp } from './timestamp';
+
+export type FieldErrors = Record<string, string[]>;
+
+export interface ValidEvent {
+  row: EventRow;
+  metric: MetricInfo;
+  subscription: SubscriptionLookup;
+  /** Sum contribution of this event to its metric (decimal string; "0" when not numeric-aggregated). */
+  units: string;
+}
+
+const NUMERIC_AGGREGATIONS = new Set(['sum_agg', 'max_agg', 'weighted_sum_agg', 'latest_agg']);
+const MAX_ID_LENGTH = 255;
+
+interface Shaped {
+  transactionId?: string;
+  externalSubscriptionId?: string;
+  code?: string;
+  timestamp?: string;
+  properties: Record<string, unknown>;
+  preciseTotalAmount: string | null;
+  errors: FieldErrors;
+}
+
+function add(errors: FieldErrors, field: string, code: string): void {
+  (errors[field] ??= []).push(code);
+}
+
+function requiredString(raw: Record<string, unknown>, field: string, errors: FieldErrors): string | undefined {
+  const v = raw[field];
+  if (v === undefined || v === null || v === '') {
+    add(errors, field, 'value_is_mandatory');
+    return undefined;
+  }
+  if (typeof v !== 'string') {
+    add(errors, field, 'invalid_type');
+    return undefined;
+  }
+  if (v.length > MAX_ID_LENGTH) {
+    add(errors, field, 'value_is_too_long');
+    return undefined;
+  }
+  return v;
+}
+
+function shape(raw: unknown, now: string): Shaped {
+  const errors: FieldErrors = {};
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+    add(errors, 'event', 'invalid_type');
+    return { properties: {}, preciseTotalAmount: null, errors };
+  }
+  const r = raw as Record<string, unknown>;
+  const transactionId = requiredString(r, 'transaction_id', errors);
+  const externalSubscriptionId = requiredString(r, 'external_subscription_id', errors);
+  const code = requiredString(r, 'code', errors);
+
+  let timestamp: string | undefined = now;
+  if (r.timestamp !== undefined && r.timestamp !== null && r.timestamp !== '') {
+    timestamp = parseEventTimestamp(r.timestamp) ?? undefined;
+    if (!timestamp) add(errors, 'timestamp', 'invalid_format');
+  }
+
+  let properties: Record<string, unknown> = {};
+  if (r.properties !== undefined && r.properties !== null) {
+    if (typeof r.properties !== 'object' || Array.isArray(r.properties)) add(errors, 'properties', 'invalid_type');
+    else properties = r.properties as Record<string, unknown>;
+  }
+
+  let preciseTotalAmount: string | null = null;
+  if (r.precise_total_amount_cents !== undefined && r.precise_total_amount_cents !== null && r.precise_total_amount_cents !== '') {
+    preciseTotalAmount = toDecimalString(r.precise_total_amount_cents);
+    if (preciseTotalAmount === null) add(errors, 'precise_total_amount_cents', 'invalid_value');
+  }
+  return { transactionId, externalSubscriptionId, code, timestamp, properties, preciseTotalAmount, errors };
+}
+
+export interface ValidationOutcome {
+  valid: ValidEvent[];
+  /** index → field errors; empty when every event is valid. */
+  errors: Map<number, FieldErrors>;
+}
+
+/** Validate all events of one request against the organization's catalog (cached lookups, no per-event query). */
+export async function validateEvents(
+  cache: IngestCache,
+  organizationId: string,
+  rawEvents: unknown[],
+  now: string = new Date().toISOString(),
+): Promise<ValidationOutcome> {
+  const shaped = rawEvents.map((raw) => shape(raw, now));
+  const codes = new Set(shaped.map((s) => s.code).filter((c): c is string => c !== undefined));
+  const externalIds = new Set(shaped.map((s) => s.externalSubscriptionId).filter((c): c is string => c !== undefined));
+  const [metrics, subscriptions] = await Promise.all([
+    cache.metrics(organizationId, codes),
+    cache.subscriptions(organizationId, externalIds),
+  ]);
+
+  const valid: ValidEvent[] = [];
+  const errors = new Map<number, FieldErrors>();
+  shaped.forEach((s, index) => {
+    const e = s.errors;
+    const metric = s.code !== undefined ? metrics.get(s.code) : undefined;
+    if (s.code !== undefined && !metric) add(e, 'code', 'billable_metric_not_found');
+    const subscription = s.externalSubscriptionId !== undefined ? subscriptions.get(s.externalSubscriptionId) : undefined;
+    if (s.externalSubscriptionId !== undefined && !subscription) add(e, 'external_subscription_id', 'subscription_not_found');
+
+    let units = '0';
+    if (metric && metric.fieldName && NUMERIC_AGGREGATIONS.has(metric.aggregationType)) {
+      const value = s.properties[metric.fieldName];
+      if (value !== undefined && value !== null) {
+        const decimal = toDecimalString(value);
+        if (decimal === null) add(e, `properties.${metric.fieldName}`, 'invalid_value');
+        else units = decimal;
+      }
+    }
+
+    if (Object.keys(e).length > 0) {
+      errors.set(index, e);
+      return;
+    }
+    valid.push({
+      row: {
+        organizationId,
+        transactionId: s.transactionId!,
+        externalSubscriptionId: s.externalSubscriptionId!,
+        subscriptionId: subscription!.id,
+        code: s.code!,
+        timestamp: s.timestamp!,
+        properties: s.properties,
+        preciseTotalAmount: s.preciseTotalAmount,
+      },
+      metric: metric!,
+      subscription: subscription!,
+      units,
+    });
+  });
+  return { valid, errors };
+}

@@ -1,0 +1,36 @@
+// Composition root of `npm run api`: config → Postgres + one Temporal client → HTTP API; graceful shutdown.
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../config/env';
+import { createDb } from '../db/knexfile';
+import { consoleLogger } from './errors';
+import { startApi } from './server';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const db = createDb(config.databaseUrl, 20);
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  const temporal = new Client({ connection, namespace: config.temporalNamespace });
+  const api = await startApi({ db, temporal, logger: consoleLogger }, config.apiPort, '0.0.0.0');
+  consoleLogger.info('meterline api listening', { port: api.port });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    consoleLogger.info('meterline api stopping', { signal });
+    try {
+      await api.close();
+    } finally {
+      await connection.close();
+      await db.destroy();
+    }
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

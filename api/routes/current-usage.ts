@@ -1,0 +1,32 @@
+// GET /customers/:external_customer_id/current_usage?external_subscription_id=… (Lago's path and shape).
+// 404 customer_not_found / subscription_not_found (the customer's active subscriptions only); the usage is
+// computed by api/services/current-usage.ts (rollups + billing/, never a raw-event scan for count/sum/max).
+// Optional Lago filters: charge_id (or deprecated filter_by_charge_id), billable_metric_code.
+import express from 'express';
+import type { Knex } from 'knex';
+import { orgId } from '../auth';
+import { validationError } from '../errors';
+import { computeCurrentUsage, PlanCache } from '../services/current-usage';
+
+function queryString(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** `now` (tests only; default the wall clock) picks the instant whose billing period is current. */
+export function currentUsageRouter(deps: { db: Knex; now?: () => string }): express.Router {
+  const r = express.Router();
+  const plans = new PlanCache();
+  r.get('/customers/:external_customer_id/current_usage', async (req, res) => {
+    const organizationId = orgId(res);
+    const externalSubscriptionId = queryString(req.query.external_subscription_id);
+    if (externalSubscriptionId === undefined) throw validationError({ external_subscription_id: ['value_is_mandatory'] });
+    const body = await computeCurrentUsage(deps.db, organizationId, {
+      externalCustomerId: req.params.external_customer_id,
+      externalSubscriptionId,
+      chargeId: queryString(req.query.charge_id) ?? queryString(req.query.filter_by_charge_id),
+      billableMetricCode: queryString(req.query.billable_metric_code),
+    }, { now: deps.now ? deps.now() : new Date().toISOString(), plans });
+    res.json(body);
+  });
+  return r;
+}

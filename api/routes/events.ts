@@ -1,0 +1,89 @@
+// POST /events and /events/batch. Validate every event (all-or-nothing per request), hand the rows to the
+// group-commit writer, answer after COMMIT, then feed the new (non-duplicate) events to the usage signaller.
+import { Router } from 'express';
+import type { InsertedEvent } from '../../db/repositories/events';
+import { orgId } from '../auth';
+import type { RouteContext } from '../context';
+import { validationError } from '../errors';
+import { hourBucket } from '../ingest/timestamp';
+import { validateEvents, type ValidEvent } from '../ingest/validate-event';
+import { iso, parseBody } from '../schemas/common';
+import { EventBatchBody, EventCreateBody, MAX_BATCH_EVENTS } from '../schemas/events';
+
+function serializeEvent(e: ValidEvent, inserted: InsertedEvent | undefined) {
+  return {
+    lago_id: inserted ? inserted.id : null,
+    transaction_id: e.row.transactionId,
+    lago_customer_id: null,
+    code: e.row.code,
+    timestamp: e.row.timestamp,
+    precise_total_amount_cents: e.row.preciseTotalAmount,
+    properties: e.row.properties,
+    lago_subscription_id: e.row.subscriptionId,
+    external_subscription_id: e.row.externalSubscriptionId,
+    created_at: inserted ? iso(inserted.createdAt) : null,
+    /** Meterline extension: true when this transaction_id was already recorded (nothing was written). */
+    duplicate: !inserted,
+  };
+}
+
+/**
+ * The hour bucket of an event, clamped to the subscription start when the subscription began inside that
+ * hour: the workflow counts a bucket only if its start lies in the open period, and the first period starts
+ * at subscription_at (not on an hour boundary).
+ */
+export function usageBucket(timestamp: string, subscriptionAt: string): string {
+  const bucket = hourBucket(timestamp);
+  return bucket < subscriptionAt && timestamp >= subscriptionAt ? subscriptionAt : bucket;
+}
+
+export function eventRoutes(ctx: RouteContext): Router {
+  const r = Router();
+
+  async function ingest(organizationId: string, rawEvents: unknown[]) {
+    const { valid, errors } = await validateEvents(ctx.cache, organizationId, rawEvents);
+    if (errors.size > 0) return { errors, valid, inserted: [] as (InsertedEvent | undefined)[] };
+    const rows = await ctx.writer.write(valid.map((v) => v.row));
+    const byTx = new Map(rows.map((e) => [e.transactionId, e]));
+    // The first occurrence of an inserted transaction id owns the row; later ones are duplicates.
+    const inserted = valid.map((v) => {
+      const row = byTx.get(v.row.transactionId);
+      byTx.delete(v.row.transactionId);
+      return row;
+    });
+    // Signals only for rows this request inserted (committed, not duplicates).
+    valid.forEach((v, i) => {
+      if (!inserted[i]) return;
+      ctx.signaller.add(v.subscription.id, {
+        metricCode: v.metric.code,
+        bucketStart: usageBucket(v.row.timestamp, v.subscription.subscriptionAt),
+        eventsCount: 1,
+        units: v.units,
+      });
+    });
+    return { errors, valid, inserted };
+  }
+
+  r.post('/events', async (req, res) => {
+    const organizationId = orgId(res);
+    const { event } = parseBody(EventCreateBody, req.body);
+    const { errors, valid, inserted } = await ingest(organizationId, [event]);
+    if (errors.size > 0) throw validationError(errors.get(0)!);
+    res.status(200).json({ event: serializeEvent(valid[0], inserted[0]) });
+  });
+
+  r.post('/events/batch', async (req, res) => {
+    const organizationId = orgId(res);
+    const { events } = parseBody(EventBatchBody, req.body);
+    if (events.length === 0) throw validationError({ events: ['value_is_mandatory'] });
+    if (events.length > MAX_BATCH_EVENTS) throw validationError({ events: ['too_many_events'] });
+    const { errors, valid, inserted } = await ingest(organizationId, events);
+    if (errors.size > 0) {
+      // Lago's batch shape: error_details keyed by the event's index.
+      throw validationError(Object.fromEntries([...errors].map(([i, e]) => [String(i), e])));
+    }
+    res.status(200).json({ events: valid.map((v, i) => serializeEvent(v, inserted[i])) });
+  });
+
+  return r;
+}

@@ -1,0 +1,172 @@
+import { Router } from 'express';
+import { PlanValidationError } from '../../billing/errors';
+import { planFromLagoInput } from '../../billing/lago-plan';
+import { validatePlan } from '../../billing/plan-validation';
+import type { BillableMetric, Plan } from '../../billing/types';
+import {
+  createPlan,
+  DuplicateCodeError,
+  getPlanByCode,
+  metricsByIdsOrCodes,
+  toBillingMetric,
+  type BillableMetricRecord,
+  type PlanRecord,
+} from '../../db/repositories/catalog';
+import { orgId } from '../auth';
+import type { RouteContext } from '../context';
+import { addDetail, notFound, validationError } from '../errors';
+import { iso, zodIssuesToDetails, lagoErrorMap } from '../schemas/common';
+import { PlanCreateBody } from '../schemas/plans';
+
+export function serializePlan(p: PlanRecord) {
+  return {
+    lago_id: p.id,
+    name: p.name,
+    invoice_display_name: p.name,
+    description: p.description,
+    created_at: iso(p.createdAt),
+    code: p.code,
+    interval: p.interval,
+    amount_cents: p.amountCents,
+    amount_currency: p.amountCurrency,
+    trial_period: Number(p.trialPeriod),
+    pay_in_advance: p.payInAdvance,
+    bill_charges_monthly: null,
+    minimum_commitment:
+      p.minimumCommitmentAmountCents > 0
+        ? {
+            lago_id: p.id,
+            plan_code: p.code,
+            amount_cents: p.minimumCommitmentAmountCents,
+            interval: p.interval,
+            created_at: iso(p.createdAt),
+            taxes: [],
+          }
+        : null,
+    charges: p.charges.map((c) => ({
+      lago_id: c.id,
+      lago_billable_metric_id: c.billableMetricId,
+      billable_metric_code: c.billableMetricCode,
+      invoice_display_name: c.invoiceDisplayName,
+      created_at: iso(c.createdAt),
+      charge_model: c.chargeModel,
+      pay_in_advance: c.payInAdvance,
+      invoiceable: c.invoiceable,
+      regroup_paid_fees: null,
+      prorated: c.prorated,
+      min_amount_cents: c.minAmountCents,
+      properties: c.properties,
+      filters: c.filters.map((f) => ({
+        invoice_display_name: f.invoice_display_name ?? null,
+        properties: f.properties ?? {},
+        values: f.values,
+      })),
+      taxes: [],
+    })),
+    taxes: [],
+    usage_thresholds: p.usageThresholds.map((t) => ({
+      lago_id: t.lago_id,
+      threshold_display_name: t.threshold_display_name ?? null,
+      amount_cents: t.amount_cents,
+      recurring: t.recurring,
+      created_at: t.created_at,
+      updated_at: t.created_at,
+    })),
+  };
+}
+
+type RawCharge = { billable_metric_id?: unknown; billable_metric_code?: unknown };
+
+export function planRoutes(ctx: RouteContext): Router {
+  const r = Router();
+
+  r.post('/plans', async (req, res) => {
+    const organizationId = orgId(res);
+    const body = (req.body ?? {}) as { plan?: { charges?: RawCharge[] } };
+
+    // Resolve the charges' metrics (Lago sends billable_metric_id = the metric's lago_id; the code is accepted too).
+    const rawCharges = Array.isArray(body.plan?.charges) ? body.plan!.charges! : [];
+    const ids = rawCharges.map((c) => c?.billable_metric_id).filter((v): v is string => typeof v === 'string');
+    const codes = rawCharges.map((c) => c?.billable_metric_code).filter((v): v is string => typeof v === 'string');
+    const records = await metricsByIdsOrCodes(ctx.db, organizationId, ids, codes);
+    const byId = new Map<string, BillableMetricRecord>(records.map((m) => [m.id, m]));
+    const byCode = new Map<string, BillableMetricRecord>(records.map((m) => [m.code, m]));
+    const lookup = (ref: { code?: string; id?: string }): BillableMetric | undefined => {
+      const m = (ref.id !== undefined ? byId.get(ref.id) : undefined) ?? (ref.code !== undefined ? byCode.get(ref.code) : undefined);
+      return m ? toBillingMetric(m) : undefined;
+    };
+
+    // Validate everything before writing: the billing engine's issues first, then the schema's for other fields.
+    const details: Record<string, string[]> = {};
+    let plan: Plan | null = null;
+    try {
+      plan = planFromLagoInput(body, lookup);
+      validatePlan(plan);
+    } catch (err) {
+      if (!(err instanceof PlanValidationError)) throw err;
+      for (const issue of err.issues) addDetail(details, issue.field, issue.code);
+    }
+    const parsed = PlanCreateBody.safeParse(body, { error: lagoErrorMap });
+    if (!parsed.success) {
+      for (const [field, list] of Object.entries(zodIssuesToDetails(parsed.error.issues))) {
+        if (!details[field] && !Object.keys(details).some((f) => f.startsWith(`${field}.`) || f.startsWith(`${field}[`))) {
+          for (const code of list) addDetail(details, field, code);
+        }
+      }
+    }
+    if (Object.keys(details).length > 0 || !plan || !parsed.success) throw validationError(details);
+    const input = parsed.data.plan;
+
+    try {
+      const created = await createPlan(ctx.db, organizationId, {
+        code: input.code,
+        name: input.name,
+        description: input.description ?? null,
+        interval: input.interval,
+        amountCents: input.amount_cents,
+        amountCurrency: input.amount_currency,
+        payInAdvance: input.pay_in_advance,
+        trialPeriod: String(plan.trialPeriodDays),
+        minimumCommitmentAmountCents: plan.minimumCommitmentAmountCents,
+        usageThresholds: input.usage_thresholds.map((t) => ({
+          amount_cents: t.amount_cents,
+          recurring: t.recurring,
+          threshold_display_name: t.threshold_display_name ?? null,
+        })),
+        charges: input.charges.map((c) => {
+          const metric =
+            (c.billable_metric_id !== undefined ? byId.get(c.billable_metric_id) : undefined) ??
+            (c.billable_metric_code !== undefined ? byCode.get(c.billable_metric_code) : undefined);
+          return {
+            billableMetricId: metric!.id,
+            chargeModel: c.charge_model,
+            payInAdvance: c.pay_in_advance,
+            invoiceable: c.invoiceable,
+            prorated: c.prorated,
+            minAmountCents: c.min_amount_cents,
+            invoiceDisplayName: c.invoice_display_name ?? null,
+            properties: c.properties,
+            filters: c.filters.map((f) => ({
+              invoice_display_name: f.invoice_display_name ?? null,
+              properties: f.properties,
+              values: f.values,
+            })),
+          };
+        }),
+      });
+      ctx.catalogChanged(organizationId); // charge filters/group keys change the rollup dimensions
+      res.status(200).json({ plan: serializePlan(created) });
+    } catch (err) {
+      if (err instanceof DuplicateCodeError) throw validationError({ code: ['value_already_exist'] });
+      throw err;
+    }
+  });
+
+  r.get('/plans/:code', async (req, res) => {
+    const plan = await getPlanByCode(ctx.db, orgId(res), req.params.code);
+    if (!plan) throw notFound('plan');
+    res.json({ plan: serializePlan(plan) });
+  });
+
+  return r;
+}

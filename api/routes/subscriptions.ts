@@ -1,0 +1,228 @@
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { Router } from 'express';
+import { periodContaining, type ScheduleInput } from '../../billing/period';
+import type { Interval } from '../../billing/types';
+import { getPlanByCode } from '../../db/repositories/catalog';
+import { getCustomerByExternalId } from '../../db/repositories/customers';
+import {
+  getSubscriptionByExternalId,
+  insertSubscription,
+  listSubscriptions,
+  markSubscriptionTerminated,
+  type SubscriptionRecord,
+} from '../../db/repositories/subscriptions';
+import {
+  SEARCH_ATTRIBUTE_KEYS,
+  SUBSCRIPTION_TASK_QUEUE,
+  subscriptionWorkflowId,
+  terminateUpdate,
+  type SubscriptionWorkflowState,
+} from '../../workflows/messages';
+import { orgId } from '../auth';
+import type { RouteContext } from '../context';
+import { ApiError, notFound, validationError, type Logger } from '../errors';
+import { iso, paginationMeta, parseBody } from '../schemas/common';
+import { SubscriptionCreateBody, SubscriptionListQuery } from '../schemas/subscriptions';
+
+export function scheduleOf(s: SubscriptionRecord, defaultTimezone: string): ScheduleInput {
+  return {
+    subscriptionAt: s.subscriptionAt.toISOString(),
+    interval: s.planInterval as Interval,
+    billingTime: s.billingTime,
+    timezone: s.customerTimezone ?? defaultTimezone,
+  };
+}
+
+export function serializeSubscription(s: SubscriptionRecord, defaultTimezone = 'UTC', now = new Date()) {
+  let periodStart: string | null = null;
+  let periodEnd: string | null = null;
+  if (s.status === 'active' && now.getTime() >= s.subscriptionAt.getTime()) {
+    try {
+      const pair = periodContaining(scheduleOf(s, defaultTimezone), now.toISOString());
+      periodStart = pair.period.start;
+      periodEnd = pair.period.end;
+    } catch {
+      // An unexpected schedule problem must not break a read: the period fields stay null.
+    }
+  }
+  return {
+    lago_id: s.id,
+    external_id: s.externalId,
+    lago_customer_id: s.customerId,
+    external_customer_id: s.externalCustomerId,
+    name: s.name,
+    plan_code: s.planCode,
+    plan_amount_cents: s.planAmountCents,
+    plan_amount_currency: s.planAmountCurrency,
+    status: s.status,
+    billing_time: s.billingTime,
+    subscription_at: iso(s.subscriptionAt),
+    started_at: iso(s.startedAt),
+    ending_at: null,
+    terminated_at: iso(s.terminatedAt),
+    canceled_at: null,
+    created_at: iso(s.createdAt),
+    previous_plan_code: null,
+    next_plan_code: null,
+    downgrade_plan_date: null,
+    trial_ended_at: null,
+    current_billing_period_started_at: periodStart,
+    current_billing_period_ending_at: periodEnd,
+    on_termination_credit_note: 'skip',
+    on_termination_invoice: 'generate',
+  };
+}
+
+/** Start the subscription's workflow unless it already runs (USE_EXISTING) or already ended (REJECT_DUPLICATE). */
+export async function ensureSubscriptionWorkflow(
+  temporal: Client,
+  s: SubscriptionRecord,
+  defaultTimezone: string,
+  taskQueue: string = SUBSCRIPTION_TASK_QUEUE,
+  logger?: Logger,
+): Promise<void> {
+  if (s.status === 'terminated') return;
+  const state: SubscriptionWorkflowState = {
+    version: 1,
+    organizationId: s.organizationId,
+    subscriptionId: s.id,
+    externalSubscriptionId: s.externalId,
+    externalCustomerId: s.externalCustomerId,
+    planCode: s.planCode,
+    schedule: scheduleOf(s, defaultTimezone),
+    liveUsage: {},
+    closedPeriods: 0,
+    usageSignalsReceived: 0,
+  };
+  const options = {
+    taskQueue,
+    workflowId: subscriptionWorkflowId(s.id),
+    args: [state] as [SubscriptionWorkflowState],
+    workflowIdConflictPolicy: 'USE_EXISTING' as const,
+    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+  };
+  const typedSearchAttributes = [
+    { key: SEARCH_ATTRIBUTE_KEYS.CustomerId, value: s.externalCustomerId },
+    { key: SEARCH_ATTRIBUTE_KEYS.SubscriptionId, value: s.externalId },
+    { key: SEARCH_ATTRIBUTE_KEYS.PlanCode, value: s.planCode },
+    { key: SEARCH_ATTRIBUTE_KEYS.SubscriptionStatus, value: 'active' },
+  ];
+  try {
+    await temporal.workflow.start('subscriptionWorkflow', { ...options, typedSearchAttributes });
+  } catch (err) {
+    // A closed run with this id: the subscription's process already ended; never start a second one.
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+    // A namespace without Meterline's search attributes (e.g. the time-skipping test server): billing must
+    // still run; operators lose the UI filters, so say so loudly.
+    if (isUndefinedSearchAttribute(err)) {
+      logger?.warn('search attributes are not registered in this Temporal namespace; starting the workflow without them', {
+        workflowId: options.workflowId,
+      });
+      try {
+        await temporal.workflow.start('subscriptionWorkflow', options);
+      } catch (e) {
+        if (e instanceof WorkflowExecutionAlreadyStartedError) return;
+        throw e;
+      }
+      return;
+    }
+    throw err;
+  }
+}
+
+function isUndefinedSearchAttribute(err: unknown): boolean {
+  const text = `${(err as Error)?.message ?? ''} ${String((err as Error)?.cause ?? '')}`;
+  return /search attribute .* is not defined/i.test(text);
+}
+
+export function subscriptionRoutes(ctx: RouteContext): Router {
+  const r = Router();
+  const tz = (res: { locals: Record<string, any> }) => (res.locals.organization?.defaultTimezone as string | undefined) ?? 'UTC';
+
+  r.post('/subscriptions', async (req, res) => {
+    const organizationId = orgId(res);
+    const input = parseBody(SubscriptionCreateBody, req.body).subscription;
+    const [customer, plan] = await Promise.all([
+      getCustomerByExternalId(ctx.db, organizationId, input.external_customer_id),
+      getPlanByCode(ctx.db, organizationId, input.plan_code),
+    ]);
+    if (!customer) throw notFound('customer');
+    if (!plan) throw notFound('plan');
+
+    const now = new Date();
+    // Default start: now, at whole-second precision (as Lago shows it), so an event sent in the same second
+    // as the subscription (unix-seconds timestamp) is inside the first period.
+    const subscriptionAt = input.subscription_at ? new Date(input.subscription_at) : new Date(Math.floor(now.getTime() / 1000) * 1000);
+    const pending = subscriptionAt.getTime() > now.getTime();
+    const { subscription, created } = await insertSubscription(ctx.db, organizationId, {
+      customerId: customer.id,
+      planId: plan.id,
+      externalId: input.external_id,
+      name: input.name ?? null,
+      status: pending ? 'pending' : 'active',
+      billingTime: input.billing_time,
+      subscriptionAt: subscriptionAt.toISOString(),
+      startedAt: pending ? null : subscriptionAt.toISOString(),
+    });
+    if (!created && (subscription.customerId !== customer.id || subscription.planId !== plan.id)) {
+      // Plan changes (upgrade/downgrade) are not supported yet: a different customer/plan for an id is refused.
+      throw validationError({ external_id: ['value_already_exist'] });
+    }
+    // Also heals an earlier attempt whose row was written but whose workflow start failed.
+    await ensureSubscriptionWorkflow(ctx.temporal, subscription, tz(res), ctx.taskQueue, ctx.logger);
+    ctx.cache.invalidateSubscription(organizationId, subscription.externalId);
+    res.status(200).json({ subscription: serializeSubscription(subscription, tz(res)) });
+  });
+
+  r.get('/subscriptions', async (req, res) => {
+    const q = parseBody(SubscriptionListQuery, req.query);
+    const statusParam = req.query['status[]'] ?? req.query.status;
+    const statuses = (Array.isArray(statusParam) ? statusParam : statusParam !== undefined ? [statusParam] : ['active'])
+      .map(String)
+      .filter((s): s is 'active' | 'pending' | 'terminated' => s === 'active' || s === 'pending' || s === 'terminated');
+    const { subscriptions, totalCount } = await listSubscriptions(ctx.db, orgId(res), {
+      externalCustomerId: q.external_customer_id,
+      planCode: q.plan_code,
+      statuses,
+      page: q.page,
+      perPage: q.per_page,
+    });
+    res.json({
+      subscriptions: subscriptions.map((s) => serializeSubscription(s, tz(res))),
+      meta: paginationMeta(q.page, q.per_page, totalCount),
+    });
+  });
+
+  r.get('/subscriptions/:external_id', async (req, res) => {
+    const s = await getSubscriptionByExternalId(ctx.db, orgId(res), req.params.external_id);
+    if (!s) throw notFound('subscription');
+    res.json({ subscription: serializeSubscription(s, tz(res)) });
+  });
+
+  // Lago: terminates only active (or pending) subscriptions; an already terminated one is not found (404).
+  r.delete('/subscriptions/:external_id', async (req, res) => {
+    const organizationId = orgId(res);
+    const s = await getSubscriptionByExternalId(ctx.db, organizationId, req.params.external_id);
+    if (!s || s.status === 'terminated') throw notFound('subscription');
+    const handle = ctx.temporal.workflow.getHandle(subscriptionWorkflowId(s.id));
+    let terminatedAt: string;
+    try {
+      const result = await handle.executeUpdate(terminateUpdate, { args: [{}] });
+      terminatedAt = result.terminatedAt;
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+        const type = err.cause.type ?? 'termination_failed';
+        if (type === 'already_terminated') throw notFound('subscription');
+        throw new ApiError(422, 'validation_errors', err.cause.message, { base: [type] });
+      }
+      throw err;
+    }
+    await markSubscriptionTerminated(ctx.db, organizationId, s.id, terminatedAt);
+    ctx.cache.invalidateSubscription(organizationId, s.externalId);
+    const after = (await getSubscriptionByExternalId(ctx.db, organizationId, s.externalId))!;
+    res.json({ subscription: serializeSubscription(after, tz(res)) });
+  });
+
+  return r;
+}

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { isValidTimezone } from './common';
+
+export const CustomerCreateBody = z.object({
+  customer: z.object({
+    external_id: z.string().min(1).max(255),
+    name: z.string().max(255).nullable().optional(),
+    email: z.string().nullable().optional(),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'value_is_invalid').nullable().optional(),
+    timezone: z
+      .string()
+      .refine((tz) => isValidTimezone(tz), 'invalid_timezone')
+      .nullable()
+      .optional(),
+    country: z.string().regex(/^[A-Z]{2}$/, 'not_a_valid_country_code').nullable().optional(),
+    tax_identification_number: z.string().nullable().optional(),
+    billing_configuration: z
+      .object({
+        invoice_grace_period: z.number().int().min(0).max(365).nullable().optional(),
+      })
+      .catchall(z.unknown())
+      .optional(),
+  }),
+});
+
+export type CustomerCreateInput = z.output<typeof CustomerCreateBody>['customer'];

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { currencyCode, safeCents } from './common';
+
+export const INTERVALS = ['weekly', 'monthly', 'quarterly', 'semiannual', 'yearly'] as const;
+export const CHARGE_MODELS = ['standard', 'graduated', 'volume', 'package', 'percentage', 'graduated_percentage', 'dynamic'] as const;
+
+const ChargeFilterInput = z.object({
+  invoice_display_name: z.string().nullable().optional(),
+  properties: z.record(z.string(), z.unknown()).default({}),
+  values: z.record(z.string(), z.array(z.string())),
+});
+
+export const ChargeInput = z
+  .object({
+    billable_metric_id: z.string().optional(),
+    billable_metric_code: z.string().optional(),
+    charge_model: z.enum(CHARGE_MODELS),
+    pay_in_advance: z.boolean().optional().default(false),
+    invoiceable: z.boolean().optional().default(true),
+    prorated: z.boolean().optional().default(false),
+    min_amount_cents: safeCents.optional().default(0),
+    invoice_display_name: z.string().nullable().optional(),
+    properties: z.record(z.string(), z.unknown()).optional().default({}),
+    filters: z.array(ChargeFilterInput).optional().default([]),
+  })
+  .superRefine((c, ctx) => {
+    if (!c.billable_metric_id && !c.billable_metric_code) {
+      ctx.addIssue({ code: 'custom', path: ['billable_metric_id'], message: 'value_is_mandatory' });
+    }
+  });
+
+export const PlanCreateBody = z.object({
+  plan: z.object({
+    /** Lago fixed charges (add-ons) are not implemented: refused rather than silently dropped. */
+    fixed_charges: z.array(z.unknown()).max(0, 'not_supported').optional(),
+    name: z.string().min(1),
+    code: z.string().min(1).max(255),
+    description: z.string().nullable().optional(),
+    invoice_display_name: z.string().nullable().optional(),
+    interval: z.enum(INTERVALS),
+    amount_cents: safeCents,
+    amount_currency: currencyCode,
+    pay_in_advance: z.boolean().optional().default(false),
+    trial_period: z.number().min(0).nullable().optional(),
+    minimum_commitment: z
+      .object({ amount_cents: safeCents, invoice_display_name: z.string().nullable().optional() })
+      .nullable()
+      .optional(),
+    charges: z.array(ChargeInput).optional().default([]),
+    usage_thresholds: z
+      .array(
+        z.object({
+          amount_cents: safeCents,
+          recurring: z.boolean().optional().default(false),
+          threshold_display_name: z.string().nullable().optional(),
+        }),
+      )
+      .optional()
+      .default([]),
+  }),
+});
+
+export type PlanCreateInput = z.output<typeof PlanCreateBody>['plan'];

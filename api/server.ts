@@ -1,0 +1,167 @@
+// The HTTP API: thin Express app over Postgres (durable writes) and Temporal (one client per process).
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import express from 'express';
+import type { Knex } from 'knex';
+import { ApiKeyAuthenticator, type AuthOptions } from './auth';
+import type { RouteContext } from './context';
+import { consoleLogger, errorMiddleware, notFoundRoute, requestId, type Logger } from './errors';
+import { idempotency } from './idempotency';
+import { IngestCache, type IngestCacheOptions } from './ingest/catalog-cache';
+import { EventWriter, type EventWriterOptions } from './ingest/event-writer';
+import { UsageSignaller, type UsageSignallerOptions } from './ingest/usage-signaller';
+import { billableMetricRoutes } from './routes/billable-metrics';
+import { currentUsageRouter } from './routes/current-usage';
+import { customerRoutes } from './routes/customers';
+import { eventRoutes } from './routes/events';
+import { invoiceRoutes } from './routes/invoices';
+import { planRoutes } from './routes/plans';
+import { subscriptionRoutes } from './routes/subscriptions';
+import { openApiDocument } from './schemas/openapi';
+import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
+import { insertEventsWithRollups, RollupSpecCache } from '../db/repositories/rollups';
+
+export interface IngestOptions {
+  writer?: Omit<EventWriterOptions, 'logger'>;
+  signaller?: Omit<UsageSignallerOptions, 'logger'>;
+  cache?: IngestCacheOptions;
+}
+
+export interface ApiDeps {
+  db: Knex;
+  /** One Temporal client per process, created (and closed) by the caller. */
+  temporal: Client;
+  logger?: Logger;
+  ingest?: IngestOptions;
+  auth?: AuthOptions;
+  /** Task queue for subscription workflows (default SUBSCRIPTION_TASK_QUEUE; tests isolate with their own). */
+  subscriptionTaskQueue?: string;
+  /** Max JSON body size (default 1mb: a 100-event batch fits easily). */
+  bodyLimit?: string;
+}
+
+/** Process-level ingest machinery of an app (exposed for shutdown and tests). */
+export interface ApiRuntime {
+  writer: EventWriter;
+  signaller: UsageSignaller;
+  cache: IngestCache;
+  /** Flush the writer and the signaller (graceful shutdown). */
+  drain(): Promise<void>;
+}
+
+const RUNTIME = Symbol.for('meterline.api.runtime');
+
+export function runtimeOf(app: express.Express): ApiRuntime {
+  const rt = (app as unknown as Record<symbol, ApiRuntime>)[RUNTIME];
+  if (!rt) throw new Error('not a Meterline app');
+  return rt;
+}
+
+export function createApp(deps: ApiDeps): express.Express {
+  const logger = deps.logger ?? consoleLogger;
+  const cache = new IngestCache(deps.db, deps.ingest?.cache);
+  // Group commit: each group is ONE transaction inserting the events and their hourly rollups.
+  const rollupSpecs = new RollupSpecCache(deps.db);
+  const writer = new EventWriter(deps.db, {
+    ...deps.ingest?.writer,
+    logger,
+    insert: async (rows) => insertEventsWithRollups(deps.db, rows, await rollupSpecs.lookupFor(rows)),
+  });
+  const signaller = new UsageSignaller(deps.temporal, { ...deps.ingest?.signaller, logger });
+  signaller.start();
+  const ctx: RouteContext = {
+    db: deps.db,
+    temporal: deps.temporal,
+    logger,
+    cache,
+    writer,
+    signaller,
+    taskQueue: deps.subscriptionTaskQueue ?? SUBSCRIPTION_TASK_QUEUE,
+    catalogChanged(organizationId) {
+      cache.invalidateMetrics(organizationId);
+      rollupSpecs.invalidate(organizationId);
+    },
+  };
+  const auth = new ApiKeyAuthenticator(deps.db, deps.auth);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'extended');
+  app.use(requestId);
+  app.use(
+    express.json({
+      limit: deps.bodyLimit ?? '1mb',
+      type: ['application/json', 'application/*+json'],
+      verify: (req, _res, buf) => {
+        (req as unknown as { rawBody: Buffer }).rawBody = buf;
+      },
+    }),
+  );
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/api/v1/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
+  });
+
+  const v1 = express.Router();
+  v1.use(auth.middleware());
+  v1.use(idempotency(deps.db, { logger }));
+  v1.use(billableMetricRoutes(ctx));
+  v1.use(planRoutes(ctx));
+  v1.use(customerRoutes(ctx));
+  v1.use(currentUsageRouter({ db: deps.db }));
+  v1.use(subscriptionRoutes(ctx));
+  v1.use(eventRoutes(ctx));
+  v1.use(invoiceRoutes(ctx));
+  app.use('/api/v1', v1);
+
+  app.use(notFoundRoute);
+  app.use(errorMiddleware(logger));
+
+  const runtime: ApiRuntime = {
+    writer,
+    signaller,
+    cache,
+    async drain() {
+      await writer.flush();
+      await signaller.flush();
+    },
+  };
+  (app as unknown as Record<symbol, ApiRuntime>)[RUNTIME] = runtime;
+  return app;
+}
+
+export interface RunningApi {
+  app: express.Express;
+  server: http.Server;
+  port: number;
+  url: string;
+  /** Stop accepting connections, finish in-flight requests, flush events and usage signals. */
+  close(): Promise<void>;
+}
+
+export async function startApi(deps: ApiDeps, port = 0, host = '127.0.0.1'): Promise<RunningApi> {
+  const app = createApp(deps);
+  const server = await new Promise<http.Server>((resolve, reject) => {
+    const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const actual = (server.address() as AddressInfo).port;
+  const runtime = runtimeOf(app);
+  return {
+    app,
+    server,
+    port: actual,
+    url: `http://${host}:${actual}`,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await runtime.writer.close();
+      await runtime.signaller.stop();
+    },
+  };
+}

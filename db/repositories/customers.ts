@@ -1,0 +1,90 @@
+// Customers: create-or-update by (organization_id, external_id), Lago's semantics.
+import type { Knex } from 'knex';
+
+export interface CustomerRecord {
+  id: string;
+  organizationId: string;
+  sequentialId: number;
+  externalId: string;
+  name: string | null;
+  email: string | null;
+  currency: string | null;
+  timezone: string | null;
+  invoiceGracePeriod: number | null;
+  country: string | null;
+  taxIdentificationNumber: string | null;
+  billingConfiguration: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Fields to set; `undefined` leaves the stored value unchanged on update. */
+export interface CustomerUpsert {
+  externalId: string;
+  name?: string | null;
+  email?: string | null;
+  currency?: string | null;
+  timezone?: string | null;
+  invoiceGracePeriod?: number | null;
+  country?: string | null;
+  taxIdentificationNumber?: string | null;
+  billingConfiguration?: Record<string, unknown>;
+}
+
+export function toCustomer(row: Record<string, any>): CustomerRecord {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    sequentialId: Number(row.sequential_id),
+    externalId: row.external_id,
+    name: row.name ?? null,
+    email: row.email ?? null,
+    currency: row.currency ? String(row.currency).trim() : null,
+    timezone: row.timezone ?? null,
+    invoiceGracePeriod: row.invoice_grace_period ?? null,
+    country: row.country ?? null,
+    taxIdentificationNumber: row.tax_identification_number ?? null,
+    billingConfiguration: row.billing_configuration ?? {},
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export async function upsertCustomer(db: Knex, organizationId: string, c: CustomerUpsert): Promise<{ customer: CustomerRecord; created: boolean }> {
+  const values: Record<string, unknown> = {};
+  if (c.name !== undefined) values.name = c.name;
+  if (c.email !== undefined) values.email = c.email;
+  if (c.currency !== undefined) values.currency = c.currency;
+  if (c.timezone !== undefined) values.timezone = c.timezone;
+  if (c.invoiceGracePeriod !== undefined) values.invoice_grace_period = c.invoiceGracePeriod;
+  if (c.country !== undefined) values.country = c.country;
+  if (c.taxIdentificationNumber !== undefined) values.tax_identification_number = c.taxIdentificationNumber;
+  const insert = {
+    organization_id: organizationId,
+    external_id: c.externalId,
+    ...values,
+    billing_configuration: JSON.stringify(c.billingConfiguration ?? {}),
+  };
+  const merge: Record<string, unknown> = { ...values, updated_at: db.fn.now() };
+  if (c.billingConfiguration !== undefined) {
+    merge.billing_configuration = db.raw('customers.billing_configuration || ?::jsonb', [JSON.stringify(c.billingConfiguration)]);
+  }
+  // xmax = 0 only for a freshly inserted row: tells create from update in one statement.
+  const [row] = await db('customers')
+    .insert(insert)
+    .onConflict(['organization_id', 'external_id'])
+    .merge(merge)
+    .returning(['*', db.raw('(xmax = 0) as inserted')]);
+  return { customer: toCustomer(row), created: Boolean(row.inserted) };
+}
+
+export async function getCustomerByExternalId(db: Knex, organizationId: string, externalId: string): Promise<CustomerRecord | null> {
+  const row = await db('customers').where({ organization_id: organizationId, external_id: externalId }).first();
+  return row ? toCustomer(row) : null;
+}
+
+export async function getCustomersByIds(db: Knex, organizationId: string, ids: string[]): Promise<Map<string, CustomerRecord>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db('customers').where({ organization_id: organizationId }).whereIn('id', [...new Set(ids)]);
+  return new Map(rows.map((r: Record<string, any>) => [r.id, toCustomer(r)]));
+}

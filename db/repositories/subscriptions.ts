@@ -1,0 +1,173 @@
+// Subscriptions: one row per (organization_id, external_id); the row id names its workflow.
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import { subscriptionWorkflowId } from '../../workflows/messages';
+
+export type SubscriptionStatus = 'pending' | 'active' | 'terminated';
+
+export interface SubscriptionRecord {
+  id: string;
+  organizationId: string;
+  customerId: string;
+  externalCustomerId: string;
+  planId: string;
+  planCode: string;
+  planInterval: string;
+  planAmountCents: number;
+  planAmountCurrency: string;
+  customerTimezone: string | null;
+  externalId: string;
+  name: string | null;
+  status: SubscriptionStatus;
+  billingTime: 'calendar' | 'anniversary';
+  subscriptionAt: Date;
+  startedAt: Date | null;
+  terminatedAt: Date | null;
+  workflowId: string;
+  createdAt: Date;
+}
+
+export interface NewSubscription {
+  customerId: string;
+  planId: string;
+  externalId: string;
+  name: string | null;
+  status: SubscriptionStatus;
+  billingTime: 'calendar' | 'anniversary';
+  subscriptionAt: string;
+  startedAt: string | null;
+}
+
+function baseQuery(db: Knex, organizationId: string) {
+  return db('subscriptions as s')
+    .join('customers as c', 'c.id', 's.customer_id')
+    .join('plans as p', 'p.id', 's.plan_id')
+    .where('s.organization_id', organizationId)
+    .select(
+      's.*',
+      'c.external_id as external_customer_id',
+      'c.timezone as customer_timezone',
+      'p.code as plan_code',
+      'p.interval as plan_interval',
+      'p.amount_cents as plan_amount_cents',
+      'p.amount_currency as plan_amount_currency',
+    );
+}
+
+function toSubscription(row: Record<string, any>): SubscriptionRecord {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    customerId: row.customer_id,
+    externalCustomerId: row.external_customer_id,
+    planId: row.plan_id,
+    planCode: row.plan_code,
+    planInterval: row.plan_interval,
+    planAmountCents: row.plan_amount_cents,
+    planAmountCurrency: String(row.plan_amount_currency).trim(),
+    customerTimezone: row.customer_timezone ?? null,
+    externalId: row.external_id,
+    name: row.name ?? null,
+    status: row.status,
+    billingTime: row.billing_time,
+    subscriptionAt: row.subscription_at,
+    startedAt: row.started_at ?? null,
+    terminatedAt: row.terminated_at ?? null,
+    workflowId: row.workflow_id,
+    createdAt: row.created_at,
+  };
+}
+
+/**
+ * Insert the subscription unless (organization_id, external_id) exists. Returns the stored row and whether
+ * this call created it (an existing row is returned as is: the caller decides if it is the same request).
+ */
+export async function insertSubscription(
+  db: Knex,
+  organizationId: string,
+  s: NewSubscription,
+): Promise<{ subscription: SubscriptionRecord; created: boolean }> {
+  const id = crypto.randomUUID();
+  const inserted = await db('subscriptions')
+    .insert({
+      id,
+      organization_id: organizationId,
+      customer_id: s.customerId,
+      plan_id: s.planId,
+      external_id: s.externalId,
+      name: s.name,
+      status: s.status,
+      billing_time: s.billingTime,
+      subscription_at: s.subscriptionAt,
+      started_at: s.startedAt,
+      workflow_id: subscriptionWorkflowId(id),
+    })
+    .onConflict(['organization_id', 'external_id'])
+    .ignore()
+    .returning('id');
+  const subscription = await getSubscriptionByExternalId(db, organizationId, s.externalId);
+  if (!subscription) throw new Error(`subscription ${s.externalId} vanished after insert`);
+  return { subscription, created: inserted.length > 0 };
+}
+
+export async function getSubscriptionByExternalId(db: Knex, organizationId: string, externalId: string): Promise<SubscriptionRecord | null> {
+  const row = await baseQuery(db, organizationId).andWhere('s.external_id', externalId).first();
+  return row ? toSubscription(row) : null;
+}
+
+export async function getSubscriptionsByIds(db: Knex, organizationId: string, ids: string[]): Promise<SubscriptionRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await baseQuery(db, organizationId).whereIn('s.id', [...new Set(ids)]);
+  return rows.map(toSubscription);
+}
+
+export interface SubscriptionLookup {
+  id: string;
+  externalId: string;
+  externalCustomerId: string;
+  customerId: string;
+  status: SubscriptionStatus;
+  /** ISO UTC */
+  subscriptionAt: string;
+}
+
+/** Minimal rows for ingest: one query for many external ids. */
+export async function lookupSubscriptions(db: Knex, organizationId: string, externalIds: string[]): Promise<SubscriptionLookup[]> {
+  if (externalIds.length === 0) return [];
+  const rows = await db('subscriptions as s')
+    .join('customers as c', 'c.id', 's.customer_id')
+    .where('s.organization_id', organizationId)
+    .whereIn('s.external_id', externalIds)
+    .select('s.id', 's.external_id', 's.status', 's.customer_id', 's.subscription_at', 'c.external_id as external_customer_id');
+  return rows.map((r: Record<string, any>) => ({
+    id: r.id,
+    externalId: r.external_id,
+    externalCustomerId: r.external_customer_id,
+    customerId: r.customer_id,
+    status: r.status,
+    subscriptionAt: new Date(r.subscription_at).toISOString(),
+  }));
+}
+
+export async function listSubscriptions(
+  db: Knex,
+  organizationId: string,
+  filter: { externalCustomerId?: string; planCode?: string; statuses?: SubscriptionStatus[]; page: number; perPage: number },
+): Promise<{ subscriptions: SubscriptionRecord[]; totalCount: number }> {
+  const q = baseQuery(db, organizationId);
+  if (filter.externalCustomerId !== undefined) q.andWhere('c.external_id', filter.externalCustomerId);
+  if (filter.planCode !== undefined) q.andWhere('p.code', filter.planCode);
+  if (filter.statuses && filter.statuses.length > 0) q.whereIn('s.status', filter.statuses);
+  const countQuery = q.clone().clearSelect().clearOrder().count<{ count: string }[]>('* as count');
+  const [{ count }] = await countQuery;
+  const rows = await q.orderBy([{ column: 's.created_at' }, { column: 's.id' }]).limit(filter.perPage).offset((filter.page - 1) * filter.perPage);
+  return { subscriptions: rows.map(toSubscription), totalCount: Number(count) };
+}
+
+/** Mark terminated (idempotent: an already-terminated row keeps its first terminated_at). */
+export async function markSubscriptionTerminated(db: Knex, organizationId: string, id: string, terminatedAt: string): Promise<void> {
+  await db('subscriptions')
+    .where({ organization_id: organizationId, id })
+    .whereNot('status', 'terminated')
+    .update({ status: 'terminated', terminated_at: terminatedAt });
+}
