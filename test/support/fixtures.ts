@@ -2,6 +2,8 @@
 // subscriptions and events, inserted directly with knex (no API, no Temporal).
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
+import type { EventRow, InsertedEvent } from '../../db/repositories/events';
+import { insertEventsWithRollups, loadRollupMetricSpecs } from '../../db/repositories/rollups';
 
 let counter = 0;
 function uniq(prefix: string): string {
@@ -218,4 +220,35 @@ export async function createBillingSetup(
     sub,
     ref: { organizationId: org.id, subscriptionId: sub.id, externalSubscriptionId: sub.externalId },
   };
+}
+
+/**
+ * Events through the API's ingest step (db/repositories/rollups insertEventsWithRollups: one multi-row INSERT
+ * ... ON CONFLICT DO NOTHING RETURNING, then applyRollups for the inserted rows, in one transaction), so the
+ * usage_rollups table is maintained exactly as in production. Rows repeated inside the call keep the first.
+ */
+export async function ingestEvents(
+  db: Knex,
+  sub: { organizationId: string; subscriptionId: string; externalSubscriptionId: string },
+  events: EventFixture[],
+): Promise<InsertedEvent[]> {
+  const specs = await loadRollupMetricSpecs(db, sub.organizationId);
+  const seen = new Set<string>();
+  const rows: EventRow[] = [];
+  for (const e of events) {
+    const transactionId = e.transactionId ?? uniq('tx');
+    if (seen.has(transactionId)) continue;
+    seen.add(transactionId);
+    rows.push({
+      organizationId: sub.organizationId,
+      transactionId,
+      externalSubscriptionId: sub.externalSubscriptionId,
+      subscriptionId: sub.subscriptionId,
+      code: e.code,
+      timestamp: new Date(e.timestamp).toISOString(),
+      properties: e.properties ?? {},
+      preciseTotalAmount: e.preciseTotalAmount ?? null,
+    });
+  }
+  return insertEventsWithRollups(db, rows, (_org, code) => specs.get(code));
 }
