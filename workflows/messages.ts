@@ -1,5 +1,6 @@
 // Messages of the subscription and invoice workflows, shared by workflows/ and api/.
 // Every payload here is plain JSON (it travels through Temporal history and continue-as-new).
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Period } from '../billing/types';
 import type { ScheduleInput } from '../billing/period';
@@ -22,6 +23,21 @@ export const SEARCH_ATTRIBUTES = {
   SubscriptionStatus: 'Keyword',
   CurrentPeriodEnd: 'Datetime',
 } as const;
+
+/** Typed keys of SEARCH_ATTRIBUTES (the SDK's typed search attributes API). */
+export const SEARCH_ATTRIBUTE_KEYS = {
+  CustomerId: defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD),
+  SubscriptionId: defineSearchAttributeKey('SubscriptionId', SearchAttributeType.KEYWORD),
+  PlanCode: defineSearchAttributeKey('PlanCode', SearchAttributeType.KEYWORD),
+  SubscriptionStatus: defineSearchAttributeKey('SubscriptionStatus', SearchAttributeType.KEYWORD),
+  CurrentPeriodEnd: defineSearchAttributeKey('CurrentPeriodEnd', SearchAttributeType.DATETIME),
+} as const;
+
+/**
+ * Values of the `SubscriptionStatus` search attribute. `billing_failed`: closing the period hit a business
+ * failure (e.g. `invalid_plan`); the workflow keeps running and retries the close (see subscription.ts).
+ */
+export type SubscriptionSearchStatus = 'active' | 'billing_failed' | 'terminated';
 
 /** Live usage of one metric inside the open period, as the workflow knows it from signals. */
 export interface LiveMetricUsage {
@@ -79,6 +95,17 @@ export interface TerminateResult {
   terminatedAt: string;
 }
 
+/** A business failure (non-retryable activity failure) that blocks closing the current period. */
+export interface BillingFailureState {
+  /** The ApplicationFailure type, e.g. "invalid_plan". */
+  type: string;
+  message: string;
+  /** Close attempts that failed so far. */
+  attempts: number;
+  /** When the workflow retries on its own (ISO UTC); `retryPeriodCloseSignal` retries at once. */
+  nextRetryAt: string;
+}
+
 export interface SubscriptionLiveState {
   status: 'active' | 'terminated';
   planCode: string;
@@ -86,11 +113,15 @@ export interface SubscriptionLiveState {
   liveUsage: Record<string, LiveMetricUsage>;
   closedPeriods: number;
   usageSignalsReceived: number;
+  /** Set while the period close is blocked by a business failure; null otherwise. */
+  billingFailure: BillingFailureState | null;
 }
 
 export const usageSignal = defineSignal<[UsageSignalPayload]>('usageSignal');
 export const terminateUpdate = defineUpdate<TerminateResult, [TerminateRequest]>('terminateUpdate');
 export const stateQuery = defineQuery<SubscriptionLiveState>('stateQuery');
+/** Operator action after fixing the cause of a `billingFailure` (e.g. the plan): retry the period close now. */
+export const retryPeriodCloseSignal = defineSignal('retryPeriodCloseSignal');
 
 export interface InvoiceWorkflowInput {
   version: 1;
@@ -103,6 +134,12 @@ export interface InvoiceWorkflowInput {
 export interface InvoiceLiveState {
   invoiceId: string;
   status: 'draft' | 'finalized';
+  /** End of the grace period (ISO UTC); null when there is none. */
+  graceEndsAt: string | null;
+  /** refreshDraftInvoice calls made during the grace period. */
+  refreshes: number;
 }
 
 export const invoiceStateQuery = defineQuery<InvoiceLiveState>('invoiceStateQuery');
+/** Late usage arrived for the invoice's period: recompute the draft (ignored once finalized). */
+export const refreshInvoiceSignal = defineSignal('refreshInvoiceSignal');

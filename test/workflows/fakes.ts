@@ -1,0 +1,128 @@
+export { createTimeSkippingEnv } from '../support/time-skipping';
+// Test doubles for the workflow tests and the history recorder: the real `SubscriptionActivities` type,
+// implemented by an object literal that records every call.
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type {
+  CreatePeriodInvoiceInput,
+  InvoiceRef,
+  MarkTerminatedInput,
+  PeriodInvoiceResult,
+  SubscriptionActivities,
+} from '../../activities/types';
+import { type SubscriptionWorkflowState } from '../../workflows/messages';
+
+export interface RecordedCalls {
+  createPeriodInvoice: CreatePeriodInvoiceInput[];
+  refreshDraftInvoice: InvoiceRef[];
+  finalizeInvoice: InvoiceRef[];
+  markSubscriptionTerminated: MarkTerminatedInput[];
+}
+
+export interface FakeOptions {
+  /** gracePeriodDays returned for every invoice (0: invoice workflows finalize at once). */
+  gracePeriodDays?: number;
+  /** Throw this from the n-th createPeriodInvoice call (0-based) instead of answering. */
+  createPeriodInvoiceFailure?: (callIndex: number, input: CreatePeriodInvoiceInput) => Error | undefined;
+  /** createPeriodInvoice waits for this before answering (to hold a termination in progress). */
+  createPeriodInvoiceGate?: Promise<void>;
+  /** Invoice id answered by the n-th createPeriodInvoice call (0-based); `inv-<n+1>` by default. */
+  invoiceIdFor?: (callIndex: number) => string;
+}
+
+export function fakeActivities(opts: FakeOptions = {}): { activities: SubscriptionActivities; calls: RecordedCalls } {
+  const calls: RecordedCalls = { createPeriodInvoice: [], refreshDraftInvoice: [], finalizeInvoice: [], markSubscriptionTerminated: [] };
+  const result = (invoiceId: string, status: PeriodInvoiceResult['status']): PeriodInvoiceResult => ({
+    invoiceId,
+    status,
+    totalAmountCents: 1999,
+    currency: 'USD',
+    created: true,
+    gracePeriodDays: opts.gracePeriodDays ?? 0,
+  });
+  const activities: SubscriptionActivities = {
+    async createPeriodInvoice(input) {
+      const index = calls.createPeriodInvoice.length;
+      calls.createPeriodInvoice.push(input);
+      const failure = opts.createPeriodInvoiceFailure?.(index, input);
+      if (failure) throw failure;
+      await opts.createPeriodInvoiceGate;
+      return result(opts.invoiceIdFor?.(index) ?? `inv-${index + 1}`, 'draft');
+    },
+    async refreshDraftInvoice(input) {
+      calls.refreshDraftInvoice.push(input);
+      return result(input.invoiceId, 'draft');
+    },
+    async finalizeInvoice(input) {
+      calls.finalizeInvoice.push(input);
+      return result(input.invoiceId, 'finalized');
+    },
+    async markSubscriptionTerminated(input) {
+      calls.markSubscriptionTerminated.push(input);
+    },
+  };
+  return { activities, calls };
+}
+
+export const invalidPlan = (): ApplicationFailure =>
+  ApplicationFailure.nonRetryable('Invalid plan: charges[0].properties.amount: must be a decimal', 'invalid_plan');
+
+export function subscriptionState(overrides: Partial<SubscriptionWorkflowState> & Pick<SubscriptionWorkflowState, 'schedule'>): SubscriptionWorkflowState {
+  return {
+    version: 1,
+    organizationId: 'org-1',
+    subscriptionId: 'sub-1',
+    externalSubscriptionId: 'ext-sub-1',
+    externalCustomerId: 'ext-cus-1',
+    planCode: 'startup',
+    liveUsage: {},
+    closedPeriods: 0,
+    usageSignalsReceived: 0,
+    ...overrides,
+  };
+}
+
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+}
+
+const quietLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error(message: string, meta?: Record<string, unknown>) {
+    console.error(message, meta);
+  },
+};
+
+/** Polls `predicate` (real time) until it holds; the test server's clock only moves with env.sleep. */
+export async function eventually(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Advances the test server's clock to `iso` (no-op when already past it). */
+export async function sleepUntil(env: TestWorkflowEnvironment, iso: string): Promise<void> {
+  const ms = Date.parse(iso) - (await env.currentTimeMs());
+  if (ms > 0) await env.sleep(ms);
+}
+
+/**
+ * Waits until the latest run of `workflowId` is a continued run idle on its period timer, reading only the
+ * history. (A query sent while the test server is completing a continue-as-new can hang for about 90 s, so
+ * the tests query a subscription only once it has settled.)
+ */
+export async function waitUntilContinuedRunWaitsOnTimer(env: TestWorkflowEnvironment, workflowId: string): Promise<void> {
+  await eventually(async () => {
+    const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    if (!events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId) return false;
+    const last = events.filter((e) => !String(e.eventType).includes('WORKFLOW_TASK')).at(-1);
+    return Boolean(last?.timerStartedEventAttributes);
+  }, `${workflowId}: a continued run waiting on its timer`);
+}

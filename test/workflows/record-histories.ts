@@ -1,0 +1,138 @@
+// Records real workflow histories for test/workflows/replay.test.ts.
+//
+//   npx tsx test/workflows/record-histories.ts
+//
+// Runs the current workflows on the time-skipping test server (search attributes registered) with the fake
+// activities, and saves each run's `handle.fetchHistory()` as JSON (`historyToJSON`, the format Temporal's
+// CLI and Web UI export). Re-record only on purpose: the point of the replay test is that histories recorded
+// by an older version still replay on the new code.
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { invoiceWorkflow, subscriptionWorkflow } from '../../workflows';
+import {
+  SUBSCRIPTION_TASK_QUEUE,
+  invoiceStateQuery,
+  invoiceWorkflowId,
+  refreshInvoiceSignal,
+  retryPeriodCloseSignal,
+  stateQuery,
+  subscriptionWorkflowId,
+  terminateUpdate,
+  usageSignal,
+} from '../../workflows/messages';
+import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, invalidPlan, subscriptionState } from './fakes';
+
+const OUT = path.join(__dirname, 'histories');
+const HOUR_MS = 3_600_000;
+const MONTHLY_NY = { interval: 'monthly', billingTime: 'calendar', timezone: 'America/New_York' } as const;
+
+type Save = (name: string, workflowId: string, runId: string) => Promise<void>;
+
+/** One time-skipping server per group: time skipping stalls after a child start + continue-as-new (fakes.ts). */
+async function withServer(fn: (env: TestWorkflowEnvironment, save: Save) => Promise<void>): Promise<void> {
+  const env = await createTimeSkippingEnv();
+  try {
+    const failedOnce = new Set<string>();
+    const { activities } = fakeActivities({
+      // 'sub-rec-failure' fails its first close with a business failure.
+      createPeriodInvoiceFailure: (_index, input) => {
+        if (input.subscriptionId !== 'sub-rec-failure' || failedOnce.has(input.subscriptionId)) return undefined;
+        failedOnce.add(input.subscriptionId);
+        return invalidPlan();
+      },
+    });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      workflowBundle: await bundleWorkflows(),
+      activities,
+    });
+    const save: Save = async (name, workflowId, runId) => {
+      const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+      fs.writeFileSync(path.join(OUT, `${name}.json`), historyToJSON(history) + '\n');
+      console.log(`saved ${name}.json (${history.events?.length} events)`);
+    };
+    await worker.runUntil(fn(env, save));
+  } finally {
+    await env.teardown();
+  }
+}
+
+async function main(): Promise<void> {
+  fs.mkdirSync(OUT, { recursive: true });
+
+  // An invoice with a 2-day grace period and one refresh during it, then finalized.
+  await withServer(async (env, save) => {
+    const invoice = await env.client.workflow.start(invoiceWorkflow, {
+      workflowId: invoiceWorkflowId('inv-rec-grace'),
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [{ version: 1, organizationId: 'org-1', invoiceId: 'inv-rec-grace', gracePeriodDays: 2 }],
+    });
+    await env.sleep(24 * HOUR_MS);
+    await invoice.signal(refreshInvoiceSignal);
+    await eventually(async () => (await invoice.query(invoiceStateQuery)).refreshes === 1, 'refreshed');
+    await invoice.result();
+    await save('invoice-grace-refresh-finalize', invoice.workflowId, invoice.firstExecutionRunId);
+  });
+
+  // A subscription that closed two periods: run 1 (usage signal, close, continue-as-new) and run 2 (close,
+  // continue-as-new). Its periods ended in the past, so each run closes at once.
+  await withServer(async (env, save) => {
+    const workflowId = subscriptionWorkflowId('sub-rec-periods');
+    const handle = await env.client.workflow.signalWithStart(subscriptionWorkflow, {
+      workflowId,
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [subscriptionState({ subscriptionId: 'sub-rec-periods', schedule: { subscriptionAt: '2026-01-15T10:00:00Z', ...MONTHLY_NY } })],
+      signal: usageSignal,
+      signalArgs: [{ deltas: [{ metricCode: 'tokens', bucketStart: '2026-01-20T00:00:00.000Z', eventsCount: 2, units: '0.5' }] }],
+    });
+    await eventually(async () => (await env.client.workflow.getHandle(workflowId).query(stateQuery)).closedPeriods >= 3, 'three closes');
+    const run1 = handle.signaledRunId;
+    const run1History = await env.client.workflow.getHandle(workflowId, run1).fetchHistory();
+    const run2 = run1History.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+    if (!run2) throw new Error('run 1 did not continue as new');
+    await save('subscription-closed-period-run1', workflowId, run1);
+    await save('subscription-closed-period-run2', workflowId, run2);
+    await env.client.workflow.getHandle(workflowId).terminate('recorded');
+
+    // A subscription whose first close fails with 'invalid_plan', then succeeds on the operator's retry signal.
+    const failureId = subscriptionWorkflowId('sub-rec-failure');
+    const failing = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId: failureId,
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [subscriptionState({ subscriptionId: 'sub-rec-failure', schedule: { subscriptionAt: '2026-01-15T10:00:00Z', ...MONTHLY_NY } })],
+    });
+    await eventually(async () => (await failing.query(stateQuery)).billingFailure !== null, 'close failed');
+    await failing.signal(retryPeriodCloseSignal);
+    await eventually(async () => (await env.client.workflow.getHandle(failureId).query(stateQuery)).closedPeriods >= 1, 'closed after retry');
+    await save('subscription-close-failed-then-retried', failureId, failing.firstExecutionRunId);
+    await env.client.workflow.getHandle(failureId).terminate('recorded');
+
+    // A subscription in its open period: usage, then terminated mid-period through the update.
+    const now = await env.currentTimeMs();
+    const subscriptionAt = new Date(Math.floor((now - 10 * 24 * HOUR_MS) / HOUR_MS) * HOUR_MS).toISOString();
+    const terminated = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId: subscriptionWorkflowId('sub-rec-terminated'),
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [
+        subscriptionState({
+          subscriptionId: 'sub-rec-terminated',
+          schedule: { subscriptionAt, interval: 'monthly', billingTime: 'anniversary', timezone: 'UTC' },
+        }),
+      ],
+    });
+    await terminated.signal(usageSignal, { deltas: [{ metricCode: 'tokens', bucketStart: subscriptionAt, eventsCount: 1, units: '3' }] });
+    const terminatedAt = new Date(Date.parse(subscriptionAt) + 5 * 24 * HOUR_MS).toISOString();
+    await terminated.executeUpdate(terminateUpdate, { args: [{ terminatedAt }] });
+    await terminated.result();
+    await save('subscription-terminated', terminated.workflowId, terminated.firstExecutionRunId);
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

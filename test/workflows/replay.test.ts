@@ -1,0 +1,58 @@
+// Replays histories recorded from real runs (test/workflows/record-histories.ts) against the CURRENT workflow
+// code: a change that would break running subscriptions or invoices (a new activity call, a reordered
+// command, a removed timer) fails the build here instead of in production. Version such changes with
+// `patched()` instead of re-recording the histories.
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { bundleWorkflows } from './fakes';
+
+const DIR = path.join(__dirname, 'histories');
+const FILES = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+
+let workflowBundle: WorkflowBundleWithSourceMap;
+beforeAll(async () => {
+  workflowBundle = await bundleWorkflows();
+});
+
+function loadHistory(file: string): unknown {
+  return JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
+}
+
+test('the recorded histories cover a closed-and-continued subscription, a close that failed then was retried, a terminated subscription and an invoice', () => {
+  expect(FILES).toEqual([
+    'invoice-grace-refresh-finalize.json',
+    'subscription-close-failed-then-retried.json',
+    'subscription-closed-period-run1.json',
+    'subscription-closed-period-run2.json',
+    'subscription-terminated.json',
+  ]);
+});
+
+test.each(FILES)('%s replays on the current workflow code without nondeterminism', async (file) => {
+  const history = historyFromJSON(loadHistory(file));
+  await expect(Worker.runReplayHistory({ workflowBundle }, history, file)).resolves.toBeUndefined();
+});
+
+test('all recorded histories replay together through runReplayHistories with no error', async () => {
+  const results = [];
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle },
+    FILES.map((file) => ({ workflowId: file, history: historyFromJSON(loadHistory(file)) })),
+  )) {
+    results.push({ workflowId: result.workflowId, error: result.error });
+  }
+  expect(results).toEqual(FILES.map((file) => ({ workflowId: file, error: undefined })));
+});
+
+test('replay fails with a determinism violation when the history disagrees with the code (the check can fail)', async () => {
+  // The history says the workflow scheduled a different activity than the code does.
+  const json = loadHistory('subscription-terminated.json') as { events: Array<Record<string, any>> };
+  const scheduled = json.events.find((e) => e.activityTaskScheduledEventAttributes);
+  scheduled!.activityTaskScheduledEventAttributes.activityType.name = 'chargeCustomer';
+  await expect(Worker.runReplayHistory({ workflowBundle }, historyFromJSON(json), 'tampered')).rejects.toBeInstanceOf(
+    DeterminismViolationError,
+  );
+});

@@ -1,0 +1,4 @@
+// The one workflowsPath: every workflow the worker registers, and nothing else (each exported function
+// here becomes a workflow type).
+export { subscriptionWorkflow } from './subscription';
+export { invoiceWorkflow } from './invoice';

@@ -1,0 +1,86 @@
+// The invoice workflow `invoice:<invoice id>`, started by the subscription workflow (parent-close ABANDON).
+//
+// Grace period (a timer of `gracePeriodDays` days; 0 = none): the invoice stays a draft and each
+// `refreshInvoiceSignal` recomputes it from Postgres (late events still count). Then it is finalized.
+// A business failure while refreshing leaves the draft as it was (logged, finalization recomputes nothing and
+// goes on); a business failure while finalizing fails this workflow with its type, visible to operators; the
+// subscription's next close restarts a failed invoice workflow (id reuse policy ALLOW_DUPLICATE_FAILED_ONLY).
+import { ApplicationFailure, allHandlersFinished, condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { InvoiceRef, PeriodInvoiceResult, SubscriptionActivities } from '../activities/types';
+import { invoiceStateQuery, refreshInvoiceSignal, type InvoiceLiveState, type InvoiceWorkflowInput } from './messages';
+// Runtime import one way only: subscription.ts refers to invoiceWorkflow by type, so there is no import cycle.
+import { ACTIVITY_OPTIONS, businessFailureOf } from './subscription';
+
+const activities = proxyActivities<SubscriptionActivities>(ACTIVITY_OPTIONS);
+
+const DAY_MS = 86_400_000;
+
+export class InvoiceEntity {
+  readonly ref: InvoiceRef;
+  status: InvoiceLiveState['status'] = 'draft';
+  graceEndsAt: string | null = null;
+  refreshes = 0;
+  refreshRequested = false;
+
+  constructor(readonly input: InvoiceWorkflowInput) {
+    if (input.version !== 1) {
+      throw ApplicationFailure.nonRetryable(`Unsupported invoice workflow input version ${String(input.version)}`, 'unsupported_state_version');
+    }
+    if (!Number.isSafeInteger(input.gracePeriodDays) || input.gracePeriodDays < 0) {
+      throw ApplicationFailure.nonRetryable(`gracePeriodDays must be a non-negative integer, got ${String(input.gracePeriodDays)}`, 'invalid_grace_period');
+    }
+    this.ref = { organizationId: input.organizationId, invoiceId: input.invoiceId };
+  }
+
+  requestRefresh(): void {
+    if (this.status === 'draft') this.refreshRequested = true;
+  }
+
+  apply(result: PeriodInvoiceResult): void {
+    this.status = result.status;
+  }
+
+  liveState(): InvoiceLiveState {
+    return { invoiceId: this.input.invoiceId, status: this.status, graceEndsAt: this.graceEndsAt, refreshes: this.refreshes };
+  }
+}
+
+export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<InvoiceLiveState> {
+  const invoice = new InvoiceEntity(input);
+  setHandler(invoiceStateQuery, () => invoice.liveState());
+  setHandler(refreshInvoiceSignal, () => invoice.requestRefresh());
+
+  if (input.gracePeriodDays > 0) {
+    const graceEndMs = Date.now() + input.gracePeriodDays * DAY_MS;
+    invoice.graceEndsAt = new Date(graceEndMs).toISOString();
+    for (;;) {
+      const remainingMs = graceEndMs - Date.now();
+      if (remainingMs <= 0) break;
+      if (!(await condition(() => invoice.refreshRequested, remainingMs))) break;
+      // Signals arriving while this refresh runs set the flag again: one more refresh covers them all.
+      invoice.refreshRequested = false;
+      invoice.refreshes += 1;
+      try {
+        invoice.apply(await activities.refreshDraftInvoice(invoice.ref));
+      } catch (err) {
+        const failure = businessFailureOf(err);
+        if (!failure) throw err;
+        log.error('Refreshing the draft invoice failed with a business failure; keeping the draft as it is', {
+          invoiceId: input.invoiceId,
+          type: failure.type,
+          message: failure.message,
+        });
+      }
+    }
+  }
+
+  invoice.apply(await activities.finalizeInvoice(invoice.ref));
+  invoice.refreshRequested = false;
+
+  // Payment collection and dunning go here (later issue): create the payment intent with the idempotency key
+  // `invoice:<id>:attempt:<n>`, then a retry schedule of timers until paid, or uncollectible with the
+  // configured consequence for the subscription.
+
+  await condition(allHandlersFinished);
+  return invoice.liveState();
+}

@@ -1,0 +1,423 @@
+// The subscription workflow: one run per billing period, continue-as-new into the next.
+//
+// Thin wiring over `SubscriptionEntity` (the Temporal samples' entity pattern): the entity holds the state and
+// the rules (usage accounting, termination validation, the next run's state); the workflow function registers
+// the handlers and runs the period loop. The main loop owns every activity call; the terminate update only
+// hands a request to the loop and waits for its outcome, so nothing runs concurrently with a period close.
+//
+// Business-failure policy (DESIGN: business failures are non-retryable ApplicationFailures with a stable type):
+// an activity that fails with a business failure (e.g. `invalid_plan` while invoicing the period) must NOT
+// kill the subscription: a dead workflow loses its timers and live usage and bills nothing ever again. The
+// period stays open (not continued-as-new), the failure is exposed on the state query and the
+// `SubscriptionStatus=billing_failed` search attribute, and the close is retried on a backoff timer (1 h,
+// doubling, at most 24 h) or at once on `retryPeriodCloseSignal` after an operator fixed the cause. Usage
+// signals keep being counted, and the workflow can still be terminated. A business failure while invoicing a
+// termination rejects that terminate update (the caller gets the failure type), and the subscription stays
+// active. Transient faults never reach the workflow: activities retry them without an attempt limit.
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { PeriodInvoiceResult, SubscriptionActivities } from '../activities/types';
+import { BillingError } from '../billing/errors';
+import { dec, isDecimalString, str } from '../billing/money';
+import { nextPeriod, periodContaining, type PeriodPair } from '../billing/period';
+import type { invoiceWorkflow } from './invoice';
+import {
+  SEARCH_ATTRIBUTE_KEYS,
+  invoiceWorkflowId,
+  retryPeriodCloseSignal,
+  stateQuery,
+  terminateUpdate,
+  usageSignal,
+  type BillingFailureState,
+  type BillingPeriodState,
+  type LiveMetricUsage,
+  type SubscriptionLiveState,
+  type SubscriptionSearchStatus,
+  type SubscriptionWorkflowState,
+  type TerminateRequest,
+  type TerminateResult,
+  type UsageSignalPayload,
+} from './messages';
+
+/** Error types an activity may throw that are business failures: never retried by the activity retry policy. */
+export const BUSINESS_FAILURE_TYPES = [
+  'BillingError', // a billing/ error that escaped an activity unclassified: deterministic, retrying cannot help
+  'PlanValidationError',
+  'invalid_plan',
+  'invalid_period',
+  'subscription_not_found',
+  'invoice_not_found',
+];
+
+export const ACTIVITY_OPTIONS = {
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    // maximumAttempts unset: transient faults (DB down, deadlock, timeout) retry until they pass.
+    nonRetryableErrorTypes: BUSINESS_FAILURE_TYPES,
+  },
+} as const;
+
+const activities = proxyActivities<SubscriptionActivities>(ACTIVITY_OPTIONS);
+
+const HOUR_MS = 3_600_000;
+const CLOSE_RETRY_FIRST_MS = HOUR_MS;
+const CLOSE_RETRY_MAX_MS = 24 * HOUR_MS;
+/** A terminatedAt may be this far ahead of the workflow clock (the API's clock is not the server's). */
+const TERMINATION_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** What the entity is doing; decides which commands are accepted. */
+type Phase =
+  | 'open' // waiting for the period end
+  | 'closing' // invoicing the ended period / continuing as new: terminate is rejected (retry after)
+  | 'close_failed' // a business failure blocks the close: waiting to retry
+  | 'terminating'
+  | 'terminated';
+
+type TerminationOutcome = { ok: true; result: TerminateResult } | { ok: false; failure: ApplicationFailure };
+
+/** Converts a pure-engine error into a workflow failure with its stable code (never a plain Error here). */
+function asWorkflowFailure(err: unknown): unknown {
+  if (err instanceof BillingError) return ApplicationFailure.nonRetryable(err.message, err.code);
+  return err;
+}
+
+/** The business failure behind an activity failure, or null for anything else (which is rethrown). */
+export function businessFailureOf(err: unknown): ApplicationFailure | null {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause;
+  return null;
+}
+
+function toIsoInstant(value: string, field: string): string {
+  const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(ms)) throw ApplicationFailure.nonRetryable(`${field} is not an ISO datetime: ${String(value)}`, 'invalid_datetime');
+  return new Date(ms).toISOString();
+}
+
+export class SubscriptionEntity {
+  readonly input: SubscriptionWorkflowState;
+  current: BillingPeriodState;
+  phase: Phase = 'open';
+  private readonly liveUsage = new Map<string, LiveMetricUsage>();
+  usageSignalsReceived: number;
+  billingFailure: BillingFailureState | null = null;
+  retryRequested = false;
+  terminationRequest: { terminatedAt: string; resumePhase: Phase } | null = null;
+  terminationOutcome: TerminationOutcome | null = null;
+
+  constructor(input: SubscriptionWorkflowState) {
+    if (input.version !== 1) {
+      throw ApplicationFailure.nonRetryable(`Unsupported subscription state version ${String(input.version)}`, 'unsupported_state_version');
+    }
+    this.input = input;
+    try {
+      this.current = input.current ?? periodContaining(input.schedule, input.schedule.subscriptionAt);
+    } catch (err) {
+      throw asWorkflowFailure(err);
+    }
+    for (const [code, usage] of Object.entries(input.liveUsage ?? {})) this.liveUsage.set(code, { ...usage });
+    this.usageSignalsReceived = input.usageSignalsReceived;
+  }
+
+  get period() {
+    return this.current.period;
+  }
+
+  /** Adds the deltas that fall in the open period; malformed deltas are logged and skipped, never fatal. */
+  recordUsage(payload: UsageSignalPayload): void {
+    this.usageSignalsReceived += 1;
+    if (this.phase === 'terminated') return;
+    const start = Date.parse(this.period.start);
+    const end = Date.parse(this.period.end);
+    for (const delta of payload?.deltas ?? []) {
+      const bucket = typeof delta?.bucketStart === 'string' ? Date.parse(delta.bucketStart) : Number.NaN;
+      if (
+        typeof delta?.metricCode !== 'string' ||
+        Number.isNaN(bucket) ||
+        !Number.isSafeInteger(delta.eventsCount) ||
+        delta.eventsCount < 0 ||
+        !isDecimalString(delta.units)
+      ) {
+        log.warn('Ignoring a malformed usage delta', { delta });
+        continue;
+      }
+      // The workflow counts only its open period; late or early buckets are billed from Postgres anyway.
+      if (bucket < start || bucket >= end) continue;
+      const prev = this.liveUsage.get(delta.metricCode) ?? { eventsCount: 0, units: '0' };
+      this.liveUsage.set(delta.metricCode, {
+        eventsCount: prev.eventsCount + delta.eventsCount,
+        units: str(dec(prev.units).plus(dec(delta.units))),
+      });
+    }
+  }
+
+  liveState(): SubscriptionLiveState {
+    return {
+      status: this.phase === 'terminated' ? 'terminated' : 'active',
+      planCode: this.input.planCode,
+      currentPeriod: this.phase === 'terminated' ? null : this.current,
+      liveUsage: Object.fromEntries(this.liveUsage),
+      closedPeriods: this.input.closedPeriods,
+      usageSignalsReceived: this.usageSignalsReceived,
+      billingFailure: this.billingFailure,
+    };
+  }
+
+  searchStatus(): SubscriptionSearchStatus {
+    if (this.phase === 'terminated') return 'terminated';
+    return this.billingFailure ? 'billing_failed' : 'active';
+  }
+
+  /** The termination instant a request asks for: its own, or the workflow's current time. */
+  static requestedTerminatedAt(req: TerminateRequest | undefined): string {
+    return req?.terminatedAt === undefined ? new Date(Date.now()).toISOString() : toIsoInstant(req.terminatedAt, 'terminatedAt');
+  }
+
+  /** Update validator: throws (rejecting the update, nothing written to history) when it cannot be accepted. */
+  validateTermination(req: TerminateRequest | undefined): void {
+    if (this.phase === 'terminated') throw ApplicationFailure.nonRetryable('The subscription is already terminated', 'already_terminated');
+    if (this.phase === 'terminating') throw ApplicationFailure.nonRetryable('A termination is already in progress', 'termination_in_progress');
+    if (this.phase === 'closing') {
+      throw ApplicationFailure.retryable(`The period ending ${this.period.end} is being closed; retry the termination`, 'period_closing');
+    }
+    const at = Date.parse(SubscriptionEntity.requestedTerminatedAt(req));
+    if (at <= Date.parse(this.period.start)) {
+      throw ApplicationFailure.nonRetryable(
+        `terminatedAt must be after the open period's start ${this.period.start}`,
+        'invalid_terminated_at',
+      );
+    }
+    if (at > Date.now() + TERMINATION_CLOCK_SKEW_MS) {
+      throw ApplicationFailure.nonRetryable('terminatedAt is in the future: scheduled terminations are not supported', 'invalid_terminated_at');
+    }
+    if (at > Date.parse(this.period.end)) {
+      // The period has ended but is not closed yet (closing now, or blocked by a billing failure).
+      throw ApplicationFailure.retryable(
+        `The period ending ${this.period.end} is not closed yet; retry the termination once it is`,
+        'period_closing',
+      );
+    }
+  }
+
+  requestTermination(terminatedAt: string): void {
+    this.terminationRequest = { terminatedAt, resumePhase: this.phase };
+    this.terminationOutcome = null;
+    this.phase = 'terminating';
+  }
+
+  recordCloseFailure(failure: ApplicationFailure): BillingFailureState {
+    const attempts = (this.billingFailure?.attempts ?? 0) + 1;
+    const delayMs = Math.min(CLOSE_RETRY_FIRST_MS * 2 ** (attempts - 1), CLOSE_RETRY_MAX_MS);
+    this.billingFailure = {
+      type: failure.type ?? 'unknown',
+      message: failure.message,
+      attempts,
+      nextRetryAt: new Date(Date.now() + delayMs).toISOString(),
+    };
+    this.phase = 'close_failed';
+    this.retryRequested = false;
+    return this.billingFailure;
+  }
+
+  /** The explicit, JSON-only state of the next run (the next period, live usage reset). */
+  nextRunState(next: PeriodPair): SubscriptionWorkflowState {
+    return {
+      ...this.input,
+      current: next,
+      liveUsage: {},
+      closedPeriods: this.input.closedPeriods + 1,
+      usageSignalsReceived: this.usageSignalsReceived,
+    };
+  }
+
+  /** The same period in a fresh run (history too long): everything carried as it is. */
+  sameRunState(): SubscriptionWorkflowState {
+    return {
+      ...this.input,
+      current: this.current,
+      liveUsage: Object.fromEntries(this.liveUsage),
+      usageSignalsReceived: this.usageSignalsReceived,
+    };
+  }
+}
+
+function upsertSubscriptionSearchAttributes(sub: SubscriptionEntity): void {
+  upsertSearchAttributes([
+    { key: SEARCH_ATTRIBUTE_KEYS.CustomerId, value: sub.input.externalCustomerId },
+    { key: SEARCH_ATTRIBUTE_KEYS.SubscriptionId, value: sub.input.externalSubscriptionId },
+    { key: SEARCH_ATTRIBUTE_KEYS.PlanCode, value: sub.input.planCode },
+    { key: SEARCH_ATTRIBUTE_KEYS.SubscriptionStatus, value: sub.searchStatus() },
+    { key: SEARCH_ATTRIBUTE_KEYS.CurrentPeriodEnd, value: new Date(sub.period.end) },
+  ]);
+}
+
+function upsertStatus(sub: SubscriptionEntity): void {
+  upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.SubscriptionStatus, value: sub.searchStatus() }]);
+}
+
+/** Starts the invoice's own workflow; an invoice workflow that already exists counts as started. */
+async function startInvoiceWorkflow(organizationId: string, invoice: PeriodInvoiceResult): Promise<void> {
+  try {
+    await startChild<typeof invoiceWorkflow>('invoiceWorkflow', {
+      workflowId: invoiceWorkflowId(invoice.invoiceId),
+      args: [{ version: 1, organizationId, invoiceId: invoice.invoiceId, gracePeriodDays: invoice.gracePeriodDays }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      // A completed invoice workflow is never run twice; a failed one may be restarted by a later close.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    log.info('Invoice workflow already started', { invoiceId: invoice.invoiceId });
+  }
+}
+
+/** Invoices the ended period and starts its invoice workflow. False when a business failure blocked it. */
+async function closePeriod(sub: SubscriptionEntity): Promise<boolean> {
+  let invoice: PeriodInvoiceResult;
+  try {
+    invoice = await activities.createPeriodInvoice({
+      organizationId: sub.input.organizationId,
+      subscriptionId: sub.input.subscriptionId,
+      kind: 'subscription',
+      period: sub.current.period,
+      fullPeriod: sub.current.fullPeriod,
+    });
+  } catch (err) {
+    const failure = businessFailureOf(err);
+    if (!failure) throw err;
+    const state = sub.recordCloseFailure(failure);
+    log.error('Closing the period failed with a business failure; retrying later', { ...state, period: sub.period });
+    upsertStatus(sub);
+    return false;
+  }
+  await startInvoiceWorkflow(sub.input.organizationId, invoice);
+  if (sub.billingFailure) {
+    sub.billingFailure = null;
+    upsertStatus(sub);
+  }
+  return true;
+}
+
+/** Bills [period start, terminatedAt), starts the invoice workflow, marks the subscription terminated. */
+async function terminate(sub: SubscriptionEntity, terminatedAt: string): Promise<TerminationOutcome> {
+  let invoice: PeriodInvoiceResult;
+  try {
+    invoice = await activities.createPeriodInvoice({
+      organizationId: sub.input.organizationId,
+      subscriptionId: sub.input.subscriptionId,
+      kind: 'termination',
+      period: { start: sub.period.start, end: terminatedAt },
+      fullPeriod: sub.current.fullPeriod,
+    });
+  } catch (err) {
+    const failure = businessFailureOf(err);
+    if (!failure) throw err;
+    log.error('Invoicing the termination failed with a business failure', { type: failure.type, message: failure.message });
+    return { ok: false, failure: ApplicationFailure.nonRetryable(failure.message, failure.type ?? 'termination_failed') };
+  }
+  // From here the termination is committed: the invoice exists, the rest only records it.
+  await startInvoiceWorkflow(sub.input.organizationId, invoice);
+  await activities.markSubscriptionTerminated({
+    organizationId: sub.input.organizationId,
+    subscriptionId: sub.input.subscriptionId,
+    terminatedAt,
+  });
+  return { ok: true, result: { invoiceId: invoice.invoiceId, totalAmountCents: invoice.totalAmountCents, terminatedAt } };
+}
+
+export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Promise<TerminateResult> {
+  const sub = new SubscriptionEntity(state);
+
+  setHandler(usageSignal, (payload) => sub.recordUsage(payload));
+  setHandler(stateQuery, () => sub.liveState());
+  setHandler(retryPeriodCloseSignal, () => {
+    sub.retryRequested = true;
+  });
+  setHandler(
+    terminateUpdate,
+    async (req) => {
+      // The validator is not re-run on replay: the handler relies only on state, not on its checks.
+      sub.requestTermination(SubscriptionEntity.requestedTerminatedAt(req));
+      await condition(() => sub.terminationOutcome !== null);
+      const outcome = sub.terminationOutcome!;
+      if (!outcome.ok) throw outcome.failure;
+      return outcome.result;
+    },
+    { validator: (req) => sub.validateTermination(req) },
+  );
+
+  upsertSubscriptionSearchAttributes(sub);
+
+  for (;;) {
+    const terminationPending = () => sub.terminationRequest !== null && sub.terminationOutcome === null;
+
+    if (sub.phase === 'open') {
+      const untilEndMs = Date.parse(sub.period.end) - Date.now();
+      if (untilEndMs > 0) {
+        await condition(() => terminationPending() || workflowInfo().continueAsNewSuggested, untilEndMs);
+      }
+    } else if (sub.phase === 'close_failed') {
+      const untilRetryMs = Date.parse(sub.billingFailure!.nextRetryAt) - Date.now();
+      if (untilRetryMs > 0) {
+        await condition(() => terminationPending() || sub.retryRequested || workflowInfo().continueAsNewSuggested, untilRetryMs);
+      }
+      if (!terminationPending() && !workflowInfo().continueAsNewSuggested) {
+        sub.retryRequested = false;
+        sub.phase = 'open';
+      }
+    }
+
+    if (terminationPending()) {
+      const request = sub.terminationRequest!;
+      const outcome = await terminate(sub, request.terminatedAt);
+      sub.terminationOutcome = outcome;
+      if (!outcome.ok) {
+        sub.terminationRequest = null;
+        sub.phase = request.resumePhase;
+        continue;
+      }
+      sub.phase = 'terminated';
+      upsertStatus(sub);
+      await condition(allHandlersFinished);
+      return outcome.result;
+    }
+
+    if (workflowInfo().continueAsNewSuggested) {
+      // The history is getting long (usage signals): a fresh run with the same period. A close blocked by a
+      // billing failure is retried at once by the new run.
+      sub.phase = 'closing';
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof subscriptionWorkflow>(sub.sameRunState());
+    }
+
+    if (sub.phase !== 'open') continue;
+
+    // The period has ended: close it.
+    sub.phase = 'closing';
+    if (!(await closePeriod(sub))) continue;
+    let next: PeriodPair;
+    try {
+      next = nextPeriod(sub.input.schedule, sub.period);
+    } catch (err) {
+      throw asWorkflowFailure(err);
+    }
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof subscriptionWorkflow>(sub.nextRunState(next));
+  }
+}
