@@ -1,0 +1,87 @@
+// The whole system for end-to-end tests: the real HTTP API, the real worker (real activities), a Postgres
+// database of its own and a Temporal server (the shared dev server, or a time-skipping test server).
+import { Client, Connection } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { startApi } from '../../api/server';
+import { createApiKey, ensureOrganization } from '../../db/repositories/organizations';
+import { createBillingWorker } from '../../worker/worker';
+import { createTimeSkippingEnv } from '../support/time-skipping';
+import { createTestDatabase, temporalTestAddress, type TestDatabase } from '../support/services';
+
+export interface System {
+  baseUrl: string;
+  apiKey: string;
+  database: TestDatabase;
+  client: Client;
+  /** Present with the time-skipping server: `env.sleep(ms)` moves the server's clock forward. */
+  env: TestWorkflowEnvironment | null;
+  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  stop(): Promise<void>;
+}
+
+export async function startSystem(temporalKind: 'dev-server' | 'time-skipping'): Promise<System> {
+  const database = await createTestDatabase('e2e');
+  const org = await ensureOrganization(database.db, 'e2e', 'E2E organization');
+  const apiKey = await createApiKey(database.db, org.id);
+
+  let env: TestWorkflowEnvironment | null = null;
+  let client: Client;
+  let nativeConnection: NativeConnection;
+  let connection: Connection | null = null;
+  if (temporalKind === 'time-skipping') {
+    env = await createTimeSkippingEnv();
+    client = env.client;
+    nativeConnection = env.nativeConnection;
+  } else {
+    const address = temporalTestAddress();
+    connection = await Connection.connect({ address });
+    client = new Client({ connection, namespace: 'default' });
+    nativeConnection = await NativeConnection.connect({ address });
+  }
+
+  const worker: Worker = await createBillingWorker({ connection: nativeConnection, namespace: 'default', db: database.db });
+  const workerRun = worker.run();
+
+  const api = await startApi({ db: database.db, temporal: client }, 0);
+  const baseUrl = `${api.url}/api/v1`;
+
+  return {
+    baseUrl,
+    apiKey,
+    database,
+    client,
+    env,
+    async request(method, path, body) {
+      const res = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    },
+    async stop() {
+      await api.close(); // flushes the event writer and the usage signaller
+      worker.shutdown();
+      await workerRun;
+      if (env) await env.teardown();
+      else {
+        await nativeConnection.close();
+        await connection?.close();
+      }
+      await database.drop();
+    },
+  };
+}
+
+/** Polls `fn` until it returns a value (not undefined) or the deadline passes. */
+export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
