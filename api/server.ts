@@ -16,6 +16,7 @@ import { currentUsageRouter } from './routes/current-usage';
 import { customerRoutes } from './routes/customers';
 import { eventRoutes } from './routes/events';
 import { invoiceRoutes } from './routes/invoices';
+import { invoicePreviewRoutes } from './routes/invoices-preview';
 import { planRoutes } from './routes/plans';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { openApiDocument } from './schemas/openapi';
@@ -115,6 +116,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(currentUsageRouter({ db: deps.db }));
   v1.use(subscriptionRoutes(ctx));
   v1.use(eventRoutes(ctx));
+  v1.use(invoicePreviewRoutes(ctx)); // before invoiceRoutes: /invoices/preview is not a lago_id
   v1.use(invoiceRoutes(ctx));
   app.use('/api/v1', v1);
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { BillableMetricCreateBody } from './billable-metrics';
 import { CustomerCreateBody } from './customers';
 import { EventInputObject, MAX_BATCH_EVENTS } from './events';
+import { InvoicePreviewBody } from './invoices-preview';
 import { PlanCreateBody } from './plans';
 import { SubscriptionCreateBody } from './subscriptions';
 
@@ -64,6 +65,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/events/batch': { post: post(`Send 1..${MAX_BATCH_EVENTS} usage events, all-or-nothing`, 'EventBatchInput') },
       '/invoices': { get: get('List invoices') },
       '/invoices/{lago_id}': { get: get('Retrieve an invoice') },
+      '/invoices/preview': { post: post('Preview an invoice (plan_code or inline plan; usage totals or a past period of a subscription); writes nothing', 'InvoicePreviewInput') },
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
@@ -74,6 +76,7 @@ export function openApiDocument(): Record<string, unknown> {
         CustomerCreateInput: schemaOf(CustomerCreateBody),
         SubscriptionCreateInput: schemaOf(SubscriptionCreateBody),
         EventInput: schemaOf(z.object({ event: EventInputObject })),
+        InvoicePreviewInput: schemaOf(InvoicePreviewBody),
         EventBatchInput: schemaOf(z.object({ events: z.array(EventInputObject).min(1).max(MAX_BATCH_EVENTS) })),
       },
     },
