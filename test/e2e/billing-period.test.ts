@@ -9,10 +9,12 @@ jest.setTimeout(180_000);
 
 /** Starts moving the test server's clock forward by `ms`; the returned function cancels the call. */
 function skipTime(sys: System, ms: number): () => Promise<void> {
-  const env = sys.env!;
+  const connection = sys.env!.connection;
+  const testService = connection.testService;
+  if (!testService) throw new Error('the time-skipping server has no test service');
   const abort = new AbortController();
-  const call = env.connection
-    .withAbortSignal(abort.signal, () => env.connection.testService.unlockTimeSkippingWithSleep({ duration: msToTs(ms) }))
+  const call = connection
+    .withAbortSignal(abort.signal, () => testService.unlockTimeSkippingWithSleep({ duration: msToTs(ms) }))
     .catch(() => undefined);
   return async () => {
     abort.abort();
