@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import type { Logger } from './errors';
 import type { IngestCache } from './ingest/catalog-cache';
 import type { EventWriter } from './ingest/event-writer';
+import type { EventTimeWindow } from './ingest/timestamp';
 import type { UsageSignaller } from './ingest/usage-signaller';
 
 export interface RouteContext {
@@ -13,6 +14,8 @@ export interface RouteContext {
   cache: IngestCache;
   writer: EventWriter;
   signaller: UsageSignaller;
+  /** Accepted event timestamps around the receive time (ApiDeps ingest.timeWindow; default 24 h ahead, any age). */
+  timeWindow?: EventTimeWindow;
   /** Task queue subscription workflows are started on (SUBSCRIPTION_TASK_QUEUE unless overridden). */
   taskQueue: string;
   /** Called after this process changed an organization's catalog (metrics, plans): drops derived caches. */

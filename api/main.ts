@@ -10,7 +10,11 @@ async function main(): Promise<void> {
   const db = createDb(config.databaseUrl, 20);
   const connection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
-  const api = await startApi({ db, temporal, logger: consoleLogger }, config.apiPort, '0.0.0.0');
+  const api = await startApi(
+    { db, temporal, logger: consoleLogger, ingest: { timeWindow: { maxAgeDays: config.eventMaxAgeDays } } },
+    config.apiPort,
+    '0.0.0.0',
+  );
   consoleLogger.info('meterline api listening', { port: api.port });
 
   let stopping = false;

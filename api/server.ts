@@ -10,14 +10,20 @@ import { consoleLogger, errorMiddleware, notFoundRoute, requestId, type Logger }
 import { idempotency } from './idempotency';
 import { IngestCache, type IngestCacheOptions } from './ingest/catalog-cache';
 import { EventWriter, type EventWriterOptions } from './ingest/event-writer';
+import { eventTimeWindow, type EventTimeWindowOptions } from './ingest/timestamp';
+import { LateEventNotifier, type LateEventNotifierOptions } from './ingest/late-events';
 import { UsageSignaller, type UsageSignallerOptions } from './ingest/usage-signaller';
 import { billableMetricRoutes } from './routes/billable-metrics';
 import { currentUsageRouter } from './routes/current-usage';
 import { customerRoutes } from './routes/customers';
+import { eventErrorRoutes } from './routes/event-errors';
 import { eventRoutes } from './routes/events';
+import { eventsImportRoutes } from './routes/events-import';
 import { invoiceRoutes } from './routes/invoices';
 import { invoicePreviewRoutes } from './routes/invoices-preview';
+import { pastUsageRoutes } from './routes/past-usage';
 import { planRoutes } from './routes/plans';
+import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { openApiDocument } from './schemas/openapi';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
@@ -25,8 +31,12 @@ import { insertEventsWithRollups, RollupSpecCache } from '../db/repositories/rol
 
 export interface IngestOptions {
   writer?: Omit<EventWriterOptions, 'logger'>;
-  signaller?: Omit<UsageSignallerOptions, 'logger'>;
+  signaller?: Omit<UsageSignallerOptions, 'logger' | 'observer'>;
+  /** Refresh signals to draft invoices whose period new events fall in (late events during the grace period). */
+  lateEvents?: Omit<LateEventNotifierOptions, 'logger'>;
   cache?: IngestCacheOptions;
+  /** Event timestamps accepted by /events: default 24 h ahead, any age; pass METERLINE_EVENT_MAX_AGE_DAYS as maxAgeDays. */
+  timeWindow?: EventTimeWindowOptions;
 }
 
 export interface ApiDeps {
@@ -69,7 +79,8 @@ export function createApp(deps: ApiDeps): express.Express {
     logger,
     insert: async (rows) => insertEventsWithRollups(deps.db, rows, await rollupSpecs.lookupFor(rows)),
   });
-  const signaller = new UsageSignaller(deps.temporal, { ...deps.ingest?.signaller, logger });
+  const lateEvents = new LateEventNotifier(deps.db, deps.temporal, { ...deps.ingest?.lateEvents, logger });
+  const signaller = new UsageSignaller(deps.temporal, { ...deps.ingest?.signaller, logger, observer: lateEvents });
   signaller.start();
   const ctx: RouteContext = {
     db: deps.db,
@@ -78,6 +89,7 @@ export function createApp(deps: ApiDeps): express.Express {
     cache,
     writer,
     signaller,
+    timeWindow: eventTimeWindow(deps.ingest?.timeWindow),
     taskQueue: deps.subscriptionTaskQueue ?? SUBSCRIPTION_TASK_QUEUE,
     catalogChanged(organizationId) {
       cache.invalidateMetrics(organizationId);
@@ -115,6 +127,11 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(customerRoutes(ctx));
   v1.use(currentUsageRouter({ db: deps.db }));
   v1.use(subscriptionRoutes(ctx));
+  v1.use(alertRoutes(ctx));
+  // Before eventRoutes: /events/errors and /events/import are not transaction ids.
+  v1.use(eventErrorRoutes(ctx));
+  v1.use(eventsImportRoutes(ctx));
+  v1.use(pastUsageRoutes(ctx));
   v1.use(eventRoutes(ctx));
   v1.use(invoicePreviewRoutes(ctx)); // before invoiceRoutes: /invoices/preview is not a lago_id
   v1.use(invoiceRoutes(ctx));

@@ -13,6 +13,8 @@ const EnvSchema = z.object({
   METERLINE_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   METERLINE_TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   METERLINE_TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  /** Events older than this are refused (422 timestamp: too_old); older usage goes through /events/import. */
+  METERLINE_EVENT_MAX_AGE_DAYS: z.coerce.number().int().min(1).default(90),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -31,6 +33,7 @@ export interface Config {
   temporalAddress: string;
   temporalNamespace: string;
   apiPort: number;
+  eventMaxAgeDays: number;
 }
 
 /** The configuration of a standalone API or worker process: both services must be given. */
@@ -45,5 +48,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     temporalAddress: env.TEMPORAL_ADDRESS!,
     temporalNamespace: env.TEMPORAL_NAMESPACE,
     apiPort: env.PORT,
+    eventMaxAgeDays: env.METERLINE_EVENT_MAX_AGE_DAYS,
   };
 }

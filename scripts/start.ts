@@ -48,7 +48,13 @@ async function main(): Promise<void> {
       console.log(`temporal     dev server on ${temporalAddress}, state in ${path.join(env.METERLINE_DATA_DIR, 'temporal.db')}`);
     }
 
-    const system = await startSystem({ databaseUrl, temporalAddress, namespace: env.TEMPORAL_NAMESPACE, apiPort: env.PORT });
+    const system = await startSystem({
+      databaseUrl,
+      temporalAddress,
+      namespace: env.TEMPORAL_NAMESPACE,
+      apiPort: env.PORT,
+      eventMaxAgeDays: env.METERLINE_EVENT_MAX_AGE_DAYS,
+    });
     stops.push(() => system.stop());
     const apiKey = await defaultApiKey(system.db, env.METERLINE_DATA_DIR);
 

@@ -14,6 +14,8 @@ export interface SystemOptions {
   apiPort: number;
   apiHost?: string;
   dbPoolMax?: number;
+  /** Events older than this many days are refused (ingest time window). */
+  eventMaxAgeDays: number;
 }
 
 export interface RunningSystem {
@@ -32,7 +34,11 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
 
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const temporal = new Client({ connection, namespace: opts.namespace });
-  const api = await startApi({ db, temporal }, opts.apiPort, opts.apiHost ?? '0.0.0.0');
+  const api = await startApi(
+    { db, temporal, ingest: { timeWindow: { maxAgeDays: opts.eventMaxAgeDays } } },
+    opts.apiPort,
+    opts.apiHost ?? '0.0.0.0',
+  );
 
   return {
     db,

@@ -35,3 +35,59 @@ export function hourBucket(isoInstant: string): string {
   const ms = Date.parse(isoInstant);
   return new Date(ms - (((ms % 3_600_000) + 3_600_000) % 3_600_000)).toISOString();
 }
+
+/**
+ * How far an event's own timestamp may lie from the instant the API received it. Outside the window the
+ * event is rejected (422 `timestamp: too_far_in_future` / `too_old`) and recorded in event_errors: a clock
+ * running days ahead would otherwise bill a future period, and a replay of months-old usage would land in
+ * periods that were invoiced long ago. Older usage goes through POST /events/import (never billed).
+ */
+export interface EventTimeWindow {
+  /** Max milliseconds a timestamp may be ahead of the receive time (0: no future at all). */
+  maxFutureMs: number;
+  /** Max milliseconds a timestamp may be behind the receive time; null: any age. */
+  maxAgeMs: number | null;
+}
+
+/**
+ * The API option (ApiDeps `ingest.timeWindow`), in the units operators configure. The composition root passes
+ * METERLINE_EVENT_MAX_AGE_DAYS as maxAgeDays, defaulting it to DEFAULT_MAX_AGE_DAYS (90).
+ */
+export interface EventTimeWindowOptions {
+  /** Default 24. */
+  maxFutureHours?: number;
+  /**
+   * Omitted or null: no age limit (the library default, so an embedder — tests, bench — that passes no option
+   * keeps accepting fixtures with fixed dates); a number: reject events older than that many days.
+   */
+  maxAgeDays?: number | null;
+}
+
+export const DEFAULT_MAX_FUTURE_HOURS = 24;
+/** The production default of METERLINE_EVENT_MAX_AGE_DAYS: about one quarter, so a backfill of a whole late
+ * billing period (plus its grace period) still lands, while months-old replays go through the import. */
+export const DEFAULT_MAX_AGE_DAYS = 90;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** The window of the live ingest path; throws at boot on a nonsensical option (negative, zero age, NaN). */
+export function eventTimeWindow(options: EventTimeWindowOptions = {}): EventTimeWindow {
+  const hours = options.maxFutureHours ?? DEFAULT_MAX_FUTURE_HOURS;
+  const days = options.maxAgeDays ?? null;
+  if (!Number.isFinite(hours) || hours < 0) throw new Error(`ingest.timeWindow.maxFutureHours must be >= 0 (got ${hours})`);
+  if (days !== null && (!Number.isFinite(days) || days <= 0)) throw new Error(`ingest.timeWindow.maxAgeDays must be > 0 or null (got ${days})`);
+  return { maxFutureMs: hours * HOUR_MS, maxAgeMs: days === null ? null : days * DAY_MS };
+}
+
+/** Imports: any age, but never after the receive time. */
+export const IMPORT_TIME_WINDOW: EventTimeWindow = { maxFutureMs: 0, maxAgeMs: null };
+
+export type TimeWindowError = 'too_far_in_future' | 'too_old';
+
+/** Where an ISO timestamp falls against the window around `receivedAtMs` (bounds inclusive). */
+export function checkTimeWindow(isoInstant: string, receivedAtMs: number, window: EventTimeWindow): TimeWindowError | null {
+  const ms = Date.parse(isoInstant);
+  if (ms > receivedAtMs + window.maxFutureMs) return 'too_far_in_future';
+  if (window.maxAgeMs !== null && ms < receivedAtMs - window.maxAgeMs) return 'too_old';
+  return null;
+}

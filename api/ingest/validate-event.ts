@@ -1,10 +1,11 @@
-// Per-event validation for /events and /events/batch. Every event is checked completely (all its fields),
-// errors are collected per index, and nothing is written unless every event of the request is valid.
+// Per-event validation for /events and /events/batch (and /events/import). Every event is checked completely
+// (all its fields), errors are collected per index, and nothing is written unless every event of the request
+// is valid. The event's own timestamp must lie inside a time window around the receive time (timestamp.ts).
 import type { EventRow } from '../../db/repositories/events';
 import type { SubscriptionLookup } from '../../db/repositories/subscriptions';
 import type { IngestCache, MetricInfo } from './catalog-cache';
 import { toDecimalString } from './decimal';
-import { parseEventTimestamp } from './timestamp';
+import { checkTimeWindow, eventTimeWindow, IMPORT_TIME_WINDOW, parseEventTimestamp, type EventTimeWindow } from './timestamp';
 
 export type FieldErrors = Record<string, string[]>;
 
@@ -14,6 +15,17 @@ export interface ValidEvent {
   subscription: SubscriptionLookup;
   /** Sum contribution of this event to its metric (decimal string; "0" when not numeric-aggregated). */
   units: string;
+  /** The metric's numeric field value (decimal string); null when absent or the metric is not numeric-aggregated. */
+  value: string | null;
+}
+
+/** What a timestamp must satisfy: the window around `now`, and the value used when it is omitted. */
+interface TimeRules {
+  /** Receive time, ISO UTC. */
+  now: string;
+  window: EventTimeWindow;
+  /** Used for an omitted timestamp; null: the timestamp is mandatory. */
+  defaultTimestamp: string | null;
 }
 
 const NUMERIC_AGGREGATIONS = new Set(['sum_agg', 'max_agg', 'weighted_sum_agg', 'latest_agg']);
@@ -50,7 +62,7 @@ function requiredString(raw: Record<string, unknown>, field: string, errors: Fie
   return v;
 }
 
-function shape(raw: unknown, now: string): Shaped {
+function shape(raw: unknown, rules: TimeRules): Shaped {
   const errors: FieldErrors = {};
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
     add(errors, 'event', 'invalid_type');
@@ -61,10 +73,16 @@ function shape(raw: unknown, now: string): Shaped {
   const externalSubscriptionId = requiredString(r, 'external_subscription_id', errors);
   const code = requiredString(r, 'code', errors);
 
-  let timestamp: string | undefined = now;
+  let timestamp: string | undefined = rules.defaultTimestamp ?? undefined;
   if (r.timestamp !== undefined && r.timestamp !== null && r.timestamp !== '') {
     timestamp = parseEventTimestamp(r.timestamp) ?? undefined;
     if (!timestamp) add(errors, 'timestamp', 'invalid_format');
+    else {
+      const outside = checkTimeWindow(timestamp, Date.parse(rules.now), rules.window);
+      if (outside) add(errors, 'timestamp', outside);
+    }
+  } else if (timestamp === undefined) {
+    add(errors, 'timestamp', 'value_is_mandatory');
   }
 
   let properties: Record<string, unknown> = {};
@@ -87,14 +105,32 @@ export interface ValidationOutcome {
   errors: Map<number, FieldErrors>;
 }
 
-/** Validate all events of one request against the organization's catalog (cached lookups, no per-event query). */
-export async function validateEvents(
+/**
+ * Validate all events of one live request against the organization's catalog (cached lookups, no per-event
+ * query). An omitted timestamp is the receive time `now`; a given one must lie inside `window`.
+ */
+export function validateEvents(
+  cache: IngestCache,
+  organizationId: string,
+  rawEvents: unknown[],
+  now: string = new Date().toISOString(),
+  window: EventTimeWindow = eventTimeWindow(),
+): Promise<ValidationOutcome> {
+  return validate(cache, organizationId, rawEvents, { now, window, defaultTimestamp: now });
+}
+
+/** Validate events to import (POST /events/import): the timestamp is mandatory, of any age, never after `now`. */
+export function validateImportEvents(
   cache: IngestCache,
   organizationId: string,
   rawEvents: unknown[],
   now: string = new Date().toISOString(),
 ): Promise<ValidationOutcome> {
-  const shaped = rawEvents.map((raw) => shape(raw, now));
+  return validate(cache, organizationId, rawEvents, { now, window: IMPORT_TIME_WINDOW, defaultTimestamp: null });
+}
+
+async function validate(cache: IngestCache, organizationId: string, rawEvents: unknown[], rules: TimeRules): Promise<ValidationOutcome> {
+  const shaped = rawEvents.map((raw) => shape(raw, rules));
   const codes = new Set(shaped.map((s) => s.code).filter((c): c is string => c !== undefined));
   const externalIds = new Set(shaped.map((s) => s.externalSubscriptionId).filter((c): c is string => c !== undefined));
   const [metrics, subscriptions] = await Promise.all([
@@ -111,13 +147,12 @@ export async function validateEvents(
     const subscription = s.externalSubscriptionId !== undefined ? subscriptions.get(s.externalSubscriptionId) : undefined;
     if (s.externalSubscriptionId !== undefined && !subscription) add(e, 'external_subscription_id', 'subscription_not_found');
 
-    let units = '0';
+    let value: string | null = null;
     if (metric && metric.fieldName && NUMERIC_AGGREGATIONS.has(metric.aggregationType)) {
-      const value = s.properties[metric.fieldName];
-      if (value !== undefined && value !== null) {
-        const decimal = toDecimalString(value);
-        if (decimal === null) add(e, `properties.${metric.fieldName}`, 'invalid_value');
-        else units = decimal;
+      const raw = s.properties[metric.fieldName];
+      if (raw !== undefined && raw !== null) {
+        value = toDecimalString(raw);
+        if (value === null) add(e, `properties.${metric.fieldName}`, 'invalid_value');
       }
     }
 
@@ -138,7 +173,8 @@ export async function validateEvents(
       },
       metric: metric!,
       subscription: subscription!,
-      units,
+      units: value ?? '0',
+      value,
     });
   });
   return { valid, errors };

@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import inspector from 'node:inspector';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { DEFAULT_MAX_AGE_DAYS } from '../../api/ingest/timestamp';
 import { runtimeOf } from '../../api/server';
 import type { EventRow, InsertedEvent } from '../../db/repositories/events';
 import { startSystem, type RunningSystem } from '../../scripts/system';
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
     namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
     apiPort: port,
     apiHost: '127.0.0.1',
+    eventMaxAgeDays: DEFAULT_MAX_AGE_DAYS,
   });
 
   // ---- instrumentation ----------------------------------------------------------------------------------

@@ -4,6 +4,9 @@ import * as initial from './20261127000001_initial';
 import * as invoiceFullPeriod from './20261127000002_invoice_full_period';
 import * as api from './20261127000003_api';
 import * as usageRollups from './20261127000004_usage_rollups';
+import * as eventErrorsAndImports from './20261127000005_event_errors_and_imports';
+import * as feeAdjustments from './20261127000006_fee_adjustments';
+import * as thresholdsAndAlerts from './20261127000007_thresholds_and_alerts';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -12,6 +15,9 @@ export const migrations: Record<string, Migration> = {
   '20261127000002_invoice_full_period': invoiceFullPeriod,
   '20261127000003_api': api,
   '20261127000004_usage_rollups': usageRollups,
+  '20261127000005_event_errors_and_imports': eventErrorsAndImports,
+  '20261127000006_fee_adjustments': feeAdjustments,
+  '20261127000007_thresholds_and_alerts': thresholdsAndAlerts,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
