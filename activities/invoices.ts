@@ -16,6 +16,25 @@
 // is NOT billed by these activities yet (it belongs on the invoice at the start of the next period).
 // Pay-in-advance charges are skipped by buildInvoice (billed per event, elsewhere).
 //
+// Late events:
+// - During the grace period a draft is re-rated by refreshDraftInvoice (the API signals the invoice workflow
+//   when new events fall in a draft's period). finalizeInvoice re-rates the draft once more INSIDE its
+//   transaction, right before numbering: an event committed before finalization is on the invoice even if the
+//   refresh signal was lost.
+// - Late events of an already FINALIZED period are billed on the next subscription / termination invoice as
+//   `adjustment` fees: each time such an invoice is rated (created, refreshed, finalized), every one of the
+//   subscription's last ADJUSTMENT_LOOKBACK_INVOICES finalized subscription/termination invoices is re-rated
+//   from Postgres and compared with what was billed for its period so far (its own usage lines + adjustments
+//   for it on other finalized invoices) by billing/adjustmentFees. Recomputed from scratch every time, so
+//   re-running a close never doubles an adjustment; once an invoice carrying an adjustment is finalized, the
+//   adjustment counts as billed and later invoices see no difference. Finalization locks the subscription row
+//   (lockSubscriptionForAdjustments) so two invoices of one subscription finalizing at once cannot both bill it.
+// - Re-rating uses the subscription's CURRENT plan (plans are not versioned yet): a charge removed from the
+//   plan is not re-rated (its late events stay unbilled), and a price edit is only folded into the adjustment
+//   of a charge whose usage changed (adjustmentFees compares usage first).
+// - Cost: up to ADJUSTMENT_LOOKBACK_INVOICES period ratings per invoice rating (SQL count/sum/max per period
+//   for simple charges). Events older than the look-back are not billed (documented bound).
+//
 // Concurrency: the invoice row is claimed and locked first (claimPeriodInvoice / lockInvoice), and the
 // events are read after the lock inside the same transaction, so concurrent creations/refreshes serialize
 // and the last one to commit has seen every event committed before it took the lock.
@@ -23,17 +42,21 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { pricingGroupKeys, aggregateCharge, type ChargeUsage } from '../billing/aggregation';
 import { BillingError } from '../billing/errors';
-import { buildInvoice, type InvoiceDraft, type InvoiceKind } from '../billing/invoice';
+import { adjustmentFees, buildInvoice, withExtraFees, type Fee, type InvoiceDraft, type InvoiceKind } from '../billing/invoice';
 import type { Charge, Period, Plan } from '../billing/types';
 import {
+  billedFeesOfInvoices,
   claimPeriodInvoice,
-  finalizeInvoice as finalizeInvoiceRow,
+  finalizedInvoicesBefore,
+  finalizeLockedInvoice,
   lockInvoice,
+  lockSubscriptionForAdjustments,
   replaceDraftFees,
   type LockedInvoice,
 } from '../db/repositories/invoices';
 import { loadPlan } from '../db/repositories/plans';
 import { loadSubscriptionBillingContext, type SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
+import { progressiveBilledAmountCents } from '../db/repositories/thresholds';
 import { aggregateSimpleUsage, isSqlAggregatable, loadPeriodEvents, type SimpleUsage } from '../db/repositories/usage';
 import type { CreatePeriodInvoiceInput, InvoiceRef, PeriodInvoiceResult, SubscriptionActivities } from './types';
 
@@ -160,10 +183,62 @@ async function rateDraft(
     period,
     fullPeriod,
     // Arrears plans: the fee of this period is on this invoice. In-advance plans: not billed here (see header).
-    chargeSubscriptionFee: !plan.payInAdvance,
+    // A progressive-billing invoice bills usage only (activities/thresholds.ts).
+    chargeSubscriptionFee: !plan.payInAdvance && kind !== 'progressive_billing',
     usage,
     subscriptionAt,
+    // Usage of this period already billed by progressive-billing invoices (db/repositories/thresholds.ts).
+    alreadyBilledAmountCents: await progressiveBilledAmountCents(db, ctx.subscriptionId, period),
   });
+}
+
+/** How many earlier finalized invoices of the subscription are re-rated for late events (about a year of monthly periods). */
+export const ADJUSTMENT_LOOKBACK_INVOICES = 12;
+
+/** Only these invoice kinds carry adjustments, and only invoices of these kinds are adjusted. */
+function carriesAdjustments(kind: InvoiceKind): boolean {
+  return kind === 'subscription' || kind === 'termination';
+}
+
+/**
+ * Adjustment fees for late usage of the subscription's finalized periods that start before `before`
+ * (see the header). Oldest period first.
+ */
+export async function lateUsageAdjustments(
+  db: Db,
+  ctx: SubscriptionBillingContext,
+  plan: Plan,
+  before: string,
+  subscriptionAt: string,
+): Promise<Fee[]> {
+  const earlier = await finalizedInvoicesBefore(db, ctx.organizationId, ctx.subscriptionId, {
+    before,
+    invoiceTypes: ['subscription', 'termination'],
+    limit: ADJUSTMENT_LOOKBACK_INVOICES,
+  });
+  if (earlier.length === 0) return [];
+  const billed = await billedFeesOfInvoices(db, ctx.organizationId, earlier.map((i) => i.id));
+  const out: Fee[] = [];
+  for (const inv of [...earlier].reverse()) {
+    const rerated = await rateDraft(db, ctx, plan, invoiceKind(inv.invoiceType), inv.period, inv.fullPeriod ?? inv.period, subscriptionAt);
+    out.push(...adjustmentFees(billed.get(inv.id) ?? [], rerated.fees, { invoiceId: inv.id, period: inv.period, timezone: ctx.timezone }));
+  }
+  return out;
+}
+
+/** The invoice's own period rated now, plus adjustments for earlier finalized periods when its kind carries them. */
+async function rateInvoice(
+  db: Db,
+  ctx: SubscriptionBillingContext,
+  plan: Plan,
+  kind: InvoiceKind,
+  period: Period,
+  fullPeriod: Period,
+  subscriptionAt: string,
+): Promise<InvoiceDraft> {
+  const draft = await rateDraft(db, ctx, plan, kind, period, fullPeriod, subscriptionAt);
+  if (!carriesAdjustments(kind)) return draft;
+  return withExtraFees(draft, await lateUsageAdjustments(db, ctx, plan, period.start, subscriptionAt));
 }
 
 function result(invoice: LockedInvoice, ctx: SubscriptionBillingContext, created: boolean): PeriodInvoiceResult {
@@ -195,6 +270,16 @@ export function createInvoiceActivities(
     return row.subscription_at.toISOString();
   }
 
+  /** Re-rates a DRAFT invoice locked by `trx` (its own period + adjustments) and writes its fees and totals. */
+  async function rerateLockedDraft(trx: Knex.Transaction, ctx: SubscriptionBillingContext, invoice: LockedInvoice): Promise<LockedInvoice> {
+    const plan = await loadPlan(trx, invoice.organizationId, ctx.planId);
+    const subAt = await subscriptionAt(trx, invoice.organizationId, invoice.subscriptionId);
+    const draft = await rateInvoice(
+      trx, ctx, plan, invoiceKind(invoice.invoiceType), invoice.period, invoice.fullPeriod ?? invoice.period, subAt,
+    );
+    return replaceDraftFees(trx, invoice, draft);
+  }
+
   return {
     async createPeriodInvoice(input: CreatePeriodInvoiceInput): Promise<PeriodInvoiceResult> {
       return classified(async () => {
@@ -214,7 +299,7 @@ export function createInvoiceActivities(
           });
           // Already finalized: done before, nothing to change ("already done" → success).
           if (invoice.status !== 'draft') return result(invoice, ctx, false);
-          const draft = await rateDraft(trx, ctx, plan, input.kind, input.period, input.fullPeriod, subAt);
+          const draft = await rateInvoice(trx, ctx, plan, input.kind, input.period, input.fullPeriod, subAt);
           const written = await replaceDraftFees(trx, invoice, draft);
           return result(written, ctx, invoice.created);
         });
@@ -228,22 +313,26 @@ export function createInvoiceActivities(
           if (!invoice) throw new BillingError('invoice_not_found', `Invoice ${ref.invoiceId} not found`, 'invoice_id');
           const ctx = await loadSubscriptionBillingContext(trx, ref.organizationId, invoice.subscriptionId);
           if (invoice.status !== 'draft') return result(invoice, ctx, false);
-          const plan = await loadPlan(trx, ref.organizationId, ctx.planId);
-          const subAt = await subscriptionAt(trx, ref.organizationId, invoice.subscriptionId);
-          const draft = await rateDraft(
-            trx, ctx, plan, invoiceKind(invoice.invoiceType), invoice.period, invoice.fullPeriod ?? invoice.period, subAt,
-          );
-          return result(await replaceDraftFees(trx, invoice, draft), ctx, false);
+          return result(await rerateLockedDraft(trx, ctx, invoice), ctx, false);
         }),
       );
     },
 
+    // Re-rates the draft from Postgres and numbers it in ONE transaction (see the header: a lost refresh signal
+    // cannot drop an event committed before finalization). A business failure while re-rating fails the
+    // finalization (nothing is numbered with stale fees); the invoice workflow surfaces it to operators.
     async finalizeInvoice(ref: InvoiceRef): Promise<PeriodInvoiceResult> {
-      return classified(async () => {
-        const invoice = await finalizeInvoiceRow(db, ref.organizationId, ref.invoiceId);
-        const ctx = await loadSubscriptionBillingContext(db, ref.organizationId, invoice.subscriptionId);
-        return result(invoice, ctx, false);
-      });
+      return classified(() =>
+        db.transaction(async (trx) => {
+          const invoice = await lockInvoice(trx, ref.organizationId, ref.invoiceId);
+          if (!invoice) throw new BillingError('invoice_not_found', `Invoice ${ref.invoiceId} not found`, 'invoice_id');
+          const ctx = await loadSubscriptionBillingContext(trx, ref.organizationId, invoice.subscriptionId);
+          if (invoice.status !== 'draft') return result(invoice, ctx, false);
+          await lockSubscriptionForAdjustments(trx, ref.organizationId, invoice.subscriptionId);
+          const rerated = await rerateLockedDraft(trx, ctx, invoice);
+          return result(await finalizeLockedInvoice(trx, rerated), ctx, false);
+        }),
+      );
     },
   };
 }

@@ -24,6 +24,9 @@
 //    (rounded), a true-up line for the difference.
 //  - progressive_billing_credit: −alreadyBilledAmountCents, capped at the sum of this invoice's
 //    charge-related lines so an invoice never goes negative because of it.
+//  - adjustment (adjustmentFees, appended by the caller to a later invoice): late usage of an already
+//    finalized period, as the difference between that period re-rated now and what was billed for it so
+//    far. A difference of already-rounded integer lines: no new rounding point.
 
 import { bucketProperties, emptyUsage, numericEventValue, type ChargeUsage, type UsageBucket } from './aggregation';
 import { currencyExponent } from './currency';
@@ -62,8 +65,23 @@ export interface InvoiceInput {
   inAdvanceFeesAmountCents?: number;
 }
 
+export type FeeKind = 'subscription' | 'charge' | 'charge_minimum' | 'minimum_commitment' | 'progressive_billing_credit' | 'adjustment';
+
+/** The lines of a period that an adjustment can correct (the usage-related ones). */
+export type AdjustableFeeKind = 'charge' | 'charge_minimum' | 'minimum_commitment';
+
+/** What an `adjustment` fee corrects: a line of an earlier, finalized invoice. */
+export interface FeeAdjustsRef {
+  /** The finalized invoice whose period is adjusted. */
+  invoiceId: string;
+  /** Its period [start, end) (= the adjustment fee's from/to). */
+  period: Period;
+  /** The kind of line corrected; with chargeId / filterIndex / groupedBy it names the line. */
+  feeKind: AdjustableFeeKind;
+}
+
 export interface Fee {
-  kind: 'subscription' | 'charge' | 'charge_minimum' | 'minimum_commitment' | 'progressive_billing_credit';
+  kind: FeeKind;
   chargeId: string | null;
   metricCode: string | null;
   filterIndex: number | null;
@@ -82,6 +100,8 @@ export interface Fee {
   fromDatetime: string;
   toDatetime: string;
   prorationRatio: string | null;
+  /** Only on `adjustment` fees. */
+  adjusts?: FeeAdjustsRef;
 }
 
 export interface InvoiceDraft {
@@ -291,6 +311,165 @@ export function buildInvoice(input: InvoiceInput): InvoiceDraft {
 
   const total = sumCents(fees);
   return { currency, fees, feesAmountCents: total, totalAmountCents: total };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Late-event adjustments
+
+/** The finalized invoice a set of adjustments refers to. */
+export interface AdjustedInvoice {
+  invoiceId: string;
+  /** Its period [start, end). */
+  period: Period;
+  /** Customer's IANA timezone: the period's dates in the labels are local dates. */
+  timezone: string;
+}
+
+interface LineTotals {
+  feeKind: AdjustableFeeKind;
+  sample: Fee;
+  units: Dec;
+  eventsCount: number;
+  amountCents: number;
+}
+
+const ADJUSTABLE: readonly AdjustableFeeKind[] = ['charge', 'charge_minimum', 'minimum_commitment'];
+
+function isAdjustable(kind: FeeKind): kind is AdjustableFeeKind {
+  return (ADJUSTABLE as readonly string[]).includes(kind);
+}
+
+function canonicalGroups(g: Record<string, string>): string {
+  return JSON.stringify(Object.keys(g).sort().map((k) => [k, g[k]]));
+}
+
+function lineKey(feeKind: AdjustableFeeKind, f: Fee): string {
+  return [feeKind, f.chargeId ?? '', f.filterIndex === null ? '' : String(f.filterIndex), canonicalGroups(f.groupedBy ?? {})].join('\u0000');
+}
+
+function addLine(map: Map<string, LineTotals>, feeKind: AdjustableFeeKind, f: Fee): void {
+  const k = lineKey(feeKind, f);
+  const t = map.get(k);
+  if (t) {
+    t.units = t.units.plus(f.units);
+    t.eventsCount += f.eventsCount;
+    t.amountCents += f.amountCents;
+  } else {
+    map.set(k, { feeKind, sample: f, units: new D(f.units), eventsCount: f.eventsCount, amountCents: f.amountCents });
+  }
+}
+
+function localDate(iso: string, zone: string): string {
+  return instantInZone(iso, zone, 'period').toFormat('yyyy-MM-dd');
+}
+
+/** "Adjustment: tokens usage of 2026-10-01 – 2026-11-01 (late events)". */
+export function adjustmentDisplayName(line: Fee, feeKind: AdjustableFeeKind, original: AdjustedInvoice): string {
+  const what = feeKind === 'charge' ? `${line.displayName} usage` : line.displayName;
+  const dates = `${localDate(original.period.start, original.timezone)} – ${localDate(original.period.end, original.timezone)}`;
+  return `Adjustment: ${what} of ${dates} (late events)`;
+}
+
+/**
+ * Adjustment lines for ONE finalized period: `rerated` = that period's invoice re-built now from Postgres
+ * (buildInvoice with the same kind, period and full period), `previouslyBilled` = every fee billed for it so
+ * far (the original invoice's own fees + `adjustment` fees for it on other finalized invoices). Pure.
+ *
+ * - Only usage-related lines are compared: charge buckets (charge, filter, pricing group), charge minimum
+ *   true-ups and the minimum commitment true-up. The subscription fee and progressive-billing credits never
+ *   produce adjustments.
+ * - A charge takes part only when its USAGE changed (units or events count of one of its buckets differs);
+ *   the minimum commitment takes part when any charge does. So an edit of a plan's prices alone never
+ *   produces adjustments for past periods (prices are not versioned; see activities/invoices.ts).
+ * - Charges no longer in the plan are absent from `rerated` and are left alone (they cannot be re-rated).
+ * - For each line taking part: amount = rerated − billed (integer cents, exact: both sides are rounded lines),
+ *   units and events likewise. Negative differences are kept (a volume tier reached by late usage can lower
+ *   the price; a minimum true-up shrinks as late usage fills it): the customer pays exactly the re-rated period.
+ * - A line whose amount, units and events are all unchanged yields nothing, so a period without late events
+ *   yields no adjustment, and re-running with the adjustment already billed yields nothing either.
+ */
+export function adjustmentFees(previouslyBilled: Fee[], rerated: Fee[], original: AdjustedInvoice): Fee[] {
+  const billed = new Map<string, LineTotals>();
+  for (const f of previouslyBilled) {
+    if (f.kind === 'adjustment') {
+      if (!f.adjusts) throw new BillingError('invalid_adjustment', 'An adjustment fee must say what it adjusts', 'adjusts');
+      if (f.adjusts.invoiceId !== original.invoiceId) {
+        throw new BillingError('invalid_adjustment', `Adjustment for invoice ${f.adjusts.invoiceId} given for ${original.invoiceId}`, 'adjusts');
+      }
+      addLine(billed, f.adjusts.feeKind, f);
+    } else if (isAdjustable(f.kind)) {
+      addLine(billed, f.kind, f);
+    }
+  }
+  const now = new Map<string, LineTotals>();
+  for (const f of rerated) {
+    if (f.kind === 'adjustment') throw new BillingError('invalid_adjustment', 'A re-rated period cannot contain adjustments', 'rerated');
+    if (isAdjustable(f.kind)) addLine(now, f.kind, f);
+  }
+
+  const reratedCharges = new Set([...now.values()].filter((l) => l.feeKind !== 'minimum_commitment').map((l) => l.sample.chargeId));
+  const usageChanged = new Set<string | null>();
+  for (const k of new Set([...billed.keys(), ...now.keys()])) {
+    const b = billed.get(k);
+    const n = now.get(k);
+    const line = (n ?? b)!;
+    if (line.feeKind !== 'charge' || !reratedCharges.has(line.sample.chargeId)) continue;
+    const bu = b?.units ?? new D(0);
+    const nu = n?.units ?? new D(0);
+    if (!bu.eq(nu) || (b?.eventsCount ?? 0) !== (n?.eventsCount ?? 0)) usageChanged.add(line.sample.chargeId);
+  }
+  if (usageChanged.size === 0) return [];
+
+  const out: Fee[] = [];
+  // Rerated order first (the invoice's line order), then lines that only exist on the billed side.
+  const keys = [...now.keys(), ...[...billed.keys()].filter((k) => !now.has(k))];
+  for (const k of keys) {
+    const b = billed.get(k);
+    const n = now.get(k);
+    const line = (n ?? b)!;
+    const takesPart = line.feeKind === 'minimum_commitment' ? true : reratedCharges.has(line.sample.chargeId) && usageChanged.has(line.sample.chargeId);
+    if (!takesPart) continue;
+    const units = (n?.units ?? new D(0)).minus(b?.units ?? new D(0));
+    const eventsCount = (n?.eventsCount ?? 0) - (b?.eventsCount ?? 0);
+    const amountCents = (n?.amountCents ?? 0) - (b?.amountCents ?? 0);
+    if (!Number.isSafeInteger(amountCents)) throw new BillingError('amount_out_of_range', 'Adjustment amount is not a safe integer');
+    if (amountCents === 0 && units.isZero() && eventsCount === 0) continue;
+    const currency = line.sample.currency;
+    const precise = minorToMajor(amountCents, currency);
+    out.push({
+      kind: 'adjustment',
+      chargeId: line.sample.chargeId,
+      metricCode: line.sample.metricCode,
+      filterIndex: line.sample.filterIndex,
+      filterValues: line.sample.filterValues,
+      groupedBy: line.sample.groupedBy ?? {},
+      displayName: adjustmentDisplayName(line.sample, line.feeKind, original),
+      units: str(units),
+      eventsCount,
+      unitAmount: line.feeKind === 'charge' && !units.isZero() ? str(precise.div(units)) : str(precise),
+      preciseAmount: str(precise),
+      amountCents,
+      currency,
+      fromDatetime: original.period.start,
+      toDatetime: original.period.end,
+      prorationRatio: null,
+      adjusts: { invoiceId: original.invoiceId, period: original.period, feeKind: line.feeKind },
+    });
+  }
+  return out;
+}
+
+/** `draft` with `extra` lines appended; totals are again the sums of the rounded lines. */
+export function withExtraFees(draft: InvoiceDraft, extra: Fee[]): InvoiceDraft {
+  if (extra.length === 0) return draft;
+  for (const f of extra) {
+    if (f.currency !== draft.currency) {
+      throw new BillingError('currency_mismatch', `Fee in ${f.currency} on an invoice in ${draft.currency}`, 'currency');
+    }
+  }
+  const fees = [...draft.fees, ...extra];
+  const total = sumCents(fees);
+  return { currency: draft.currency, fees, feesAmountCents: total, totalAmountCents: total };
 }
 
 /** The bucket after adding one event (the event must belong to this bucket: same filter/group). */

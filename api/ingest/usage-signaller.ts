@@ -2,15 +2,27 @@
 // a timer sends each subscription's accumulated deltas at most once per `intervalMs` as ONE usageSignal.
 // Signals are advisory (invoices are recomputed from Postgres): a failed send is logged and its deltas are
 // merged back for the next tick; a workflow that no longer exists drops them.
+// Each flush also hands the deltas to an optional observer (the late-event notifier, late-events.ts), which
+// signals draft invoices whose period the new events fall in.
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { subscriptionWorkflowId, usageSignal, type UsageDelta } from '../../workflows/messages';
 import { consoleLogger, type Logger } from '../errors';
 import { addDecimal } from './decimal';
 
+/** Sees every subscription's deltas at each flush (late-events.ts LateEventNotifier). */
+export interface UsageDeltaObserver {
+  observe(subscriptionId: string, deltas: Iterable<UsageDelta>): void;
+  /** Called once per tick, after observe(): start processing in the background. */
+  tick(): void;
+  /** Process everything observed and wait for it. */
+  flush(): Promise<void>;
+}
+
 export interface UsageSignallerOptions {
   intervalMs?: number;
   logger?: Logger;
+  observer?: UsageDeltaObserver;
 }
 
 export interface UsageSignallerCounters {
@@ -25,6 +37,7 @@ type Deltas = Map<string, UsageDelta>; // key: metricCode \0 bucketStart
 export class UsageSignaller {
   private readonly intervalMs: number;
   private readonly logger: Logger;
+  private readonly observer: UsageDeltaObserver | null;
   private readonly pending = new Map<string, Deltas>(); // subscription id → deltas
   private readonly sending = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -34,6 +47,7 @@ export class UsageSignaller {
   constructor(private readonly temporal: Client, options: UsageSignallerOptions = {}) {
     this.intervalMs = options.intervalMs ?? 1_000;
     this.logger = options.logger ?? consoleLogger;
+    this.observer = options.observer ?? null;
   }
 
   start(): void {
@@ -64,6 +78,7 @@ export class UsageSignaller {
     await Promise.all([...this.inFlight]);
     this.tick();
     await Promise.all([...this.inFlight]);
+    await this.observer?.flush();
   }
 
   /** Subscriptions with deltas waiting to be sent. */
@@ -75,6 +90,7 @@ export class UsageSignaller {
     for (const [subscriptionId, deltas] of this.pending) {
       if (this.sending.has(subscriptionId)) continue; // one send per subscription at a time
       this.pending.delete(subscriptionId);
+      this.observer?.observe(subscriptionId, deltas.values());
       this.sending.add(subscriptionId);
       const p = this.send(subscriptionId, deltas).finally(() => {
         this.sending.delete(subscriptionId);
@@ -82,6 +98,7 @@ export class UsageSignaller {
       });
       this.inFlight.add(p);
     }
+    this.observer?.tick();
   }
 
   private async send(subscriptionId: string, deltas: Deltas): Promise<void> {

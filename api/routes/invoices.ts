@@ -43,6 +43,23 @@ function feeItem(f: FeeRecord, inv: InvoiceRecord, sub: SubscriptionRecord | und
         filter_invoice_display_name: f.filterIndex !== null ? f.displayName : null,
         grouped_by: f.groupedBy ?? {},
       };
+    // Late usage of an earlier, finalized period (billing/invoice.ts adjustmentFees). Lago has no such item type,
+    // so it keeps the type of the line it corrects (existing Lago clients parse it); the name says
+    // "Adjustment: ... (late events)" and the fee's `adjustment` object names the original invoice and period.
+    case 'adjustment':
+      if (f.adjustsFeeType === 'minimum_commitment') {
+        return { ...base, type: 'commitment', code: 'minimum_commitment', lago_item_id: inv.subscriptionId, item_type: 'Subscription' };
+      }
+      return {
+        ...base,
+        type: 'charge',
+        code: f.metricCode ?? '',
+        lago_item_id: (f.chargeId && metricIdByCharge.get(f.chargeId)) ?? inv.subscriptionId,
+        item_type: 'BillableMetric',
+        filters: f.filterValues,
+        filter_invoice_display_name: null,
+        grouped_by: f.groupedBy ?? {},
+      };
     case 'minimum_commitment':
       return { ...base, type: 'commitment', code: 'minimum_commitment', lago_item_id: inv.subscriptionId, item_type: 'Subscription' };
     case 'progressive_billing_credit':
@@ -89,6 +106,17 @@ function serializeFee(f: FeeRecord, inv: InvoiceRecord, sub: SubscriptionRecord 
     refunded_at: null,
     event_transaction_id: null,
     self_billed: false,
+    // Meterline extension: set on adjustment fees only (late events of an already finalized period).
+    adjustment:
+      f.feeType === 'adjustment'
+        ? {
+            lago_adjusted_invoice_id: f.adjustsInvoiceId,
+            adjusted_fee_type: f.adjustsFeeType,
+            from_datetime: f.adjustsPeriodStart,
+            to_datetime: f.adjustsPeriodEnd,
+            reason: 'late_events',
+          }
+        : null,
   };
 }
 
@@ -116,7 +144,8 @@ function serializeInvoice(
     taxes_amount_cents: inv.taxesAmountCents,
     sub_total_including_taxes_amount_cents: subTotalIncludingTaxes,
     prepaid_credit_amount_cents: 0,
-    progressive_billing_credit_amount_cents: 0,
+    // What earlier progressive-billing invoices of the period already billed (the credit line, as a positive amount).
+    progressive_billing_credit_amount_cents: -inv.fees.filter((f) => f.feeType === 'progressive_billing_credit').reduce((a, f) => a + f.amountCents, 0),
     total_amount_cents: inv.totalAmountCents,
     version_number: 4,
     self_billed: false,

@@ -9,6 +9,11 @@
 //   draft invoice gets its fees and totals (re)written; a finalized invoice is left untouched.
 // - finalizeInvoice: draft → finalized in one transaction; allocates the next number of the organization's
 //   gap-free sequence (`invoice_sequences`, the row lock serializes concurrent finalizations).
+//   finalizeLockedInvoice does the same inside the caller's transaction (the activity re-rates the draft
+//   first, in that same transaction, so nothing committed before the numbering is left out).
+// - Late events: draftInvoicePeriods (the API's late-event notifier matches event timestamps to them),
+//   finalizedInvoicesBefore + billedFeesOfInvoices (what was billed for earlier finalized periods, their own
+//   usage lines plus `adjustment` fees for them on other finalized invoices; see activities/invoices.ts).
 //
 // Invoice number format: `<PREFIX>-<YYYYMM>-<SEQ>` (Lago's shape), where PREFIX is the first 3
 // alphanumerics of the organization slug, upper-cased (`ML` when the slug has none), YYYYMM is the issuing
@@ -18,7 +23,7 @@
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { BillingError } from '../../billing/errors';
-import type { Fee, InvoiceDraft } from '../../billing/invoice';
+import type { AdjustableFeeKind, Fee, FeeKind, InvoiceDraft } from '../../billing/invoice';
 import type { Period } from '../../billing/types';
 
 export interface FeeRecord {
@@ -45,6 +50,12 @@ export interface FeeRecord {
   prorationRatio: string | null;
   fromDatetime: string;
   toDatetime: string;
+  /** Adjustment fees only: the finalized invoice (and its period) whose late usage this fee bills. */
+  adjustsInvoiceId: string | null;
+  adjustsPeriodStart: string | null;
+  adjustsPeriodEnd: string | null;
+  /** Adjustment fees only: charge | charge_minimum | minimum_commitment. */
+  adjustsFeeType: string | null;
 }
 
 export type InvoiceStatus = 'draft' | 'finalized';
@@ -131,6 +142,10 @@ interface FeeRow {
   proration_ratio: string | null;
   from_datetime: Date;
   to_datetime: Date;
+  adjusts_invoice_id: string | null;
+  adjusts_period_start: Date | null;
+  adjusts_period_end: Date | null;
+  adjusts_fee_type: string | null;
 }
 
 function iso(d: Date): string {
@@ -171,6 +186,10 @@ function feeFromRow(r: FeeRow): FeeRecord {
     prorationRatio: r.proration_ratio === null ? null : normalizeDecimal(r.proration_ratio),
     fromDatetime: iso(r.from_datetime),
     toDatetime: iso(r.to_datetime),
+    adjustsInvoiceId: r.adjusts_invoice_id ?? null,
+    adjustsPeriodStart: r.adjusts_period_start ? iso(r.adjusts_period_start) : null,
+    adjustsPeriodEnd: r.adjusts_period_end ? iso(r.adjusts_period_end) : null,
+    adjustsFeeType: r.adjusts_fee_type ?? null,
   };
 }
 
@@ -434,6 +453,10 @@ function feeRow(organizationId: string, invoiceId: string, fee: Fee, position: n
     proration_ratio: fee.prorationRatio,
     from_datetime: instant(fee.fromDatetime, 'fee.from_datetime'),
     to_datetime: instant(fee.toDatetime, 'fee.to_datetime'),
+    adjusts_invoice_id: fee.adjusts ? fee.adjusts.invoiceId : null,
+    adjusts_period_start: fee.adjusts ? instant(fee.adjusts.period.start, 'fee.adjusts.period.start') : null,
+    adjusts_period_end: fee.adjusts ? instant(fee.adjusts.period.end, 'fee.adjusts.period.end') : null,
+    adjusts_fee_type: fee.adjusts ? fee.adjusts.feeKind : null,
   };
 }
 
@@ -500,33 +523,198 @@ export async function finalizeInvoice(
   return db.transaction(async (trx) => {
     const invoice = await lockInvoice(trx, organizationId, invoiceId);
     if (!invoice) throw new BillingError('invoice_not_found', `Invoice ${invoiceId} not found`, 'invoice_id');
-    if (invoice.status === 'finalized') return { ...invoice, finalizedNow: false };
-
-    const ctx: { slug: string; customer_tz: string | null; org_tz: string } | undefined = await trx('organizations as o')
-      .join('customers as c', 'c.organization_id', 'o.id')
-      .where({ 'o.id': organizationId, 'c.id': invoice.customerId })
-      .first('o.slug', 'c.timezone as customer_tz', 'o.default_timezone as org_tz');
-    if (!ctx) throw new BillingError('customer_not_found', `Customer ${invoice.customerId} not found`, 'customer_id');
-    const zone = ctx.customer_tz || ctx.org_tz || 'UTC';
-    const now = opts.now ?? new Date();
-    const local = DateTime.fromJSDate(now, { zone });
-    if (!local.isValid) throw new BillingError('invalid_timezone', `Unknown IANA timezone: ${zone}`, 'timezone');
-    const issuingDate = local.toFormat('yyyy-MM-dd');
-
-    const seq: { last_number: number }[] = await trx.raw(
-      `INSERT INTO invoice_sequences (organization_id, last_number) VALUES (?, 1)
-       ON CONFLICT (organization_id) DO UPDATE SET last_number = invoice_sequences.last_number + 1
-       RETURNING last_number`,
-      [organizationId],
-    ).then((r: { rows: { last_number: number }[] }) => r.rows);
-    const number = formatInvoiceNumber(ctx.slug, issuingDate, seq[0]!.last_number);
-
-    const updated: RawInvoiceRow[] = await trx('invoices')
-      .where({ organization_id: organizationId, id: invoiceId, status: 'draft' })
-      .update({ status: 'finalized', number, issuing_date: issuingDate, finalized_at: now, updated_at: now })
-      .returning([...LOCK_COLUMNS, trx.raw(`to_char(issuing_date, 'YYYY-MM-DD') as issuing_date`)]);
-    const row = updated[0];
-    if (!row) throw new Error(`Invoice ${invoiceId} vanished while locked`);
-    return { ...lockedFromRow(row, false), finalizedNow: true };
+    return finalizeLockedInvoice(trx, invoice, opts);
   });
+}
+
+/**
+ * finalizeInvoice's body for an invoice the caller locked in `trx` (lockInvoice / claimPeriodInvoice), so the
+ * caller can rewrite the draft's fees in the same transaction right before the numbering. A finalized invoice
+ * is returned as it is.
+ */
+export async function finalizeLockedInvoice(
+  trx: Knex.Transaction,
+  invoice: LockedInvoice,
+  opts: { now?: Date } = {},
+): Promise<LockedInvoice & { finalizedNow: boolean }> {
+  const { organizationId, id: invoiceId } = invoice;
+  if (invoice.status === 'finalized') return { ...invoice, finalizedNow: false };
+
+  const ctx: { slug: string; customer_tz: string | null; org_tz: string } | undefined = await trx('organizations as o')
+    .join('customers as c', 'c.organization_id', 'o.id')
+    .where({ 'o.id': organizationId, 'c.id': invoice.customerId })
+    .first('o.slug', 'c.timezone as customer_tz', 'o.default_timezone as org_tz');
+  if (!ctx) throw new BillingError('customer_not_found', `Customer ${invoice.customerId} not found`, 'customer_id');
+  const zone = ctx.customer_tz || ctx.org_tz || 'UTC';
+  const now = opts.now ?? new Date();
+  const local = DateTime.fromJSDate(now, { zone });
+  if (!local.isValid) throw new BillingError('invalid_timezone', `Unknown IANA timezone: ${zone}`, 'timezone');
+  const issuingDate = local.toFormat('yyyy-MM-dd');
+
+  const seq: { last_number: number }[] = await trx.raw(
+    `INSERT INTO invoice_sequences (organization_id, last_number) VALUES (?, 1)
+     ON CONFLICT (organization_id) DO UPDATE SET last_number = invoice_sequences.last_number + 1
+     RETURNING last_number`,
+    [organizationId],
+  ).then((r: { rows: { last_number: number }[] }) => r.rows);
+  const number = formatInvoiceNumber(ctx.slug, issuingDate, seq[0]!.last_number);
+
+  const updated: RawInvoiceRow[] = await trx('invoices')
+    .where({ organization_id: organizationId, id: invoiceId, status: 'draft' })
+    .update({ status: 'finalized', number, issuing_date: issuingDate, finalized_at: now, updated_at: now })
+    .returning([...LOCK_COLUMNS, trx.raw(`to_char(issuing_date, 'YYYY-MM-DD') as issuing_date`)]);
+  const row = updated[0];
+  if (!row) throw new Error(`Invoice ${invoiceId} vanished while locked`);
+  return { ...lockedFromRow(row, false), finalizedNow: true };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Late events
+
+/** A draft invoice's period, as the API's late-event notifier matches event timestamps against it. */
+export interface DraftInvoicePeriod {
+  invoiceId: string;
+  invoiceType: string;
+  period: Period;
+}
+
+/** The DRAFT invoices of a subscription (any type) with their periods, oldest first. */
+export async function draftInvoicePeriods(db: Db, organizationId: string, subscriptionId: string): Promise<DraftInvoicePeriod[]> {
+  if (!UUID_RE.test(subscriptionId)) return [];
+  const rows: { id: string; invoice_type: string; period_start: Date; period_end: Date }[] = await db('invoices')
+    .where({ organization_id: organizationId, subscription_id: subscriptionId, status: 'draft' })
+    .orderBy('period_start')
+    .select('id', 'invoice_type', 'period_start', 'period_end');
+  return rows.map((r) => ({ invoiceId: r.id, invoiceType: r.invoice_type, period: { start: iso(r.period_start), end: iso(r.period_end) } }));
+}
+
+/**
+ * draftInvoicePeriods for many subscriptions in ONE query, for callers that know subscription ids but not
+ * their organization (the usage signaller). Scoped through the subscription row: an invoice counts only when
+ * it belongs to the subscription's own organization. Every requested subscription that exists has an entry.
+ */
+export async function draftInvoicePeriodsOfSubscriptions(
+  db: Db,
+  subscriptionIds: string[],
+): Promise<Map<string, { organizationId: string; drafts: DraftInvoicePeriod[] }>> {
+  const out = new Map<string, { organizationId: string; drafts: DraftInvoicePeriod[] }>();
+  const ids = [...new Set(subscriptionIds)].filter((id) => UUID_RE.test(id));
+  if (ids.length === 0) return out;
+  const rows: {
+    subscription_id: string;
+    organization_id: string;
+    id: string | null;
+    invoice_type: string | null;
+    period_start: Date | null;
+    period_end: Date | null;
+  }[] = await db('subscriptions as s')
+    .leftJoin('invoices as i', function join() {
+      this.on('i.subscription_id', '=', 's.id').andOn('i.organization_id', '=', 's.organization_id').andOnVal('i.status', '=', 'draft');
+    })
+    .whereIn('s.id', ids)
+    .orderBy([{ column: 's.id' }, { column: 'i.period_start' }])
+    .select('s.id as subscription_id', 's.organization_id', 'i.id', 'i.invoice_type', 'i.period_start', 'i.period_end');
+  for (const r of rows) {
+    let entry = out.get(r.subscription_id);
+    if (!entry) {
+      entry = { organizationId: r.organization_id, drafts: [] };
+      out.set(r.subscription_id, entry);
+    }
+    if (r.id && r.invoice_type && r.period_start && r.period_end) {
+      entry.drafts.push({ invoiceId: r.id, invoiceType: r.invoice_type, period: { start: iso(r.period_start), end: iso(r.period_end) } });
+    }
+  }
+  return out;
+}
+
+/**
+ * The subscription's FINALIZED invoices of the given types whose period starts before `before`, newest first,
+ * at most `limit` of them (the adjustment look-back).
+ */
+export async function finalizedInvoicesBefore(
+  db: Db,
+  organizationId: string,
+  subscriptionId: string,
+  opts: { before: string; invoiceTypes: PeriodInvoiceType[]; limit: number },
+): Promise<LockedInvoice[]> {
+  const rows: RawInvoiceRow[] = await db('invoices')
+    .where({ organization_id: organizationId, subscription_id: subscriptionId, status: 'finalized' })
+    .whereIn('invoice_type', opts.invoiceTypes)
+    .where('period_start', '<', instant(opts.before, 'before'))
+    .orderBy([{ column: 'period_start', order: 'desc' }, { column: 'period_end', order: 'desc' }])
+    .limit(opts.limit)
+    .select([...LOCK_COLUMNS, db.raw(`to_char(issuing_date, 'YYYY-MM-DD') as issuing_date`)]);
+  return rows.map((r) => lockedFromRow(r, false));
+}
+
+const ADJUSTABLE_FEE_TYPES: readonly string[] = ['charge', 'charge_minimum', 'minimum_commitment'];
+
+function billingFee(r: FeeRecord): Fee {
+  const fee: Fee = {
+    kind: r.feeType as FeeKind,
+    chargeId: r.chargeId,
+    metricCode: r.metricCode,
+    filterIndex: r.filterIndex,
+    filterValues: r.filterValues,
+    groupedBy: r.groupedBy,
+    displayName: r.displayName,
+    units: r.units,
+    eventsCount: r.eventsCount,
+    unitAmount: r.unitAmount,
+    preciseAmount: r.preciseAmount,
+    amountCents: r.amountCents,
+    currency: r.currency,
+    fromDatetime: r.fromDatetime,
+    toDatetime: r.toDatetime,
+    prorationRatio: r.prorationRatio,
+  };
+  if (r.adjustsInvoiceId !== null) {
+    if (r.adjustsPeriodStart === null || r.adjustsPeriodEnd === null || !ADJUSTABLE_FEE_TYPES.includes(r.adjustsFeeType ?? '')) {
+      throw new Error(`Adjustment fee ${r.id} is incomplete in the database`);
+    }
+    fee.adjusts = {
+      invoiceId: r.adjustsInvoiceId,
+      period: { start: r.adjustsPeriodStart, end: r.adjustsPeriodEnd },
+      feeKind: r.adjustsFeeType as AdjustableFeeKind,
+    };
+  }
+  return fee;
+}
+
+/**
+ * What has been billed so far for each given invoice's period, as billing/ fees: the invoice's own
+ * usage-related lines (charge, charge_minimum, minimum_commitment) plus the `adjustment` fees for it on
+ * FINALIZED invoices (an adjustment on a draft is not billed yet: the draft is re-rated before it is).
+ */
+export async function billedFeesOfInvoices(db: Db, organizationId: string, invoiceIds: string[]): Promise<Map<string, Fee[]>> {
+  const out = new Map<string, Fee[]>(invoiceIds.map((id) => [id, []]));
+  if (invoiceIds.length === 0) return out;
+  const own: FeeRow[] = await db('fees')
+    .where('organization_id', organizationId)
+    .whereIn('invoice_id', invoiceIds)
+    .whereIn('fee_type', ADJUSTABLE_FEE_TYPES as string[])
+    .orderBy([{ column: 'invoice_id' }, { column: 'position' }]);
+  const adjustments: FeeRow[] = await db('fees as f')
+    .join('invoices as i', function join() {
+      this.on('i.id', '=', 'f.invoice_id').andOn('i.organization_id', '=', 'f.organization_id');
+    })
+    .where('f.organization_id', organizationId)
+    .whereIn('f.adjusts_invoice_id', invoiceIds)
+    .where('f.fee_type', 'adjustment')
+    .where('i.status', 'finalized')
+    .orderBy([{ column: 'f.invoice_id' }, { column: 'f.position' }])
+    .select('f.*');
+  for (const r of own) out.get(r.invoice_id)!.push(billingFee(feeFromRow(r)));
+  for (const r of adjustments) out.get(r.adjusts_invoice_id!)!.push(billingFee(feeFromRow(r)));
+  return out;
+}
+
+/**
+ * Serializes the computation of a subscription's adjustments: two invoices of one subscription finalized at
+ * the same time (a period invoice still in grace and a termination invoice) would otherwise both bill the same
+ * late usage. FOR NO KEY UPDATE: does not block inserts of rows referencing the subscription (FK checks).
+ * Lock order everywhere: the invoice row first, then the subscription row.
+ */
+export async function lockSubscriptionForAdjustments(trx: Knex.Transaction, organizationId: string, subscriptionId: string): Promise<void> {
+  await trx('subscriptions').where({ organization_id: organizationId, id: subscriptionId }).forNoKeyUpdate().first('id');
 }
