@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { createInvoiceActivities } from './invoices';
 import { createSubscriptionActivities } from './subscriptions';
+import { createThresholdActivities } from './thresholds';
 import type { SubscriptionActivities } from './types';
 
 export interface ActivityDeps {
@@ -12,6 +13,7 @@ export function createActivities(deps: ActivityDeps): SubscriptionActivities {
   return {
     ...createInvoiceActivities(deps),
     ...createSubscriptionActivities(deps),
+    ...createThresholdActivities(deps),
   };
 }
 

@@ -1,6 +1,7 @@
 // Inputs and outputs of the activities the workflows call. Plain JSON; workflows import these as types.
-import type { Period } from '../billing/types';
+import type { Period, Plan } from '../billing/types';
 import type { InvoiceKind } from '../billing/invoice';
+import type { LevelLadder, LiveMetricUsage } from '../workflows/messages';
 
 export interface CreatePeriodInvoiceInput {
   organizationId: string;
@@ -34,6 +35,56 @@ export interface MarkTerminatedInput {
   terminatedAt: string;
 }
 
+export interface BillingRulesInput {
+  organizationId: string;
+  subscriptionId: string;
+  /** The open period. */
+  period: Period;
+}
+
+/**
+ * What the subscription workflow watches in its open period (see activities/thresholds.ts). Amount levels are
+ * minor units of the plan currency, compared with the period's current usage amount (Σ charge lines, like
+ * GET current_usage); unit levels are compared with a metric's units in the period.
+ */
+export interface BillingRules {
+  /** False when the subscription has no usage thresholds and no alerts: nothing to watch. */
+  active: boolean;
+  /** The plan's progressive-billing thresholds and every amount alert, one ladder each. */
+  amountLadders: LevelLadder[];
+  /** Unit alerts per billable metric code. */
+  unitLadders: Record<string, LevelLadder[]>;
+  /** Alerts the workflow cannot estimate from live usage (per-metric amounts): only the periodic check sees them. */
+  periodicOnly: boolean;
+  /** The plan, to estimate the amount from live usage; null when there is no amount ladder. */
+  plan: Plan | null;
+  /** Metric codes (of the plan's charges) aggregated with count_agg: their units are event counts. */
+  countMetricCodes: string[];
+}
+
+export interface EvaluateThresholdsInput {
+  organizationId: string;
+  subscriptionId: string;
+  /** The open period [start, end) (business ids only: the idempotency keys are derived from these). */
+  period: Period;
+  fullPeriod: Period;
+}
+
+export interface EvaluateThresholdsResult {
+  /** The instant the confirmed totals were read at (ISO UTC). */
+  asOf: string;
+  /** Confirmed current usage amount of the period, minor units (the same number as GET current_usage). */
+  amountCents: number;
+  /** Confirmed usage per billable metric code of the plan's charges (units as aggregated for billing). */
+  metrics: Record<string, LiveMetricUsage>;
+  /** Every progressive-billing invoice of the period (new and earlier ones), oldest first. */
+  progressiveInvoices: PeriodInvoiceResult[];
+  /** Alert triggers recorded by this evaluation (0 when they all existed already). */
+  alertTriggersRecorded: number;
+  /** The rules as they are now (alerts may have been added since the period started). */
+  rules: BillingRules;
+}
+
 /**
  * The activity functions. `activities/index.ts` builds an object of this type from its deps; the workflows
  * use `proxyActivities<SubscriptionActivities>` and the workflow tests mock exactly this type.
@@ -48,4 +99,9 @@ export interface SubscriptionActivities {
   finalizeInvoice(input: InvoiceRef): Promise<PeriodInvoiceResult>;
   /** Records the termination on the subscription row (status terminated, terminated_at). Idempotent. */
   markSubscriptionTerminated(input: MarkTerminatedInput): Promise<void>;
+  /** The period's usage thresholds and alert levels (read only). */
+  loadBillingRules(input: BillingRulesInput): Promise<BillingRules>;
+  /** Confirms usage against Postgres; issues the progressive invoice of a crossed threshold and records alert
+   * triggers, each exactly once (unique per subscription, period and threshold). Safe to repeat. */
+  evaluateUsageThresholds(input: EvaluateThresholdsInput): Promise<EvaluateThresholdsResult>;
 }

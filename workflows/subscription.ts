@@ -14,6 +14,19 @@
 // signals keep being counted, and the workflow can still be terminated. A business failure while invoicing a
 // termination rejects that terminate update (the caller gets the failure type), and the subscription stays
 // active. Transient faults never reach the workflow: activities retry them without an attempt limit.
+//
+// Usage thresholds and alerts (behind `patched('usage-thresholds-v1')`: runs started before it keep their old
+// commands). Once per period the workflow loads the billing rules (loadBillingRules: the plan's progressive
+// billing thresholds and the subscription's alert levels). Every usage signal updates a cheap ESTIMATE (live
+// units; the amount priced by billing/ on live totals, one bucket per charge: filters and pricing groups are
+// approximated). Nothing is ever billed from the estimate: when it crosses a level above the last confirmed
+// value, or — against lost signals — at most every USAGE_CHECK_INTERVAL_MS while usage keeps arriving (a usage
+// signal arms a check when none ran in the interval; the first usage of a period checks at once), the workflow
+// calls ONE activity, evaluateUsageThresholds, which confirms usage from Postgres, issues the progressive
+// invoice and records the alert triggers idempotently (unique per subscription, period and threshold), and
+// returns the confirmed totals. Those REPLACE the live totals (self-healing after a lost or repeated signal).
+// Each progressive invoice gets its own invoice workflow. Checks are at least MIN_CHECK_SPACING_MS apart.
+// `billingRulesChangedSignal` (an alert was created) reloads the rules and checks at once.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ActivityFailure,
@@ -24,19 +37,23 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { PeriodInvoiceResult, SubscriptionActivities } from '../activities/types';
+import type { BillingRules, EvaluateThresholdsResult, PeriodInvoiceResult, SubscriptionActivities } from '../activities/types';
 import { BillingError } from '../billing/errors';
+import { buildInvoice } from '../billing/invoice';
 import { dec, isDecimalString, str } from '../billing/money';
 import { nextPeriod, periodContaining, type PeriodPair } from '../billing/period';
 import type { invoiceWorkflow } from './invoice';
 import {
   SEARCH_ATTRIBUTE_KEYS,
+  billingRulesChangedSignal,
+  crossesLevel,
   invoiceWorkflowId,
   retryPeriodCloseSignal,
   stateQuery,
@@ -82,6 +99,15 @@ const CLOSE_RETRY_MAX_MS = 24 * HOUR_MS;
 /** A terminatedAt may be this far ahead of the workflow clock (the API's clock is not the server's). */
 const TERMINATION_CLOCK_SKEW_MS = 5 * 60_000;
 
+/** Patch id of the usage thresholds / alerts commands (loadBillingRules, evaluateUsageThresholds, their timers). */
+export const USAGE_THRESHOLDS_PATCH = 'usage-thresholds-v1';
+/** While usage keeps arriving, usage is confirmed from Postgres at least this often (lost signals). */
+export const USAGE_CHECK_INTERVAL_MS = 5 * 60_000;
+/** Two checks are never closer than this (an estimate that keeps over-shooting cannot loop). */
+export const MIN_CHECK_SPACING_MS = 10_000;
+
+const NO_RULES: BillingRules = { active: false, amountLadders: [], unitLadders: {}, periodicOnly: false, plan: null, countMetricCodes: [] };
+
 /** What the entity is doing; decides which commands are accepted. */
 type Phase =
   | 'open' // waiting for the period end
@@ -121,6 +147,22 @@ export class SubscriptionEntity {
   terminationRequest: { terminatedAt: string; resumePhase: Phase } | null = null;
   terminationOutcome: TerminationOutcome | null = null;
 
+  // Usage thresholds and alerts (see the header). `rules` is null until loaded in this run.
+  rules: BillingRules | null = null;
+  rulesReloadRequested = false;
+  /** The estimate crossed a level above the last confirmed value: check now (after MIN_CHECK_SPACING_MS). */
+  checkRequested = false;
+  /** Usage arrived since the last check: check within USAGE_CHECK_INTERVAL_MS. */
+  usageSinceCheck = false;
+  /** Set by a signal that changed when the next check is due (wakes the waiting loop). */
+  wake = false;
+  lastCheckAtMs: number | null = null;
+  checks = 0;
+  /** Confirmed values of the last check: the floor above which a crossing counts. */
+  confirmedAmountCents = 0;
+  confirmedUnits: Record<string, string> = {};
+  progressiveInvoiceIds: string[];
+
   constructor(input: SubscriptionWorkflowState) {
     if (input.version !== 1) {
       throw ApplicationFailure.nonRetryable(`Unsupported subscription state version ${String(input.version)}`, 'unsupported_state_version');
@@ -133,6 +175,7 @@ export class SubscriptionEntity {
     }
     for (const [code, usage] of Object.entries(input.liveUsage ?? {})) this.liveUsage.set(code, { ...usage });
     this.usageSignalsReceived = input.usageSignalsReceived;
+    this.progressiveInvoiceIds = [...(input.progressiveInvoiceIds ?? [])];
   }
 
   get period() {
@@ -143,6 +186,7 @@ export class SubscriptionEntity {
   recordUsage(payload: UsageSignalPayload): void {
     this.usageSignalsReceived += 1;
     if (this.phase === 'terminated') return;
+    let counted = false;
     const start = Date.parse(this.period.start);
     const end = Date.parse(this.period.end);
     for (const delta of payload?.deltas ?? []) {
@@ -164,6 +208,107 @@ export class SubscriptionEntity {
         eventsCount: prev.eventsCount + delta.eventsCount,
         units: str(dec(prev.units).plus(dec(delta.units))),
       });
+      counted = true;
+    }
+    if (counted && this.rules?.active && this.phase === 'open') {
+      if (!this.usageSinceCheck) {
+        this.usageSinceCheck = true;
+        this.wake = true;
+      }
+      if (!this.checkRequested && this.estimateCrosses()) {
+        this.checkRequested = true;
+        this.wake = true;
+      }
+    }
+  }
+
+  /** A metric's units as alerts count them: events for count metrics (their signal units are "0"), else Σ values. */
+  private liveUnits(code: string): string {
+    const u = this.liveUsage.get(code);
+    if (!u) return '0';
+    return this.rules?.countMetricCodes.includes(code) ? String(u.eventsCount) : u.units;
+  }
+
+  /**
+   * The period's usage amount (minor units) priced by billing/ on the live totals, one bucket per charge; null
+   * when it cannot be priced (e.g. a charge model that needs per-event values). An estimate only.
+   */
+  estimateAmountCents(): number | null {
+    const plan = this.rules?.plan;
+    if (!plan) return null;
+    try {
+      const charges = plan.charges.map((c) => (c.payInAdvance ? { ...c, payInAdvance: false } : c));
+      const usage = charges
+        .filter((c) => this.liveUsage.has(c.billableMetric.code))
+        .map((c) => {
+          const live = this.liveUsage.get(c.billableMetric.code)!;
+          const units = c.billableMetric.aggregationType === 'count_agg' ? String(live.eventsCount) : live.units;
+          return { chargeId: c.id, buckets: [{ filterIndex: null, groupedBy: {}, units, eventsCount: live.eventsCount }] };
+        });
+      const draft = buildInvoice({
+        plan: { ...plan, charges },
+        kind: 'preview',
+        currency: plan.amountCurrency,
+        timezone: this.input.schedule.timezone,
+        period: this.current.period,
+        fullPeriod: this.current.fullPeriod,
+        chargeSubscriptionFee: false,
+        usage,
+      });
+      return draft.fees.filter((f) => f.kind === 'charge').reduce((a, f) => a + f.amountCents, 0);
+    } catch {
+      return null;
+    }
+  }
+
+  /** True when the live estimate crossed a level above the last confirmed value. */
+  estimateCrosses(): boolean {
+    const rules = this.rules;
+    if (!rules?.active) return false;
+    for (const [code, ladders] of Object.entries(rules.unitLadders)) {
+      const from = this.confirmedUnits[code] ?? '0';
+      const to = this.liveUnits(code);
+      if (ladders.some((l) => crossesLevel(l, from, to))) return true;
+    }
+    if (rules.amountLadders.length > 0) {
+      const estimate = this.estimateAmountCents();
+      if (estimate !== null && rules.amountLadders.some((l) => crossesLevel(l, String(this.confirmedAmountCents), String(estimate)))) return true;
+    }
+    return false;
+  }
+
+  applyRules(rules: BillingRules, reloaded: boolean): void {
+    this.rules = rules;
+    if (!rules.active) return;
+    if (this.liveUsage.size > 0) this.usageSinceCheck = true;
+    // A reload (new alert) may already be crossed: check at once.
+    if (reloaded || this.estimateCrosses()) this.checkRequested = true;
+  }
+
+  /** Milliseconds until the next check is due (0: now), or null when none is armed. */
+  checkDueInMs(nowMs: number): number | null {
+    if (!this.rules?.active) return null;
+    const since = this.lastCheckAtMs === null ? Number.POSITIVE_INFINITY : nowMs - this.lastCheckAtMs;
+    if (this.checkRequested) return Math.max(0, MIN_CHECK_SPACING_MS - since);
+    if (this.usageSinceCheck) return Math.max(0, USAGE_CHECK_INTERVAL_MS - since);
+    return null;
+  }
+
+  startCheck(): void {
+    this.checkRequested = false;
+    this.usageSinceCheck = false;
+    this.lastCheckAtMs = Date.now();
+    this.checks += 1;
+  }
+
+  /** The confirmed totals replace the live ones (a lost or repeated signal heals here). */
+  applyCheck(result: EvaluateThresholdsResult): void {
+    this.rules = result.rules;
+    this.confirmedAmountCents = result.amountCents;
+    for (const [code, m] of Object.entries(result.metrics)) {
+      const count = result.rules.countMetricCodes.includes(code);
+      this.liveUsage.set(code, { eventsCount: m.eventsCount, units: count ? '0' : m.units });
+      this.confirmedUnits[code] = count ? String(m.eventsCount) : m.units;
     }
   }
 
@@ -176,6 +321,16 @@ export class SubscriptionEntity {
       closedPeriods: this.input.closedPeriods,
       usageSignalsReceived: this.usageSignalsReceived,
       billingFailure: this.billingFailure,
+      usageChecks:
+        this.rules === null
+          ? null
+          : {
+              rulesActive: this.rules.active,
+              checks: this.checks,
+              lastCheckAt: this.lastCheckAtMs === null ? null : new Date(this.lastCheckAtMs).toISOString(),
+              confirmedAmountCents: this.confirmedAmountCents,
+              progressiveInvoiceIds: [...this.progressiveInvoiceIds],
+            },
     };
   }
 
@@ -237,8 +392,9 @@ export class SubscriptionEntity {
 
   /** The explicit, JSON-only state of the next run (the next period, live usage reset). */
   nextRunState(next: PeriodPair): SubscriptionWorkflowState {
+    const { progressiveInvoiceIds: _previousPeriod, ...input } = this.input;
     return {
-      ...this.input,
+      ...input,
       current: next,
       liveUsage: {},
       closedPeriods: this.input.closedPeriods + 1,
@@ -253,6 +409,7 @@ export class SubscriptionEntity {
       current: this.current,
       liveUsage: Object.fromEntries(this.liveUsage),
       usageSignalsReceived: this.usageSignalsReceived,
+      ...(this.progressiveInvoiceIds.length > 0 ? { progressiveInvoiceIds: [...this.progressiveInvoiceIds] } : {}),
     };
   }
 }
@@ -341,6 +498,74 @@ async function terminate(sub: SubscriptionEntity, terminatedAt: string): Promise
   return { ok: true, result: { invoiceId: invoice.invoiceId, totalAmountCents: invoice.totalAmountCents, terminatedAt } };
 }
 
+/** Loads (or reloads) the period's billing rules; a business failure leaves nothing to watch (logged). */
+async function loadRules(sub: SubscriptionEntity): Promise<void> {
+  const reloaded = sub.rules !== null;
+  sub.rulesReloadRequested = false;
+  let rules: BillingRules;
+  try {
+    rules = await activities.loadBillingRules({
+      organizationId: sub.input.organizationId,
+      subscriptionId: sub.input.subscriptionId,
+      period: sub.period,
+    });
+  } catch (err) {
+    const failure = businessFailureOf(err);
+    if (!failure) throw err;
+    log.error('Loading the usage thresholds failed with a business failure; not watching usage', { type: failure.type, message: failure.message });
+    rules = NO_RULES;
+  }
+  sub.applyRules(rules, reloaded);
+}
+
+/** Confirms usage from Postgres (one activity) and starts the invoice workflow of each new progressive invoice. */
+async function checkUsage(sub: SubscriptionEntity): Promise<void> {
+  sub.startCheck();
+  let result: EvaluateThresholdsResult;
+  try {
+    result = await activities.evaluateUsageThresholds({
+      organizationId: sub.input.organizationId,
+      subscriptionId: sub.input.subscriptionId,
+      period: sub.current.period,
+      fullPeriod: sub.current.fullPeriod,
+    });
+  } catch (err) {
+    const failure = businessFailureOf(err);
+    if (!failure) throw err;
+    // Money is never lost here: the period's invoice is recomputed from Postgres. The next check retries.
+    log.error('Checking usage thresholds failed with a business failure', { type: failure.type, message: failure.message });
+    return;
+  }
+  sub.applyCheck(result);
+  for (const invoice of result.progressiveInvoices) {
+    if (sub.progressiveInvoiceIds.includes(invoice.invoiceId)) continue;
+    await startInvoiceWorkflow(sub.input.organizationId, invoice);
+    sub.progressiveInvoiceIds.push(invoice.invoiceId);
+  }
+}
+
+/**
+ * The open phase with usage thresholds: waits for the period end while running the checks that come due.
+ * Returns true when the loop should come back here (a check ran, or a signal changed the schedule), false when
+ * the period ended or a termination / continue-as-new is pending.
+ */
+async function watchUsage(sub: SubscriptionEntity, terminationPending: () => boolean): Promise<boolean> {
+  const stop = () => terminationPending() || workflowInfo().continueAsNewSuggested;
+  if (sub.rules === null || sub.rulesReloadRequested) await loadRules(sub);
+  if (stop()) return false;
+  const untilEndMs = Date.parse(sub.period.end) - Date.now();
+  if (untilEndMs <= 0) return false;
+  const dueInMs = sub.checkDueInMs(Date.now());
+  if (dueInMs === 0) {
+    await checkUsage(sub);
+    return true;
+  }
+  sub.wake = false;
+  await condition(() => stop() || sub.rulesReloadRequested || sub.wake, dueInMs === null ? untilEndMs : Math.min(untilEndMs, dueInMs));
+  if (stop()) return false;
+  return Date.now() < Date.parse(sub.period.end);
+}
+
 export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Promise<TerminateResult> {
   const sub = new SubscriptionEntity(state);
 
@@ -348,6 +573,9 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
   setHandler(stateQuery, () => sub.liveState());
   setHandler(retryPeriodCloseSignal, () => {
     sub.retryRequested = true;
+  });
+  setHandler(billingRulesChangedSignal, () => {
+    sub.rulesReloadRequested = true;
   });
   setHandler(
     terminateUpdate,
@@ -370,7 +598,11 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
     if (sub.phase === 'open') {
       const untilEndMs = Date.parse(sub.period.end) - Date.now();
       if (untilEndMs > 0) {
-        await condition(() => terminationPending() || workflowInfo().continueAsNewSuggested, untilEndMs);
+        if (patched(USAGE_THRESHOLDS_PATCH)) {
+          if (await watchUsage(sub, terminationPending)) continue;
+        } else {
+          await condition(() => terminationPending() || workflowInfo().continueAsNewSuggested, untilEndMs);
+        }
       }
     } else if (sub.phase === 'close_failed') {
       const untilRetryMs = Date.parse(sub.billingFailure!.nextRetryAt) - Date.now();

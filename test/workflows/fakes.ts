@@ -5,7 +5,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type {
+  BillingRules,
+  BillingRulesInput,
   CreatePeriodInvoiceInput,
+  EvaluateThresholdsInput,
+  EvaluateThresholdsResult,
   InvoiceRef,
   MarkTerminatedInput,
   PeriodInvoiceResult,
@@ -18,7 +22,12 @@ export interface RecordedCalls {
   refreshDraftInvoice: InvoiceRef[];
   finalizeInvoice: InvoiceRef[];
   markSubscriptionTerminated: MarkTerminatedInput[];
+  loadBillingRules: BillingRulesInput[];
+  evaluateUsageThresholds: EvaluateThresholdsInput[];
 }
+
+/** No usage thresholds and no alerts (the default: the workflow watches nothing). */
+export const NO_BILLING_RULES: BillingRules = { active: false, amountLadders: [], unitLadders: {}, periodicOnly: false, plan: null, countMetricCodes: [] };
 
 export interface FakeOptions {
   /** gracePeriodDays returned for every invoice (0: invoice workflows finalize at once). */
@@ -29,10 +38,21 @@ export interface FakeOptions {
   createPeriodInvoiceGate?: Promise<void>;
   /** Invoice id answered by the n-th createPeriodInvoice call (0-based); `inv-<n+1>` by default. */
   invoiceIdFor?: (callIndex: number) => string;
+  /** Answer of loadBillingRules (NO_BILLING_RULES by default). */
+  billingRules?: BillingRules;
+  /** Answer of the n-th evaluateUsageThresholds call (0-based); nothing confirmed, no invoice by default. */
+  evaluateUsageThresholds?: (callIndex: number, input: EvaluateThresholdsInput) => EvaluateThresholdsResult;
 }
 
 export function fakeActivities(opts: FakeOptions = {}): { activities: SubscriptionActivities; calls: RecordedCalls } {
-  const calls: RecordedCalls = { createPeriodInvoice: [], refreshDraftInvoice: [], finalizeInvoice: [], markSubscriptionTerminated: [] };
+  const calls: RecordedCalls = {
+    createPeriodInvoice: [],
+    refreshDraftInvoice: [],
+    finalizeInvoice: [],
+    markSubscriptionTerminated: [],
+    loadBillingRules: [],
+    evaluateUsageThresholds: [],
+  };
   const result = (invoiceId: string, status: PeriodInvoiceResult['status']): PeriodInvoiceResult => ({
     invoiceId,
     status,
@@ -60,6 +80,25 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
     },
     async markSubscriptionTerminated(input) {
       calls.markSubscriptionTerminated.push(input);
+    },
+    async loadBillingRules(input) {
+      calls.loadBillingRules.push(input);
+      return opts.billingRules ?? NO_BILLING_RULES;
+    },
+    async evaluateUsageThresholds(input) {
+      const index = calls.evaluateUsageThresholds.length;
+      calls.evaluateUsageThresholds.push(input);
+      const rules = opts.billingRules ?? NO_BILLING_RULES;
+      return (
+        opts.evaluateUsageThresholds?.(index, input) ?? {
+          asOf: input.period.start,
+          amountCents: 0,
+          metrics: {},
+          progressiveInvoices: [],
+          alertTriggersRecorded: 0,
+          rules,
+        }
+      );
     },
   };
   return { activities, calls };

@@ -1,6 +1,7 @@
 // Records real workflow histories for test/workflows/replay.test.ts.
 //
-//   npx tsx test/workflows/record-histories.ts
+//   npx tsx test/workflows/record-histories.ts                                  (every group)
+//   npx tsx test/workflows/record-histories.ts subscription-usage-thresholds    (only the named groups)
 //
 // Runs the current workflows on the time-skipping test server (search attributes registered) with the fake
 // activities, and saves each run's `handle.fetchHistory()` as JSON (`historyToJSON`, the format Temporal's
@@ -23,7 +24,9 @@ import {
   terminateUpdate,
   usageSignal,
 } from '../../workflows/messages';
-import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, invalidPlan, subscriptionState } from './fakes';
+import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, invalidPlan, subscriptionState, type FakeOptions } from './fakes';
+import { THRESHOLD_RULES, postgresLikeEvaluation } from './threshold-fakes';
+import { MIN_CHECK_SPACING_MS } from '../../workflows/subscription';
 
 const OUT = path.join(__dirname, 'histories');
 const HOUR_MS = 3_600_000;
@@ -32,11 +35,12 @@ const MONTHLY_NY = { interval: 'monthly', billingTime: 'calendar', timezone: 'Am
 type Save = (name: string, workflowId: string, runId: string) => Promise<void>;
 
 /** One time-skipping server per group: time skipping stalls after a child start + continue-as-new (fakes.ts). */
-async function withServer(fn: (env: TestWorkflowEnvironment, save: Save) => Promise<void>): Promise<void> {
+async function withServer(fn: (env: TestWorkflowEnvironment, save: Save) => Promise<void>, fakes: FakeOptions = {}): Promise<void> {
   const env = await createTimeSkippingEnv();
   try {
     const failedOnce = new Set<string>();
     const { activities } = fakeActivities({
+      ...fakes,
       // 'sub-rec-failure' fails its first close with a business failure.
       createPeriodInvoiceFailure: (_index, input) => {
         if (input.subscriptionId !== 'sub-rec-failure' || failedOnce.has(input.subscriptionId)) return undefined;
@@ -61,11 +65,14 @@ async function withServer(fn: (env: TestWorkflowEnvironment, save: Save) => Prom
   }
 }
 
+const only = process.argv.slice(2);
+const wanted = (group: string) => only.length === 0 || only.includes(group);
+
 async function main(): Promise<void> {
   fs.mkdirSync(OUT, { recursive: true });
 
   // An invoice with a 2-day grace period and one refresh during it, then finalized.
-  await withServer(async (env, save) => {
+  if (wanted('invoice-grace-refresh-finalize')) await withServer(async (env, save) => {
     const invoice = await env.client.workflow.start(invoiceWorkflow, {
       workflowId: invoiceWorkflowId('inv-rec-grace'),
       taskQueue: SUBSCRIPTION_TASK_QUEUE,
@@ -80,7 +87,7 @@ async function main(): Promise<void> {
 
   // A subscription that closed two periods: run 1 (usage signal, close, continue-as-new) and run 2 (close,
   // continue-as-new). Its periods ended in the past, so each run closes at once.
-  await withServer(async (env, save) => {
+  if (wanted('subscriptions')) await withServer(async (env, save) => {
     const workflowId = subscriptionWorkflowId('sub-rec-periods');
     const handle = await env.client.workflow.signalWithStart(subscriptionWorkflow, {
       workflowId,
@@ -130,6 +137,33 @@ async function main(): Promise<void> {
     await terminated.result();
     await save('subscription-terminated', terminated.workflowId, terminated.firstExecutionRunId);
   });
+
+  // Usage thresholds (patch usage-thresholds-v1): rules loaded, a first-usage check, a signal whose estimate
+  // crosses the 1000-cent threshold, the crossing check issuing a progressive invoice (its invoice workflow is
+  // started), then terminated mid-period through the update. Fakes as in thresholds.test.ts.
+  const db = { amountCents: 0 };
+  if (wanted('subscription-usage-thresholds')) await withServer(async (env, save) => {
+    const now = await env.currentTimeMs();
+    const subscriptionAt = new Date(Math.floor((now - 10 * 24 * HOUR_MS) / HOUR_MS) * HOUR_MS).toISOString();
+    const handle = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId: subscriptionWorkflowId('sub-rec-thresholds'),
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [subscriptionState({ subscriptionId: 'sub-rec-thresholds', schedule: { subscriptionAt, interval: 'monthly', billingTime: 'anniversary', timezone: 'UTC' } })],
+    });
+    const tokens = (units: number) => ({ deltas: [{ metricCode: 'tokens', bucketStart: subscriptionAt, eventsCount: 1, units: String(units) }] });
+    db.amountCents = 500;
+    await handle.signal(usageSignal, tokens(500));
+    await eventually(async () => (await handle.query(stateQuery)).usageChecks?.checks === 1, 'first-usage check');
+    db.amountCents = 1100;
+    await handle.signal(usageSignal, tokens(600));
+    await eventually(async () => (await handle.query(stateQuery)).usageSignalsReceived === 2, 'second signal');
+    await env.sleep(MIN_CHECK_SPACING_MS);
+    await eventually(async () => (await handle.query(stateQuery)).usageChecks?.progressiveInvoiceIds.length === 1, 'progressive invoice started');
+    const terminatedAt = new Date(Date.parse(subscriptionAt) + 5 * 24 * HOUR_MS).toISOString();
+    await handle.executeUpdate(terminateUpdate, { args: [{ terminatedAt }] });
+    await handle.result();
+    await save('subscription-usage-thresholds', handle.workflowId, handle.firstExecutionRunId);
+  }, { billingRules: THRESHOLD_RULES, evaluateUsageThresholds: postgresLikeEvaluation(db) });
 }
 
 main().catch((err) => {

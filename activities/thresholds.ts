@@ -1,0 +1,291 @@
+// Usage thresholds (progressive billing) and usage alerts: the activities behind the subscription workflow's
+// real-time checks (workflows/subscription.ts). The workflow only ESTIMATES from its live usage signals; every
+// action is decided here, from Postgres, so a lost or repeated signal can neither skip nor double it.
+//
+// Confirmed usage (evaluateUsageThresholds): exactly what GET current_usage shows (api/services/current-usage
+// builds it the same way; activities may not import api/): the plan's charges — pay-in-advance ones priced on
+// the period total — over the open period read from the rollups (db/repositories/rollups rollupUsage), priced by
+// billing/buildInvoice (kind 'preview', no subscription fee); amount = Σ rounded charge lines (minor units).
+//
+// Progressive billing (the plan's usage_thresholds, Lago semantics: each non-recurring amount_cents is a level;
+// a recurring one repeats after the highest non-recurring level). Lago measures thresholds on the
+// subscription's LIFETIME usage; Meterline measures them on the open period's usage (the issue's rule), so a
+// period starts from zero. When the confirmed amount reaches a level above the highest level already invoiced
+// in the period, ONE progressive_billing invoice is issued for the highest level reached (several levels
+// crossed at once give one invoice, like Lago). It covers [period start, now) — the in-arrears charges, no
+// subscription fee — minus what the period's earlier progressive invoices billed (progressive_billing_credit
+// line), rated exactly as activities/invoices.ts rates it again at finalization (aggregatePeriodUsage +
+// buildInvoice). Unique per (subscription, period start, threshold level): see db/repositories/thresholds.ts.
+// Its invoice workflow has no grace period (gracePeriodDays 0): it is issued at once. No progressive invoice
+// is issued once the period has ended or has its final (subscription / termination) invoice. The final invoice deducts the
+// sum of the period's progressive invoices (activities/invoices.ts rateDraft → progressiveBilledAmountCents).
+//
+// Alerts (db/repositories/alerts.ts): every crossed threshold level of an alert is recorded once per period
+// (usage_alert_triggers, webhook_status 'pending'); at most MAX_TRIGGERS_PER_EVALUATION levels per alert and
+// evaluation (a recurring threshold crossed many times at once records the highest ones).
+// Values: current_usage_amount = the confirmed amount (minor units); billable_metric_current_usage_amount = Σ
+// charge lines of the metric; billable_metric_current_usage_units = the units of the first charge on that metric
+// (0 when the plan has no charge on it: usage is only read for charged metrics).
+//
+// Concurrency: one transaction per evaluation holding a per-subscription advisory lock; the unique indexes
+// back it. Repeating an evaluation (a retried activity, two workflow checks, a concurrent call) changes nothing.
+import type { Knex } from 'knex';
+import type { ChargeUsage } from '../billing/aggregation';
+import { BillingError } from '../billing/errors';
+import { buildInvoice } from '../billing/invoice';
+import { dec, str } from '../billing/money';
+import type { Period, Plan } from '../billing/types';
+import { highestTriggeredValue, listAlerts, markAlertProcessed, recordAlertTriggers, type AlertRecord, type NewAlertTrigger } from '../db/repositories/alerts';
+import { replaceDraftFees } from '../db/repositories/invoices';
+import { loadPlan } from '../db/repositories/plans';
+import { rollupUsage } from '../db/repositories/rollups';
+import { loadSubscriptionBillingContext, type SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
+import {
+  claimProgressiveInvoice,
+  lockSubscriptionThresholds,
+  periodHasFinalInvoice,
+  progressiveBilledAmountCents,
+  progressiveInvoicesOfPeriod,
+  type ProgressiveInvoiceRow,
+} from '../db/repositories/thresholds';
+import { ladderOf, levelsCrossed, type LevelLadder, type LiveMetricUsage } from '../workflows/messages';
+import { aggregatePeriodUsage, classified } from './invoices';
+import type {
+  BillingRules,
+  BillingRulesInput,
+  EvaluateThresholdsInput,
+  EvaluateThresholdsResult,
+  PeriodInvoiceResult,
+  SubscriptionActivities,
+} from './types';
+
+export const MAX_TRIGGERS_PER_EVALUATION = 100;
+
+type Db = Knex | Knex.Transaction;
+
+export function progressiveLadder(plan: Plan): LevelLadder | null {
+  if (plan.usageThresholds.length === 0) return null;
+  return ladderOf(plan.usageThresholds.map((t) => ({ value: String(t.amountCents), recurring: t.recurring })));
+}
+
+/** The rules the workflow watches, from the plan and the subscription's alerts. */
+export function billingRulesOf(plan: Plan, alerts: AlertRecord[]): BillingRules {
+  const amountLadders: LevelLadder[] = [];
+  const progressive = progressiveLadder(plan);
+  if (progressive) amountLadders.push(progressive);
+  const unitLadders: Record<string, LevelLadder[]> = {};
+  let periodicOnly = false;
+  for (const a of alerts) {
+    const ladder = ladderOf(a.thresholds);
+    if (a.alertType === 'current_usage_amount') amountLadders.push(ladder);
+    else if (a.alertType === 'billable_metric_current_usage_units' && a.billableMetricCode !== null) {
+      (unitLadders[a.billableMetricCode] ??= []).push(ladder);
+    } else periodicOnly = true;
+  }
+  return {
+    active: amountLadders.length > 0 || Object.keys(unitLadders).length > 0 || periodicOnly,
+    amountLadders,
+    unitLadders,
+    periodicOnly,
+    plan: amountLadders.length > 0 ? plan : null,
+    countMetricCodes: [...new Set(plan.charges.filter((c) => c.billableMetric.aggregationType === 'count_agg').map((c) => c.billableMetric.code))],
+  };
+}
+
+interface ConfirmedUsage {
+  amountCents: number;
+  amountByMetric: Map<string, number>;
+  metrics: Record<string, LiveMetricUsage>;
+}
+
+/** The period's current usage, as GET current_usage computes it (see the header). */
+async function confirmedUsage(db: Db, ctx: SubscriptionBillingContext, plan: Plan, period: Period, fullPeriod: Period): Promise<ConfirmedUsage> {
+  const charges = plan.charges.map((c) => (c.payInAdvance ? { ...c, payInAdvance: false } : c));
+  const usage: ChargeUsage[] = charges.length > 0 ? await rollupUsage(db, ctx.organizationId, ctx.subscriptionId, charges, period) : [];
+  const draft = buildInvoice({
+    plan: { ...plan, charges },
+    kind: 'preview',
+    currency: plan.amountCurrency,
+    timezone: ctx.timezone,
+    period,
+    fullPeriod,
+    chargeSubscriptionFee: false,
+    usage,
+  });
+  let amountCents = 0;
+  const amountByMetric = new Map<string, number>();
+  for (const f of draft.fees) {
+    if (f.kind !== 'charge') continue;
+    amountCents += f.amountCents;
+    if (f.metricCode !== null) amountByMetric.set(f.metricCode, (amountByMetric.get(f.metricCode) ?? 0) + f.amountCents);
+  }
+  if (!Number.isSafeInteger(amountCents)) throw new BillingError('amount_out_of_range', 'Current usage amount is not a safe integer');
+  const metrics: Record<string, LiveMetricUsage> = {};
+  for (const c of charges) {
+    const code = c.billableMetric.code;
+    if (metrics[code]) continue; // the first charge on a metric speaks for it
+    const u = usage.find((x) => x.chargeId === c.id);
+    let units = dec(0);
+    let eventsCount = 0;
+    for (const b of u?.buckets ?? []) {
+      units = units.plus(dec(b.units));
+      eventsCount += b.eventsCount;
+    }
+    metrics[code] = { eventsCount, units: str(units) };
+  }
+  return { amountCents, amountByMetric, metrics };
+}
+
+function invoiceCurrency(ctx: SubscriptionBillingContext, plan: Plan): string {
+  if (ctx.customerCurrency !== null && ctx.customerCurrency !== plan.amountCurrency) {
+    throw new BillingError(
+      'currency_mismatch',
+      `Customer currency ${ctx.customerCurrency} differs from plan ${plan.code}'s ${plan.amountCurrency} (FX is not supported yet)`,
+      'currency',
+    );
+  }
+  return plan.amountCurrency;
+}
+
+/** Issues the progressive invoice of the highest level reached above those already invoiced; null when none. */
+async function issueProgressiveInvoice(
+  trx: Knex.Transaction,
+  ctx: SubscriptionBillingContext,
+  plan: Plan,
+  input: EvaluateThresholdsInput,
+  amountCents: number,
+  asOfMs: number,
+  existing: ProgressiveInvoiceRow[],
+): Promise<string | null> {
+  const ladder = progressiveLadder(plan);
+  // Only while the period is open: after its end the final invoice bills everything (and deducts only progressive
+  // invoices that end before the period end).
+  if (!ladder || asOfMs <= Date.parse(input.period.start) || asOfMs >= Date.parse(input.period.end)) return null;
+  const invoicedUpTo = existing.reduce((m, i) => Math.max(m, i.thresholdAmountCents), 0);
+  const crossed = levelsCrossed(ladder, String(invoicedUpTo), String(amountCents), 1);
+  if (crossed.length === 0) return null;
+  if (await periodHasFinalInvoice(trx, ctx.subscriptionId, input.period.start)) return null;
+  const level = Number(crossed[0]);
+  if (!Number.isSafeInteger(level)) throw new BillingError('amount_out_of_range', `Threshold level ${crossed[0]} is not a safe integer`);
+
+  const period: Period = { start: input.period.start, end: new Date(asOfMs).toISOString() };
+  const invoice = await claimProgressiveInvoice(trx, {
+    organizationId: ctx.organizationId,
+    subscriptionId: ctx.subscriptionId,
+    customerId: ctx.customerId,
+    currency: invoiceCurrency(ctx, plan),
+    period,
+    fullPeriod: input.fullPeriod,
+    thresholdAmountCents: level,
+  });
+  if (invoice.status !== 'draft') return invoice.id;
+  // Rated exactly like activities/invoices.ts rates it again at finalization.
+  const draft = buildInvoice({
+    plan,
+    kind: 'progressive_billing',
+    currency: invoiceCurrency(ctx, plan),
+    timezone: ctx.timezone,
+    period: invoice.period,
+    fullPeriod: invoice.fullPeriod ?? input.fullPeriod,
+    chargeSubscriptionFee: false,
+    usage: await aggregatePeriodUsage(trx, ctx, plan, invoice.period),
+    alreadyBilledAmountCents: await progressiveBilledAmountCents(trx, ctx.subscriptionId, invoice.period),
+  });
+  await replaceDraftFees(trx, invoice, draft);
+  return invoice.created ? invoice.id : null;
+}
+
+function alertValue(alert: AlertRecord, usage: ConfirmedUsage): string {
+  switch (alert.alertType) {
+    case 'current_usage_amount':
+      return String(usage.amountCents);
+    case 'billable_metric_current_usage_amount':
+      return String(usage.amountByMetric.get(alert.billableMetricCode ?? '') ?? 0);
+    case 'billable_metric_current_usage_units':
+      return usage.metrics[alert.billableMetricCode ?? '']?.units ?? '0';
+    default: {
+      const never: never = alert.alertType;
+      throw new BillingError('invalid_alert_type', `Unknown alert type ${String(never)}`, 'alert_type');
+    }
+  }
+}
+
+/** Records the alert's newly crossed levels in the period; returns how many rows were new. */
+async function recordAlert(trx: Knex.Transaction, alert: AlertRecord, input: EvaluateThresholdsInput, usage: ConfirmedUsage, at: Date): Promise<number> {
+  const value = alertValue(alert, usage);
+  const ladder = ladderOf(alert.thresholds);
+  const from = (await highestTriggeredValue(trx, alert.id, input.period.start)) ?? '0';
+  const crossed = levelsCrossed(ladder, from, value, MAX_TRIGGERS_PER_EVALUATION);
+  const recurring = alert.thresholds.find((t) => t.recurring) ?? null;
+  const triggers: NewAlertTrigger[] = crossed.map((level) => {
+    const fixed = alert.thresholds.find((t) => !t.recurring && dec(t.value).eq(dec(level)));
+    const source = fixed ?? recurring;
+    return {
+      organizationId: alert.organizationId,
+      alertId: alert.id,
+      subscriptionId: alert.subscriptionId,
+      period: input.period,
+      thresholdCode: source?.code ?? null,
+      thresholdValue: level,
+      thresholdRecurring: fixed === undefined,
+      crossedValue: value,
+      triggeredAt: at,
+    };
+  });
+  const recorded = await recordAlertTriggers(trx, triggers);
+  await markAlertProcessed(trx, alert.organizationId, alert.id, value, at);
+  return recorded;
+}
+
+export function createThresholdActivities(deps: { db: Knex }): Pick<SubscriptionActivities, 'loadBillingRules' | 'evaluateUsageThresholds'> {
+  const { db } = deps;
+  return {
+    async loadBillingRules(input: BillingRulesInput): Promise<BillingRules> {
+      return classified(async () => {
+        const ctx = await loadSubscriptionBillingContext(db, input.organizationId, input.subscriptionId);
+        const [plan, alerts] = await Promise.all([loadPlan(db, input.organizationId, ctx.planId), listAlerts(db, input.organizationId, input.subscriptionId)]);
+        return billingRulesOf(plan, alerts);
+      });
+    },
+
+    async evaluateUsageThresholds(input: EvaluateThresholdsInput): Promise<EvaluateThresholdsResult> {
+      return classified(() =>
+        db.transaction(async (trx) => {
+          await lockSubscriptionThresholds(trx, input.subscriptionId);
+          const ctx = await loadSubscriptionBillingContext(trx, input.organizationId, input.subscriptionId);
+          const plan = await loadPlan(trx, input.organizationId, ctx.planId);
+          const alerts = await listAlerts(trx, input.organizationId, input.subscriptionId);
+          const now = new Date();
+          const asOfMs = Math.min(now.getTime(), Date.parse(input.period.end));
+          const usage = await confirmedUsage(trx, ctx, plan, input.period, input.fullPeriod);
+
+          const before = await progressiveInvoicesOfPeriod(trx, input.subscriptionId, input.period.start);
+          const createdId = await issueProgressiveInvoice(trx, ctx, plan, input, usage.amountCents, asOfMs, before);
+          const invoices = createdId === null ? before : await progressiveInvoicesOfPeriod(trx, input.subscriptionId, input.period.start);
+
+          let alertTriggersRecorded = 0;
+          for (const alert of alerts) alertTriggersRecorded += await recordAlert(trx, alert, input, usage, now);
+
+          return {
+            asOf: new Date(asOfMs).toISOString(),
+            amountCents: usage.amountCents,
+            metrics: usage.metrics,
+            progressiveInvoices: invoices.map(
+              (i): PeriodInvoiceResult => ({
+                invoiceId: i.id,
+                status: i.status,
+                totalAmountCents: i.totalAmountCents,
+                currency: i.currency,
+                created: i.id === createdId,
+                // Issued at once: progressive invoices have no grace period.
+                gracePeriodDays: 0,
+              }),
+            ),
+            alertTriggersRecorded,
+            rules: billingRulesOf(plan, alerts),
+          };
+        }),
+      );
+    },
+  };
+}
