@@ -154,7 +154,8 @@ export async function aggregatePeriodUsage(
   });
 }
 
-function invoiceCurrency(ctx: SubscriptionBillingContext, plan: Plan): string {
+/** The plan's currency; BillingError currency_mismatch when the customer has another one (no FX yet). */
+export function invoiceCurrency(ctx: SubscriptionBillingContext, plan: Plan): string {
   if (ctx.customerCurrency !== null && ctx.customerCurrency !== plan.amountCurrency) {
     throw new BillingError(
       'currency_mismatch',

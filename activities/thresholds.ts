@@ -2,10 +2,10 @@
 // real-time checks (workflows/subscription.ts). The workflow only ESTIMATES from its live usage signals; every
 // action is decided here, from Postgres, so a lost or repeated signal can neither skip nor double it.
 //
-// Confirmed usage (evaluateUsageThresholds): exactly what GET current_usage shows (api/services/current-usage
-// builds it the same way; activities may not import api/): the plan's charges — pay-in-advance ones priced on
-// the period total — over the open period read from the rollups (db/repositories/rollups rollupUsage), priced by
-// billing/buildInvoice (kind 'preview', no subscription fee); amount = Σ rounded charge lines (minor units).
+// Confirmed usage (evaluateUsageThresholds): exactly what GET current_usage shows — both call
+// usage/open-period.ts priceOpenPeriodUsage: the plan's charges — pay-in-advance ones priced on the period
+// total — over the open period read from the rollups, priced by billing/buildInvoice (kind 'preview', no
+// subscription fee); amount = Σ rounded charge lines (minor units).
 //
 // Progressive billing (the plan's usage_thresholds, Lago semantics: each non-recurring amount_cents is a level;
 // a recurring one repeats after the highest non-recurring level). Lago measures thresholds on the
@@ -30,7 +30,6 @@
 // Concurrency: one transaction per evaluation holding a per-subscription advisory lock; the unique indexes
 // back it. Repeating an evaluation (a retried activity, two workflow checks, a concurrent call) changes nothing.
 import type { Knex } from 'knex';
-import type { ChargeUsage } from '../billing/aggregation';
 import { BillingError } from '../billing/errors';
 import { buildInvoice } from '../billing/invoice';
 import { dec, str } from '../billing/money';
@@ -38,7 +37,6 @@ import type { Period, Plan } from '../billing/types';
 import { highestTriggeredValue, listAlerts, markAlertProcessed, recordAlertTriggers, type AlertRecord, type NewAlertTrigger } from '../db/repositories/alerts';
 import { replaceDraftFees } from '../db/repositories/invoices';
 import { loadPlan } from '../db/repositories/plans';
-import { rollupUsage } from '../db/repositories/rollups';
 import { loadSubscriptionBillingContext, type SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import {
   claimProgressiveInvoice,
@@ -48,8 +46,9 @@ import {
   progressiveInvoicesOfPeriod,
   type ProgressiveInvoiceRow,
 } from '../db/repositories/thresholds';
+import { priceOpenPeriodUsage } from '../usage/open-period';
 import { ladderOf, levelsCrossed, type LevelLadder, type LiveMetricUsage } from '../workflows/messages';
-import { aggregatePeriodUsage, classified } from './invoices';
+import { aggregatePeriodUsage, classified, invoiceCurrency } from './invoices';
 import type {
   BillingRules,
   BillingRulesInput,
@@ -100,22 +99,10 @@ interface ConfirmedUsage {
 
 /** The period's current usage, as GET current_usage computes it (see the header). */
 async function confirmedUsage(db: Db, ctx: SubscriptionBillingContext, plan: Plan, period: Period, fullPeriod: Period): Promise<ConfirmedUsage> {
-  const charges = plan.charges.map((c) => (c.payInAdvance ? { ...c, payInAdvance: false } : c));
-  const usage: ChargeUsage[] = charges.length > 0 ? await rollupUsage(db, ctx.organizationId, ctx.subscriptionId, charges, period) : [];
-  const draft = buildInvoice({
-    plan: { ...plan, charges },
-    kind: 'preview',
-    currency: plan.amountCurrency,
-    timezone: ctx.timezone,
-    period,
-    fullPeriod,
-    chargeSubscriptionFee: false,
-    usage,
-  });
+  const { charges, usage, chargeFees } = await priceOpenPeriodUsage(db, ctx, plan, period, fullPeriod);
   let amountCents = 0;
   const amountByMetric = new Map<string, number>();
-  for (const f of draft.fees) {
-    if (f.kind !== 'charge') continue;
+  for (const f of chargeFees) {
     amountCents += f.amountCents;
     if (f.metricCode !== null) amountByMetric.set(f.metricCode, (amountByMetric.get(f.metricCode) ?? 0) + f.amountCents);
   }
@@ -134,17 +121,6 @@ async function confirmedUsage(db: Db, ctx: SubscriptionBillingContext, plan: Pla
     metrics[code] = { eventsCount, units: str(units) };
   }
   return { amountCents, amountByMetric, metrics };
-}
-
-function invoiceCurrency(ctx: SubscriptionBillingContext, plan: Plan): string {
-  if (ctx.customerCurrency !== null && ctx.customerCurrency !== plan.amountCurrency) {
-    throw new BillingError(
-      'currency_mismatch',
-      `Customer currency ${ctx.customerCurrency} differs from plan ${plan.code}'s ${plan.amountCurrency} (FX is not supported yet)`,
-      'currency',
-    );
-  }
-  return plan.amountCurrency;
 }
 
 /** Issues the progressive invoice of the highest level reached above those already invoiced; null when none. */

@@ -49,3 +49,8 @@ export function orgId(res: { locals: Record<string, unknown> }): string {
   if (typeof id !== 'string') throw unauthorized();
   return id;
 }
+
+/** The authenticated organization's default timezone (customers without their own), else UTC. */
+export function defaultTimezoneOf(res: { locals: Record<string, any> }): string {
+  return (res.locals.organization?.defaultTimezone as string | undefined) ?? 'UTC';
+}

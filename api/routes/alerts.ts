@@ -11,34 +11,16 @@
 // After a create the subscription workflow is told (billingRulesChangedSignal) so it watches the new alert
 // at once; when that signal cannot be sent the workflow still picks the alert up at the next period.
 import { Router } from 'express';
-import { z } from 'zod';
-import { ALERT_TYPES, createAlert, DuplicateAlertCodeError, listAlerts, listAlertTriggers, type AlertRecord } from '../../db/repositories/alerts';
+import { createAlert, DuplicateAlertCodeError, listAlerts, listAlertTriggers, type AlertRecord } from '../../db/repositories/alerts';
 import { getBillableMetricByCode, type BillableMetricRecord } from '../../db/repositories/catalog';
 import { getSubscriptionByExternalId } from '../../db/repositories/subscriptions';
 import { billingRulesChangedSignal, subscriptionWorkflowId } from '../../workflows/messages';
 import { orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { notFound, validationError } from '../errors';
+import { AlertCreateBody } from '../schemas/alerts';
 import { paginationMeta, paginationQuery, parseBody } from '../schemas/common';
 import { serializeBillableMetric } from './billable-metrics';
-
-const DECIMAL_RE = /^[0-9]+(\.[0-9]+)?$/;
-
-const ThresholdInput = z.object({
-  code: z.string().nullable().optional(),
-  value: z.union([z.number().int().min(0), z.string().regex(DECIMAL_RE, 'value_is_invalid')]),
-  recurring: z.boolean().optional().default(false),
-});
-
-export const AlertCreateBody = z.object({
-  alert: z.object({
-    alert_type: z.enum(ALERT_TYPES as unknown as [string, ...string[]]),
-    code: z.string().min(1),
-    name: z.string().nullable().optional(),
-    billable_metric_code: z.string().nullable().optional(),
-    thresholds: z.array(ThresholdInput).min(1),
-  }),
-});
 
 function canonicalDecimal(v: number | string): string {
   const s = String(v);

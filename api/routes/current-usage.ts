@@ -5,12 +5,9 @@
 import express from 'express';
 import type { Knex } from 'knex';
 import { orgId } from '../auth';
-import { validationError } from '../errors';
+import { parseBody } from '../schemas/common';
+import { CurrentUsageQuery } from '../schemas/current-usage';
 import { computeCurrentUsage, PlanCache } from '../services/current-usage';
-
-function queryString(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
 
 /** `now` (tests only; default the wall clock) picks the instant whose billing period is current. */
 export function currentUsageRouter(deps: { db: Knex; now?: () => string }): express.Router {
@@ -18,13 +15,12 @@ export function currentUsageRouter(deps: { db: Knex; now?: () => string }): expr
   const plans = new PlanCache();
   r.get('/customers/:external_customer_id/current_usage', async (req, res) => {
     const organizationId = orgId(res);
-    const externalSubscriptionId = queryString(req.query.external_subscription_id);
-    if (externalSubscriptionId === undefined) throw validationError({ external_subscription_id: ['value_is_mandatory'] });
+    const q = parseBody(CurrentUsageQuery, req.query);
     const body = await computeCurrentUsage(deps.db, organizationId, {
       externalCustomerId: req.params.external_customer_id,
-      externalSubscriptionId,
-      chargeId: queryString(req.query.charge_id) ?? queryString(req.query.filter_by_charge_id),
-      billableMetricCode: queryString(req.query.billable_metric_code),
+      externalSubscriptionId: q.external_subscription_id,
+      chargeId: q.charge_id ?? q.filter_by_charge_id,
+      billableMetricCode: q.billable_metric_code,
     }, { now: deps.now ? deps.now() : new Date().toISOString(), plans });
     res.json(body);
   });

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { getCustomerByExternalId, upsertCustomer, type CustomerRecord } from '../../db/repositories/customers';
-import { orgId } from '../auth';
+import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { notFound } from '../errors';
 import { iso, parseBody } from '../schemas/common';
@@ -51,13 +51,13 @@ export function customerRoutes(ctx: RouteContext): Router {
       invoiceGracePeriod: gracePeriod,
       billingConfiguration: input.billing_configuration !== undefined ? billingRest : undefined,
     });
-    res.status(200).json({ customer: serializeCustomer(customer, res.locals.organization?.defaultTimezone) });
+    res.status(200).json({ customer: serializeCustomer(customer, defaultTimezoneOf(res)) });
   });
 
   r.get('/customers/:external_id', async (req, res) => {
     const customer = await getCustomerByExternalId(ctx.db, orgId(res), req.params.external_id);
     if (!customer) throw notFound('customer');
-    res.json({ customer: serializeCustomer(customer, res.locals.organization?.defaultTimezone) });
+    res.json({ customer: serializeCustomer(customer, defaultTimezoneOf(res)) });
   });
 
   return r;

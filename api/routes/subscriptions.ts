@@ -19,7 +19,7 @@ import {
   terminateUpdate,
   type SubscriptionWorkflowState,
 } from '../../workflows/messages';
-import { orgId } from '../auth';
+import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { ApiError, notFound, validationError, type Logger } from '../errors';
 import { iso, paginationMeta, parseBody } from '../schemas/common';
@@ -138,7 +138,6 @@ function isUndefinedSearchAttribute(err: unknown): boolean {
 
 export function subscriptionRoutes(ctx: RouteContext): Router {
   const r = Router();
-  const tz = (res: { locals: Record<string, any> }) => (res.locals.organization?.defaultTimezone as string | undefined) ?? 'UTC';
 
   r.post('/subscriptions', async (req, res) => {
     const organizationId = orgId(res);
@@ -170,9 +169,9 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       throw validationError({ external_id: ['value_already_exist'] });
     }
     // Also heals an earlier attempt whose row was written but whose workflow start failed.
-    await ensureSubscriptionWorkflow(ctx.temporal, subscription, tz(res), ctx.taskQueue, ctx.logger);
+    await ensureSubscriptionWorkflow(ctx.temporal, subscription, defaultTimezoneOf(res), ctx.taskQueue, ctx.logger);
     ctx.cache.invalidateSubscription(organizationId, subscription.externalId);
-    res.status(200).json({ subscription: serializeSubscription(subscription, tz(res)) });
+    res.status(200).json({ subscription: serializeSubscription(subscription, defaultTimezoneOf(res)) });
   });
 
   r.get('/subscriptions', async (req, res) => {
@@ -189,7 +188,7 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       perPage: q.per_page,
     });
     res.json({
-      subscriptions: subscriptions.map((s) => serializeSubscription(s, tz(res))),
+      subscriptions: subscriptions.map((s) => serializeSubscription(s, defaultTimezoneOf(res))),
       meta: paginationMeta(q.page, q.per_page, totalCount),
     });
   });
@@ -197,7 +196,7 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
   r.get('/subscriptions/:external_id', async (req, res) => {
     const s = await getSubscriptionByExternalId(ctx.db, orgId(res), req.params.external_id);
     if (!s) throw notFound('subscription');
-    res.json({ subscription: serializeSubscription(s, tz(res)) });
+    res.json({ subscription: serializeSubscription(s, defaultTimezoneOf(res)) });
   });
 
   // Lago: terminates only active (or pending) subscriptions; an already terminated one is not found (404).
@@ -221,7 +220,7 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     await markSubscriptionTerminated(ctx.db, organizationId, s.id, terminatedAt);
     ctx.cache.invalidateSubscription(organizationId, s.externalId);
     const after = (await getSubscriptionByExternalId(ctx.db, organizationId, s.externalId))!;
-    res.json({ subscription: serializeSubscription(after, tz(res)) });
+    res.json({ subscription: serializeSubscription(after, defaultTimezoneOf(res)) });
   });
 
   return r;

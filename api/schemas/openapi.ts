@@ -1,12 +1,19 @@
 // The OpenAPI 3.1 document served at GET /api/v1/openapi.json, generated from the same zod schemas that
-// validate the requests (zod 4's native z.toJSONSchema; no extra dependency).
+// validate the requests (zod 4's native z.toJSONSchema; no extra dependency): request bodies as components,
+// query parameters from the query schemas, path parameters from the path templates. Event batches and imports
+// document one event's shape (EventInputObject) where the route validates each event by hand, per index.
 import { z } from 'zod';
+import { AlertCreateBody } from './alerts';
 import { BillableMetricCreateBody } from './billable-metrics';
+import { paginationQuery } from './common';
+import { CurrentUsageQuery } from './current-usage';
 import { CustomerCreateBody } from './customers';
-import { EventInputObject, MAX_BATCH_EVENTS } from './events';
+import { EventErrorsQuery, EventImportBody, EventInputObject, MAX_BATCH_EVENTS, MAX_IMPORT_EVENTS } from './events';
+import { InvoiceListQuery } from './invoices';
 import { InvoicePreviewBody } from './invoices-preview';
+import { PastUsageQuery } from './past-usage';
 import { PlanCreateBody } from './plans';
-import { SubscriptionCreateBody } from './subscriptions';
+import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
 
 const ErrorBody = z.object({
   status: z.number().int(),
@@ -30,18 +37,50 @@ const errorResponses = {
   '422': { description: 'Validation errors (`error_details: {field: [codes]}`)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
 };
 
-function post(summary: string, schemaName: string) {
+const idempotencyKeyHeader = { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } };
+
+/** One required string parameter per `{name}` of the path template. */
+function pathParameters(path: string) {
+  return [...path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+}
+
+/** The query parameters of the zod schema that validates the query (its top-level properties). */
+function queryParameters(query: z.ZodObject | undefined) {
+  if (!query) return [];
+  const json = schemaOf(query) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: (json.required ?? []).includes(name),
+    schema,
+  }));
+}
+
+function post(path: string, summary: string, schemaName: string) {
   return {
     summary,
-    parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } }],
+    parameters: [...pathParameters(path), idempotencyKeyHeader],
     requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } } },
     responses: { '200': { description: 'OK (Lago envelope)' }, ...errorResponses },
   };
 }
 
-function get(summary: string) {
-  return { summary, responses: { '200': { description: 'OK (Lago envelope)' }, ...errorResponses } };
+function get(path: string, summary: string, query?: z.ZodObject, extraQuery: Record<string, unknown>[] = []) {
+  const parameters = [...pathParameters(path), ...queryParameters(query), ...extraQuery];
+  return { summary, ...(parameters.length > 0 ? { parameters } : {}), responses: { '200': { description: 'OK (Lago envelope)' }, ...errorResponses } };
 }
+
+function del(path: string, summary: string) {
+  return { summary, parameters: pathParameters(path), responses: { '200': { description: 'OK (Lago envelope)' }, ...errorResponses } };
+}
+
+/** GET /subscriptions reads `status` / `status[]` itself (repeatable; default active). */
+const subscriptionStatusQuery = {
+  name: 'status[]',
+  in: 'query',
+  required: false,
+  schema: { type: 'array', items: { type: 'string', enum: ['active', 'pending', 'terminated'] } },
+};
 
 let cached: Record<string, unknown> | null = null;
 
@@ -52,20 +91,72 @@ export function openApiDocument(): Record<string, unknown> {
     info: { title: 'Meterline API', version: '1.0.0', description: "Usage billing; compatible with Lago's public API v1 for the shared resources." },
     servers: [{ url: '/api/v1' }],
     security: [{ bearerAuth: [] }],
+    // Every route mounted under /api/v1 (test/api/auth-and-errors.test.ts compares this list with the app's routes).
     paths: {
-      '/billable_metrics': { post: post('Create a billable metric', 'BillableMetricCreateInput'), get: get('List billable metrics') },
-      '/billable_metrics/{code}': { get: get('Retrieve a billable metric') },
-      '/plans': { post: post('Create a plan (validated by the billing engine before any write)', 'PlanCreateInput') },
-      '/plans/{code}': { get: get('Retrieve a plan') },
-      '/customers': { post: post('Create or update a customer by external_id', 'CustomerCreateInput') },
-      '/customers/{external_customer_id}': { get: get('Retrieve a customer') },
-      '/subscriptions': { post: post('Create a subscription (starts its workflow)', 'SubscriptionCreateInput'), get: get('List subscriptions') },
-      '/subscriptions/{external_id}': { get: get('Retrieve a subscription'), delete: get('Terminate a subscription') },
-      '/events': { post: post('Send one usage event (200 with `duplicate: true` for a replayed transaction_id)', 'EventInput') },
-      '/events/batch': { post: post(`Send 1..${MAX_BATCH_EVENTS} usage events, all-or-nothing`, 'EventBatchInput') },
-      '/invoices': { get: get('List invoices') },
-      '/invoices/{lago_id}': { get: get('Retrieve an invoice') },
-      '/invoices/preview': { post: post('Preview an invoice (plan_code or inline plan; usage totals or a past period of a subscription); writes nothing', 'InvoicePreviewInput') },
+      '/billable_metrics': {
+        post: post('/billable_metrics', 'Create a billable metric', 'BillableMetricCreateInput'),
+        get: get('/billable_metrics', 'List billable metrics', paginationQuery),
+      },
+      '/billable_metrics/{code}': { get: get('/billable_metrics/{code}', 'Retrieve a billable metric') },
+      '/plans': { post: post('/plans', 'Create a plan (validated by the billing engine before any write)', 'PlanCreateInput') },
+      '/plans/{code}': { get: get('/plans/{code}', 'Retrieve a plan') },
+      '/customers': { post: post('/customers', 'Create or update a customer by external_id', 'CustomerCreateInput') },
+      '/customers/{external_customer_id}': { get: get('/customers/{external_customer_id}', 'Retrieve a customer') },
+      '/customers/{external_customer_id}/current_usage': {
+        get: get(
+          '/customers/{external_customer_id}/current_usage',
+          "Usage of the customer's active subscription in its open billing period, priced (Lago's CustomerUsage)",
+          CurrentUsageQuery,
+        ),
+      },
+      '/customers/{external_customer_id}/past_usage': {
+        get: get(
+          '/customers/{external_customer_id}/past_usage',
+          "Usage per billing period of a subscription, newest first; imported usage (already billed elsewhere) shown apart",
+          PastUsageQuery,
+        ),
+      },
+      '/subscriptions': {
+        post: post('/subscriptions', 'Create a subscription (starts its workflow)', 'SubscriptionCreateInput'),
+        get: get('/subscriptions', 'List subscriptions', SubscriptionListQuery, [subscriptionStatusQuery]),
+      },
+      '/subscriptions/{external_id}': {
+        get: get('/subscriptions/{external_id}', 'Retrieve a subscription'),
+        delete: del('/subscriptions/{external_id}', 'Terminate a subscription (its final invoice is issued by its workflow)'),
+      },
+      '/subscriptions/{external_id}/alerts': {
+        post: post('/subscriptions/{external_id}/alerts', 'Create a usage alert on a subscription', 'AlertCreateInput'),
+        get: get('/subscriptions/{external_id}/alerts', "List a subscription's usage alerts", paginationQuery),
+      },
+      '/subscriptions/{external_id}/alerts/triggered': {
+        get: get(
+          '/subscriptions/{external_id}/alerts/triggered',
+          "List a subscription's triggered alerts, newest first (one record per crossed threshold and period)",
+          paginationQuery,
+        ),
+      },
+      '/events': { post: post('/events', 'Send one usage event (200 with `duplicate: true` for a replayed transaction_id)', 'EventInput') },
+      '/events/batch': { post: post('/events/batch', `Send 1..${MAX_BATCH_EVENTS} usage events, all-or-nothing`, 'EventBatchInput') },
+      '/events/import': {
+        post: post(
+          '/events/import',
+          `Import 1..${MAX_IMPORT_EVENTS} usage events already billed by a previous system (usage history only, never billed), all-or-nothing`,
+          'EventImportInput',
+        ),
+      },
+      '/events/errors': { get: get('/events/errors', 'List rejected events (what was recorded against each event a 422 refused)', EventErrorsQuery) },
+      '/events/{transaction_id}': {
+        get: get('/events/{transaction_id}', 'Retrieve a stored event; 404 event_not_found lists the errors recorded against the transaction id'),
+      },
+      '/invoices': { get: get('/invoices', 'List invoices', InvoiceListQuery) },
+      '/invoices/{lago_id}': { get: get('/invoices/{lago_id}', 'Retrieve an invoice') },
+      '/invoices/preview': {
+        post: post(
+          '/invoices/preview',
+          'Preview an invoice (plan_code or inline plan; usage totals or a past period of a subscription); writes nothing',
+          'InvoicePreviewInput',
+        ),
+      },
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
@@ -78,6 +169,8 @@ export function openApiDocument(): Record<string, unknown> {
         EventInput: schemaOf(z.object({ event: EventInputObject })),
         InvoicePreviewInput: schemaOf(InvoicePreviewBody),
         EventBatchInput: schemaOf(z.object({ events: z.array(EventInputObject).min(1).max(MAX_BATCH_EVENTS) })),
+        EventImportInput: schemaOf(EventImportBody.extend({ events: z.array(EventInputObject).min(1).max(MAX_IMPORT_EVENTS) })),
+        AlertCreateInput: schemaOf(AlertCreateBody),
       },
     },
   };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDateTime } from './common';
+import { isoDateTime, paginationQuery } from './common';
 
 export const SubscriptionCreateBody = z.object({
   subscription: z.object({
@@ -17,9 +17,8 @@ export const SubscriptionCreateBody = z.object({
 
 export type SubscriptionCreateInput = z.output<typeof SubscriptionCreateBody>['subscription'];
 
-export const SubscriptionListQuery = z.object({
+/** GET /subscriptions filters; `status` / `status[]` (default active) is read by the route. */
+export const SubscriptionListQuery = paginationQuery.extend({
   external_customer_id: z.string().optional(),
   plan_code: z.string().optional(),
-  page: z.coerce.number().int().min(1).default(1),
-  per_page: z.coerce.number().int().min(1).max(100).default(20),
 });

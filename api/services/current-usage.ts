@@ -1,9 +1,9 @@
 // Current usage of a subscription (Lago's GET /customers/:external_customer_id/current_usage): the open billing
 // period (billing/period.ts periodContaining with the subscription's schedule: subscription_at, plan interval,
-// billing_time, customer timezone — else the organization's), usage from the rollups
-// (db/repositories/rollups.ts rollupUsage: rollups for count/sum/max, raw events otherwise), priced by
-// billing/buildInvoice (kind 'preview', no subscription fee). No money is computed here: amounts are the
-// rounded `charge` fee lines of that draft, summed as integers; units are summed as exact decimal strings.
+// billing_time, customer timezone — else the organization's), its usage priced by usage/open-period.ts
+// priceOpenPeriodUsage (rollups, billing/buildInvoice kind 'preview', no subscription fee; the same computation
+// the usage thresholds and alerts act on). No money is computed here: amounts are the rounded `charge` fee
+// lines of that draft, summed as integers; units are summed as exact decimal strings.
 //
 // Shape: Lago's CustomerUsage `{customer_usage: {from_datetime, to_datetime, issuing_date, lago_invoice_id,
 // currency, amount_cents, taxes_amount_cents, total_amount_cents, charges_usage[...]}}`.
@@ -16,21 +16,14 @@
 //   subscription's current_billing_period_ending_at), where Lago prints the last second (…T23:59:59Z).
 // - issuing_date = the customer's local date at the period end (when the period's invoice is issued).
 import type { Knex } from 'knex';
-import type { ChargeUsage } from '../../billing/aggregation';
-import { buildInvoice, type Fee } from '../../billing/invoice';
+import type { Fee } from '../../billing/invoice';
 import { instantInZone, periodContaining } from '../../billing/period';
-import type { BillingTime, Charge, Interval, Period, Plan } from '../../billing/types';
+import type { Charge, Plan } from '../../billing/types';
 import { loadPlan } from '../../db/repositories/plans';
-import { rollupUsage } from '../../db/repositories/rollups';
-import type { SubscriptionBillingContext } from '../../db/repositories/subscriptions-billing';
+import { findActiveSubscriptionBilling } from '../../db/repositories/subscriptions-billing';
+import { priceOpenPeriodUsage, type UsageReader } from '../../usage/open-period';
 import { notFound } from '../errors';
 import { addDecimal } from '../ingest/decimal';
-
-/** Where usage comes from (rollups by default; benches compare with a raw-event reader). */
-export type UsageReader = (db: Knex, ctx: SubscriptionBillingContext, plan: Plan, charges: Charge[], period: Period) => Promise<ChargeUsage[]>;
-
-export const rollupUsageReader: UsageReader = (db, ctx, _plan, charges, period) =>
-  rollupUsage(db, ctx.organizationId, ctx.subscriptionId, charges, period);
 
 export interface CurrentUsageQuery {
   externalCustomerId: string;
@@ -83,48 +76,6 @@ export class PlanCache {
     value.catch(() => this.entries.delete(key));
     return value;
   }
-}
-
-interface SubscriptionRow {
-  id: string;
-  organization_id: string;
-  external_id: string;
-  status: string;
-  plan_id: string;
-  billing_time: BillingTime;
-  subscription_at: Date;
-  terminated_at: Date | null;
-  customer_id: string;
-  external_customer_id: string;
-  customer_timezone: string | null;
-  customer_currency: string | null;
-  customer_grace: number | null;
-  org_timezone: string;
-  org_grace: number;
-  plan_interval: Interval;
-}
-
-/** 404 customer_not_found / subscription_not_found (only the customer's ACTIVE subscriptions, like Lago). */
-async function findSubscription(db: Knex, organizationId: string, q: CurrentUsageQuery): Promise<SubscriptionRow> {
-  const row: SubscriptionRow | undefined = await db('customers as c')
-    .join('organizations as o', 'o.id', 'c.organization_id')
-    .leftJoin('subscriptions as s', function on() {
-      this.on('s.customer_id', '=', 'c.id')
-        .andOn('s.organization_id', '=', 'c.organization_id')
-        .andOn('s.external_id', '=', db.raw('?', [q.externalSubscriptionId]))
-        .andOn('s.status', '=', db.raw('?', ['active']));
-    })
-    .leftJoin('plans as p', 'p.id', 's.plan_id')
-    .where({ 'c.organization_id': organizationId, 'c.external_id': q.externalCustomerId })
-    .first(
-      's.id', 's.organization_id', 's.external_id', 's.status', 's.plan_id', 's.billing_time', 's.subscription_at', 's.terminated_at',
-      'c.id as customer_id', 'c.external_id as external_customer_id', 'c.timezone as customer_timezone', 'c.currency as customer_currency',
-      'c.invoice_grace_period as customer_grace', 'o.default_timezone as org_timezone', 'o.invoice_grace_period as org_grace',
-      'p.interval as plan_interval',
-    );
-  if (!row) throw notFound('customer');
-  if (!row.id) throw notFound('subscription');
-  return row;
 }
 
 function groupSum(fees: Fee[]): { units: string; eventsCount: number; amountCents: number } {
@@ -180,47 +131,25 @@ function groupedUsage(charge: Charge, fees: Fee[]) {
 
 /** The subscription's usage in its open period, Lago-shaped (`{customer_usage: ...}`). */
 export async function computeCurrentUsage(db: Knex, organizationId: string, q: CurrentUsageQuery, opts: CurrentUsageOptions = {}) {
-  const row = await findSubscription(db, organizationId, q);
-  const { plan, metricIdByCharge } = await (opts.plans ? opts.plans.get(db, organizationId, row.plan_id) : loadPlanWithMetricIds(db, organizationId, row.plan_id));
-  const timezone = row.customer_timezone || row.org_timezone || 'UTC';
-  const subscriptionAt = row.subscription_at.toISOString();
+  // 404 customer_not_found / subscription_not_found (only the customer's ACTIVE subscriptions, like Lago).
+  const found = await findActiveSubscriptionBilling(db, organizationId, q.externalCustomerId, q.externalSubscriptionId);
+  if (!found.customerFound) throw notFound('customer');
+  if (!found.subscription) throw notFound('subscription');
+  const { context: ctx, subscriptionAt, interval, billingTime } = found.subscription;
+  const { plan, metricIdByCharge } = await (opts.plans ? opts.plans.get(db, organizationId, ctx.planId) : loadPlanWithMetricIds(db, organizationId, ctx.planId));
+  const timezone = ctx.timezone;
   const nowIso = opts.now ?? new Date().toISOString();
-  const at = Date.parse(nowIso) < row.subscription_at.getTime() ? subscriptionAt : nowIso;
-  const { period, fullPeriod } = periodContaining({ subscriptionAt, interval: row.plan_interval, billingTime: row.billing_time, timezone }, at);
+  const at = Date.parse(nowIso) < Date.parse(subscriptionAt) ? subscriptionAt : nowIso;
+  const { period, fullPeriod } = periodContaining({ subscriptionAt, interval, billingTime, timezone }, at);
 
-  // Usage is shown for every charge, pay-in-advance ones included (priced on the period total).
-  const charges = plan.charges
-    .filter((c) => q.chargeId === undefined || c.id === q.chargeId)
-    .filter((c) => q.billableMetricCode === undefined || c.billableMetric.code === q.billableMetricCode)
-    .map((c) => (c.payInAdvance ? { ...c, payInAdvance: false } : c));
-  const usagePlan: Plan = { ...plan, charges };
-  const ctx: SubscriptionBillingContext = {
-    organizationId,
-    subscriptionId: row.id,
-    externalSubscriptionId: row.external_id,
-    status: row.status,
-    planId: row.plan_id,
-    terminatedAt: row.terminated_at === null ? null : row.terminated_at.toISOString(),
-    customerId: row.customer_id,
-    externalCustomerId: row.external_customer_id,
-    timezone,
-    customerCurrency: row.customer_currency === null ? null : row.customer_currency.trim(),
-    gracePeriodDays: row.customer_grace ?? row.org_grace,
+  const selected: Plan = {
+    ...plan,
+    charges: plan.charges
+      .filter((c) => q.chargeId === undefined || c.id === q.chargeId)
+      .filter((c) => q.billableMetricCode === undefined || c.billableMetric.code === q.billableMetricCode),
   };
-  const usage = await (opts.readUsage ?? rollupUsageReader)(db, ctx, usagePlan, charges, period);
+  const { charges, chargeFees } = await priceOpenPeriodUsage(db, ctx, selected, period, fullPeriod, opts.readUsage);
   const currency = plan.amountCurrency;
-  const draft = buildInvoice({
-    plan: usagePlan,
-    kind: 'preview',
-    currency,
-    timezone,
-    period,
-    fullPeriod,
-    chargeSubscriptionFee: false,
-    usage,
-    subscriptionAt,
-  });
-  const chargeFees = draft.fees.filter((f) => f.kind === 'charge');
   const chargesUsage = charges.map((c) => {
     const fees = chargeFees.filter((f) => f.chargeId === c.id);
     const s = groupSum(fees);

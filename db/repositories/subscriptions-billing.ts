@@ -2,6 +2,7 @@
 // The API's own subscription repository is db/repositories/subscriptions.ts; this file stays billing-only.
 import type { Knex } from 'knex';
 import { BillingError } from '../../billing/errors';
+import type { BillingTime, Interval } from '../../billing/types';
 
 type Db = Knex | Knex.Transaction;
 
@@ -54,6 +55,10 @@ export async function loadSubscriptionBillingContext(
       'c.currency as customer_currency', 'c.invoice_grace_period as customer_grace', 'o.invoice_grace_period as org_grace',
     );
   if (!row) throw new BillingError('subscription_not_found', `Subscription ${subscriptionId} not found`, 'subscription_id');
+  return contextOf(row);
+}
+
+function contextOf(row: ContextRow): SubscriptionBillingContext {
   return {
     organizationId: row.organization_id,
     subscriptionId: row.id,
@@ -66,6 +71,65 @@ export async function loadSubscriptionBillingContext(
     timezone: row.customer_timezone || row.org_timezone || 'UTC',
     customerCurrency: row.customer_currency === null ? null : row.customer_currency.trim(),
     gracePeriodDays: row.customer_grace ?? row.org_grace,
+  };
+}
+
+/** An active subscription's billing context and the schedule of its billing periods (billing/period.ts). */
+export interface ActiveSubscriptionBilling {
+  context: SubscriptionBillingContext;
+  subscriptionAt: string;
+  interval: Interval;
+  billingTime: BillingTime;
+}
+
+interface ActiveRow extends Omit<ContextRow, 'id' | 'organization_id' | 'external_id' | 'status' | 'plan_id'> {
+  id: string | null;
+  organization_id: string | null;
+  external_id: string | null;
+  status: string | null;
+  plan_id: string | null;
+  billing_time: BillingTime | null;
+  subscription_at: Date | null;
+  plan_interval: Interval | null;
+}
+
+/**
+ * A customer's ACTIVE subscription by external ids (Lago's current_usage lookup). `customerFound: false` when
+ * the organization has no such customer; `subscription: null` when the customer has no active subscription
+ * with that external id.
+ */
+export async function findActiveSubscriptionBilling(
+  db: Db,
+  organizationId: string,
+  externalCustomerId: string,
+  externalSubscriptionId: string,
+): Promise<{ customerFound: boolean; subscription: ActiveSubscriptionBilling | null }> {
+  const row: ActiveRow | undefined = await db('customers as c')
+    .join('organizations as o', 'o.id', 'c.organization_id')
+    .leftJoin('subscriptions as s', function on() {
+      this.on('s.customer_id', '=', 'c.id')
+        .andOn('s.organization_id', '=', 'c.organization_id')
+        .andOn('s.external_id', '=', db.raw('?', [externalSubscriptionId]))
+        .andOn('s.status', '=', db.raw('?', ['active']));
+    })
+    .leftJoin('plans as p', 'p.id', 's.plan_id')
+    .where({ 'c.organization_id': organizationId, 'c.external_id': externalCustomerId })
+    .first(
+      's.id', 's.organization_id', 's.external_id', 's.status', 's.plan_id', 's.billing_time', 's.subscription_at', 's.terminated_at',
+      'c.id as customer_id', 'c.external_id as external_customer_id', 'c.timezone as customer_timezone', 'c.currency as customer_currency',
+      'c.invoice_grace_period as customer_grace', 'o.default_timezone as org_timezone', 'o.invoice_grace_period as org_grace',
+      'p.interval as plan_interval',
+    );
+  if (!row) return { customerFound: false, subscription: null };
+  if (!row.id) return { customerFound: true, subscription: null };
+  return {
+    customerFound: true,
+    subscription: {
+      context: contextOf({ ...row, id: row.id, organization_id: organizationId, external_id: row.external_id!, status: row.status!, plan_id: row.plan_id! }),
+      subscriptionAt: row.subscription_at!.toISOString(),
+      interval: row.plan_interval!,
+      billingTime: row.billing_time!,
+    },
   };
 }
 

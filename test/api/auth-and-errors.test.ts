@@ -76,6 +76,30 @@ describe('errors', () => {
       expect.arrayContaining(['count_agg', 'sum_agg', 'max_agg', 'unique_count_agg', 'latest_agg', 'weighted_sum_agg']),
     );
   });
+
+  test('the OpenAPI document lists exactly the routes mounted under /api/v1 (method and path)', async () => {
+    // Walk the Express router stack of the running app: `METHOD /path` with path parameters written `{}`.
+    const normalize = (path: string) => path.replace(/:[A-Za-z0-9_]+/g, '{}').replace(/\{[^}]+\}/g, '{}');
+    const mounted = new Set<string>();
+    const walk = (stack: any[], prefix: string) => {
+      for (const layer of stack) {
+        const path = layer.rawPath === '/' || layer.rawPath === undefined ? '' : String(layer.rawPath);
+        if (layer.route) {
+          for (const method of Object.keys(layer.route.methods)) mounted.add(`${method.toUpperCase()} ${normalize(prefix + layer.route.path)}`);
+        } else if (Array.isArray(layer.handle?.stack)) {
+          walk(layer.handle.stack, prefix + path);
+        }
+      }
+    };
+    walk((h.api.app as any).router.stack, '');
+    const v1 = [...mounted].filter((r) => r.includes(' /api/v1/') && r !== 'GET /api/v1/openapi.json').map((r) => r.replace(' /api/v1/', ' /'));
+    // The walk must see the routes at all (a test that cannot fail is a defect).
+    expect(v1).toEqual(expect.arrayContaining(['POST /events/import', 'GET /customers/{}/current_usage', 'DELETE /subscriptions/{}']));
+
+    const doc = (await (await fetch(`${h.api.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${normalize(path)}`));
+    expect([...new Set(documented)].sort()).toEqual([...new Set(v1)].sort());
+  });
 });
 
 describe('idempotency keys', () => {

@@ -1,0 +1,290 @@
+// Lago's InvoiceObjectExtended (invoice, customer, subscriptions, fees, credits) for GET /invoices,
+// GET /invoices/:lago_id (stored invoices) and POST /invoices/preview (computed, nothing stored).
+//
+// One serializer, `lagoInvoice`, over a neutral input (LagoInvoiceInput); the two adapters below say where each
+// value comes from:
+// - storedInvoice: an InvoiceRecord with its fees (FeeRecord); a draft without a number shows
+//   `DRAFT-<first 8 of its id>`, its issuing date defaults to the period end's date.
+// - invoicePreview: an InvoicePreview (api/services/invoice-preview.ts): invoice_type "subscription", status
+//   "draft", payment_status "pending", null ids (lago_id, number, lago_invoice_id, fee lago_id, created_at);
+//   fee `lago_charge_id` is null for an inline plan's charges (they have no identity); `pay_in_advance` is true
+//   for pay-in-advance charges (priced on the period total). Preview fees have no `adjustment` key.
+import { currencyExponent } from '../../billing/currency';
+import type { Fee } from '../../billing/invoice';
+import { instantInZone } from '../../billing/period';
+import type { CustomerRecord } from '../../db/repositories/customers';
+import type { FeeRecord, InvoiceRecord } from '../../db/repositories/invoices';
+import type { SubscriptionRecord } from '../../db/repositories/subscriptions';
+import { shiftDecimal } from '../ingest/decimal';
+import { serializeCustomer } from '../routes/customers';
+import { serializeSubscription } from '../routes/subscriptions';
+import { iso } from '../schemas/common';
+import type { InvoicePreview } from '../services/invoice-preview';
+
+/** Meterline extension on stored adjustment fees: the finalized invoice and period whose late usage they bill. */
+export interface LagoFeeAdjustment {
+  invoiceId: string | null;
+  feeType: string | null;
+  periodStart: string | null;
+  periodEnd: string | null;
+}
+
+/** The lines of a fee, stored or computed (the fields FeeRecord and billing's Fee share). */
+type FeeLine = Pick<
+  FeeRecord,
+  | 'chargeId'
+  | 'metricCode'
+  | 'displayName'
+  | 'filterIndex'
+  | 'filterValues'
+  | 'groupedBy'
+  | 'units'
+  | 'eventsCount'
+  | 'unitAmount'
+  | 'preciseAmount'
+  | 'amountCents'
+  | 'currency'
+  | 'fromDatetime'
+  | 'toDatetime'
+>;
+
+export interface LagoFeeInput extends FeeLine {
+  /** null: not stored (preview). */
+  id: string | null;
+  feeType: string;
+  /** The charge's lago_id; null when the charge has no stored identity. */
+  lagoChargeId: string | null;
+  payInAdvance: boolean;
+  /** null on a stored fee that adjusts nothing; undefined leaves the `adjustment` key out (previews). */
+  adjustment?: LagoFeeAdjustment | null;
+}
+
+export interface LagoInvoiceInput {
+  /** null: not stored (preview). */
+  id: string | null;
+  number: string | null;
+  issuingDate: string | null;
+  invoiceType: string;
+  status: string;
+  paymentStatus: string;
+  currency: string;
+  feesAmountCents: number;
+  taxesAmountCents: number;
+  totalAmountCents: number;
+  createdAt: string | null;
+  updatedAt: string | null;
+  customerId: string | null;
+  externalCustomerId: string | null;
+  subscriptionId: string | null;
+  externalSubscriptionId: string | null;
+  /** The code of the subscription fee's item. */
+  planCode: string;
+  customer: CustomerRecord | null;
+  subscription: SubscriptionRecord | null;
+  /** charge id → billable metric lago_id. */
+  metricIdByCharge: Map<string, string>;
+  fees: LagoFeeInput[];
+}
+
+function chargeItem(f: LagoFeeInput, inv: LagoInvoiceInput, filterInvoiceDisplayName: string | null) {
+  return {
+    name: f.displayName,
+    invoice_display_name: f.displayName,
+    type: 'charge',
+    code: f.metricCode ?? '',
+    lago_item_id: (f.chargeId && inv.metricIdByCharge.get(f.chargeId)) ?? inv.subscriptionId,
+    item_type: 'BillableMetric',
+    filters: f.filterValues,
+    filter_invoice_display_name: filterInvoiceDisplayName,
+    grouped_by: f.groupedBy ?? {},
+  };
+}
+
+function subscriptionItem(f: LagoFeeInput, inv: LagoInvoiceInput, type: string, code: string) {
+  return { name: f.displayName, invoice_display_name: f.displayName, type, code, lago_item_id: inv.subscriptionId, item_type: 'Subscription' };
+}
+
+function feeItem(f: LagoFeeInput, inv: LagoInvoiceInput) {
+  switch (f.feeType) {
+    case 'charge':
+    case 'charge_minimum':
+      return chargeItem(f, inv, f.filterIndex !== null ? f.displayName : null);
+    // Late usage of an earlier, finalized period (billing/invoice.ts adjustmentFees). Lago has no such item type,
+    // so it keeps the type of the line it corrects (existing Lago clients parse it); the name says
+    // "Adjustment: ... (late events)" and the fee's `adjustment` object names the original invoice and period.
+    case 'adjustment':
+      if (f.adjustment?.feeType === 'minimum_commitment') return subscriptionItem(f, inv, 'commitment', 'minimum_commitment');
+      return chargeItem(f, inv, null);
+    case 'minimum_commitment':
+      return subscriptionItem(f, inv, 'commitment', 'minimum_commitment');
+    case 'progressive_billing_credit':
+      return subscriptionItem(f, inv, 'credit', 'progressive_billing_credit');
+    default:
+      return subscriptionItem(f, inv, 'subscription', inv.planCode);
+  }
+}
+
+function lagoFee(f: LagoFeeInput, inv: LagoInvoiceInput) {
+  const body = {
+    lago_id: f.id,
+    lago_charge_id: f.lagoChargeId,
+    lago_invoice_id: inv.id,
+    lago_subscription_id: inv.subscriptionId,
+    lago_customer_id: inv.customerId,
+    external_customer_id: inv.externalCustomerId,
+    external_subscription_id: inv.externalSubscriptionId,
+    item: feeItem(f, inv),
+    amount_cents: f.amountCents,
+    precise_amount: f.preciseAmount,
+    precise_total_amount: f.preciseAmount,
+    amount_currency: f.currency,
+    // Taxes are computed per invoice (invoice.taxes_amount_cents); fee-level tax lines are not stored yet.
+    taxes_amount_cents: 0,
+    taxes_precise_amount: '0',
+    taxes_rate: 0,
+    total_amount_cents: f.amountCents,
+    total_amount_currency: f.currency,
+    units: f.units,
+    total_aggregated_units: f.units,
+    precise_unit_amount: f.unitAmount,
+    sub_total_excluding_taxes_amount_cents: f.amountCents,
+    sub_total_excluding_taxes_precise_amount_cents: shiftDecimal(f.preciseAmount, currencyExponent(f.currency)),
+    events_count: f.eventsCount,
+    pay_in_advance: f.payInAdvance,
+    invoiceable: true,
+    from_date: f.fromDatetime,
+    to_date: f.toDatetime,
+    payment_status: inv.paymentStatus === 'succeeded' || inv.paymentStatus === 'failed' ? inv.paymentStatus : 'pending',
+    created_at: inv.createdAt,
+    succeeded_at: null,
+    failed_at: null,
+    refunded_at: null,
+    event_transaction_id: null,
+    self_billed: false,
+  };
+  if (f.adjustment === undefined) return body;
+  const a = f.adjustment;
+  return {
+    ...body,
+    // Meterline extension: set on adjustment fees only (late events of an already finalized period).
+    adjustment:
+      a === null
+        ? null
+        : { lago_adjusted_invoice_id: a.invoiceId, adjusted_fee_type: a.feeType, from_datetime: a.periodStart, to_datetime: a.periodEnd, reason: 'late_events' },
+  };
+}
+
+/** Lago's InvoiceObjectExtended. */
+export function lagoInvoice(inv: LagoInvoiceInput, defaultTimezone: string) {
+  return {
+    lago_id: inv.id,
+    billing_entity_code: null,
+    number: inv.number,
+    issuing_date: inv.issuingDate,
+    invoice_type: inv.invoiceType,
+    status: inv.status,
+    payment_status: inv.paymentStatus,
+    currency: inv.currency,
+    fees_amount_cents: inv.feesAmountCents,
+    coupons_amount_cents: 0,
+    credit_notes_amount_cents: 0,
+    sub_total_excluding_taxes_amount_cents: inv.feesAmountCents,
+    taxes_amount_cents: inv.taxesAmountCents,
+    sub_total_including_taxes_amount_cents: inv.feesAmountCents + inv.taxesAmountCents,
+    prepaid_credit_amount_cents: 0,
+    // What earlier progressive-billing invoices of the period already billed (the credit line, as a positive amount).
+    progressive_billing_credit_amount_cents: inv.fees.filter((f) => f.feeType === 'progressive_billing_credit').reduce((a, f) => a - f.amountCents, 0),
+    total_amount_cents: inv.totalAmountCents,
+    version_number: 4,
+    self_billed: false,
+    created_at: iso(inv.createdAt),
+    updated_at: iso(inv.updatedAt),
+    applied_taxes: [],
+    metadata: [],
+    customer: inv.customer ? serializeCustomer(inv.customer, defaultTimezone) : null,
+    subscriptions: inv.subscription ? [serializeSubscription(inv.subscription, defaultTimezone)] : [],
+    fees: inv.fees.map((f) => lagoFee(f, inv)),
+    credits: [],
+  };
+}
+
+/** A stored invoice (GET /invoices, GET /invoices/:lago_id). */
+export function storedInvoice(
+  inv: InvoiceRecord,
+  customer: CustomerRecord | undefined,
+  subscription: SubscriptionRecord | undefined,
+  metricIdByCharge: Map<string, string>,
+  defaultTimezone: string,
+) {
+  return lagoInvoice(
+    {
+      id: inv.id,
+      number: inv.number ?? `DRAFT-${inv.id.slice(0, 8).toUpperCase()}`,
+      issuingDate: inv.issuingDate ?? inv.periodEnd.slice(0, 10),
+      invoiceType: inv.invoiceType === 'progressive_billing' ? 'progressive_billing' : 'subscription',
+      status: inv.status,
+      paymentStatus: inv.paymentStatus,
+      currency: inv.currency,
+      feesAmountCents: inv.feesAmountCents,
+      taxesAmountCents: inv.taxesAmountCents,
+      totalAmountCents: inv.totalAmountCents,
+      createdAt: inv.createdAt,
+      updatedAt: inv.updatedAt,
+      customerId: inv.customerId,
+      externalCustomerId: inv.externalCustomerId,
+      subscriptionId: inv.subscriptionId,
+      externalSubscriptionId: inv.externalSubscriptionId,
+      planCode: subscription?.planCode ?? 'subscription',
+      customer: customer ?? null,
+      subscription: subscription ?? null,
+      metricIdByCharge,
+      fees: inv.fees.map((f) => ({
+        ...f,
+        lagoChargeId: f.chargeId,
+        payInAdvance: false,
+        adjustment:
+          f.feeType === 'adjustment'
+            ? { invoiceId: f.adjustsInvoiceId, feeType: f.adjustsFeeType, periodStart: f.adjustsPeriodStart, periodEnd: f.adjustsPeriodEnd }
+            : null,
+      })),
+    },
+    defaultTimezone,
+  );
+}
+
+/** A computed, unstored invoice (POST /invoices/preview). */
+export function invoicePreview(p: InvoicePreview, defaultTimezone: string) {
+  const d = p.draft;
+  return lagoInvoice(
+    {
+      id: null,
+      number: null,
+      issuingDate: instantInZone(p.period.end, p.timezone, 'period_end').toISODate(),
+      invoiceType: 'subscription',
+      status: 'draft',
+      paymentStatus: 'pending',
+      currency: d.currency,
+      feesAmountCents: d.feesAmountCents,
+      taxesAmountCents: 0,
+      totalAmountCents: d.totalAmountCents,
+      createdAt: null,
+      updatedAt: null,
+      customerId: p.customer?.id ?? null,
+      externalCustomerId: p.customer?.externalId ?? null,
+      subscriptionId: p.subscription?.id ?? null,
+      externalSubscriptionId: p.subscription?.externalId ?? null,
+      planCode: p.plan.code,
+      customer: p.customer,
+      subscription: p.subscription,
+      metricIdByCharge: p.metricIdByCharge,
+      fees: d.fees.map((f: Fee) => ({
+        ...f,
+        id: null,
+        feeType: f.kind,
+        lagoChargeId: p.storedPlan ? f.chargeId : null,
+        payInAdvance: f.chargeId !== null && p.payInAdvanceChargeIds.has(f.chargeId),
+      })),
+    },
+    defaultTimezone,
+  );
+}
