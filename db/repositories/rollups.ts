@@ -1,13 +1,14 @@
 // Usage rollups (table usage_rollups, migration 20261127000004): hourly per (subscription, metric, dims)
 // count / Σ / max of the events that were actually inserted, so current usage never scans raw events.
 //
-// WRITE SIDE — applyRollups(trx, insertedEvents, specs): called in the SAME transaction as the events insert,
-// only with the rows that INSERT ... ON CONFLICT DO NOTHING RETURNING reported as new (a duplicate
-// transaction_id never counts twice). ONE statement per group: the rows go in as unnest() arrays, are
-// grouped in SQL by (org, subscription, metric, UTC hour, dims) and upserted with
-// `ON CONFLICT DO UPDATE SET events_count = +, sum = +, max = GREATEST`, in key order (so concurrent groups
-// lock shared rows in the same order: no deadlock between writers). insertEventsWithRollups() is the whole
-// ingest step (BEGIN; insertEvents; applyRollups; COMMIT) for the group-commit writer, tests and benches.
+// WRITE SIDE — insertEventsWithRollups(db, rows, specs): the whole ingest step of a group-commit group in ONE
+// autocommit statement (data-modifying CTE): the rows go in as one JSON parameter (jsonb_to_recordset), the
+// events are inserted with ON CONFLICT DO NOTHING RETURNING, and only the returned rows (a duplicate
+// transaction_id never counts twice) are grouped in SQL by (org, subscription, metric, UTC hour, dims) and
+// upserted with `ON CONFLICT DO UPDATE SET events_count = +, sum = +, max = GREATEST`, in key order (so
+// concurrent statements lock shared rows in the same order: no deadlock between writers); events and rollups
+// commit together. applyRollups(trx, insertedEvents, specs) is the rollup half alone, for callers that insert
+// events themselves inside a transaction.
 //   Only count_agg / sum_agg / max_agg metrics are rolled up (the other aggregations read raw events).
 //   Values: the field's value as text (JS number → String(n), string as is), parsed in SQL with the same
 //   NUMERIC_TEXT_RE as the raw SQL path (usage.ts); a present non-numeric value increments
@@ -39,7 +40,7 @@ import { aggregateCharge, bucketProperties, matchFilter, numericEventValue, pric
 import { BillingError } from '../../billing/errors';
 import { D, str, type Dec } from '../../billing/money';
 import type { AggregationType, Charge, ChargeProperties, EventPropertyValue, Period } from '../../billing/types';
-import { insertEvents, type EventRow, type InsertedEvent } from './events';
+import { EVENT_RECORD_COLUMNS, eventRecord, insertedEvents, insertEventsFrom, pgQuery, sortedForInsert, type EventRecord, type EventRow, type InsertedEvent } from './events';
 import { loadPeriodEvents, NUMERIC_TEXT_RE } from './usage';
 
 type Db = Knex | Knex.Transaction;
@@ -184,12 +185,17 @@ function propString(v: unknown): string | null {
   return String(v);
 }
 
+/** The event's dims object (keys in `keys` order, which is sorted). */
+function dimsObject(properties: Record<string, unknown>, keys: readonly string[]): Record<string, string | null> {
+  const o: Record<string, string | null> = {};
+  for (const k of keys) o[k] = propString(properties[k]);
+  return o;
+}
+
 /** The event's dims object as canonical JSON (keys in `keys` order, which is sorted). */
 export function dimsJson(properties: Record<string, unknown>, keys: readonly string[]): string {
   if (keys.length === 0) return '{}';
-  const o: Record<string, string | null> = {};
-  for (const k of keys) o[k] = propString(properties[k]);
-  return JSON.stringify(o);
+  return JSON.stringify(dimsObject(properties, keys));
 }
 
 function rawValueText(v: unknown): string | null {
@@ -203,72 +209,89 @@ export function isRolledUp(spec: RollupMetricSpec): boolean {
   return ROLLUP_AGGREGATIONS.has(spec.aggregationType);
 }
 
-const APPLY_SQL = `
-INSERT INTO usage_rollups AS r
-  (organization_id, subscription_id, metric_code, bucket_start, dims, events_count, sum, max, invalid_values_count)
-SELECT org, sub, code, bucket, dims, count(*), coalesce(sum(v), 0), max(v), count(*) FILTER (WHERE bad)
-FROM (
-  SELECT org, sub, code, date_bin('1 hour', ts, timestamptz '2000-01-01 00:00:00+00') AS bucket, dims,
-         CASE WHEN raw ~ ? THEN raw::numeric END AS v,
-         (raw IS NOT NULL AND raw !~ ?) AS bad
-  FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::timestamptz[], ?::jsonb[], ?::text[])
-       AS u(org, sub, code, ts, dims, raw)
-) x
-GROUP BY org, sub, code, bucket, dims
-ORDER BY org, sub, code, bucket, dims
-ON CONFLICT (organization_id, subscription_id, metric_code, bucket_start, dims) DO UPDATE SET
-  events_count = r.events_count + EXCLUDED.events_count,
-  sum = r.sum + EXCLUDED.sum,
-  max = GREATEST(r.max, EXCLUDED.max),
-  invalid_values_count = r.invalid_values_count + EXCLUDED.invalid_values_count`;
+/** The value text an event adds to its rollup (null: no value, or a count_agg metric). */
+function valueText(e: { properties: Record<string, unknown> }, spec: RollupMetricSpec): string | null {
+  return spec.aggregationType === 'count_agg' || !spec.fieldName ? null : rawValueText(e.properties[spec.fieldName]);
+}
 
 /**
- * Add freshly inserted events to the rollups: ONE statement. Call it inside the transaction of the events
- * insert, with only the inserted rows. Events of metrics that are not rolled up are skipped; an event whose
- * metric has no spec throws (rolling it up wrongly or not at all would undercount silently).
+ * Upsert of the rollup rows of the events in `from` (a FROM clause exposing `src` with columns o, s, c, ts, dims,
+ * val; $2 = NUMERIC_TEXT_RE): grouped by (org, subscription, metric, UTC hour, dims), upserted IN KEY ORDER so
+ * concurrent statements lock shared rollup rows in the same order (no deadlock between writers).
+ */
+function rollupUpsertFrom(from: string): string {
+  return `INSERT INTO usage_rollups AS r
+    (organization_id, subscription_id, metric_code, bucket_start, dims, events_count, sum, max, invalid_values_count)
+  SELECT o, s, c, bucket, dims, count(*), coalesce(sum(v), 0), max(v), count(*) FILTER (WHERE bad)
+  FROM (
+    SELECT src.o, src.s, src.c, date_bin('1 hour', src.ts, timestamptz '2000-01-01 00:00:00+00') AS bucket, src.dims,
+           CASE WHEN src.val ~ $2 THEN src.val::numeric END AS v,
+           (src.val IS NOT NULL AND src.val !~ $2) AS bad
+    FROM ${from}
+  ) x
+  GROUP BY o, s, c, bucket, dims
+  ORDER BY o, s, c, bucket, dims
+  ON CONFLICT (organization_id, subscription_id, metric_code, bucket_start, dims) DO UPDATE SET
+    events_count = r.events_count + EXCLUDED.events_count,
+    sum = r.sum + EXCLUDED.sum,
+    max = GREATEST(r.max, EXCLUDED.max),
+    invalid_values_count = r.invalid_values_count + EXCLUDED.invalid_values_count`;
+}
+
+const APPLY_SQL = `WITH src AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(o uuid, s uuid, c text, ts timestamptz, dims jsonb, val text))
+${rollupUpsertFrom('src')}`;
+
+/**
+ * Add already inserted events to the rollups: ONE statement, for callers that insert events themselves inside
+ * a transaction (call it in that transaction, with only the inserted rows). The ingest path uses
+ * insertEventsWithRollups instead. Events of metrics that are not rolled up are skipped; an event whose metric
+ * has no spec throws (rolling it up wrongly or not at all would undercount silently).
  */
 export async function applyRollups(trx: Db, insertedEvents: RollupEventInput[], specs: RollupSpecLookup): Promise<number> {
-  const orgs: string[] = [];
-  const subs: string[] = [];
-  const codes: string[] = [];
-  const tss: string[] = [];
-  const dims: string[] = [];
-  const raws: (string | null)[] = [];
+  const records: unknown[] = [];
   for (const e of insertedEvents) {
     const spec = specs(e.organizationId, e.code);
     if (!spec) throw new Error(`applyRollups: no metric spec for ${e.organizationId}/${e.code}`);
     if (!isRolledUp(spec)) continue;
-    orgs.push(e.organizationId);
-    subs.push(e.subscriptionId);
-    codes.push(e.code);
-    tss.push(typeof e.timestamp === 'string' ? e.timestamp : e.timestamp.toISOString());
-    dims.push(dimsJson(e.properties, spec.dimKeys));
-    raws.push(spec.aggregationType === 'count_agg' || !spec.fieldName ? null : rawValueText(e.properties[spec.fieldName]));
+    const ts = typeof e.timestamp === 'string' ? e.timestamp : e.timestamp.toISOString();
+    records.push({ o: e.organizationId, s: e.subscriptionId, c: e.code, ts, dims: dimsObject(e.properties, spec.dimKeys), val: valueText(e, spec) });
   }
-  if (orgs.length === 0) return 0;
-  await trx.raw(APPLY_SQL, [NUMERIC_TEXT_RE, NUMERIC_TEXT_RE, orgs, subs, codes, tss, dims, raws as string[]]);
-  return orgs.length;
+  if (records.length === 0) return 0;
+  await pgQuery(trx, 'meterline_apply_rollups_v2', APPLY_SQL, [JSON.stringify(records), NUMERIC_TEXT_RE]);
+  return records.length;
 }
 
+// The whole ingest step of a group in ONE autocommit statement (no BEGIN / COMMIT round trips, no lock held
+// across a round trip): `src` = the rows (one JSON parameter; dims and value text computed in JS, null dims
+// for metrics that are not rolled up), `ins` inserts the events (ON CONFLICT DO NOTHING: duplicates are not
+// RETURNed), `roll` upserts the rollups of exactly the rows `ins` returned (a duplicate never counts), in key
+// order. Events and rollups commit atomically. `src` is referenced twice, so it is materialized (parsed once).
+// Execution order inside the statement: every event insert (rows pre-sorted by (org, transaction id)) happens
+// before the first rollup upsert (the rollup's GROUP BY / ORDER BY consume all of `ins` first), so concurrent
+// statements wait on each other only in one global order: events, then rollup rows in key order.
+const INGEST_SQL = `WITH src AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(${EVENT_RECORD_COLUMNS}, dims jsonb, val text)),
+ins AS (${insertEventsFrom('src')}),
+roll AS (${rollupUpsertFrom('ins JOIN src ON src.o = ins.organization_id AND src.t = ins.transaction_id WHERE src.dims IS NOT NULL')})
+SELECT organization_id, transaction_id, id, created_at FROM ins`;
+
 /**
- * The ingest step of one group: BEGIN; multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING; applyRollups for
- * the returned rows only; COMMIT. Returns the inserted rows (duplicates are absent), like insertEvents.
- * `rows` must not repeat an (organization_id, transaction_id) (the group-commit writer dedups them).
+ * The ingest step of one group, ONE statement: INSERT events ... ON CONFLICT DO NOTHING RETURNING, and the
+ * rollups of the returned rows only, committed together. Returns the inserted rows (duplicates are absent),
+ * like insertEvents. A row repeated in `rows` is written once (the first occurrence). Every row's metric must
+ * have a spec (else nothing is written and this throws).
  */
-export async function insertEventsWithRollups(db: Knex, rows: EventRow[], specs: RollupSpecLookup): Promise<InsertedEvent[]> {
+export async function insertEventsWithRollups(db: Db, rows: EventRow[], specs: RollupSpecLookup): Promise<InsertedEvent[]> {
   if (rows.length === 0) return [];
-  return db.transaction(async (trx) => {
-    const inserted = await insertEvents(trx, rows);
-    if (inserted.length === 0) return inserted;
-    let events: EventRow[];
-    if (inserted.length === rows.length) events = rows;
-    else {
-      const byKey = new Map(rows.map((r) => [`${r.organizationId}\u0000${r.transactionId}`, r]));
-      events = inserted.map((i) => byKey.get(`${i.organizationId}\u0000${i.transactionId}`)!);
-    }
-    await applyRollups(trx, events, specs);
-    return inserted;
-  });
+  const records: EventRecord[] = [];
+  let prev: EventRow | null = null;
+  for (const r of sortedForInsert(rows)) {
+    if (prev && prev.organizationId === r.organizationId && prev.transactionId === r.transactionId) continue; // stable sort: first wins
+    prev = r;
+    const spec = specs(r.organizationId, r.code);
+    if (!spec) throw new Error(`insertEventsWithRollups: no metric spec for ${r.organizationId}/${r.code}`);
+    records.push(isRolledUp(spec) ? eventRecord(r, dimsObject(r.properties, spec.dimKeys), valueText(r, spec)) : eventRecord(r));
+  }
+  return insertedEvents(await pgQuery(db, 'meterline_ingest_v2', INGEST_SQL, [JSON.stringify(records), NUMERIC_TEXT_RE]));
 }
 
 // ---------------------------------------------------------------------------------------------------------
