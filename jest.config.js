@@ -7,4 +7,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 120000,
+  // A test that times out can leave a Temporal worker holding native handles; exit once the run (and the
+  // global teardown that stops Postgres and the Temporal server) is done rather than hang CI.
+  forceExit: true,
 };

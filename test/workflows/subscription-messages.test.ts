@@ -27,12 +27,27 @@ let periodEnd: string;
 const HOUR_MS = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
+let attempt = 0;
+let taskQueue: string;
+
+// The test server's clock is shared by every workflow on it and may have moved during an earlier test, so each
+// test places its period around the clock as it is then, runs on a task queue of its own, and uses ids of its
+// own (a retried test never meets the workflows or the worker of its failed attempt).
+jest.retryTimes(2, { logErrorsBeforeRetry: true });
+
 beforeAll(async () => {
   [env, workflowBundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
+});
+beforeEach(async () => {
+  attempt += 1;
+  taskQueue = `${SUBSCRIPTION_TASK_QUEUE}-${attempt}`;
   const now = await env.currentTimeMs();
   subscriptionAt = iso(Math.floor((now - 10 * 24 * HOUR_MS) / HOUR_MS) * HOUR_MS);
   periodEnd = DateTime.fromISO(subscriptionAt, { zone: 'utc' }).plus({ months: 1 }).toUTC().toISO()!;
 });
+
+/** An id unique to this test attempt. */
+const sid = (name: string) => `${name}-${attempt}`;
 afterAll(async () => {
   await env?.teardown();
 });
@@ -46,16 +61,16 @@ function stateFor(subscriptionId: string): SubscriptionWorkflowState {
 
 async function withWorker<T>(opts: FakeOptions, fn: (calls: ReturnType<typeof fakeActivities>['calls']) => Promise<T>): Promise<T> {
   const { activities, calls } = fakeActivities(opts);
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: SUBSCRIPTION_TASK_QUEUE, workflowBundle, activities });
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
   return worker.runUntil(fn(calls));
 }
 
 test('usage signals add decimal units exactly for buckets inside the open period and ignore buckets outside it', async () => {
   await withWorker({}, async () => {
     const handle = await env.client.workflow.start(subscriptionWorkflow, {
-      workflowId: subscriptionWorkflowId('sub-usage'),
-      taskQueue: SUBSCRIPTION_TASK_QUEUE,
-      args: [stateFor('sub-usage')],
+      workflowId: subscriptionWorkflowId(sid('sub-usage')),
+      taskQueue,
+      args: [stateFor(sid('sub-usage'))],
     });
     const start = Date.parse(subscriptionAt);
     await handle.signal(usageSignal, { deltas: [{ metricCode: 'tokens', bucketStart: iso(start), eventsCount: 2, units: '0.1' }] });
@@ -83,11 +98,11 @@ test('usage signals add decimal units exactly for buckets inside the open period
 
 test('terminate mid-period bills [period start, terminatedAt) as a termination invoice, marks the subscription terminated, and completes with the invoice id', async () => {
   await withWorker({}, async (calls) => {
-    const workflowId = subscriptionWorkflowId('sub-terminate');
+    const workflowId = subscriptionWorkflowId(sid('sub-terminate'));
     const handle = await env.client.workflow.start(subscriptionWorkflow, {
       workflowId,
-      taskQueue: SUBSCRIPTION_TASK_QUEUE,
-      args: [stateFor('sub-terminate')],
+      taskQueue,
+      args: [stateFor(sid('sub-terminate'))],
     });
     const terminatedAt = iso(Date.parse(subscriptionAt) + 5 * 24 * HOUR_MS);
     const result = await handle.executeUpdate(terminateUpdate, { args: [{ terminatedAt }] });
@@ -96,13 +111,13 @@ test('terminate mid-period bills [period start, terminatedAt) as a termination i
     expect(calls.createPeriodInvoice).toEqual([
       {
         organizationId: 'org-1',
-        subscriptionId: 'sub-terminate',
+        subscriptionId: sid('sub-terminate'),
         kind: 'termination',
         period: { start: subscriptionAt, end: terminatedAt },
         fullPeriod: { start: subscriptionAt, end: periodEnd },
       },
     ]);
-    expect(calls.markSubscriptionTerminated).toEqual([{ organizationId: 'org-1', subscriptionId: 'sub-terminate', terminatedAt }]);
+    expect(calls.markSubscriptionTerminated).toEqual([{ organizationId: 'org-1', subscriptionId: sid('sub-terminate'), terminatedAt }]);
     expect(await handle.result()).toEqual(result);
     const description = await handle.describe();
     expect(description.status.name).toBe('COMPLETED');
@@ -117,9 +132,9 @@ test('the terminate validator rejects a second terminate while one is in progres
   const gate = new Promise<void>((resolve) => (release = resolve));
   await withWorker({ createPeriodInvoiceGate: gate }, async (calls) => {
     const handle = await env.client.workflow.start(subscriptionWorkflow, {
-      workflowId: subscriptionWorkflowId('sub-terminate-twice'),
-      taskQueue: SUBSCRIPTION_TASK_QUEUE,
-      args: [stateFor('sub-terminate-twice')],
+      workflowId: subscriptionWorkflowId(sid('sub-terminate-twice')),
+      taskQueue,
+      args: [stateFor(sid('sub-terminate-twice'))],
     });
 
     const tooEarly = await handle
@@ -146,26 +161,26 @@ test('the terminate validator rejects a second terminate while one is in progres
 });
 
 test('an invoice workflow that already ran for the returned invoice (a re-run close) counts as started: the termination still completes', async () => {
-  await withWorker({ invoiceIdFor: () => 'inv-existing' }, async (calls) => {
+  await withWorker({ invoiceIdFor: () => sid('inv-existing') }, async (calls) => {
     const existing = await env.client.workflow.execute(invoiceWorkflow, {
-      workflowId: invoiceWorkflowId('inv-existing'),
-      taskQueue: SUBSCRIPTION_TASK_QUEUE,
-      args: [{ version: 1, organizationId: 'org-1', invoiceId: 'inv-existing', gracePeriodDays: 0 }],
+      workflowId: invoiceWorkflowId(sid('inv-existing')),
+      taskQueue,
+      args: [{ version: 1, organizationId: 'org-1', invoiceId: sid('inv-existing'), gracePeriodDays: 0 }],
     });
     expect(existing.status).toBe('finalized');
-    const existingRunId = (await env.client.workflow.getHandle(invoiceWorkflowId('inv-existing')).describe()).runId;
+    const existingRunId = (await env.client.workflow.getHandle(invoiceWorkflowId(sid('inv-existing'))).describe()).runId;
 
     const handle = await env.client.workflow.start(subscriptionWorkflow, {
-      workflowId: subscriptionWorkflowId('sub-existing-invoice'),
-      taskQueue: SUBSCRIPTION_TASK_QUEUE,
-      args: [stateFor('sub-existing-invoice')],
+      workflowId: subscriptionWorkflowId(sid('sub-existing-invoice')),
+      taskQueue,
+      args: [stateFor(sid('sub-existing-invoice'))],
     });
     const result = await handle.executeUpdate(terminateUpdate, { args: [{}] });
-    expect(result.invoiceId).toBe('inv-existing');
+    expect(result.invoiceId).toBe(sid('inv-existing'));
     expect(calls.markSubscriptionTerminated).toHaveLength(1);
     expect((await handle.describe()).status.name).toBe('COMPLETED');
     // The completed invoice workflow was not run a second time (id reuse policy ALLOW_DUPLICATE_FAILED_ONLY).
-    expect((await env.client.workflow.getHandle(invoiceWorkflowId('inv-existing')).describe()).runId).toBe(existingRunId);
+    expect((await env.client.workflow.getHandle(invoiceWorkflowId(sid('inv-existing'))).describe()).runId).toBe(existingRunId);
     expect(calls.finalizeInvoice).toHaveLength(1);
   });
 });
@@ -173,9 +188,9 @@ test('an invoice workflow that already ran for the returned invoice (a re-run cl
 test("an 'invalid_plan' failure while invoicing a termination fails only that update: the subscription stays active and a later terminate succeeds", async () => {
   await withWorker({ createPeriodInvoiceFailure: (index) => (index === 0 ? invalidPlan() : undefined) }, async (calls) => {
     const handle = await env.client.workflow.start(subscriptionWorkflow, {
-      workflowId: subscriptionWorkflowId('sub-terminate-invalid-plan'),
-      taskQueue: SUBSCRIPTION_TASK_QUEUE,
-      args: [stateFor('sub-terminate-invalid-plan')],
+      workflowId: subscriptionWorkflowId(sid('sub-terminate-invalid-plan')),
+      taskQueue,
+      args: [stateFor(sid('sub-terminate-invalid-plan'))],
     });
     const failed = await handle.executeUpdate(terminateUpdate, { args: [{}] }).catch((err: unknown) => err);
     expect(failed).toBeInstanceOf(WorkflowUpdateFailedError);
