@@ -70,7 +70,7 @@ describe('plans', () => {
         interval: 'monthly',
         amount_cents: 4900,
         amount_currency: 'USD',
-        pay_in_advance: true,
+        pay_in_advance: false,
         trial_period: 0,
         minimum_commitment: { amount_cents: 10000 },
         usage_thresholds: [{ amount_cents: 50000, threshold_display_name: 'alert' }],
@@ -91,13 +91,28 @@ describe('plans', () => {
     });
     expect(res.status).toBe(200);
     const plan = res.body.plan;
-    expect(plan).toMatchObject({ code: 'pro', amount_cents: 4900, amount_currency: 'USD', pay_in_advance: true, interval: 'monthly' });
+    expect(plan).toMatchObject({ code: 'pro', amount_cents: 4900, amount_currency: 'USD', pay_in_advance: false, interval: 'monthly' });
     expect(plan.minimum_commitment.amount_cents).toBe(10000);
     expect(plan.charges).toHaveLength(2);
     expect(plan.charges.map((c: any) => c.lago_billable_metric_id)).toEqual([metricId, metricId]);
     expect(plan.charges[0].properties).toEqual({ amount: '0.000002' });
     const got = await h.request('GET', '/plans/pro');
     expect(got.body).toEqual(res.body);
+  });
+
+  test('billing in advance (plan fee or a charge) is refused with not_supported, and nothing is written', async () => {
+    const res = await h.request('POST', '/plans', {
+      plan: {
+        name: 'Advance', code: 'advance', interval: 'monthly', amount_cents: 1000, amount_currency: 'USD', pay_in_advance: true,
+        charges: [
+          { billable_metric_id: metricId, charge_model: 'standard', properties: { amount: '1' } },
+          { billable_metric_id: metricId, charge_model: 'standard', pay_in_advance: true, properties: { amount: '1' } },
+        ],
+      },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.error_details).toEqual({ pay_in_advance: ['not_supported'], 'charges[1].pay_in_advance': ['not_supported'] });
+    expect((await h.request('GET', '/plans/advance')).status).toBe(404);
   });
 
   test('an invalid plan is a 422 naming every field, and nothing is written', async () => {

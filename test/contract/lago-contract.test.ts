@@ -120,8 +120,11 @@ describeIfSpec('Lago API v1 contract', () => {
   test('plans: create (Lago example body with its five charge models), get', async () => {
     const body = example(doc.components.schemas.PlanCreateInput);
     delete body.plan.fixed_charges; // add-on fixed charges: not implemented (422 not_supported)
+    body.plan.pay_in_advance = false; // billing in advance: not issued yet (422 not_supported)
     body.plan.charges.forEach((c: Json, i: number) => {
       c.billable_metric_id = ids.metricIds[i];
+      c.pay_in_advance = false;
+      c.invoiceable = true; // Lago allows non-invoiceable charges only when paid in advance
     });
     const standard = body.plan.charges.find((c: Json) => c.charge_model === 'standard');
     if (standard && !standard.properties.amount) standard.properties.amount = '0.5'; // Lago's example leaves it empty
