@@ -9,7 +9,7 @@
 // first event carries the first tier's flat fee and Σ deltas = price(total) (Lago's exclude_event).
 
 import { BillingError } from '../errors';
-import { dec, type Dec } from '../money';
+import { D, dec, type Dec } from '../money';
 import type { ChargeProperties } from '../types';
 
 export interface RatedAmount {
@@ -87,4 +87,35 @@ export function readTiers(properties: ChargeProperties, key: string, path: strin
     prevTo = to;
     return { lower, from, to, raw };
   });
+}
+
+/**
+ * The graduated walk shared by `graduated` and `graduated_percentage`: each tier entered prices the units inside
+ * it with `slice` (per-unit amount, or a rate of them) plus its `flat_amount` once; at zero units the first
+ * tier's flat fee follows the zero-usage policy.
+ */
+export function rateTiersGraduated(
+  properties: ChargeProperties,
+  units: string,
+  ctx: RateContext,
+  key: string,
+  path: string,
+  slice: (tierUnits: Dec, tier: Tier, tierPath: string) => Dec,
+): RatedDec {
+  const tiers = readTiers(properties, key, path);
+  const total = new D(units);
+  if (total.lte(0)) {
+    const flat = zeroUsagePolicy(properties, ctx) === 'charge' ? dec(tiers[0]!.raw['flat_amount'] ?? '0', `${path}.${key}[0].flat_amount`) : new D(0);
+    return { amount: flat, unitAmount: new D(0) };
+  }
+  let amount = new D(0);
+  tiers.forEach((t, i) => {
+    if (i > 0 && total.lte(t.lower)) return;
+    const top = t.to === null || total.lt(t.to) ? total : t.to;
+    const tierUnits = D.max(top.minus(i === 0 ? 0 : t.lower), 0);
+    const tierPath = `${path}.${key}[${i}]`;
+    const flat = dec(t.raw['flat_amount'] ?? '0', `${tierPath}.flat_amount`);
+    amount = amount.plus(slice(tierUnits, t, tierPath)).plus(flat);
+  });
+  return { amount, unitAmount: amount.div(total) };
 }
