@@ -202,6 +202,22 @@ export function buildInvoice(input: InvoiceInput): InvoiceDraft {
   }
 
   // Charges billed in arrears.
+  // A true-up line (charge minimum, minimum commitment): an exact integer difference, one unit, over the period.
+  const trueUp = (diffCents: number) => {
+    const precise = str(minorToMajor(diffCents, currency));
+    return {
+      ...base,
+      units: '1',
+      eventsCount: 0,
+      unitAmount: precise,
+      preciseAmount: precise,
+      amountCents: diffCents,
+      fromDatetime: period.start,
+      toDatetime: period.end,
+      prorationRatio: str(periodRatio),
+    };
+  };
+
   let chargeRelatedCents = 0;
   for (const charge of plan.charges) {
     if (charge.payInAdvance) continue;
@@ -237,21 +253,12 @@ export function buildInvoice(input: InvoiceInput): InvoiceDraft {
       const minCents = roundDecToMinorUnits(minorToMajor(charge.minAmountCents, currency).times(periodRatio), currency);
       if (chargeCents < minCents) {
         const diff = minCents - chargeCents;
-        const precise = minorToMajor(diff, currency);
         fees.push({
-          ...base,
+          ...trueUp(diff),
           kind: 'charge_minimum',
           chargeId: charge.id,
           metricCode: charge.billableMetric.code,
           displayName: `${chargeName(charge)} - minimum spend true-up`,
-          units: '1',
-          eventsCount: 0,
-          unitAmount: str(precise),
-          preciseAmount: str(precise),
-          amountCents: diff,
-          fromDatetime: period.start,
-          toDatetime: period.end,
-          prorationRatio: str(periodRatio),
         });
         chargeCents += diff;
       }
@@ -264,21 +271,11 @@ export function buildInvoice(input: InvoiceInput): InvoiceDraft {
     const commitmentCents = roundDecToMinorUnits(minorToMajor(plan.minimumCommitmentAmountCents, currency).times(periodRatio), currency);
     const baseCents = subscriptionFeeForPeriodCents + chargeRelatedCents + (input.inAdvanceFeesAmountCents ?? 0);
     if (baseCents < commitmentCents) {
-      const diff = commitmentCents - baseCents;
-      const precise = minorToMajor(diff, currency);
       fees.push({
-        ...base,
+        ...trueUp(commitmentCents - baseCents),
         kind: 'minimum_commitment',
         chargeId: null,
         displayName: 'Minimum commitment true-up',
-        units: '1',
-        eventsCount: 0,
-        unitAmount: str(precise),
-        preciseAmount: str(precise),
-        amountCents: diff,
-        fromDatetime: period.start,
-        toDatetime: period.end,
-        prorationRatio: str(periodRatio),
       });
     }
   }
