@@ -26,6 +26,9 @@ import { planRoutes } from './routes/plans';
 import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { openApiDocument } from './schemas/openapi';
+import { ApiMetrics } from './operations/metrics';
+import { operationsRoutes } from './operations/routes';
+import { countInvoicesByStatus } from '../db/repositories/operations';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
 import { insertEventsWithRollups, RollupSpecCache } from '../db/repositories/rollups';
 
@@ -74,13 +77,17 @@ export function createApp(deps: ApiDeps): express.Express {
   const cache = new IngestCache(deps.db, deps.ingest?.cache);
   // Group commit: each group is ONE transaction inserting the events and their hourly rollups.
   const rollupSpecs = new RollupSpecCache(deps.db);
+  const lateEvents = new LateEventNotifier(deps.db, deps.temporal, { ...deps.ingest?.lateEvents, logger });
+  const signaller = new UsageSignaller(deps.temporal, { ...deps.ingest?.signaller, logger, observer: lateEvents });
+  const metrics = new ApiMetrics({
+    pendingUsageSignals: () => signaller.pendingSubscriptions(),
+    invoicesByStatus: () => countInvoicesByStatus(deps.db),
+  });
   const writer = new EventWriter(deps.db, {
     ...deps.ingest?.writer,
     logger,
-    insert: async (rows) => insertEventsWithRollups(deps.db, rows, await rollupSpecs.lookupFor(rows)),
+    insert: metrics.instrumentGroupCommit(async (rows) => insertEventsWithRollups(deps.db, rows, await rollupSpecs.lookupFor(rows))),
   });
-  const lateEvents = new LateEventNotifier(deps.db, deps.temporal, { ...deps.ingest?.lateEvents, logger });
-  const signaller = new UsageSignaller(deps.temporal, { ...deps.ingest?.signaller, logger, observer: lateEvents });
   signaller.start();
   const ctx: RouteContext = {
     db: deps.db,
@@ -102,6 +109,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
   app.use(requestId);
+  app.use(metrics.httpMiddleware());
   app.use(
     express.json({
       limit: deps.bodyLimit ?? '1mb',
@@ -112,9 +120,7 @@ export function createApp(deps: ApiDeps): express.Express {
     }),
   );
 
-  app.get('/health', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
+  app.use(operationsRoutes({ db: deps.db, temporal: deps.temporal, metrics }));
   app.get('/api/v1/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });

@@ -1,11 +1,15 @@
 // Composition root of a standalone worker process (production shape: DATABASE_URL and TEMPORAL_ADDRESS set).
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/env';
 import { createDb } from '../db/knexfile';
 import { createBillingWorker } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  if (config.workerMetricsAddress) {
+    // The SDK's own metrics (workflow and activity task failures, latencies, slots) for Prometheus.
+    Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: config.workerMetricsAddress } } } });
+  }
   const db = createDb(config.databaseUrl);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const worker = await createBillingWorker({ connection, namespace: config.temporalNamespace, db });
