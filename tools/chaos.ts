@@ -118,7 +118,11 @@ const tally = {
   duplicateDeliveries: 0,
   reorderedBatches: 0,
   unexpected4xx: [] as string[],
+  /** Kills that hit while a DELETE of theirs had not been answered yet (the termination really was in flight). */
+  terminationsInFlightAtKill: 0,
 };
+/** DELETEs sent and not answered yet. */
+const pendingTerminations = new Set<string>();
 const acked = new Set<string>();
 
 function log(msg: string): void {
@@ -392,8 +396,13 @@ async function setup(): Promise<{ live: string[]; ending: string[] }> {
 
 /** DELETE until the subscription is terminated (200), or already is (404 from a retried DELETE). */
 async function terminate(externalId: string): Promise<boolean> {
-  const a = await retrying('DELETE', `/subscriptions/${externalId}`, undefined, (x) => x.status === 200 || x.status === 404, 180_000);
-  return a !== null;
+  pendingTerminations.add(externalId);
+  try {
+    const a = await retrying('DELETE', `/subscriptions/${externalId}`, undefined, (x) => x.status === 200 || x.status === 404, 180_000);
+    return a !== null;
+  } finally {
+    pendingTerminations.delete(externalId);
+  }
 }
 
 /** A subscription 40 days back: its workflow closes its past periods at once. Retried with the same body (a
@@ -580,6 +589,7 @@ async function main(): Promise<void> {
         const id = ending[endingNext++ % ending.length]!;
         background.push(terminate(id));
         await sleep(50 + random() * 500);
+        if (pendingTerminations.has(id)) tally.terminationsInFlightAtKill += 1;
         await crash(kind === 'api-kill/terminate' ? api : worker);
         break;
       }
@@ -654,6 +664,7 @@ async function main(): Promise<void> {
   console.log(`events doubled:           ${result.eventsDoubled}`);
   console.log(`duplicate deliveries:     ${tally.duplicateDeliveries} batches re-sent, ${tally.duplicatesAnswered} events answered duplicate: true`);
   console.log(`reordered batches:        ${tally.reorderedBatches}`);
+  console.log(`terminations in flight:   ${tally.terminationsInFlightAtKill} of ${(tally.injections['api-kill/terminate'] ?? 0) + (tally.injections['worker-kill/terminate'] ?? 0)} kill-during-termination injections hit an unanswered DELETE`);
   console.log(`subscriptions:            ${result.subscriptions} (unterminated: ${result.unterminated.length}${result.unterminated.length ? ` — ${result.unterminated.slice(0, 10).join(', ')}` : ''}; DELETE gave up: ${failedTerminations.length})`);
   console.log(`invoices expected:        ${result.invoicesExpected}`);
   console.log(`invoices present:         ${result.invoicesPresent}`);

@@ -105,6 +105,24 @@ function readJunit(file: string): { failures: number; errors: number; schemaFail
   return out;
 }
 
+/** The API's own account of its 500s: the error middleware logs each as `unhandled error` with the message. */
+function serverErrorCauses(file: string): [string, number][] {
+  if (!fs.existsSync(file)) return [];
+  const counts = new Map<string, number>();
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line.includes('"unhandled error"')) continue;
+    try {
+      const j = JSON.parse(line) as { method: string; path: string; error?: { message?: string } };
+      const message = (j.error?.message ?? '').replace(/^[\s\S]* - /, '').slice(0, 120);
+      const k = `${j.method} ${j.path.split('?')[0]}: ${message}`;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    } catch {
+      /* not a JSON log line */
+    }
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]);
+}
+
 async function main(): Promise<void> {
   const install = spawnSync('bash', [path.join(ROOT, 'scripts', 'install-schemathesis.sh')], { stdio: 'inherit' });
   if (install.status !== 0) throw new Error('could not install schemathesis into .venv (scripts/install-schemathesis.sh)');
@@ -186,6 +204,7 @@ async function main(): Promise<void> {
     console.log(`schema failures:          ${j.schemaFailures}`);
     console.log(`schemathesis failures:    ${j.failures} operations with failures, ${j.errors} errors; exit code ${code}`);
     for (const s of t.serverErrorSamples) console.log(`  5xx: ${s}`);
+    for (const [cause, n] of serverErrorCauses(path.join(REPORT_DIR, 'server.log'))) console.log(`  5xx cause (server log) ×${n}: ${cause}`);
     for (const m of j.messages) console.log(`  ${m}`);
     console.log(`reports: ${path.relative(ROOT, REPORT_DIR)}/ (junit.xml, har.json, server.log)`);
     const failed = t.serverErrors > 0 || j.schemaFailures > 0 || j.failures > 0 || j.errors > 0 || code !== 0 || t.requests === 0;
