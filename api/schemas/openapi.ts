@@ -14,6 +14,7 @@ import { InvoicePreviewBody } from './invoices-preview';
 import { PastUsageQuery } from './past-usage';
 import { PlanCreateBody } from './plans';
 import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
+import { responseComponents, type ResponseName } from './responses';
 
 const ErrorBody = z.object({
   status: z.number().int(),
@@ -56,22 +57,27 @@ function queryParameters(query: z.ZodObject | undefined) {
   }));
 }
 
-function post(path: string, summary: string, schemaName: string) {
+/** The 200 answer: its body schema from api/schemas/responses.ts (every route answers 200 on success). */
+function ok(response: ResponseName) {
+  return { '200': { description: 'OK (Lago envelope)', content: { 'application/json': { schema: { $ref: `#/components/schemas/${response}` } } } } };
+}
+
+function post(path: string, summary: string, schemaName: string, response: ResponseName) {
   return {
     summary,
     parameters: [...pathParameters(path), idempotencyKeyHeader],
     requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName}` } } } },
-    responses: { '200': { description: 'OK (Lago envelope)' }, ...errorResponses },
+    responses: { ...ok(response), ...errorResponses },
   };
 }
 
-function get(path: string, summary: string, query?: z.ZodObject, extraQuery: Record<string, unknown>[] = []) {
+function get(path: string, summary: string, response: ResponseName, query?: z.ZodObject, extraQuery: Record<string, unknown>[] = []) {
   const parameters = [...pathParameters(path), ...queryParameters(query), ...extraQuery];
-  return { summary, ...(parameters.length > 0 ? { parameters } : {}), responses: { '200': { description: 'OK (Lago envelope)' }, ...errorResponses } };
+  return { summary, ...(parameters.length > 0 ? { parameters } : {}), responses: { ...ok(response), ...errorResponses } };
 }
 
-function del(path: string, summary: string) {
-  return { summary, parameters: pathParameters(path), responses: { '200': { description: 'OK (Lago envelope)' }, ...errorResponses } };
+function del(path: string, summary: string, response: ResponseName) {
+  return { summary, parameters: pathParameters(path), responses: { ...ok(response), ...errorResponses } };
 }
 
 /** GET /subscriptions reads `status` / `status[]` itself (repeatable; default active). */
@@ -94,18 +100,19 @@ export function openApiDocument(): Record<string, unknown> {
     // Every route mounted under /api/v1 (test/api/auth-and-errors.test.ts compares this list with the app's routes).
     paths: {
       '/billable_metrics': {
-        post: post('/billable_metrics', 'Create a billable metric', 'BillableMetricCreateInput'),
-        get: get('/billable_metrics', 'List billable metrics', paginationQuery),
+        post: post('/billable_metrics', 'Create a billable metric', 'BillableMetricCreateInput', 'BillableMetricResponse'),
+        get: get('/billable_metrics', 'List billable metrics', 'BillableMetricListResponse', paginationQuery),
       },
-      '/billable_metrics/{code}': { get: get('/billable_metrics/{code}', 'Retrieve a billable metric') },
-      '/plans': { post: post('/plans', 'Create a plan (validated by the billing engine before any write)', 'PlanCreateInput') },
-      '/plans/{code}': { get: get('/plans/{code}', 'Retrieve a plan') },
-      '/customers': { post: post('/customers', 'Create or update a customer by external_id', 'CustomerCreateInput') },
-      '/customers/{external_customer_id}': { get: get('/customers/{external_customer_id}', 'Retrieve a customer') },
+      '/billable_metrics/{code}': { get: get('/billable_metrics/{code}', 'Retrieve a billable metric', 'BillableMetricResponse') },
+      '/plans': { post: post('/plans', 'Create a plan (validated by the billing engine before any write)', 'PlanCreateInput', 'PlanResponse') },
+      '/plans/{code}': { get: get('/plans/{code}', 'Retrieve a plan', 'PlanResponse') },
+      '/customers': { post: post('/customers', 'Create or update a customer by external_id', 'CustomerCreateInput', 'CustomerResponse') },
+      '/customers/{external_customer_id}': { get: get('/customers/{external_customer_id}', 'Retrieve a customer', 'CustomerResponse') },
       '/customers/{external_customer_id}/current_usage': {
         get: get(
           '/customers/{external_customer_id}/current_usage',
           "Usage of the customer's active subscription in its open billing period, priced (Lago's CustomerUsage)",
+          'CustomerUsageResponse',
           CurrentUsageQuery,
         ),
       },
@@ -113,48 +120,52 @@ export function openApiDocument(): Record<string, unknown> {
         get: get(
           '/customers/{external_customer_id}/past_usage',
           "Usage per billing period of a subscription, newest first; imported usage (already billed elsewhere) shown apart",
+          'PastUsageResponse',
           PastUsageQuery,
         ),
       },
       '/subscriptions': {
-        post: post('/subscriptions', 'Create a subscription (starts its workflow)', 'SubscriptionCreateInput'),
-        get: get('/subscriptions', 'List subscriptions', SubscriptionListQuery, [subscriptionStatusQuery]),
+        post: post('/subscriptions', 'Create a subscription (starts its workflow)', 'SubscriptionCreateInput', 'SubscriptionResponse'),
+        get: get('/subscriptions', 'List subscriptions', 'SubscriptionListResponse', SubscriptionListQuery, [subscriptionStatusQuery]),
       },
       '/subscriptions/{external_id}': {
-        get: get('/subscriptions/{external_id}', 'Retrieve a subscription'),
-        delete: del('/subscriptions/{external_id}', 'Terminate a subscription (its final invoice is issued by its workflow)'),
+        get: get('/subscriptions/{external_id}', 'Retrieve a subscription', 'SubscriptionResponse'),
+        delete: del('/subscriptions/{external_id}', 'Terminate a subscription (its final invoice is issued by its workflow)', 'SubscriptionResponse'),
       },
       '/subscriptions/{external_id}/alerts': {
-        post: post('/subscriptions/{external_id}/alerts', 'Create a usage alert on a subscription', 'AlertCreateInput'),
-        get: get('/subscriptions/{external_id}/alerts', "List a subscription's usage alerts", paginationQuery),
+        post: post('/subscriptions/{external_id}/alerts', 'Create a usage alert on a subscription', 'AlertCreateInput', 'AlertResponse'),
+        get: get('/subscriptions/{external_id}/alerts', "List a subscription's usage alerts", 'AlertListResponse', paginationQuery),
       },
       '/subscriptions/{external_id}/alerts/triggered': {
         get: get(
           '/subscriptions/{external_id}/alerts/triggered',
           "List a subscription's triggered alerts, newest first (one record per crossed threshold and period)",
+          'TriggeredAlertListResponse',
           paginationQuery,
         ),
       },
-      '/events': { post: post('/events', 'Send one usage event (200 with `duplicate: true` for a replayed transaction_id)', 'EventInput') },
-      '/events/batch': { post: post('/events/batch', `Send 1..${MAX_BATCH_EVENTS} usage events, all-or-nothing`, 'EventBatchInput') },
+      '/events': { post: post('/events', 'Send one usage event (200 with `duplicate: true` for a replayed transaction_id)', 'EventInput', 'EventResponse') },
+      '/events/batch': { post: post('/events/batch', `Send 1..${MAX_BATCH_EVENTS} usage events, all-or-nothing`, 'EventBatchInput', 'EventBatchResponse') },
       '/events/import': {
         post: post(
           '/events/import',
           `Import 1..${MAX_IMPORT_EVENTS} usage events already billed by a previous system (usage history only, never billed), all-or-nothing`,
           'EventImportInput',
+          'EventImportResponse',
         ),
       },
-      '/events/errors': { get: get('/events/errors', 'List rejected events (what was recorded against each event a 422 refused)', EventErrorsQuery) },
+      '/events/errors': { get: get('/events/errors', 'List rejected events (what was recorded against each event a 422 refused)', 'EventErrorListResponse', EventErrorsQuery) },
       '/events/{transaction_id}': {
-        get: get('/events/{transaction_id}', 'Retrieve a stored event; 404 event_not_found lists the errors recorded against the transaction id'),
+        get: get('/events/{transaction_id}', 'Retrieve a stored event; 404 event_not_found lists the errors recorded against the transaction id', 'StoredEventResponse'),
       },
-      '/invoices': { get: get('/invoices', 'List invoices', InvoiceListQuery) },
-      '/invoices/{lago_id}': { get: get('/invoices/{lago_id}', 'Retrieve an invoice') },
+      '/invoices': { get: get('/invoices', 'List invoices', 'InvoiceListResponse', InvoiceListQuery) },
+      '/invoices/{lago_id}': { get: get('/invoices/{lago_id}', 'Retrieve an invoice', 'InvoiceResponse') },
       '/invoices/preview': {
         post: post(
           '/invoices/preview',
           'Preview an invoice (plan_code or inline plan; usage totals or a past period of a subscription); writes nothing',
           'InvoicePreviewInput',
+          'InvoiceResponse',
         ),
       },
     },
@@ -171,6 +182,8 @@ export function openApiDocument(): Record<string, unknown> {
         EventBatchInput: schemaOf(z.object({ events: z.array(EventInputObject).min(1).max(MAX_BATCH_EVENTS) })),
         EventImportInput: schemaOf(EventImportBody.extend({ events: z.array(EventInputObject).min(1).max(MAX_IMPORT_EVENTS) })),
         AlertCreateInput: schemaOf(AlertCreateBody),
+        // Response bodies (api/schemas/responses.ts): every 2xx answer of every route.
+        ...responseComponents(),
       },
     },
   };

@@ -1,0 +1,496 @@
+// The 2xx response bodies of every route, as zod schemas: the source of the `responses` of the OpenAPI
+// document (api/schemas/openapi.ts) and of test/api/openapi-responses.test.ts, which validates real answers
+// of every route against them. They describe what the serializers in api/routes/ and api/serializers/ really
+// send, field by field, in Lago's shapes (lago-openapi-1.51.0: BillableMetricObject, PlanObject,
+// CustomerObject, SubscriptionObject, EventObject, AlertObject, CustomerUsageObject, InvoiceObjectExtended,
+// PaginationMeta).
+//
+// Objects are CLOSED (`additionalProperties: false` in the document): a field a serializer adds without adding
+// it here fails the conformance test and `npm run fuzz`, so the document can never silently lag behind the API.
+// A field always null today (a Lago feature not implemented yet) is typed as Lago types it, nullable.
+//
+// Every schema is registered in `responseRegistry` under its component name; openapi.ts emits the registry
+// as `components.schemas` with `$ref`s between them.
+import { z } from 'zod';
+
+export const responseRegistry = z.registry<{ id: string }>();
+
+function component<T extends z.ZodType>(id: string, schema: T): T {
+  responseRegistry.add(schema, { id });
+  return schema;
+}
+
+const str = z.string();
+const nstr = z.string().nullable();
+const int = z.number().int();
+const nint = z.number().int().nullable();
+/** An ISO-8601 instant as the API prints it (`2026-09-01T00:00:00.000Z`). */
+const instant = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
+const ninstant = instant.nullable();
+const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+/** A decimal number written as a string (`"0.000002"`, `"-12"`, `"1e-7"` never: always positional). */
+const decimal = z.string().regex(/^-?\d+(\.\d+)?$/);
+const json = z.record(z.string(), z.unknown());
+const currency = z.string().regex(/^[A-Z]{3}$/);
+
+export const PaginationMeta = component(
+  'PaginationMeta',
+  z.object({ current_page: int, next_page: nint, prev_page: nint, total_pages: int, total_count: int }),
+);
+
+// ---- catalog -----------------------------------------------------------------------------------------------
+
+export const BillableMetricObject = component(
+  'BillableMetricObject',
+  z.object({
+    lago_id: str,
+    name: str,
+    code: str,
+    description: nstr,
+    aggregation_type: z.enum(['count_agg', 'sum_agg', 'max_agg', 'unique_count_agg', 'latest_agg', 'weighted_sum_agg']),
+    field_name: nstr,
+    recurring: z.boolean(),
+    weighted_interval: z.enum(['seconds']).nullable(),
+    rounding_function: z.enum(['ceil', 'floor', 'round']).nullable(),
+    rounding_precision: nint,
+    filters: z.array(z.object({ key: str, values: z.array(str) })),
+    created_at: instant,
+  }),
+);
+
+const TaxList = z.array(json);
+
+export const PlanObject = component(
+  'PlanObject',
+  z.object({
+    lago_id: str,
+    name: str,
+    invoice_display_name: nstr,
+    description: nstr,
+    created_at: instant,
+    code: str,
+    interval: z.enum(['weekly', 'monthly', 'quarterly', 'semiannual', 'yearly']),
+    amount_cents: int,
+    amount_currency: currency,
+    trial_period: z.number(),
+    pay_in_advance: z.boolean(),
+    bill_charges_monthly: z.boolean().nullable(),
+    minimum_commitment: z
+      .object({ lago_id: str, plan_code: str, amount_cents: int, interval: str, created_at: instant, taxes: TaxList })
+      .nullable(),
+    charges: z.array(
+      z.object({
+        lago_id: str,
+        lago_billable_metric_id: str,
+        billable_metric_code: str,
+        invoice_display_name: nstr,
+        created_at: instant,
+        charge_model: z.enum(['standard', 'graduated', 'volume', 'package', 'percentage', 'graduated_percentage', 'dynamic']),
+        pay_in_advance: z.boolean(),
+        invoiceable: z.boolean(),
+        regroup_paid_fees: nstr,
+        prorated: z.boolean(),
+        min_amount_cents: int,
+        properties: json,
+        filters: z.array(z.object({ invoice_display_name: nstr, properties: json, values: z.record(z.string(), z.array(str)) })),
+        taxes: TaxList,
+      }),
+    ),
+    taxes: TaxList,
+    usage_thresholds: z.array(
+      z.object({ lago_id: str, threshold_display_name: nstr, amount_cents: int, recurring: z.boolean(), created_at: instant, updated_at: instant }),
+    ),
+  }),
+);
+
+// ---- customers and subscriptions ----------------------------------------------------------------------------
+
+export const CustomerObject = component(
+  'CustomerObject',
+  z.object({
+    lago_id: str,
+    sequential_id: int,
+    slug: str,
+    external_id: str,
+    name: nstr,
+    email: nstr,
+    currency: currency.nullable(),
+    timezone: nstr,
+    applicable_timezone: str,
+    country: nstr,
+    tax_identification_number: nstr,
+    account_type: z.enum(['customer', 'partner']),
+    created_at: instant,
+    updated_at: instant,
+    /** Lago's billing_configuration; `invoice_grace_period` (days) when the customer overrides the organization's. */
+    billing_configuration: z.looseObject({ invoice_grace_period: int.optional() }),
+    metadata: z.array(json),
+    taxes: TaxList,
+    integration_customers: z.array(json),
+  }),
+);
+
+export const SubscriptionObject = component(
+  'SubscriptionObject',
+  z.object({
+    lago_id: str,
+    external_id: str,
+    lago_customer_id: str,
+    external_customer_id: str,
+    name: nstr,
+    plan_code: str,
+    plan_amount_cents: int,
+    plan_amount_currency: currency,
+    status: z.enum(['active', 'pending', 'terminated', 'canceled']),
+    billing_time: z.enum(['calendar', 'anniversary']),
+    subscription_at: instant,
+    started_at: ninstant,
+    ending_at: ninstant,
+    terminated_at: ninstant,
+    canceled_at: ninstant,
+    created_at: instant,
+    previous_plan_code: nstr,
+    next_plan_code: nstr,
+    downgrade_plan_date: date.nullable(),
+    trial_ended_at: ninstant,
+    current_billing_period_started_at: ninstant,
+    current_billing_period_ending_at: ninstant,
+    on_termination_credit_note: z.enum(['credit', 'refund', 'skip']).nullable(),
+    on_termination_invoice: z.enum(['generate', 'skip']),
+  }),
+);
+
+// ---- events ------------------------------------------------------------------------------------------------
+
+const EventProperties = json;
+
+/** POST /events, /events/batch: the event as accepted (duplicate: nothing was written, lago_id/created_at null). */
+export const EventObject = component(
+  'EventObject',
+  z.object({
+    lago_id: nstr,
+    transaction_id: str,
+    lago_customer_id: nstr,
+    code: str,
+    timestamp: instant,
+    precise_total_amount_cents: decimal.nullable(),
+    properties: EventProperties,
+    lago_subscription_id: nstr,
+    external_subscription_id: str,
+    created_at: ninstant,
+    /** Meterline: true when this transaction_id was already stored (nothing was written). */
+    duplicate: z.boolean(),
+  }),
+);
+
+/** GET /events/:transaction_id: a stored event. */
+export const StoredEventObject = component(
+  'StoredEventObject',
+  z.object({
+    lago_id: str,
+    transaction_id: str,
+    lago_customer_id: nstr,
+    code: str,
+    timestamp: instant,
+    precise_total_amount_cents: decimal.nullable(),
+    properties: EventProperties,
+    lago_subscription_id: nstr,
+    external_subscription_id: str,
+    created_at: instant,
+  }),
+);
+
+export const EventErrorObject = component(
+  'EventErrorObject',
+  z.object({
+    lago_id: str,
+    transaction_id: nstr,
+    external_subscription_id: nstr,
+    code: nstr,
+    /** As received (text), not normalized. */
+    timestamp: nstr,
+    /** As received: any JSON. */
+    properties: z.unknown(),
+    error_code: str,
+    field: str,
+    request_id: nstr,
+    received_at: instant,
+    last_received_at: instant,
+    occurrences: int,
+    resolved: z.boolean(),
+  }),
+);
+
+export const ImportedUsageObject = component(
+  'ImportedUsageObject',
+  z.object({
+    lago_id: nstr,
+    transaction_id: str,
+    external_subscription_id: str,
+    lago_subscription_id: str,
+    code: str,
+    timestamp: instant,
+    properties: EventProperties,
+    value: decimal.nullable(),
+    source: str,
+    import_batch: nstr,
+    already_billed: z.literal(true),
+    imported_at: ninstant,
+    duplicate: z.boolean(),
+    duplicate_of: z.enum(['event', 'imported_usage']).nullable(),
+  }),
+);
+
+// ---- alerts ------------------------------------------------------------------------------------------------
+
+const AlertThreshold = z.object({ code: nstr, value: decimal, recurring: z.boolean() });
+const AlertType = z.enum(['current_usage_amount', 'billable_metric_current_usage_amount', 'billable_metric_current_usage_units', 'lifetime_usage_amount']);
+
+export const AlertObject = component(
+  'AlertObject',
+  z.object({
+    lago_id: str,
+    lago_organization_id: str,
+    external_subscription_id: str,
+    lago_wallet_id: nstr,
+    wallet_code: nstr,
+    billable_metric: BillableMetricObject.nullable(),
+    alert_type: AlertType,
+    code: str,
+    name: nstr,
+    direction: z.enum(['increasing', 'decreasing']),
+    previous_value: decimal,
+    last_processed_at: ninstant,
+    thresholds: z.array(AlertThreshold),
+    created_at: instant,
+  }),
+);
+
+export const TriggeredAlertObject = component(
+  'TriggeredAlertObject',
+  z.object({
+    lago_id: str,
+    lago_organization_id: str,
+    lago_alert_id: str,
+    lago_subscription_id: str,
+    external_subscription_id: str,
+    external_customer_id: str,
+    billable_metric_code: nstr,
+    alert_type: AlertType,
+    alert_code: str,
+    alert_name: nstr,
+    current_value: decimal,
+    triggered_at: instant,
+    crossed_thresholds: z.array(AlertThreshold),
+    threshold_value: decimal,
+    period_start: instant,
+    period_end: instant,
+    webhook_status: str,
+  }),
+);
+
+// ---- usage -------------------------------------------------------------------------------------------------
+
+const UsageFilter = z.object({
+  units: decimal,
+  total_aggregated_units: decimal,
+  amount_cents: int,
+  events_count: int,
+  invoice_display_name: nstr,
+  values: z.record(z.string(), z.array(str)).nullable(),
+});
+
+export const CustomerUsageObject = component(
+  'CustomerUsageObject',
+  z.object({
+    from_datetime: instant,
+    /** Exclusive period end. */
+    to_datetime: instant,
+    issuing_date: date,
+    lago_invoice_id: nstr,
+    currency,
+    amount_cents: int,
+    taxes_amount_cents: int,
+    total_amount_cents: int,
+    charges_usage: z.array(
+      z.object({
+        units: decimal,
+        total_aggregated_units: decimal,
+        events_count: int,
+        amount_cents: int,
+        amount_currency: currency,
+        charge: z.object({ lago_id: str, charge_model: str, invoice_display_name: nstr }),
+        billable_metric: z.object({ lago_id: nstr, name: str, code: str, aggregation_type: str }),
+        filters: z.array(UsageFilter),
+        grouped_usage: z.array(
+          z.object({
+            amount_cents: int,
+            events_count: int,
+            units: decimal,
+            total_aggregated_units: decimal,
+            grouped_by: z.record(z.string(), z.unknown()),
+            filters: z.array(UsageFilter),
+          }),
+        ),
+      }),
+    ),
+  }),
+);
+
+export const PastUsagePeriodObject = component(
+  'PastUsagePeriodObject',
+  z.object({
+    from_datetime: instant,
+    to_datetime: instant,
+    lago_subscription_id: str,
+    external_subscription_id: str,
+    metrics: z.array(
+      z.object({
+        billable_metric: z.object({ lago_id: str, code: str, name: str, aggregation_type: str }),
+        events_count: int,
+        units: decimal,
+        imported: z.array(z.object({ source: str, events_count: int, units: decimal, already_billed: z.literal(true) })),
+      }),
+    ),
+  }),
+);
+
+// ---- invoices ----------------------------------------------------------------------------------------------
+
+export const FeeObject = component(
+  'FeeObject',
+  z.object({
+    lago_id: nstr,
+    lago_charge_id: nstr,
+    lago_invoice_id: nstr,
+    lago_subscription_id: nstr,
+    lago_customer_id: nstr,
+    external_customer_id: nstr,
+    external_subscription_id: nstr,
+    item: z.object({
+      name: str,
+      invoice_display_name: nstr,
+      type: z.enum(['subscription', 'charge', 'commitment', 'credit', 'add_on', 'fixed_charge']),
+      code: str,
+      lago_item_id: nstr,
+      item_type: z.enum(['Subscription', 'BillableMetric', 'AddOn', 'FixedCharge']),
+      filters: z.record(z.string(), z.unknown()).nullable().optional(),
+      filter_invoice_display_name: nstr.optional(),
+      grouped_by: z.record(z.string(), z.unknown()).optional(),
+    }),
+    amount_cents: int,
+    precise_amount: decimal,
+    precise_total_amount: decimal,
+    amount_currency: currency,
+    taxes_amount_cents: int,
+    taxes_precise_amount: decimal,
+    taxes_rate: z.number(),
+    total_amount_cents: int,
+    total_amount_currency: currency,
+    units: decimal,
+    total_aggregated_units: decimal,
+    precise_unit_amount: decimal,
+    sub_total_excluding_taxes_amount_cents: int,
+    sub_total_excluding_taxes_precise_amount_cents: decimal,
+    events_count: int,
+    pay_in_advance: z.boolean(),
+    invoiceable: z.boolean(),
+    from_date: ninstant,
+    to_date: ninstant,
+    payment_status: z.enum(['pending', 'succeeded', 'failed', 'refunded']),
+    created_at: ninstant,
+    succeeded_at: ninstant,
+    failed_at: ninstant,
+    refunded_at: ninstant,
+    event_transaction_id: nstr,
+    self_billed: z.boolean(),
+    /** Meterline: on stored adjustment fees only (late events of an already finalized period); null on other stored fees. */
+    adjustment: z
+      .object({
+        lago_adjusted_invoice_id: nstr,
+        adjusted_fee_type: nstr,
+        from_datetime: ninstant,
+        to_datetime: ninstant,
+        reason: z.literal('late_events'),
+      })
+      .nullable()
+      .optional(),
+  }),
+);
+
+export const InvoiceObject = component(
+  'InvoiceObject',
+  z.object({
+    lago_id: nstr,
+    billing_entity_code: nstr,
+    number: nstr,
+    issuing_date: date.nullable(),
+    invoice_type: z.enum(['subscription', 'add_on', 'credit', 'one_off', 'advance_charges', 'progressive_billing']),
+    status: z.enum(['draft', 'finalized', 'voided', 'failed', 'pending']),
+    payment_status: z.enum(['pending', 'succeeded', 'failed']),
+    currency,
+    fees_amount_cents: int,
+    coupons_amount_cents: int,
+    credit_notes_amount_cents: int,
+    sub_total_excluding_taxes_amount_cents: int,
+    taxes_amount_cents: int,
+    sub_total_including_taxes_amount_cents: int,
+    prepaid_credit_amount_cents: int,
+    progressive_billing_credit_amount_cents: int,
+    total_amount_cents: int,
+    version_number: int,
+    self_billed: z.boolean(),
+    created_at: ninstant,
+    updated_at: ninstant,
+    applied_taxes: z.array(json),
+    metadata: z.array(json),
+    customer: CustomerObject.nullable(),
+    subscriptions: z.array(SubscriptionObject),
+    fees: z.array(FeeObject),
+    credits: z.array(json),
+  }),
+);
+
+// ---- envelopes: one per route answer ------------------------------------------------------------------------
+
+export const responses = {
+  BillableMetricResponse: z.object({ billable_metric: BillableMetricObject }),
+  BillableMetricListResponse: z.object({ billable_metrics: z.array(BillableMetricObject), meta: PaginationMeta }),
+  PlanResponse: z.object({ plan: PlanObject }),
+  CustomerResponse: z.object({ customer: CustomerObject }),
+  CustomerUsageResponse: z.object({ customer_usage: CustomerUsageObject }),
+  PastUsageResponse: z.object({ usage_periods: z.array(PastUsagePeriodObject), meta: PaginationMeta }),
+  SubscriptionResponse: z.object({ subscription: SubscriptionObject }),
+  SubscriptionListResponse: z.object({ subscriptions: z.array(SubscriptionObject), meta: PaginationMeta }),
+  AlertResponse: z.object({ alert: AlertObject }),
+  AlertListResponse: z.object({ alerts: z.array(AlertObject), meta: PaginationMeta }),
+  TriggeredAlertListResponse: z.object({ triggered_alerts: z.array(TriggeredAlertObject), meta: PaginationMeta }),
+  EventResponse: z.object({ event: EventObject }),
+  EventBatchResponse: z.object({ events: z.array(EventObject) }),
+  StoredEventResponse: z.object({ event: StoredEventObject }),
+  EventErrorListResponse: z.object({ event_errors: z.array(EventErrorObject), meta: PaginationMeta }),
+  EventImportResponse: z.object({
+    imported_usage: z.array(ImportedUsageObject),
+    import: z.object({ source: str, import_batch: nstr, received_count: int, imported_count: int, duplicates_count: int }),
+  }),
+  InvoiceResponse: z.object({ invoice: InvoiceObject }),
+  InvoiceListResponse: z.object({ invoices: z.array(InvoiceObject), meta: PaginationMeta }),
+} as const;
+
+export type ResponseName = keyof typeof responses;
+
+for (const [id, schema] of Object.entries(responses)) component(id, schema);
+
+/** `components.schemas` of the OpenAPI document for every registered response schema (refs between them). */
+export function responseComponents(): Record<string, Record<string, unknown>> {
+  const out = z.toJSONSchema(responseRegistry, {
+    io: 'output',
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  }) as { schemas: Record<string, Record<string, unknown>> };
+  for (const s of Object.values(out.schemas)) {
+    delete s.$schema;
+    delete s.$id; // a `#/...` $id is not a valid base URI; the component's key names it
+  }
+  return out.schemas;
+}

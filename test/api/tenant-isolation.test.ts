@@ -1,0 +1,267 @@
+// Tenant isolation, generated from the route table: organization A holds data of every kind (metric, plan,
+// customer, subscriptions with a closed period and its invoice, events, a rejected event, imported usage, an
+// alert and its trigger); organization B then calls EVERY route mounted in the Express app (read from its
+// router stack, so a new route cannot escape) with its own key and A's ids, codes and external ids in every
+// path parameter and query filter, and bodies naming A's objects. Asserted:
+//   - nothing of A in any answer: none of A's lago ids (UUIDs), nor the marker strings written only into A's data;
+//   - every GET of a single object by A's id is a 404 (B has nothing with those ids yet: reads run before writes);
+//   - no answer is a 5xx;
+//   - no write touched A: every row of every table with an organization_id, for A, is byte-identical after
+//     B's calls, and A's subscriptions and their workflows still run.
+// A new POST/PUT/PATCH/DELETE route needs a body entry in BODIES (the test fails and says so).
+import crypto from 'node:crypto';
+import { recordAlertTriggers } from '../../db/repositories/alerts';
+import { createApiKey, ensureOrganization } from '../../db/repositories/organizations';
+import { eventually, startSystem, type System } from '../e2e/harness';
+import { apiRoutes, type MountedRoute } from '../support/route-table';
+
+let sys: System;
+let routes: MountedRoute[];
+let orgA: string;
+let keyB: string;
+
+/** Written only into A's free-text fields (names, descriptions, properties), never sent by B. */
+const MARK = `a-secret-${crypto.randomBytes(4).toString('hex')}`;
+/** A's identifiers (B sends them, and may legitimately echo them back for its own objects). */
+const SUF = crypto.randomBytes(3).toString('hex');
+const A = {
+  metric: `tokens_${SUF}`,
+  countMetric: `calls_${SUF}`,
+  plan: `plan_${SUF}`,
+  customer: `cust_${SUF}`,
+  subscription: `sub_${SUF}`,
+  current: `cur_${SUF}`,
+  tx: `tx_${SUF}`,
+  badTx: `bad_${SUF}`,
+  importTx: `imp_${SUF}`,
+  alert: `alert_${SUF}`,
+};
+/** Filled in beforeAll: A's lago ids (UUIDs) and the invoice id. */
+const ids: Record<string, string> = {};
+
+async function asA(method: string, path: string, body?: unknown) {
+  const res = await sys.request(method, path, body);
+  if (res.status !== 200) throw new Error(`A: ${method} ${path} → ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+async function asB(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${sys.baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${keyB}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+/** Every row of every organization-scoped table, for one organization: table → [count, md5 of the rows]. */
+async function snapshot(organizationId: string): Promise<Record<string, string>> {
+  const tables: { table_name: string }[] = (
+    await sys.database.db.raw(
+      `SELECT DISTINCT table_name FROM information_schema.columns
+       WHERE table_schema = 'public' AND column_name = 'organization_id' ORDER BY table_name`,
+    )
+  ).rows;
+  const out: Record<string, string> = {};
+  for (const { table_name } of tables) {
+    const r = await sys.database.db.raw(
+      `SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS h FROM ?? t WHERE organization_id = ?`,
+      [table_name, organizationId],
+    );
+    out[table_name] = `${r.rows[0].n}:${r.rows[0].h}`;
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  sys = await startSystem('dev-server');
+  const { createApp, runtimeOf } = await import('../../api/server');
+  const app = createApp({ db: sys.database.db, temporal: sys.client });
+  routes = apiRoutes(app);
+  await runtimeOf(app).signaller.stop();
+  orgA = (await sys.database.db('organizations').where({ slug: 'e2e' }).first()).id;
+  const b = await ensureOrganization(sys.database.db, 'tenant-b', 'Tenant B');
+  keyB = await createApiKey(sys.database.db, b.id);
+
+  // ---- organization A: data of every kind, with MARK in every free-text field -------------------------------
+  const now = Date.now();
+  const ts = Math.floor(now / 1000) - 60;
+  const bm = await asA('POST', '/billable_metrics', {
+    billable_metric: { name: `Tokens ${MARK}`, code: A.metric, description: MARK, aggregation_type: 'sum_agg', field_name: 'tokens', filters: [{ key: 'model', values: [MARK] }] },
+  });
+  ids.metric = bm.billable_metric.lago_id;
+  ids.countMetric = (await asA('POST', '/billable_metrics', { billable_metric: { name: `Calls ${MARK}`, code: A.countMetric, aggregation_type: 'count_agg' } })).billable_metric.lago_id;
+  const plan = await asA('POST', '/plans', {
+    plan: {
+      name: `Plan ${MARK}`, code: A.plan, description: MARK, interval: 'monthly', amount_cents: 1000, amount_currency: 'USD',
+      charges: [{ billable_metric_id: ids.metric, charge_model: 'standard', properties: { amount: '0.01' }, invoice_display_name: MARK }],
+    },
+  });
+  ids.plan = plan.plan.lago_id;
+  ids.charge = plan.plan.charges[0].lago_id;
+  ids.customer = (await asA('POST', '/customers', { customer: { external_id: A.customer, name: `Name ${MARK}`, email: `${MARK}@a.example`, currency: 'USD', billing_configuration: { invoice_grace_period: 0 } } })).customer.lago_id;
+  // Backdated: its first period closes at once (an invoice of A exists).
+  ids.subscription = (await asA('POST', '/subscriptions', { subscription: { external_customer_id: A.customer, plan_code: A.plan, external_id: A.subscription, name: MARK, subscription_at: new Date(now - 40 * 86_400_000).toISOString() } })).subscription.lago_id;
+  ids.current = (await asA('POST', '/subscriptions', { subscription: { external_customer_id: A.customer, plan_code: A.plan, external_id: A.current, name: MARK } })).subscription.lago_id;
+  const ev = await asA('POST', '/events', { event: { transaction_id: A.tx, external_subscription_id: A.subscription, code: A.metric, timestamp: ts, properties: { tokens: 42, model: MARK } } });
+  ids.event = String(ev.event.lago_id);
+  await asA('POST', '/events/batch', { events: [{ transaction_id: `${A.tx}_2`, external_subscription_id: A.current, code: A.countMetric, timestamp: ts, properties: { note: MARK } }] });
+  const rejected = await sys.request('POST', '/events', { event: { transaction_id: A.badTx, external_subscription_id: `nobody_${SUF}`, code: A.metric, timestamp: ts, properties: { tokens: MARK } } });
+  expect(rejected.status).toBe(422);
+  await asA('POST', '/events/import', { source: `legacy_${MARK}`, events: [{ transaction_id: A.importTx, external_subscription_id: A.subscription, code: A.metric, timestamp: Math.floor((now - 35 * 86_400_000) / 1000), properties: { tokens: 5, model: MARK } }] });
+  const alert = await asA('POST', `/subscriptions/${A.subscription}/alerts`, { alert: { alert_type: 'billable_metric_current_usage_units', code: A.alert, name: MARK, billable_metric_code: A.metric, thresholds: [{ value: 1, code: MARK }] } });
+  ids.alert = alert.alert.lago_id;
+  const usage = await asA('GET', `/customers/${A.customer}/current_usage?external_subscription_id=${A.subscription}`);
+  await recordAlertTriggers(sys.database.db, [{
+    organizationId: orgA, alertId: ids.alert, subscriptionId: ids.subscription,
+    period: { start: usage.customer_usage.from_datetime, end: usage.customer_usage.to_datetime },
+    thresholdCode: MARK, thresholdValue: '1', thresholdRecurring: false, crossedValue: '42', triggeredAt: new Date(),
+  }]);
+  const invoice = await eventually(async () => {
+    const list = await asA('GET', `/invoices?external_subscription_id=${A.subscription}`);
+    return list.invoices.find((i: any) => i.status === 'finalized');
+  }, 60_000, "A's invoice for its closed period");
+  ids.invoice = invoice.lago_id;
+  ids.organization = orgA;
+});
+
+afterAll(async () => {
+  await sys?.stop();
+});
+
+/** What B may put in a path parameter or a query filter: every identifier of A. */
+function candidates(): string[] {
+  return [...new Set([...Object.values(A), ...Object.values(ids)])];
+}
+
+const QUERY_FILTERS = ['external_customer_id', 'external_subscription_id', 'billable_metric_code', 'plan_code', 'transaction_id', 'charge_id'];
+
+function queries(): string[] {
+  const a: Record<string, string> = {
+    external_customer_id: A.customer,
+    external_subscription_id: A.subscription,
+    billable_metric_code: A.metric,
+    plan_code: A.plan,
+    transaction_id: A.badTx,
+    charge_id: ids.charge!,
+  };
+  const out = [''];
+  for (const k of QUERY_FILTERS) out.push(`?${k}=${encodeURIComponent(a[k]!)}`);
+  out.push(`?external_subscription_id=${A.current}&billable_metric_code=${A.countMetric}`);
+  out.push(`?external_subscription_id=${A.subscription}&status[]=active&status[]=pending&status[]=terminated`);
+  out.push(`?external_customer_id=${A.customer}&status=finalized`);
+  return out;
+}
+
+/** Request bodies B sends to each write route: A's objects named everywhere. */
+function bodies(): Record<string, unknown[]> {
+  const event = (sub: string, tx: string) => ({ transaction_id: tx, external_subscription_id: sub, code: A.metric, timestamp: Math.floor(Date.now() / 1000) - 30, properties: { tokens: 1 } });
+  return {
+    'POST /billable_metrics': [{ billable_metric: { name: 'B metric', code: A.metric, aggregation_type: 'count_agg' } }],
+    'POST /plans': [
+      { plan: { name: 'B plan', code: A.plan, interval: 'monthly', amount_cents: 1, amount_currency: 'USD', charges: [{ billable_metric_id: ids.metric, charge_model: 'standard', properties: { amount: '1' } }] } },
+      { plan: { name: 'B plan', code: `${A.plan}_2`, interval: 'monthly', amount_cents: 1, amount_currency: 'USD', charges: [{ billable_metric_code: A.countMetric, charge_model: 'standard', properties: { amount: '1' } }] } },
+    ],
+    'POST /customers': [{ customer: { external_id: A.customer, name: 'B customer' } }],
+    'POST /subscriptions': [
+      { subscription: { external_customer_id: A.customer, plan_code: A.plan, external_id: A.subscription } },
+      { subscription: { external_customer_id: A.customer, plan_code: A.plan, external_id: `b_${SUF}` } },
+    ],
+    'POST /subscriptions/{external_id}/alerts': [
+      { alert: { alert_type: 'billable_metric_current_usage_units', code: A.alert, billable_metric_code: A.metric, thresholds: [{ value: 1 }] } },
+      { alert: { alert_type: 'current_usage_amount', code: `${A.alert}_2`, thresholds: [{ value: 1 }] } },
+    ],
+    'POST /events': [{ event: event(A.subscription, A.tx) }, { event: event(A.current, `b_new_${SUF}`) }],
+    'POST /events/batch': [{ events: [event(A.subscription, A.tx), event(A.current, `b_new2_${SUF}`)] }],
+    'POST /events/import': [{ source: 'b', events: [event(A.subscription, A.importTx)] }],
+    'POST /invoices/preview': [
+      { customer: { external_id: A.customer }, plan_code: A.plan, usage: [{ billable_metric_code: A.metric, units: '10' }] },
+      { customer: { external_id: A.customer }, subscription: { external_id: A.subscription }, billing_period: { index: 0 } },
+      { customer: { external_id: A.customer }, subscriptions: { external_ids: [A.current] }, billing_period: { index: 0 } },
+    ],
+    'DELETE /subscriptions/{external_id}': [undefined],
+  };
+}
+
+/** Fills each `{param}` of a template with each candidate (one parameter at a time varies; others get the first). */
+function paths(template: string): string[] {
+  const params = [...template.matchAll(/\{[^}]+\}/g)].map((m) => m[0]);
+  if (params.length === 0) return [template];
+  const out: string[] = [];
+  for (const p of params) {
+    for (const c of candidates()) {
+      let t = template.replace(p, encodeURIComponent(c));
+      for (const other of params) if (other !== p) t = t.replace(other, encodeURIComponent(A.subscription));
+      out.push(t);
+    }
+  }
+  return out;
+}
+
+function leaks(text: string): string[] {
+  const secrets = [MARK, ...Object.values(ids).filter((v) => /^[0-9a-f-]{36}$/i.test(v))];
+  return secrets.filter((s) => text.includes(s));
+}
+
+test("organization B, calling every route with A's ids, codes and external ids, sees nothing of A and changes nothing of A", async () => {
+  expect(routes.length).toBeGreaterThan(20);
+  const writeBodies = bodies();
+  const missingBodies = routes.filter((r) => r.method !== 'GET' && !writeBodies[`${r.method} ${r.template}`]).map((r) => `${r.method} ${r.template}`);
+  expect(missingBodies).toEqual([]);
+
+  // Settled A (its workflows have closed the backdated period): the reference state.
+  let before = await snapshot(orgA);
+  await eventually(async () => {
+    await new Promise((r) => setTimeout(r, 1500));
+    const again = await snapshot(orgA);
+    const stable = JSON.stringify(again) === JSON.stringify(before);
+    before = again;
+    return stable ? true : undefined;
+  }, 60_000, "A's rows to settle");
+  expect(Object.keys(before)).toEqual(expect.arrayContaining(['customers', 'subscriptions', 'events', 'invoices', 'fees', 'event_errors', 'usage_alerts']));
+
+  const problems: string[] = [];
+  let calls = 0;
+  const check = (method: string, path: string, res: { status: number; text: string }, single: boolean) => {
+    calls += 1;
+    const leaked = leaks(res.text);
+    if (leaked.length > 0) problems.push(`${method} ${path} → ${res.status} leaks ${leaked.join(', ')}: ${res.text.slice(0, 300)}`);
+    if (res.status >= 500) problems.push(`${method} ${path} → ${res.status}: ${res.text.slice(0, 300)}`);
+    if (single && res.status >= 200 && res.status < 300) problems.push(`${method} ${path} → ${res.status}: B reads an object by A's id: ${res.text.slice(0, 300)}`);
+  };
+
+  // Reads first (B has nothing yet, so any 2xx on a single object is A's).
+  const reads = routes.filter((r) => r.method === 'GET');
+  for (const r of reads) {
+    // A GET with a path parameter that is not a sub-collection returns one object.
+    const single = /\{[^}]+\}$/.test(r.template);
+    for (const p of paths(r.template)) {
+      for (const q of queries()) check('GET', p + q, await asB('GET', p + q), single);
+    }
+  }
+  // Then every write, with A's objects named in path and body.
+  for (const r of routes.filter((x) => x.method !== 'GET')) {
+    for (const p of paths(r.template)) {
+      for (const body of writeBodies[`${r.method} ${r.template}`]!) check(r.method, p, await asB(r.method, p, body), false);
+    }
+  }
+  expect(calls).toBeGreaterThan(500);
+  expect(problems).toEqual([]);
+
+  // Nothing of A changed: every row of every organization-scoped table, and A's workflows still run.
+  expect(await snapshot(orgA)).toEqual(before);
+  for (const sub of [A.subscription, A.current]) {
+    expect((await asA('GET', `/subscriptions/${sub}`)).subscription.status).toBe('active');
+  }
+  const workflows: { workflow_id: string }[] = await sys.database.db('subscriptions').where({ organization_id: orgA }).select('workflow_id');
+  for (const w of workflows) {
+    expect((await sys.client.workflow.getHandle(w.workflow_id).describe()).status.name).toBe('RUNNING');
+  }
+});
+
+test('the leak check can fail: A reading its own objects shows its ids and markers', async () => {
+  const own = await sys.request('GET', `/invoices/${ids.invoice}`);
+  expect(leaks(JSON.stringify(own.body))).toEqual(expect.arrayContaining([MARK, ids.customer, ids.invoice]));
+  const other = await asB('GET', `/invoices/${ids.invoice}`);
+  expect(other.status).toBe(404);
+});
