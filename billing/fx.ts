@@ -207,3 +207,15 @@ export function convertInvoice(draft: InvoiceDraft, rate: FxRate): InvoiceDraft 
   if (delta !== 0) throw new BillingError('fx_after_taxes', 'convertInvoice must run before taxes and credits are applied', 'total_amount_cents');
   return { currency: rate.quoteCurrency, fees, feesAmountCents, totalAmountCents: feesAmountCents };
 }
+
+/**
+ * A published rate figure as a plain decimal string: "1.0562" stays as is; the exponent form found in old
+ * rows of the ECB's history file ("1.3111E+04") becomes "13111". Anything else (N/A, empty, ≤ 0) is null.
+ */
+export function normalizePublishedRate(figure: string): string | null {
+  const s = figure.trim();
+  if (isDecimalString(s)) return new D(s).isPositive() && !new D(s).isZero() ? str(new D(s)) : null;
+  if (!/^\d+(?:\.\d+)?[eE][+-]?\d{1,3}$/.test(s)) return null;
+  const d = new D(s);
+  return d.isZero() ? null : str(d);
+}
