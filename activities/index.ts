@@ -1,5 +1,8 @@
 // The worker's activities: every group bound to its dependencies, merged into the SubscriptionActivities type.
 import type { Knex } from 'knex';
+import type { FxRateFeed } from '../adapters/fx/port';
+import { EcbHttpFeed } from '../adapters/fx/ecb-http';
+import { createFxActivities, type FxActivities } from './fx';
 import { createInvoiceActivities } from './invoices';
 import { createSubscriptionActivities } from './subscriptions';
 import { createThresholdActivities } from './thresholds';
@@ -7,10 +10,13 @@ import type { SubscriptionActivities } from './types';
 
 export interface ActivityDeps {
   db: Knex;
+  /** Where ECB rates come from (default: the ECB over HTTP). */
+  fxFeed?: FxRateFeed;
 }
 
-export function createActivities(deps: ActivityDeps): SubscriptionActivities {
+export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities {
   return {
+    ...createFxActivities({ db: deps.db, feed: deps.fxFeed ?? new EcbHttpFeed() }),
     ...createInvoiceActivities(deps),
     ...createSubscriptionActivities(deps),
     ...createThresholdActivities(deps),
