@@ -2,6 +2,9 @@
 // its file_url, the file is served (authenticated) from that URL, its text says what the invoice says, and
 // rendering the same invoice twice gives the same bytes.
 import { execFileSync } from 'node:child_process';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import YAML from 'yaml';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -146,6 +149,25 @@ describe('POST /invoices/:id/download and the file', () => {
     const otherKey = await createApiKey(h.database.db, other.id);
     const res = await fetch(`${h.api.url}/api/v1/invoices/${finalizedId}/file`, { headers: { authorization: `Bearer ${otherKey}` } });
     expect(res.status).toBe(404);
+  });
+});
+
+const SPEC = path.resolve(__dirname, '../../../shared/reference/lago-openapi-1.51.0.yaml');
+(fs.existsSync(SPEC) ? describe : describe.skip)('Lago contract (openapi 1.51.0)', () => {
+  it("POST /invoices/:id/download's answer validates against Lago's downloadInvoice 200 schema (Invoice), FX fields and all", async () => {
+    const doc = YAML.parse(fs.readFileSync(SPEC, 'utf8'));
+    const ajv = new Ajv2020({ strict: false, allErrors: true, logger: false });
+    addFormats(ajv);
+    ajv.addSchema({ ...doc, $id: 'https://lago.test/openapi.json' });
+    const ref: string = doc.paths['/invoices/{lago_id}/download'].post.responses['200'].content['application/json'].schema.$ref;
+    const validate = ajv.getSchema(`https://lago.test/openapi.json${ref}`)!;
+    const res = await h.request('POST', `/invoices/${finalizedId}/download`);
+    expect(res.status).toBe(200);
+    const ok = validate(res.body);
+    expect(validate.errors ?? []).toEqual([]);
+    expect(ok).toBe(true);
+    // The validator is live: without its file_url format the body fails.
+    expect(validate({ invoice: { ...res.body.invoice, file_url: 'not a url' } })).toBe(false);
   });
 });
 
