@@ -8,7 +8,6 @@
 // Bad input → 422 with the field: unknown currency (`unsupported_currency`), a rate that is not a positive plain
 // decimal (`invalid_fx_rate`), a date that is not a calendar date (`invalid_date`), the same currency twice.
 import { Router } from 'express';
-import { z } from 'zod';
 import { isSupportedCurrency } from '../../billing/currency';
 import { isoDay, parseRate } from '../../billing/fx';
 import { resolveStoredRate, upsertManualRate } from '../../db/repositories/fx-rates';
@@ -17,18 +16,7 @@ import { orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { ApiError, addDetail, validationError } from '../errors';
 import { parseBody } from '../schemas/common';
-
-const SettingsBody = z.object({ fx_settings: z.object({ invoicing_enabled: z.boolean() }) });
-const ManualRateBody = z.object({
-  fx_rate: z.object({
-    base_currency: z.string(),
-    quote_currency: z.string(),
-    date: z.string(),
-    rate: z.string(),
-    note: z.string().max(500).nullable().optional(),
-  }),
-});
-const ResolveQuery = z.object({ base_currency: z.string(), quote_currency: z.string(), date: z.string() });
+import { FxRateResolveQuery as ResolveQuery, FxSettingsBody as SettingsBody, ManualFxRateBody as ManualRateBody } from '../schemas/fx';
 
 function checkPair(base: string, quote: string, date: string, rate?: string): void {
   const details: Record<string, string[]> = {};
