@@ -1,5 +1,10 @@
 // The worker's activities: every group bound to its dependencies, merged into the SubscriptionActivities type.
 import type { Knex } from 'knex';
+import type { FxRateFeed } from '../adapters/fx/port';
+import { EcbHttpFeed } from '../adapters/fx/ecb-http';
+import { createFxActivities, type FxActivities } from './fx';
+import { defaultDocumentStore, type DocumentStore } from '../documents/storage';
+import { createDocumentActivities, type DocumentActivities } from './documents';
 import { createInvoiceActivities } from './invoices';
 import { createSubscriptionActivities } from './subscriptions';
 import { createThresholdActivities } from './thresholds';
@@ -7,10 +12,16 @@ import type { SubscriptionActivities } from './types';
 
 export interface ActivityDeps {
   db: Knex;
+  /** Where ECB rates come from (default: the ECB over HTTP). */
+  fxFeed?: FxRateFeed;
+  /** Where invoice PDFs are stored (default: the data folder). */
+  documentStore?: DocumentStore;
 }
 
-export function createActivities(deps: ActivityDeps): SubscriptionActivities {
+export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities {
   return {
+    ...createDocumentActivities({ db: deps.db, store: deps.documentStore ?? defaultDocumentStore() }),
+    ...createFxActivities({ db: deps.db, feed: deps.fxFeed ?? new EcbHttpFeed() }),
     ...createInvoiceActivities(deps),
     ...createSubscriptionActivities(deps),
     ...createThresholdActivities(deps),

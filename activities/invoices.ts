@@ -58,6 +58,7 @@ import { loadPlan } from '../db/repositories/plans';
 import { loadSubscriptionBillingContext, type SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import { progressiveBilledAmountCents } from '../db/repositories/thresholds';
 import { aggregateSimpleUsage, isSqlAggregatable, loadPeriodEvents, type SimpleUsage } from '../db/repositories/usage';
+import { closeOrWaitForRate, convertForInvoice, recordInvoiceFx } from './fx';
 import type { CreatePeriodInvoiceInput, InvoiceRef, PeriodInvoiceResult, SubscriptionActivities } from './types';
 
 // Error classification at the source (CONVENTIONS "Errors"), shared by every activity group:
@@ -154,9 +155,12 @@ export async function aggregatePeriodUsage(
   });
 }
 
-/** The plan's currency; BillingError currency_mismatch when the customer has another one (no FX yet). */
+/**
+ * The currency the lines are PRICED in (the plan's). BillingError currency_mismatch when the customer has another
+ * one and the organization does not allow FX; with FX allowed, convertForInvoice converts the priced draft.
+ */
 export function invoiceCurrency(ctx: SubscriptionBillingContext, plan: Plan): string {
-  if (ctx.customerCurrency !== null && ctx.customerCurrency !== plan.amountCurrency) {
+  if (ctx.customerCurrency !== null && ctx.customerCurrency !== plan.amountCurrency && !ctx.fxInvoicingEnabled) {
     throw new BillingError(
       'currency_mismatch',
       `Customer currency ${ctx.customerCurrency} differs from plan ${plan.code}'s ${plan.amountCurrency} (FX is not supported yet)`,
@@ -176,7 +180,8 @@ async function rateDraft(
   subscriptionAt: string,
 ): Promise<InvoiceDraft> {
   const usage = await aggregatePeriodUsage(db, ctx, plan, period);
-  return buildInvoice({
+  // FX hook: priced in the plan's currency, converted per line into the customer's (activities/fx.ts).
+  return convertForInvoice(db, ctx, plan, period, buildInvoice({
     plan,
     kind,
     currency: invoiceCurrency(ctx, plan),
@@ -190,7 +195,7 @@ async function rateDraft(
     subscriptionAt,
     // Usage of this period already billed by progressive-billing invoices (db/repositories/thresholds.ts).
     alreadyBilledAmountCents: await progressiveBilledAmountCents(db, ctx.subscriptionId, period),
-  });
+  }));
 }
 
 /** How many earlier finalized invoices of the subscription are re-rated for late events (about a year of monthly periods). */
@@ -278,7 +283,9 @@ export function createInvoiceActivities(
     const draft = await rateInvoice(
       trx, ctx, plan, invoiceKind(invoice.invoiceType), invoice.period, invoice.fullPeriod ?? invoice.period, subAt,
     );
-    return replaceDraftFees(trx, invoice, draft);
+    const written = await replaceDraftFees(trx, invoice, draft);
+    await recordInvoiceFx(trx, ctx, plan, written);
+    return written;
   }
 
   return {
@@ -288,7 +295,7 @@ export function createInvoiceActivities(
         const plan = await loadPlan(db, input.organizationId, ctx.planId);
         const currency = invoiceCurrency(ctx, plan);
         const subAt = await subscriptionAt(db, input.organizationId, input.subscriptionId);
-        return db.transaction(async (trx) => {
+        return closeOrWaitForRate(db, ctx, plan, input, () => db.transaction(async (trx) => {
           const invoice = await claimPeriodInvoice(trx, {
             organizationId: input.organizationId,
             subscriptionId: input.subscriptionId,
@@ -302,8 +309,9 @@ export function createInvoiceActivities(
           if (invoice.status !== 'draft') return result(invoice, ctx, false);
           const draft = await rateInvoice(trx, ctx, plan, input.kind, input.period, input.fullPeriod, subAt);
           const written = await replaceDraftFees(trx, invoice, draft);
+          await recordInvoiceFx(trx, ctx, plan, written);
           return result(written, ctx, invoice.created);
-        });
+        }));
       });
     },
 

@@ -20,6 +20,8 @@ import { eventErrorRoutes } from './routes/event-errors';
 import { eventRoutes } from './routes/events';
 import { eventsImportRoutes } from './routes/events-import';
 import { invoiceRoutes } from './routes/invoices';
+import { invoiceDocumentRoutes } from './routes/invoice-documents';
+import { fxRoutes } from './routes/fx-rates';
 import { invoicePreviewRoutes } from './routes/invoices-preview';
 import { pastUsageRoutes } from './routes/past-usage';
 import { planRoutes } from './routes/plans';
@@ -141,6 +143,8 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(eventRoutes(ctx));
   v1.use(invoicePreviewRoutes(ctx)); // before invoiceRoutes: /invoices/preview is not a lago_id
   v1.use(invoiceRoutes(ctx));
+  v1.use(invoiceDocumentRoutes(ctx)); // POST /invoices/:id/download, GET /invoices/:id/file
+  v1.use(fxRoutes(ctx)); // /fx_settings, /fx_rates
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

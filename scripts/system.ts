@@ -5,6 +5,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { startApi, type RunningApi } from '../api/server';
 import { createDb, migrateLatest } from '../db/knexfile';
+import { ensureFxRefreshSchedule } from '../worker/fx-schedule';
 import { createBillingWorker } from '../worker/worker';
 
 export interface SystemOptions {
@@ -34,6 +35,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
 
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const temporal = new Client({ connection, namespace: opts.namespace });
+  await ensureFxRefreshSchedule(temporal);
   const api = await startApi(
     { db, temporal, ingest: { timeWindow: { maxAgeDays: opts.eventMaxAgeDays } } },
     opts.apiPort,

@@ -1,6 +1,7 @@
 // Builds the billing worker: the workflows bundle plus the activities bound to their dependencies.
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
+import type { FxRateFeed } from '../adapters/fx/port';
 import { createActivities } from '../activities';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
 
@@ -8,6 +9,8 @@ export interface BillingWorkerDeps {
   connection: NativeConnection;
   namespace: string;
   db: Knex;
+  /** The FX feed (default: the ECB over HTTP); tests pass a fake. */
+  fxFeed?: FxRateFeed;
   taskQueue?: string;
   /** A prebuilt workflow bundle (tests build it once); the workflows module is bundled when absent. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -22,6 +25,6 @@ export async function createBillingWorker(deps: BillingWorkerDeps): Promise<Work
     namespace: deps.namespace,
     taskQueue: deps.taskQueue ?? SUBSCRIPTION_TASK_QUEUE,
     ...code,
-    activities: createActivities({ db: deps.db }),
+    activities: createActivities({ db: deps.db, fxFeed: deps.fxFeed }),
   });
 }

@@ -8,6 +8,7 @@ import { notFound } from '../errors';
 import { paginationMeta, parseBody } from '../schemas/common';
 import { InvoiceListQuery } from '../schemas/invoices';
 import { storedInvoice } from '../serializers/invoice';
+import { loadStoredInvoiceExtras, publicBaseUrl } from '../services/invoice-extras';
 
 export function invoiceRoutes(ctx: RouteContext): Router {
   const r = Router();
@@ -31,14 +32,15 @@ export function invoiceRoutes(ctx: RouteContext): Router {
       page: q.page,
       perPage: q.per_page,
     });
-    const [customers, subscriptions, metricIdByCharge] = await Promise.all([
+    const [customers, subscriptions, metricIdByCharge, extras] = await Promise.all([
       getCustomersByIds(ctx.db, organizationId, invoices.map((i) => i.customerId)),
       getSubscriptionsByIds(ctx.db, organizationId, invoices.map((i) => i.subscriptionId)),
       metricIdsByCharge(organizationId, invoices),
+      loadStoredInvoiceExtras(ctx.db, organizationId, invoices.map((i) => i.id), publicBaseUrl(req)), // FX + file_url
     ]);
     const subById = new Map(subscriptions.map((s) => [s.id, s]));
     res.json({
-      invoices: invoices.map((i) => storedInvoice(i, customers.get(i.customerId), subById.get(i.subscriptionId), metricIdByCharge, defaultTimezoneOf(res))),
+      invoices: invoices.map((i) => storedInvoice(i, customers.get(i.customerId), subById.get(i.subscriptionId), metricIdByCharge, defaultTimezoneOf(res), extras.get(i.id))),
       meta: paginationMeta(q.page, q.per_page, totalCount),
     });
   });
@@ -47,13 +49,14 @@ export function invoiceRoutes(ctx: RouteContext): Router {
     const organizationId = orgId(res);
     const inv = await getInvoice(ctx.db, organizationId, req.params.lago_id);
     if (!inv) throw notFound('invoice');
-    const [customers, subscriptions, metricIdByCharge] = await Promise.all([
+    const [customers, subscriptions, metricIdByCharge, extras] = await Promise.all([
       getCustomersByIds(ctx.db, organizationId, [inv.customerId]),
       getSubscriptionsByIds(ctx.db, organizationId, [inv.subscriptionId]),
       metricIdsByCharge(organizationId, [inv]),
+      loadStoredInvoiceExtras(ctx.db, organizationId, [inv.id], publicBaseUrl(req)), // FX + file_url
     ]);
     res.json({
-      invoice: storedInvoice(inv, customers.get(inv.customerId), subscriptions[0], metricIdByCharge, defaultTimezoneOf(res)),
+      invoice: storedInvoice(inv, customers.get(inv.customerId), subscriptions[0], metricIdByCharge, defaultTimezoneOf(res), extras.get(inv.id)),
     });
   });
 

@@ -11,6 +11,7 @@ import { CustomerCreateBody } from './customers';
 import { EventErrorsQuery, EventImportBody, EventInputObject, MAX_BATCH_EVENTS, MAX_IMPORT_EVENTS } from './events';
 import { InvoiceListQuery } from './invoices';
 import { InvoicePreviewBody } from './invoices-preview';
+import { FxRateResolveQuery, FxSettingsBody, ManualFxRateBody } from './fx';
 import { PastUsageQuery } from './past-usage';
 import { PlanCreateBody } from './plans';
 import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
@@ -168,6 +169,33 @@ export function openApiDocument(): Record<string, unknown> {
           'InvoiceResponse',
         ),
       },
+      '/invoices/{lago_id}/download': {
+        post: {
+          summary: "Render and store a finalized invoice's PDF; answers the invoice with its file_url (405 is_draft for a draft)",
+          parameters: [...pathParameters('/invoices/{lago_id}/download'), idempotencyKeyHeader],
+          responses: { ...ok('InvoiceResponse'), ...errorResponses },
+        },
+      },
+      '/invoices/{lago_id}/file': {
+        get: {
+          ...get('/invoices/{lago_id}/file', "The invoice's PDF (authenticated, the file_url)", 'InvoiceResponse'),
+          responses: { '200': { description: 'The PDF', content: { 'application/pdf': {} } }, ...errorResponses },
+        },
+      },
+      '/fx_settings': {
+        get: get('/fx_settings', "The organization's FX setting (Meterline)", 'FxSettingsResponse'),
+        put: {
+          summary: 'Allow invoicing customers in a currency other than their plan (Meterline)',
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/FxSettingsInput' } } } },
+          responses: { ...ok('FxSettingsResponse'), ...errorResponses },
+        },
+      },
+      '/fx_rates': {
+        post: post('/fx_rates', 'Enter a manual FX rate for a pair and date (Meterline; the fallback when the ECB has none)', 'ManualFxRateInput', 'FxRateResponse'),
+      },
+      '/fx_rates/resolve': {
+        get: get('/fx_rates/resolve', 'The rate an invoice of that date would use, or 404 fx_rate_missing / fx_rate_stale with the reason (Meterline)', 'FxRateResponse', FxRateResolveQuery),
+      },
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
@@ -184,6 +212,8 @@ export function openApiDocument(): Record<string, unknown> {
         AlertCreateInput: schemaOf(AlertCreateBody),
         // Response bodies (api/schemas/responses.ts): every 2xx answer of every route.
         ...responseComponents(),
+        FxSettingsInput: schemaOf(FxSettingsBody),
+        ManualFxRateInput: schemaOf(ManualFxRateBody),
       },
     },
   };

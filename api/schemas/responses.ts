@@ -448,6 +448,15 @@ export const InvoiceObject = component(
     subscriptions: z.array(SubscriptionObject),
     fees: z.array(FeeObject),
     credits: z.array(json),
+    // Meterline: invoicing in another currency than the plan's price currency (all null otherwise).
+    price_currency: currency.nullable(),
+    fx_rate: nstr,
+    fx_rate_source: z.enum(['ecb', 'manual']).nullable(),
+    fx_rate_date: date.nullable(),
+    fx_status: z.enum(['converted', 'waiting_for_rate']).nullable(),
+    fx_error: nstr,
+    // Meterline: where the invoice's PDF is served, once rendered (POST /invoices/:id/download).
+    file_url: z.string().url().optional(),
   }),
 );
 
@@ -474,6 +483,17 @@ export const responses = {
     import: z.object({ source: str, import_batch: nstr, received_count: int, imported_count: int, duplicates_count: int }),
   }),
   InvoiceResponse: z.object({ invoice: InvoiceObject }),
+  FxSettingsResponse: z.object({ fx_settings: z.object({ invoicing_enabled: z.boolean() }) }),
+  FxRateResponse: z.object({
+    fx_rate: z.object({
+      lago_id: z.string().optional(),
+      base_currency: currency,
+      quote_currency: currency,
+      date,
+      rate: z.string(),
+      source: z.enum(['ecb', 'manual']),
+    }),
+  }),
   InvoiceListResponse: z.object({ invoices: z.array(InvoiceObject), meta: PaginationMeta }),
 } as const;
 

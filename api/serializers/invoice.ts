@@ -13,6 +13,7 @@ import { currencyExponent } from '../../billing/currency';
 import type { Fee } from '../../billing/invoice';
 import { instantInZone } from '../../billing/period';
 import type { CustomerRecord } from '../../db/repositories/customers';
+import type { InvoiceFx } from '../../db/repositories/invoice-fx';
 import type { FeeRecord, InvoiceRecord } from '../../db/repositories/invoices';
 import type { SubscriptionRecord } from '../../db/repositories/subscriptions';
 import { shiftDecimal } from '../ingest/decimal';
@@ -84,6 +85,32 @@ export interface LagoInvoiceInput {
   /** charge id → billable metric lago_id. */
   metricIdByCharge: Map<string, string>;
   fees: LagoFeeInput[];
+  /** FX conversion of a stored invoice (null/undefined: invoiced in the plan's currency). */
+  fx?: InvoiceFx | null;
+  /** Absolute URL of the stored PDF (undefined: no document yet; the key is then left out, as Lago does). */
+  fileUrl?: string;
+}
+
+/** Optional facts about a stored invoice that live beside it (FX, document). */
+export interface StoredInvoiceExtras {
+  fx?: InvoiceFx;
+  fileUrl?: string;
+}
+
+/**
+ * Meterline extension (Lago has no FX fields on invoices): the price currency the lines were priced in, the
+ * rate (1 price_currency = fx_rate currency), its source (ecb | manual) and publication date, and fx_status
+ * (converted | waiting_for_rate, with fx_error saying why it waits). All null for an invoice in its plan's currency.
+ */
+function fxFields(fx: InvoiceFx | null | undefined) {
+  return {
+    price_currency: fx?.priceCurrency ?? null,
+    fx_rate: fx?.rate ?? null,
+    fx_rate_source: fx?.source ?? null,
+    fx_rate_date: fx?.rateDate ?? null,
+    fx_status: fx?.status ?? null,
+    fx_error: fx?.error ?? null,
+  };
 }
 
 function chargeItem(f: LagoFeeInput, inv: LagoInvoiceInput, filterInvoiceDisplayName: string | null) {
@@ -205,6 +232,8 @@ export function lagoInvoice(inv: LagoInvoiceInput, defaultTimezone: string) {
     subscriptions: inv.subscription ? [serializeSubscription(inv.subscription, defaultTimezone)] : [],
     fees: inv.fees.map((f) => lagoFee(f, inv)),
     credits: [],
+    ...fxFields(inv.fx),
+    ...(inv.fileUrl !== undefined ? { file_url: inv.fileUrl } : {}),
   };
 }
 
@@ -215,9 +244,12 @@ export function storedInvoice(
   subscription: SubscriptionRecord | undefined,
   metricIdByCharge: Map<string, string>,
   defaultTimezone: string,
+  extras: StoredInvoiceExtras = {},
 ) {
   return lagoInvoice(
     {
+      fx: extras.fx ?? null,
+      ...(extras.fileUrl !== undefined ? { fileUrl: extras.fileUrl } : {}),
       id: inv.id,
       number: inv.number ?? `DRAFT-${inv.id.slice(0, 8).toUpperCase()}`,
       issuingDate: inv.issuingDate ?? inv.periodEnd.slice(0, 10),

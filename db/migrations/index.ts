@@ -7,6 +7,9 @@ import * as usageRollups from './20261127000004_usage_rollups';
 import * as eventErrorsAndImports from './20261127000005_event_errors_and_imports';
 import * as feeAdjustments from './20261127000006_fee_adjustments';
 import * as thresholdsAndAlerts from './20261127000007_thresholds_and_alerts';
+import * as fxRates from './20261201000400_fx_rates';
+import * as invoiceFx from './20261201000401_invoice_fx';
+import * as invoiceDocuments from './20261201000402_invoice_documents';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -18,6 +21,9 @@ export const migrations: Record<string, Migration> = {
   '20261127000005_event_errors_and_imports': eventErrorsAndImports,
   '20261127000006_fee_adjustments': feeAdjustments,
   '20261127000007_thresholds_and_alerts': thresholdsAndAlerts,
+  '20261201000400_fx_rates': fxRates,
+  '20261201000401_invoice_fx': invoiceFx,
+  '20261201000402_invoice_documents': invoiceDocuments,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -21,6 +21,8 @@ export interface SubscriptionBillingContext {
   customerCurrency: string | null;
   /** Days a new invoice stays a draft: the customer's override, else the organization's setting. */
   gracePeriodDays: number;
+  /** The organization allows invoicing in the customer's currency when it differs from the plan's (FX). */
+  fxInvoicingEnabled: boolean;
 }
 
 interface ContextRow {
@@ -37,6 +39,7 @@ interface ContextRow {
   customer_currency: string | null;
   customer_grace: number | null;
   org_grace: number;
+  org_fx_invoicing_enabled?: boolean;
 }
 
 /** Throws BillingError 'subscription_not_found' (a business failure: retrying will not make it appear). */
@@ -53,6 +56,7 @@ export async function loadSubscriptionBillingContext(
       's.organization_id', 's.id', 's.external_id', 's.status', 's.plan_id', 's.terminated_at', 's.customer_id',
       'c.external_id as external_customer_id', 'c.timezone as customer_timezone', 'o.default_timezone as org_timezone',
       'c.currency as customer_currency', 'c.invoice_grace_period as customer_grace', 'o.invoice_grace_period as org_grace',
+      'o.fx_invoicing_enabled as org_fx_invoicing_enabled',
     );
   if (!row) throw new BillingError('subscription_not_found', `Subscription ${subscriptionId} not found`, 'subscription_id');
   return contextOf(row);
@@ -71,6 +75,7 @@ function contextOf(row: ContextRow): SubscriptionBillingContext {
     timezone: row.customer_timezone || row.org_timezone || 'UTC',
     customerCurrency: row.customer_currency === null ? null : row.customer_currency.trim(),
     gracePeriodDays: row.customer_grace ?? row.org_grace,
+    fxInvoicingEnabled: row.org_fx_invoicing_enabled === true,
   };
 }
 
