@@ -4,6 +4,7 @@
 import type { EventRow } from '../../db/repositories/events';
 import type { SubscriptionLookup } from '../../db/repositories/subscriptions';
 import type { IngestCache, MetricInfo } from './catalog-cache';
+import { decimalLimitViolation } from '../../billing/input-limits';
 import { toDecimalString } from './decimal';
 import { checkTimeWindow, eventTimeWindow, IMPORT_TIME_WINDOW, parseEventTimestamp, type EventTimeWindow } from './timestamp';
 
@@ -93,8 +94,11 @@ function shape(raw: unknown, rules: TimeRules): Shaped {
 
   let preciseTotalAmount: string | null = null;
   if (r.precise_total_amount_cents !== undefined && r.precise_total_amount_cents !== null && r.precise_total_amount_cents !== '') {
-    preciseTotalAmount = toDecimalString(r.precise_total_amount_cents);
-    if (preciseTotalAmount === null) add(errors, 'precise_total_amount_cents', 'invalid_value');
+    // The documented limits (billing/input-limits.ts): what the numeric(40,15) column and the engine carry.
+    const outOfLimits = decimalLimitViolation(r.precise_total_amount_cents);
+    preciseTotalAmount = outOfLimits ? null : toDecimalString(r.precise_total_amount_cents);
+    if (outOfLimits) add(errors, 'precise_total_amount_cents', outOfLimits);
+    else if (preciseTotalAmount === null) add(errors, 'precise_total_amount_cents', 'invalid_value');
   }
   return { transactionId, externalSubscriptionId, code, timestamp, properties, preciseTotalAmount, errors };
 }
@@ -151,8 +155,10 @@ async function validate(cache: IngestCache, organizationId: string, rawEvents: u
     if (metric && metric.fieldName && NUMERIC_AGGREGATIONS.has(metric.aggregationType)) {
       const raw = s.properties[metric.fieldName];
       if (raw !== undefined && raw !== null) {
-        value = toDecimalString(raw);
-        if (value === null) add(e, `properties.${metric.fieldName}`, 'invalid_value');
+        const outOfLimits = decimalLimitViolation(raw);
+        value = outOfLimits ? null : toDecimalString(raw);
+        if (outOfLimits) add(e, `properties.${metric.fieldName}`, outOfLimits);
+        else if (value === null) add(e, `properties.${metric.fieldName}`, 'invalid_value');
       }
     }
 
