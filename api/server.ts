@@ -17,6 +17,7 @@ import { billableMetricRoutes } from './routes/billable-metrics';
 import { currentUsageRouter } from './routes/current-usage';
 import { customerRoutes } from './routes/customers';
 import { eventErrorRoutes } from './routes/event-errors';
+import { eventQuarantineRoutes } from './routes/events-quarantine';
 import { eventRoutes } from './routes/events';
 import { eventsImportRoutes } from './routes/events-import';
 import { invoiceRoutes } from './routes/invoices';
@@ -130,6 +131,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(alertRoutes(ctx));
   // Before eventRoutes: /events/errors and /events/import are not transaction ids.
   v1.use(eventErrorRoutes(ctx));
+  v1.use(eventQuarantineRoutes(ctx));
   v1.use(eventsImportRoutes(ctx));
   v1.use(pastUsageRoutes(ctx));
   v1.use(eventRoutes(ctx));

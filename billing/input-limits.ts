@@ -58,3 +58,30 @@ export function isUsableEventValue(value: unknown): boolean {
   if (value === undefined || value === null) return true;
   return decimalLimitViolation(value) === null;
 }
+
+const NUMERIC_AGGREGATIONS = new Set(['sum_agg', 'max_agg', 'weighted_sum_agg', 'latest_agg']);
+
+/** The parts of a stored event and of its metric that decide whether billing can use the event. */
+export interface StoredEventValues {
+  aggregationType: string;
+  fieldName: string | null;
+  properties: Record<string, unknown>;
+  /** As stored (decimal text) or null. */
+  preciseTotalAmount: string | null;
+}
+
+/** Why billing cannot use a stored event (the field and the limit code), or null when it can. */
+export function unusableEventReason(e: StoredEventValues): { field: string; code: DecimalLimitViolation } | null {
+  if (e.fieldName && NUMERIC_AGGREGATIONS.has(e.aggregationType)) {
+    const raw = e.properties[e.fieldName];
+    if (raw !== undefined && raw !== null) {
+      const v = decimalLimitViolation(raw);
+      if (v) return { field: `properties.${e.fieldName}`, code: v };
+    }
+  }
+  if (e.preciseTotalAmount !== null) {
+    const v = decimalLimitViolation(e.preciseTotalAmount);
+    if (v) return { field: 'precise_total_amount_cents', code: v };
+  }
+  return null;
+}

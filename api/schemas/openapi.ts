@@ -145,6 +145,7 @@ export function openApiDocument(): Record<string, unknown> {
         ),
       },
       '/events/errors': { get: get('/events/errors', 'List rejected events (what was recorded against each event a 422 refused)', EventErrorsQuery) },
+      '/events/quarantined': { get: get('/events/quarantined', 'List stored events billing could not use, moved aside so their period still closed', paginationQuery) },
       '/events/{transaction_id}': {
         get: get('/events/{transaction_id}', 'Retrieve a stored event; 404 event_not_found lists the errors recorded against the transaction id'),
       },

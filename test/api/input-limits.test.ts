@@ -1,4 +1,5 @@
 // Values billing cannot carry are refused at the door (422 per index, recorded in event_errors), never stored.
+import { ingestEvents } from '../support/fixtures';
 import { startApiHarness, seedSubscription, type ApiHarness } from './harness';
 
 let h: ApiHarness;
@@ -78,5 +79,28 @@ describe('numeric limits of plans', () => {
     });
     expect(res.status).toBe(422);
     expect(res.body.error_details).toMatchObject({ trial_period: ['value_is_out_of_range'] });
+  });
+});
+
+describe('a poison row already stored (before the limits existed)', () => {
+  test('current usage quarantines it and answers 200 on the rest; GET /events/quarantined lists it for operators', async () => {
+    const poisoned = await seedSubscription(h, { suffix: 'poison', aggregation: 'sum_agg', fieldName: 'tokens' });
+    const ref = { organizationId: h.org.id, subscriptionId: poisoned.lagoSubscriptionId, externalSubscriptionId: poisoned.subscriptionId };
+    const now = new Date().toISOString();
+    await ingestEvents(h.database.db, ref, [
+      { code: poisoned.metricCode, timestamp: now, properties: { tokens: 1000 }, transactionId: 'legacy-good' },
+      { code: poisoned.metricCode, timestamp: now, properties: { tokens: 1e79 }, transactionId: 'legacy-poison' },
+    ]);
+    const usage = await h.request('GET', `/customers/${poisoned.customerId}/current_usage?external_subscription_id=${poisoned.subscriptionId}`);
+    expect(usage.status).toBe(200);
+    // 1000 tokens × 0.002 = 2.00 USD
+    expect(usage.body.customer_usage).toMatchObject({ amount_cents: 200 });
+    const listed = await h.request('GET', '/events/quarantined');
+    expect(listed.status).toBe(200);
+    expect(listed.body.quarantined_events).toEqual([
+      expect.objectContaining({ transaction_id: 'legacy-poison', field: 'properties.tokens', reason_code: 'value_is_out_of_range' }),
+    ]);
+    const errors = await h.request('GET', '/events/errors?error_code=event_quarantined');
+    expect(errors.body.event_errors.map((e: { transaction_id: string }) => e.transaction_id)).toEqual(['legacy-poison']);
   });
 });
