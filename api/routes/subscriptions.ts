@@ -23,6 +23,7 @@ import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { ApiError, notFound, validationError, type Logger } from '../errors';
 import { iso, paginationMeta, parseBody } from '../schemas/common';
+import { subscriptionAtViolation } from '../schemas/dates';
 import { SubscriptionCreateBody, SubscriptionListQuery } from '../schemas/subscriptions';
 
 export function scheduleOf(s: SubscriptionRecord, defaultTimezone: string): ScheduleInput {
@@ -153,6 +154,8 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     // Default start: now, at whole-second precision (as Lago shows it), so an event sent in the same second
     // as the subscription (unix-seconds timestamp) is inside the first period.
     const subscriptionAt = input.subscription_at ? new Date(input.subscription_at) : new Date(Math.floor(now.getTime() / 1000) * 1000);
+    const outOfBounds = subscriptionAtViolation(subscriptionAt, now);
+    if (outOfBounds) throw validationError({ subscription_at: [outOfBounds] });
     const pending = subscriptionAt.getTime() > now.getTime();
     const { subscription, created } = await insertSubscription(ctx.db, organizationId, {
       customerId: customer.id,
