@@ -4,7 +4,7 @@ import { Router } from 'express';
 import { periodContaining, type ScheduleInput } from '../../billing/period';
 import type { Interval } from '../../billing/types';
 import { getPlanByCode } from '../../db/repositories/catalog';
-import { getCustomerByExternalId } from '../../db/repositories/customers';
+import { assignCustomerCurrencyIfUnset, getCustomerByExternalId } from '../../db/repositories/customers';
 import {
   getSubscriptionByExternalId,
   insertSubscription,
@@ -23,6 +23,7 @@ import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { ApiError, notFound, validationError, type Logger } from '../errors';
 import { iso, paginationMeta, parseBody } from '../schemas/common';
+import { currencyError, subscriptionCurrencyViolation } from '../currency-policy';
 import { subscriptionAtViolation } from '../schemas/dates';
 import { SubscriptionCreateBody, SubscriptionListQuery } from '../schemas/subscriptions';
 
@@ -156,6 +157,14 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     const subscriptionAt = input.subscription_at ? new Date(input.subscription_at) : new Date(Math.floor(now.getTime() / 1000) * 1000);
     const outOfBounds = subscriptionAtViolation(subscriptionAt, now);
     if (outOfBounds) throw validationError({ subscription_at: [outOfBounds] });
+    // Currencies (api/currency-policy.ts): a customer without one takes the plan's (Lago); a different one is refused.
+    const currencyViolation = subscriptionCurrencyViolation(customer.currency, plan.amountCurrency);
+    if (currencyViolation) throw currencyError(currencyViolation);
+    if (customer.currency === null) {
+      const assigned = await assignCustomerCurrencyIfUnset(ctx.db, organizationId, customer.id, plan.amountCurrency);
+      const raced = subscriptionCurrencyViolation(assigned.currency, plan.amountCurrency);
+      if (raced) throw currencyError(raced);
+    }
     const pending = subscriptionAt.getTime() > now.getTime();
     const { subscription, created } = await insertSubscription(ctx.db, organizationId, {
       customerId: customer.id,

@@ -88,3 +88,22 @@ export async function getCustomersByIds(db: Knex, organizationId: string, ids: s
   const rows = await db('customers').where({ organization_id: organizationId }).whereIn('id', [...new Set(ids)]);
   return new Map(rows.map((r: Record<string, any>) => [r.id, toCustomer(r)]));
 }
+
+/** True when the customer has an active or pending subscription (its currency is then pinned). */
+export async function hasLiveSubscription(db: Knex, organizationId: string, customerId: string): Promise<boolean> {
+  const row = await db('subscriptions')
+    .where({ organization_id: organizationId, customer_id: customerId })
+    .whereIn('status', ['active', 'pending'])
+    .first('id');
+  return row !== undefined;
+}
+
+/**
+ * Gives a customer without a currency the currency of its first subscription's plan (as Lago does); returns the
+ * customer as stored afterwards (its currency unchanged when it already had one).
+ */
+export async function assignCustomerCurrencyIfUnset(db: Knex, organizationId: string, customerId: string, currency: string): Promise<CustomerRecord> {
+  await db('customers').where({ organization_id: organizationId, id: customerId }).whereNull('currency').update({ currency, updated_at: db.fn.now() });
+  const row = await db('customers').where({ organization_id: organizationId, id: customerId }).first();
+  return toCustomer(row);
+}
