@@ -64,7 +64,7 @@ export function notFound(resource: string): ApiError {
 }
 
 export function unauthorized(): ApiError {
-  return new ApiError(401, undefined, 'Unauthorized');
+  return new ApiError(401, 'unauthorized', 'Unauthorized'); // Lago's code
 }
 
 /** Add one `field: code` pair to a details map. */
@@ -121,6 +121,10 @@ function toApiError(err: unknown): ApiError | undefined {
     if (e.type === 'entity.parse.failed') return new ApiError(400, 'invalid_json', 'Malformed JSON body');
     if (e.type === 'entity.too.large') return new ApiError(413, 'payload_too_large');
     if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return new ApiError(400, 'bad_request');
+    if (e.type === 'entity.too.deep') return new ApiError(400, 'json_too_deep', 'JSON nested too deep');
+    // A body that does not decompress (corrupt gzip / deflate): zlib's Z_* error, wrapped in a 400 by body-parser.
+    const zcode = (err as { code?: unknown }).code;
+    if (e.status === 400 && typeof zcode === 'string' && zcode.startsWith('Z_')) return new ApiError(400, 'invalid_body_encoding', 'Body does not decompress');
   }
   return undefined;
 }

@@ -8,6 +8,7 @@ import { ApiKeyAuthenticator, type AuthOptions } from './auth';
 import type { RouteContext } from './context';
 import { consoleLogger, errorMiddleware, notFoundRoute, requestId, type Logger } from './errors';
 import { idempotency } from './idempotency';
+import { jsonDepthExceeds, jsonTooDeepError, unsafeTextGuard } from './input-safety';
 import { IngestCache, type IngestCacheOptions } from './ingest/catalog-cache';
 import { EventWriter, type EventWriterOptions } from './ingest/event-writer';
 import { eventTimeWindow, type EventTimeWindowOptions } from './ingest/timestamp';
@@ -108,10 +109,12 @@ export function createApp(deps: ApiDeps): express.Express {
       limit: deps.bodyLimit ?? '1mb',
       type: ['application/json', 'application/*+json'],
       verify: (req, _res, buf) => {
+        if (jsonDepthExceeds(buf)) throw jsonTooDeepError();
         (req as unknown as { rawBody: Buffer }).rawBody = buf;
       },
     }),
   );
+  app.use(unsafeTextGuard); // NUL / lone surrogates in path, query, body (api/input-safety.ts)
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });

@@ -5,6 +5,7 @@ import type { EventRow } from '../../db/repositories/events';
 import type { SubscriptionLookup } from '../../db/repositories/subscriptions';
 import type { IngestCache, MetricInfo } from './catalog-cache';
 import { decimalLimitViolation } from '../../billing/input-limits';
+import { isUnsafeText, unsafeTextPaths, INVALID_CHARACTERS } from '../input-safety';
 import { toDecimalString } from './decimal';
 import { checkTimeWindow, eventTimeWindow, IMPORT_TIME_WINDOW, parseEventTimestamp, type EventTimeWindow } from './timestamp';
 
@@ -60,6 +61,10 @@ function requiredString(raw: Record<string, unknown>, field: string, errors: Fie
     add(errors, field, 'value_is_too_long');
     return undefined;
   }
+  if (isUnsafeText(v)) {
+    add(errors, field, INVALID_CHARACTERS); // NUL / lone surrogate: Postgres cannot store it
+    return undefined;
+  }
   return v;
 }
 
@@ -89,7 +94,10 @@ function shape(raw: unknown, rules: TimeRules): Shaped {
   let properties: Record<string, unknown> = {};
   if (r.properties !== undefined && r.properties !== null) {
     if (typeof r.properties !== 'object' || Array.isArray(r.properties)) add(errors, 'properties', 'invalid_type');
-    else properties = r.properties as Record<string, unknown>;
+    else {
+      properties = r.properties as Record<string, unknown>;
+      for (const path of unsafeTextPaths(properties, 'properties')) add(errors, path, INVALID_CHARACTERS);
+    }
   }
 
   let preciseTotalAmount: string | null = null;
