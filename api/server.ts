@@ -26,6 +26,7 @@ import { invoicePreviewRoutes } from './routes/invoices-preview';
 import { pastUsageRoutes } from './routes/past-usage';
 import { planRoutes } from './routes/plans';
 import { alertRoutes } from './routes/alerts';
+import { apiKeyRoutes } from './routes/api-keys';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { openApiDocument } from './schemas/openapi';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
@@ -140,6 +141,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(eventRoutes(ctx));
   v1.use(invoicePreviewRoutes(ctx)); // before invoiceRoutes: /invoices/preview is not a lago_id
   v1.use(invoiceRoutes(ctx));
+  v1.use(apiKeyRoutes(ctx));
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

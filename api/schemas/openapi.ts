@@ -4,6 +4,7 @@
 // document one event's shape (EventInputObject) where the route validates each event by hand, per index.
 import { z } from 'zod';
 import { AlertCreateBody } from './alerts';
+import { ApiKeyCreateBody } from './api-keys';
 import { BillableMetricCreateBody } from './billable-metrics';
 import { paginationQuery } from './common';
 import { CurrentUsageQuery } from './current-usage';
@@ -158,6 +159,16 @@ export function openApiDocument(): Record<string, unknown> {
           'InvoicePreviewInput',
         ),
       },
+      // API key management (Meterline extension: Lago 1.51's public API has no keys route).
+      '/api_keys': {
+        post: post('/api_keys', 'Create an API key (its value is shown once; stored as a sha256)', 'ApiKeyCreateInput'),
+        get: get('/api_keys', "List the organization's API keys (never their values)"),
+      },
+      '/api_keys/{lago_id}': {
+        get: get('/api_keys/{lago_id}', 'Retrieve an API key (without its value)'),
+        delete: del('/api_keys/{lago_id}', 'Revoke an API key, effective at once on every API process'),
+      },
+      '/api_keys/{lago_id}/rotate': { post: post('/api_keys/{lago_id}/rotate', 'Replace an API key by a new one with the same name (the old one is revoked)', 'ApiKeyEmptyInput') },
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
@@ -172,6 +183,8 @@ export function openApiDocument(): Record<string, unknown> {
         EventBatchInput: schemaOf(z.object({ events: z.array(EventInputObject).min(1).max(MAX_BATCH_EVENTS) })),
         EventImportInput: schemaOf(EventImportBody.extend({ events: z.array(EventInputObject).min(1).max(MAX_IMPORT_EVENTS) })),
         AlertCreateInput: schemaOf(AlertCreateBody),
+        ApiKeyCreateInput: schemaOf(ApiKeyCreateBody),
+        ApiKeyEmptyInput: schemaOf(z.object({})),
       },
     },
   };

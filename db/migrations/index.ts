@@ -8,6 +8,7 @@ import * as eventErrorsAndImports from './20261127000005_event_errors_and_import
 import * as feeAdjustments from './20261127000006_fee_adjustments';
 import * as thresholdsAndAlerts from './20261127000007_thresholds_and_alerts';
 import * as quarantinedEvents from './20261201000200_quarantined_events';
+import * as apiKeyManagement from './20261201000201_api_key_management';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -20,6 +21,7 @@ export const migrations: Record<string, Migration> = {
   '20261127000006_fee_adjustments': feeAdjustments,
   '20261127000007_thresholds_and_alerts': thresholdsAndAlerts,
   '20261201000200_quarantined_events': quarantinedEvents,
+  '20261201000201_api_key_management': apiKeyManagement,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
