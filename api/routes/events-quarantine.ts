@@ -8,7 +8,7 @@ import { iso, paginationMeta, paginationQuery, parseBody } from '../schemas/comm
 
 function serialize(e: QuarantinedEventRecord) {
   return {
-    lago_id: e.eventId,
+    lago_id: e.eventLagoId,
     transaction_id: e.transactionId,
     external_subscription_id: e.externalSubscriptionId,
     lago_subscription_id: e.subscriptionId,

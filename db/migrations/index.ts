@@ -9,6 +9,7 @@ import * as feeAdjustments from './20261127000006_fee_adjustments';
 import * as thresholdsAndAlerts from './20261127000007_thresholds_and_alerts';
 import * as quarantinedEvents from './20261201000200_quarantined_events';
 import * as apiKeyManagement from './20261201000201_api_key_management';
+import * as perOrgNumbering from './20261201000202_per_org_numbering';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -22,6 +23,7 @@ export const migrations: Record<string, Migration> = {
   '20261127000007_thresholds_and_alerts': thresholdsAndAlerts,
   '20261201000200_quarantined_events': quarantinedEvents,
   '20261201000201_api_key_management': apiKeyManagement,
+  '20261201000202_per_org_numbering': perOrgNumbering,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -134,3 +134,14 @@ export async function hasApiKey(db: Knex, organizationId: string, key: string): 
   const row = await db('api_keys').where({ organization_id: organizationId, key_hash: hashApiKey(key) }).whereNull('revoked_at').first('id');
   return row !== undefined;
 }
+
+/** The next value of one of the organization's counters (1, 2, ...), bumped inside the caller's transaction. */
+export async function nextOrganizationCounter(trx: Knex | Knex.Transaction, organizationId: string, name: string): Promise<number> {
+  const { rows } = await trx.raw(
+    `INSERT INTO organization_counters AS c (organization_id, name, last_value) VALUES (?, ?, 1)
+     ON CONFLICT (organization_id, name) DO UPDATE SET last_value = c.last_value + 1
+     RETURNING last_value`,
+    [organizationId, name],
+  );
+  return Number((rows as { last_value: string }[])[0]!.last_value);
+}

@@ -86,9 +86,9 @@ export async function quarantineEvents(db: Knex, events: UnusableEvent[]): Promi
     for (const e of events) {
       const inserted = await trx.raw(
         `INSERT INTO quarantined_events (organization_id, event_id, transaction_id, external_subscription_id, subscription_id, code,
-                                         "timestamp", properties, precise_total_amount, event_created_at, reason_code, field)
+                                         "timestamp", properties, precise_total_amount, event_created_at, reason_code, field, event_lago_id)
          SELECT organization_id, id, transaction_id, external_subscription_id, subscription_id, code, "timestamp", properties,
-                precise_total_amount, created_at, ?, ?
+                precise_total_amount, created_at, ?, ?, lago_id
          FROM events WHERE organization_id = ? AND id = ?
          ON CONFLICT ON CONSTRAINT quarantined_events_event DO NOTHING
          RETURNING id`,
@@ -147,6 +147,8 @@ async function rebuildRollupBuckets(trx: Knex.Transaction, moved: UnusableEvent[
 export interface QuarantinedEventRecord {
   id: string;
   eventId: string;
+  /** The event's lago_id as the API showed it. */
+  eventLagoId: string | null;
   transactionId: string;
   externalSubscriptionId: string;
   subscriptionId: string | null;
@@ -179,6 +181,7 @@ export async function listQuarantinedEvents(
     rows: rows.map((r) => ({
       id: String(r.id),
       eventId: String(r.event_id),
+      eventLagoId: r.event_lago_id ?? null,
       transactionId: r.transaction_id,
       externalSubscriptionId: r.external_subscription_id,
       subscriptionId: r.subscription_id ?? null,
