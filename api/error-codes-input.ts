@@ -12,3 +12,7 @@ export { EVENT_QUARANTINED } from '../db/repositories/quarantine';
 /** 422, subscription_at more than 10 years back / more than 5 years ahead (api/schemas/dates.ts). */
 export const TOO_OLD = 'too_old';
 export const TOO_FAR_IN_FUTURE = 'too_far_in_future';
+/** 422 on external_subscription_id (recorded in event_errors): the event is at/after its subscription's termination. */
+export const SUBSCRIPTION_TERMINATED = 'subscription_terminated';
+/** 422 on external_subscription_id (recorded): the event is before the start of its pending subscription. */
+export const SUBSCRIPTION_NOT_STARTED = 'subscription_not_started';

@@ -111,6 +111,19 @@ function shape(raw: unknown, rules: TimeRules): Shaped {
   return { transactionId, externalSubscriptionId, code, timestamp, properties, preciseTotalAmount, errors };
 }
 
+/**
+ * An event no period of its subscription can bill: one at or after the termination of a terminated subscription
+ * (`subscription_terminated`), or one before the start of a pending subscription (`subscription_not_started`).
+ * Lago finds no subscription active at such an event's time and refuses it as not found; the same 422, recorded in
+ * event_errors, with a code that says why. (An ACTIVE subscription's events dated before subscription_at are still
+ * accepted, as before: not billed by any period.)
+ */
+export function inactiveAt(sub: SubscriptionLookup, timestamp: string): 'subscription_terminated' | 'subscription_not_started' | null {
+  if (sub.status === 'terminated' && (!sub.terminatedAt || Date.parse(timestamp) >= Date.parse(sub.terminatedAt))) return 'subscription_terminated';
+  if (sub.status === 'pending' && Date.parse(timestamp) < Date.parse(sub.subscriptionAt)) return 'subscription_not_started';
+  return null;
+}
+
 export interface ValidationOutcome {
   valid: ValidEvent[];
   /** index → field errors; empty when every event is valid. */
@@ -158,6 +171,10 @@ async function validate(cache: IngestCache, organizationId: string, rawEvents: u
     if (s.code !== undefined && !metric) add(e, 'code', 'billable_metric_not_found');
     const subscription = s.externalSubscriptionId !== undefined ? subscriptions.get(s.externalSubscriptionId) : undefined;
     if (s.externalSubscriptionId !== undefined && !subscription) add(e, 'external_subscription_id', 'subscription_not_found');
+    else if (subscription && s.timestamp !== undefined) {
+      const inactive = inactiveAt(subscription, s.timestamp);
+      if (inactive) add(e, 'external_subscription_id', inactive);
+    }
 
     let value: string | null = null;
     if (metric && metric.fieldName && NUMERIC_AGGREGATIONS.has(metric.aggregationType)) {
