@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { BillingError, PlanValidationError } from '../billing/errors';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from './db-unavailable';
 import { zodIssuesToDetails } from './schemas/common';
 
 export type ErrorDetails = Record<string, unknown>;
@@ -86,6 +87,14 @@ export const notFoundRoute: RequestHandler = (_req, _res, next) => next(new ApiE
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const apiError = toApiError(err);
+    if (!apiError && isDatabaseUnavailable(err)) {
+      // Postgres unreachable: nothing was acknowledged; tell the client when to retry (issue 8).
+      logger.warn('database unavailable', { requestId: res.locals.requestId, method: req.method, path: req.originalUrl, error: String(err) });
+      if (res.headersSent) return;
+      res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+      res.status(503).json({ status: 503, error: 'Service Unavailable', code: 'service_unavailable', request_id: res.locals.requestId });
+      return;
+    }
     if (!apiError) {
       logger.error('unhandled error', {
         requestId: res.locals.requestId,
