@@ -1,5 +1,6 @@
 // The worker's activities: every group bound to its dependencies, merged into the SubscriptionActivities type.
 import type { Knex } from 'knex';
+import { withHeartbeats } from './heartbeat';
 import { createInvoiceActivities } from './invoices';
 import { createSubscriptionActivities } from './subscriptions';
 import { createThresholdActivities } from './thresholds';
@@ -10,11 +11,11 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps): SubscriptionActivities {
-  return {
+  return withHeartbeats({
     ...createInvoiceActivities(deps),
     ...createSubscriptionActivities(deps),
     ...createThresholdActivities(deps),
-  };
+  });
 }
 
 export type { SubscriptionActivities } from './types';
