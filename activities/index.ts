@@ -5,6 +5,7 @@ import { EcbHttpFeed } from '../adapters/fx/ecb-http';
 import { createFxActivities, type FxActivities } from './fx';
 import { defaultDocumentStore, type DocumentStore } from '../documents/storage';
 import { createDocumentActivities, type DocumentActivities } from './documents';
+import { withHeartbeats } from './heartbeat';
 import { createInvoiceActivities } from './invoices';
 import { createSubscriptionActivities } from './subscriptions';
 import { createThresholdActivities } from './thresholds';
@@ -19,13 +20,13 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities {
-  return {
+  return withHeartbeats({
     ...createDocumentActivities({ db: deps.db, store: deps.documentStore ?? defaultDocumentStore() }),
     ...createFxActivities({ db: deps.db, feed: deps.fxFeed ?? new EcbHttpFeed() }),
     ...createInvoiceActivities(deps),
     ...createSubscriptionActivities(deps),
     ...createThresholdActivities(deps),
-  };
+  });
 }
 
 export type { SubscriptionActivities } from './types';

@@ -55,6 +55,7 @@ import {
   type LockedInvoice,
 } from '../db/repositories/invoices';
 import { loadPlan } from '../db/repositories/plans';
+import { withPoisonQuarantine, withPoisonQuarantineOfInvoice } from '../db/repositories/quarantine';
 import { loadSubscriptionBillingContext, type SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import { progressiveBilledAmountCents } from '../db/repositories/thresholds';
 import { aggregateSimpleUsage, isSqlAggregatable, loadPeriodEvents, type SimpleUsage } from '../db/repositories/usage';
@@ -295,7 +296,8 @@ export function createInvoiceActivities(
         const plan = await loadPlan(db, input.organizationId, ctx.planId);
         const currency = invoiceCurrency(ctx, plan);
         const subAt = await subscriptionAt(db, input.organizationId, input.subscriptionId);
-        return closeOrWaitForRate(db, ctx, plan, input, () => db.transaction(async (trx) => {
+        // Poison-row hook (db/repositories/quarantine.ts): an unusable stored event is quarantined, then rated again.
+        return closeOrWaitForRate(db, ctx, plan, input, () => withPoisonQuarantine(db, input.organizationId, input.subscriptionId, () => db.transaction(async (trx) => {
           const invoice = await claimPeriodInvoice(trx, {
             organizationId: input.organizationId,
             subscriptionId: input.subscriptionId,
@@ -311,12 +313,12 @@ export function createInvoiceActivities(
           const written = await replaceDraftFees(trx, invoice, draft);
           await recordInvoiceFx(trx, ctx, plan, written);
           return result(written, ctx, invoice.created);
-        }));
+        })));
       });
     },
 
     async refreshDraftInvoice(ref: InvoiceRef): Promise<PeriodInvoiceResult> {
-      return classified(() =>
+      return classified(() => withPoisonQuarantineOfInvoice(db, ref.organizationId, ref.invoiceId, () =>
         db.transaction(async (trx) => {
           const invoice = await lockInvoice(trx, ref.organizationId, ref.invoiceId);
           if (!invoice) throw new BillingError('invoice_not_found', `Invoice ${ref.invoiceId} not found`, 'invoice_id');
@@ -324,14 +326,14 @@ export function createInvoiceActivities(
           if (invoice.status !== 'draft') return result(invoice, ctx, false);
           return result(await rerateLockedDraft(trx, ctx, invoice), ctx, false);
         }),
-      );
+      ));
     },
 
     // Re-rates the draft from Postgres and numbers it in ONE transaction (see the header: a lost refresh signal
     // cannot drop an event committed before finalization). A business failure while re-rating fails the
     // finalization (nothing is numbered with stale fees); the invoice workflow surfaces it to operators.
     async finalizeInvoice(ref: InvoiceRef): Promise<PeriodInvoiceResult> {
-      return classified(() =>
+      return classified(() => withPoisonQuarantineOfInvoice(db, ref.organizationId, ref.invoiceId, () =>
         db.transaction(async (trx) => {
           const invoice = await lockInvoice(trx, ref.organizationId, ref.invoiceId);
           if (!invoice) throw new BillingError('invoice_not_found', `Invoice ${ref.invoiceId} not found`, 'invoice_id');
@@ -341,7 +343,7 @@ export function createInvoiceActivities(
           const rerated = await rerateLockedDraft(trx, ctx, invoice);
           return result(await finalizeLockedInvoice(trx, rerated), ctx, false);
         }),
-      );
+      ));
     },
   };
 }

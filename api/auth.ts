@@ -1,32 +1,41 @@
-// Bearer API key per organization. Keys are stored as sha256 hex; lookups are cached briefly per hash.
+// Bearer API key per organization. Keys are stored as sha256 hex.
+//
+// Revocation is effective at once on every API process: a KNOWN key is never cached; every request looks its
+// hash up (one primary-key-sized index probe on api_keys.key_hash, joined to its organization), so a key
+// revoked by any process (POST /api_keys/:id/revoke, rotate) is refused by all of them on their next request.
+// We chose this over a positive cache invalidated by LISTEN/NOTIFY: the probe costs about what a per-request
+// version check would, and it has no window after a missed notification. Only UNKNOWN keys are cached, briefly
+// (negativeTtlMs, default 2 s), so a flood of garbage keys does not become a flood of queries; a newly created
+// key is random, so no client can have been refused it before it existed.
 import type { RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import { findOrganizationByKeyHash, hashApiKey, type Organization } from '../db/repositories/organizations';
 import { unauthorized } from './errors';
 
 export interface AuthOptions {
-  ttlMs?: number;
   negativeTtlMs?: number;
 }
 
 export class ApiKeyAuthenticator {
-  private readonly cache = new Map<string, { org: Organization | null; expiresAt: number }>();
-  private readonly ttlMs: number;
+  private readonly unknown = new Map<string, number>();
   private readonly negativeTtlMs: number;
 
   constructor(private readonly db: Knex, options: AuthOptions = {}) {
-    this.ttlMs = options.ttlMs ?? 60_000;
     this.negativeTtlMs = options.negativeTtlMs ?? 2_000;
   }
 
   async authenticate(key: string): Promise<Organization | null> {
     const hash = hashApiKey(key);
-    const hit = this.cache.get(hash);
-    if (hit && hit.expiresAt > Date.now()) return hit.org;
+    const unknownUntil = this.unknown.get(hash);
+    if (unknownUntil !== undefined && unknownUntil > Date.now()) return null;
     const org = await findOrganizationByKeyHash(this.db, hash);
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(hash, { org, expiresAt: Date.now() + (org ? this.ttlMs : this.negativeTtlMs) });
-    return org;
+    if (org) {
+      this.unknown.delete(hash);
+      return org;
+    }
+    if (this.unknown.size > 10_000) this.unknown.clear();
+    this.unknown.set(hash, Date.now() + this.negativeTtlMs);
+    return null;
   }
 
   middleware(): RequestHandler {

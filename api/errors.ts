@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { BillingError, PlanValidationError } from '../billing/errors';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from './db-unavailable';
 import { zodIssuesToDetails } from './schemas/common';
 
 export type ErrorDetails = Record<string, unknown>;
@@ -64,7 +65,7 @@ export function notFound(resource: string): ApiError {
 }
 
 export function unauthorized(): ApiError {
-  return new ApiError(401, undefined, 'Unauthorized');
+  return new ApiError(401, 'unauthorized', 'Unauthorized'); // Lago's code
 }
 
 /** Add one `field: code` pair to a details map. */
@@ -86,6 +87,14 @@ export const notFoundRoute: RequestHandler = (_req, _res, next) => next(new ApiE
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const apiError = toApiError(err);
+    if (!apiError && isDatabaseUnavailable(err)) {
+      // Postgres unreachable: nothing was acknowledged; tell the client when to retry (issue 8).
+      logger.warn('database unavailable', { requestId: res.locals.requestId, method: req.method, path: req.originalUrl, error: String(err) });
+      if (res.headersSent) return;
+      res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+      res.status(503).json({ status: 503, error: 'Service Unavailable', code: 'service_unavailable', request_id: res.locals.requestId });
+      return;
+    }
     if (!apiError) {
       logger.error('unhandled error', {
         requestId: res.locals.requestId,
@@ -121,6 +130,10 @@ function toApiError(err: unknown): ApiError | undefined {
     if (e.type === 'entity.parse.failed') return new ApiError(400, 'invalid_json', 'Malformed JSON body');
     if (e.type === 'entity.too.large') return new ApiError(413, 'payload_too_large');
     if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return new ApiError(400, 'bad_request');
+    if (e.type === 'entity.too.deep') return new ApiError(400, 'json_too_deep', 'JSON nested too deep');
+    // A body that does not decompress (corrupt gzip / deflate): zlib's Z_* error, wrapped in a 400 by body-parser.
+    const zcode = (err as { code?: unknown }).code;
+    if (e.status === 400 && typeof zcode === 'string' && zcode.startsWith('Z_')) return new ApiError(400, 'invalid_body_encoding', 'Body does not decompress');
   }
   return undefined;
 }

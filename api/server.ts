@@ -8,6 +8,7 @@ import { ApiKeyAuthenticator, type AuthOptions } from './auth';
 import type { RouteContext } from './context';
 import { consoleLogger, errorMiddleware, notFoundRoute, requestId, type Logger } from './errors';
 import { idempotency } from './idempotency';
+import { jsonDepthExceeds, jsonTooDeepError, unsafeTextGuard } from './input-safety';
 import { IngestCache, type IngestCacheOptions } from './ingest/catalog-cache';
 import { EventWriter, type EventWriterOptions } from './ingest/event-writer';
 import { eventTimeWindow, type EventTimeWindowOptions } from './ingest/timestamp';
@@ -17,6 +18,7 @@ import { billableMetricRoutes } from './routes/billable-metrics';
 import { currentUsageRouter } from './routes/current-usage';
 import { customerRoutes } from './routes/customers';
 import { eventErrorRoutes } from './routes/event-errors';
+import { eventQuarantineRoutes } from './routes/events-quarantine';
 import { eventRoutes } from './routes/events';
 import { eventsImportRoutes } from './routes/events-import';
 import { invoiceRoutes } from './routes/invoices';
@@ -26,6 +28,7 @@ import { invoicePreviewRoutes } from './routes/invoices-preview';
 import { pastUsageRoutes } from './routes/past-usage';
 import { planRoutes } from './routes/plans';
 import { alertRoutes } from './routes/alerts';
+import { apiKeyRoutes } from './routes/api-keys';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { openApiDocument } from './schemas/openapi';
 import { ApiMetrics } from './operations/metrics';
@@ -117,10 +120,12 @@ export function createApp(deps: ApiDeps): express.Express {
       limit: deps.bodyLimit ?? '1mb',
       type: ['application/json', 'application/*+json'],
       verify: (req, _res, buf) => {
+        if (jsonDepthExceeds(buf)) throw jsonTooDeepError();
         (req as unknown as { rawBody: Buffer }).rawBody = buf;
       },
     }),
   );
+  app.use(unsafeTextGuard); // NUL / lone surrogates in path, query, body (api/input-safety.ts)
 
   app.use(operationsRoutes({ db: deps.db, temporal: deps.temporal, metrics }));
   app.get('/api/v1/openapi.json', (_req, res) => {
@@ -138,6 +143,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(alertRoutes(ctx));
   // Before eventRoutes: /events/errors and /events/import are not transaction ids.
   v1.use(eventErrorRoutes(ctx));
+  v1.use(eventQuarantineRoutes(ctx));
   v1.use(eventsImportRoutes(ctx));
   v1.use(pastUsageRoutes(ctx));
   v1.use(eventRoutes(ctx));
@@ -145,6 +151,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(invoiceRoutes(ctx));
   v1.use(invoiceDocumentRoutes(ctx)); // POST /invoices/:id/download, GET /invoices/:id/file
   v1.use(fxRoutes(ctx)); // /fx_settings, /fx_rates
+  v1.use(apiKeyRoutes(ctx));
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

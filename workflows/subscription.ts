@@ -82,6 +82,10 @@ export const BUSINESS_FAILURE_TYPES = [
 
 export const ACTIVITY_OPTIONS = {
   startToCloseTimeout: '1 minute',
+  // Every activity heartbeats every 2 s (activities/heartbeat.ts): a crashed worker is detected within 10 s and
+  // the activity retried elsewhere, instead of after the 1-minute startToCloseTimeout. Activity options are not
+  // part of the replay determinism check (test/workflows/replay.test.ts still replays every recorded history).
+  heartbeatTimeout: '10 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,

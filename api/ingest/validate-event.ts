@@ -4,6 +4,8 @@
 import type { EventRow } from '../../db/repositories/events';
 import type { SubscriptionLookup } from '../../db/repositories/subscriptions';
 import type { IngestCache, MetricInfo } from './catalog-cache';
+import { decimalLimitViolation } from '../../billing/input-limits';
+import { isUnsafeText, unsafeTextPaths, INVALID_CHARACTERS } from '../input-safety';
 import { toDecimalString } from './decimal';
 import { checkTimeWindow, eventTimeWindow, IMPORT_TIME_WINDOW, parseEventTimestamp, type EventTimeWindow } from './timestamp';
 
@@ -59,6 +61,10 @@ function requiredString(raw: Record<string, unknown>, field: string, errors: Fie
     add(errors, field, 'value_is_too_long');
     return undefined;
   }
+  if (isUnsafeText(v)) {
+    add(errors, field, INVALID_CHARACTERS); // NUL / lone surrogate: Postgres cannot store it
+    return undefined;
+  }
   return v;
 }
 
@@ -88,15 +94,34 @@ function shape(raw: unknown, rules: TimeRules): Shaped {
   let properties: Record<string, unknown> = {};
   if (r.properties !== undefined && r.properties !== null) {
     if (typeof r.properties !== 'object' || Array.isArray(r.properties)) add(errors, 'properties', 'invalid_type');
-    else properties = r.properties as Record<string, unknown>;
+    else {
+      properties = r.properties as Record<string, unknown>;
+      for (const path of unsafeTextPaths(properties, 'properties')) add(errors, path, INVALID_CHARACTERS);
+    }
   }
 
   let preciseTotalAmount: string | null = null;
   if (r.precise_total_amount_cents !== undefined && r.precise_total_amount_cents !== null && r.precise_total_amount_cents !== '') {
-    preciseTotalAmount = toDecimalString(r.precise_total_amount_cents);
-    if (preciseTotalAmount === null) add(errors, 'precise_total_amount_cents', 'invalid_value');
+    // The documented limits (billing/input-limits.ts): what the numeric(40,15) column and the engine carry.
+    const outOfLimits = decimalLimitViolation(r.precise_total_amount_cents);
+    preciseTotalAmount = outOfLimits ? null : toDecimalString(r.precise_total_amount_cents);
+    if (outOfLimits) add(errors, 'precise_total_amount_cents', outOfLimits);
+    else if (preciseTotalAmount === null) add(errors, 'precise_total_amount_cents', 'invalid_value');
   }
   return { transactionId, externalSubscriptionId, code, timestamp, properties, preciseTotalAmount, errors };
+}
+
+/**
+ * An event no period of its subscription can bill: one at or after the termination of a terminated subscription
+ * (`subscription_terminated`), or one before the start of a pending subscription (`subscription_not_started`).
+ * Lago finds no subscription active at such an event's time and refuses it as not found; the same 422, recorded in
+ * event_errors, with a code that says why. (An ACTIVE subscription's events dated before subscription_at are still
+ * accepted, as before: not billed by any period.)
+ */
+export function inactiveAt(sub: SubscriptionLookup, timestamp: string): 'subscription_terminated' | 'subscription_not_started' | null {
+  if (sub.status === 'terminated' && (!sub.terminatedAt || Date.parse(timestamp) >= Date.parse(sub.terminatedAt))) return 'subscription_terminated';
+  if (sub.status === 'pending' && Date.parse(timestamp) < Date.parse(sub.subscriptionAt)) return 'subscription_not_started';
+  return null;
 }
 
 export interface ValidationOutcome {
@@ -146,13 +171,19 @@ async function validate(cache: IngestCache, organizationId: string, rawEvents: u
     if (s.code !== undefined && !metric) add(e, 'code', 'billable_metric_not_found');
     const subscription = s.externalSubscriptionId !== undefined ? subscriptions.get(s.externalSubscriptionId) : undefined;
     if (s.externalSubscriptionId !== undefined && !subscription) add(e, 'external_subscription_id', 'subscription_not_found');
+    else if (subscription && s.timestamp !== undefined) {
+      const inactive = inactiveAt(subscription, s.timestamp);
+      if (inactive) add(e, 'external_subscription_id', inactive);
+    }
 
     let value: string | null = null;
     if (metric && metric.fieldName && NUMERIC_AGGREGATIONS.has(metric.aggregationType)) {
       const raw = s.properties[metric.fieldName];
       if (raw !== undefined && raw !== null) {
-        value = toDecimalString(raw);
-        if (value === null) add(e, `properties.${metric.fieldName}`, 'invalid_value');
+        const outOfLimits = decimalLimitViolation(raw);
+        value = outOfLimits ? null : toDecimalString(raw);
+        if (outOfLimits) add(e, `properties.${metric.fieldName}`, outOfLimits);
+        else if (value === null) add(e, `properties.${metric.fieldName}`, 'invalid_value');
       }
     }
 

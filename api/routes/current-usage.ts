@@ -4,6 +4,8 @@
 // Optional Lago filters: charge_id (or deprecated filter_by_charge_id), billable_metric_code.
 import express from 'express';
 import type { Knex } from 'knex';
+import { getSubscriptionByExternalId } from '../../db/repositories/subscriptions';
+import { isPoisonFailure, quarantineUnusableEvents } from '../../db/repositories/quarantine';
 import { orgId } from '../auth';
 import { parseBody } from '../schemas/common';
 import { CurrentUsageQuery } from '../schemas/current-usage';
@@ -16,12 +18,21 @@ export function currentUsageRouter(deps: { db: Knex; now?: () => string }): expr
   r.get('/customers/:external_customer_id/current_usage', async (req, res) => {
     const organizationId = orgId(res);
     const q = parseBody(CurrentUsageQuery, req.query);
-    const body = await computeCurrentUsage(deps.db, organizationId, {
+    const compute = () => computeCurrentUsage(deps.db, organizationId, {
       externalCustomerId: req.params.external_customer_id,
       externalSubscriptionId: q.external_subscription_id,
       chargeId: q.charge_id ?? q.filter_by_charge_id,
       billableMetricCode: q.billable_metric_code,
     }, { now: deps.now ? deps.now() : new Date().toISOString(), plans });
+    let body: Awaited<ReturnType<typeof compute>>;
+    try {
+      body = await compute();
+    } catch (err) {
+      // Poison-row hook (db/repositories/quarantine.ts): quarantine what billing cannot use, then answer again.
+      const sub = isPoisonFailure(err) ? await getSubscriptionByExternalId(deps.db, organizationId, q.external_subscription_id) : null;
+      if (!sub || (await quarantineUnusableEvents(deps.db, organizationId, sub.id)).length === 0) throw err;
+      body = await compute();
+    }
     res.json(body);
   });
   return r;

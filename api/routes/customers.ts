@@ -1,7 +1,8 @@
 import { Router } from 'express';
-import { getCustomerByExternalId, upsertCustomer, type CustomerRecord } from '../../db/repositories/customers';
+import { getCustomerByExternalId, hasLiveSubscription, upsertCustomer, type CustomerRecord } from '../../db/repositories/customers';
 import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
+import { currencyError, customerCurrencyChangeViolation } from '../currency-policy';
 import { notFound } from '../errors';
 import { iso, parseBody } from '../schemas/common';
 import { CustomerCreateBody } from '../schemas/customers';
@@ -39,6 +40,13 @@ export function customerRoutes(ctx: RouteContext): Router {
   r.post('/customers', async (req, res) => {
     const organizationId = orgId(res);
     const input = parseBody(CustomerCreateBody, req.body).customer;
+    if (input.currency !== undefined) {
+      // A live subscription pins the customer's currency (api/currency-policy.ts).
+      const existing = await getCustomerByExternalId(ctx.db, organizationId, input.external_id);
+      const live = existing !== null && existing.currency !== input.currency && (await hasLiveSubscription(ctx.db, organizationId, existing.id));
+      const violation = existing ? customerCurrencyChangeViolation(existing.currency, input.currency, live) : null;
+      if (violation) throw currencyError(violation);
+    }
     const { invoice_grace_period: gracePeriod, ...billingRest } = input.billing_configuration ?? {};
     const { customer } = await upsertCustomer(ctx.db, organizationId, {
       externalId: input.external_id,

@@ -25,21 +25,23 @@ import {
 import { orgId } from '../auth';
 import type { RouteContext } from '../context';
 import type { FieldErrors } from '../ingest/validate-event';
+import { sanitizeJson, sanitizeText } from '../input-safety';
 import { iso, paginationMeta, parseBody } from '../schemas/common';
 import { EventErrorsQuery } from '../schemas/events';
 
 const MAX_ID_LENGTH = 255;
 
+// Recorded values are sanitized (NUL and lone surrogates → U+FFFD): Postgres cannot store them as received.
 function text(v: unknown): string | null {
-  return typeof v === 'string' && v !== '' ? v : null;
+  return typeof v === 'string' && v !== '' ? sanitizeText(v) : null;
 }
 
 /** The timestamp as the client sent it: a string as is, a JSON number as its text, anything else as JSON. */
 function receivedTimestamp(v: unknown): string | null {
   if (v === undefined || v === null) return null;
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string') return sanitizeText(v);
   if (typeof v === 'number') return String(v);
-  return JSON.stringify(v);
+  return JSON.stringify(sanitizeJson(v));
 }
 
 /** The event_errors rows of one rejected request: every (field, code) of every failed index. */
@@ -62,11 +64,11 @@ export function rejectedEventRows(
           externalSubscriptionId: text(r.external_subscription_id),
           code: text(r.code),
           timestamp: receivedTimestamp(r.timestamp),
-          properties: r.properties ?? null,
+          properties: r.properties === undefined || r.properties === null ? null : sanitizeJson(r.properties),
           errorCode,
-          field,
+          field: sanitizeText(field),
           requestId,
-          raw,
+          raw: sanitizeJson(raw),
         });
       }
     }

@@ -16,6 +16,7 @@ import { orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { addDetail, notFound, validationError } from '../errors';
 import { iso, zodIssuesToDetails, lagoErrorMap } from '../schemas/common';
+import { collectNumericLimitIssues } from '../schemas/limits';
 import { PlanCreateBody } from '../schemas/plans';
 
 export function serializePlan(p: PlanRecord) {
@@ -115,6 +116,11 @@ export function planRoutes(ctx: RouteContext): Router {
       }
     }
     if (parsed.success) {
+      // Prices and tier bounds beyond what billing carries (billing/input-limits.ts) are refused here.
+      parsed.data.plan.charges.forEach((c, i) => {
+        collectNumericLimitIssues(c.properties, `charges[${i}].properties`, details);
+        c.filters.forEach((f, j) => collectNumericLimitIssues(f.properties, `charges[${i}].filters[${j}].properties`, details));
+      });
       // Billing in advance (the subscription fee at the period start, or a charge per event) is priced by
       // billing/ but not yet issued by the subscription workflow: refuse such plans rather than never bill them.
       if (parsed.data.plan.pay_in_advance) addDetail(details, 'pay_in_advance', 'not_supported');

@@ -1,10 +1,10 @@
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { Router } from 'express';
 import { periodContaining, type ScheduleInput } from '../../billing/period';
 import type { Interval } from '../../billing/types';
 import { getPlanByCode } from '../../db/repositories/catalog';
-import { getCustomerByExternalId } from '../../db/repositories/customers';
+import { assignCustomerCurrencyIfUnset, getCustomerByExternalId } from '../../db/repositories/customers';
 import {
   getSubscriptionByExternalId,
   insertSubscription,
@@ -18,11 +18,14 @@ import {
   subscriptionWorkflowId,
   terminateUpdate,
   type SubscriptionWorkflowState,
+  type TerminateResult,
 } from '../../workflows/messages';
 import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { ApiError, notFound, validationError, type Logger } from '../errors';
 import { iso, paginationMeta, parseBody } from '../schemas/common';
+import { currencyError, subscriptionCurrencyViolation } from '../currency-policy';
+import { subscriptionAtViolation } from '../schemas/dates';
 import { SubscriptionCreateBody, SubscriptionListQuery } from '../schemas/subscriptions';
 
 export function scheduleOf(s: SubscriptionRecord, defaultTimezone: string): ScheduleInput {
@@ -136,6 +139,35 @@ function isUndefinedSearchAttribute(err: unknown): boolean {
   return /search attribute .* is not defined/i.test(text);
 }
 
+/** The update id of a subscription's termination: one per subscription (a business id, never random). */
+export function terminationUpdateId(subscriptionId: string): string {
+  return `terminate:${subscriptionId}`;
+}
+
+/**
+ * Run the termination update once per subscription: a retry joins the running one (same update id); when the
+ * workflow has already completed (the first call terminated it and the API died before recording it), the
+ * workflow's own result (its TerminateResult) is the answer.
+ */
+async function terminateOnce(handle: WorkflowHandle, subscriptionId: string): Promise<TerminateResult> {
+  try {
+    return await handle.executeUpdate(terminateUpdate, { args: [{}], updateId: terminationUpdateId(subscriptionId) });
+  } catch (err) {
+    if (!isWorkflowCompleted(err)) throw err;
+    const description = await handle.describe();
+    if (description.status.name !== 'COMPLETED') throw err;
+    const result = (await handle.result()) as TerminateResult | undefined;
+    if (!result || typeof result.terminatedAt !== 'string') throw err;
+    return result;
+  }
+}
+
+function isWorkflowCompleted(err: unknown): boolean {
+  if (err instanceof WorkflowNotFoundError) return true;
+  const text = `${(err as Error)?.message ?? ''} ${String((err as Error)?.cause ?? '')}`;
+  return /workflow execution already completed|already completed/i.test(text);
+}
+
 export function subscriptionRoutes(ctx: RouteContext): Router {
   const r = Router();
 
@@ -153,6 +185,16 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     // Default start: now, at whole-second precision (as Lago shows it), so an event sent in the same second
     // as the subscription (unix-seconds timestamp) is inside the first period.
     const subscriptionAt = input.subscription_at ? new Date(input.subscription_at) : new Date(Math.floor(now.getTime() / 1000) * 1000);
+    const outOfBounds = subscriptionAtViolation(subscriptionAt, now);
+    if (outOfBounds) throw validationError({ subscription_at: [outOfBounds] });
+    // Currencies (api/currency-policy.ts): a customer without one takes the plan's (Lago); a different one is refused.
+    const currencyViolation = subscriptionCurrencyViolation(customer.currency, plan.amountCurrency);
+    if (currencyViolation) throw currencyError(currencyViolation);
+    if (customer.currency === null) {
+      const assigned = await assignCustomerCurrencyIfUnset(ctx.db, organizationId, customer.id, plan.amountCurrency);
+      const raced = subscriptionCurrencyViolation(assigned.currency, plan.amountCurrency);
+      if (raced) throw currencyError(raced);
+    }
     const pending = subscriptionAt.getTime() > now.getTime();
     const { subscription, created } = await insertSubscription(ctx.db, organizationId, {
       customerId: customer.id,
@@ -199,20 +241,38 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     res.json({ subscription: serializeSubscription(s, defaultTimezoneOf(res)) });
   });
 
-  // Lago: terminates only active (or pending) subscriptions; an already terminated one is not found (404).
+  // Idempotent (issue 8): a DELETE of an already terminated subscription answers what the first DELETE answered
+  // (200, the terminated subscription). Lago answers 404 there; a client retrying after a lost response cannot
+  // tell, so we chose idempotency. The workflow marks the row terminated itself, so this also covers an API
+  // that died between the termination and its answer.
   r.delete('/subscriptions/:external_id', async (req, res) => {
     const organizationId = orgId(res);
     const s = await getSubscriptionByExternalId(ctx.db, organizationId, req.params.external_id);
-    if (!s || s.status === 'terminated') throw notFound('subscription');
+    if (!s) throw notFound('subscription');
+    if (s.status === 'terminated') {
+      res.json({ subscription: serializeSubscription(s, defaultTimezoneOf(res)) });
+      return;
+    }
     const handle = ctx.temporal.workflow.getHandle(subscriptionWorkflowId(s.id));
     let terminatedAt: string;
     try {
-      const result = await handle.executeUpdate(terminateUpdate, { args: [{}] });
+      // Idempotent (issue 8): the update id is the business key, so a DELETE retried while the first one's
+      // termination is still running attaches to it (Temporal deduplicates updates by id) instead of getting
+      // termination_in_progress; once the workflow has completed, its result is the first call's result.
+      const result = await terminateOnce(handle, s.id);
       terminatedAt = result.terminatedAt;
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         const type = err.cause.type ?? 'termination_failed';
-        if (type === 'already_terminated') throw notFound('subscription');
+        if (type === 'already_terminated') {
+          // Terminated by an earlier call whose answer was lost: that call's result (the row the workflow marked).
+          const done = await getSubscriptionByExternalId(ctx.db, organizationId, s.externalId);
+          if (done?.status === 'terminated') {
+            res.json({ subscription: serializeSubscription(done, defaultTimezoneOf(res)) });
+            return;
+          }
+          throw notFound('subscription');
+        }
         throw new ApiError(422, 'validation_errors', err.cause.message, { base: [type] });
       }
       throw err;

@@ -78,11 +78,28 @@ export function isValidTimezone(zone: string): boolean {
   }
 }
 
+/**
+ * True when the date and time fields name a real instant: Date.parse rolls `2026-02-30` over to March 2 and
+ * accepts 24:00, so the fields are checked first (month 1-12, day within the month of that year, leap years
+ * included, hour 0-23, minute and second 0-59; offsets within ±23:59).
+ */
+export function isRealCalendarDateTime(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(value);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1).map((v) => (v === undefined ? 0 : Number(v)));
+  if (month! < 1 || month! > 12 || day! < 1 || hour! > 23 || minute! > 59 || second! > 59) return false;
+  const leap = (year! % 4 === 0 && year! % 100 !== 0) || year! % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month! - 1]!;
+  if (day! > days) return false;
+  const offset = /([+-])(\d{2}):?(\d{2})$/.exec(value);
+  return !offset || (Number(offset[2]) <= 23 && Number(offset[3]) <= 59);
+}
+
 const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
 /** Strict ISO-8601 instant with an explicit offset → ISO UTC string, or null when malformed. */
 export function parseIsoInstant(value: string): string | null {
-  if (!ISO_DATETIME.test(value)) return null;
+  if (!ISO_DATETIME.test(value) || !isRealCalendarDateTime(value)) return null;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }

@@ -4,6 +4,7 @@
 // document one event's shape (EventInputObject) where the route validates each event by hand, per index.
 import { z } from 'zod';
 import { AlertCreateBody } from './alerts';
+import { ApiKeyCreateBody } from './api-keys';
 import { BillableMetricCreateBody } from './billable-metrics';
 import { paginationQuery } from './common';
 import { CurrentUsageQuery } from './current-usage';
@@ -156,6 +157,9 @@ export function openApiDocument(): Record<string, unknown> {
         ),
       },
       '/events/errors': { get: get('/events/errors', 'List rejected events (what was recorded against each event a 422 refused)', 'EventErrorListResponse', EventErrorsQuery) },
+      '/events/quarantined': {
+        get: get('/events/quarantined', 'List stored events billing could not use, moved aside so their period still closed', 'QuarantinedEventListResponse', paginationQuery),
+      },
       '/events/{transaction_id}': {
         get: get('/events/{transaction_id}', 'Retrieve a stored event; 404 event_not_found lists the errors recorded against the transaction id', 'StoredEventResponse'),
       },
@@ -196,6 +200,18 @@ export function openApiDocument(): Record<string, unknown> {
       '/fx_rates/resolve': {
         get: get('/fx_rates/resolve', 'The rate an invoice of that date would use, or 404 fx_rate_missing / fx_rate_stale with the reason (Meterline)', 'FxRateResponse', FxRateResolveQuery),
       },
+      // API key management (Meterline extension: Lago 1.51's public API has no keys route).
+      '/api_keys': {
+        post: post('/api_keys', 'Create an API key (its value is shown once; stored as a sha256)', 'ApiKeyCreateInput', 'ApiKeyResponse'),
+        get: get('/api_keys', "List the organization's API keys (never their values)", 'ApiKeyListResponse'),
+      },
+      '/api_keys/{lago_id}': {
+        get: get('/api_keys/{lago_id}', 'Retrieve an API key (without its value)', 'ApiKeyResponse'),
+        delete: del('/api_keys/{lago_id}', 'Revoke an API key, effective at once on every API process', 'ApiKeyResponse'),
+      },
+      '/api_keys/{lago_id}/rotate': {
+        post: post('/api_keys/{lago_id}/rotate', 'Replace an API key by a new one with the same name (the old one is revoked)', 'ApiKeyEmptyInput', 'ApiKeyRotateResponse'),
+      },
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
@@ -214,6 +230,8 @@ export function openApiDocument(): Record<string, unknown> {
         ...responseComponents(),
         FxSettingsInput: schemaOf(FxSettingsBody),
         ManualFxRateInput: schemaOf(ManualFxRateBody),
+        ApiKeyCreateInput: schemaOf(ApiKeyCreateBody),
+        ApiKeyEmptyInput: schemaOf(z.object({})),
       },
     },
   };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { currencyCode, safeCents } from './common';
+import { MAX_TRIAL_PERIOD_DAYS } from './limits';
 
 export const INTERVALS = ['weekly', 'monthly', 'quarterly', 'semiannual', 'yearly'] as const;
 export const CHARGE_MODELS = ['standard', 'graduated', 'volume', 'package', 'percentage', 'graduated_percentage', 'dynamic'] as const;
@@ -41,7 +42,7 @@ export const PlanCreateBody = z.object({
     amount_cents: safeCents,
     amount_currency: currencyCode,
     pay_in_advance: z.boolean().optional().default(false),
-    trial_period: z.number().min(0).nullable().optional(),
+    trial_period: z.number().min(0).max(MAX_TRIAL_PERIOD_DAYS).nullable().optional(),
     minimum_commitment: z
       .object({ amount_cents: safeCents, invoice_display_name: z.string().nullable().optional() })
       .nullable()

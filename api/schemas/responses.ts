@@ -460,6 +460,11 @@ export const InvoiceObject = component(
   }),
 );
 
+export const ApiKeyObject = component(
+  'ApiKeyObject',
+  z.object({ lago_id: str, name: nstr, value: str.optional(), last_four: str, created_at: instant, revoked_at: ninstant }),
+);
+
 // ---- envelopes: one per route answer ------------------------------------------------------------------------
 
 export const responses = {
@@ -483,6 +488,27 @@ export const responses = {
     import: z.object({ source: str, import_batch: nstr, received_count: int, imported_count: int, duplicates_count: int }),
   }),
   InvoiceResponse: z.object({ invoice: InvoiceObject }),
+  QuarantinedEventListResponse: z.object({
+    quarantined_events: z.array(
+      z.object({
+        lago_id: str,
+        transaction_id: str,
+        external_subscription_id: nstr,
+        lago_subscription_id: nstr,
+        code: str,
+        timestamp: instant,
+        properties: json,
+        precise_total_amount_cents: decimal.nullable(),
+        field: nstr,
+        reason_code: str,
+        quarantined_at: instant,
+      }),
+    ),
+    meta: PaginationMeta,
+  }),
+  ApiKeyResponse: z.object({ api_key: ApiKeyObject }),
+  ApiKeyRotateResponse: z.object({ api_key: ApiKeyObject, revoked_api_key: ApiKeyObject }),
+  ApiKeyListResponse: z.object({ api_keys: z.array(ApiKeyObject) }),
   FxSettingsResponse: z.object({ fx_settings: z.object({ invoicing_enabled: z.boolean() }) }),
   FxRateResponse: z.object({
     fx_rate: z.object({

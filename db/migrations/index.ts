@@ -10,6 +10,9 @@ import * as thresholdsAndAlerts from './20261127000007_thresholds_and_alerts';
 import * as fxRates from './20261201000400_fx_rates';
 import * as invoiceFx from './20261201000401_invoice_fx';
 import * as invoiceDocuments from './20261201000402_invoice_documents';
+import * as quarantinedEvents from './20261201000200_quarantined_events';
+import * as apiKeyManagement from './20261201000201_api_key_management';
+import * as perOrgNumbering from './20261201000202_per_org_numbering';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -24,6 +27,9 @@ export const migrations: Record<string, Migration> = {
   '20261201000400_fx_rates': fxRates,
   '20261201000401_invoice_fx': invoiceFx,
   '20261201000402_invoice_documents': invoiceDocuments,
+  '20261201000200_quarantined_events': quarantinedEvents,
+  '20261201000201_api_key_management': apiKeyManagement,
+  '20261201000202_per_org_numbering': perOrgNumbering,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,5 +1,6 @@
 // Customers: create-or-update by (organization_id, external_id), Lago's semantics.
 import type { Knex } from 'knex';
+import { nextOrganizationCounter } from './organizations';
 
 export interface CustomerRecord {
   id: string;
@@ -69,13 +70,19 @@ export async function upsertCustomer(db: Knex, organizationId: string, c: Custom
   if (c.billingConfiguration !== undefined) {
     merge.billing_configuration = db.raw('customers.billing_configuration || ?::jsonb', [JSON.stringify(c.billingConfiguration)]);
   }
-  // xmax = 0 only for a freshly inserted row: tells create from update in one statement.
-  const [row] = await db('customers')
-    .insert(insert)
-    .onConflict(['organization_id', 'external_id'])
-    .merge(merge)
-    .returning(['*', db.raw('(xmax = 0) as inserted')]);
-  return { customer: toCustomer(row), created: Boolean(row.inserted) };
+  // sequential_id: the organization's own counter (never a global sequence), taken only for a new customer, in
+  // the insert's transaction. Two concurrent creations of one external_id: the loser merges (its number is a gap).
+  return db.transaction(async (trx) => {
+    const existing = await trx('customers').where({ organization_id: organizationId, external_id: c.externalId }).first('sequential_id');
+    const sequentialId = existing ? Number(existing.sequential_id) : await nextOrganizationCounter(trx, organizationId, 'customer');
+    // xmax = 0 only for a freshly inserted row: tells create from update in one statement.
+    const [row] = await trx('customers')
+      .insert({ ...insert, sequential_id: sequentialId })
+      .onConflict(['organization_id', 'external_id'])
+      .merge(merge)
+      .returning(['*', trx.raw('(xmax = 0) as inserted')]);
+    return { customer: toCustomer(row), created: Boolean(row.inserted) };
+  });
 }
 
 export async function getCustomerByExternalId(db: Knex, organizationId: string, externalId: string): Promise<CustomerRecord | null> {
@@ -87,4 +94,23 @@ export async function getCustomersByIds(db: Knex, organizationId: string, ids: s
   if (ids.length === 0) return new Map();
   const rows = await db('customers').where({ organization_id: organizationId }).whereIn('id', [...new Set(ids)]);
   return new Map(rows.map((r: Record<string, any>) => [r.id, toCustomer(r)]));
+}
+
+/** True when the customer has an active or pending subscription (its currency is then pinned). */
+export async function hasLiveSubscription(db: Knex, organizationId: string, customerId: string): Promise<boolean> {
+  const row = await db('subscriptions')
+    .where({ organization_id: organizationId, customer_id: customerId })
+    .whereIn('status', ['active', 'pending'])
+    .first('id');
+  return row !== undefined;
+}
+
+/**
+ * Gives a customer without a currency the currency of its first subscription's plan (as Lago does); returns the
+ * customer as stored afterwards (its currency unchanged when it already had one).
+ */
+export async function assignCustomerCurrencyIfUnset(db: Knex, organizationId: string, customerId: string, currency: string): Promise<CustomerRecord> {
+  await db('customers').where({ organization_id: organizationId, id: customerId }).whereNull('currency').update({ currency, updated_at: db.fn.now() });
+  const row = await db('customers').where({ organization_id: organizationId, id: customerId }).first();
+  return toCustomer(row);
 }

@@ -171,12 +171,12 @@ export async function findStoredEvent(db: Db, organizationId: string, transactio
     .leftJoin('subscriptions as s', 's.id', 'e.subscription_id')
     .where({ 'e.organization_id': organizationId, 'e.transaction_id': transactionId })
     .first(
-      'e.id', 'e.transaction_id', 'e.external_subscription_id', 'e.subscription_id', 's.customer_id', 'e.code', 'e.timestamp',
+      'e.lago_id', 'e.transaction_id', 'e.external_subscription_id', 'e.subscription_id', 's.customer_id', 'e.code', 'e.timestamp',
       'e.properties', db.raw('e.precise_total_amount::text as precise_total_amount'), 'e.created_at',
     );
   if (!r) return null;
   return {
-    id: String(r.id),
+    id: String(r.lago_id),
     transactionId: r.transaction_id,
     externalSubscriptionId: r.external_subscription_id,
     subscriptionId: r.subscription_id ?? null,

@@ -129,6 +129,8 @@ export interface SubscriptionLookup {
   status: SubscriptionStatus;
   /** ISO UTC */
   subscriptionAt: string;
+  /** ISO UTC; null unless terminated. */
+  terminatedAt?: string | null;
 }
 
 /** Minimal rows for ingest: one query for many external ids. */
@@ -138,7 +140,7 @@ export async function lookupSubscriptions(db: Knex, organizationId: string, exte
     .join('customers as c', 'c.id', 's.customer_id')
     .where('s.organization_id', organizationId)
     .whereIn('s.external_id', externalIds)
-    .select('s.id', 's.external_id', 's.status', 's.customer_id', 's.subscription_at', 'c.external_id as external_customer_id');
+    .select('s.id', 's.external_id', 's.status', 's.customer_id', 's.subscription_at', 's.terminated_at', 'c.external_id as external_customer_id');
   return rows.map((r: Record<string, any>) => ({
     id: r.id,
     externalId: r.external_id,
@@ -146,6 +148,7 @@ export async function lookupSubscriptions(db: Knex, organizationId: string, exte
     customerId: r.customer_id,
     status: r.status,
     subscriptionAt: new Date(r.subscription_at).toISOString(),
+    terminatedAt: r.terminated_at ? new Date(r.terminated_at).toISOString() : null,
   }));
 }
 

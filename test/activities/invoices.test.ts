@@ -255,25 +255,27 @@ describe('failures', () => {
     return f;
   }
 
-  it('a non-numeric value of a sum metric (SQL path) fails non-retryably with type invalid_event_value naming the event, and writes nothing', async () => {
+  // Issue 8: one unusable stored row must not block the period; it is quarantined (db/repositories/quarantine.ts).
+  it('a non-numeric value of a sum metric (SQL path) is quarantined with invalid_value and the period is invoiced without it', async () => {
     const s = await tokenSetup();
     await insertEvents(t.db, s.ref, [
       { code: 'tokens', timestamp: '2026-11-05T00:00:00Z', properties: { tokens: 10 } },
       { code: 'tokens', timestamp: '2026-11-06T00:00:00Z', properties: { tokens: 'lots' }, transactionId: 'tx-bad-1' },
     ]);
-    const f = await expectNonRetryable(s.activities.createPeriodInvoice(s.input), 'invalid_event_value');
-    expect(f.message).toContain('tx-bad-1');
-    expect(f.cause).toBeDefined();
-    expect(await invoiceCount(s.sub.id)).toBe(0);
+    const res = await s.activities.createPeriodInvoice(s.input);
+    expect(res.created).toBe(true);
+    expect(await t.db('quarantined_events').where({ organization_id: s.org.id }).select('transaction_id', 'reason_code'))
+      .toEqual([{ transaction_id: 'tx-bad-1', reason_code: 'invalid_value' }]);
+    expect(await invoiceCount(s.sub.id)).toBe(1);
   });
 
-  it('a non-numeric value on a filtered charge (event path) fails the same way', async () => {
+  it('a non-numeric value on a filtered charge (event path) is quarantined the same way', async () => {
     const s = await tokenSetup();
     await insertEvents(t.db, s.ref, [
       { code: 'gpu_seconds', timestamp: '2026-11-05T00:00:00Z', properties: { seconds: true, gpu: 'h100' }, transactionId: 'tx-bad-2' },
     ]);
-    const f = await expectNonRetryable(s.activities.createPeriodInvoice(s.input), 'invalid_event_value');
-    expect(f.message).toContain('tx-bad-2');
+    await s.activities.createPeriodInvoice(s.input);
+    expect(await t.db('quarantined_events').where({ organization_id: s.org.id }).pluck('transaction_id')).toEqual(['tx-bad-2']);
   });
 
   it('invalid stored plan data fails non-retryably with type invalid_plan', async () => {

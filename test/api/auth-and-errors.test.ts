@@ -12,13 +12,13 @@ describe('authentication', () => {
   test('a request without a key is 401 in Lago shape', async () => {
     const res = await h.raw('GET', '/billable_metrics', undefined, {});
     expect(res.status).toBe(401);
-    expect(res.body).toEqual({ status: 401, error: 'Unauthorized' });
+    expect(res.body).toEqual({ status: 401, error: 'Unauthorized', code: 'unauthorized' });
   });
 
   test('a wrong key is 401, and a key of the organization is accepted', async () => {
     const wrong = await h.raw('GET', '/billable_metrics', undefined, { authorization: 'Bearer ml_not-a-real-key' });
     expect(wrong.status).toBe(401);
-    expect(wrong.body).toEqual({ status: 401, error: 'Unauthorized' });
+    expect(wrong.body).toEqual({ status: 401, error: 'Unauthorized', code: 'unauthorized' });
     const ok = await h.request('GET', '/billable_metrics');
     expect(ok.status).toBe(200);
     expect(ok.body.meta).toMatchObject({ current_page: 1, total_count: 0 });

@@ -192,7 +192,7 @@ describe('insertEventsWithRollups: one statement per group', () => {
     expect(texts[0]).not.toMatch(/\bBEGIN\b|\bCOMMIT\b/i);
     expect(first.map((e) => e.transactionId).sort()).toEqual(['t1', 't2', 't3', 'u1']);
     for (const e of first) {
-      expect(e.id).toMatch(/^[0-9]+$/);
+      expect(e.id).toMatch(/^[0-9a-f-]{36}$/); // the lago_id (uuid)
       expect(e.createdAt).toBeInstanceOf(Date);
       expect(Math.abs(e.createdAt.getTime() - Date.now())).toBeLessThan(60_000);
     }

@@ -93,7 +93,7 @@ test('10,000 events in concurrent batches: stored exactly once, few signals, liv
   expect(state.usageSignalsReceived).toBe(signals);
 });
 
-test('DELETE terminates through the workflow, then the invoice is readable; a second DELETE is 404', async () => {
+test('DELETE terminates through the workflow, then the invoice is readable; a second DELETE answers the same (idempotent)', async () => {
   const sub = await seedSubscription(h, { suffix: 'term', aggregation: 'sum_agg', fieldName: 'tokens', subscriptionAt: new Date(Date.now() - 60_000).toISOString() });
   const ts = Math.floor(Date.now() / 1000) - 5;
   const sent = await h.request('POST', '/events/batch', {
@@ -108,7 +108,9 @@ test('DELETE terminates through the workflow, then the invoice is readable; a se
   expect(del.status).toBe(200);
   expect(del.body.subscription).toMatchObject({ external_id: sub.subscriptionId, status: 'terminated', terminated_at: expect.any(String) });
   const again = await h.request('DELETE', `/subscriptions/${sub.subscriptionId}`);
-  expect(again.body).toEqual({ status: 404, error: 'Not Found', code: 'subscription_not_found' });
+  // Issue 8: a retried DELETE gets the first call's result, not Lago's 404.
+  expect(again.status).toBe(200);
+  expect(again.body.subscription).toMatchObject({ status: 'terminated', terminated_at: del.body.subscription.terminated_at });
 
   const list = await until(
     () => h.request('GET', `/invoices?external_customer_id=${sub.customerId}`),
