@@ -14,3 +14,5 @@ export {
   type TaxRuleCustomer,
   type TaxDecision,
 } from './rules';
+export { checkVatNumberFormat, normalizeVatNumber, type VatNumberFormat } from './vat-number';
+export { applyProviderTaxes, type ProviderFeeTaxes, type ProviderTaxLine } from './provider';

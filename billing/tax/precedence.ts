@@ -1,6 +1,7 @@
 // Which taxes apply to a fee: Lago's precedence (lago-api app/services/fees/apply_taxes_service.rb
 // `applicable_taxes`): explicit tax codes > the add-on's taxes > the charge's taxes > the plan's taxes
-// (subscription, charge and commitment fees) > the customer's taxes > the organization's default taxes.
+// (subscription, charge and commitment fees) > the customer's taxes > [Meterline: the automatic rules' tax]
+// > the organization's default taxes.
 // A level applies only when it has at least one tax; an empty level falls through to the next.
 import type { Tax, TaxableFee, TaxAssignments, TaxSource } from './types';
 
@@ -27,6 +28,8 @@ export function applicableTaxes(fee: TaxableFee, a: TaxAssignments): ApplicableT
   if (fee.chargeId && nonEmpty(charge)) return { source: 'charge', taxes: charge };
   if (isPlanFee(fee) && nonEmpty(a.planTaxes)) return { source: 'plan', taxes: a.planTaxes };
   if (nonEmpty(a.customerTaxes)) return { source: 'customer', taxes: a.customerTaxes };
+  // Automatic rules stand in for the customer's own taxes and, when the organization enables them, for its default.
+  if (nonEmpty(a.automatic)) return { source: 'rule', taxes: a.automatic };
   if (nonEmpty(a.organizationTaxes)) return { source: 'organization', taxes: a.organizationTaxes };
   return { source: 'none', taxes: [] };
 }

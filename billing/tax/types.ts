@@ -13,7 +13,7 @@ export interface Tax {
 }
 
 /** Which level of Lago's precedence (or which automatic mechanism) chose a fee's taxes. */
-export type TaxSource = 'explicit' | 'add_on' | 'charge' | 'plan' | 'customer' | 'organization' | 'none';
+export type TaxSource = 'explicit' | 'add_on' | 'charge' | 'plan' | 'customer' | 'rule' | 'organization' | 'provider' | 'none';
 
 /** What the engine needs of a fee: its kind, what it bills, and its amount after coupons. */
 export interface TaxableFee {
@@ -37,6 +37,8 @@ export interface TaxAssignments {
   chargeTaxes?: Record<string, Tax[]>;
   planTaxes?: Tax[];
   customerTaxes?: Tax[];
+  /** The tax decided by the automatic rules (billing/tax/rules.ts) for a customer without tax codes. */
+  automatic?: Tax[];
   /** The organization's default taxes (Lago `applied_to_organization`). */
   organizationTaxes?: Tax[];
 }

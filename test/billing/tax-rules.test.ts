@@ -85,9 +85,9 @@ describe('automatic tax rules', () => {
     expect(() => decideTax(FR_SELLER, { country: null, customerType: 'individual', vatNumberStatus: 'absent' }, '2026-01-01')).toThrow(/customer country/);
   });
 
-  it('the decided tax plugs into applyTaxes at the customer level: 10000 cents to a FI consumer after 2024-09-01 → 2550', () => {
+  it('the decided tax plugs into applyTaxes as the automatic level: 10000 cents to a FI consumer after 2024-09-01 → 2550', () => {
     const d = decideTax(FR_SELLER, person('FI'), '2024-09-01');
-    const out = applyTaxes([{ kind: 'subscription', chargeId: null, amountCents: 10000 }], { currency: 'EUR', assignments: { customerTaxes: [d.tax] } });
+    const out = applyTaxes([{ kind: 'subscription', chargeId: null, amountCents: 10000 }], { currency: 'EUR', assignments: { automatic: [d.tax] } });
     expect(out.taxesAmountCents).toBe(2550);
     expect(out.appliedTaxes[0]).toMatchObject({ taxCode: 'auto_eu_b2c_fi', taxRate: '25.5', amountCents: 2550 });
   });
