@@ -25,6 +25,7 @@ import { pastUsageRoutes } from './routes/past-usage';
 import { planRoutes } from './routes/plans';
 import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
+import { taxRoutes } from './routes/taxes';
 import { openApiDocument } from './schemas/openapi';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
 import { insertEventsWithRollups, RollupSpecCache } from '../db/repositories/rollups';
@@ -125,6 +126,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(billableMetricRoutes(ctx));
   v1.use(planRoutes(ctx));
   v1.use(customerRoutes(ctx));
+  v1.use(taxRoutes(ctx));
   v1.use(currentUsageRouter({ db: deps.db }));
   v1.use(subscriptionRoutes(ctx));
   v1.use(alertRoutes(ctx));

@@ -14,6 +14,7 @@ import { InvoicePreviewBody } from './invoices-preview';
 import { PastUsageQuery } from './past-usage';
 import { PlanCreateBody } from './plans';
 import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
+import { TaxCreateBody, TaxSettingsBody, TaxUpdateBody } from './taxes';
 
 const ErrorBody = z.object({
   status: z.number().int(),
@@ -65,6 +66,11 @@ function post(path: string, summary: string, schemaName: string) {
   };
 }
 
+function put(path: string, summary: string, schemaName: string) {
+  const { parameters, ...rest } = post(path, summary, schemaName);
+  return { ...rest, parameters: parameters.filter((p) => p !== idempotencyKeyHeader) };
+}
+
 function get(path: string, summary: string, query?: z.ZodObject, extraQuery: Record<string, unknown>[] = []) {
   const parameters = [...pathParameters(path), ...queryParameters(query), ...extraQuery];
   return { summary, ...(parameters.length > 0 ? { parameters } : {}), responses: { '200': { description: 'OK (Lago envelope)' }, ...errorResponses } };
@@ -100,6 +106,19 @@ export function openApiDocument(): Record<string, unknown> {
       '/billable_metrics/{code}': { get: get('/billable_metrics/{code}', 'Retrieve a billable metric') },
       '/plans': { post: post('/plans', 'Create a plan (validated by the billing engine before any write)', 'PlanCreateInput') },
       '/plans/{code}': { get: get('/plans/{code}', 'Retrieve a plan') },
+      '/taxes': {
+        post: post('/taxes', 'Create a tax (rate: a percentage, decimal string or number)', 'TaxCreateInput'),
+        get: get('/taxes', 'List taxes', paginationQuery),
+      },
+      '/taxes/{code}': {
+        get: get('/taxes/{code}', 'Retrieve a tax'),
+        put: put('/taxes/{code}', 'Update a tax', 'TaxUpdateInput'),
+        delete: del('/taxes/{code}', 'Delete a tax (detached from customers, plans and charges)'),
+      },
+      '/tax_settings': {
+        get: get('/tax_settings', "The organization's automatic-tax settings (Meterline extension)"),
+        put: put('/tax_settings', 'Enable or configure automatic tax rules: seller country, US state and other country rates', 'TaxSettingsInput'),
+      },
       '/customers': { post: post('/customers', 'Create or update a customer by external_id', 'CustomerCreateInput') },
       '/customers/{external_customer_id}': { get: get('/customers/{external_customer_id}', 'Retrieve a customer') },
       '/customers/{external_customer_id}/current_usage': {
@@ -171,6 +190,9 @@ export function openApiDocument(): Record<string, unknown> {
         EventBatchInput: schemaOf(z.object({ events: z.array(EventInputObject).min(1).max(MAX_BATCH_EVENTS) })),
         EventImportInput: schemaOf(EventImportBody.extend({ events: z.array(EventInputObject).min(1).max(MAX_IMPORT_EVENTS) })),
         AlertCreateInput: schemaOf(AlertCreateBody),
+        TaxCreateInput: schemaOf(TaxCreateBody),
+        TaxUpdateInput: schemaOf(TaxUpdateBody),
+        TaxSettingsInput: schemaOf(TaxSettingsBody),
       },
     },
   };

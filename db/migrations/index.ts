@@ -7,6 +7,8 @@ import * as usageRollups from './20261127000004_usage_rollups';
 import * as eventErrorsAndImports from './20261127000005_event_errors_and_imports';
 import * as feeAdjustments from './20261127000006_fee_adjustments';
 import * as thresholdsAndAlerts from './20261127000007_thresholds_and_alerts';
+import * as taxes from './20261201000300_taxes';
+import * as invoiceTaxes from './20261201000301_invoice_taxes';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -18,6 +20,8 @@ export const migrations: Record<string, Migration> = {
   '20261127000005_event_errors_and_imports': eventErrorsAndImports,
   '20261127000006_fee_adjustments': feeAdjustments,
   '20261127000007_thresholds_and_alerts': thresholdsAndAlerts,
+  '20261201000300_taxes': taxes,
+  '20261201000301_invoice_taxes': invoiceTaxes,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -13,6 +13,9 @@ export interface CustomerRecord {
   invoiceGracePeriod: number | null;
   country: string | null;
   taxIdentificationNumber: string | null;
+  customerType: 'company' | 'individual' | null;
+  state: string | null;
+  zipcode: string | null;
   billingConfiguration: Record<string, unknown>;
   createdAt: Date;
   updatedAt: Date;
@@ -28,6 +31,9 @@ export interface CustomerUpsert {
   invoiceGracePeriod?: number | null;
   country?: string | null;
   taxIdentificationNumber?: string | null;
+  customerType?: 'company' | 'individual' | null;
+  state?: string | null;
+  zipcode?: string | null;
   billingConfiguration?: Record<string, unknown>;
 }
 
@@ -44,6 +50,9 @@ export function toCustomer(row: Record<string, any>): CustomerRecord {
     invoiceGracePeriod: row.invoice_grace_period ?? null,
     country: row.country ?? null,
     taxIdentificationNumber: row.tax_identification_number ?? null,
+    customerType: row.customer_type ?? null,
+    state: row.state ?? null,
+    zipcode: row.zipcode ?? null,
     billingConfiguration: row.billing_configuration ?? {},
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -59,6 +68,9 @@ export async function upsertCustomer(db: Knex, organizationId: string, c: Custom
   if (c.invoiceGracePeriod !== undefined) values.invoice_grace_period = c.invoiceGracePeriod;
   if (c.country !== undefined) values.country = c.country;
   if (c.taxIdentificationNumber !== undefined) values.tax_identification_number = c.taxIdentificationNumber;
+  if (c.customerType !== undefined) values.customer_type = c.customerType;
+  if (c.state !== undefined) values.state = c.state;
+  if (c.zipcode !== undefined) values.zipcode = c.zipcode;
   const insert = {
     organization_id: organizationId,
     external_id: c.externalId,

@@ -117,6 +117,18 @@ describeIfSpec('Lago API v1 contract', () => {
     ids = { metricIds, metricCode: 'storage', planCode: '', customerId: '', subscriptionId: '' };
   });
 
+  test('taxes: create (Lago example body), get, update, list, delete', async () => {
+    // Lago's example tax (french_standard_vat) is the one its plan and customer examples refer to in tax_codes.
+    const body = example(doc.components.schemas.TaxCreateInput);
+    const created = await call('POST', '/taxes', '/taxes', body);
+    expect(created.tax).toMatchObject({ code: body.tax.code, rate: 20 });
+    await call('GET', '/taxes/{code}', `/taxes/${body.tax.code}`);
+    await call('PUT', '/taxes/{code}', `/taxes/${body.tax.code}`, example(doc.components.schemas.TaxUpdateInput));
+    await call('POST', '/taxes', '/taxes', { tax: { name: 'Temp', code: 'temp_tax', rate: '5' } });
+    await call('DELETE', '/taxes/{code}', '/taxes/temp_tax');
+    await call('GET', '/taxes', '/taxes?page=1&per_page=10');
+  });
+
   test('plans: create (Lago example body with its five charge models), get', async () => {
     const body = example(doc.components.schemas.PlanCreateInput);
     delete body.plan.fixed_charges; // add-on fixed charges: not implemented (422 not_supported)
