@@ -16,3 +16,5 @@ export {
 } from './rules';
 export { checkVatNumberFormat, normalizeVatNumber, type VatNumberFormat } from './vat-number';
 export { applyProviderTaxes, type ProviderFeeTaxes, type ProviderTaxLine } from './provider';
+export { taxInvoiceDraft, type InvoiceTaxContext, type TaxedInvoiceDraft } from './invoice-taxes';
+export { taxPointDate } from './tax-point';

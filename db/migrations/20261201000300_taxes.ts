@@ -6,7 +6,8 @@
 // - customer_taxes, plan_taxes, charge_taxes, add_on_taxes: the tax codes attached at each level of Lago's
 //   precedence. Deleting a tax detaches it everywhere (ON DELETE CASCADE), as Lago does. add_on_taxes is ready
 //   for add-ons (no add_ons table yet, so add_on_id has no foreign key).
-// - customers.customer_type (company | individual), state, zipcode: what the automatic rules need.
+// - customers.customer_type (company | individual), state, zipcode, and the VAT number's last VIES check
+//   (status, evidence, when): what the automatic rules need.
 // - organization_tax_settings: the automatic rules switch, the seller's country and the configured rates (US states,
 //   other countries), one row per organization.
 import type { Knex } from 'knex';
@@ -46,6 +47,10 @@ export async function up(knex: Knex): Promise<void> {
     t.text('customer_type');
     t.text('state');
     t.text('zipcode');
+    // valid | invalid | unknown (VIES could not tell) | null (never checked); the VIES answer kept as evidence.
+    t.text('vat_number_status');
+    t.jsonb('vat_number_check');
+    t.timestamp('vat_number_checked_at', { useTz: true });
   });
 
   await knex.schema.createTable('organization_tax_settings', (t) => {
@@ -66,6 +71,9 @@ export async function down(knex: Knex): Promise<void> {
     t.dropColumn('customer_type');
     t.dropColumn('state');
     t.dropColumn('zipcode');
+    t.dropColumn('vat_number_status');
+    t.dropColumn('vat_number_check');
+    t.dropColumn('vat_number_checked_at');
   });
   for (const name of ['add_on_taxes', 'charge_taxes', 'plan_taxes', 'customer_taxes']) await knex.schema.dropTable(name);
   await knex.schema.dropTable('taxes');

@@ -16,6 +16,8 @@ export interface CustomerRecord {
   customerType: 'company' | 'individual' | null;
   state: string | null;
   zipcode: string | null;
+  /** The VAT number's last VIES check: valid | invalid | unknown, null when never checked. */
+  vatNumberStatus: 'valid' | 'invalid' | 'unknown' | null;
   billingConfiguration: Record<string, unknown>;
   createdAt: Date;
   updatedAt: Date;
@@ -53,6 +55,7 @@ export function toCustomer(row: Record<string, any>): CustomerRecord {
     customerType: row.customer_type ?? null,
     state: row.state ?? null,
     zipcode: row.zipcode ?? null,
+    vatNumberStatus: row.vat_number_status ?? null,
     billingConfiguration: row.billing_configuration ?? {},
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -78,6 +81,10 @@ export async function upsertCustomer(db: Knex, organizationId: string, c: Custom
     billing_configuration: JSON.stringify(c.billingConfiguration ?? {}),
   };
   const merge: Record<string, unknown> = { ...values, updated_at: db.fn.now() };
+  // A changed VAT number loses its last VIES check (billing treats an unchecked number as unknown).
+  if (c.taxIdentificationNumber !== undefined) {
+    merge.vat_number_status = db.raw('CASE WHEN customers.tax_identification_number IS DISTINCT FROM excluded.tax_identification_number THEN NULL ELSE customers.vat_number_status END');
+  }
   if (c.billingConfiguration !== undefined) {
     merge.billing_configuration = db.raw('customers.billing_configuration || ?::jsonb', [JSON.stringify(c.billingConfiguration)]);
   }
