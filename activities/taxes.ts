@@ -1,7 +1,7 @@
 // The taxes step of an invoice, for activities: loads what billing/tax needs from Postgres (the tax objects at each
 // level of Lago's precedence; for a customer without taxes of its own, when the organization enabled them, the
 // automatic rules' inputs) and runs the ONE pure step `taxInvoiceDraft`. The VAT number status is the customer's
-// last VIES check (db column, refreshed by `verifyCustomerVatNumber`); a number never checked counts as `unknown`
+// last VIES check (db column, recorded by integrations/vies/customer-check.ts when the API writes the customer); a number never checked counts as `unknown`
 // (charged, never reverse-charged on an unverified number).
 import type { InvoiceDraft } from '../billing/invoice';
 import {
@@ -14,10 +14,8 @@ import {
 } from '../billing/tax';
 import type { Period, Plan } from '../billing/types';
 import { getCustomersByIds } from '../db/repositories/customers';
-import { recordVatNumberCheck } from '../db/repositories/customer-vat';
 import type { SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import { getTaxSettings, loadTaxAssignments, ruleSettings } from '../db/repositories/taxes';
-import type { VatNumberChecker, VatNumberVerification } from '../integrations/vies/checker';
 import type { Knex } from 'knex';
 
 type Db = Knex | Knex.Transaction;
@@ -46,19 +44,4 @@ export async function loadInvoiceTaxContext(db: Db, ctx: SubscriptionBillingCont
 /** The hook: an invoice draft (fees and totals) → the same draft with its taxes, applied taxes and new total. */
 export async function withInvoiceTaxes(db: Db, ctx: SubscriptionBillingContext, plan: Plan, draft: InvoiceDraft, period: Period): Promise<TaxedInvoiceDraft> {
   return taxInvoiceDraft(draft, await loadInvoiceTaxContext(db, ctx, plan, period));
-}
-
-/** Checks a customer's VAT number (format, then VIES through the cached port) and records the answer as evidence. */
-export async function verifyCustomerVatNumber(
-  db: Knex,
-  checker: VatNumberChecker,
-  organizationId: string,
-  customerId: string,
-  now: Date,
-): Promise<VatNumberVerification | null> {
-  const customer = (await getCustomersByIds(db, organizationId, [customerId])).get(customerId);
-  if (!customer) return null;
-  const v = await checker.verify(customer.taxIdentificationNumber);
-  await recordVatNumberCheck(db, organizationId, customerId, customer.taxIdentificationNumber, v.status === 'absent' ? null : v.status, { reason: v.reason, vies: v.vies }, now);
-  return v;
 }

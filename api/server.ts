@@ -26,6 +26,7 @@ import { planRoutes } from './routes/plans';
 import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { taxRoutes } from './routes/taxes';
+import type { VatNumberChecker } from '../integrations/vies/checker';
 import { openApiDocument } from './schemas/openapi';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
 import { insertEventsWithRollups, RollupSpecCache } from '../db/repositories/rollups';
@@ -51,6 +52,8 @@ export interface ApiDeps {
   subscriptionTaskQueue?: string;
   /** Max JSON body size (default 1mb: a 100-event batch fits easily). */
   bodyLimit?: string;
+  /** VAT number checks (VIES behind its port) for customers' tax_identification_number; none when unset. */
+  vatNumbers?: VatNumberChecker;
 }
 
 /** Process-level ingest machinery of an app (exposed for shutdown and tests). */
@@ -92,6 +95,7 @@ export function createApp(deps: ApiDeps): express.Express {
     signaller,
     timeWindow: eventTimeWindow(deps.ingest?.timeWindow),
     taskQueue: deps.subscriptionTaskQueue ?? SUBSCRIPTION_TASK_QUEUE,
+    ...(deps.vatNumbers ? { vatNumbers: deps.vatNumbers } : {}),
     catalogChanged(organizationId) {
       cache.invalidateMetrics(organizationId);
       rollupSpecs.invalidate(organizationId);

@@ -15,6 +15,8 @@ const EnvSchema = z.object({
   METERLINE_TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   /** Events older than this are refused (422 timestamp: too_old); older usage goes through /events/import. */
   METERLINE_EVENT_MAX_AGE_DAYS: z.coerce.number().int().min(1).default(90),
+  /** Check customers' VAT numbers against the EU's VIES service (needs its network; off by default). */
+  METERLINE_VIES_CHECK: z.enum(['true', 'false']).default('false'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -34,6 +36,7 @@ export interface Config {
   temporalNamespace: string;
   apiPort: number;
   eventMaxAgeDays: number;
+  viesCheck: boolean;
 }
 
 /** The configuration of a standalone API or worker process: both services must be given. */
@@ -49,5 +52,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     temporalNamespace: env.TEMPORAL_NAMESPACE,
     apiPort: env.PORT,
     eventMaxAgeDays: env.METERLINE_EVENT_MAX_AGE_DAYS,
+    viesCheck: env.METERLINE_VIES_CHECK === 'true',
   };
 }

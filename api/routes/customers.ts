@@ -3,6 +3,7 @@ import { getCustomerByExternalId, upsertCustomer, type CustomerRecord } from '..
 import { setTaxes, taxesOf, type TaxRecord } from '../../db/repositories/taxes';
 import { serializeTax } from './taxes';
 import { resolveTaxCodes } from './tax-codes';
+import { verifyCustomerVatNumber } from '../../integrations/vies/customer-check';
 import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { notFound } from '../errors';
@@ -66,6 +67,11 @@ export function customerRoutes(ctx: RouteContext): Router {
       if (taxes) await setTaxes(trx, organizationId, 'customer', customer.id, taxes.map((t) => t.id));
       return customer;
     });
+    // After the commit (never holding a row lock over a network call): a number not yet confirmed is checked; VIES
+    // failures are recorded as unknown, never as invalid, and never fail the request.
+    if (ctx.vatNumbers && customer.taxIdentificationNumber && customer.vatNumberStatus !== 'valid' && customer.vatNumberStatus !== 'invalid') {
+      await verifyCustomerVatNumber(ctx.db, ctx.vatNumbers, organizationId, customer.id, new Date());
+    }
     const attached = (await taxesOf(ctx.db, organizationId, 'customer', [customer.id])).get(customer.id) ?? [];
     res.status(200).json({ customer: serializeCustomer(customer, defaultTimezoneOf(res), attached) });
   });
