@@ -1,9 +1,9 @@
 // Catalog writes and reads for the API: billable metrics, plans and their charges (Lago-shaped rows).
 // The billing Plan used for rating is loaded by db/repositories/plans.ts; this file serves the API.
-import { setTaxes } from './taxes';
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AggregationType, BillableMetric, MetricFilter } from '../../billing/types';
+import { setTaxes } from './taxes';
 
 export interface BillableMetricRecord {
   id: string;
