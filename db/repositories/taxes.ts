@@ -182,12 +182,11 @@ export async function loadTaxAssignments(
   organizationId: string,
   refs: { customerId: string; planId: string; chargeIds: string[] },
 ): Promise<TaxAssignments> {
-  const [customer, plan, charges, org] = await Promise.all([
-    taxesOf(db, organizationId, 'customer', [refs.customerId]),
-    taxesOf(db, organizationId, 'plan', [refs.planId]),
-    taxesOf(db, organizationId, 'charge', refs.chargeIds),
-    organizationDefaultTaxes(db, organizationId),
-  ]);
+  // One after the other: `db` is often a transaction (one connection), where concurrent queries are not allowed.
+  const customer = await taxesOf(db, organizationId, 'customer', [refs.customerId]);
+  const plan = await taxesOf(db, organizationId, 'plan', [refs.planId]);
+  const charges = await taxesOf(db, organizationId, 'charge', refs.chargeIds);
+  const org = await organizationDefaultTaxes(db, organizationId);
   const chargeTaxes: Record<string, Tax[]> = {};
   for (const [id, list] of charges) chargeTaxes[id] = list.map(toBillingTax);
   return {
