@@ -44,6 +44,8 @@ import { pricingGroupKeys, aggregateCharge, type ChargeUsage } from '../billing/
 import { BillingError } from '../billing/errors';
 import { adjustmentFees, buildInvoice, withExtraFees, type Fee, type InvoiceDraft, type InvoiceKind } from '../billing/invoice';
 import type { Charge, Period, Plan } from '../billing/types';
+import type { TaxedInvoiceDraft } from '../billing/tax';
+import { withInvoiceTaxes } from './taxes';
 import {
   billedFeesOfInvoices,
   claimPeriodInvoice,
@@ -242,10 +244,11 @@ async function rateInvoice(
   period: Period,
   fullPeriod: Period,
   subscriptionAt: string,
-): Promise<InvoiceDraft> {
+): Promise<TaxedInvoiceDraft> {
   const draft = await rateDraft(db, ctx, plan, kind, period, fullPeriod, subscriptionAt);
-  if (!carriesAdjustments(kind)) return draft;
-  return withExtraFees(draft, await lateUsageAdjustments(db, ctx, plan, period.start, subscriptionAt));
+  const withAdjustments = carriesAdjustments(kind) ? withExtraFees(draft, await lateUsageAdjustments(db, ctx, plan, period.start, subscriptionAt)) : draft;
+  // Taxes step (billing/tax taxInvoiceDraft): after every fee of the invoice is known, before it is written.
+  return withInvoiceTaxes(db, ctx, plan, withAdjustments, period);
 }
 
 function result(invoice: LockedInvoice, ctx: SubscriptionBillingContext, created: boolean): PeriodInvoiceResult {

@@ -36,6 +36,7 @@ import { dec, str } from '../billing/money';
 import type { Period, Plan } from '../billing/types';
 import { highestTriggeredValue, listAlerts, markAlertProcessed, recordAlertTriggers, type AlertRecord, type NewAlertTrigger } from '../db/repositories/alerts';
 import { replaceDraftFees } from '../db/repositories/invoices';
+import { withInvoiceTaxes } from './taxes';
 import { loadPlan } from '../db/repositories/plans';
 import { loadSubscriptionBillingContext, type SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import {
@@ -167,7 +168,7 @@ async function issueProgressiveInvoice(
     usage: await aggregatePeriodUsage(trx, ctx, plan, invoice.period),
     alreadyBilledAmountCents: await progressiveBilledAmountCents(trx, ctx.subscriptionId, invoice.period),
   });
-  await replaceDraftFees(trx, invoice, draft);
+  await replaceDraftFees(trx, invoice, await withInvoiceTaxes(trx, ctx, plan, draft, invoice.period));
   return invoice.created ? invoice.id : null;
 }
 

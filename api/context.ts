@@ -6,6 +6,7 @@ import type { IngestCache } from './ingest/catalog-cache';
 import type { EventWriter } from './ingest/event-writer';
 import type { EventTimeWindow } from './ingest/timestamp';
 import type { UsageSignaller } from './ingest/usage-signaller';
+import type { VatNumberChecker } from '../integrations/vies/checker';
 
 export interface RouteContext {
   db: Knex;
@@ -18,6 +19,8 @@ export interface RouteContext {
   timeWindow?: EventTimeWindow;
   /** Task queue subscription workflows are started on (SUBSCRIPTION_TASK_QUEUE unless overridden). */
   taskQueue: string;
+  /** When set, a customer's VAT number is checked (format + VIES, cached) after the customer is written. */
+  vatNumbers?: VatNumberChecker;
   /** Called after this process changed an organization's catalog (metrics, plans): drops derived caches. */
   catalogChanged(organizationId: string): void;
 }

@@ -4,6 +4,8 @@ import { loadConfig } from '../config/env';
 import { createDb } from '../db/knexfile';
 import { consoleLogger } from './errors';
 import { startApi } from './server';
+import { VatNumberChecker } from '../integrations/vies/checker';
+import { ViesHttpClient } from '../integrations/vies/http';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -11,7 +13,13 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
   const api = await startApi(
-    { db, temporal, logger: consoleLogger, ingest: { timeWindow: { maxAgeDays: config.eventMaxAgeDays } } },
+    {
+      db,
+      temporal,
+      logger: consoleLogger,
+      ingest: { timeWindow: { maxAgeDays: config.eventMaxAgeDays } },
+      ...(config.viesCheck ? { vatNumbers: new VatNumberChecker(new ViesHttpClient()) } : {}),
+    },
     config.apiPort,
     '0.0.0.0',
   );

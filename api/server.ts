@@ -30,6 +30,8 @@ import { planRoutes } from './routes/plans';
 import { alertRoutes } from './routes/alerts';
 import { apiKeyRoutes } from './routes/api-keys';
 import { subscriptionRoutes } from './routes/subscriptions';
+import { taxRoutes } from './routes/taxes';
+import type { VatNumberChecker } from '../integrations/vies/checker';
 import { openApiDocument } from './schemas/openapi';
 import { ApiMetrics } from './operations/metrics';
 import { operationsRoutes } from './operations/routes';
@@ -58,6 +60,8 @@ export interface ApiDeps {
   subscriptionTaskQueue?: string;
   /** Max JSON body size (default 1mb: a 100-event batch fits easily). */
   bodyLimit?: string;
+  /** VAT number checks (VIES behind its port) for customers' tax_identification_number; none when unset. */
+  vatNumbers?: VatNumberChecker;
 }
 
 /** Process-level ingest machinery of an app (exposed for shutdown and tests). */
@@ -103,6 +107,7 @@ export function createApp(deps: ApiDeps): express.Express {
     signaller,
     timeWindow: eventTimeWindow(deps.ingest?.timeWindow),
     taskQueue: deps.subscriptionTaskQueue ?? SUBSCRIPTION_TASK_QUEUE,
+    ...(deps.vatNumbers ? { vatNumbers: deps.vatNumbers } : {}),
     catalogChanged(organizationId) {
       cache.invalidateMetrics(organizationId);
       rollupSpecs.invalidate(organizationId);
@@ -138,6 +143,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(billableMetricRoutes(ctx));
   v1.use(planRoutes(ctx));
   v1.use(customerRoutes(ctx));
+  v1.use(taxRoutes(ctx));
   v1.use(currentUsageRouter({ db: deps.db }));
   v1.use(subscriptionRoutes(ctx));
   v1.use(alertRoutes(ctx));

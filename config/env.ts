@@ -17,6 +17,8 @@ const EnvSchema = z.object({
   METERLINE_EVENT_MAX_AGE_DAYS: z.coerce.number().int().min(1).default(90),
   /** host:port where a worker serves the Temporal SDK's Prometheus metrics (workflow/activity failures, ...). */
   METERLINE_WORKER_METRICS_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'host:port').optional(),
+  /** Check customers' VAT numbers against the EU's VIES service (needs its network; off by default). */
+  METERLINE_VIES_CHECK: z.enum(['true', 'false']).default('false'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -37,6 +39,7 @@ export interface Config {
   apiPort: number;
   eventMaxAgeDays: number;
   workerMetricsAddress?: string;
+  viesCheck: boolean;
 }
 
 /** The configuration of a standalone API or worker process: both services must be given. */
@@ -53,5 +56,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     apiPort: env.PORT,
     eventMaxAgeDays: env.METERLINE_EVENT_MAX_AGE_DAYS,
     workerMetricsAddress: env.METERLINE_WORKER_METRICS_ADDRESS,
+    viesCheck: env.METERLINE_VIES_CHECK === 'true',
   };
 }

@@ -1,5 +1,9 @@
 import { Router } from 'express';
 import { getCustomerByExternalId, hasLiveSubscription, upsertCustomer, type CustomerRecord } from '../../db/repositories/customers';
+import { setTaxes, taxesOf, type TaxRecord } from '../../db/repositories/taxes';
+import { serializeTax } from './taxes';
+import { resolveTaxCodes } from './tax-codes';
+import { verifyCustomerVatNumber } from '../../integrations/vies/customer-check';
 import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { currencyError, customerCurrencyChangeViolation } from '../currency-policy';
@@ -7,7 +11,7 @@ import { notFound } from '../errors';
 import { iso, parseBody } from '../schemas/common';
 import { CustomerCreateBody } from '../schemas/customers';
 
-export function serializeCustomer(c: CustomerRecord, defaultTimezone = 'UTC') {
+export function serializeCustomer(c: CustomerRecord, defaultTimezone = 'UTC', taxes: TaxRecord[] = []) {
   return {
     lago_id: c.id,
     sequential_id: c.sequentialId,
@@ -20,6 +24,9 @@ export function serializeCustomer(c: CustomerRecord, defaultTimezone = 'UTC') {
     applicable_timezone: c.timezone ?? defaultTimezone,
     country: c.country,
     tax_identification_number: c.taxIdentificationNumber,
+    customer_type: c.customerType,
+    state: c.state,
+    zipcode: c.zipcode,
     account_type: 'customer',
     created_at: iso(c.createdAt),
     updated_at: iso(c.updatedAt),
@@ -28,7 +35,7 @@ export function serializeCustomer(c: CustomerRecord, defaultTimezone = 'UTC') {
       ...(c.invoiceGracePeriod !== null ? { invoice_grace_period: c.invoiceGracePeriod } : {}),
     },
     metadata: [],
-    taxes: [],
+    taxes: taxes.map(serializeTax),
     integration_customers: [],
   };
 }
@@ -48,24 +55,40 @@ export function customerRoutes(ctx: RouteContext): Router {
       if (violation) throw currencyError(violation);
     }
     const { invoice_grace_period: gracePeriod, ...billingRest } = input.billing_configuration ?? {};
-    const { customer } = await upsertCustomer(ctx.db, organizationId, {
-      externalId: input.external_id,
-      name: input.name,
-      email: input.email,
-      currency: input.currency,
-      timezone: input.timezone,
-      country: input.country,
-      taxIdentificationNumber: input.tax_identification_number,
-      invoiceGracePeriod: gracePeriod,
-      billingConfiguration: input.billing_configuration !== undefined ? billingRest : undefined,
+    // Unknown tax codes → 404 tax_not_found before anything is written; the customer and its taxes in one transaction.
+    const taxes = input.tax_codes !== undefined ? await resolveTaxCodes(ctx.db, organizationId, input.tax_codes, 'tax_codes') : undefined;
+    const customer = await ctx.db.transaction(async (trx) => {
+      const { customer } = await upsertCustomer(trx, organizationId, {
+        externalId: input.external_id,
+        name: input.name,
+        email: input.email,
+        currency: input.currency,
+        timezone: input.timezone,
+        country: input.country,
+        taxIdentificationNumber: input.tax_identification_number,
+        customerType: input.customer_type,
+        state: input.state,
+        zipcode: input.zipcode,
+        invoiceGracePeriod: gracePeriod,
+        billingConfiguration: input.billing_configuration !== undefined ? billingRest : undefined,
+      });
+      if (taxes) await setTaxes(trx, organizationId, 'customer', customer.id, taxes.map((t) => t.id));
+      return customer;
     });
-    res.status(200).json({ customer: serializeCustomer(customer, defaultTimezoneOf(res)) });
+    // After the commit (never holding a row lock over a network call): a number not yet confirmed is checked; VIES
+    // failures are recorded as unknown, never as invalid, and never fail the request.
+    if (ctx.vatNumbers && customer.taxIdentificationNumber && customer.vatNumberStatus !== 'valid' && customer.vatNumberStatus !== 'invalid') {
+      await verifyCustomerVatNumber(ctx.db, ctx.vatNumbers, organizationId, customer.id, new Date());
+    }
+    const attached = (await taxesOf(ctx.db, organizationId, 'customer', [customer.id])).get(customer.id) ?? [];
+    res.status(200).json({ customer: serializeCustomer(customer, defaultTimezoneOf(res), attached) });
   });
 
   r.get('/customers/:external_id', async (req, res) => {
     const customer = await getCustomerByExternalId(ctx.db, orgId(res), req.params.external_id);
     if (!customer) throw notFound('customer');
-    res.json({ customer: serializeCustomer(customer, defaultTimezoneOf(res)) });
+    const taxes = (await taxesOf(ctx.db, orgId(res), 'customer', [customer.id])).get(customer.id) ?? [];
+    res.json({ customer: serializeCustomer(customer, defaultTimezoneOf(res), taxes) });
   });
 
   return r;

@@ -18,8 +18,25 @@ import { addDetail, notFound, validationError } from '../errors';
 import { iso, zodIssuesToDetails, lagoErrorMap } from '../schemas/common';
 import { collectNumericLimitIssues } from '../schemas/limits';
 import { PlanCreateBody } from '../schemas/plans';
+import { taxesOf, type TaxRecord } from '../../db/repositories/taxes';
+import { serializeTax } from './taxes';
+import { resolveTaxCodes } from './tax-codes';
 
-export function serializePlan(p: PlanRecord) {
+/** The taxes attached to a plan and to each of its charges (for serializePlan). */
+export interface PlanTaxes {
+  plan: TaxRecord[];
+  charges: Map<string, TaxRecord[]>;
+}
+
+export async function loadPlanTaxes(db: RouteContext['db'], organizationId: string, p: PlanRecord): Promise<PlanTaxes> {
+  const [plan, charges] = await Promise.all([
+    taxesOf(db, organizationId, 'plan', [p.id]),
+    taxesOf(db, organizationId, 'charge', p.charges.map((c) => c.id)),
+  ]);
+  return { plan: plan.get(p.id) ?? [], charges };
+}
+
+export function serializePlan(p: PlanRecord, taxes?: PlanTaxes) {
   return {
     lago_id: p.id,
     name: p.name,
@@ -62,9 +79,9 @@ export function serializePlan(p: PlanRecord) {
         properties: f.properties ?? {},
         values: f.values,
       })),
-      taxes: [],
+      taxes: (taxes?.charges.get(c.id) ?? []).map(serializeTax),
     })),
-    taxes: [],
+    taxes: (taxes?.plan ?? []).map(serializeTax),
     usage_thresholds: p.usageThresholds.map((t) => ({
       lago_id: t.lago_id,
       threshold_display_name: t.threshold_display_name ?? null,
@@ -130,6 +147,12 @@ export function planRoutes(ctx: RouteContext): Router {
     }
     if (Object.keys(details).length > 0 || !plan || !parsed.success) throw validationError(details);
     const input = parsed.data.plan;
+    // Tax codes resolved before anything is written (unknown → 404 tax_not_found naming the field).
+    const planTaxes = input.tax_codes ? await resolveTaxCodes(ctx.db, organizationId, input.tax_codes, 'tax_codes') : [];
+    const chargeTaxes: TaxRecord[][] = [];
+    for (const [i, c] of input.charges.entries()) {
+      chargeTaxes.push(c.tax_codes ? await resolveTaxCodes(ctx.db, organizationId, c.tax_codes, `charges[${i}].tax_codes`) : []);
+    }
 
     try {
       const created = await createPlan(ctx.db, organizationId, {
@@ -147,6 +170,8 @@ export function planRoutes(ctx: RouteContext): Router {
           recurring: t.recurring,
           threshold_display_name: t.threshold_display_name ?? null,
         })),
+        taxIds: planTaxes.map((t) => t.id),
+        chargeTaxIds: chargeTaxes.map((list) => list.map((t) => t.id)),
         charges: input.charges.map((c) => {
           const metric =
             (c.billable_metric_id !== undefined ? byId.get(c.billable_metric_id) : undefined) ??
@@ -169,7 +194,7 @@ export function planRoutes(ctx: RouteContext): Router {
         }),
       });
       ctx.catalogChanged(organizationId); // charge filters/group keys change the rollup dimensions
-      res.status(200).json({ plan: serializePlan(created) });
+      res.status(200).json({ plan: serializePlan(created, await loadPlanTaxes(ctx.db, organizationId, created)) });
     } catch (err) {
       if (err instanceof DuplicateCodeError) throw validationError({ code: ['value_already_exist'] });
       throw err;
@@ -179,7 +204,7 @@ export function planRoutes(ctx: RouteContext): Router {
   r.get('/plans/:code', async (req, res) => {
     const plan = await getPlanByCode(ctx.db, orgId(res), req.params.code);
     if (!plan) throw notFound('plan');
-    res.json({ plan: serializePlan(plan) });
+    res.json({ plan: serializePlan(plan, await loadPlanTaxes(ctx.db, orgId(res), plan)) });
   });
 
   return r;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isValidTimezone } from './common';
+import { taxCodes } from './taxes';
 
 export const CustomerCreateBody = z.object({
   customer: z.object({
@@ -14,6 +15,11 @@ export const CustomerCreateBody = z.object({
       .optional(),
     country: z.string().regex(/^[A-Z]{2}$/, 'not_a_valid_country_code').nullable().optional(),
     tax_identification_number: z.string().nullable().optional(),
+    /** Lago: replaces the customer's taxes (codes of existing taxes). */
+    tax_codes: taxCodes.optional(),
+    customer_type: z.enum(['company', 'individual']).nullable().optional(),
+    state: z.string().max(255).nullable().optional(),
+    zipcode: z.string().max(255).nullable().optional(),
     billing_configuration: z
       .object({
         invoice_grace_period: z.number().int().min(0).max(365).nullable().optional(),

@@ -17,6 +17,7 @@ import { PastUsageQuery } from './past-usage';
 import { PlanCreateBody } from './plans';
 import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
 import { responseComponents, type ResponseName } from './responses';
+import { TaxCreateBody, TaxSettingsBody, TaxUpdateBody } from './taxes';
 
 const ErrorBody = z.object({
   status: z.number().int(),
@@ -73,6 +74,11 @@ function post(path: string, summary: string, schemaName: string, response: Respo
   };
 }
 
+function put(path: string, summary: string, schemaName: string, response: ResponseName) {
+  const { parameters, ...rest } = post(path, summary, schemaName, response);
+  return { ...rest, parameters: parameters.filter((p) => p !== idempotencyKeyHeader) };
+}
+
 function get(path: string, summary: string, response: ResponseName, query?: z.ZodObject, extraQuery: Record<string, unknown>[] = []) {
   const parameters = [...pathParameters(path), ...queryParameters(query), ...extraQuery];
   return { summary, ...(parameters.length > 0 ? { parameters } : {}), responses: { ...ok(response), ...errorResponses } };
@@ -108,6 +114,19 @@ export function openApiDocument(): Record<string, unknown> {
       '/billable_metrics/{code}': { get: get('/billable_metrics/{code}', 'Retrieve a billable metric', 'BillableMetricResponse') },
       '/plans': { post: post('/plans', 'Create a plan (validated by the billing engine before any write)', 'PlanCreateInput', 'PlanResponse') },
       '/plans/{code}': { get: get('/plans/{code}', 'Retrieve a plan', 'PlanResponse') },
+      '/taxes': {
+        post: post('/taxes', 'Create a tax (rate: a percentage, decimal string or number)', 'TaxCreateInput', 'TaxResponse'),
+        get: get('/taxes', 'List taxes', 'TaxListResponse', paginationQuery),
+      },
+      '/taxes/{code}': {
+        get: get('/taxes/{code}', 'Retrieve a tax', 'TaxResponse'),
+        put: put('/taxes/{code}', 'Update a tax', 'TaxUpdateInput', 'TaxResponse'),
+        delete: del('/taxes/{code}', 'Delete a tax (detached from customers, plans and charges)', 'TaxResponse'),
+      },
+      '/tax_settings': {
+        get: get('/tax_settings', "The organization's automatic-tax settings (Meterline extension)", 'TaxSettingsResponse'),
+        put: put('/tax_settings', 'Enable or configure automatic tax rules: seller country, US state and other country rates', 'TaxSettingsInput', 'TaxSettingsResponse'),
+      },
       '/customers': { post: post('/customers', 'Create or update a customer by external_id', 'CustomerCreateInput', 'CustomerResponse') },
       '/customers/{external_customer_id}': { get: get('/customers/{external_customer_id}', 'Retrieve a customer', 'CustomerResponse') },
       '/customers/{external_customer_id}/current_usage': {
@@ -232,6 +251,9 @@ export function openApiDocument(): Record<string, unknown> {
         ManualFxRateInput: schemaOf(ManualFxRateBody),
         ApiKeyCreateInput: schemaOf(ApiKeyCreateBody),
         ApiKeyEmptyInput: schemaOf(z.object({})),
+        TaxCreateInput: schemaOf(TaxCreateBody),
+        TaxUpdateInput: schemaOf(TaxUpdateBody),
+        TaxSettingsInput: schemaOf(TaxSettingsBody),
       },
     },
   };

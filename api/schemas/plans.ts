@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { currencyCode, safeCents } from './common';
 import { MAX_TRIAL_PERIOD_DAYS } from './limits';
+import { taxCodes } from './taxes';
 
 export const INTERVALS = ['weekly', 'monthly', 'quarterly', 'semiannual', 'yearly'] as const;
 export const CHARGE_MODELS = ['standard', 'graduated', 'volume', 'package', 'percentage', 'graduated_percentage', 'dynamic'] as const;
@@ -23,6 +24,7 @@ export const ChargeInput = z
     invoice_display_name: z.string().nullable().optional(),
     properties: z.record(z.string(), z.unknown()).optional().default({}),
     filters: z.array(ChargeFilterInput).optional().default([]),
+    tax_codes: taxCodes.optional(),
   })
   .superRefine((c, ctx) => {
     if (!c.billable_metric_id && !c.billable_metric_code) {
@@ -48,6 +50,7 @@ export const PlanCreateBody = z.object({
       .nullable()
       .optional(),
     charges: z.array(ChargeInput).optional().default([]),
+    tax_codes: taxCodes.optional(),
     usage_thresholds: z
       .array(
         z.object({

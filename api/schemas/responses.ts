@@ -460,6 +460,11 @@ export const InvoiceObject = component(
   }),
 );
 
+export const TaxObject = component(
+  'TaxObject',
+  z.object({ lago_id: str, name: str, code: str, rate: z.number(), description: nstr, applied_to_organization: z.boolean(), created_at: instant }),
+);
+
 export const ApiKeyObject = component(
   'ApiKeyObject',
   z.object({ lago_id: str, name: nstr, value: str.optional(), last_four: str, created_at: instant, revoked_at: ninstant }),
@@ -509,6 +514,16 @@ export const responses = {
   ApiKeyResponse: z.object({ api_key: ApiKeyObject }),
   ApiKeyRotateResponse: z.object({ api_key: ApiKeyObject, revoked_api_key: ApiKeyObject }),
   ApiKeyListResponse: z.object({ api_keys: z.array(ApiKeyObject) }),
+  TaxResponse: z.object({ tax: TaxObject }),
+  TaxListResponse: z.object({ taxes: z.array(TaxObject), meta: PaginationMeta }),
+  TaxSettingsResponse: z.object({
+    tax_settings: z.object({
+      automatic_taxes_enabled: z.boolean(),
+      seller_country: z.string().nullable(),
+      us_state_rates: z.record(z.string(), z.unknown()),
+      country_rates: z.record(z.string(), z.unknown()),
+    }),
+  }),
   FxSettingsResponse: z.object({ fx_settings: z.object({ invoicing_enabled: z.boolean() }) }),
   FxRateResponse: z.object({
     fx_rate: z.object({

@@ -14,7 +14,9 @@ import type { Fee } from '../../billing/invoice';
 import { instantInZone } from '../../billing/period';
 import type { CustomerRecord } from '../../db/repositories/customers';
 import type { InvoiceFx } from '../../db/repositories/invoice-fx';
-import type { FeeRecord, InvoiceRecord } from '../../db/repositories/invoices';
+import type { FeeRecord, InvoiceRecord, StoredFeeTaxes, StoredInvoiceTaxes } from '../../db/repositories/invoices';
+import { addDecimal } from '../ingest/decimal';
+import { lagoFeeAppliedTaxes, lagoInvoiceAppliedTaxes, lagoTaxDecision } from './taxes';
 import type { SubscriptionRecord } from '../../db/repositories/subscriptions';
 import { shiftDecimal } from '../ingest/decimal';
 import { serializeCustomer } from '../routes/customers';
@@ -58,6 +60,8 @@ export interface LagoFeeInput extends FeeLine {
   payInAdvance: boolean;
   /** null on a stored fee that adjusts nothing; undefined leaves the `adjustment` key out (previews). */
   adjustment?: LagoFeeAdjustment | null;
+  /** billing/tax: the fee's taxes; absent = untaxed (previews). */
+  taxes?: StoredFeeTaxes;
 }
 
 export interface LagoInvoiceInput {
@@ -89,6 +93,8 @@ export interface LagoInvoiceInput {
   fx?: InvoiceFx | null;
   /** Absolute URL of the stored PDF (undefined: no document yet; the key is then left out, as Lago does). */
   fileUrl?: string;
+  /** billing/tax: applied taxes and the automatic rule's decision; absent = untaxed (previews). */
+  taxes?: StoredInvoiceTaxes;
 }
 
 /** Optional facts about a stored invoice that live beside it (FX, document). */
@@ -163,13 +169,13 @@ function lagoFee(f: LagoFeeInput, inv: LagoInvoiceInput) {
     item: feeItem(f, inv),
     amount_cents: f.amountCents,
     precise_amount: f.preciseAmount,
-    precise_total_amount: f.preciseAmount,
+    precise_total_amount: f.taxes ? addDecimal(f.preciseAmount, shiftDecimal(f.taxes.taxesPreciseAmountCents, -currencyExponent(f.currency))) : f.preciseAmount,
     amount_currency: f.currency,
-    // Taxes are computed per invoice (invoice.taxes_amount_cents); fee-level tax lines are not stored yet.
-    taxes_amount_cents: 0,
-    taxes_precise_amount: '0',
-    taxes_rate: 0,
-    total_amount_cents: f.amountCents,
+    taxes_amount_cents: f.taxes?.taxesAmountCents ?? 0,
+    taxes_precise_amount: f.taxes ? shiftDecimal(f.taxes.taxesPreciseAmountCents, -currencyExponent(f.currency)) : '0',
+    taxes_rate: f.taxes ? Number(f.taxes.taxesRate) : 0, // Lago: a JSON number (a percentage with ≤ 8 significant digits, exact)
+    applied_taxes: lagoFeeAppliedTaxes(f.taxes?.appliedTaxes ?? [], f.id, inv.createdAt),
+    total_amount_cents: f.amountCents + (f.taxes?.taxesAmountCents ?? 0),
     total_amount_currency: f.currency,
     units: f.units,
     total_aggregated_units: f.units,
@@ -226,7 +232,9 @@ export function lagoInvoice(inv: LagoInvoiceInput, defaultTimezone: string) {
     self_billed: false,
     created_at: iso(inv.createdAt),
     updated_at: iso(inv.updatedAt),
-    applied_taxes: [],
+    applied_taxes: lagoInvoiceAppliedTaxes(inv.taxes?.appliedTaxes ?? [], inv.id, iso(inv.createdAt)),
+    // Meterline extension: which automatic tax rule applied and why (null when tax objects applied).
+    tax_decision: lagoTaxDecision(inv.taxes?.taxDecision ?? null),
     metadata: [],
     customer: inv.customer ? serializeCustomer(inv.customer, defaultTimezone) : null,
     subscriptions: inv.subscription ? [serializeSubscription(inv.subscription, defaultTimezone)] : [],
@@ -270,6 +278,7 @@ export function storedInvoice(
       customer: customer ?? null,
       subscription: subscription ?? null,
       metricIdByCharge,
+      taxes: inv.taxes,
       fees: inv.fees.map((f) => ({
         ...f,
         lagoChargeId: f.chargeId,

@@ -13,6 +13,8 @@ import * as invoiceDocuments from './20261201000402_invoice_documents';
 import * as quarantinedEvents from './20261201000200_quarantined_events';
 import * as apiKeyManagement from './20261201000201_api_key_management';
 import * as perOrgNumbering from './20261201000202_per_org_numbering';
+import * as taxes from './20261201000300_taxes';
+import * as invoiceTaxes from './20261201000301_invoice_taxes';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -30,6 +32,8 @@ export const migrations: Record<string, Migration> = {
   '20261201000200_quarantined_events': quarantinedEvents,
   '20261201000201_api_key_management': apiKeyManagement,
   '20261201000202_per_org_numbering': perOrgNumbering,
+  '20261201000300_taxes': taxes,
+  '20261201000301_invoice_taxes': invoiceTaxes,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AggregationType, BillableMetric, MetricFilter } from '../../billing/types';
+import { setTaxes } from './taxes';
 
 export interface BillableMetricRecord {
   id: string;
@@ -137,6 +138,10 @@ export interface NewPlan {
   minimumCommitmentAmountCents: number;
   usageThresholds: { amount_cents: number; recurring: boolean; threshold_display_name: string | null }[];
   charges: NewCharge[];
+  /** Taxes attached to the plan (Lago `tax_codes`, resolved), written in the plan's transaction. */
+  taxIds?: string[];
+  /** Taxes attached to each charge, by the charge's index in `charges`. */
+  chargeTaxIds?: string[][];
 }
 
 export interface ChargeRecord {
@@ -203,7 +208,7 @@ export async function createPlan(db: Knex, organizationId: string, p: NewPlan): 
         })
         .returning('id');
       if (p.charges.length > 0) {
-        await trx('charges').insert(
+        const inserted: { id: string; position: number }[] = await trx('charges').insert(
           p.charges.map((c, position) => ({
             organization_id: organizationId,
             plan_id: plan.id,
@@ -218,8 +223,13 @@ export async function createPlan(db: Knex, organizationId: string, p: NewPlan): 
             properties: JSON.stringify(c.properties),
             filters: JSON.stringify(c.filters),
           })),
-        );
+        ).returning(['id', 'position']);
+        for (const c of inserted) {
+          const ids = p.chargeTaxIds?.[c.position] ?? [];
+          if (ids.length > 0) await setTaxes(trx, organizationId, 'charge', c.id, ids);
+        }
       }
+      if (p.taxIds && p.taxIds.length > 0) await setTaxes(trx, organizationId, 'plan', plan.id, p.taxIds);
       return plan.id as string;
     });
     return (await getPlanById(db, organizationId, planId))!;

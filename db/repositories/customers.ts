@@ -14,6 +14,11 @@ export interface CustomerRecord {
   invoiceGracePeriod: number | null;
   country: string | null;
   taxIdentificationNumber: string | null;
+  customerType: 'company' | 'individual' | null;
+  state: string | null;
+  zipcode: string | null;
+  /** The VAT number's last VIES check: valid | invalid | unknown, null when never checked. */
+  vatNumberStatus: 'valid' | 'invalid' | 'unknown' | null;
   billingConfiguration: Record<string, unknown>;
   createdAt: Date;
   updatedAt: Date;
@@ -29,6 +34,9 @@ export interface CustomerUpsert {
   invoiceGracePeriod?: number | null;
   country?: string | null;
   taxIdentificationNumber?: string | null;
+  customerType?: 'company' | 'individual' | null;
+  state?: string | null;
+  zipcode?: string | null;
   billingConfiguration?: Record<string, unknown>;
 }
 
@@ -45,6 +53,10 @@ export function toCustomer(row: Record<string, any>): CustomerRecord {
     invoiceGracePeriod: row.invoice_grace_period ?? null,
     country: row.country ?? null,
     taxIdentificationNumber: row.tax_identification_number ?? null,
+    customerType: row.customer_type ?? null,
+    state: row.state ?? null,
+    zipcode: row.zipcode ?? null,
+    vatNumberStatus: row.vat_number_status ?? null,
     billingConfiguration: row.billing_configuration ?? {},
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -60,6 +72,9 @@ export async function upsertCustomer(db: Knex, organizationId: string, c: Custom
   if (c.invoiceGracePeriod !== undefined) values.invoice_grace_period = c.invoiceGracePeriod;
   if (c.country !== undefined) values.country = c.country;
   if (c.taxIdentificationNumber !== undefined) values.tax_identification_number = c.taxIdentificationNumber;
+  if (c.customerType !== undefined) values.customer_type = c.customerType;
+  if (c.state !== undefined) values.state = c.state;
+  if (c.zipcode !== undefined) values.zipcode = c.zipcode;
   const insert = {
     organization_id: organizationId,
     external_id: c.externalId,
@@ -67,6 +82,10 @@ export async function upsertCustomer(db: Knex, organizationId: string, c: Custom
     billing_configuration: JSON.stringify(c.billingConfiguration ?? {}),
   };
   const merge: Record<string, unknown> = { ...values, updated_at: db.fn.now() };
+  // A changed VAT number loses its last VIES check (billing treats an unchecked number as unknown).
+  if (c.taxIdentificationNumber !== undefined) {
+    merge.vat_number_status = db.raw('CASE WHEN customers.tax_identification_number IS DISTINCT FROM excluded.tax_identification_number THEN NULL ELSE customers.vat_number_status END');
+  }
   if (c.billingConfiguration !== undefined) {
     merge.billing_configuration = db.raw('customers.billing_configuration || ?::jsonb', [JSON.stringify(c.billingConfiguration)]);
   }

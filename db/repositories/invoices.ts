@@ -20,6 +20,7 @@
 // month in the customer's timezone, and SEQ is the organization-wide sequence zero-padded to 6 digits. The
 // sequence never resets (per organization, not per month), so numbers are gap-free and strictly increasing
 // in finalization order; the month part is informative only. Example: `ACM-202611-000001`.
+import type { FeeAppliedTax, FeeTaxes, InvoiceAppliedTax, TaxDecision, TaxedInvoiceDraft } from '../../billing/tax';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { BillingError } from '../../billing/errors';
@@ -56,6 +57,24 @@ export interface FeeRecord {
   adjustsPeriodEnd: string | null;
   /** Adjustment fees only: charge | charge_minimum | minimum_commitment. */
   adjustsFeeType: string | null;
+  /** billing/tax: the fee's taxes (0 / [] before taxes were computed). */
+  taxes: StoredFeeTaxes;
+}
+
+export interface StoredFeeTaxes {
+  taxesAmountCents: number;
+  /** Decimal string, minor units, unrounded. */
+  taxesPreciseAmountCents: string;
+  /** Decimal string, percentage. */
+  taxesRate: string;
+  appliedTaxes: FeeAppliedTax[];
+}
+
+/** billing/tax: the invoice's applied taxes, its pro-rated rate and the automatic rule's decision (null when none). */
+export interface StoredInvoiceTaxes {
+  taxesRate: string;
+  appliedTaxes: InvoiceAppliedTax[];
+  taxDecision: TaxDecision | null;
 }
 
 export type InvoiceStatus = 'draft' | 'finalized';
@@ -83,6 +102,7 @@ export interface InvoiceRecord {
   createdAt: string;
   updatedAt: string;
   fees: FeeRecord[];
+  taxes: StoredInvoiceTaxes;
 }
 
 export interface ListInvoicesFilter {
@@ -120,6 +140,9 @@ interface InvoiceRow {
   finalized_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  taxes_rate?: string;
+  applied_taxes?: InvoiceAppliedTax[];
+  tax_decision?: TaxDecision | null;
 }
 
 interface FeeRow {
@@ -146,6 +169,10 @@ interface FeeRow {
   adjusts_period_start: Date | null;
   adjusts_period_end: Date | null;
   adjusts_fee_type: string | null;
+  taxes_amount_cents?: number;
+  taxes_precise_amount_cents?: string;
+  taxes_rate?: string;
+  applied_taxes?: FeeAppliedTax[];
 }
 
 function iso(d: Date): string {
@@ -190,6 +217,12 @@ function feeFromRow(r: FeeRow): FeeRecord {
     adjustsPeriodStart: r.adjusts_period_start ? iso(r.adjusts_period_start) : null,
     adjustsPeriodEnd: r.adjusts_period_end ? iso(r.adjusts_period_end) : null,
     adjustsFeeType: r.adjusts_fee_type ?? null,
+    taxes: {
+      taxesAmountCents: r.taxes_amount_cents ?? 0,
+      taxesPreciseAmountCents: normalizeDecimal(r.taxes_precise_amount_cents ?? '0'),
+      taxesRate: normalizeDecimal(r.taxes_rate ?? '0'),
+      appliedTaxes: r.applied_taxes ?? [],
+    },
   };
 }
 
@@ -216,6 +249,7 @@ function invoiceFromRow(r: InvoiceRow, fees: FeeRecord[]): InvoiceRecord {
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
     fees,
+    taxes: { taxesRate: normalizeDecimal(r.taxes_rate ?? '0'), appliedTaxes: r.applied_taxes ?? [], taxDecision: r.tax_decision ?? null },
   };
 }
 
@@ -231,6 +265,7 @@ const INVOICE_COLUMNS = [
   's.external_id as external_subscription_id', 'i.invoice_type', 'i.status', 'i.payment_status', 'i.number',
   'i.period_start', 'i.period_end', 'i.currency', 'i.fees_amount_cents', 'i.taxes_amount_cents',
   'i.total_amount_cents', 'i.finalized_at', 'i.created_at', 'i.updated_at',
+  'i.taxes_rate', 'i.applied_taxes', 'i.tax_decision',
 ];
 
 function selectInvoiceColumns(db: Db, q: Knex.QueryBuilder): Knex.QueryBuilder {
@@ -457,6 +492,29 @@ function feeRow(organizationId: string, invoiceId: string, fee: Fee, position: n
     adjusts_period_start: fee.adjusts ? instant(fee.adjusts.period.start, 'fee.adjusts.period.start') : null,
     adjusts_period_end: fee.adjusts ? instant(fee.adjusts.period.end, 'fee.adjusts.period.end') : null,
     adjusts_fee_type: fee.adjusts ? fee.adjusts.feeKind : null,
+    ...taxColumns(fee),
+  };
+}
+
+/** A fee's tax columns (billing/tax: taxes_amount_cents, precise amount, summed rate, applied taxes), when taxed. */
+function taxColumns(fee: Fee & { taxes?: FeeTaxes }): Record<string, unknown> {
+  if (!fee.taxes) return {};
+  return {
+    taxes_amount_cents: fee.taxes.taxesAmountCents,
+    taxes_precise_amount_cents: fee.taxes.taxesPreciseAmountCents,
+    taxes_rate: fee.taxes.taxesRate,
+    applied_taxes: JSON.stringify(fee.taxes.appliedTaxes),
+  };
+}
+
+/** The invoice's tax columns from a taxed draft (billing/tax taxInvoiceDraft); an untaxed draft has none. */
+function invoiceTaxColumns(draft: InvoiceDraft | TaxedInvoiceDraft): Record<string, unknown> {
+  if (!('taxesAmountCents' in draft)) return { taxes_amount_cents: 0, taxes_rate: 0, applied_taxes: '[]', tax_decision: null };
+  return {
+    taxes_amount_cents: draft.taxesAmountCents,
+    taxes_rate: draft.taxesRate,
+    applied_taxes: JSON.stringify(draft.appliedTaxes),
+    tax_decision: draft.taxDecision === null ? null : JSON.stringify(draft.taxDecision),
   };
 }
 
@@ -464,7 +522,7 @@ function feeRow(organizationId: string, invoiceId: string, fee: Fee, position: n
  * Replaces a locked DRAFT invoice's fees and totals with `draft` (the refresh of a draft). Refuses a finalized
  * invoice (BillingError 'invoice_finalized'): a finalized invoice is immutable.
  */
-export async function replaceDraftFees(trx: Knex.Transaction, invoice: LockedInvoice, draft: InvoiceDraft): Promise<LockedInvoice> {
+export async function replaceDraftFees(trx: Knex.Transaction, invoice: LockedInvoice, draft: InvoiceDraft | TaxedInvoiceDraft): Promise<LockedInvoice> {
   if (invoice.status !== 'draft') {
     throw new BillingError('invoice_finalized', `Invoice ${invoice.id} is ${invoice.status}; its fees cannot change`);
   }
@@ -477,7 +535,7 @@ export async function replaceDraftFees(trx: Knex.Transaction, invoice: LockedInv
     .update({
       currency: draft.currency,
       fees_amount_cents: draft.feesAmountCents,
-      taxes_amount_cents: 0,
+      ...invoiceTaxColumns(draft),
       total_amount_cents: draft.totalAmountCents,
       updated_at: trx.fn.now(),
     })

@@ -1,4 +1,5 @@
 import { loadFixtures, runErrorFixture, runFixture } from './runner';
+import { isTaxFixture, runTaxFixture } from './tax-runner';
 
 const fixtures = loadFixtures();
 
@@ -9,7 +10,9 @@ describe('conformance fixtures', () => {
   });
 
   it.each(fixtures.map((f) => [`${f.file}: ${f.name}`, f] as const))('%s', (_label, f) => {
-    if (f.expected_error) {
+    if (isTaxFixture(f)) {
+      expect(runTaxFixture(f)).toEqual(f.expected);
+    } else if (f.expected_error) {
       expect(runErrorFixture(f)).toEqual(f.expected_error);
     } else {
       expect(runFixture(f)).toEqual(f.expected);

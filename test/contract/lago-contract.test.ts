@@ -7,6 +7,8 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import YAML from 'yaml';
 import { startApiHarness, type ApiHarness } from '../api/harness';
+import { createActivities } from '../../activities';
+import { D } from '../../billing';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const specPath = path.resolve(repoRoot, '../shared/reference/lago-openapi-1.51.0.yaml');
@@ -115,6 +117,18 @@ describeIfSpec('Lago API v1 contract', () => {
     }
     await call('GET', '/billable_metrics', '/billable_metrics?page=1&per_page=2');
     ids = { metricIds, metricCode: 'storage', planCode: '', customerId: '', subscriptionId: '' };
+  });
+
+  test('taxes: create (Lago example body), get, update, list, delete', async () => {
+    // Lago's example tax (french_standard_vat) is the one its plan and customer examples refer to in tax_codes.
+    const body = example(doc.components.schemas.TaxCreateInput);
+    const created = await call('POST', '/taxes', '/taxes', body);
+    expect(created.tax).toMatchObject({ code: body.tax.code, rate: 20 });
+    await call('GET', '/taxes/{code}', `/taxes/${body.tax.code}`);
+    await call('PUT', '/taxes/{code}', `/taxes/${body.tax.code}`, example(doc.components.schemas.TaxUpdateInput));
+    await call('POST', '/taxes', '/taxes', { tax: { name: 'Temp', code: 'temp_tax', rate: '5' } });
+    await call('DELETE', '/taxes/{code}', '/taxes/temp_tax');
+    await call('GET', '/taxes', '/taxes?page=1&per_page=10');
   });
 
   test('plans: create (Lago example body with its five charge models), get', async () => {
@@ -228,6 +242,26 @@ describeIfSpec('Lago API v1 contract', () => {
     const one = await call('GET', '/invoices/{lago_id}', `/invoices/${invoice.id}`);
     expect(one.invoice.fees.map((f: Json) => f.amount_cents)).toEqual([10000, 150]);
     expect(one.invoice.fees[1].sub_total_excluding_taxes_precise_amount_cents).toBe('150');
+  });
+
+  test('a taxed invoice (plan tax from Lago’s example tax_codes) validates against Invoice, applied_taxes included', async () => {
+    // The plan above carries Lago's example tax_codes (french_standard_vat, 20 %): close a period with the real activity.
+    const db = h.database.db;
+    const sub = await db('subscriptions').where({ external_id: ids.subscriptionId }).first();
+    const period = { start: '2026-11-01T00:00:00.000Z', end: '2026-12-01T00:00:00.000Z' };
+    const res = await createActivities({ db }).createPeriodInvoice({ organizationId: h.org.id, subscriptionId: sub.id, kind: 'subscription', period, fullPeriod: period });
+    const one = await call('GET', '/invoices/{lago_id}', `/invoices/${res.invoiceId}`);
+    const inv = one.invoice;
+    expect(inv.fees_amount_cents).toBeGreaterThan(0);
+    // 20 % of the fees, rounded once, half-up (integer arithmetic: ×20/100 = ÷5)
+    expect(inv.taxes_amount_cents).toBe(Number(new D(inv.fees_amount_cents).div(5).toDecimalPlaces(0, D.ROUND_HALF_UP).toString()));
+    expect(inv.total_amount_cents).toBe(inv.fees_amount_cents + inv.taxes_amount_cents);
+    expect(inv.applied_taxes).toEqual([
+      expect.objectContaining({ tax_code: 'french_standard_vat', tax_rate: 20, amount_cents: inv.taxes_amount_cents, fees_amount_cents: inv.fees_amount_cents, lago_invoice_id: inv.lago_id }),
+    ]);
+    const fee = inv.fees.find((f: Json) => f.amount_cents > 0);
+    expect(fee.applied_taxes).toEqual([expect.objectContaining({ tax_code: 'french_standard_vat', lago_fee_id: fee.lago_id })]);
+    expect(fee.total_amount_cents).toBe(fee.amount_cents + fee.taxes_amount_cents);
   });
 
   test('subscription termination answer validates against Subscription (via a stub termination)', async () => {

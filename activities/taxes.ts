@@ -1,0 +1,47 @@
+// The taxes step of an invoice, for activities: loads what billing/tax needs from Postgres (the tax objects at each
+// level of Lago's precedence; for a customer without taxes of its own, when the organization enabled them, the
+// automatic rules' inputs) and runs the ONE pure step `taxInvoiceDraft`. The VAT number status is the customer's
+// last VIES check (db column, recorded by integrations/vies/customer-check.ts when the API writes the customer); a number never checked counts as `unknown`
+// (charged, never reverse-charged on an unverified number).
+import type { InvoiceDraft } from '../billing/invoice';
+import {
+  decideTax,
+  taxInvoiceDraft,
+  taxPointDate,
+  type InvoiceTaxContext,
+  type TaxedInvoiceDraft,
+  type VatNumberStatus,
+} from '../billing/tax';
+import type { Period, Plan } from '../billing/types';
+import { getCustomersByIds } from '../db/repositories/customers';
+import type { SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
+import { getTaxSettings, loadTaxAssignments, ruleSettings } from '../db/repositories/taxes';
+import type { Knex } from 'knex';
+
+type Db = Knex | Knex.Transaction;
+
+export async function loadInvoiceTaxContext(db: Db, ctx: SubscriptionBillingContext, plan: Plan, period: Period): Promise<InvoiceTaxContext> {
+  const assignments = await loadTaxAssignments(db, ctx.organizationId, {
+    customerId: ctx.customerId,
+    planId: ctx.planId,
+    chargeIds: plan.charges.map((c) => c.id),
+  });
+  // Automatic rules only for customers without explicit tax codes, and only when the organization turned them on.
+  if ((assignments.customerTaxes ?? []).length > 0) return { assignments, decision: null };
+  const settings = ruleSettings(await getTaxSettings(db, ctx.organizationId));
+  if (!settings) return { assignments, decision: null };
+  const customer = (await getCustomersByIds(db, ctx.organizationId, [ctx.customerId])).get(ctx.customerId);
+  if (!customer) return { assignments, decision: null };
+  const vatNumberStatus: VatNumberStatus = !customer.taxIdentificationNumber ? 'absent' : (customer.vatNumberStatus ?? 'unknown');
+  const decision = decideTax(
+    settings,
+    { country: customer.country, state: customer.state, customerType: customer.customerType, vatNumberStatus },
+    taxPointDate(period, ctx.timezone),
+  );
+  return { assignments, decision };
+}
+
+/** The hook: an invoice draft (fees and totals) → the same draft with its taxes, applied taxes and new total. */
+export async function withInvoiceTaxes(db: Db, ctx: SubscriptionBillingContext, plan: Plan, draft: InvoiceDraft, period: Period): Promise<TaxedInvoiceDraft> {
+  return taxInvoiceDraft(draft, await loadInvoiceTaxContext(db, ctx, plan, period));
+}
