@@ -1,10 +1,11 @@
 import { Router } from 'express';
-import { getCustomerByExternalId, upsertCustomer, type CustomerRecord } from '../../db/repositories/customers';
+import { getCustomerByExternalId, type CustomerRecord } from '../../db/repositories/customers';
 import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { notFound } from '../errors';
 import { iso, parseBody } from '../schemas/common';
 import { CustomerCreateBody } from '../schemas/customers';
+import { upsertCustomerAnnounced } from '../webhooks/producers';
 
 export function serializeCustomer(c: CustomerRecord, defaultTimezone = 'UTC') {
   return {
@@ -40,7 +41,8 @@ export function customerRoutes(ctx: RouteContext): Router {
     const organizationId = orgId(res);
     const input = parseBody(CustomerCreateBody, req.body).customer;
     const { invoice_grace_period: gracePeriod, ...billingRest } = input.billing_configuration ?? {};
-    const { customer } = await upsertCustomer(ctx.db, organizationId, {
+    // customer.created / customer.updated webhooks commit with the upsert.
+    const { customer } = await upsertCustomerAnnounced(ctx.db, organizationId, {
       externalId: input.external_id,
       name: input.name,
       email: input.email,
@@ -50,7 +52,7 @@ export function customerRoutes(ctx: RouteContext): Router {
       taxIdentificationNumber: input.tax_identification_number,
       invoiceGracePeriod: gracePeriod,
       billingConfiguration: input.billing_configuration !== undefined ? billingRest : undefined,
-    });
+    }, (c) => serializeCustomer(c, defaultTimezoneOf(res)));
     res.status(200).json({ customer: serializeCustomer(customer, defaultTimezoneOf(res)) });
   });
 
