@@ -4,16 +4,20 @@ import { createInvoiceActivities } from './invoices';
 import { createSubscriptionActivities } from './subscriptions';
 import { createThresholdActivities } from './thresholds';
 import type { SubscriptionActivities } from './types';
+import { createWebhookActivities, type WebhookActivityDeps, type WebhookActivities } from './webhooks';
 
 export interface ActivityDeps {
   db: Knex;
+  /** Outgoing webhook delivery options and the renderer of objects enqueued by id (invoices). */
+  webhooks?: Omit<WebhookActivityDeps, 'db'>;
 }
 
-export function createActivities(deps: ActivityDeps): SubscriptionActivities {
+export function createActivities(deps: ActivityDeps): SubscriptionActivities & WebhookActivities {
   return {
     ...createInvoiceActivities(deps),
     ...createSubscriptionActivities(deps),
     ...createThresholdActivities(deps),
+    ...createWebhookActivities({ db: deps.db, ...deps.webhooks }),
   };
 }
 

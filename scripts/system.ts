@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { startApi, type RunningApi } from '../api/server';
 import { createDb, migrateLatest } from '../db/knexfile';
 import { createBillingWorker } from '../worker/worker';
+import { ensureWebhookDeliveryWorkflow } from '../worker/webhook-delivery';
 
 export interface SystemOptions {
   databaseUrl: string;
@@ -34,6 +35,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
 
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const temporal = new Client({ connection, namespace: opts.namespace });
+  await ensureWebhookDeliveryWorkflow(temporal);
   const api = await startApi(
     { db, temporal, ingest: { timeWindow: { maxAgeDays: opts.eventMaxAgeDays } } },
     opts.apiPort,

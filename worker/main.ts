@@ -1,7 +1,9 @@
 // Composition root of a standalone worker process (production shape: DATABASE_URL and TEMPORAL_ADDRESS set).
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/env';
 import { createDb } from '../db/knexfile';
+import { ensureWebhookDeliveryWorkflow } from './webhook-delivery';
 import { createBillingWorker } from './worker';
 
 async function main(): Promise<void> {
@@ -13,6 +15,10 @@ async function main(): Promise<void> {
   const db = createDb(config.databaseUrl);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const worker = await createBillingWorker({ connection, namespace: config.temporalNamespace, db });
+  // The webhook delivery loop (one per installation, kept if already running).
+  const clientConnection = await Connection.connect({ address: config.temporalAddress });
+  await ensureWebhookDeliveryWorkflow(new Client({ connection: clientConnection, namespace: config.temporalNamespace }));
+  await clientConnection.close();
   console.log(`worker polling task queue on ${config.temporalAddress}`);
   await worker.run(); // resolves after SIGINT/SIGTERM (the SDK's default shutdown signals)
   await connection.close();

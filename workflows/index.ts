@@ -2,3 +2,4 @@
 // here becomes a workflow type).
 export { subscriptionWorkflow } from './subscription';
 export { invoiceWorkflow } from './invoice';
+export { webhookDeliveryWorkflow } from './webhook-delivery';
