@@ -25,6 +25,7 @@ import { pastUsageRoutes } from './routes/past-usage';
 import { planRoutes } from './routes/plans';
 import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
+import { webhookRoutes } from './routes/webhooks';
 import { openApiDocument } from './schemas/openapi';
 import { ApiMetrics } from './operations/metrics';
 import { operationsRoutes } from './operations/routes';
@@ -141,6 +142,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(eventRoutes(ctx));
   v1.use(invoicePreviewRoutes(ctx)); // before invoiceRoutes: /invoices/preview is not a lago_id
   v1.use(invoiceRoutes(ctx));
+  v1.use(webhookRoutes(ctx));
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

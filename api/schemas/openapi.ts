@@ -14,6 +14,7 @@ import { InvoicePreviewBody } from './invoices-preview';
 import { PastUsageQuery } from './past-usage';
 import { PlanCreateBody } from './plans';
 import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
+import { webhookOpenApiPaths, webhookOpenApiSchemas } from './openapi-webhooks';
 
 const ErrorBody = z.object({
   status: z.number().int(),
@@ -157,6 +158,7 @@ export function openApiDocument(): Record<string, unknown> {
           'InvoicePreviewInput',
         ),
       },
+      ...webhookOpenApiPaths(),
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
@@ -171,6 +173,7 @@ export function openApiDocument(): Record<string, unknown> {
         EventBatchInput: schemaOf(z.object({ events: z.array(EventInputObject).min(1).max(MAX_BATCH_EVENTS) })),
         EventImportInput: schemaOf(EventImportBody.extend({ events: z.array(EventInputObject).min(1).max(MAX_IMPORT_EVENTS) })),
         AlertCreateInput: schemaOf(AlertCreateBody),
+        ...webhookOpenApiSchemas(),
       },
     },
   };
