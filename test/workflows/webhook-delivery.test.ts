@@ -22,11 +22,11 @@ const scripts = new Map<string, DeliverPendingWebhooksResult[]>();
 const activities: WebhookActivities = {
   async deliverPendingWebhooks() {
     const info = Context.current().info;
-    const id = info.workflowExecution.workflowId;
+    const id = info.workflowExecution?.workflowId ?? 'unknown';
     const c = calls.get(id) ?? { atMs: [], runIds: [] };
     calls.set(id, c);
     c.atMs.push(await env.currentTimeMs());
-    c.runIds.push(info.workflowExecution.runId);
+    c.runIds.push(info.workflowExecution?.runId ?? 'unknown');
     return scripts.get(id)?.shift() ?? NOTHING;
   },
 };
