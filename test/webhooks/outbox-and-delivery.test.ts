@@ -50,7 +50,8 @@ describe('outgoing webhooks: outbox and delivery', () => {
   }
 
   beforeEach(async () => {
-    clock = new Date('2026-12-01T10:00:00.000Z');
+    // Rows are enqueued due at the database's now(): the activity's clock starts an hour later, so they are due.
+    clock = new Date(Date.now() + 3_600_000);
     // The delivery serves every organization of the database: each test starts with an empty outbox.
     await t.db('webhook_endpoints').delete();
   });
