@@ -10,6 +10,7 @@ import { createInvoiceActivities } from './invoices';
 import { createSubscriptionActivities } from './subscriptions';
 import { createThresholdActivities } from './thresholds';
 import type { SubscriptionActivities } from './types';
+import { createWebhookActivities, type WebhookActivityDeps, type WebhookActivities } from './webhooks';
 
 export interface ActivityDeps {
   db: Knex;
@@ -17,15 +18,18 @@ export interface ActivityDeps {
   fxFeed?: FxRateFeed;
   /** Where invoice PDFs are stored (default: the data folder). */
   documentStore?: DocumentStore;
+  /** Outgoing webhook delivery options and the renderer of objects enqueued by id (invoices). */
+  webhooks?: Omit<WebhookActivityDeps, 'db'>;
 }
 
-export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities {
+export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities {
   return withHeartbeats({
     ...createDocumentActivities({ db: deps.db, store: deps.documentStore ?? defaultDocumentStore() }),
     ...createFxActivities({ db: deps.db, feed: deps.fxFeed ?? new EcbHttpFeed() }),
     ...createInvoiceActivities(deps),
     ...createSubscriptionActivities(deps),
     ...createThresholdActivities(deps),
+    ...createWebhookActivities({ db: deps.db, ...deps.webhooks }),
   });
 }
 

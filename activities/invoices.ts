@@ -63,6 +63,7 @@ import { progressiveBilledAmountCents } from '../db/repositories/thresholds';
 import { aggregateSimpleUsage, isSqlAggregatable, loadPeriodEvents, type SimpleUsage } from '../db/repositories/usage';
 import { closeOrWaitForRate, convertForInvoice, recordInvoiceFx } from './fx';
 import type { CreatePeriodInvoiceInput, InvoiceRef, PeriodInvoiceResult, SubscriptionActivities } from './types';
+import { enqueueWebhook } from '../db/repositories/webhooks';
 
 // Error classification at the source (CONVENTIONS "Errors"), shared by every activity group:
 // - BillingError (invalid plan data, non-numeric event value, missing rows...) → non-retryable
@@ -315,6 +316,8 @@ export function createInvoiceActivities(
           const draft = await rateInvoice(trx, ctx, plan, input.kind, input.period, input.fullPeriod, subAt);
           const written = await replaceDraftFees(trx, invoice, draft);
           await recordInvoiceFx(trx, ctx, plan, written);
+          // Lago sends invoice.drafted for a new invoice that waits in a grace period (without one it is finalized next: invoice.created).
+          if (invoice.created && ctx.gracePeriodDays > 0) await enqueueWebhook(trx, { organizationId: input.organizationId, webhookType: 'invoice.drafted', objectType: 'invoice', objectId: invoice.id, uniqueKey: `invoice.drafted:${invoice.id}` });
           return result(written, ctx, invoice.created);
         })));
       });

@@ -32,6 +32,7 @@ import { apiKeyRoutes } from './routes/api-keys';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { taxRoutes } from './routes/taxes';
 import type { VatNumberChecker } from '../integrations/vies/checker';
+import { webhookRoutes } from './routes/webhooks';
 import { openApiDocument } from './schemas/openapi';
 import { ApiMetrics } from './operations/metrics';
 import { operationsRoutes } from './operations/routes';
@@ -158,6 +159,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(invoiceDocumentRoutes(ctx)); // POST /invoices/:id/download, GET /invoices/:id/file
   v1.use(fxRoutes(ctx)); // /fx_settings, /fx_rates
   v1.use(apiKeyRoutes(ctx));
+  v1.use(webhookRoutes(ctx));
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

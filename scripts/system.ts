@@ -7,6 +7,7 @@ import { startApi, type RunningApi } from '../api/server';
 import { createDb, migrateLatest } from '../db/knexfile';
 import { ensureFxRefreshSchedule } from '../worker/fx-schedule';
 import { createBillingWorker } from '../worker/worker';
+import { ensureWebhookDeliveryWorkflow } from '../worker/webhook-delivery';
 
 export interface SystemOptions {
   databaseUrl: string;
@@ -36,6 +37,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const temporal = new Client({ connection, namespace: opts.namespace });
   await ensureFxRefreshSchedule(temporal);
+  await ensureWebhookDeliveryWorkflow(temporal);
   const api = await startApi(
     { db, temporal, ingest: { timeWindow: { maxAgeDays: opts.eventMaxAgeDays } } },
     opts.apiPort,

@@ -4,6 +4,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/env';
 import { createDb } from '../db/knexfile';
 import { ensureFxRefreshSchedule } from './fx-schedule';
+import { ensureWebhookDeliveryWorkflow } from './webhook-delivery';
 import { createBillingWorker } from './worker';
 
 async function main(): Promise<void> {
@@ -16,7 +17,10 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const worker = await createBillingWorker({ connection, namespace: config.temporalNamespace, db });
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
-  await ensureFxRefreshSchedule(new Client({ connection: clientConnection, namespace: config.temporalNamespace }));
+  const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
+  await ensureFxRefreshSchedule(client);
+  // The webhook delivery loop (one per installation, kept if already running).
+  await ensureWebhookDeliveryWorkflow(client);
   await clientConnection.close();
   console.log(`worker polling task queue on ${config.temporalAddress}`);
   await worker.run(); // resolves after SIGINT/SIGTERM (the SDK's default shutdown signals)

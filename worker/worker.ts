@@ -3,6 +3,8 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import type { Knex } from 'knex';
 import type { FxRateFeed } from '../adapters/fx/port';
 import { createActivities } from '../activities';
+import type { WebhookDeliveryOptions } from '../activities/webhooks';
+import { renderWebhookObject } from '../api/serializers/webhook-objects';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
 
 export interface BillingWorkerDeps {
@@ -14,6 +16,8 @@ export interface BillingWorkerDeps {
   taskQueue?: string;
   /** A prebuilt workflow bundle (tests build it once); the workflows module is bundled when absent. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Outgoing webhook delivery (attempts, backoff, timeout, JWT issuer). */
+  webhooks?: WebhookDeliveryOptions;
 }
 
 export async function createBillingWorker(deps: BillingWorkerDeps): Promise<Worker> {
@@ -25,6 +29,6 @@ export async function createBillingWorker(deps: BillingWorkerDeps): Promise<Work
     namespace: deps.namespace,
     taskQueue: deps.taskQueue ?? SUBSCRIPTION_TASK_QUEUE,
     ...code,
-    activities: createActivities({ db: deps.db, fxFeed: deps.fxFeed }),
+    activities: createActivities({ db: deps.db, fxFeed: deps.fxFeed, webhooks: { webhooks: deps.webhooks, renderWebhookObject } }),
   });
 }

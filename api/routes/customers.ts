@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { getCustomerByExternalId, hasLiveSubscription, upsertCustomer, type CustomerRecord } from '../../db/repositories/customers';
+import { getCustomerByExternalId, hasLiveSubscription, type CustomerRecord } from '../../db/repositories/customers';
 import { setTaxes, taxesOf, type TaxRecord } from '../../db/repositories/taxes';
 import { serializeTax } from './taxes';
 import { resolveTaxCodes } from './tax-codes';
@@ -10,6 +10,7 @@ import { currencyError, customerCurrencyChangeViolation } from '../currency-poli
 import { notFound } from '../errors';
 import { iso, parseBody } from '../schemas/common';
 import { CustomerCreateBody } from '../schemas/customers';
+import { upsertCustomerAnnounced } from '../webhooks/producers';
 
 export function serializeCustomer(c: CustomerRecord, defaultTimezone = 'UTC', taxes: TaxRecord[] = []) {
   return {
@@ -55,10 +56,13 @@ export function customerRoutes(ctx: RouteContext): Router {
       if (violation) throw currencyError(violation);
     }
     const { invoice_grace_period: gracePeriod, ...billingRest } = input.billing_configuration ?? {};
-    // Unknown tax codes → 404 tax_not_found before anything is written; the customer and its taxes in one transaction.
+    // Unknown tax codes → 404 tax_not_found before anything is written; the customer, its taxes and the
+    // customer.created / customer.updated webhook in one transaction.
     const taxes = input.tax_codes !== undefined ? await resolveTaxCodes(ctx.db, organizationId, input.tax_codes, 'tax_codes') : undefined;
-    const customer = await ctx.db.transaction(async (trx) => {
-      const { customer } = await upsertCustomer(trx, organizationId, {
+    const { customer } = await upsertCustomerAnnounced(
+      ctx.db,
+      organizationId,
+      {
         externalId: input.external_id,
         name: input.name,
         email: input.email,
@@ -71,10 +75,12 @@ export function customerRoutes(ctx: RouteContext): Router {
         zipcode: input.zipcode,
         invoiceGracePeriod: gracePeriod,
         billingConfiguration: input.billing_configuration !== undefined ? billingRest : undefined,
-      });
-      if (taxes) await setTaxes(trx, organizationId, 'customer', customer.id, taxes.map((t) => t.id));
-      return customer;
-    });
+      },
+      async (c, trx) => serializeCustomer(c, defaultTimezoneOf(res), (await taxesOf(trx, organizationId, 'customer', [c.id])).get(c.id) ?? []),
+      async (trx, c) => {
+        if (taxes) await setTaxes(trx, organizationId, 'customer', c.id, taxes.map((t) => t.id));
+      },
+    );
     // After the commit (never holding a row lock over a network call): a number not yet confirmed is checked; VIES
     // failures are recorded as unknown, never as invalid, and never fail the request.
     if (ctx.vatNumbers && customer.taxIdentificationNumber && customer.vatNumberStatus !== 'valid' && customer.vatNumberStatus !== 'invalid') {

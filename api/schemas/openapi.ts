@@ -18,6 +18,7 @@ import { PlanCreateBody } from './plans';
 import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
 import { responseComponents, type ResponseName } from './responses';
 import { TaxCreateBody, TaxSettingsBody, TaxUpdateBody } from './taxes';
+import { webhookOpenApiPaths, webhookOpenApiSchemas } from './openapi-webhooks';
 
 const ErrorBody = z.object({
   status: z.number().int(),
@@ -231,6 +232,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/api_keys/{lago_id}/rotate': {
         post: post('/api_keys/{lago_id}/rotate', 'Replace an API key by a new one with the same name (the old one is revoked)', 'ApiKeyEmptyInput', 'ApiKeyRotateResponse'),
       },
+      ...webhookOpenApiPaths(),
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
@@ -254,6 +256,7 @@ export function openApiDocument(): Record<string, unknown> {
         TaxCreateInput: schemaOf(TaxCreateBody),
         TaxUpdateInput: schemaOf(TaxUpdateBody),
         TaxSettingsInput: schemaOf(TaxSettingsBody),
+        ...webhookOpenApiSchemas(),
       },
     },
   };

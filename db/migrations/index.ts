@@ -15,6 +15,7 @@ import * as apiKeyManagement from './20261201000201_api_key_management';
 import * as perOrgNumbering from './20261201000202_per_org_numbering';
 import * as taxes from './20261201000300_taxes';
 import * as invoiceTaxes from './20261201000301_invoice_taxes';
+import * as webhooks from './20261201000600_webhooks';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -34,6 +35,7 @@ export const migrations: Record<string, Migration> = {
   '20261201000202_per_org_numbering': perOrgNumbering,
   '20261201000300_taxes': taxes,
   '20261201000301_invoice_taxes': invoiceTaxes,
+  '20261201000600_webhooks': webhooks,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

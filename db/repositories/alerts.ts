@@ -7,6 +7,7 @@
 // repeated or concurrent evaluation records a crossed threshold exactly once. webhook_status starts 'pending'.
 import type { Knex } from 'knex';
 import { normalizeDecimal } from './invoices';
+import { enqueueAlertTriggeredWebhooks } from './webhook-events';
 
 type Db = Knex | Knex.Transaction;
 
@@ -177,11 +178,13 @@ export async function recordAlertTriggers(db: Db, triggers: NewAlertTrigger[]): 
     crossed_value: t.crossedValue,
     triggered_at: t.triggeredAt,
   }));
-  const inserted: { id: string }[] = await db('usage_alert_triggers')
+  // alert.triggered webhooks for the new triggers commit with them (the outbox pattern).
+  const inserted: { id: string }[] = await db.transaction(async (trx) => { const ids: { id: string }[] = await trx('usage_alert_triggers')
     .insert(rows)
     .onConflict(['alert_id', 'period_start', 'threshold_value'])
     .ignore()
     .returning('id');
+  await enqueueAlertTriggeredWebhooks(trx, ids.map((r) => r.id)); return ids; });
   return inserted.length;
 }
 

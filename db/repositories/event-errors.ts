@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { normalizeDecimal } from './invoices';
+import { enqueueEventErrorWebhooks, type EventErrorRow } from './webhook-events';
 
 type Db = Knex | Knex.Transaction;
 
@@ -59,13 +60,14 @@ export async function recordEventErrors(db: Db, rows: NewEventError[]): Promise<
     seen.add(k);
     return true;
   });
-  const result = await db.raw(
+  // event.error webhooks for the new rows commit with them (the outbox pattern).
+  const result = await db.transaction(async (trx) => { const r = await trx.raw(
     `INSERT INTO event_errors AS ee (organization_id, transaction_id, dedupe_key, external_subscription_id, code, "timestamp",
                                      properties, error_code, field, request_id)
      SELECT * FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::jsonb[], ?::text[], ?::text[], ?::text[])
      ON CONFLICT ON CONSTRAINT event_errors_dedupe
      DO UPDATE SET occurrences = ee.occurrences + 1, last_received_at = now()
-     RETURNING (xmax = 0) AS inserted`,
+     RETURNING (xmax = 0) AS inserted, ee.*`,
     [
       unique.map((r) => r.organizationId),
       unique.map((r) => r.transactionId) as string[],
@@ -79,6 +81,7 @@ export async function recordEventErrors(db: Db, rows: NewEventError[]): Promise<
       unique.map((r) => r.requestId) as string[],
     ],
   );
+  await enqueueEventErrorWebhooks(trx, (r.rows as (EventErrorRow & { inserted: boolean })[]).filter((row) => row.inserted)); return r; });
   return (result.rows as { inserted: boolean }[]).filter((r) => r.inserted).length;
 }
 

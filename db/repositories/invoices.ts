@@ -26,6 +26,7 @@ import { DateTime } from 'luxon';
 import { BillingError } from '../../billing/errors';
 import type { AdjustableFeeKind, Fee, FeeKind, InvoiceDraft } from '../../billing/invoice';
 import type { Period } from '../../billing/types';
+import { enqueueWebhook } from './webhooks';
 
 export interface FeeRecord {
   id: string;
@@ -623,6 +624,8 @@ export async function finalizeLockedInvoice(
     .returning([...LOCK_COLUMNS, trx.raw(`to_char(issuing_date, 'YYYY-MM-DD') as issuing_date`)]);
   const row = updated[0];
   if (!row) throw new Error(`Invoice ${invoiceId} vanished while locked`);
+  // invoice.created commits with the finalization (rendered by the delivery with api/serializers/invoice.ts).
+  await enqueueWebhook(trx, { organizationId, webhookType: 'invoice.created', objectType: 'invoice', objectId: invoiceId, uniqueKey: `invoice.created:${invoiceId}` });
   return { ...lockedFromRow(row, false), finalizedNow: true };
 }
 
