@@ -29,8 +29,12 @@ export {
   matchFilter,
   bucketProperties,
   pricingGroupKeys,
+  eventValuesUse,
+  aggregatesFromTotals,
+  usageReadableFromTotals,
+  isSingleBucketCharge,
 } from './aggregation';
-export { rateBucket, dispatchRate, type RateContext, type RatedAmount, type ZeroUsageFlatFee } from './pricing';
+export { rateBucket, dispatchRate, modelEventValuesUse, type EventValuesUse, type RateContext, type RatedAmount, type ZeroUsageFlatFee } from './pricing';
 export { validatePlan } from './plan-validation';
 export { planFromLagoInput, billableMetricFromLagoInput, type MetricLookup } from './lago-plan';
 export {
@@ -42,3 +46,13 @@ export {
   rateInAdvanceEvent,
   applyEventToBucket,
 } from './invoice';
+export {
+  type PayInAdvanceCharges,
+  type RatePeriodInput,
+  type RatedPeriod,
+  ratePeriod,
+  planAsRated,
+  chargesToRead,
+  usageAmountCents,
+} from './rate-period';
+export { type LevelLadder, ladderOf, levelsCrossed, crossesLevel } from './threshold-ladder';

@@ -18,7 +18,7 @@
 // Usage thresholds and alerts (behind `patched('usage-thresholds-v1')`: runs started before it keep their old
 // commands). Once per period the workflow loads the billing rules (loadBillingRules: the plan's progressive
 // billing thresholds and the subscription's alert levels). Every usage signal updates a cheap ESTIMATE (live
-// units; the amount priced by billing/ on live totals, one bucket per charge: filters and pricing groups are
+// units; the amount priced by billing/ratePeriod on live totals, one bucket per charge: filters and pricing groups are
 // approximated). Nothing is ever billed from the estimate: when it crosses a level above the last confirmed
 // value, or — against lost signals — at most every USAGE_CHECK_INTERVAL_MS while usage keeps arriving (a usage
 // signal arms a check when none ran in the interval; the first usage of a period checks at once), the workflow
@@ -46,14 +46,14 @@ import {
 } from '@temporalio/workflow';
 import type { BillingRules, EvaluateThresholdsResult, PeriodInvoiceResult, SubscriptionActivities } from '../activities/types';
 import { BillingError } from '../billing/errors';
-import { buildInvoice } from '../billing/invoice';
+import { ratePeriod } from '../billing/rate-period';
+import { crossesLevel } from '../billing/threshold-ladder';
 import { dec, isDecimalString, str } from '../billing/money';
 import { nextPeriod, periodContaining, type PeriodPair } from '../billing/period';
 import type { invoiceWorkflow } from './invoice';
 import {
   SEARCH_ATTRIBUTE_KEYS,
   billingRulesChangedSignal,
-  crossesLevel,
   invoiceWorkflowId,
   retryPeriodCloseSignal,
   stateQuery,
@@ -237,25 +237,23 @@ export class SubscriptionEntity {
     const plan = this.rules?.plan;
     if (!plan) return null;
     try {
-      const charges = plan.charges.map((c) => (c.payInAdvance ? { ...c, payInAdvance: false } : c));
-      const usage = charges
+      const usage = plan.charges
         .filter((c) => this.liveUsage.has(c.billableMetric.code))
         .map((c) => {
           const live = this.liveUsage.get(c.billableMetric.code)!;
           const units = c.billableMetric.aggregationType === 'count_agg' ? String(live.eventsCount) : live.units;
           return { chargeId: c.id, buckets: [{ filterIndex: null, groupedBy: {}, units, eventsCount: live.eventsCount }] };
         });
-      const draft = buildInvoice({
-        plan: { ...plan, charges },
+      return ratePeriod({
+        plan,
         kind: 'preview',
-        currency: plan.amountCurrency,
+        payInAdvanceCharges: 'on_period_total',
         timezone: this.input.schedule.timezone,
         period: this.current.period,
         fullPeriod: this.current.fullPeriod,
         chargeSubscriptionFee: false,
         usage,
-      });
-      return draft.fees.filter((f) => f.kind === 'charge').reduce((a, f) => a + f.amountCents, 0);
+      }).usageAmountCents;
     } catch {
       return null;
     }

@@ -1,7 +1,7 @@
 // Current usage of a subscription (Lago's GET /customers/:external_customer_id/current_usage): the open billing
-// period (billing/period.ts periodContaining with the subscription's schedule: subscription_at, plan interval,
+// period (usage/open-period.ts openPeriodAt with the subscription's schedule: subscription_at, plan interval,
 // billing_time, customer timezone — else the organization's), its usage priced by usage/open-period.ts
-// priceOpenPeriodUsage (rollups, billing/buildInvoice kind 'preview', no subscription fee; the same computation
+// priceOpenPeriodUsage (rollups, billing/ratePeriod kind 'preview', no subscription fee; the same computation
 // the usage thresholds and alerts act on). No money is computed here: amounts are the rounded `charge` fee
 // lines of that draft, summed as integers; units are summed as exact decimal strings.
 //
@@ -17,11 +17,12 @@
 // - issuing_date = the customer's local date at the period end (when the period's invoice is issued).
 import type { Knex } from 'knex';
 import type { Fee } from '../../billing/invoice';
-import { instantInZone, periodContaining } from '../../billing/period';
+import { instantInZone } from '../../billing/period';
 import type { Charge, Plan } from '../../billing/types';
 import { loadPlan } from '../../db/repositories/plans';
 import { findActiveSubscriptionBilling } from '../../db/repositories/subscriptions-billing';
-import { priceOpenPeriodUsage, type UsageReader } from '../../usage/open-period';
+import { openPeriodAt, priceOpenPeriodUsage } from '../../usage/open-period';
+import type { UsageSource } from '../../usage/period-usage';
 import { notFound } from '../errors';
 import { addDecimal } from '../ingest/decimal';
 
@@ -37,7 +38,7 @@ export interface CurrentUsageQuery {
 export interface CurrentUsageOptions {
   /** The instant whose period is "current" (default: now). */
   now?: string;
-  readUsage?: UsageReader;
+  readUsage?: UsageSource;
   /** Reuse loaded plans across calls (the route keeps one per process). */
   plans?: PlanCache;
 }
@@ -139,8 +140,7 @@ export async function computeCurrentUsage(db: Knex, organizationId: string, q: C
   const { plan, metricIdByCharge } = await (opts.plans ? opts.plans.get(db, organizationId, ctx.planId) : loadPlanWithMetricIds(db, organizationId, ctx.planId));
   const timezone = ctx.timezone;
   const nowIso = opts.now ?? new Date().toISOString();
-  const at = Date.parse(nowIso) < Date.parse(subscriptionAt) ? subscriptionAt : nowIso;
-  const { period, fullPeriod } = periodContaining({ subscriptionAt, interval, billingTime, timezone }, at);
+  const { period, fullPeriod } = openPeriodAt({ subscriptionAt, interval, billingTime, timezone }, nowIso);
 
   const selected: Plan = {
     ...plan,
@@ -148,7 +148,7 @@ export async function computeCurrentUsage(db: Knex, organizationId: string, q: C
       .filter((c) => q.chargeId === undefined || c.id === q.chargeId)
       .filter((c) => q.billableMetricCode === undefined || c.billableMetric.code === q.billableMetricCode),
   };
-  const { charges, chargeFees } = await priceOpenPeriodUsage(db, ctx, selected, period, fullPeriod, opts.readUsage);
+  const { charges, chargeFees, usageAmountCents: amountCents } = await priceOpenPeriodUsage(db, ctx, selected, period, fullPeriod, opts.readUsage);
   const currency = plan.amountCurrency;
   const chargesUsage = charges.map((c) => {
     const fees = chargeFees.filter((f) => f.chargeId === c.id);
@@ -170,7 +170,6 @@ export async function computeCurrentUsage(db: Knex, organizationId: string, q: C
       grouped_usage: groupedUsage(c, fees),
     };
   });
-  const amountCents = chargesUsage.reduce((a, c) => a + c.amount_cents, 0);
   return {
     customer_usage: {
       from_datetime: period.start,

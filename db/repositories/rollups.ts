@@ -28,15 +28,25 @@
 //     starting at a subscription instant or a non-whole-hour timezone offset), merged per projected dims;
 //   - filter matching and pricing groups in JS over the (few) distinct dims rows with billing/aggregation's
 //     own matchFilter / bucketProperties / pricingGroupKeys;
-//   - RAW FALLBACK (db/repositories/usage.ts loadPeriodEvents + billing aggregateCharge) for: unique_count,
-//     latest and weighted_sum metrics; dynamic charges; percentage charges whose properties need per-event
-//     values (per-transaction min/max, free_units_per_events, free total + fixed_amount); and any metric whose
+//   - RAW FALLBACK (db/repositories/usage.ts loadPeriodEvents + billing aggregateCharge) for every charge that
+//     billing/aggregation usageReadableFromTotals refuses (unique_count, latest and weighted_sum metrics; charge
+//     models that say they need per-event values: dynamic, percentage with per-event properties); and any metric whose
 //     rollup rows in the period lack a dimension key the charges need (a charge created after those events
 //     were rolled up) or contain non-numeric values.
 //   Decimal arithmetic uses billing/money's D (the project's single Decimal constructor); results leave as
 //   decimal strings.
 import type { Knex } from 'knex';
-import { aggregateCharge, bucketProperties, matchFilter, numericEventValue, pricingGroupKeys, type ChargeUsage, type UsageBucket } from '../../billing/aggregation';
+import {
+  aggregateCharge,
+  aggregatesFromTotals,
+  bucketProperties,
+  matchFilter,
+  numericEventValue,
+  pricingGroupKeys,
+  usageReadableFromTotals,
+  type ChargeUsage,
+  type UsageBucket,
+} from '../../billing/aggregation';
 import { BillingError } from '../../billing/errors';
 import { D, str, type Dec } from '../../billing/money';
 import type { AggregationType, Charge, ChargeProperties, EventPropertyValue, Period } from '../../billing/types';
@@ -46,7 +56,6 @@ import { loadPeriodEvents, NUMERIC_TEXT_RE } from './usage';
 type Db = Knex | Knex.Transaction;
 
 const HOUR_MS = 3_600_000;
-const ROLLUP_AGGREGATIONS: ReadonlySet<AggregationType> = new Set<AggregationType>(['count_agg', 'sum_agg', 'max_agg']);
 
 // ---------------------------------------------------------------------------------------------------------
 // Metric specs (what ingest needs to know to roll an event up)
@@ -206,7 +215,7 @@ function rawValueText(v: unknown): string | null {
 }
 
 export function isRolledUp(spec: RollupMetricSpec): boolean {
-  return ROLLUP_AGGREGATIONS.has(spec.aggregationType);
+  return aggregatesFromTotals(spec.aggregationType);
 }
 
 /** The value text an event adds to its rollup (null: no value, or a count_agg metric). */
@@ -296,27 +305,6 @@ export async function insertEventsWithRollups(db: Db, rows: EventRow[], specs: R
 
 // ---------------------------------------------------------------------------------------------------------
 // Read side
-
-function isZeroish(v: unknown): boolean {
-  return v === undefined || v === null || v === '' || /^\s*[+-]?0*(\.0*)?\s*$/.test(String(v));
-}
-
-function percentageNeedsEventValues(p: ChargeProperties): boolean {
-  if ((p['per_transaction_min_amount'] ?? null) !== null && p['per_transaction_min_amount'] !== '') return true;
-  if ((p['per_transaction_max_amount'] ?? null) !== null && p['per_transaction_max_amount'] !== '') return true;
-  if (!isZeroish(p['free_units_per_events'])) return true;
-  return !isZeroish(p['free_units_per_total_aggregation']) && !isZeroish(p['fixed_amount']);
-}
-
-/** True when rollups (count/Σ/max per dims) carry everything the charge's rating needs. */
-export function isRollupCharge(charge: Charge): boolean {
-  if (!ROLLUP_AGGREGATIONS.has(charge.billableMetric.aggregationType)) return false;
-  if (charge.chargeModel === 'dynamic') return false;
-  if (charge.chargeModel === 'percentage') {
-    return ![charge.properties, ...charge.filters.map((f) => f.properties)].some(percentageNeedsEventValues);
-  }
-  return true;
-}
 
 /** Dimension keys a charge reads: its filters' keys and the pricing group keys of every filter slot. */
 function chargeDimKeys(charge: Charge): string[] {
@@ -507,7 +495,7 @@ export async function rollupUsage(
 ): Promise<ChargeUsage[]> {
   const metrics = new Map<string, { keys: Set<string>; aggregationType: AggregationType; fieldName: string | null }>();
   for (const c of charges) {
-    if (!isRollupCharge(c)) continue;
+    if (!usageReadableFromTotals(c)) continue;
     const m = c.billableMetric;
     let e = metrics.get(m.code);
     if (!e) metrics.set(m.code, (e = { keys: new Set(), aggregationType: m.aggregationType, fieldName: m.fieldName }));
@@ -519,13 +507,13 @@ export async function rollupUsage(
   const rawCodes = new Set<string>();
   for (const c of charges) {
     const d = dims.get(c.billableMetric.code);
-    if (!isRollupCharge(c) || d === 'raw' || d === undefined) rawCodes.add(c.billableMetric.code);
+    if (!usageReadableFromTotals(c) || d === 'raw' || d === undefined) rawCodes.add(c.billableMetric.code);
   }
   const events = rawCodes.size > 0 ? await loadPeriodEvents(db, organizationId, subscriptionId, [...rawCodes], period) : {};
 
   return charges.map((c) => {
     const d = dims.get(c.billableMetric.code);
-    if (isRollupCharge(c) && d !== undefined && d !== 'raw') return bucketsFromDims(c, d.values());
+    if (usageReadableFromTotals(c) && d !== undefined && d !== 'raw') return bucketsFromDims(c, d.values());
     return aggregateCharge(c, events[c.billableMetric.code] ?? [], period);
   });
 }

@@ -14,6 +14,7 @@
 // Events are matched by subscription_id (the API resolves external_subscription_id at ingest), organization,
 // metric code and timestamp, using the (subscription_id, code, timestamp) index.
 import type { Knex } from 'knex';
+import { aggregatesFromTotals } from '../../billing/aggregation';
 import { BillingError } from '../../billing/errors';
 import type { BillableMetric, EventPropertyValue, Period, UsageEvent } from '../../billing/types';
 import type { LiveMetricUsage } from '../../workflows/messages';
@@ -115,11 +116,6 @@ export interface SimpleUsage {
   units: string;
 }
 
-/** The aggregations aggregateSimpleUsage computes in SQL. */
-export function isSqlAggregatable(metric: BillableMetric): boolean {
-  return metric.aggregationType === 'count_agg' || metric.aggregationType === 'sum_agg' || metric.aggregationType === 'max_agg';
-}
-
 /**
  * count_agg → number of events; sum_agg → Σ field; max_agg → max field (0 without values). Missing / null
  * values are ignored (the event still counts); any other non-numeric value throws 'invalid_event_value'.
@@ -131,7 +127,7 @@ export async function aggregateSimpleUsage(
   metric: BillableMetric,
   period: Period,
 ): Promise<SimpleUsage> {
-  if (!isSqlAggregatable(metric)) {
+  if (!aggregatesFromTotals(metric.aggregationType)) {
     throw new BillingError('unsupported_sql_aggregation', `${metric.aggregationType} is not aggregated in SQL`, 'aggregation_type');
   }
   const base = scoped(db, organizationId, subscriptionId, period).where('code', metric.code);
