@@ -1,7 +1,7 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { Router } from 'express';
-import { periodContaining, type ScheduleInput } from '../../billing/period';
+import type { ScheduleInput } from '../../billing/period';
 import type { Interval } from '../../billing/types';
 import { getPlanByCode } from '../../db/repositories/catalog';
 import { getCustomerByExternalId } from '../../db/repositories/customers';
@@ -24,6 +24,7 @@ import type { RouteContext } from '../context';
 import { ApiError, notFound, validationError, type Logger } from '../errors';
 import { iso, paginationMeta, parseBody } from '../schemas/common';
 import { SubscriptionCreateBody, SubscriptionListQuery } from '../schemas/subscriptions';
+import { openPeriodAt } from '../../usage/open-period';
 
 export function scheduleOf(s: SubscriptionRecord, defaultTimezone: string): ScheduleInput {
   return {
@@ -39,7 +40,7 @@ export function serializeSubscription(s: SubscriptionRecord, defaultTimezone = '
   let periodEnd: string | null = null;
   if (s.status === 'active' && now.getTime() >= s.subscriptionAt.getTime()) {
     try {
-      const pair = periodContaining(scheduleOf(s, defaultTimezone), now.toISOString());
+      const pair = openPeriodAt(scheduleOf(s, defaultTimezone), now.toISOString());
       periodStart = pair.period.start;
       periodEnd = pair.period.end;
     } catch {
