@@ -1,6 +1,17 @@
 // Public API of the pure billing engine (no I/O, no clock, no randomness; safe in Temporal workflows).
 export * from './types';
 export { BillingError, PlanValidationError, type PlanValidationIssue } from './errors';
+export {
+  type ErrorClass,
+  type ErrorCode,
+  ERROR_CODES,
+  ERROR_CODE_CLASSES,
+  ALL_ERROR_CODES,
+  HTTP_STATUS_OF_CLASS,
+  errorClassOf,
+  httpStatusOf,
+  isErrorCode,
+} from './error-codes';
 export { currencyExponent, isSupportedCurrency, SUPPORTED_CURRENCIES } from './currency';
 export {
   D,

@@ -29,7 +29,6 @@
 // `billingRulesChangedSignal` (an alert was created) reloads the rules and checks at once.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  ActivityFailure,
   ApplicationFailure,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
@@ -50,6 +49,7 @@ import { ratePeriod } from '../billing/rate-period';
 import { crossesLevel } from '../billing/threshold-ladder';
 import { dec, isDecimalString, str } from '../billing/money';
 import { nextPeriod, periodContaining, type PeriodPair } from '../billing/period';
+import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
 import type { invoiceWorkflow } from './invoice';
 import {
   SEARCH_ATTRIBUTE_KEYS,
@@ -69,27 +69,6 @@ import {
   type TerminateResult,
   type UsageSignalPayload,
 } from './messages';
-
-/** Error types an activity may throw that are business failures: never retried by the activity retry policy. */
-export const BUSINESS_FAILURE_TYPES = [
-  'BillingError', // a billing/ error that escaped an activity unclassified: deterministic, retrying cannot help
-  'PlanValidationError',
-  'invalid_plan',
-  'invalid_period',
-  'subscription_not_found',
-  'invoice_not_found',
-];
-
-export const ACTIVITY_OPTIONS = {
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    // maximumAttempts unset: transient faults (DB down, deadlock, timeout) retry until they pass.
-    nonRetryableErrorTypes: BUSINESS_FAILURE_TYPES,
-  },
-} as const;
 
 const activities = proxyActivities<SubscriptionActivities>(ACTIVITY_OPTIONS);
 
@@ -122,12 +101,6 @@ type TerminationOutcome = { ok: true; result: TerminateResult } | { ok: false; f
 function asWorkflowFailure(err: unknown): unknown {
   if (err instanceof BillingError) return ApplicationFailure.nonRetryable(err.message, err.code);
   return err;
-}
-
-/** The business failure behind an activity failure, or null for anything else (which is rethrown). */
-export function businessFailureOf(err: unknown): ApplicationFailure | null {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause;
-  return null;
 }
 
 function toIsoInstant(value: string, field: string): string {
