@@ -46,7 +46,7 @@ import {
 } from '../db/repositories/thresholds';
 import { priceOpenPeriodUsage } from '../usage/open-period';
 import { ladderOf, levelsCrossed, type LevelLadder } from '../billing/threshold-ladder';
-import type { LiveMetricUsage } from '../workflows/messages';
+import type { LiveMetricUsage } from '../contracts/workflows';
 import { classified, invoiceCurrency, rateInvoiceDraft } from './invoices';
 import type {
   BillingRules,

@@ -1,7 +1,7 @@
 // Subscriptions: one row per (organization_id, external_id); the row id names its workflow.
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { subscriptionWorkflowId } from '../../workflows/messages';
+import { subscriptionWorkflowId } from '../../contracts/workflows';
 
 export type SubscriptionStatus = 'pending' | 'active' | 'terminated';
 

@@ -17,7 +17,7 @@ import type { Knex } from 'knex';
 import { aggregatesFromTotals } from '../../billing/aggregation';
 import { BillingError } from '../../billing/errors';
 import type { BillableMetric, EventPropertyValue, Period, UsageEvent } from '../../billing/types';
-import type { LiveMetricUsage } from '../../workflows/messages';
+import type { LiveMetricUsage } from '../../contracts/workflows';
 import { normalizeDecimal } from './invoices';
 
 type Db = Knex | Knex.Transaction;
