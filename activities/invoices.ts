@@ -152,7 +152,7 @@ export async function rateInvoiceDraft(
     usage,
     subscriptionAt,
     // Usage of this period already billed by progressive-billing invoices (db/repositories/thresholds.ts).
-    alreadyBilledAmountCents: await progressiveBilledAmountCents(db, ctx.subscriptionId, period),
+    alreadyBilledAmountCents: await progressiveBilledAmountCents(db, ctx.organizationId, ctx.subscriptionId, period),
   }).draft;
 }
 
@@ -226,20 +226,11 @@ export function createInvoiceActivities(
 ): Pick<SubscriptionActivities, 'createPeriodInvoice' | 'refreshDraftInvoice' | 'finalizeInvoice'> {
   const { db } = deps;
 
-  async function subscriptionAt(trx: Db, organizationId: string, subscriptionId: string): Promise<string> {
-    const row: { subscription_at: Date } | undefined = await trx('subscriptions')
-      .where({ organization_id: organizationId, id: subscriptionId })
-      .first('subscription_at');
-    if (!row) throw new BillingError('subscription_not_found', `Subscription ${subscriptionId} not found`, 'subscription_id');
-    return row.subscription_at.toISOString();
-  }
-
   /** Re-rates a DRAFT invoice locked by `trx` (its own period + adjustments) and writes its fees and totals. */
   async function rerateLockedDraft(trx: Knex.Transaction, ctx: SubscriptionBillingContext, invoice: LockedInvoice): Promise<LockedInvoice> {
     const plan = await loadPlan(trx, invoice.organizationId, ctx.planId);
-    const subAt = await subscriptionAt(trx, invoice.organizationId, invoice.subscriptionId);
     const draft = await rateInvoice(
-      trx, ctx, plan, invoiceKind(invoice.invoiceType), invoice.period, invoice.fullPeriod ?? invoice.period, subAt,
+      trx, ctx, plan, invoiceKind(invoice.invoiceType), invoice.period, invoice.fullPeriod ?? invoice.period, ctx.subscriptionAt,
     );
     return replaceDraftFees(trx, invoice, draft);
   }
@@ -250,7 +241,7 @@ export function createInvoiceActivities(
         const ctx = await loadSubscriptionBillingContext(db, input.organizationId, input.subscriptionId);
         const plan = await loadPlan(db, input.organizationId, ctx.planId);
         const currency = invoiceCurrency(ctx, plan);
-        const subAt = await subscriptionAt(db, input.organizationId, input.subscriptionId);
+        const subAt = ctx.subscriptionAt;
         return db.transaction(async (trx) => {
           const invoice = await claimPeriodInvoice(trx, {
             organizationId: input.organizationId,

@@ -136,7 +136,7 @@ async function issueProgressiveInvoice(
   const invoicedUpTo = existing.reduce((m, i) => Math.max(m, i.thresholdAmountCents), 0);
   const crossed = levelsCrossed(ladder, String(invoicedUpTo), String(amountCents), 1);
   if (crossed.length === 0) return null;
-  if (await periodHasFinalInvoice(trx, ctx.subscriptionId, input.period.start)) return null;
+  if (await periodHasFinalInvoice(trx, ctx.organizationId, ctx.subscriptionId, input.period.start)) return null;
   const level = Number(crossed[0]);
   if (!Number.isSafeInteger(level)) throw new BillingError('amount_out_of_range', `Threshold level ${crossed[0]} is not a safe integer`);
 
@@ -176,7 +176,7 @@ function alertValue(alert: AlertRecord, usage: ConfirmedUsage): string {
 async function recordAlert(trx: Knex.Transaction, alert: AlertRecord, input: EvaluateThresholdsInput, usage: ConfirmedUsage, at: Date): Promise<number> {
   const value = alertValue(alert, usage);
   const ladder = ladderOf(alert.thresholds);
-  const from = (await highestTriggeredValue(trx, alert.id, input.period.start)) ?? '0';
+  const from = (await highestTriggeredValue(trx, alert.organizationId, alert.id, input.period.start)) ?? '0';
   const crossed = levelsCrossed(ladder, from, value, MAX_TRIGGERS_PER_EVALUATION);
   const recurring = alert.thresholds.find((t) => t.recurring) ?? null;
   const triggers: NewAlertTrigger[] = crossed.map((level) => {
@@ -221,9 +221,9 @@ export function createThresholdActivities(deps: { db: Knex }): Pick<Subscription
           const asOfMs = Math.min(now.getTime(), Date.parse(input.period.end));
           const usage = await confirmedUsage(trx, ctx, plan, input.period, input.fullPeriod);
 
-          const before = await progressiveInvoicesOfPeriod(trx, input.subscriptionId, input.period.start);
+          const before = await progressiveInvoicesOfPeriod(trx, input.organizationId, input.subscriptionId, input.period.start);
           const createdId = await issueProgressiveInvoice(trx, ctx, plan, input, usage.amountCents, asOfMs, before);
-          const invoices = createdId === null ? before : await progressiveInvoicesOfPeriod(trx, input.subscriptionId, input.period.start);
+          const invoices = createdId === null ? before : await progressiveInvoicesOfPeriod(trx, input.organizationId, input.subscriptionId, input.period.start);
 
           let alertTriggersRecorded = 0;
           for (const alert of alerts) alertTriggersRecorded += await recordAlert(trx, alert, input, usage, now);

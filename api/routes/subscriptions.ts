@@ -9,7 +9,6 @@ import {
   getSubscriptionByExternalId,
   insertSubscription,
   listSubscriptions,
-  markSubscriptionTerminated,
   type SubscriptionRecord,
 } from '../../db/repositories/subscriptions';
 import {
@@ -206,10 +205,10 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     const s = await getSubscriptionByExternalId(ctx.db, organizationId, req.params.external_id);
     if (!s || s.status === 'terminated') throw notFound('subscription');
     const handle = ctx.temporal.workflow.getHandle(subscriptionWorkflowId(s.id));
-    let terminatedAt: string;
     try {
-      const result = await handle.executeUpdate(terminateUpdate, { args: [{}] });
-      terminatedAt = result.terminatedAt;
+      // The update returns once the workflow's markSubscriptionTerminated activity has written the row (the one
+      // write of a termination).
+      await handle.executeUpdate(terminateUpdate, { args: [{}] });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         const type = err.cause.type ?? 'termination_failed';
@@ -218,7 +217,6 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       }
       throw err;
     }
-    await markSubscriptionTerminated(ctx.db, organizationId, s.id, terminatedAt);
     ctx.cache.invalidateSubscription(organizationId, s.externalId);
     const after = (await getSubscriptionByExternalId(ctx.db, organizationId, s.externalId))!;
     res.json({ subscription: serializeSubscription(after, defaultTimezoneOf(res)) });

@@ -19,7 +19,7 @@ import type { Knex } from 'knex';
 import type { Fee } from '../../billing/invoice';
 import { instantInZone } from '../../billing/period';
 import type { Charge, Plan } from '../../billing/types';
-import { loadPlan } from '../../db/repositories/plans';
+import { loadPlan, metricIdsOfPlanCharges } from '../../db/repositories/plans';
 import { findActiveSubscriptionBilling } from '../../db/repositories/subscriptions-billing';
 import { openPeriodAt, priceOpenPeriodUsage } from '../../usage/open-period';
 import type { UsageSource } from '../../usage/period-usage';
@@ -49,13 +49,8 @@ interface LoadedPlan {
 }
 
 async function loadPlanWithMetricIds(db: Knex, organizationId: string, planId: string): Promise<LoadedPlan> {
-  const [plan, rows] = await Promise.all([
-    loadPlan(db, organizationId, planId),
-    db('charges').where({ organization_id: organizationId, plan_id: planId }).select('id', 'billable_metric_id') as Promise<
-      { id: string; billable_metric_id: string }[]
-    >,
-  ]);
-  return { plan, metricIdByCharge: new Map(rows.map((r) => [r.id, r.billable_metric_id])) };
+  const [plan, metricIdByCharge] = await Promise.all([loadPlan(db, organizationId, planId), metricIdsOfPlanCharges(db, organizationId, planId)]);
+  return { plan, metricIdByCharge };
 }
 
 /**

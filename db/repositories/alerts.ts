@@ -154,9 +154,9 @@ export async function markAlertProcessed(db: Db, organizationId: string, alertId
 }
 
 /** The highest threshold value already triggered for (alert, period start), or null. */
-export async function highestTriggeredValue(db: Db, alertId: string, periodStart: string): Promise<string | null> {
+export async function highestTriggeredValue(db: Db, organizationId: string, alertId: string, periodStart: string): Promise<string | null> {
   const row = (await db('usage_alert_triggers')
-    .where({ alert_id: alertId, period_start: new Date(periodStart) })
+    .where({ organization_id: organizationId, alert_id: alertId, period_start: new Date(periodStart) })
     .max({ max: 'threshold_value' })
     .first()) as { max: string | null } | undefined;
   return row?.max == null ? null : normalizeDecimal(String(row.max));

@@ -4,9 +4,9 @@
 // issuing date as YYYY-MM-DD, amounts as integer cents, precise values as decimal strings).
 //
 // Write side (used by activities/):
-// - upsertPeriodInvoice: one invoice per (subscription_id, period_start, period_end, invoice_type), enforced
-//   by the unique index. INSERT ... ON CONFLICT DO NOTHING, then lock the row and read it back: a new or
-//   draft invoice gets its fees and totals (re)written; a finalized invoice is left untouched.
+// - claimPeriodInvoice + replaceDraftFees: one invoice per (subscription_id, period_start, period_end,
+//   invoice_type), enforced by the unique index. INSERT ... ON CONFLICT DO NOTHING, then lock the row and read
+//   it back: a new or draft invoice gets its fees and totals (re)written; a finalized invoice is left untouched.
 // - finalizeInvoice: draft → finalized in one transaction; allocates the next number of the organization's
 //   gap-free sequence (`invoice_sequences`, the row lock serializes concurrent finalizations).
 //   finalizeLockedInvoice does the same inside the caller's transaction (the activity re-rates the draft
@@ -485,19 +485,6 @@ export async function replaceDraftFees(trx: Knex.Transaction, invoice: LockedInv
   const row = updated[0];
   if (!row) throw new Error(`Invoice ${invoice.id} vanished while locked`);
   return lockedFromRow(row, invoice.created);
-}
-
-/**
- * Inserts the period invoice with its fees, idempotently: a new invoice is written; an existing draft gets
- * its fees and totals replaced (refresh); a finalized invoice is returned untouched.
- */
-export async function upsertPeriodInvoice(
-  trx: Knex.Transaction,
-  input: ClaimPeriodInvoiceInput & { draft: InvoiceDraft },
-): Promise<LockedInvoice> {
-  const invoice = await claimPeriodInvoice(trx, { ...input, currency: input.draft.currency });
-  if (invoice.status !== 'draft') return invoice;
-  return replaceDraftFees(trx, invoice, input.draft);
 }
 
 /** Number format: see the header. */

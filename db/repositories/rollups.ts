@@ -517,21 +517,3 @@ export async function rollupUsage(
     return aggregateCharge(c, events[c.billableMetric.code] ?? [], period);
   });
 }
-
-/** Rollup totals of one (subscription, metric) over whole hours [from, to), per dims (tests, diagnostics). */
-export async function rollupTotals(
-  db: Db,
-  organizationId: string,
-  subscriptionId: string,
-  metricCode: string,
-  from: Date,
-  to: Date,
-): Promise<{ dims: Record<string, string | null>; eventsCount: number; sum: string; max: string | null }[]> {
-  const r = (await db.raw(
-    `SELECT dims, sum(events_count)::bigint AS events_count, sum(sum)::text AS sum, max(max)::text AS max
-     FROM usage_rollups WHERE organization_id = ? AND subscription_id = ? AND metric_code = ? AND bucket_start >= ? AND bucket_start < ?
-     GROUP BY dims`,
-    [organizationId, subscriptionId, metricCode, from, to],
-  )) as { rows: { dims: Record<string, string | null>; events_count: number; sum: string; max: string | null }[] };
-  return r.rows.map((x) => ({ dims: x.dims, eventsCount: Number(x.events_count), sum: x.sum, max: x.max }));
-}
