@@ -27,6 +27,7 @@ import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { openApiDocument } from './schemas/openapi';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
+import { PlanCache } from './services/current-usage';
 import { insertEventsWithRollups, RollupSpecCache } from '../db/repositories/rollups';
 
 export interface IngestOptions {
@@ -74,6 +75,8 @@ export function createApp(deps: ApiDeps): express.Express {
   const cache = new IngestCache(deps.db, deps.ingest?.cache);
   // Group commit: each group is ONE transaction inserting the events and their hourly rollups.
   const rollupSpecs = new RollupSpecCache(deps.db);
+  // Plans as current usage prices them; dropped with the rest of the organization's catalog caches.
+  const plans = new PlanCache();
   const writer = new EventWriter(deps.db, {
     ...deps.ingest?.writer,
     logger,
@@ -94,6 +97,7 @@ export function createApp(deps: ApiDeps): express.Express {
     catalogChanged(organizationId) {
       cache.invalidateMetrics(organizationId);
       rollupSpecs.invalidate(organizationId);
+      plans.invalidateOrganization(organizationId);
     },
   };
   const auth = new ApiKeyAuthenticator(deps.db, deps.auth);
@@ -125,7 +129,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(billableMetricRoutes(ctx));
   v1.use(planRoutes(ctx));
   v1.use(customerRoutes(ctx));
-  v1.use(currentUsageRouter({ db: deps.db }));
+  v1.use(currentUsageRouter({ db: deps.db, plans }));
   v1.use(subscriptionRoutes(ctx));
   v1.use(alertRoutes(ctx));
   // Before eventRoutes: /events/errors and /events/import are not transaction ids.

@@ -16,6 +16,7 @@
 //   subscription's current_billing_period_ending_at), where Lago prints the last second (…T23:59:59Z).
 // - issuing_date = the customer's local date at the period end (when the period's invoice is issued).
 import type { Knex } from 'knex';
+import { isOrgKey, orgKey, TtlCache } from '../../cache/ttl-cache';
 import type { Fee } from '../../billing/invoice';
 import { instantInZone } from '../../billing/period';
 import type { Charge, Plan } from '../../billing/types';
@@ -54,23 +55,28 @@ async function loadPlanWithMetricIds(db: Knex, organizationId: string, planId: s
 }
 
 /**
- * Plans (with their charges and metrics) by id for `ttlMs`. Plans and charges have no update path today, so
- * the TTL only bounds memory and staleness should an update route appear (it must then invalidate).
+ * Plans (with their charges and metrics) by id for `ttlMs` (cache/ttl-cache.ts). Invalidated when the catalog
+ * changes: api/server.ts's `catalogChanged(organizationId)` drops the organization's plans (POST /plans,
+ * billable metric changes, and the future PUT /plans must call it), so an edited plan is priced with its new
+ * charges at once; `invalidate(organizationId, planId)` drops one plan.
  */
 export class PlanCache {
-  private readonly entries = new Map<string, { expiresAt: number; value: Promise<LoadedPlan> }>();
+  private readonly cache: TtlCache<string, LoadedPlan>;
 
-  constructor(private readonly ttlMs = 10_000, private readonly maxEntries = 10_000) {}
+  constructor(ttlMs = 10_000, maxEntries = 10_000) {
+    this.cache = new TtlCache<string, LoadedPlan>({ ttlMs, maxEntries });
+  }
 
   get(db: Knex, organizationId: string, planId: string): Promise<LoadedPlan> {
-    const key = `${organizationId}\u0000${planId}`;
-    const hit = this.entries.get(key);
-    if (hit && hit.expiresAt > Date.now()) return hit.value;
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
-    const value = loadPlanWithMetricIds(db, organizationId, planId);
-    this.entries.set(key, { expiresAt: Date.now() + this.ttlMs, value });
-    value.catch(() => this.entries.delete(key));
-    return value;
+    return this.cache.get(orgKey(organizationId, planId), () => loadPlanWithMetricIds(db, organizationId, planId));
+  }
+
+  invalidate(organizationId: string, planId: string): void {
+    this.cache.invalidate(orgKey(organizationId, planId));
+  }
+
+  invalidateOrganization(organizationId: string): void {
+    this.cache.invalidateWhere((k) => isOrgKey(k, organizationId));
   }
 }
 

@@ -50,6 +50,7 @@ import {
 import { BillingError } from '../../billing/errors';
 import { D, str, type Dec } from '../../billing/money';
 import type { AggregationType, Charge, ChargeProperties, EventPropertyValue, Period } from '../../billing/types';
+import { TtlCache } from '../../cache/ttl-cache';
 import { EVENT_RECORD_COLUMNS, eventRecord, insertedEvents, insertEventsFrom, pgQuery, sortedForInsert, type EventRecord, type EventRow, type InsertedEvent } from './events';
 import { loadPeriodEvents, NUMERIC_TEXT_RE } from './usage';
 
@@ -127,14 +128,17 @@ export async function loadRollupMetricSpecs(db: Db, organizationId: string): Pro
  * need and read raw events for that metric instead.
  */
 export class RollupSpecCache {
-  private readonly entries = new Map<string, { loadedAt: number; specs: Map<string, RollupMetricSpec> }>();
-  private readonly loads = new Map<string, Promise<Map<string, RollupMetricSpec>>>();
-  private readonly ttlMs: number;
+  /** organization id → its specs and when they were loaded (cache/ttl-cache.ts: TTL, single-flight loads). */
+  private readonly entries: TtlCache<string, { loadedAt: number; specs: Map<string, RollupMetricSpec> }>;
   private readonly missRefreshMs: number;
 
   constructor(private readonly db: Knex, options: { ttlMs?: number; missRefreshMs?: number } = {}) {
-    this.ttlMs = options.ttlMs ?? 30_000;
     this.missRefreshMs = options.missRefreshMs ?? 0;
+    this.entries = new TtlCache({
+      maxEntries: 10_000,
+      ttlMs: options.ttlMs ?? 30_000,
+      load: async (org) => ({ loadedAt: Date.now(), specs: await loadRollupMetricSpecs(this.db, org) }),
+    });
   }
 
   /** Specs of every organization present in `rows`, loading what is missing or stale. */
@@ -149,32 +153,17 @@ export class RollupSpecCache {
     await Promise.all(
       [...codesByOrg].map(async ([org, codes]) => {
         const now = Date.now();
-        let e = this.entries.get(org);
-        let specs = e && now - e.loadedAt <= this.ttlMs ? e.specs : await this.load(org);
-        e = this.entries.get(org);
-        if ([...codes].some((c) => !specs.has(c)) && e && now - e.loadedAt >= this.missRefreshMs) specs = await this.load(org);
-        specsByOrg.set(org, specs);
+        let e = await this.entries.get(org);
+        // An unknown code reloads an entry older than missRefreshMs (never the one this call just loaded).
+        if ([...codes].some((c) => !e.specs.has(c)) && now - e.loadedAt >= this.missRefreshMs) e = await this.entries.reload(org);
+        specsByOrg.set(org, e.specs);
       }),
     );
     return (org, code) => specsByOrg.get(org)?.get(code);
   }
 
   invalidate(organizationId: string): void {
-    this.entries.delete(organizationId);
-  }
-
-  private load(org: string): Promise<Map<string, RollupMetricSpec>> {
-    let p = this.loads.get(org);
-    if (!p) {
-      p = loadRollupMetricSpecs(this.db, org)
-        .then((specs) => {
-          this.entries.set(org, { loadedAt: Date.now(), specs });
-          return specs;
-        })
-        .finally(() => this.loads.delete(org));
-      this.loads.set(org, p);
-    }
-    return p;
+    this.entries.invalidate(organizationId);
   }
 }
 
