@@ -20,7 +20,7 @@
 import type { Knex } from 'knex';
 import { aggregateCharge, isSingleBucketCharge, usageReadableFromTotals, type ChargeUsage } from '../billing/aggregation';
 import type { Charge, Period } from '../billing/types';
-import { rollupUsage } from '../db/repositories/rollups';
+import { rollupUsage } from './rollup-usage';
 import { aggregateSimpleUsage, loadPeriodEvents, type SimpleUsage } from '../db/repositories/usage';
 
 type Db = Knex | Knex.Transaction;
