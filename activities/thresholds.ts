@@ -31,7 +31,7 @@
 // back it. Repeating an evaluation (a retried activity, two workflow checks, a concurrent call) changes nothing.
 import type { Knex } from 'knex';
 import { BillingError } from '../billing/errors';
-import { dec, str } from '../billing/money';
+import { decimalStringsEqual, sumDecimalStrings } from '../billing/money';
 import type { Period, Plan } from '../billing/types';
 import { highestTriggeredValue, listAlerts, markAlertProcessed, recordAlertTriggers, type AlertRecord, type NewAlertTrigger } from '../db/repositories/alerts';
 import { replaceDraftFees } from '../db/repositories/invoices';
@@ -108,13 +108,9 @@ async function confirmedUsage(db: Db, ctx: SubscriptionBillingContext, plan: Pla
     const code = c.billableMetric.code;
     if (metrics[code]) continue; // the first charge on a metric speaks for it
     const u = usage.find((x) => x.chargeId === c.id);
-    let units = dec(0);
-    let eventsCount = 0;
-    for (const b of u?.buckets ?? []) {
-      units = units.plus(dec(b.units));
-      eventsCount += b.eventsCount;
-    }
-    metrics[code] = { eventsCount, units: str(units) };
+    const buckets = u?.buckets ?? [];
+    const eventsCount = buckets.reduce((n, b) => n + b.eventsCount, 0);
+    metrics[code] = { eventsCount, units: sumDecimalStrings(buckets.map((b) => b.units)) };
   }
   return { amountCents, amountByMetric, metrics };
 }
@@ -180,7 +176,7 @@ async function recordAlert(trx: Knex.Transaction, alert: AlertRecord, input: Eva
   const crossed = levelsCrossed(ladder, from, value, MAX_TRIGGERS_PER_EVALUATION);
   const recurring = alert.thresholds.find((t) => t.recurring) ?? null;
   const triggers: NewAlertTrigger[] = crossed.map((level) => {
-    const fixed = alert.thresholds.find((t) => !t.recurring && dec(t.value).eq(dec(level)));
+    const fixed = alert.thresholds.find((t) => !t.recurring && decimalStringsEqual(t.value, level));
     const source = fixed ?? recurring;
     return {
       organizationId: alert.organizationId,

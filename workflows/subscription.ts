@@ -47,7 +47,7 @@ import type { BillingRules, EvaluateThresholdsResult, PeriodInvoiceResult, Subsc
 import { BillingError } from '../billing/errors';
 import { ratePeriod } from '../billing/rate-period';
 import { crossesLevel } from '../billing/threshold-ladder';
-import { dec, isDecimalString, str } from '../billing/money';
+import { addDecimalStrings, isDecimalString } from '../billing/money';
 import { nextPeriod, periodContaining, type PeriodPair } from '../billing/period';
 import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
 import type { invoiceWorkflow } from './invoice';
@@ -179,7 +179,7 @@ export class SubscriptionEntity {
       const prev = this.liveUsage.get(delta.metricCode) ?? { eventsCount: 0, units: '0' };
       this.liveUsage.set(delta.metricCode, {
         eventsCount: prev.eventsCount + delta.eventsCount,
-        units: str(dec(prev.units).plus(dec(delta.units))),
+        units: addDecimalStrings(prev.units, delta.units),
       });
       counted = true;
     }

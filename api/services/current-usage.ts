@@ -25,7 +25,7 @@ import { findActiveSubscriptionBilling } from '../../db/repositories/subscriptio
 import { openPeriodAt, priceOpenPeriodUsage } from '../../usage/open-period';
 import type { UsageSource } from '../../usage/period-usage';
 import { notFound } from '../errors';
-import { addDecimal } from '../ingest/decimal';
+import { addDecimal } from '../../billing/decimal-string';
 
 export interface CurrentUsageQuery {
   externalCustomerId: string;

@@ -46,7 +46,7 @@ import { getCustomerByExternalId, type CustomerRecord } from '../../db/repositor
 import { loadPlan } from '../../db/repositories/plans';
 import { getSubscriptionByExternalId, type SubscriptionRecord } from '../../db/repositories/subscriptions';
 import { addDetail, notFound, validationError } from '../errors';
-import { addDecimal, toDecimalString } from '../ingest/decimal';
+import { addDecimal, toDecimalString } from '../../billing/decimal-string';
 import { lagoErrorMap, parseIsoInstant, zodIssuesToDetails } from '../schemas/common';
 import type { InvoicePreviewInput, UsageTotal } from '../schemas/invoices-preview';
 import { PlanCreateBody } from '../schemas/plans';

@@ -21,6 +21,7 @@
 // sequence never resets (per organization, not per month), so numbers are gap-free and strictly increasing
 // in finalization order; the month part is informative only. Example: `ACM-202611-000001`.
 import type { Knex } from 'knex';
+import { canonicalDecimal } from '../../billing/decimal-string';
 import { DateTime } from 'luxon';
 import { BillingError } from '../../billing/errors';
 import type { AdjustableFeeKind, Fee, FeeKind, InvoiceDraft } from '../../billing/invoice';
@@ -152,14 +153,6 @@ function iso(d: Date): string {
   return d.toISOString();
 }
 
-/** Postgres numeric text → canonical decimal string ("246.905000000000000" → "246.905", "0.000" → "0"). */
-export function normalizeDecimal(s: string): string {
-  if (!s.includes('.')) return s === '-0' ? '0' : s;
-  let out = s.replace(/0+$/, '').replace(/\.$/, '');
-  if (out === '-0' || out === '') out = '0';
-  return out;
-}
-
 function toInvoiceStatus(s: string): InvoiceStatus {
   if (s === 'draft' || s === 'finalized') return s;
   throw new Error(`Unexpected invoice status in the database: ${s}`);
@@ -177,13 +170,13 @@ function feeFromRow(r: FeeRow): FeeRecord {
     filterIndex: r.filter_index,
     filterValues: r.filter_values,
     groupedBy: r.grouped_by ?? {},
-    units: normalizeDecimal(r.units),
+    units: canonicalDecimal(r.units),
     eventsCount: r.events_count,
-    unitAmount: normalizeDecimal(r.unit_amount),
-    preciseAmount: normalizeDecimal(r.precise_amount),
+    unitAmount: canonicalDecimal(r.unit_amount),
+    preciseAmount: canonicalDecimal(r.precise_amount),
     amountCents: r.amount_cents,
     currency: r.currency.trim(),
-    prorationRatio: r.proration_ratio === null ? null : normalizeDecimal(r.proration_ratio),
+    prorationRatio: r.proration_ratio === null ? null : canonicalDecimal(r.proration_ratio),
     fromDatetime: iso(r.from_datetime),
     toDatetime: iso(r.to_datetime),
     adjustsInvoiceId: r.adjusts_invoice_id ?? null,

@@ -18,7 +18,7 @@ import { aggregatesFromTotals } from '../../billing/aggregation';
 import { BillingError } from '../../billing/errors';
 import type { BillableMetric, EventPropertyValue, Period, UsageEvent } from '../../billing/types';
 import type { LiveMetricUsage } from '../../contracts/workflows';
-import { normalizeDecimal } from './invoices';
+import { canonicalDecimal } from '../../billing/decimal-string';
 
 type Db = Knex | Knex.Transaction;
 
@@ -62,7 +62,7 @@ function toUsageEvent(r: EventRow): UsageEvent {
     transactionId: r.transaction_id,
     timestamp: r.timestamp.toISOString(),
     properties: r.properties ?? {},
-    preciseTotalAmount: r.precise_total_amount === null ? null : normalizeDecimal(r.precise_total_amount),
+    preciseTotalAmount: r.precise_total_amount === null ? null : canonicalDecimal(r.precise_total_amount),
   };
 }
 
@@ -160,7 +160,7 @@ export async function aggregateSimpleUsage(
       `properties.${field}`,
     );
   }
-  return { eventsCount: row.events_count, units: normalizeDecimal(row.units) };
+  return { eventsCount: row.events_count, units: canonicalDecimal(row.units) };
 }
 
 /** Per metric code seen in the period: events count and Σ of the metric's numeric field ("0" for count metrics). */
@@ -185,6 +185,6 @@ export async function periodUsageTotals(
       ),
     );
   const out: Record<string, LiveMetricUsage> = {};
-  for (const r of rows) out[r.code] = { eventsCount: r.events_count, units: normalizeDecimal(r.units) };
+  for (const r of rows) out[r.code] = { eventsCount: r.events_count, units: canonicalDecimal(r.units) };
   return out;
 }
