@@ -1,15 +1,8 @@
 // Period invoices: aggregate the period's usage from Postgres, rate it with billing/, persist exactly once.
 //
-// Usage aggregation strategy (documented choice):
-// - A charge whose usage is ONE bucket (no filters, no pricing_group_keys, not percentage/dynamic which need
-//   per-event values) on a count_agg / sum_agg / max_agg metric is aggregated IN SQL (count / SUM / MAX over
-//   `(properties->>field)::numeric`, non-numeric values → 'invalid_event_value'). A 1,000,000-event period is
-//   one indexed scan returning one row. Results are shared by charges on the same metric.
-// - Every other charge (filters, pricing groups, unique_count / latest / weighted_sum, percentage, dynamic)
-//   reads the metric's events (keyset-paginated chunks) and runs billing/aggregateCharge on them. Those
-//   events are held in memory for the aggregation: bounded by that metric's volume (known limitation; a
-//   streaming/SQL GROUP BY aggregation of filters and groups is the next step).
-// - Recurring metrics carry no value from the previous period yet (carriedUnits is not stored).
+// Usage: usage/period-usage.ts `ledgerUsage` (exact, from the events table, inside the caller's transaction;
+// SQL count / Σ / max for single-bucket charges, raw events + billing/aggregateCharge otherwise). Rating:
+// billing/ratePeriod (rateInvoiceDraft below), the same pure step every other caller uses.
 //
 // Subscription fee: billed in arrears with the period for plans with pay_in_advance = false (a termination
 // invoice prorates it through period vs fullPeriod inside buildInvoice). For pay_in_advance plans the fee
@@ -40,10 +33,11 @@
 // and the last one to commit has seen every event committed before it took the lock.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
-import { pricingGroupKeys, aggregateCharge, type ChargeUsage } from '../billing/aggregation';
+import type { ChargeUsage } from '../billing/aggregation';
 import { BillingError } from '../billing/errors';
-import { adjustmentFees, buildInvoice, withExtraFees, type Fee, type InvoiceDraft, type InvoiceKind } from '../billing/invoice';
-import type { Charge, Period, Plan } from '../billing/types';
+import { adjustmentFees, withExtraFees, type Fee, type InvoiceDraft, type InvoiceKind } from '../billing/invoice';
+import { chargesToRead, ratePeriod } from '../billing/rate-period';
+import type { Period, Plan } from '../billing/types';
 import type { TaxedInvoiceDraft } from '../billing/tax';
 import { withInvoiceTaxes } from './taxes';
 import {
@@ -60,7 +54,7 @@ import { loadPlan } from '../db/repositories/plans';
 import { withPoisonQuarantine, withPoisonQuarantineOfInvoice } from '../db/repositories/quarantine';
 import { loadSubscriptionBillingContext, type SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import { progressiveBilledAmountCents } from '../db/repositories/thresholds';
-import { aggregateSimpleUsage, isSqlAggregatable, loadPeriodEvents, type SimpleUsage } from '../db/repositories/usage';
+import { ledgerUsage, readPeriodUsage } from '../usage/period-usage';
 import { closeOrWaitForRate, convertForInvoice, recordInvoiceFx } from './fx';
 import type { CreatePeriodInvoiceInput, InvoiceRef, PeriodInvoiceResult, SubscriptionActivities } from './types';
 import { enqueueWebhook } from '../db/repositories/webhooks';
@@ -117,46 +111,9 @@ export interface InvoiceActivityDeps {
 
 type Db = Knex | Knex.Transaction;
 
-/** True when the charge's usage is a single bucket that SQL count/sum/max computes exactly. */
-export function isSqlAggregatedCharge(charge: Charge): boolean {
-  return (
-    isSqlAggregatable(charge.billableMetric) &&
-    charge.filters.length === 0 &&
-    pricingGroupKeys(charge.properties).length === 0 &&
-    charge.chargeModel !== 'percentage' &&
-    charge.chargeModel !== 'dynamic'
-  );
-}
-
-/** Usage of every in-arrears charge of the plan over [period.start, period.end). */
-export async function aggregatePeriodUsage(
-  db: Db,
-  ctx: SubscriptionBillingContext,
-  plan: Plan,
-  period: Period,
-): Promise<ChargeUsage[]> {
-  const charges = plan.charges.filter((c) => !c.payInAdvance);
-  const sqlCharges = charges.filter(isSqlAggregatedCharge);
-  const eventCharges = charges.filter((c) => !isSqlAggregatedCharge(c));
-
-  const simple = new Map<string, SimpleUsage>();
-  for (const c of sqlCharges) {
-    const key = `${c.billableMetric.code}\u0000${c.billableMetric.aggregationType}\u0000${c.billableMetric.fieldName ?? ''}`;
-    if (!simple.has(key)) {
-      simple.set(key, await aggregateSimpleUsage(db, ctx.organizationId, ctx.subscriptionId, c.billableMetric, period));
-    }
-  }
-  const codes = [...new Set(eventCharges.map((c) => c.billableMetric.code))];
-  const events = codes.length > 0 ? await loadPeriodEvents(db, ctx.organizationId, ctx.subscriptionId, codes, period) : {};
-
-  return charges.map((c): ChargeUsage => {
-    if (isSqlAggregatedCharge(c)) {
-      const key = `${c.billableMetric.code}\u0000${c.billableMetric.aggregationType}\u0000${c.billableMetric.fieldName ?? ''}`;
-      const u = simple.get(key)!;
-      return { chargeId: c.id, buckets: [{ filterIndex: null, groupedBy: {}, units: u.units, eventsCount: u.eventsCount }] };
-    }
-    return aggregateCharge(c, events[c.billableMetric.code] ?? [], period);
-  });
+/** Usage of every charge the period's invoice rates (in-arrears charges) over [period.start, period.end), exact. */
+export async function aggregatePeriodUsage(db: Db, ctx: SubscriptionBillingContext, plan: Plan, period: Period): Promise<ChargeUsage[]> {
+  return readPeriodUsage(db, ctx, chargesToRead(plan, 'per_event'), period, ledgerUsage);
 }
 
 /**
@@ -174,20 +131,26 @@ export function invoiceCurrency(ctx: SubscriptionBillingContext, plan: Plan): st
   return plan.amountCurrency;
 }
 
-async function rateDraft(
+/**
+ * The draft of an invoice of `kind` for `period`, rated now from Postgres: the one rating of period close, draft
+ * refresh, finalization and progressive billing (billing/ratePeriod; pay-in-advance charges are billed per event,
+ * not here).
+ */
+export async function rateInvoiceDraft(
   db: Db,
   ctx: SubscriptionBillingContext,
   plan: Plan,
   kind: InvoiceKind,
   period: Period,
   fullPeriod: Period,
-  subscriptionAt: string,
+  subscriptionAt?: string,
 ): Promise<InvoiceDraft> {
   const usage = await aggregatePeriodUsage(db, ctx, plan, period);
   // FX hook: priced in the plan's currency, converted per line into the customer's (activities/fx.ts).
-  return convertForInvoice(db, ctx, plan, period, buildInvoice({
+  return convertForInvoice(db, ctx, plan, period, ratePeriod({
     plan,
     kind,
+    payInAdvanceCharges: 'per_event',
     currency: invoiceCurrency(ctx, plan),
     timezone: ctx.timezone,
     period,
@@ -198,8 +161,8 @@ async function rateDraft(
     usage,
     subscriptionAt,
     // Usage of this period already billed by progressive-billing invoices (db/repositories/thresholds.ts).
-    alreadyBilledAmountCents: await progressiveBilledAmountCents(db, ctx.subscriptionId, period),
-  }));
+    alreadyBilledAmountCents: await progressiveBilledAmountCents(db, ctx.organizationId, ctx.subscriptionId, period),
+  }).draft);
 }
 
 /** How many earlier finalized invoices of the subscription are re-rated for late events (about a year of monthly periods). */
@@ -230,7 +193,7 @@ export async function lateUsageAdjustments(
   const billed = await billedFeesOfInvoices(db, ctx.organizationId, earlier.map((i) => i.id));
   const out: Fee[] = [];
   for (const inv of [...earlier].reverse()) {
-    const rerated = await rateDraft(db, ctx, plan, invoiceKind(inv.invoiceType), inv.period, inv.fullPeriod ?? inv.period, subscriptionAt);
+    const rerated = await rateInvoiceDraft(db, ctx, plan, invoiceKind(inv.invoiceType), inv.period, inv.fullPeriod ?? inv.period, subscriptionAt);
     out.push(...adjustmentFees(billed.get(inv.id) ?? [], rerated.fees, { invoiceId: inv.id, period: inv.period, timezone: ctx.timezone }));
   }
   return out;
@@ -246,7 +209,7 @@ async function rateInvoice(
   fullPeriod: Period,
   subscriptionAt: string,
 ): Promise<TaxedInvoiceDraft> {
-  const draft = await rateDraft(db, ctx, plan, kind, period, fullPeriod, subscriptionAt);
+  const draft = await rateInvoiceDraft(db, ctx, plan, kind, period, fullPeriod, subscriptionAt);
   const withAdjustments = carriesAdjustments(kind) ? withExtraFees(draft, await lateUsageAdjustments(db, ctx, plan, period.start, subscriptionAt)) : draft;
   // Taxes step (billing/tax taxInvoiceDraft): after every fee of the invoice is known, before it is written.
   return withInvoiceTaxes(db, ctx, plan, withAdjustments, period);
@@ -273,20 +236,11 @@ export function createInvoiceActivities(
 ): Pick<SubscriptionActivities, 'createPeriodInvoice' | 'refreshDraftInvoice' | 'finalizeInvoice'> {
   const { db } = deps;
 
-  async function subscriptionAt(trx: Db, organizationId: string, subscriptionId: string): Promise<string> {
-    const row: { subscription_at: Date } | undefined = await trx('subscriptions')
-      .where({ organization_id: organizationId, id: subscriptionId })
-      .first('subscription_at');
-    if (!row) throw new BillingError('subscription_not_found', `Subscription ${subscriptionId} not found`, 'subscription_id');
-    return row.subscription_at.toISOString();
-  }
-
   /** Re-rates a DRAFT invoice locked by `trx` (its own period + adjustments) and writes its fees and totals. */
   async function rerateLockedDraft(trx: Knex.Transaction, ctx: SubscriptionBillingContext, invoice: LockedInvoice): Promise<LockedInvoice> {
     const plan = await loadPlan(trx, invoice.organizationId, ctx.planId);
-    const subAt = await subscriptionAt(trx, invoice.organizationId, invoice.subscriptionId);
     const draft = await rateInvoice(
-      trx, ctx, plan, invoiceKind(invoice.invoiceType), invoice.period, invoice.fullPeriod ?? invoice.period, subAt,
+      trx, ctx, plan, invoiceKind(invoice.invoiceType), invoice.period, invoice.fullPeriod ?? invoice.period, ctx.subscriptionAt,
     );
     const written = await replaceDraftFees(trx, invoice, draft);
     await recordInvoiceFx(trx, ctx, plan, written);
@@ -299,7 +253,7 @@ export function createInvoiceActivities(
         const ctx = await loadSubscriptionBillingContext(db, input.organizationId, input.subscriptionId);
         const plan = await loadPlan(db, input.organizationId, ctx.planId);
         const currency = invoiceCurrency(ctx, plan);
-        const subAt = await subscriptionAt(db, input.organizationId, input.subscriptionId);
+        const subAt = ctx.subscriptionAt;
         // Poison-row hook (db/repositories/quarantine.ts): an unusable stored event is quarantined, then rated again.
         return closeOrWaitForRate(db, ctx, plan, input, () => withPoisonQuarantine(db, input.organizationId, input.subscriptionId, () => db.transaction(async (trx) => {
           const invoice = await claimPeriodInvoice(trx, {

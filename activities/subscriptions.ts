@@ -1,6 +1,6 @@
 // Subscription row side effects of the subscription workflow.
 import type { Knex } from 'knex';
-import { markSubscriptionTerminated as markTerminatedRow } from '../db/repositories/subscriptions-billing';
+import { markSubscriptionTerminated as markTerminatedRow } from '../db/repositories/subscriptions';
 import { classified } from './invoices';
 import type { MarkTerminatedInput, SubscriptionActivities } from './types';
 

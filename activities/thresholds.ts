@@ -4,7 +4,7 @@
 //
 // Confirmed usage (evaluateUsageThresholds): exactly what GET current_usage shows — both call
 // usage/open-period.ts priceOpenPeriodUsage: the plan's charges — pay-in-advance ones priced on the period
-// total — over the open period read from the rollups, priced by billing/buildInvoice (kind 'preview', no
+// total — over the open period read from the rollups, priced by billing/ratePeriod (kind 'preview', no
 // subscription fee); amount = Σ rounded charge lines (minor units).
 //
 // Progressive billing (the plan's usage_thresholds, Lago semantics: each non-recurring amount_cents is a level;
@@ -14,11 +14,11 @@
 // in the period, ONE progressive_billing invoice is issued for the highest level reached (several levels
 // crossed at once give one invoice, like Lago). It covers [period start, now) — the in-arrears charges, no
 // subscription fee — minus what the period's earlier progressive invoices billed (progressive_billing_credit
-// line), rated exactly as activities/invoices.ts rates it again at finalization (aggregatePeriodUsage +
-// buildInvoice). Unique per (subscription, period start, threshold level): see db/repositories/thresholds.ts.
+// line), rated by activities/invoices.ts rateInvoiceDraft, exactly as it is rated again at finalization
+// (usage/period-usage.ts ledgerUsage + billing/ratePeriod). Unique per (subscription, period start, threshold level): see db/repositories/thresholds.ts.
 // Its invoice workflow has no grace period (gracePeriodDays 0): it is issued at once. No progressive invoice
 // is issued once the period has ended or has its final (subscription / termination) invoice. The final invoice deducts the
-// sum of the period's progressive invoices (activities/invoices.ts rateDraft → progressiveBilledAmountCents).
+// sum of the period's progressive invoices (activities/invoices.ts rateInvoiceDraft → progressiveBilledAmountCents).
 //
 // Alerts (db/repositories/alerts.ts): every crossed threshold level of an alert is recorded once per period
 // (usage_alert_triggers, webhook_status 'pending'); at most MAX_TRIGGERS_PER_EVALUATION levels per alert and
@@ -31,8 +31,7 @@
 // back it. Repeating an evaluation (a retried activity, two workflow checks, a concurrent call) changes nothing.
 import type { Knex } from 'knex';
 import { BillingError } from '../billing/errors';
-import { buildInvoice } from '../billing/invoice';
-import { dec, str } from '../billing/money';
+import { decimalStringsEqual, sumDecimalStrings } from '../billing/money';
 import type { Period, Plan } from '../billing/types';
 import { highestTriggeredValue, listAlerts, markAlertProcessed, recordAlertTriggers, type AlertRecord, type NewAlertTrigger } from '../db/repositories/alerts';
 import { replaceDraftFees } from '../db/repositories/invoices';
@@ -43,13 +42,13 @@ import {
   claimProgressiveInvoice,
   lockSubscriptionThresholds,
   periodHasFinalInvoice,
-  progressiveBilledAmountCents,
   progressiveInvoicesOfPeriod,
   type ProgressiveInvoiceRow,
 } from '../db/repositories/thresholds';
 import { priceOpenPeriodUsage } from '../usage/open-period';
-import { ladderOf, levelsCrossed, type LevelLadder, type LiveMetricUsage } from '../workflows/messages';
-import { aggregatePeriodUsage, classified, invoiceCurrency } from './invoices';
+import { ladderOf, levelsCrossed, type LevelLadder } from '../billing/threshold-ladder';
+import type { LiveMetricUsage } from '../contracts/workflows';
+import { classified, invoiceCurrency, rateInvoiceDraft } from './invoices';
 import type {
   BillingRules,
   BillingRulesInput,
@@ -100,26 +99,19 @@ interface ConfirmedUsage {
 
 /** The period's current usage, as GET current_usage computes it (see the header). */
 async function confirmedUsage(db: Db, ctx: SubscriptionBillingContext, plan: Plan, period: Period, fullPeriod: Period): Promise<ConfirmedUsage> {
-  const { charges, usage, chargeFees } = await priceOpenPeriodUsage(db, ctx, plan, period, fullPeriod);
-  let amountCents = 0;
+  const { charges, usage, chargeFees, usageAmountCents: amountCents } = await priceOpenPeriodUsage(db, ctx, plan, period, fullPeriod);
   const amountByMetric = new Map<string, number>();
   for (const f of chargeFees) {
-    amountCents += f.amountCents;
     if (f.metricCode !== null) amountByMetric.set(f.metricCode, (amountByMetric.get(f.metricCode) ?? 0) + f.amountCents);
   }
-  if (!Number.isSafeInteger(amountCents)) throw new BillingError('amount_out_of_range', 'Current usage amount is not a safe integer');
   const metrics: Record<string, LiveMetricUsage> = {};
   for (const c of charges) {
     const code = c.billableMetric.code;
     if (metrics[code]) continue; // the first charge on a metric speaks for it
     const u = usage.find((x) => x.chargeId === c.id);
-    let units = dec(0);
-    let eventsCount = 0;
-    for (const b of u?.buckets ?? []) {
-      units = units.plus(dec(b.units));
-      eventsCount += b.eventsCount;
-    }
-    metrics[code] = { eventsCount, units: str(units) };
+    const buckets = u?.buckets ?? [];
+    const eventsCount = buckets.reduce((n, b) => n + b.eventsCount, 0);
+    metrics[code] = { eventsCount, units: sumDecimalStrings(buckets.map((b) => b.units)) };
   }
   return { amountCents, amountByMetric, metrics };
 }
@@ -141,7 +133,7 @@ async function issueProgressiveInvoice(
   const invoicedUpTo = existing.reduce((m, i) => Math.max(m, i.thresholdAmountCents), 0);
   const crossed = levelsCrossed(ladder, String(invoicedUpTo), String(amountCents), 1);
   if (crossed.length === 0) return null;
-  if (await periodHasFinalInvoice(trx, ctx.subscriptionId, input.period.start)) return null;
+  if (await periodHasFinalInvoice(trx, ctx.organizationId, ctx.subscriptionId, input.period.start)) return null;
   const level = Number(crossed[0]);
   if (!Number.isSafeInteger(level)) throw new BillingError('amount_out_of_range', `Threshold level ${crossed[0]} is not a safe integer`);
 
@@ -156,18 +148,8 @@ async function issueProgressiveInvoice(
     thresholdAmountCents: level,
   });
   if (invoice.status !== 'draft') return invoice.id;
-  // Rated exactly like activities/invoices.ts rates it again at finalization.
-  const draft = buildInvoice({
-    plan,
-    kind: 'progressive_billing',
-    currency: invoiceCurrency(ctx, plan),
-    timezone: ctx.timezone,
-    period: invoice.period,
-    fullPeriod: invoice.fullPeriod ?? input.fullPeriod,
-    chargeSubscriptionFee: false,
-    usage: await aggregatePeriodUsage(trx, ctx, plan, invoice.period),
-    alreadyBilledAmountCents: await progressiveBilledAmountCents(trx, ctx.subscriptionId, invoice.period),
-  });
+  // Rated exactly like activities/invoices.ts rates it again at finalization (the same function), then taxed.
+  const draft = await rateInvoiceDraft(trx, ctx, plan, 'progressive_billing', invoice.period, invoice.fullPeriod ?? input.fullPeriod);
   await replaceDraftFees(trx, invoice, await withInvoiceTaxes(trx, ctx, plan, draft, invoice.period));
   return invoice.created ? invoice.id : null;
 }
@@ -191,11 +173,11 @@ function alertValue(alert: AlertRecord, usage: ConfirmedUsage): string {
 async function recordAlert(trx: Knex.Transaction, alert: AlertRecord, input: EvaluateThresholdsInput, usage: ConfirmedUsage, at: Date): Promise<number> {
   const value = alertValue(alert, usage);
   const ladder = ladderOf(alert.thresholds);
-  const from = (await highestTriggeredValue(trx, alert.id, input.period.start)) ?? '0';
+  const from = (await highestTriggeredValue(trx, alert.organizationId, alert.id, input.period.start)) ?? '0';
   const crossed = levelsCrossed(ladder, from, value, MAX_TRIGGERS_PER_EVALUATION);
   const recurring = alert.thresholds.find((t) => t.recurring) ?? null;
   const triggers: NewAlertTrigger[] = crossed.map((level) => {
-    const fixed = alert.thresholds.find((t) => !t.recurring && dec(t.value).eq(dec(level)));
+    const fixed = alert.thresholds.find((t) => !t.recurring && decimalStringsEqual(t.value, level));
     const source = fixed ?? recurring;
     return {
       organizationId: alert.organizationId,
@@ -236,9 +218,9 @@ export function createThresholdActivities(deps: { db: Knex }): Pick<Subscription
           const asOfMs = Math.min(now.getTime(), Date.parse(input.period.end));
           const usage = await confirmedUsage(trx, ctx, plan, input.period, input.fullPeriod);
 
-          const before = await progressiveInvoicesOfPeriod(trx, input.subscriptionId, input.period.start);
+          const before = await progressiveInvoicesOfPeriod(trx, input.organizationId, input.subscriptionId, input.period.start);
           const createdId = await issueProgressiveInvoice(trx, ctx, plan, input, usage.amountCents, asOfMs, before);
-          const invoices = createdId === null ? before : await progressiveInvoicesOfPeriod(trx, input.subscriptionId, input.period.start);
+          const invoices = createdId === null ? before : await progressiveInvoicesOfPeriod(trx, input.organizationId, input.subscriptionId, input.period.start);
 
           let alertTriggersRecorded = 0;
           for (const alert of alerts) alertTriggersRecorded += await recordAlert(trx, alert, input, usage, now);

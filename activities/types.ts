@@ -1,7 +1,8 @@
 // Inputs and outputs of the activities the workflows call. Plain JSON; workflows import these as types.
 import type { Period, Plan } from '../billing/types';
 import type { InvoiceKind } from '../billing/invoice';
-import type { LevelLadder, LiveMetricUsage } from '../workflows/messages';
+import type { LevelLadder } from '../billing/threshold-ladder';
+import type { LiveMetricUsage } from '../contracts/workflows';
 
 export interface CreatePeriodInvoiceInput {
   organizationId: string;

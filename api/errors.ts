@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
+import { httpStatusOf } from '../billing/error-codes';
 import { BillingError, PlanValidationError } from '../billing/errors';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from './db-unavailable';
 import { zodIssuesToDetails } from './schemas/common';
@@ -120,6 +121,9 @@ function toApiError(err: unknown): ApiError | undefined {
     return validationError(details);
   }
   if (err instanceof BillingError) {
+    // The code's class decides the status, once (billing/error-codes.ts): not found 404, conflict 409, invalid 422.
+    const status = httpStatusOf(err.code);
+    if (status !== 422) return new ApiError(status, err.code, err.message);
     const details: Record<string, string[]> = {};
     addDetail(details, err.field ?? 'base', err.code);
     return validationError(details);

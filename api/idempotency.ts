@@ -3,6 +3,7 @@
 // the same key with a different body (or method/path) is a 409 `idempotency_key_reused`. A duplicate that
 // arrives while the first is still running waits for it (bounded), then replays. 5xx answers are not
 // stored: the key is released so the client can retry.
+import { claimIdempotencyKey, getIdempotencyKey, releaseIdempotencyKey, storeIdempotentResponse } from '../db/repositories/idempotency-keys';
 import crypto from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
@@ -35,21 +36,17 @@ export function idempotency(db: Knex, options: IdempotencyOptions = {}): Request
     const hash = requestHash(req);
     const path = `${req.baseUrl}${req.path}`;
 
-    const claimed = await db('idempotency_keys')
-      .insert({ organization_id: organizationId, key, method: req.method, path, request_hash: hash })
-      .onConflict(['organization_id', 'key'])
-      .ignore()
-      .returning('key');
+    const claimed = await claimIdempotencyKey(db, organizationId, key, { method: req.method, path, requestHash: hash });
 
-    if (claimed.length === 0) {
+    if (!claimed) {
       const deadline = Date.now() + waitMs;
       for (;;) {
-        const row = await db('idempotency_keys').where({ organization_id: organizationId, key }).first();
+        const row = await getIdempotencyKey(db, organizationId, key);
         if (!row) throw new ApiError(409, 'idempotency_key_in_progress'); // released by a failed first attempt
-        if (row.request_hash !== hash) throw new ApiError(409, 'idempotency_key_reused');
-        if (row.status_code !== null) {
+        if (row.requestHash !== hash) throw new ApiError(409, 'idempotency_key_reused');
+        if (row.statusCode !== null) {
           res.setHeader('Idempotent-Replayed', 'true');
-          res.status(row.status_code).json(row.response_body);
+          res.status(row.statusCode).json(row.responseBody);
           return;
         }
         if (Date.now() > deadline) throw new ApiError(409, 'idempotency_key_in_progress');
@@ -59,13 +56,8 @@ export function idempotency(db: Knex, options: IdempotencyOptions = {}): Request
 
     // We own the key: store the response before sending it.
     captureResponse(res, async (status, body) => {
-      if (status >= 500) {
-        await db('idempotency_keys').where({ organization_id: organizationId, key }).delete();
-      } else {
-        await db('idempotency_keys')
-          .where({ organization_id: organizationId, key })
-          .update({ status_code: status, response_body: JSON.stringify(body ?? null) });
-      }
+      if (status >= 500) await releaseIdempotencyKey(db, organizationId, key);
+      else await storeIdempotentResponse(db, organizationId, key, status, body);
     }, logger);
     next();
   };

@@ -38,6 +38,7 @@ import { ApiMetrics } from './operations/metrics';
 import { operationsRoutes } from './operations/routes';
 import { countInvoicesByStatus } from '../db/repositories/operations';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
+import { PlanCache } from './services/current-usage';
 import { insertEventsWithRollups, RollupSpecCache } from '../db/repositories/rollups';
 
 export interface IngestOptions {
@@ -93,6 +94,8 @@ export function createApp(deps: ApiDeps): express.Express {
     pendingUsageSignals: () => signaller.pendingSubscriptions(),
     invoicesByStatus: () => countInvoicesByStatus(deps.db),
   });
+  // Plans as current usage prices them; dropped with the rest of the organization's catalog caches.
+  const plans = new PlanCache();
   const writer = new EventWriter(deps.db, {
     ...deps.ingest?.writer,
     logger,
@@ -112,6 +115,7 @@ export function createApp(deps: ApiDeps): express.Express {
     catalogChanged(organizationId) {
       cache.invalidateMetrics(organizationId);
       rollupSpecs.invalidate(organizationId);
+      plans.invalidateOrganization(organizationId);
     },
   };
   const auth = new ApiKeyAuthenticator(deps.db, deps.auth);
@@ -145,7 +149,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(planRoutes(ctx));
   v1.use(customerRoutes(ctx));
   v1.use(taxRoutes(ctx));
-  v1.use(currentUsageRouter({ db: deps.db }));
+  v1.use(currentUsageRouter({ db: deps.db, plans }));
   v1.use(subscriptionRoutes(ctx));
   v1.use(alertRoutes(ctx));
   // Before eventRoutes: /events/errors and /events/import are not transaction ids.

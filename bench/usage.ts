@@ -9,7 +9,7 @@
 //   the load rate of that step is printed too (single connection, sequential groups).
 // - Measure: N sequential GET /api/v1/customers/:id/current_usage over HTTP (the real app from api/server.ts
 //   createApp: bearer-key auth, idempotency middleware, error middleware), then the same service function called directly, then the same computation with usage
-//   read by scanning raw events (activities' aggregatePeriodUsage: the period-invoice path).
+//   read by scanning raw events (usage/period-usage.ts ledgerUsage: the period-invoice path).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type http from 'node:http';
@@ -19,11 +19,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { aggregatePeriodUsage } from '../activities/invoices';
 import type { Logger } from '../api/errors';
 import { createApp, runtimeOf, type ApiRuntime } from '../api/server';
 import { computeCurrentUsage, PlanCache } from '../api/services/current-usage';
-import type { UsageReader } from '../usage/open-period';
+import { ledgerUsage } from '../usage/period-usage';
 import { periodContaining } from '../billing/period';
 import { createDb, migrateLatest } from '../db/knexfile';
 import type { EventRow } from '../db/repositories/events';
@@ -173,7 +172,7 @@ async function main(): Promise<void> {
 
     // The same computation, usage read from raw events (the period-invoice path: SQL count for `calls`,
     // the filtered `tokens` charge loads its events and aggregates them with billing/aggregateCharge).
-    const rawReader: UsageReader = (d, ctx, plan, charges, p) => aggregatePeriodUsage(d, ctx, { ...plan, charges }, p);
+    const rawReader = ledgerUsage;
     const raw = await computeCurrentUsage(db, orgId, q, { readUsage: rawReader });
     if (raw.customer_usage.amount_cents !== (await computeCurrentUsage(db, orgId, q)).customer_usage.amount_cents) {
       throw new Error(`raw and rollup current usage differ: ${raw.customer_usage.amount_cents}`);

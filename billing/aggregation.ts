@@ -33,7 +33,8 @@
 
 import { BillingError } from './errors';
 import { D, isDecimalString, str, type Dec } from './money';
-import type { Charge, ChargeProperties, EventPropertyValue, Period, UsageEvent } from './types';
+import { modelEventValuesUse, type EventValuesUse } from './pricing';
+import type { AggregationType, Charge, ChargeProperties, EventPropertyValue, Period, UsageEvent } from './types';
 
 export interface UsageBucket {
   /** Index into charge.filters; null = the "no filter matched" rest (or charge has no filters). */
@@ -108,8 +109,28 @@ export function bucketProperties(charge: Charge, filterIndex: number | null): Ch
   return f.properties;
 }
 
-function needsEventValues(charge: Charge): boolean {
-  return charge.chargeModel === 'percentage' || charge.chargeModel === 'dynamic';
+/** How the charge's model uses per-event values, over every properties object of the charge (pricing/index.ts). */
+export function eventValuesUse(charge: Charge): EventValuesUse {
+  return modelEventValuesUse(charge.chargeModel, [charge.properties, ...charge.filters.map((f) => f.properties)]);
+}
+
+/**
+ * Aggregations whose result over a period is a plain function of per-part totals (events count, Σ, max), so
+ * they can be read from SQL aggregates or hourly rollups: count_agg, sum_agg, max_agg. The others
+ * (unique_count, latest, weighted_sum) need the events themselves.
+ */
+export function aggregatesFromTotals(aggregationType: AggregationType): boolean {
+  return aggregationType === 'count_agg' || aggregationType === 'sum_agg' || aggregationType === 'max_agg';
+}
+
+/** True when the charge's usage can be read as totals (count / Σ / max per bucket) without per-event values. */
+export function usageReadableFromTotals(charge: Charge): boolean {
+  return aggregatesFromTotals(charge.billableMetric.aggregationType) && eventValuesUse(charge) !== 'required';
+}
+
+/** True when the charge's usage is one bucket: no filters, no pricing groups. */
+export function isSingleBucketCharge(charge: Charge): boolean {
+  return charge.filters.length === 0 && pricingGroupKeys(charge.properties).length === 0;
 }
 
 interface Acc {
@@ -182,7 +203,7 @@ function aggregateChargeEvents(
       units: str(units),
       eventsCount: acc.events.length,
     };
-    if (needsEventValues(charge)) {
+    if (eventValuesUse(charge) !== 'none') {
       bucket.eventValues = eventValuesOf(charge, acc.events);
     }
     buckets.push(bucket);

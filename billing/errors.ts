@@ -1,11 +1,13 @@
-// Typed errors thrown by the pure billing engine. `code` is stable and machine-readable;
+// Typed errors thrown by the pure billing engine. `code` is stable and machine-readable, one of
+// billing/error-codes.ts (where its class — not found / conflict / invalid — and so its HTTP status is decided);
 // `field` uses Lago's snake_case request names (e.g. `charges[0].properties.amount`).
+import type { ErrorCode } from './error-codes';
 
 export class BillingError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly field?: string;
 
-  constructor(code: string, message: string, field?: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, field?: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'BillingError';
     this.code = code;

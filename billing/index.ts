@@ -1,6 +1,17 @@
 // Public API of the pure billing engine (no I/O, no clock, no randomness; safe in Temporal workflows).
 export * from './types';
 export { BillingError, PlanValidationError, type PlanValidationIssue } from './errors';
+export {
+  type ErrorClass,
+  type ErrorCode,
+  ERROR_CODES,
+  ERROR_CODE_CLASSES,
+  ALL_ERROR_CODES,
+  HTTP_STATUS_OF_CLASS,
+  errorClassOf,
+  httpStatusOf,
+  isErrorCode,
+} from './error-codes';
 export { currencyExponent, isSupportedCurrency, SUPPORTED_CURRENCIES } from './currency';
 export {
   D,
@@ -29,8 +40,12 @@ export {
   matchFilter,
   bucketProperties,
   pricingGroupKeys,
+  eventValuesUse,
+  aggregatesFromTotals,
+  usageReadableFromTotals,
+  isSingleBucketCharge,
 } from './aggregation';
-export { rateBucket, dispatchRate, type RateContext, type RatedAmount, type ZeroUsageFlatFee } from './pricing';
+export { rateBucket, dispatchRate, modelEventValuesUse, type EventValuesUse, type RateContext, type RatedAmount, type ZeroUsageFlatFee } from './pricing';
 export { validatePlan } from './plan-validation';
 export { planFromLagoInput, billableMetricFromLagoInput, type MetricLookup } from './lago-plan';
 export {
@@ -42,3 +57,13 @@ export {
   rateInAdvanceEvent,
   applyEventToBucket,
 } from './invoice';
+export {
+  type PayInAdvanceCharges,
+  type RatePeriodInput,
+  type RatedPeriod,
+  ratePeriod,
+  planAsRated,
+  chargesToRead,
+  usageAmountCents,
+} from './rate-period';
+export { type LevelLadder, ladderOf, levelsCrossed, crossesLevel } from './threshold-ladder';

@@ -36,6 +36,23 @@ export function str(d: Dec): string {
   return d.isZero() ? '0' : d.toString();
 }
 
+/** a + b for decimal strings (units, live totals), in Decimal's canonical string: for callers outside billing/. */
+export function addDecimalStrings(a: string, b: string): string {
+  return str(dec(a).plus(dec(b)));
+}
+
+/** Σ of decimal strings ("0" for none). */
+export function sumDecimalStrings(values: Iterable<string>): string {
+  let total = new D(0);
+  for (const v of values) total = total.plus(dec(v));
+  return str(total);
+}
+
+/** True when two decimal strings are the same number ("5" and "5.00"). */
+export function decimalStringsEqual(a: string, b: string): boolean {
+  return dec(a).eq(dec(b));
+}
+
 function pow10(exp: number): Dec {
   return new D(10).pow(exp);
 }

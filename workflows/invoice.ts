@@ -8,8 +8,7 @@
 import { ApplicationFailure, allHandlersFinished, condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { InvoiceRef, PeriodInvoiceResult, SubscriptionActivities } from '../activities/types';
 import { invoiceStateQuery, refreshInvoiceSignal, type InvoiceLiveState, type InvoiceWorkflowInput } from './messages';
-// Runtime import one way only: subscription.ts refers to invoiceWorkflow by type, so there is no import cycle.
-import { ACTIVITY_OPTIONS, businessFailureOf } from './subscription';
+import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
 
 const activities = proxyActivities<SubscriptionActivities>(ACTIVITY_OPTIONS);
 

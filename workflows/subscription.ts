@@ -18,7 +18,7 @@
 // Usage thresholds and alerts (behind `patched('usage-thresholds-v1')`: runs started before it keep their old
 // commands). Once per period the workflow loads the billing rules (loadBillingRules: the plan's progressive
 // billing thresholds and the subscription's alert levels). Every usage signal updates a cheap ESTIMATE (live
-// units; the amount priced by billing/ on live totals, one bucket per charge: filters and pricing groups are
+// units; the amount priced by billing/ratePeriod on live totals, one bucket per charge: filters and pricing groups are
 // approximated). Nothing is ever billed from the estimate: when it crosses a level above the last confirmed
 // value, or — against lost signals — at most every USAGE_CHECK_INTERVAL_MS while usage keeps arriving (a usage
 // signal arms a check when none ran in the interval; the first usage of a period checks at once), the workflow
@@ -29,7 +29,6 @@
 // `billingRulesChangedSignal` (an alert was created) reloads the rules and checks at once.
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  ActivityFailure,
   ApplicationFailure,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
@@ -46,14 +45,15 @@ import {
 } from '@temporalio/workflow';
 import type { BillingRules, EvaluateThresholdsResult, PeriodInvoiceResult, SubscriptionActivities } from '../activities/types';
 import { BillingError } from '../billing/errors';
-import { buildInvoice } from '../billing/invoice';
-import { dec, isDecimalString, str } from '../billing/money';
+import { ratePeriod } from '../billing/rate-period';
+import { crossesLevel } from '../billing/threshold-ladder';
+import { addDecimalStrings, isDecimalString } from '../billing/money';
 import { nextPeriod, periodContaining, type PeriodPair } from '../billing/period';
+import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
 import type { invoiceWorkflow } from './invoice';
 import {
   SEARCH_ATTRIBUTE_KEYS,
   billingRulesChangedSignal,
-  crossesLevel,
   invoiceWorkflowId,
   retryPeriodCloseSignal,
   stateQuery,
@@ -69,31 +69,6 @@ import {
   type TerminateResult,
   type UsageSignalPayload,
 } from './messages';
-
-/** Error types an activity may throw that are business failures: never retried by the activity retry policy. */
-export const BUSINESS_FAILURE_TYPES = [
-  'BillingError', // a billing/ error that escaped an activity unclassified: deterministic, retrying cannot help
-  'PlanValidationError',
-  'invalid_plan',
-  'invalid_period',
-  'subscription_not_found',
-  'invoice_not_found',
-];
-
-export const ACTIVITY_OPTIONS = {
-  startToCloseTimeout: '1 minute',
-  // Every activity heartbeats every 2 s (activities/heartbeat.ts): a crashed worker is detected within 10 s and
-  // the activity retried elsewhere, instead of after the 1-minute startToCloseTimeout. Activity options are not
-  // part of the replay determinism check (test/workflows/replay.test.ts still replays every recorded history).
-  heartbeatTimeout: '10 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    // maximumAttempts unset: transient faults (DB down, deadlock, timeout) retry until they pass.
-    nonRetryableErrorTypes: BUSINESS_FAILURE_TYPES,
-  },
-} as const;
 
 const activities = proxyActivities<SubscriptionActivities>(ACTIVITY_OPTIONS);
 
@@ -126,12 +101,6 @@ type TerminationOutcome = { ok: true; result: TerminateResult } | { ok: false; f
 function asWorkflowFailure(err: unknown): unknown {
   if (err instanceof BillingError) return ApplicationFailure.nonRetryable(err.message, err.code);
   return err;
-}
-
-/** The business failure behind an activity failure, or null for anything else (which is rethrown). */
-export function businessFailureOf(err: unknown): ApplicationFailure | null {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause;
-  return null;
 }
 
 function toIsoInstant(value: string, field: string): string {
@@ -210,7 +179,7 @@ export class SubscriptionEntity {
       const prev = this.liveUsage.get(delta.metricCode) ?? { eventsCount: 0, units: '0' };
       this.liveUsage.set(delta.metricCode, {
         eventsCount: prev.eventsCount + delta.eventsCount,
-        units: str(dec(prev.units).plus(dec(delta.units))),
+        units: addDecimalStrings(prev.units, delta.units),
       });
       counted = true;
     }
@@ -241,25 +210,23 @@ export class SubscriptionEntity {
     const plan = this.rules?.plan;
     if (!plan) return null;
     try {
-      const charges = plan.charges.map((c) => (c.payInAdvance ? { ...c, payInAdvance: false } : c));
-      const usage = charges
+      const usage = plan.charges
         .filter((c) => this.liveUsage.has(c.billableMetric.code))
         .map((c) => {
           const live = this.liveUsage.get(c.billableMetric.code)!;
           const units = c.billableMetric.aggregationType === 'count_agg' ? String(live.eventsCount) : live.units;
           return { chargeId: c.id, buckets: [{ filterIndex: null, groupedBy: {}, units, eventsCount: live.eventsCount }] };
         });
-      const draft = buildInvoice({
-        plan: { ...plan, charges },
+      return ratePeriod({
+        plan,
         kind: 'preview',
-        currency: plan.amountCurrency,
+        payInAdvanceCharges: 'on_period_total',
         timezone: this.input.schedule.timezone,
         period: this.current.period,
         fullPeriod: this.current.fullPeriod,
         chargeSubscriptionFee: false,
         usage,
-      });
-      return draft.fees.filter((f) => f.kind === 'charge').reduce((a, f) => a + f.amountCents, 0);
+      }).usageAmountCents;
     } catch {
       return null;
     }

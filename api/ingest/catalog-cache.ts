@@ -3,6 +3,7 @@
 // (a miss re-reads at most once per `missRefreshMs`, so a brand-new metric/subscription is found quickly).
 import type { Knex } from 'knex';
 import type { AggregationType } from '../../billing/types';
+import { listMetricIngestInfo } from '../../db/repositories/catalog';
 import { lookupSubscriptions, type SubscriptionLookup } from '../../db/repositories/subscriptions';
 
 export interface MetricInfo {
@@ -60,15 +61,8 @@ export class IngestCache {
     let load = this.metricLoads.get(organizationId);
     if (!load) {
       load = (async () => {
-        const rows = await this.db('billable_metrics')
-          .where({ organization_id: organizationId })
-          .select('id', 'code', 'aggregation_type', 'field_name');
-        const entry: MetricEntry = {
-          loadedAt: Date.now(),
-          metrics: new Map(
-            rows.map((r: Record<string, any>) => [r.code, { id: r.id, code: r.code, aggregationType: r.aggregation_type, fieldName: r.field_name ?? null }]),
-          ),
-        };
+        const rows = await listMetricIngestInfo(this.db, organizationId);
+        const entry: MetricEntry = { loadedAt: Date.now(), metrics: new Map(rows.map((m) => [m.code, m])) };
         this.metricEntries.set(organizationId, entry);
         return entry;
       })().finally(() => this.metricLoads.delete(organizationId));

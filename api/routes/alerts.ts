@@ -17,15 +17,15 @@ import { getSubscriptionByExternalId } from '../../db/repositories/subscriptions
 import { billingRulesChangedSignal, subscriptionWorkflowId } from '../../workflows/messages';
 import { orgId } from '../auth';
 import type { RouteContext } from '../context';
+import { canonicalDecimal } from '../../billing/decimal-string';
 import { notFound, validationError } from '../errors';
 import { AlertCreateBody } from '../schemas/alerts';
 import { paginationMeta, paginationQuery, parseBody } from '../schemas/common';
 import { serializeBillableMetric } from './billable-metrics';
 
-function canonicalDecimal(v: number | string): string {
-  const s = String(v);
-  if (!s.includes('.')) return s.replace(/^0+(?=\d)/, '');
-  return s.replace(/^0+(?=\d)/, '').replace(/0+$/, '').replace(/\.$/, '');
+/** The one canonicalizer (billing/decimal-string.ts) for threshold values. */
+function canonicalThreshold(v: number | string): string {
+  return canonicalDecimal(String(v));
 }
 
 function serializeAlert(a: AlertRecord, organizationId: string, metric: BillableMetricRecord | null) {
@@ -85,7 +85,7 @@ export function alertRoutes(ctx: RouteContext): Router {
         code: input.code,
         name: input.name ?? null,
         billableMetricId: metric?.id ?? null,
-        thresholds: input.thresholds.map((t) => ({ code: t.code ?? null, value: canonicalDecimal(t.value), recurring: t.recurring })),
+        thresholds: input.thresholds.map((t) => ({ code: t.code ?? null, value: canonicalThreshold(t.value), recurring: t.recurring })),
       });
     } catch (err) {
       if (err instanceof DuplicateAlertCodeError) throw validationError({ code: ['value_already_exist'] });

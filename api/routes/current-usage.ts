@@ -12,9 +12,10 @@ import { CurrentUsageQuery } from '../schemas/current-usage';
 import { computeCurrentUsage, PlanCache } from '../services/current-usage';
 
 /** `now` (tests only; default the wall clock) picks the instant whose billing period is current. */
-export function currentUsageRouter(deps: { db: Knex; now?: () => string }): express.Router {
+/** `plans`: the process's plan cache (api/server.ts passes the one `catalogChanged` invalidates). */
+export function currentUsageRouter(deps: { db: Knex; now?: () => string; plans?: PlanCache }): express.Router {
   const r = express.Router();
-  const plans = new PlanCache();
+  const plans = deps.plans ?? new PlanCache();
   r.get('/customers/:external_customer_id/current_usage', async (req, res) => {
     const organizationId = orgId(res);
     const q = parseBody(CurrentUsageQuery, req.query);

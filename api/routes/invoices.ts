@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { getCustomersByIds } from '../../db/repositories/customers';
 import { getInvoice, listInvoices, type InvoiceRecord } from '../../db/repositories/invoices';
+import { metricIdsOfCharges } from '../../db/repositories/plans';
 import { getSubscriptionsByIds } from '../../db/repositories/subscriptions';
 import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
@@ -14,10 +15,8 @@ export function invoiceRoutes(ctx: RouteContext): Router {
   const r = Router();
 
   async function metricIdsByCharge(organizationId: string, invoices: InvoiceRecord[]): Promise<Map<string, string>> {
-    const chargeIds = [...new Set(invoices.flatMap((i) => i.fees.map((f) => f.chargeId)).filter((id): id is string => id !== null))];
-    if (chargeIds.length === 0) return new Map();
-    const rows = await ctx.db('charges').where({ organization_id: organizationId }).whereIn('id', chargeIds).select('id', 'billable_metric_id');
-    return new Map(rows.map((c: { id: string; billable_metric_id: string }) => [c.id, c.billable_metric_id]));
+    const chargeIds = invoices.flatMap((i) => i.fees.map((f) => f.chargeId)).filter((id): id is string => id !== null);
+    return metricIdsOfCharges(ctx.db, organizationId, chargeIds);
   }
 
   // Lago's list items are InvoiceObject; the fees and subscriptions are included as well (extra fields are

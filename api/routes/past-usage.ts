@@ -23,7 +23,7 @@
 // }
 // 404 customer_not_found / subscription_not_found (of that customer) / billable_metric_not_found.
 import { Router } from 'express';
-import { nextPeriod, periodContaining, type ScheduleInput } from '../../billing/period';
+import type { ScheduleInput } from '../../billing/period';
 import type { Period } from '../../billing/types';
 import { getCustomerByExternalId } from '../../db/repositories/customers';
 import {
@@ -38,9 +38,7 @@ import type { RouteContext } from '../context';
 import { notFound } from '../errors';
 import { paginationMeta, parseBody } from '../schemas/common';
 import { PastUsageQuery } from '../schemas/past-usage';
-
-/** A weekly subscription of two centuries; beyond that the schedule is not a real one. */
-const MAX_PERIODS = 10_000;
+import { startedPeriods } from '../../usage/open-period';
 
 /** Every period of the subscription that has started by `now` (clipped at its termination), oldest first. */
 export function subscriptionPeriods(subject: PastUsageSubject, now: string): Period[] {
@@ -50,20 +48,7 @@ export function subscriptionPeriods(subject: PastUsageSubject, now: string): Per
     billingTime: subject.billingTime,
     timezone: subject.timezone,
   };
-  const nowMs = Date.parse(now);
-  const endMs = subject.terminatedAt !== null ? Math.min(nowMs, Date.parse(subject.terminatedAt)) : nowMs;
-  const periods: Period[] = [];
-  if (Date.parse(subject.subscriptionAt) >= endMs) return periods; // not started yet (or ended at its start)
-  let pair = periodContaining(schedule, subject.subscriptionAt);
-  while (periods.length < MAX_PERIODS) {
-    const startMs = Date.parse(pair.period.start);
-    if (startMs >= endMs) break;
-    const terminatedInside = subject.terminatedAt !== null && Date.parse(subject.terminatedAt) < Date.parse(pair.period.end);
-    periods.push(terminatedInside ? { start: pair.period.start, end: new Date(Date.parse(subject.terminatedAt!)).toISOString() } : pair.period);
-    if (terminatedInside) break;
-    pair = nextPeriod(schedule, pair.period);
-  }
-  return periods;
+  return startedPeriods(schedule, subject.terminatedAt, now);
 }
 
 export function pastUsageRoutes(ctx: RouteContext): Router {

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { Router } from 'express';
-import { periodContaining, type ScheduleInput } from '../../billing/period';
+import type { ScheduleInput } from '../../billing/period';
 import type { Interval } from '../../billing/types';
 import { getPlanByCode } from '../../db/repositories/catalog';
 import { assignCustomerCurrencyIfUnset, getCustomerByExternalId } from '../../db/repositories/customers';
@@ -9,7 +9,6 @@ import {
   getSubscriptionByExternalId,
   insertSubscription,
   listSubscriptions,
-  markSubscriptionTerminated,
   type SubscriptionRecord,
 } from '../../db/repositories/subscriptions';
 import {
@@ -27,6 +26,7 @@ import { iso, paginationMeta, parseBody } from '../schemas/common';
 import { currencyError, subscriptionCurrencyViolation } from '../currency-policy';
 import { subscriptionAtViolation } from '../schemas/dates';
 import { SubscriptionCreateBody, SubscriptionListQuery } from '../schemas/subscriptions';
+import { openPeriodAt } from '../../usage/open-period';
 
 export function scheduleOf(s: SubscriptionRecord, defaultTimezone: string): ScheduleInput {
   return {
@@ -42,7 +42,7 @@ export function serializeSubscription(s: SubscriptionRecord, defaultTimezone = '
   let periodEnd: string | null = null;
   if (s.status === 'active' && now.getTime() >= s.subscriptionAt.getTime()) {
     try {
-      const pair = periodContaining(scheduleOf(s, defaultTimezone), now.toISOString());
+      const pair = openPeriodAt(scheduleOf(s, defaultTimezone), now.toISOString());
       periodStart = pair.period.start;
       periodEnd = pair.period.end;
     } catch {
@@ -254,13 +254,13 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       return;
     }
     const handle = ctx.temporal.workflow.getHandle(subscriptionWorkflowId(s.id));
-    let terminatedAt: string;
     try {
       // Idempotent (issue 8): the update id is the business key, so a DELETE retried while the first one's
       // termination is still running attaches to it (Temporal deduplicates updates by id) instead of getting
-      // termination_in_progress; once the workflow has completed, its result is the first call's result.
-      const result = await terminateOnce(handle, s.id);
-      terminatedAt = result.terminatedAt;
+      // termination_in_progress; once the workflow has completed, its result is the first call's result. The update
+      // returns once the workflow's markSubscriptionTerminated activity has written the row (the one write of a
+      // termination).
+      await terminateOnce(handle, s.id);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         const type = err.cause.type ?? 'termination_failed';
@@ -277,7 +277,6 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       }
       throw err;
     }
-    await markSubscriptionTerminated(ctx.db, organizationId, s.id, terminatedAt);
     ctx.cache.invalidateSubscription(organizationId, s.externalId);
     const after = (await getSubscriptionByExternalId(ctx.db, organizationId, s.externalId))!;
     res.json({ subscription: serializeSubscription(after, defaultTimezoneOf(res)) });

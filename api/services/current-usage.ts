@@ -1,7 +1,7 @@
 // Current usage of a subscription (Lago's GET /customers/:external_customer_id/current_usage): the open billing
-// period (billing/period.ts periodContaining with the subscription's schedule: subscription_at, plan interval,
+// period (usage/open-period.ts openPeriodAt with the subscription's schedule: subscription_at, plan interval,
 // billing_time, customer timezone — else the organization's), its usage priced by usage/open-period.ts
-// priceOpenPeriodUsage (rollups, billing/buildInvoice kind 'preview', no subscription fee; the same computation
+// priceOpenPeriodUsage (rollups, billing/ratePeriod kind 'preview', no subscription fee; the same computation
 // the usage thresholds and alerts act on). No money is computed here: amounts are the rounded `charge` fee
 // lines of that draft, summed as integers; units are summed as exact decimal strings.
 //
@@ -16,14 +16,16 @@
 //   subscription's current_billing_period_ending_at), where Lago prints the last second (…T23:59:59Z).
 // - issuing_date = the customer's local date at the period end (when the period's invoice is issued).
 import type { Knex } from 'knex';
+import { isOrgKey, orgKey, TtlCache } from '../../cache/ttl-cache';
 import type { Fee } from '../../billing/invoice';
-import { instantInZone, periodContaining } from '../../billing/period';
+import { instantInZone } from '../../billing/period';
 import type { Charge, Plan } from '../../billing/types';
-import { loadPlan } from '../../db/repositories/plans';
+import { loadPlan, metricIdsOfPlanCharges } from '../../db/repositories/plans';
 import { findActiveSubscriptionBilling } from '../../db/repositories/subscriptions-billing';
-import { priceOpenPeriodUsage, type UsageReader } from '../../usage/open-period';
+import { openPeriodAt, priceOpenPeriodUsage } from '../../usage/open-period';
+import type { UsageSource } from '../../usage/period-usage';
 import { notFound } from '../errors';
-import { addDecimal } from '../ingest/decimal';
+import { addDecimal } from '../../billing/decimal-string';
 
 export interface CurrentUsageQuery {
   externalCustomerId: string;
@@ -37,7 +39,7 @@ export interface CurrentUsageQuery {
 export interface CurrentUsageOptions {
   /** The instant whose period is "current" (default: now). */
   now?: string;
-  readUsage?: UsageReader;
+  readUsage?: UsageSource;
   /** Reuse loaded plans across calls (the route keeps one per process). */
   plans?: PlanCache;
 }
@@ -48,33 +50,33 @@ interface LoadedPlan {
 }
 
 async function loadPlanWithMetricIds(db: Knex, organizationId: string, planId: string): Promise<LoadedPlan> {
-  const [plan, rows] = await Promise.all([
-    loadPlan(db, organizationId, planId),
-    db('charges').where({ organization_id: organizationId, plan_id: planId }).select('id', 'billable_metric_id') as Promise<
-      { id: string; billable_metric_id: string }[]
-    >,
-  ]);
-  return { plan, metricIdByCharge: new Map(rows.map((r) => [r.id, r.billable_metric_id])) };
+  const [plan, metricIdByCharge] = await Promise.all([loadPlan(db, organizationId, planId), metricIdsOfPlanCharges(db, organizationId, planId)]);
+  return { plan, metricIdByCharge };
 }
 
 /**
- * Plans (with their charges and metrics) by id for `ttlMs`. Plans and charges have no update path today, so
- * the TTL only bounds memory and staleness should an update route appear (it must then invalidate).
+ * Plans (with their charges and metrics) by id for `ttlMs` (cache/ttl-cache.ts). Invalidated when the catalog
+ * changes: api/server.ts's `catalogChanged(organizationId)` drops the organization's plans (POST /plans,
+ * billable metric changes, and the future PUT /plans must call it), so an edited plan is priced with its new
+ * charges at once; `invalidate(organizationId, planId)` drops one plan.
  */
 export class PlanCache {
-  private readonly entries = new Map<string, { expiresAt: number; value: Promise<LoadedPlan> }>();
+  private readonly cache: TtlCache<string, LoadedPlan>;
 
-  constructor(private readonly ttlMs = 10_000, private readonly maxEntries = 10_000) {}
+  constructor(ttlMs = 10_000, maxEntries = 10_000) {
+    this.cache = new TtlCache<string, LoadedPlan>({ ttlMs, maxEntries });
+  }
 
   get(db: Knex, organizationId: string, planId: string): Promise<LoadedPlan> {
-    const key = `${organizationId}\u0000${planId}`;
-    const hit = this.entries.get(key);
-    if (hit && hit.expiresAt > Date.now()) return hit.value;
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
-    const value = loadPlanWithMetricIds(db, organizationId, planId);
-    this.entries.set(key, { expiresAt: Date.now() + this.ttlMs, value });
-    value.catch(() => this.entries.delete(key));
-    return value;
+    return this.cache.get(orgKey(organizationId, planId), () => loadPlanWithMetricIds(db, organizationId, planId));
+  }
+
+  invalidate(organizationId: string, planId: string): void {
+    this.cache.invalidate(orgKey(organizationId, planId));
+  }
+
+  invalidateOrganization(organizationId: string): void {
+    this.cache.invalidateWhere((k) => isOrgKey(k, organizationId));
   }
 }
 
@@ -139,8 +141,7 @@ export async function computeCurrentUsage(db: Knex, organizationId: string, q: C
   const { plan, metricIdByCharge } = await (opts.plans ? opts.plans.get(db, organizationId, ctx.planId) : loadPlanWithMetricIds(db, organizationId, ctx.planId));
   const timezone = ctx.timezone;
   const nowIso = opts.now ?? new Date().toISOString();
-  const at = Date.parse(nowIso) < Date.parse(subscriptionAt) ? subscriptionAt : nowIso;
-  const { period, fullPeriod } = periodContaining({ subscriptionAt, interval, billingTime, timezone }, at);
+  const { period, fullPeriod } = openPeriodAt({ subscriptionAt, interval, billingTime, timezone }, nowIso);
 
   const selected: Plan = {
     ...plan,
@@ -148,7 +149,7 @@ export async function computeCurrentUsage(db: Knex, organizationId: string, q: C
       .filter((c) => q.chargeId === undefined || c.id === q.chargeId)
       .filter((c) => q.billableMetricCode === undefined || c.billableMetric.code === q.billableMetricCode),
   };
-  const { charges, chargeFees } = await priceOpenPeriodUsage(db, ctx, selected, period, fullPeriod, opts.readUsage);
+  const { charges, chargeFees, usageAmountCents: amountCents } = await priceOpenPeriodUsage(db, ctx, selected, period, fullPeriod, opts.readUsage);
   const currency = plan.amountCurrency;
   const chargesUsage = charges.map((c) => {
     const fees = chargeFees.filter((f) => f.chargeId === c.id);
@@ -170,7 +171,6 @@ export async function computeCurrentUsage(db: Knex, organizationId: string, q: C
       grouped_usage: groupedUsage(c, fees),
     };
   });
-  const amountCents = chargesUsage.reduce((a, c) => a + c.amount_cents, 0);
   return {
     customer_usage: {
       from_datetime: period.start,

@@ -1,4 +1,4 @@
-// Invoice preview (Lago's POST /invoices/preview): price a hypothetical period with billing/buildInvoice
+// Invoice preview (Lago's POST /invoices/preview): price a hypothetical period with billing/ratePeriod
 // (kind 'preview'). READ-ONLY: it loads plans, metrics, customers, subscriptions and events, and writes nothing.
 //
 // Plan: a stored plan (`plan_code`, loaded by db/repositories/plans loadPlan, charge ids = stored ids), an
@@ -12,8 +12,9 @@
 //   else null; groupedBy = the bucket's pricing_group_keys read from `grouped_by` (missing → "", like the
 //   aggregation). Entries landing in the same bucket are summed (exact decimals). Filter slots without an
 //   entry keep their zero bucket (zero lines, as on a real invoice).
-// - real usage: the subscription's stored events of the period (db/repositories/usage loadPeriodEvents — the
-//   raw-event read the period close uses — and billing/aggregateCharge), priced with the given plan.
+// - real usage: the subscription's stored events of the period, read by usage/period-usage.ts ledgerUsage (the
+//   reader the period close uses), priced with the given plan.
+// Rating: billing/ratePeriod (pay-in-advance charges 'on_period_total'), the one rating step of every caller.
 //
 // Period and proration: the period is `period` / `billing_period` (from/to), a `billing_period.index` of the
 // subscription's own schedule (0 = its first, clipped period; clipped at a termination), or by default the
@@ -32,23 +33,25 @@
 // - timezone: `timezone`, else the customer's, else the organization's, else UTC.
 // - No taxes, coupons, credits, progressive-billing deduction or carried recurring units.
 import type { Knex } from 'knex';
-import { aggregateCharge, bucketProperties, emptyUsage, matchFilter, pricingGroupKeys, type ChargeUsage, type UsageBucket } from '../../billing/aggregation';
+import { bucketProperties, emptyUsage, matchFilter, pricingGroupKeys, type ChargeUsage, type UsageBucket } from '../../billing/aggregation';
 import { PlanValidationError } from '../../billing/errors';
-import { buildInvoice, type InvoiceDraft } from '../../billing/invoice';
+import type { InvoiceDraft } from '../../billing/invoice';
 import { planFromLagoInput } from '../../billing/lago-plan';
-import { nextPeriod, periodContaining, terminatedPeriod, type PeriodPair, type ScheduleInput } from '../../billing/period';
+import { periodContaining, type PeriodPair, type ScheduleInput } from '../../billing/period';
+import { chargesToRead, ratePeriod } from '../../billing/rate-period';
 import { validatePlan } from '../../billing/plan-validation';
 import type { BillableMetric, BillingTime, Charge, EventPropertyValue, Interval, Period, Plan } from '../../billing/types';
 import { getPlanByCode, getPlanById, metricsByIdsOrCodes, toBillingMetric, type BillableMetricRecord } from '../../db/repositories/catalog';
 import { getCustomerByExternalId, type CustomerRecord } from '../../db/repositories/customers';
 import { loadPlan } from '../../db/repositories/plans';
 import { getSubscriptionByExternalId, type SubscriptionRecord } from '../../db/repositories/subscriptions';
-import { loadPeriodEvents } from '../../db/repositories/usage';
 import { addDetail, notFound, validationError } from '../errors';
-import { addDecimal, toDecimalString } from '../ingest/decimal';
+import { addDecimal, toDecimalString } from '../../billing/decimal-string';
 import { lagoErrorMap, parseIsoInstant, zodIssuesToDetails } from '../schemas/common';
 import type { InvoicePreviewInput, UsageTotal } from '../schemas/invoices-preview';
 import { PlanCreateBody } from '../schemas/plans';
+import { nthPeriod, openPeriodAt } from '../../usage/open-period';
+import { givenUsage, ledgerUsage, readPeriodUsage } from '../../usage/period-usage';
 
 export interface PreviewRequestContext {
   organizationId: string;
@@ -239,13 +242,8 @@ function indexedPeriod(sub: SubscriptionRecord, timezone: string, index: number)
     billingTime: sub.billingTime,
     timezone,
   };
-  let pair = periodContaining(schedule, schedule.subscriptionAt);
-  for (let k = 0; k < index; k++) pair = nextPeriod(schedule, pair.period);
-  if (sub.terminatedAt !== null) {
-    const t = sub.terminatedAt.getTime();
-    if (t <= Date.parse(pair.period.start)) throw validationError({ 'billing_period.index': ['after_termination'] });
-    if (t < Date.parse(pair.period.end)) pair = terminatedPeriod(pair, sub.terminatedAt.toISOString());
-  }
+  const pair = nthPeriod(schedule, index, sub.terminatedAt === null ? null : sub.terminatedAt.toISOString());
+  if (!pair) throw validationError({ 'billing_period.index': ['after_termination'] });
   return pair;
 }
 
@@ -285,9 +283,8 @@ export async function previewInvoice(db: Knex, rc: PreviewRequestContext, body: 
     else entries.forEach((e, i) => known.has(e.billable_metric_code) || addDetail(details, `usage[${i}].billable_metric_code`, 'billable_metric_not_found'));
   }
   if (Object.keys(details).length > 0 || !loaded.plan) throw validationError(details);
-  const given = loaded.plan;
-  const payInAdvanceChargeIds = new Set(given.charges.filter((c) => c.payInAdvance).map((c) => c.id));
-  const plan: Plan = { ...given, charges: given.charges.map((c) => (c.payInAdvance ? { ...c, payInAdvance: false } : c)) };
+  const plan = loaded.plan;
+  const payInAdvanceChargeIds = new Set(plan.charges.filter((c) => c.payInAdvance).map((c) => c.id));
 
   // When: timezone, period, fullPeriod.
   const timezone = body.timezone ?? body.customer?.timezone ?? customer?.timezone ?? rc.defaultTimezone ?? 'UTC';
@@ -309,8 +306,7 @@ export async function previewInvoice(db: Knex, rc: PreviewRequestContext, body: 
       subscriptionAt = body.subscription_at !== undefined ? instant(body.subscription_at) : period.start;
     } else {
       subscriptionAt = body.subscription_at !== undefined ? instant(body.subscription_at) : '1970-01-01T00:00:00.000Z';
-      const at = Date.parse(rc.now) < Date.parse(subscriptionAt) ? subscriptionAt : rc.now;
-      const pair = periodContaining({ subscriptionAt, interval: plan.interval, billingTime, timezone }, at);
+      const pair = openPeriodAt({ subscriptionAt, interval: plan.interval, billingTime, timezone }, rc.now);
       period = body.subscription_at !== undefined ? pair.period : pair.fullPeriod;
       if (body.subscription_at === undefined) subscriptionAt = period.start;
     }
@@ -318,19 +314,15 @@ export async function previewInvoice(db: Knex, rc: PreviewRequestContext, body: 
   }
   const fullPeriod = fullPeriodFor(period, schedule);
 
-  // Usage: the given totals, or the subscription's stored events of the period.
-  let usage: ChargeUsage[];
-  if (totals) usage = totals;
-  else {
-    const codes = [...new Set(plan.charges.map((c) => c.billableMetric.code))];
-    const events = await loadPeriodEvents(db, organizationId, subscription!.id, codes, period);
-    usage = plan.charges.map((c) => aggregateCharge(c, events[c.billableMetric.code] ?? [], period));
-  }
+  // Usage: the given totals, or the subscription's stored events of the period (the period close's reader).
+  const scope = { organizationId, subscriptionId: subscription?.id ?? '' };
+  const usage = await readPeriodUsage(db, scope, chargesToRead(plan, 'on_period_total'), period, totals ? givenUsage(totals) : ledgerUsage);
 
-  const draft = buildInvoice({
+  const rated = ratePeriod({
     plan,
     kind: 'preview',
-    currency: body.currency ?? plan.amountCurrency,
+    payInAdvanceCharges: 'on_period_total',
+    ...(body.currency !== undefined ? { currency: body.currency } : {}),
     timezone,
     period,
     fullPeriod,
@@ -339,8 +331,8 @@ export async function previewInvoice(db: Knex, rc: PreviewRequestContext, body: 
     subscriptionAt,
   });
   return {
-    draft,
-    plan,
+    draft: rated.draft,
+    plan: rated.plan,
     payInAdvanceChargeIds,
     storedPlan: loaded.storedPlan,
     metricIdByCharge: loaded.metricIdByCharge,

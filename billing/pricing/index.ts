@@ -9,7 +9,7 @@ import { rateStandard } from './standard';
 import { rateGraduated } from './graduated';
 import { rateVolume } from './volume';
 import { ratePackage } from './package';
-import { ratePercentage } from './percentage';
+import { percentageNeedsEventValues, ratePercentage } from './percentage';
 import { rateGraduatedPercentage } from './graduated-percentage';
 import { rateDynamic } from './dynamic';
 
@@ -40,6 +40,34 @@ export function dispatchRate(model: ChargeModel, properties: ChargeProperties, b
   }
 }
 
+/**
+ * How a charge model uses per-event values (bucket.eventValues), the one rule every usage reader follows:
+ * - 'required': the model cannot be priced from totals (units, eventsCount): dynamic (each event's own amount),
+ *   percentage with per-event properties (per-transaction min/max, free units per events, free total + fixed fee);
+ * - 'optional': the model reads them when present but totals give the same price (other percentage charges);
+ * - 'none': the model never reads them.
+ * `properties` = every properties object that prices a bucket of the charge (the charge's and its filters').
+ */
+export type EventValuesUse = 'required' | 'optional' | 'none';
+
+export function modelEventValuesUse(model: ChargeModel, properties: ChargeProperties[]): EventValuesUse {
+  switch (model) {
+    case 'dynamic':
+      return 'required';
+    case 'percentage':
+      return properties.some(percentageNeedsEventValues) ? 'required' : 'optional';
+    case 'standard':
+    case 'graduated':
+    case 'volume':
+    case 'package':
+    case 'graduated_percentage':
+      return 'none';
+    default: {
+      const never: never = model;
+      throw new BillingError('unknown_charge_model', `Unknown charge model ${String(never)}`, 'charge_model');
+    }
+  }
+}
 
 /**
  * Price one usage bucket of a charge with the given properties (the charge's, or its filter's).

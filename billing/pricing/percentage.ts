@@ -22,6 +22,18 @@ import type { UsageBucket } from '../aggregation';
 import type { ChargeProperties } from '../types';
 import { optProp, prop, type RateContext, type RatedDec } from './common';
 
+function isZeroish(v: unknown): boolean {
+  return v === undefined || v === null || v === '' || /^\s*[+-]?0*(\.0*)?\s*$/.test(String(v));
+}
+
+/** True when these properties make the percentage model read per-event values (see the header). */
+export function percentageNeedsEventValues(p: ChargeProperties): boolean {
+  if ((p['per_transaction_min_amount'] ?? null) !== null && p['per_transaction_min_amount'] !== '') return true;
+  if ((p['per_transaction_max_amount'] ?? null) !== null && p['per_transaction_max_amount'] !== '') return true;
+  if (!isZeroish(p['free_units_per_events'])) return true;
+  return !isZeroish(p['free_units_per_total_aggregation']) && !isZeroish(p['fixed_amount']);
+}
+
 function values(bucket: UsageBucket, why: string): Dec[] {
   if (!bucket.eventValues) {
     if (bucket.eventsCount === 0) return [];

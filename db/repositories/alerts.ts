@@ -6,7 +6,7 @@
 // Triggers: one row per (alert, period start, threshold value), written with ON CONFLICT DO NOTHING, so a
 // repeated or concurrent evaluation records a crossed threshold exactly once. webhook_status starts 'pending'.
 import type { Knex } from 'knex';
-import { normalizeDecimal } from './invoices';
+import { canonicalDecimal } from '../../billing/decimal-string';
 import { enqueueAlertTriggeredWebhooks } from './webhook-events';
 
 type Db = Knex | Knex.Transaction;
@@ -108,7 +108,7 @@ function alertFromRow(r: Record<string, any>): AlertRecord {
       value: String(t.value),
       recurring: t.recurring === true,
     })),
-    previousValue: normalizeDecimal(String(r.previous_value)),
+    previousValue: canonicalDecimal(String(r.previous_value)),
     lastProcessedAt: iso(r.last_processed_at),
     createdAt: r.created_at.toISOString(),
   };
@@ -155,12 +155,12 @@ export async function markAlertProcessed(db: Db, organizationId: string, alertId
 }
 
 /** The highest threshold value already triggered for (alert, period start), or null. */
-export async function highestTriggeredValue(db: Db, alertId: string, periodStart: string): Promise<string | null> {
+export async function highestTriggeredValue(db: Db, organizationId: string, alertId: string, periodStart: string): Promise<string | null> {
   const row = (await db('usage_alert_triggers')
-    .where({ alert_id: alertId, period_start: new Date(periodStart) })
+    .where({ organization_id: organizationId, alert_id: alertId, period_start: new Date(periodStart) })
     .max({ max: 'threshold_value' })
     .first()) as { max: string | null } | undefined;
-  return row?.max == null ? null : normalizeDecimal(String(row.max));
+  return row?.max == null ? null : canonicalDecimal(String(row.max));
 }
 
 /** Inserts the triggers that do not exist yet; returns how many were new. */
@@ -227,9 +227,9 @@ export async function listAlertTriggers(
       periodStart: r.period_start.toISOString(),
       periodEnd: r.period_end.toISOString(),
       thresholdCode: r.threshold_code ?? null,
-      thresholdValue: normalizeDecimal(String(r.threshold_value)),
+      thresholdValue: canonicalDecimal(String(r.threshold_value)),
       thresholdRecurring: r.threshold_recurring,
-      crossedValue: normalizeDecimal(String(r.crossed_value)),
+      crossedValue: canonicalDecimal(String(r.crossed_value)),
       triggeredAt: r.triggered_at.toISOString(),
       webhookStatus: r.webhook_status,
     })),

@@ -96,6 +96,15 @@ export async function listBillableMetrics(db: Knex, organizationId: string): Pro
   return rows.map(toMetric);
 }
 
+/** The organization's metrics as ingest needs them (api/ingest/catalog-cache.ts): id, code, aggregation, field. */
+export async function listMetricIngestInfo(
+  db: Knex,
+  organizationId: string,
+): Promise<{ id: string; code: string; aggregationType: AggregationType; fieldName: string | null }[]> {
+  const rows = await db('billable_metrics').where({ organization_id: organizationId }).select('id', 'code', 'aggregation_type', 'field_name');
+  return rows.map((r: Record<string, any>) => ({ id: r.id, code: r.code, aggregationType: r.aggregation_type, fieldName: r.field_name ?? null }));
+}
+
 export async function listBillableMetricsPage(
   db: Knex,
   organizationId: string,

@@ -3,7 +3,7 @@
 // `occurrences` and `last_received_at` instead of adding a row. One statement per request (unnest arrays).
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { normalizeDecimal } from './invoices';
+import { canonicalDecimal } from '../../billing/decimal-string';
 import { enqueueEventErrorWebhooks, type EventErrorRow } from './webhook-events';
 
 type Db = Knex | Knex.Transaction;
@@ -187,7 +187,7 @@ export async function findStoredEvent(db: Db, organizationId: string, transactio
     code: r.code,
     timestamp: r.timestamp,
     properties: r.properties ?? {},
-    preciseTotalAmount: r.precise_total_amount === null ? null : normalizeDecimal(r.precise_total_amount),
+    preciseTotalAmount: r.precise_total_amount === null ? null : canonicalDecimal(r.precise_total_amount),
     createdAt: r.created_at,
   };
 }

@@ -4,9 +4,9 @@
 // issuing date as YYYY-MM-DD, amounts as integer cents, precise values as decimal strings).
 //
 // Write side (used by activities/):
-// - upsertPeriodInvoice: one invoice per (subscription_id, period_start, period_end, invoice_type), enforced
-//   by the unique index. INSERT ... ON CONFLICT DO NOTHING, then lock the row and read it back: a new or
-//   draft invoice gets its fees and totals (re)written; a finalized invoice is left untouched.
+// - claimPeriodInvoice + replaceDraftFees: one invoice per (subscription_id, period_start, period_end,
+//   invoice_type), enforced by the unique index. INSERT ... ON CONFLICT DO NOTHING, then lock the row and read
+//   it back: a new or draft invoice gets its fees and totals (re)written; a finalized invoice is left untouched.
 // - finalizeInvoice: draft → finalized in one transaction; allocates the next number of the organization's
 //   gap-free sequence (`invoice_sequences`, the row lock serializes concurrent finalizations).
 //   finalizeLockedInvoice does the same inside the caller's transaction (the activity re-rates the draft
@@ -22,6 +22,7 @@
 // in finalization order; the month part is informative only. Example: `ACM-202611-000001`.
 import type { FeeAppliedTax, FeeTaxes, InvoiceAppliedTax, TaxDecision, TaxedInvoiceDraft } from '../../billing/tax';
 import type { Knex } from 'knex';
+import { canonicalDecimal } from '../../billing/decimal-string';
 import { DateTime } from 'luxon';
 import { BillingError } from '../../billing/errors';
 import type { AdjustableFeeKind, Fee, FeeKind, InvoiceDraft } from '../../billing/invoice';
@@ -180,14 +181,6 @@ function iso(d: Date): string {
   return d.toISOString();
 }
 
-/** Postgres numeric text → canonical decimal string ("246.905000000000000" → "246.905", "0.000" → "0"). */
-export function normalizeDecimal(s: string): string {
-  if (!s.includes('.')) return s === '-0' ? '0' : s;
-  let out = s.replace(/0+$/, '').replace(/\.$/, '');
-  if (out === '-0' || out === '') out = '0';
-  return out;
-}
-
 function toInvoiceStatus(s: string): InvoiceStatus {
   if (s === 'draft' || s === 'finalized') return s;
   throw new Error(`Unexpected invoice status in the database: ${s}`);
@@ -205,13 +198,13 @@ function feeFromRow(r: FeeRow): FeeRecord {
     filterIndex: r.filter_index,
     filterValues: r.filter_values,
     groupedBy: r.grouped_by ?? {},
-    units: normalizeDecimal(r.units),
+    units: canonicalDecimal(r.units),
     eventsCount: r.events_count,
-    unitAmount: normalizeDecimal(r.unit_amount),
-    preciseAmount: normalizeDecimal(r.precise_amount),
+    unitAmount: canonicalDecimal(r.unit_amount),
+    preciseAmount: canonicalDecimal(r.precise_amount),
     amountCents: r.amount_cents,
     currency: r.currency.trim(),
-    prorationRatio: r.proration_ratio === null ? null : normalizeDecimal(r.proration_ratio),
+    prorationRatio: r.proration_ratio === null ? null : canonicalDecimal(r.proration_ratio),
     fromDatetime: iso(r.from_datetime),
     toDatetime: iso(r.to_datetime),
     adjustsInvoiceId: r.adjusts_invoice_id ?? null,
@@ -220,8 +213,8 @@ function feeFromRow(r: FeeRow): FeeRecord {
     adjustsFeeType: r.adjusts_fee_type ?? null,
     taxes: {
       taxesAmountCents: r.taxes_amount_cents ?? 0,
-      taxesPreciseAmountCents: normalizeDecimal(r.taxes_precise_amount_cents ?? '0'),
-      taxesRate: normalizeDecimal(r.taxes_rate ?? '0'),
+      taxesPreciseAmountCents: canonicalDecimal(r.taxes_precise_amount_cents ?? '0'),
+      taxesRate: canonicalDecimal(r.taxes_rate ?? '0'),
       appliedTaxes: r.applied_taxes ?? [],
     },
   };
@@ -250,7 +243,7 @@ function invoiceFromRow(r: InvoiceRow, fees: FeeRecord[]): InvoiceRecord {
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
     fees,
-    taxes: { taxesRate: normalizeDecimal(r.taxes_rate ?? '0'), appliedTaxes: r.applied_taxes ?? [], taxDecision: r.tax_decision ?? null },
+    taxes: { taxesRate: canonicalDecimal(r.taxes_rate ?? '0'), appliedTaxes: r.applied_taxes ?? [], taxDecision: r.tax_decision ?? null },
   };
 }
 
@@ -544,19 +537,6 @@ export async function replaceDraftFees(trx: Knex.Transaction, invoice: LockedInv
   const row = updated[0];
   if (!row) throw new Error(`Invoice ${invoice.id} vanished while locked`);
   return lockedFromRow(row, invoice.created);
-}
-
-/**
- * Inserts the period invoice with its fees, idempotently: a new invoice is written; an existing draft gets
- * its fees and totals replaced (refresh); a finalized invoice is returned untouched.
- */
-export async function upsertPeriodInvoice(
-  trx: Knex.Transaction,
-  input: ClaimPeriodInvoiceInput & { draft: InvoiceDraft },
-): Promise<LockedInvoice> {
-  const invoice = await claimPeriodInvoice(trx, { ...input, currency: input.draft.currency });
-  if (invoice.status !== 'draft') return invoice;
-  return replaceDraftFees(trx, invoice, input.draft);
 }
 
 /** Number format: see the header. */

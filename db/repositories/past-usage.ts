@@ -8,7 +8,7 @@
 // unique_count_agg → distinct field values. A missing or non-numeric value counts as an event, adds no units.
 import type { Knex } from 'knex';
 import type { BillingTime, Interval, Period } from '../../billing/types';
-import { normalizeDecimal } from './invoices';
+import { canonicalDecimal } from '../../billing/decimal-string';
 import { NUMERIC_TEXT_RE } from './usage';
 
 type Db = Knex | Knex.Transaction;
@@ -134,7 +134,7 @@ async function ledgerUsage(
     code: r.code,
     source: r.source,
     eventsCount: Number(r.events_count),
-    units: normalizeDecimal(r.units),
+    units: canonicalDecimal(r.units),
   }));
 }
 

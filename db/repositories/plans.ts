@@ -101,3 +101,21 @@ export async function loadPlan(db: Db, organizationId: string, planId: string): 
   };
   return planFromLagoInput(json, metricsById);
 }
+
+/** charge id → billable metric id for the given charges of the organization (unknown ids are absent). */
+export async function metricIdsOfCharges(db: Db, organizationId: string, chargeIds: string[]): Promise<Map<string, string>> {
+  if (chargeIds.length === 0) return new Map();
+  const rows: { id: string; billable_metric_id: string }[] = await db('charges')
+    .where({ organization_id: organizationId })
+    .whereIn('id', [...new Set(chargeIds)])
+    .select('id', 'billable_metric_id');
+  return new Map(rows.map((r) => [r.id, r.billable_metric_id]));
+}
+
+/** charge id → billable metric id for every charge of the plan. */
+export async function metricIdsOfPlanCharges(db: Db, organizationId: string, planId: string): Promise<Map<string, string>> {
+  const rows: { id: string; billable_metric_id: string }[] = await db('charges')
+    .where({ organization_id: organizationId, plan_id: planId })
+    .select('id', 'billable_metric_id');
+  return new Map(rows.map((r) => [r.id, r.billable_metric_id]));
+}

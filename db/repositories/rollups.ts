@@ -21,32 +21,20 @@
 //   Missing / JSON-null properties are stored as null, so a row always says which keys it was built with.
 //   Stringification = billing/aggregation's propString, so filter matching over dims equals matching events.
 //
-// READ SIDE — rollupUsage(db, org, subscription, charges, period) → billing ChargeUsage[] (same buckets as
-//   billing/aggregateCharge over the raw events, modulo bucket order inside one filter slot, which is sorted
-//   by group values here instead of first-event time):
-//   - rollup rows of the whole hours inside the period + raw events of the partial edge hours (a period
-//     starting at a subscription instant or a non-whole-hour timezone offset), merged per projected dims;
-//   - filter matching and pricing groups in JS over the (few) distinct dims rows with billing/aggregation's
-//     own matchFilter / bucketProperties / pricingGroupKeys;
-//   - RAW FALLBACK (db/repositories/usage.ts loadPeriodEvents + billing aggregateCharge) for: unique_count,
-//     latest and weighted_sum metrics; dynamic charges; percentage charges whose properties need per-event
-//     values (per-transaction min/max, free_units_per_events, free total + fixed_amount); and any metric whose
-//     rollup rows in the period lack a dimension key the charges need (a charge created after those events
-//     were rolled up) or contain non-numeric values.
-//   Decimal arithmetic uses billing/money's D (the project's single Decimal constructor); results leave as
-//   decimal strings.
+// READ SIDE — rows only: rollupTotalsOfHours (Σ per (metric, dims) over whole hours) and eventsInRanges (raw
+//   events of the partial edge hours); splitPeriod says which is which. The reader that turns them into billing
+//   usage (projection, raw fallback) is usage/rollup-usage.ts, its aggregation math billing/dims-totals.ts.
 import type { Knex } from 'knex';
-import { aggregateCharge, bucketProperties, matchFilter, numericEventValue, pricingGroupKeys, type ChargeUsage, type UsageBucket } from '../../billing/aggregation';
+import { aggregatesFromTotals, pricingGroupKeys } from '../../billing/aggregation';
 import { BillingError } from '../../billing/errors';
-import { D, str, type Dec } from '../../billing/money';
-import type { AggregationType, Charge, ChargeProperties, EventPropertyValue, Period } from '../../billing/types';
+import type { AggregationType, ChargeProperties, EventPropertyValue, Period } from '../../billing/types';
+import { TtlCache } from '../../cache/ttl-cache';
 import { EVENT_RECORD_COLUMNS, eventRecord, insertedEvents, insertEventsFrom, pgQuery, sortedForInsert, type EventRecord, type EventRow, type InsertedEvent } from './events';
-import { loadPeriodEvents, NUMERIC_TEXT_RE } from './usage';
+import { NUMERIC_TEXT_RE } from './usage';
 
 type Db = Knex | Knex.Transaction;
 
 const HOUR_MS = 3_600_000;
-const ROLLUP_AGGREGATIONS: ReadonlySet<AggregationType> = new Set<AggregationType>(['count_agg', 'sum_agg', 'max_agg']);
 
 // ---------------------------------------------------------------------------------------------------------
 // Metric specs (what ingest needs to know to roll an event up)
@@ -118,14 +106,17 @@ export async function loadRollupMetricSpecs(db: Db, organizationId: string): Pro
  * need and read raw events for that metric instead.
  */
 export class RollupSpecCache {
-  private readonly entries = new Map<string, { loadedAt: number; specs: Map<string, RollupMetricSpec> }>();
-  private readonly loads = new Map<string, Promise<Map<string, RollupMetricSpec>>>();
-  private readonly ttlMs: number;
+  /** organization id → its specs and when they were loaded (cache/ttl-cache.ts: TTL, single-flight loads). */
+  private readonly entries: TtlCache<string, { loadedAt: number; specs: Map<string, RollupMetricSpec> }>;
   private readonly missRefreshMs: number;
 
   constructor(private readonly db: Knex, options: { ttlMs?: number; missRefreshMs?: number } = {}) {
-    this.ttlMs = options.ttlMs ?? 30_000;
     this.missRefreshMs = options.missRefreshMs ?? 0;
+    this.entries = new TtlCache({
+      maxEntries: 10_000,
+      ttlMs: options.ttlMs ?? 30_000,
+      load: async (org) => ({ loadedAt: Date.now(), specs: await loadRollupMetricSpecs(this.db, org) }),
+    });
   }
 
   /** Specs of every organization present in `rows`, loading what is missing or stale. */
@@ -140,32 +131,17 @@ export class RollupSpecCache {
     await Promise.all(
       [...codesByOrg].map(async ([org, codes]) => {
         const now = Date.now();
-        let e = this.entries.get(org);
-        let specs = e && now - e.loadedAt <= this.ttlMs ? e.specs : await this.load(org);
-        e = this.entries.get(org);
-        if ([...codes].some((c) => !specs.has(c)) && e && now - e.loadedAt >= this.missRefreshMs) specs = await this.load(org);
-        specsByOrg.set(org, specs);
+        let e = await this.entries.get(org);
+        // An unknown code reloads an entry older than missRefreshMs (never the one this call just loaded).
+        if ([...codes].some((c) => !e.specs.has(c)) && now - e.loadedAt >= this.missRefreshMs) e = await this.entries.reload(org);
+        specsByOrg.set(org, e.specs);
       }),
     );
     return (org, code) => specsByOrg.get(org)?.get(code);
   }
 
   invalidate(organizationId: string): void {
-    this.entries.delete(organizationId);
-  }
-
-  private load(org: string): Promise<Map<string, RollupMetricSpec>> {
-    let p = this.loads.get(org);
-    if (!p) {
-      p = loadRollupMetricSpecs(this.db, org)
-        .then((specs) => {
-          this.entries.set(org, { loadedAt: Date.now(), specs });
-          return specs;
-        })
-        .finally(() => this.loads.delete(org));
-      this.loads.set(org, p);
-    }
-    return p;
+    this.entries.invalidate(organizationId);
   }
 }
 
@@ -206,7 +182,7 @@ function rawValueText(v: unknown): string | null {
 }
 
 export function isRolledUp(spec: RollupMetricSpec): boolean {
-  return ROLLUP_AGGREGATIONS.has(spec.aggregationType);
+  return aggregatesFromTotals(spec.aggregationType);
 }
 
 /** The value text an event adds to its rollup (null: no value, or a count_agg metric). */
@@ -297,44 +273,6 @@ export async function insertEventsWithRollups(db: Db, rows: EventRow[], specs: R
 // ---------------------------------------------------------------------------------------------------------
 // Read side
 
-function isZeroish(v: unknown): boolean {
-  return v === undefined || v === null || v === '' || /^\s*[+-]?0*(\.0*)?\s*$/.test(String(v));
-}
-
-function percentageNeedsEventValues(p: ChargeProperties): boolean {
-  if ((p['per_transaction_min_amount'] ?? null) !== null && p['per_transaction_min_amount'] !== '') return true;
-  if ((p['per_transaction_max_amount'] ?? null) !== null && p['per_transaction_max_amount'] !== '') return true;
-  if (!isZeroish(p['free_units_per_events'])) return true;
-  return !isZeroish(p['free_units_per_total_aggregation']) && !isZeroish(p['fixed_amount']);
-}
-
-/** True when rollups (count/Σ/max per dims) carry everything the charge's rating needs. */
-export function isRollupCharge(charge: Charge): boolean {
-  if (!ROLLUP_AGGREGATIONS.has(charge.billableMetric.aggregationType)) return false;
-  if (charge.chargeModel === 'dynamic') return false;
-  if (charge.chargeModel === 'percentage') {
-    return ![charge.properties, ...charge.filters.map((f) => f.properties)].some(percentageNeedsEventValues);
-  }
-  return true;
-}
-
-/** Dimension keys a charge reads: its filters' keys and the pricing group keys of every filter slot. */
-function chargeDimKeys(charge: Charge): string[] {
-  const keys = new Set<string>(pricingGroupKeys(charge.properties));
-  for (const f of charge.filters) {
-    for (const k of Object.keys(f.values)) keys.add(k);
-    for (const k of pricingGroupKeys(f.properties)) keys.add(k);
-  }
-  return [...keys];
-}
-
-interface DimsAcc {
-  dims: Record<string, string | null>;
-  eventsCount: number;
-  sum: Dec;
-  max: Dec | null;
-}
-
 interface PeriodSplit {
   /** Whole hours read from usage_rollups: [fromHour, toHour) (empty when fromHour >= toHour). */
   fromHour: Date;
@@ -360,190 +298,60 @@ export function splitPeriod(period: Period): PeriodSplit {
   return { fromHour: new Date(h0), toHour: new Date(h1), rawRanges };
 }
 
-interface RollupRow {
-  metric_code: string;
+/** Rollup totals of one (metric, dims) over whole hours (Postgres numeric as text). */
+export interface RollupTotalsRow {
+  metricCode: string;
   dims: Record<string, string | null>;
-  events_count: number;
+  eventsCount: number;
   sum: string;
   max: string | null;
-  invalid: number;
+  invalidValuesCount: number;
 }
 
-/**
- * Per metric code, the period's usage per projected dims (only `keysByCode[code]`), or 'raw' when the rollups
- * cannot answer for that metric (missing dimension key, non-numeric values).
- */
-async function rolledUpDims(
+/** Σ of the subscription's rollup rows of `codes` over whole hours [fromHour, toHour), per (metric, dims). */
+export async function rollupTotalsOfHours(
   db: Db,
   organizationId: string,
   subscriptionId: string,
-  metrics: Map<string, { keys: string[]; aggregationType: AggregationType; fieldName: string | null }>,
-  period: Period,
-): Promise<Map<string, Map<string, DimsAcc> | 'raw'>> {
-  const codes = [...metrics.keys()];
-  const split = splitPeriod(period);
-  const out = new Map<string, Map<string, DimsAcc> | 'raw'>();
-  for (const c of codes) out.set(c, new Map());
-
-  const project = (code: string, source: Record<string, unknown>, fromRollup: boolean): { key: string; dims: Record<string, string | null> } | null => {
-    const keys = metrics.get(code)!.keys;
-    const dims: Record<string, string | null> = {};
-    for (const k of keys) {
-      if (fromRollup) {
-        if (!(k in source)) return null;
-        dims[k] = (source[k] as string | null) ?? null;
-      } else dims[k] = propString(source[k]);
-    }
-    return { key: JSON.stringify(keys.map((k) => dims[k])), dims };
-  };
-  const accOf = (code: string, p: { key: string; dims: Record<string, string | null> }): DimsAcc | null => {
-    const m = out.get(code)!;
-    if (m === 'raw') return null;
-    let a = m.get(p.key);
-    if (!a) m.set(p.key, (a = { dims: p.dims, eventsCount: 0, sum: new D(0), max: null }));
-    return a;
-  };
-
-  const rollupQuery =
-    split.fromHour < split.toHour
-      ? (db.raw(
-          `SELECT metric_code, dims, sum(events_count)::bigint AS events_count, sum(sum)::text AS sum, max(max)::text AS max,
-                  sum(invalid_values_count)::bigint AS invalid
-           FROM usage_rollups
-           WHERE organization_id = ? AND subscription_id = ? AND metric_code = ANY(?::text[]) AND bucket_start >= ? AND bucket_start < ?
-           GROUP BY metric_code, dims`,
-          [organizationId, subscriptionId, codes, split.fromHour, split.toHour],
-        ) as unknown as Promise<{ rows: RollupRow[] }>)
-      : Promise.resolve({ rows: [] as RollupRow[] });
-  const edgeQuery =
-    split.rawRanges.length > 0
-      ? (db('events')
-          .where({ organization_id: organizationId, subscription_id: subscriptionId })
-          .whereIn('code', codes)
-          .where((q) => {
-            for (const r of split.rawRanges) q.orWhere((w) => w.where('timestamp', '>=', r.start).where('timestamp', '<', r.end));
-          })
-          .orderBy([{ column: 'timestamp' }, { column: 'id' }])
-          .select('code', 'transaction_id', 'properties') as Promise<{ code: string; transaction_id: string; properties: Record<string, EventPropertyValue> }[]>)
-      : Promise.resolve([]);
-  const [rollups, edges] = await Promise.all([rollupQuery, edgeQuery]);
-
-  for (const r of rollups.rows) {
-    if (out.get(r.metric_code) === 'raw') continue;
-    const m = metrics.get(r.metric_code)!;
-    const p = project(r.metric_code, r.dims, true);
-    if (!p || (Number(r.invalid) > 0 && m.aggregationType !== 'count_agg')) {
-      out.set(r.metric_code, 'raw');
-      continue;
-    }
-    const a = accOf(r.metric_code, p)!;
-    a.eventsCount += Number(r.events_count);
-    a.sum = a.sum.plus(r.sum);
-    if (r.max !== null) a.max = a.max === null ? new D(r.max) : D.max(a.max, r.max);
-  }
-  for (const e of edges) {
-    if (out.get(e.code) === 'raw') continue;
-    const m = metrics.get(e.code)!;
-    const props = e.properties ?? {};
-    const a = accOf(e.code, project(e.code, props, false)!)!;
-    a.eventsCount += 1;
-    if (m.aggregationType === 'count_agg') continue;
-    if (!m.fieldName) throw new BillingError('missing_field_name', `Metric ${e.code} (${m.aggregationType}) needs a field_name`, 'field_name');
-    const raw = props[m.fieldName];
-    if (raw === undefined || raw === null) continue;
-    const v = numericEventValue(raw, m.fieldName, e.transaction_id);
-    a.sum = a.sum.plus(v);
-    a.max = a.max === null ? v : D.max(a.max, v);
-  }
-  return out;
-}
-
-function bucketsFromDims(charge: Charge, rows: Iterable<DimsAcc>): ChargeUsage {
-  const agg = charge.billableMetric.aggregationType;
-  const accs = new Map<string, { filterIndex: number | null; groupedBy: Record<string, string>; eventsCount: number; sum: Dec; max: Dec | null }>();
-  for (const r of rows) {
-    if (r.eventsCount === 0) continue;
-    const filterIndex = charge.filters.length > 0 ? matchFilter(charge, r.dims) : null;
-    const keys = pricingGroupKeys(bucketProperties(charge, filterIndex));
-    const groupedBy: Record<string, string> = {};
-    for (const k of keys) groupedBy[k] = r.dims[k] ?? '';
-    const id = JSON.stringify([filterIndex, keys.map((k) => groupedBy[k])]);
-    let a = accs.get(id);
-    if (!a) accs.set(id, (a = { filterIndex, groupedBy, eventsCount: 0, sum: new D(0), max: null }));
-    a.eventsCount += r.eventsCount;
-    a.sum = a.sum.plus(r.sum);
-    if (r.max !== null) a.max = a.max === null ? r.max : D.max(a.max, r.max);
-  }
-  const slotOrder = (f: number | null) => (f === null ? charge.filters.length : f);
-  const ordered = [...accs.entries()].sort(
-    ([ka, a], [kb, b]) => slotOrder(a.filterIndex) - slotOrder(b.filterIndex) || (ka < kb ? -1 : ka > kb ? 1 : 0),
-  );
-  const buckets: UsageBucket[] = [];
-  const slots: (number | null)[] = [...charge.filters.map((_, i) => i), null];
-  for (const slot of slots) {
-    const inSlot = ordered.filter(([, a]) => a.filterIndex === slot);
-    if (inSlot.length === 0) {
-      buckets.push({ filterIndex: slot, groupedBy: {}, units: '0', eventsCount: 0 });
-      continue;
-    }
-    for (const [, a] of inSlot) {
-      const units = agg === 'count_agg' ? new D(a.eventsCount) : agg === 'sum_agg' ? a.sum : (a.max ?? new D(0));
-      buckets.push({ filterIndex: a.filterIndex, groupedBy: a.groupedBy, units: str(units), eventsCount: a.eventsCount });
-    }
-  }
-  return { chargeId: charge.id, buckets };
-}
-
-/**
- * Usage of `charges` over [period.start, period.end) for one subscription, from rollups where they suffice
- * and from raw events otherwise (see the header). One ChargeUsage per charge, in input order.
- */
-export async function rollupUsage(
-  db: Db,
-  organizationId: string,
-  subscriptionId: string,
-  charges: Charge[],
-  period: Period,
-): Promise<ChargeUsage[]> {
-  const metrics = new Map<string, { keys: Set<string>; aggregationType: AggregationType; fieldName: string | null }>();
-  for (const c of charges) {
-    if (!isRollupCharge(c)) continue;
-    const m = c.billableMetric;
-    let e = metrics.get(m.code);
-    if (!e) metrics.set(m.code, (e = { keys: new Set(), aggregationType: m.aggregationType, fieldName: m.fieldName }));
-    for (const k of chargeDimKeys(c)) e.keys.add(k);
-  }
-  const specs = new Map([...metrics].map(([code, e]) => [code, { ...e, keys: [...e.keys].sort() }]));
-  const dims = specs.size > 0 ? await rolledUpDims(db, organizationId, subscriptionId, specs, period) : new Map<string, 'raw'>();
-
-  const rawCodes = new Set<string>();
-  for (const c of charges) {
-    const d = dims.get(c.billableMetric.code);
-    if (!isRollupCharge(c) || d === 'raw' || d === undefined) rawCodes.add(c.billableMetric.code);
-  }
-  const events = rawCodes.size > 0 ? await loadPeriodEvents(db, organizationId, subscriptionId, [...rawCodes], period) : {};
-
-  return charges.map((c) => {
-    const d = dims.get(c.billableMetric.code);
-    if (isRollupCharge(c) && d !== undefined && d !== 'raw') return bucketsFromDims(c, d.values());
-    return aggregateCharge(c, events[c.billableMetric.code] ?? [], period);
-  });
-}
-
-/** Rollup totals of one (subscription, metric) over whole hours [from, to), per dims (tests, diagnostics). */
-export async function rollupTotals(
-  db: Db,
-  organizationId: string,
-  subscriptionId: string,
-  metricCode: string,
-  from: Date,
-  to: Date,
-): Promise<{ dims: Record<string, string | null>; eventsCount: number; sum: string; max: string | null }[]> {
+  codes: string[],
+  fromHour: Date,
+  toHour: Date,
+): Promise<RollupTotalsRow[]> {
+  if (codes.length === 0 || fromHour >= toHour) return [];
   const r = (await db.raw(
-    `SELECT dims, sum(events_count)::bigint AS events_count, sum(sum)::text AS sum, max(max)::text AS max
-     FROM usage_rollups WHERE organization_id = ? AND subscription_id = ? AND metric_code = ? AND bucket_start >= ? AND bucket_start < ?
-     GROUP BY dims`,
-    [organizationId, subscriptionId, metricCode, from, to],
-  )) as { rows: { dims: Record<string, string | null>; events_count: number; sum: string; max: string | null }[] };
-  return r.rows.map((x) => ({ dims: x.dims, eventsCount: Number(x.events_count), sum: x.sum, max: x.max }));
+    `SELECT metric_code, dims, sum(events_count)::bigint AS events_count, sum(sum)::text AS sum, max(max)::text AS max,
+            sum(invalid_values_count)::bigint AS invalid
+     FROM usage_rollups
+     WHERE organization_id = ? AND subscription_id = ? AND metric_code = ANY(?::text[]) AND bucket_start >= ? AND bucket_start < ?
+     GROUP BY metric_code, dims`,
+    [organizationId, subscriptionId, codes, fromHour, toHour],
+  )) as { rows: { metric_code: string; dims: Record<string, string | null>; events_count: string | number; sum: string; max: string | null; invalid: string | number }[] };
+  return r.rows.map((x) => ({
+    metricCode: x.metric_code,
+    dims: x.dims,
+    eventsCount: Number(x.events_count),
+    sum: x.sum,
+    max: x.max,
+    invalidValuesCount: Number(x.invalid),
+  }));
+}
+
+/** The subscription's raw events of `codes` in the given time ranges (the partial edge hours), in (timestamp, id) order. */
+export async function eventsInRanges(
+  db: Db,
+  organizationId: string,
+  subscriptionId: string,
+  codes: string[],
+  ranges: { start: Date; end: Date }[],
+): Promise<{ code: string; transactionId: string; properties: Record<string, EventPropertyValue> }[]> {
+  if (codes.length === 0 || ranges.length === 0) return [];
+  const rows = (await db('events')
+    .where({ organization_id: organizationId, subscription_id: subscriptionId })
+    .whereIn('code', codes)
+    .where((q) => {
+      for (const r of ranges) q.orWhere((w) => w.where('timestamp', '>=', r.start).where('timestamp', '<', r.end));
+    })
+    .orderBy([{ column: 'timestamp' }, { column: 'id' }])
+    .select('code', 'transaction_id', 'properties')) as { code: string; transaction_id: string; properties: Record<string, EventPropertyValue> | null }[];
+  return rows.map((e) => ({ code: e.code, transactionId: e.transaction_id, properties: e.properties ?? {} }));
 }

@@ -1,5 +1,5 @@
-// What the billing activities need to know about a subscription (read side), and its termination (write).
-// The API's own subscription repository is db/repositories/subscriptions.ts; this file stays billing-only.
+// What the billing activities need to know about a subscription (read side). The subscription's own repository
+// (writes included: markSubscriptionTerminated) is db/repositories/subscriptions.ts; this file stays billing-only.
 import type { Knex } from 'knex';
 import { BillingError } from '../../billing/errors';
 import type { BillingTime, Interval } from '../../billing/types';
@@ -23,6 +23,8 @@ export interface SubscriptionBillingContext {
   gracePeriodDays: number;
   /** The organization allows invoicing in the customer's currency when it differs from the plan's (FX). */
   fxInvoicingEnabled: boolean;
+  /** The subscription's start instant (ISO UTC; trials are counted from it). */
+  subscriptionAt: string;
 }
 
 interface ContextRow {
@@ -40,6 +42,7 @@ interface ContextRow {
   customer_grace: number | null;
   org_grace: number;
   org_fx_invoicing_enabled?: boolean;
+  subscription_at: Date;
 }
 
 /** Throws BillingError 'subscription_not_found' (a business failure: retrying will not make it appear). */
@@ -53,7 +56,7 @@ export async function loadSubscriptionBillingContext(
     .join('organizations as o', 'o.id', 's.organization_id')
     .where({ 's.organization_id': organizationId, 's.id': subscriptionId })
     .first(
-      's.organization_id', 's.id', 's.external_id', 's.status', 's.plan_id', 's.terminated_at', 's.customer_id',
+      's.organization_id', 's.id', 's.external_id', 's.status', 's.plan_id', 's.terminated_at', 's.customer_id', 's.subscription_at',
       'c.external_id as external_customer_id', 'c.timezone as customer_timezone', 'o.default_timezone as org_timezone',
       'c.currency as customer_currency', 'c.invoice_grace_period as customer_grace', 'o.invoice_grace_period as org_grace',
       'o.fx_invoicing_enabled as org_fx_invoicing_enabled',
@@ -76,6 +79,7 @@ function contextOf(row: ContextRow): SubscriptionBillingContext {
     customerCurrency: row.customer_currency === null ? null : row.customer_currency.trim(),
     gracePeriodDays: row.customer_grace ?? row.org_grace,
     fxInvoicingEnabled: row.org_fx_invoicing_enabled === true,
+    subscriptionAt: row.subscription_at.toISOString(),
   };
 }
 
@@ -87,7 +91,7 @@ export interface ActiveSubscriptionBilling {
   billingTime: BillingTime;
 }
 
-interface ActiveRow extends Omit<ContextRow, 'id' | 'organization_id' | 'external_id' | 'status' | 'plan_id'> {
+interface ActiveRow extends Omit<ContextRow, 'id' | 'organization_id' | 'external_id' | 'status' | 'plan_id' | 'subscription_at'> {
   id: string | null;
   organization_id: string | null;
   external_id: string | null;
@@ -130,37 +134,18 @@ export async function findActiveSubscriptionBilling(
   return {
     customerFound: true,
     subscription: {
-      context: contextOf({ ...row, id: row.id, organization_id: organizationId, external_id: row.external_id!, status: row.status!, plan_id: row.plan_id! }),
+      context: contextOf({
+        ...row,
+        id: row.id,
+        organization_id: organizationId,
+        external_id: row.external_id!,
+        status: row.status!,
+        plan_id: row.plan_id!,
+        subscription_at: row.subscription_at!,
+      }),
       subscriptionAt: row.subscription_at!.toISOString(),
       interval: row.plan_interval!,
       billingTime: row.billing_time!,
     },
   };
-}
-
-/**
- * Sets status 'terminated' and terminated_at. Idempotent: an already terminated subscription keeps its first
- * terminated_at (a retried or replayed call changes nothing). Returns the stored termination instant.
- */
-export async function markSubscriptionTerminated(
-  db: Db,
-  organizationId: string,
-  subscriptionId: string,
-  terminatedAt: string,
-): Promise<{ terminatedAt: string; changed: boolean }> {
-  const when = new Date(terminatedAt);
-  if (Number.isNaN(when.getTime())) {
-    throw new BillingError('invalid_datetime', `Not an ISO datetime: ${terminatedAt}`, 'terminated_at');
-  }
-  const updated: { terminated_at: Date }[] = await db('subscriptions')
-    .where({ organization_id: organizationId, id: subscriptionId })
-    .whereNot('status', 'terminated')
-    .update({ status: 'terminated', terminated_at: when })
-    .returning(['terminated_at']);
-  if (updated[0]) return { terminatedAt: updated[0].terminated_at.toISOString(), changed: true };
-  const existing: { terminated_at: Date | null } | undefined = await db('subscriptions')
-    .where({ organization_id: organizationId, id: subscriptionId })
-    .first('terminated_at');
-  if (!existing) throw new BillingError('subscription_not_found', `Subscription ${subscriptionId} not found`, 'subscription_id');
-  return { terminatedAt: (existing.terminated_at ?? when).toISOString(), changed: false };
 }

@@ -1,7 +1,8 @@
 // Subscriptions: one row per (organization_id, external_id); the row id names its workflow.
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { subscriptionWorkflowId } from '../../workflows/messages';
+import { BillingError } from '../../billing/errors';
+import { subscriptionWorkflowId } from '../../contracts/workflows';
 
 export type SubscriptionStatus = 'pending' | 'active' | 'terminated';
 
@@ -167,10 +168,29 @@ export async function listSubscriptions(
   return { subscriptions: rows.map(toSubscription), totalCount: Number(count) };
 }
 
-/** Mark terminated (idempotent: an already-terminated row keeps its first terminated_at). */
-export async function markSubscriptionTerminated(db: Knex, organizationId: string, id: string, terminatedAt: string): Promise<void> {
-  await db('subscriptions')
-    .where({ organization_id: organizationId, id })
+/**
+ * Sets status 'terminated' and terminated_at. Idempotent: an already terminated subscription keeps its first
+ * terminated_at (a retried or replayed call changes nothing). Returns the stored termination instant.
+ */
+export async function markSubscriptionTerminated(
+  db: Knex | Knex.Transaction,
+  organizationId: string,
+  subscriptionId: string,
+  terminatedAt: string,
+): Promise<{ terminatedAt: string; changed: boolean }> {
+  const when = new Date(terminatedAt);
+  if (Number.isNaN(when.getTime())) {
+    throw new BillingError('invalid_datetime', `Not an ISO datetime: ${terminatedAt}`, 'terminated_at');
+  }
+  const updated: { terminated_at: Date }[] = await db('subscriptions')
+    .where({ organization_id: organizationId, id: subscriptionId })
     .whereNot('status', 'terminated')
-    .update({ status: 'terminated', terminated_at: terminatedAt });
+    .update({ status: 'terminated', terminated_at: when })
+    .returning(['terminated_at']);
+  if (updated[0]) return { terminatedAt: updated[0].terminated_at.toISOString(), changed: true };
+  const existing: { terminated_at: Date | null } | undefined = await db('subscriptions')
+    .where({ organization_id: organizationId, id: subscriptionId })
+    .first('terminated_at');
+  if (!existing) throw new BillingError('subscription_not_found', `Subscription ${subscriptionId} not found`, 'subscription_id');
+  return { terminatedAt: (existing.terminated_at ?? when).toISOString(), changed: false };
 }

@@ -7,7 +7,7 @@
 // Evaluations of one subscription serialize on a transaction-scoped advisory lock
 // (lockSubscriptionThresholds), and the unique index backs it.
 //
-// What was already billed: progressiveBilledAmountCents(db, subscriptionId, period) = Σ total_amount_cents of the
+// What was already billed: progressiveBilledAmountCents(db, organizationId, subscriptionId, period) = Σ total_amount_cents of the
 // subscription's progressive invoices of the same period start that END BEFORE `period.end`: for the final
 // (subscription / termination) invoice of the period, all of them; for a progressive invoice, the earlier
 // ones. billing/buildInvoice deducts it as the progressive_billing_credit line.
@@ -45,9 +45,9 @@ export async function lockSubscriptionThresholds(trx: Knex.Transaction, subscrip
 }
 
 /** The subscription's progressive invoices of the period starting at `periodStart`, oldest first. */
-export async function progressiveInvoicesOfPeriod(db: Db, subscriptionId: string, periodStart: string): Promise<ProgressiveInvoiceRow[]> {
+export async function progressiveInvoicesOfPeriod(db: Db, organizationId: string, subscriptionId: string, periodStart: string): Promise<ProgressiveInvoiceRow[]> {
   const rows: Record<string, any>[] = await db('invoices')
-    .where({ subscription_id: subscriptionId, invoice_type: 'progressive_billing', period_start: instant(periodStart, 'period.start') })
+    .where({ organization_id: organizationId, subscription_id: subscriptionId, invoice_type: 'progressive_billing', period_start: instant(periodStart, 'period.start') })
     .whereNotNull('threshold_key')
     .orderBy([{ column: 'period_end' }, { column: 'id' }])
     .select('id', 'status', 'currency', 'total_amount_cents', 'threshold_amount_cents', 'period_start', 'period_end');
@@ -66,9 +66,9 @@ export async function progressiveInvoicesOfPeriod(db: Db, subscriptionId: string
  * What progressive invoices already billed for `period` (see the header): Σ total_amount_cents of the
  * subscription's progressive invoices with the same start that end before `period.end`. 0 when none.
  */
-export async function progressiveBilledAmountCents(db: Db, subscriptionId: string, period: Period): Promise<number> {
+export async function progressiveBilledAmountCents(db: Db, organizationId: string, subscriptionId: string, period: Period): Promise<number> {
   const row = (await db('invoices')
-    .where({ subscription_id: subscriptionId, invoice_type: 'progressive_billing', period_start: instant(period.start, 'period.start') })
+    .where({ organization_id: organizationId, subscription_id: subscriptionId, invoice_type: 'progressive_billing', period_start: instant(period.start, 'period.start') })
     .where('period_end', '<', instant(period.end, 'period.end'))
     .sum({ sum: 'total_amount_cents' })
     .first()) as { sum: string | number | null } | undefined;
@@ -78,9 +78,9 @@ export async function progressiveBilledAmountCents(db: Db, subscriptionId: strin
 }
 
 /** True when the period already has its final invoice (subscription or termination): no more progressive invoices. */
-export async function periodHasFinalInvoice(db: Db, subscriptionId: string, periodStart: string): Promise<boolean> {
+export async function periodHasFinalInvoice(db: Db, organizationId: string, subscriptionId: string, periodStart: string): Promise<boolean> {
   const row = await db('invoices')
-    .where({ subscription_id: subscriptionId, period_start: instant(periodStart, 'period.start') })
+    .where({ organization_id: organizationId, subscription_id: subscriptionId, period_start: instant(periodStart, 'period.start') })
     .whereIn('invoice_type', ['subscription', 'termination'])
     .first('id');
   return row !== undefined;

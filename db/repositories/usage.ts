@@ -14,10 +14,11 @@
 // Events are matched by subscription_id (the API resolves external_subscription_id at ingest), organization,
 // metric code and timestamp, using the (subscription_id, code, timestamp) index.
 import type { Knex } from 'knex';
+import { aggregatesFromTotals } from '../../billing/aggregation';
 import { BillingError } from '../../billing/errors';
 import type { BillableMetric, EventPropertyValue, Period, UsageEvent } from '../../billing/types';
-import type { LiveMetricUsage } from '../../workflows/messages';
-import { normalizeDecimal } from './invoices';
+import type { LiveMetricUsage } from '../../contracts/workflows';
+import { canonicalDecimal } from '../../billing/decimal-string';
 
 type Db = Knex | Knex.Transaction;
 
@@ -61,7 +62,7 @@ function toUsageEvent(r: EventRow): UsageEvent {
     transactionId: r.transaction_id,
     timestamp: r.timestamp.toISOString(),
     properties: r.properties ?? {},
-    preciseTotalAmount: r.precise_total_amount === null ? null : normalizeDecimal(r.precise_total_amount),
+    preciseTotalAmount: r.precise_total_amount === null ? null : canonicalDecimal(r.precise_total_amount),
   };
 }
 
@@ -115,11 +116,6 @@ export interface SimpleUsage {
   units: string;
 }
 
-/** The aggregations aggregateSimpleUsage computes in SQL. */
-export function isSqlAggregatable(metric: BillableMetric): boolean {
-  return metric.aggregationType === 'count_agg' || metric.aggregationType === 'sum_agg' || metric.aggregationType === 'max_agg';
-}
-
 /**
  * count_agg → number of events; sum_agg → Σ field; max_agg → max field (0 without values). Missing / null
  * values are ignored (the event still counts); any other non-numeric value throws 'invalid_event_value'.
@@ -131,7 +127,7 @@ export async function aggregateSimpleUsage(
   metric: BillableMetric,
   period: Period,
 ): Promise<SimpleUsage> {
-  if (!isSqlAggregatable(metric)) {
+  if (!aggregatesFromTotals(metric.aggregationType)) {
     throw new BillingError('unsupported_sql_aggregation', `${metric.aggregationType} is not aggregated in SQL`, 'aggregation_type');
   }
   const base = scoped(db, organizationId, subscriptionId, period).where('code', metric.code);
@@ -164,7 +160,7 @@ export async function aggregateSimpleUsage(
       `properties.${field}`,
     );
   }
-  return { eventsCount: row.events_count, units: normalizeDecimal(row.units) };
+  return { eventsCount: row.events_count, units: canonicalDecimal(row.units) };
 }
 
 /** Per metric code seen in the period: events count and Σ of the metric's numeric field ("0" for count metrics). */
@@ -189,6 +185,6 @@ export async function periodUsageTotals(
       ),
     );
   const out: Record<string, LiveMetricUsage> = {};
-  for (const r of rows) out[r.code] = { eventsCount: r.events_count, units: normalizeDecimal(r.units) };
+  for (const r of rows) out[r.code] = { eventsCount: r.events_count, units: canonicalDecimal(r.units) };
   return out;
 }

@@ -1,7 +1,7 @@
 // Producers of outgoing webhooks that live in db/ (called from the repositories that record the change, in
 // the same transaction): alert.triggered and event.error. Each builds Lago's object and calls enqueueWebhook.
 import type { Knex } from 'knex';
-import { normalizeDecimal } from './invoices';
+import { canonicalDecimal } from '../../billing/decimal-string';
 import { enqueueWebhook } from './webhooks';
 
 /** alert.triggered for each newly recorded trigger (ids from recordAlertTriggers), Lago's TriggeredAlertObject. */
@@ -34,10 +34,10 @@ export async function enqueueAlertTriggeredWebhooks(trx: Knex.Transaction, trigg
         alert_type: t.alert_type,
         alert_code: t.alert_code,
         alert_name: t.alert_name ?? null,
-        current_value: normalizeDecimal(String(t.crossed_value)),
-        previous_value: normalizeDecimal(String(t.previous_value)),
+        current_value: canonicalDecimal(String(t.crossed_value)),
+        previous_value: canonicalDecimal(String(t.previous_value)),
         triggered_at: t.triggered_at.toISOString(),
-        crossed_thresholds: [{ code: t.threshold_code ?? null, value: normalizeDecimal(String(t.threshold_value)), recurring: t.threshold_recurring }],
+        crossed_thresholds: [{ code: t.threshold_code ?? null, value: canonicalDecimal(String(t.threshold_value)), recurring: t.threshold_recurring }],
       },
     });
   }

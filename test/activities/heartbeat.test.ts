@@ -2,7 +2,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import { withHeartbeats } from '../../activities/heartbeat';
-import { ACTIVITY_OPTIONS } from '../../workflows/subscription';
+import { ACTIVITY_OPTIONS } from '../../workflows/activity-options';
 
 describe('activity heartbeats', () => {
   it('a wrapped activity heartbeats at start and every interval while it runs, and returns its result', async () => {

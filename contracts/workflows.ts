@@ -1,0 +1,153 @@
+// Workflow contracts: task queue, workflow ids, search attributes and every message payload type of the
+// subscription and invoice workflows. Plain data and types only — no @temporalio/workflow runtime import — so
+// db/, activities/ and api/ may import it without importing a workflow module. workflows/messages.ts
+// re-exports all of it and adds the signal / update / query definitions (which need @temporalio/workflow).
+// Every payload here is plain JSON (it travels through Temporal history and continue-as-new).
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { Period } from '../billing/types';
+import type { ScheduleInput } from '../billing/period';
+
+export const SUBSCRIPTION_TASK_QUEUE = 'meterline-billing';
+
+export function subscriptionWorkflowId(subscriptionId: string): string {
+  return `subscription:${subscriptionId}`;
+}
+
+export function invoiceWorkflowId(invoiceId: string): string {
+  return `invoice:${invoiceId}`;
+}
+
+/** Custom search attributes the operators filter on in the Temporal UI. */
+export const SEARCH_ATTRIBUTES = {
+  CustomerId: 'Keyword',
+  SubscriptionId: 'Keyword',
+  PlanCode: 'Keyword',
+  SubscriptionStatus: 'Keyword',
+  CurrentPeriodEnd: 'Datetime',
+} as const;
+
+/** Typed keys of SEARCH_ATTRIBUTES (the SDK's typed search attributes API). */
+export const SEARCH_ATTRIBUTE_KEYS = {
+  CustomerId: defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD),
+  SubscriptionId: defineSearchAttributeKey('SubscriptionId', SearchAttributeType.KEYWORD),
+  PlanCode: defineSearchAttributeKey('PlanCode', SearchAttributeType.KEYWORD),
+  SubscriptionStatus: defineSearchAttributeKey('SubscriptionStatus', SearchAttributeType.KEYWORD),
+  CurrentPeriodEnd: defineSearchAttributeKey('CurrentPeriodEnd', SearchAttributeType.DATETIME),
+} as const;
+
+/**
+ * Values of the `SubscriptionStatus` search attribute. `billing_failed`: closing the period hit a business
+ * failure (e.g. `invalid_plan`); the workflow keeps running and retries the close (see subscription.ts).
+ */
+export type SubscriptionSearchStatus = 'active' | 'billing_failed' | 'terminated';
+
+/** Live usage of one metric inside the open period, as the workflow knows it from signals. */
+export interface LiveMetricUsage {
+  eventsCount: number;
+  /** Sum of the events' numeric `field_name` values (decimal string); "0" for count metrics. */
+  units: string;
+}
+
+export interface BillingPeriodState {
+  period: Period;
+  fullPeriod: Period;
+}
+
+/** The subscription workflow's state; versioned, JSON only, carried through continue-as-new. */
+export interface SubscriptionWorkflowState {
+  version: 1;
+  organizationId: string;
+  subscriptionId: string;
+  externalSubscriptionId: string;
+  externalCustomerId: string;
+  planCode: string;
+  schedule: ScheduleInput;
+  /** The period being collected; computed from the schedule on the first run when absent. */
+  current?: BillingPeriodState;
+  /** Live usage per metric code for `current`. */
+  liveUsage: Record<string, LiveMetricUsage>;
+  /** How many periods this subscription has closed (diagnostics). */
+  closedPeriods: number;
+  /** Usage signals received over the subscription's life (diagnostics, bounded by coalescing). */
+  usageSignalsReceived: number;
+  /** Progressive-billing invoices of `current` whose invoice workflow this subscription started (absent: none). */
+  progressiveInvoiceIds?: string[];
+}
+
+export interface UsageDelta {
+  metricCode: string;
+  /** Start of the hour (ISO UTC) the events' timestamps fall in: the workflow counts only its open period. */
+  bucketStart: string;
+  eventsCount: number;
+  /** Sum of the numeric field values (decimal string); "0" for count metrics. */
+  units: string;
+}
+
+/** A coalesced usage notification: deltas aggregated by the API over about a second. */
+export interface UsageSignalPayload {
+  deltas: UsageDelta[];
+}
+
+export interface TerminateRequest {
+  /** When the subscription ends (ISO UTC); the workflow's current time when absent. */
+  terminatedAt?: string;
+}
+
+export interface TerminateResult {
+  invoiceId: string;
+  totalAmountCents: number;
+  terminatedAt: string;
+}
+
+/** A business failure (non-retryable activity failure) that blocks closing the current period. */
+export interface BillingFailureState {
+  /** The ApplicationFailure type, e.g. "invalid_plan". */
+  type: string;
+  message: string;
+  /** Close attempts that failed so far. */
+  attempts: number;
+  /** When the workflow retries on its own (ISO UTC); `retryPeriodCloseSignal` retries at once. */
+  nextRetryAt: string;
+}
+
+export interface SubscriptionLiveState {
+  status: 'active' | 'terminated';
+  planCode: string;
+  currentPeriod: BillingPeriodState | null;
+  liveUsage: Record<string, LiveMetricUsage>;
+  closedPeriods: number;
+  usageSignalsReceived: number;
+  /** Set while the period close is blocked by a business failure; null otherwise. */
+  billingFailure: BillingFailureState | null;
+  /** Usage threshold / alert checks of the open period; null until the rules are loaded (or in older runs). */
+  usageChecks?: UsageChecksState | null;
+}
+
+export interface UsageChecksState {
+  /** False: the subscription has no usage thresholds and no alerts. */
+  rulesActive: boolean;
+  /** evaluateUsageThresholds calls made in this run. */
+  checks: number;
+  lastCheckAt: string | null;
+  /** The period's usage amount confirmed by the last check (minor units). */
+  confirmedAmountCents: number;
+  /** Progressive invoices of the period whose invoice workflow was started. */
+  progressiveInvoiceIds: string[];
+}
+
+export interface InvoiceWorkflowInput {
+  version: 1;
+  organizationId: string;
+  invoiceId: string;
+  /** Days the invoice stays a draft (late events still count) before it is finalized. */
+  gracePeriodDays: number;
+}
+
+export interface InvoiceLiveState {
+  invoiceId: string;
+  status: 'draft' | 'finalized';
+  /** End of the grace period (ISO UTC); null when there is none. */
+  graceEndsAt: string | null;
+  /** refreshDraftInvoice calls made during the grace period. */
+  refreshes: number;
+}
