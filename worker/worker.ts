@@ -2,6 +2,8 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createActivities } from '../activities';
+import { createPaymentActivities, type PaymentActivityDeps } from '../activities/payments';
+import { StripePaymentProvider, createStripeClient } from '../adapters/stripe/provider';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
 
 export interface BillingWorkerDeps {
@@ -11,6 +13,10 @@ export interface BillingWorkerDeps {
   taskQueue?: string;
   /** A prebuilt workflow bundle (tests build it once); the workflows module is bundled when absent. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Payment provider adapter per organization connection (default: the Stripe SDK). */
+  paymentProviderFor?: PaymentActivityDeps['providerFor'];
+  /** Dunning consequence terminate_subscription (terminates through the subscription workflow). */
+  terminateSubscription?: PaymentActivityDeps['terminateSubscription'];
 }
 
 export async function createBillingWorker(deps: BillingWorkerDeps): Promise<Worker> {
@@ -22,6 +28,13 @@ export async function createBillingWorker(deps: BillingWorkerDeps): Promise<Work
     namespace: deps.namespace,
     taskQueue: deps.taskQueue ?? SUBSCRIPTION_TASK_QUEUE,
     ...code,
-    activities: createActivities({ db: deps.db }),
+    activities: {
+      ...createActivities({ db: deps.db }),
+      ...createPaymentActivities({
+        db: deps.db,
+        providerFor: deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey }))),
+        terminateSubscription: deps.terminateSubscription,
+      }),
+    },
   });
 }

@@ -7,6 +7,7 @@ import * as usageRollups from './20261127000004_usage_rollups';
 import * as eventErrorsAndImports from './20261127000005_event_errors_and_imports';
 import * as feeAdjustments from './20261127000006_fee_adjustments';
 import * as thresholdsAndAlerts from './20261127000007_thresholds_and_alerts';
+import * as payments from './20261201000500_payments';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -18,6 +19,7 @@ export const migrations: Record<string, Migration> = {
   '20261127000005_event_errors_and_imports': eventErrorsAndImports,
   '20261127000006_fee_adjustments': feeAdjustments,
   '20261127000007_thresholds_and_alerts': thresholdsAndAlerts,
+  '20261201000500_payments': payments,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
