@@ -5,9 +5,17 @@
 // A business failure while refreshing leaves the draft as it was (logged, finalization recomputes nothing and
 // goes on); a business failure while finalizing fails this workflow with its type, visible to operators; the
 // subscription's next close restarts a failed invoice workflow (id reuse policy ALLOW_DUPLICATE_FAILED_ONLY).
-import { ApplicationFailure, allHandlersFinished, condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { InvoiceRef, PeriodInvoiceResult, SubscriptionActivities } from '../activities/types';
-import { invoiceStateQuery, refreshInvoiceSignal, type InvoiceLiveState, type InvoiceWorkflowInput } from './messages';
+import { InvoiceCollection } from './invoice-collection';
+import {
+  invoicePaymentQuery,
+  invoicePaymentSignal,
+  invoiceStateQuery,
+  refreshInvoiceSignal,
+  type InvoiceLiveState,
+  type InvoiceWorkflowInput,
+} from './messages';
 // Runtime import one way only: subscription.ts refers to invoiceWorkflow by type, so there is no import cycle.
 import { ACTIVITY_OPTIONS, businessFailureOf } from './subscription';
 
@@ -47,8 +55,11 @@ export class InvoiceEntity {
 
 export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<InvoiceLiveState> {
   const invoice = new InvoiceEntity(input);
+  const collection = new InvoiceCollection(invoice.ref);
   setHandler(invoiceStateQuery, () => invoice.liveState());
   setHandler(refreshInvoiceSignal, () => invoice.requestRefresh());
+  setHandler(invoicePaymentQuery, () => collection.state);
+  setHandler(invoicePaymentSignal, (p) => collection.onPaymentSignal(p));
 
   if (input.gracePeriodDays > 0) {
     const graceEndMs = Date.now() + input.gracePeriodDays * DAY_MS;
@@ -77,9 +88,9 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
   invoice.apply(await activities.finalizeInvoice(invoice.ref));
   invoice.refreshRequested = false;
 
-  // Payment collection and dunning go here (later issue): create the payment intent with the idempotency key
-  // `invoice:<id>:attempt:<n>`, then a retry schedule of timers until paid, or uncollectible with the
-  // configured consequence for the subscription.
+  // Payment collection and dunning (workflows/invoice-collection.ts). Histories recorded before this change
+  // have no marker and skip it on replay.
+  if (patched('payments-v1')) await collection.run();
 
   await condition(allHandlersFinished);
   return invoice.liveState();
