@@ -25,6 +25,7 @@ import { pastUsageRoutes } from './routes/past-usage';
 import { planRoutes } from './routes/plans';
 import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
+import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { openApiDocument } from './schemas/openapi';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
 import { insertEventsWithRollups, RollupSpecCache } from '../db/repositories/rollups';
@@ -102,6 +103,8 @@ export function createApp(deps: ApiDeps): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
   app.use(requestId);
+  // Before express.json: Stripe's signature is verified on the raw body (express.raw on that route only).
+  app.use(stripeWebhookRoutes(ctx));
   app.use(
     express.json({
       limit: deps.bodyLimit ?? '1mb',

@@ -7,7 +7,7 @@
 //   manual payments have attempt NULL (NULLs are distinct in the index). provider_payment_id is unique per organization: a webhook and the activity land on one row.
 // - stripe_webhook_events: processed Stripe event ids; a duplicated delivery is a no-op.
 // - payment_events: webhook-ready records of every payment / dunning step (the outgoing-webhook outbox reads them),
-//   unique on dedupe_key so a replayed step writes once.
+//   unique on (organization_id, dedupe_key) so a replayed step writes once.
 // - dunning_campaigns: Lago's dunning_campaigns (max_attempts, days_between_attempts, thresholds per currency);
 //   the one with applied_to_organization = true is the organization's default.
 // - invoices: payment_due_date, payment_overdue, total_paid_amount_cents, metadata, voided_at; net_payment_term on
@@ -83,10 +83,11 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid('organization_id').notNullable().references('organizations.id');
     t.uuid('invoice_id').notNullable().references('invoices.id');
     t.text('event_type').notNullable();
-    t.text('dedupe_key').notNullable().unique();
+    t.text('dedupe_key').notNullable();
     t.jsonb('payload').notNullable().defaultTo('{}');
     t.text('webhook_status').notNullable().defaultTo('pending');
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    t.unique(['organization_id', 'dedupe_key']);
     t.index(['organization_id', 'invoice_id']);
   });
 

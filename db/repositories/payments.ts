@@ -394,7 +394,7 @@ export async function insertPaymentEvent(
       dedupe_key: input.dedupeKey,
       payload: JSON.stringify(input.payload),
     })
-    .onConflict('dedupe_key')
+    .onConflict(['organization_id', 'dedupe_key'])
     .ignore();
 }
 

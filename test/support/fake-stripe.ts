@@ -57,7 +57,11 @@ export function parseForm(body: string): Record<string, unknown> {
   return out;
 }
 
+let instances = 0;
+
 export class FakeStripe {
+  /** Ids are unique across fakes of one test process, as Stripe's are globally. */
+  private readonly instance = ++instances;
   readonly customers = new Map<string, Obj>();
   readonly paymentMethods = new Map<string, Obj & { behaviour: CardBehaviour }>();
   readonly paymentIntents = new Map<string, Obj>();
@@ -71,7 +75,7 @@ export class FakeStripe {
 
   private nextId(prefix: string): string {
     this.seq += 1;
-    return `${prefix}_fake${String(this.seq).padStart(6, '0')}`;
+    return `${prefix}_fake${this.instance}x${String(this.seq).padStart(6, '0')}`;
   }
 
   httpClient(): Stripe.HttpClient {
