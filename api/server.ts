@@ -26,6 +26,8 @@ import { planRoutes } from './routes/plans';
 import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
+import { paymentRoutes, type ProviderFactory } from './routes/payments';
+import { StripePaymentProvider, createStripeClient } from '../adapters/stripe/provider';
 import { openApiDocument } from './schemas/openapi';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
 import { insertEventsWithRollups, RollupSpecCache } from '../db/repositories/rollups';
@@ -51,6 +53,8 @@ export interface ApiDeps {
   subscriptionTaskQueue?: string;
   /** Max JSON body size (default 1mb: a 100-event batch fits easily). */
   bodyLimit?: string;
+  /** Payment provider adapter per organization connection (default: the Stripe SDK; tests: the Stripe fake). */
+  paymentProviderFor?: ProviderFactory;
 }
 
 /** Process-level ingest machinery of an app (exposed for shutdown and tests). */
@@ -136,6 +140,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(eventsImportRoutes(ctx));
   v1.use(pastUsageRoutes(ctx));
   v1.use(eventRoutes(ctx));
+  v1.use(paymentRoutes(ctx, deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey })))));
   v1.use(invoicePreviewRoutes(ctx)); // before invoiceRoutes: /invoices/preview is not a lago_id
   v1.use(invoiceRoutes(ctx));
   app.use('/api/v1', v1);

@@ -8,6 +8,8 @@ import { notFound } from '../errors';
 import { paginationMeta, parseBody } from '../schemas/common';
 import { InvoiceListQuery } from '../schemas/invoices';
 import { storedInvoice } from '../serializers/invoice';
+import { invoicePaymentFields } from '../../db/repositories/payments';
+import { withPaymentFields } from '../serializers/invoice-payment';
 
 export function invoiceRoutes(ctx: RouteContext): Router {
   const r = Router();
@@ -37,8 +39,11 @@ export function invoiceRoutes(ctx: RouteContext): Router {
       metricIdsByCharge(organizationId, invoices),
     ]);
     const subById = new Map(subscriptions.map((s) => [s.id, s]));
+    const payment = await invoicePaymentFields(ctx.db, organizationId, invoices.map((i) => i.id));
     res.json({
-      invoices: invoices.map((i) => storedInvoice(i, customers.get(i.customerId), subById.get(i.subscriptionId), metricIdByCharge, defaultTimezoneOf(res))),
+      invoices: invoices.map((i) =>
+        withPaymentFields(storedInvoice(i, customers.get(i.customerId), subById.get(i.subscriptionId), metricIdByCharge, defaultTimezoneOf(res)), payment.get(i.id)),
+      ),
       meta: paginationMeta(q.page, q.per_page, totalCount),
     });
   });
@@ -52,8 +57,9 @@ export function invoiceRoutes(ctx: RouteContext): Router {
       getSubscriptionsByIds(ctx.db, organizationId, [inv.subscriptionId]),
       metricIdsByCharge(organizationId, [inv]),
     ]);
+    const payment = await invoicePaymentFields(ctx.db, organizationId, [inv.id]);
     res.json({
-      invoice: storedInvoice(inv, customers.get(inv.customerId), subscriptions[0], metricIdByCharge, defaultTimezoneOf(res)),
+      invoice: withPaymentFields(storedInvoice(inv, customers.get(inv.customerId), subscriptions[0], metricIdByCharge, defaultTimezoneOf(res)), payment.get(inv.id)),
     });
   });
 

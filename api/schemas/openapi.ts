@@ -12,6 +12,7 @@ import { EventErrorsQuery, EventImportBody, EventInputObject, MAX_BATCH_EVENTS, 
 import { InvoiceListQuery } from './invoices';
 import { InvoicePreviewBody } from './invoices-preview';
 import { PastUsageQuery } from './past-usage';
+import { EmptyBody, PaymentCreateBody } from './payments';
 import { PlanCreateBody } from './plans';
 import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
 
@@ -150,6 +151,13 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/invoices': { get: get('/invoices', 'List invoices', InvoiceListQuery) },
       '/invoices/{lago_id}': { get: get('/invoices/{lago_id}', 'Retrieve an invoice') },
+      '/invoices/{lago_id}/payment_url': {
+        post: post('/invoices/{lago_id}/payment_url', "A provider checkout link to pay a finalized, unpaid invoice (Lago's InvoicePaymentUrl)", 'EmptyInput'),
+      },
+      '/customers/{external_customer_id}/checkout_url': {
+        post: post('/customers/{external_customer_id}/checkout_url', "A provider checkout link (setup mode) to save the customer's payment method", 'EmptyInput'),
+      },
+      '/payments': { post: post('/payments', 'Record a manual payment of an invoice (partial payments allowed, never above the amount due)', 'PaymentCreateInput') },
       '/invoices/preview': {
         post: post(
           '/invoices/preview',
@@ -171,6 +179,8 @@ export function openApiDocument(): Record<string, unknown> {
         EventBatchInput: schemaOf(z.object({ events: z.array(EventInputObject).min(1).max(MAX_BATCH_EVENTS) })),
         EventImportInput: schemaOf(EventImportBody.extend({ events: z.array(EventInputObject).min(1).max(MAX_IMPORT_EVENTS) })),
         AlertCreateInput: schemaOf(AlertCreateBody),
+        PaymentCreateInput: schemaOf(PaymentCreateBody),
+        EmptyInput: schemaOf(EmptyBody),
       },
     },
   };

@@ -440,3 +440,57 @@ export async function markInvoicePaymentFailed(db: Db, organizationId: string, i
     .whereNot({ payment_status: 'succeeded' })
     .update({ payment_status: 'failed', updated_at: db.fn.now() });
 }
+
+/** Locks the invoice row for a payment being recorded (serializes concurrent manual payments). */
+export async function lockInvoiceForPayment(trx: Knex.Transaction, organizationId: string, invoiceId: string): Promise<boolean> {
+  const row = await trx('invoices').where({ organization_id: organizationId, id: invoiceId }).forUpdate().first('id');
+  return row !== undefined;
+}
+
+/** The stored Stripe customer id of a customer (null when not linked). */
+export async function getProviderCustomerId(db: Db, organizationId: string, customerId: string): Promise<string | null> {
+  const row = await db('customers').where({ organization_id: organizationId, id: customerId }).first('provider_customer_id');
+  return row?.provider_customer_id ?? null;
+}
+
+export interface InvoicePaymentFields {
+  totalPaidAmountCents: number;
+  totalDueAmountCents: number;
+  paymentDueDate: string | null;
+  paymentOverdue: boolean;
+  netPaymentTerm: number;
+}
+
+/** The payment fields of invoices (Lago: total_paid_amount_cents, total_due_amount_cents, payment_due_date, ...). */
+export async function invoicePaymentFields(db: Db, organizationId: string, invoiceIds: string[]): Promise<Map<string, InvoicePaymentFields>> {
+  if (invoiceIds.length === 0) return new Map();
+  const rows = await db('invoices as i')
+    .join('customers as c', 'c.id', 'i.customer_id')
+    .join('organizations as o', 'o.id', 'i.organization_id')
+    .where('i.organization_id', organizationId)
+    .whereIn('i.id', invoiceIds)
+    .select(
+      'i.id',
+      'i.total_paid_amount_cents',
+      db.raw('(i.total_amount_cents - i.total_paid_amount_cents)::bigint as total_due_amount_cents'),
+      // Stored by prepareCollection; until then (drafts, invoices finalized before payments existed) the same
+      // rule computed here: issuing date (else the period end's UTC date) + the net payment term.
+      db.raw(
+        "coalesce(i.payment_due_date, i.issuing_date + coalesce(c.net_payment_term, o.net_payment_term), (i.period_end at time zone 'UTC')::date + coalesce(c.net_payment_term, o.net_payment_term)) as payment_due_date",
+      ),
+      'i.payment_overdue',
+      db.raw('coalesce(c.net_payment_term, o.net_payment_term) as net_payment_term'),
+    );
+  return new Map(
+    rows.map((r: Record<string, any>) => [
+      r.id,
+      {
+        totalPaidAmountCents: safeInt(r.total_paid_amount_cents, 'total_paid_amount_cents'),
+        totalDueAmountCents: safeInt(r.total_due_amount_cents, 'total_due_amount_cents'),
+        paymentDueDate: dateOnly(r.payment_due_date),
+        paymentOverdue: Boolean(r.payment_overdue),
+        netPaymentTerm: Number(r.net_payment_term ?? 0),
+      },
+    ]),
+  );
+}

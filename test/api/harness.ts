@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { startApi, runtimeOf, type IngestOptions, type RunningApi, type ApiRuntime } from '../../api/server';
 import type { Logger } from '../../api/errors';
+import type { ProviderFactory } from '../../api/routes/payments';
 import { createApiKey, ensureOrganization, type Organization } from '../../db/repositories/organizations';
 import { createTestDatabase, temporalTestAddress, type TestDatabase } from '../support/services';
 
@@ -27,7 +28,7 @@ export interface ApiHarness {
   stop(): Promise<void>;
 }
 
-export async function startApiHarness(options: { ingest?: IngestOptions; prefix?: string } = {}): Promise<ApiHarness> {
+export async function startApiHarness(options: { ingest?: IngestOptions; prefix?: string; paymentProviderFor?: ProviderFactory } = {}): Promise<ApiHarness> {
   const database = await createTestDatabase(options.prefix ?? 'api');
   const connection = await Connection.connect({ address: temporalTestAddress() });
   const client = new Client({ connection, namespace: 'default' });
@@ -41,7 +42,7 @@ export async function startApiHarness(options: { ingest?: IngestOptions; prefix?
   };
   // Our own task queue: no other test file's worker may pick up the workflows these tests start.
   const taskQueue = `api-test-${crypto.randomBytes(6).toString('hex')}`;
-  const api = await startApi({ db: database.db, temporal: client, logger, ingest: options.ingest, subscriptionTaskQueue: taskQueue });
+  const api = await startApi({ db: database.db, temporal: client, logger, ingest: options.ingest, subscriptionTaskQueue: taskQueue, paymentProviderFor: options.paymentProviderFor });
   const base = `${api.url}/api/v1`;
 
   async function raw(method: string, path: string, body: string | undefined, headers: Record<string, string>): Promise<ApiResponse> {
