@@ -55,6 +55,8 @@ export interface PaymentActivities {
   attemptPayment(input: PaymentAttemptRequest): Promise<PaymentAttemptResult>;
   /** Writes a webhook-ready payment_events row (idempotent on dedupeKey). */
   recordPaymentStep(input: PaymentStepRecord): Promise<void>;
+  /** Voids a finalized, unpaid invoice (keeps its number); idempotent (a second call answers not_voidable). */
+  voidInvoice(input: InvoiceRef): Promise<{ outcome: 'voided' | 'not_voidable' | 'not_found' }>;
   /** Sets payment_overdue (the workflow's due-date timer fired and the invoice is unpaid). */
   markInvoiceOverdue(input: InvoiceRef): Promise<void>;
   /** After the last dunning attempt: payment_status failed, and the subscription terminated when configured. */

@@ -24,6 +24,7 @@ import {
   recordPaymentOutcome,
   setPaymentDueDateOnce,
   setProviderCustomerId,
+  voidInvoiceRow,
   type CollectionContext,
   type PaymentRecord,
   type ProviderConfig,
@@ -123,8 +124,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
       return classified(async () => {
         const ctx = await loadContext(db, input);
         if (ctx.paymentStatus === 'succeeded') return { attempt: input.attempt, status: 'already_paid', providerPaymentId: null, declineCode: null, recovered: false };
-        if (ctx.status !== 'finalized') {
-          throw ApplicationFailure.create({ message: `Invoice ${input.invoiceId} is ${ctx.status}, not payable`, type: 'invoice_not_payable', nonRetryable: true });
+        if (ctx.status !== 'finalized' || ctx.voided) {
+          throw ApplicationFailure.create({ message: `Invoice ${input.invoiceId} is ${ctx.voided ? 'voided' : ctx.status}, not payable`, type: 'invoice_not_payable', nonRetryable: true });
         }
         const config = await getProviderConfig(db, input.organizationId);
         if (!config) {
@@ -186,6 +187,10 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
       return classified(() =>
         insertPaymentEvent(db, { organizationId: input.organizationId, invoiceId: input.invoiceId, eventType: input.eventType, dedupeKey: input.dedupeKey, payload: input.payload }),
       );
+    },
+
+    async voidInvoice(ref: InvoiceRef): Promise<{ outcome: 'voided' | 'not_voidable' | 'not_found' }> {
+      return classified(async () => ({ outcome: await db.transaction((trx) => voidInvoiceRow(trx, ref.organizationId, ref.invoiceId)) }));
     },
 
     async markInvoiceOverdue(ref: InvoiceRef): Promise<void> {

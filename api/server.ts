@@ -27,6 +27,7 @@ import { alertRoutes } from './routes/alerts';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { paymentRoutes, type ProviderFactory } from './routes/payments';
+import { invoiceActionRoutes } from './routes/invoice-actions';
 import { StripePaymentProvider, createStripeClient } from '../adapters/stripe/provider';
 import { openApiDocument } from './schemas/openapi';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
@@ -141,6 +142,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(pastUsageRoutes(ctx));
   v1.use(eventRoutes(ctx));
   v1.use(paymentRoutes(ctx, deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey })))));
+  v1.use(invoiceActionRoutes(ctx));
   v1.use(invoicePreviewRoutes(ctx)); // before invoiceRoutes: /invoices/preview is not a lago_id
   v1.use(invoiceRoutes(ctx));
   app.use('/api/v1', v1);

@@ -47,6 +47,10 @@ export class InvoiceCollection {
   paid = false;
   /** A webhook said the attempt waiting for the customer failed. */
   actionFailed = false;
+  voided = false;
+  /** retry_payment while the ladder waits: attempt now. */
+  retryRequested = false;
+  private ladderDone = false;
   private readonly seenEvents: string[] = [];
   private subscriptionId = '';
 
@@ -103,8 +107,47 @@ export class InvoiceCollection {
       return;
     }
     this.publish();
-    const ladder = plan.providerConfigured ? this.ladder(maxAttempts, plan.dunning) : Promise.resolve();
+    const ladder = plan.providerConfigured ? this.ladder(maxAttempts, plan.dunning).finally(() => (this.ladderDone = true)) : Promise.resolve();
     await Promise.all([ladder, this.overdueWatch(plan.paymentDueDate)]);
+  }
+
+  /** Why `void` is not allowed now, or null. */
+  voidRefusal(): string | null {
+    if (this.paid) return 'the invoice is paid';
+    if (this.voided) return 'the invoice is already voided';
+    if (this.state?.status === 'collecting') return 'a payment attempt is in flight';
+    return null;
+  }
+
+  async voidNow(): Promise<InvoicePaymentState | null> {
+    const { outcome } = await pay.voidInvoice(this.ref);
+    if (outcome === 'voided') {
+      this.voided = true;
+      if (this.state) this.state.nextAttemptAt = null;
+      this.setStatus('voided');
+    }
+    return this.state;
+  }
+
+  /** Why `retry_payment` is not allowed now, or null. */
+  retryRefusal(): string | null {
+    if (!this.state?.providerConfigured) return 'no payment provider is configured';
+    if (this.paid || this.voided) return 'the invoice is paid or voided';
+    if (!['dunning', 'requires_action', 'failed', 'uncollectible'].includes(this.state.status)) return `payment is ${this.state.status}`;
+    return null;
+  }
+
+  async retryNow(): Promise<InvoicePaymentState | null> {
+    if (!this.ladderDone) {
+      // The ladder is waiting (dunning timer or the customer): wake it for its next attempt.
+      this.retryRequested = true;
+      await condition(() => !this.retryRequested || this.ladderDone);
+      return this.state;
+    }
+    const result = await this.attempt(this.state!.attempts + 1);
+    if (result !== 'stop' && (result.status === 'succeeded' || result.status === 'already_paid')) this.markPaid();
+    else this.setStatus(result !== 'stop' && result.status === 'requires_action' ? 'requires_action' : 'failed');
+    return this.state;
   }
 
   private async overdueWatch(dueDate: string | null): Promise<void> {
@@ -112,8 +155,8 @@ export class InvoiceCollection {
     // Overdue once the due date is over (end of that day, UTC).
     const overdueAtMs = Date.parse(`${dueDate}T00:00:00.000Z`) + DAY_MS;
     const remaining = overdueAtMs - Date.now();
-    if (remaining > 0 && (await condition(() => this.paid, remaining))) return;
-    if (this.paid) return;
+    if (remaining > 0 && (await condition(() => this.paid || this.voided, remaining))) return;
+    if (this.paid || this.voided) return;
     await pay.markInvoiceOverdue(this.ref);
     if (this.state) this.state.overdue = true;
   }
@@ -143,7 +186,10 @@ export class InvoiceCollection {
       if (n > 1) {
         state.nextAttemptAt = new Date(Date.now() + waitMs).toISOString();
         this.setStatus('dunning');
-        if (await condition(() => this.paid, waitMs)) return this.markPaid();
+        await condition(() => this.paid || this.voided || this.retryRequested, waitMs);
+        this.retryRequested = false;
+        if (this.voided) return;
+        if (this.paid) return this.markPaid();
       }
       if (this.paid) return this.markPaid();
       const result = await this.attempt(n);
@@ -153,9 +199,9 @@ export class InvoiceCollection {
         this.setStatus(result.status === 'requires_action' ? 'requires_action' : 'collecting');
         this.actionFailed = false;
         // The customer (3-D Secure) or the bank (processing) answers through a webhook; until the next attempt is due.
-        if (await condition(() => this.paid || this.actionFailed, waitMs)) {
-          if (this.paid) return this.markPaid();
-        }
+        await condition(() => this.paid || this.actionFailed || this.voided || this.retryRequested, waitMs);
+        if (this.voided) return;
+        if (this.paid) return this.markPaid();
       } else {
         state.lastDeclineCode = result.declineCode ?? state.lastDeclineCode;
       }

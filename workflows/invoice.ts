@@ -9,6 +9,11 @@ import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxy
 import type { InvoiceRef, PeriodInvoiceResult, SubscriptionActivities } from '../activities/types';
 import { InvoiceCollection } from './invoice-collection';
 import {
+  INVOICE_ACTION_ERRORS,
+  finalizeInvoiceUpdate,
+  refreshInvoiceUpdate,
+  retryPaymentUpdate,
+  voidInvoiceUpdate,
   invoicePaymentQuery,
   invoicePaymentSignal,
   invoiceStateQuery,
@@ -29,6 +34,8 @@ export class InvoiceEntity {
   graceEndsAt: string | null = null;
   refreshes = 0;
   refreshRequested = false;
+  /** finalizeInvoiceUpdate: end the grace period now. */
+  finalizeRequested = false;
 
   constructor(readonly input: InvoiceWorkflowInput) {
     if (input.version !== 1) {
@@ -60,6 +67,38 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
   setHandler(refreshInvoiceSignal, () => invoice.requestRefresh());
   setHandler(invoicePaymentQuery, () => collection.state);
   setHandler(invoicePaymentSignal, (p) => collection.onPaymentSignal(p));
+  const refuse = (type: string, message: string) => ApplicationFailure.create({ message, type, nonRetryable: true });
+  setHandler(
+    refreshInvoiceUpdate,
+    async () => {
+      const before = invoice.refreshes;
+      invoice.requestRefresh();
+      await condition(() => invoice.refreshes > before || invoice.status !== 'draft');
+      return invoice.liveState();
+    },
+    { validator: () => { if (invoice.status !== 'draft' || invoice.finalizeRequested) throw refuse(INVOICE_ACTION_ERRORS.notDraft, 'Only a draft invoice can be refreshed'); } },
+  );
+  setHandler(
+    finalizeInvoiceUpdate,
+    async () => {
+      invoice.finalizeRequested = true;
+      await condition(() => invoice.status !== 'draft');
+      return invoice.liveState();
+    },
+    { validator: () => { if (invoice.status !== 'draft') throw refuse(INVOICE_ACTION_ERRORS.notDraft, 'Only a draft invoice can be finalized'); } },
+  );
+  setHandler(voidInvoiceUpdate, () => collection.voidNow(), {
+    validator: () => {
+      const why = invoice.status !== 'finalized' ? 'the invoice is a draft' : collection.voidRefusal();
+      if (why) throw refuse(INVOICE_ACTION_ERRORS.notVoidable, `The invoice cannot be voided: ${why}`);
+    },
+  });
+  setHandler(retryPaymentUpdate, () => collection.retryNow(), {
+    validator: () => {
+      const why = invoice.status !== 'finalized' ? 'the invoice is a draft' : collection.retryRefusal();
+      if (why) throw refuse(INVOICE_ACTION_ERRORS.paymentNotRetryable, `Payment cannot be retried: ${why}`);
+    },
+  });
 
   if (input.gracePeriodDays > 0) {
     const graceEndMs = Date.now() + input.gracePeriodDays * DAY_MS;
@@ -67,7 +106,8 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
     for (;;) {
       const remainingMs = graceEndMs - Date.now();
       if (remainingMs <= 0) break;
-      if (!(await condition(() => invoice.refreshRequested, remainingMs))) break;
+      if (!(await condition(() => invoice.refreshRequested || invoice.finalizeRequested, remainingMs))) break;
+      if (invoice.finalizeRequested) break;
       // Signals arriving while this refresh runs set the flag again: one more refresh covers them all.
       invoice.refreshRequested = false;
       invoice.refreshes += 1;

@@ -177,7 +177,7 @@ export const refreshInvoiceSignal = defineSignal('refreshInvoiceSignal');
  * - dunning: an attempt failed, the next one is scheduled; failed: attempts failed and no campaign applies;
  * - succeeded: paid; uncollectible: the campaign is exhausted and its consequence applied.
  */
-export type InvoicePaymentSearchStatus = 'not_collected' | 'collecting' | 'requires_action' | 'dunning' | 'failed' | 'succeeded' | 'uncollectible';
+export type InvoicePaymentSearchStatus = 'not_collected' | 'collecting' | 'requires_action' | 'dunning' | 'failed' | 'succeeded' | 'uncollectible' | 'voided';
 
 export interface InvoicePaymentState {
   status: InvoicePaymentSearchStatus;
@@ -214,6 +214,23 @@ export interface InvoicePaymentSignalPayload {
 
 export const invoicePaymentSignal = defineSignal<[InvoicePaymentSignalPayload]>('invoicePaymentSignal');
 export const invoicePaymentQuery = defineQuery<InvoicePaymentState | null>('invoicePaymentQuery');
+
+// Invoice actions (Lago API v1) through the invoice workflow while it runs. A validator rejects an illegal
+// transition with an ApplicationFailure whose type is one of INVOICE_ACTION_ERRORS (the API answers 405 with it).
+export const INVOICE_ACTION_ERRORS = {
+  notDraft: 'is_not_draft',
+  notVoidable: 'not_voidable',
+  paymentNotRetryable: 'payment_not_retryable',
+} as const;
+
+/** PUT /invoices/:id/refresh: recompute the draft now (answers once the refresh ran). */
+export const refreshInvoiceUpdate = defineUpdate<InvoiceLiveState>('refreshInvoiceUpdate');
+/** PUT /invoices/:id/finalize: end the grace period now; answers once the invoice is finalized (numbered). */
+export const finalizeInvoiceUpdate = defineUpdate<InvoiceLiveState>('finalizeInvoiceUpdate');
+/** POST /invoices/:id/void: a finalized, unpaid invoice with no payment attempt in flight; stops dunning. */
+export const voidInvoiceUpdate = defineUpdate<InvoicePaymentState | null>('voidInvoiceUpdate');
+/** POST /invoices/:id/retry_payment: the next payment attempt now (a failed or dunning invoice with a provider). */
+export const retryPaymentUpdate = defineUpdate<InvoicePaymentState | null>('retryPaymentUpdate');
 
 /**
  * The usage thresholds or alerts of the subscription changed (an alert was created): the workflow reloads its

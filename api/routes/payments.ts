@@ -91,7 +91,7 @@ export function paymentRoutes(ctx: RouteContext, providerFor: ProviderFactory): 
     if (!UUID.test(req.params.lago_id)) throw notFound('invoice');
     const inv = await getCollectionContext(ctx.db, organizationId, req.params.lago_id);
     if (!inv) throw notFound('invoice');
-    if (inv.status !== 'finalized') throw unprocessable('invoice_not_payable', `A ${inv.status} invoice cannot be paid`);
+    if (inv.status !== 'finalized' || inv.voided) throw unprocessable('invoice_not_payable', `A ${inv.voided ? 'voided' : inv.status} invoice cannot be paid`);
     if (inv.paymentStatus === 'succeeded' || inv.totalDueAmountCents <= 0) throw unprocessable('invoice_payment_already_succeeded', 'The invoice is already paid');
     const { provider, config } = await providerOf(organizationId);
     let providerCustomerId = inv.customer.providerCustomerId;
@@ -119,7 +119,7 @@ export function paymentRoutes(ctx: RouteContext, providerFor: ProviderFactory): 
       const locked = await lockInvoiceForPayment(trx, organizationId, input.invoice_id);
       if (!locked) throw notFound('invoice');
       const inv = (await getCollectionContext(trx, organizationId, input.invoice_id))!;
-      if (inv.status !== 'finalized') throw unprocessable('invoice_not_payable', `A ${inv.status} invoice cannot be paid`);
+      if (inv.status !== 'finalized' || inv.voided) throw unprocessable('invoice_not_payable', `A ${inv.voided ? 'voided' : inv.status} invoice cannot be paid`);
       if (input.amount_cents > inv.totalDueAmountCents) {
         throw new ApiError(422, 'validation_errors', 'Validation errors', { amount_cents: ['amount_exceeds_due'] });
       }

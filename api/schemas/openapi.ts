@@ -12,7 +12,7 @@ import { EventErrorsQuery, EventImportBody, EventInputObject, MAX_BATCH_EVENTS, 
 import { InvoiceListQuery } from './invoices';
 import { InvoicePreviewBody } from './invoices-preview';
 import { PastUsageQuery } from './past-usage';
-import { EmptyBody, PaymentCreateBody } from './payments';
+import { EmptyBody, InvoiceUpdateBody, PaymentCreateBody } from './payments';
 import { PlanCreateBody } from './plans';
 import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
 
@@ -150,7 +150,14 @@ export function openApiDocument(): Record<string, unknown> {
         get: get('/events/{transaction_id}', 'Retrieve a stored event; 404 event_not_found lists the errors recorded against the transaction id'),
       },
       '/invoices': { get: get('/invoices', 'List invoices', InvoiceListQuery) },
-      '/invoices/{lago_id}': { get: get('/invoices/{lago_id}', 'Retrieve an invoice') },
+      '/invoices/{lago_id}': {
+        get: get('/invoices/{lago_id}', 'Retrieve an invoice'),
+        put: { ...post('/invoices/{lago_id}', "Update an invoice's payment_status and metadata", 'InvoiceUpdateInput'), summary: "Update an invoice's payment_status and metadata" },
+      },
+      '/invoices/{lago_id}/refresh': { put: post('/invoices/{lago_id}/refresh', 'Recompute a draft invoice now (through its workflow)', 'EmptyInput') },
+      '/invoices/{lago_id}/finalize': { put: post('/invoices/{lago_id}/finalize', 'Finalize a draft invoice now: ends its grace period, numbers it (through its workflow)', 'EmptyInput') },
+      '/invoices/{lago_id}/void': { post: post('/invoices/{lago_id}/void', 'Void a finalized, unpaid invoice (keeps its number; stops dunning); 405 not_voidable otherwise', 'EmptyInput') },
+      '/invoices/{lago_id}/retry_payment': { post: post('/invoices/{lago_id}/retry_payment', 'Run the next payment attempt now (an invoice in collection); 405 payment_not_retryable otherwise', 'EmptyInput') },
       '/invoices/{lago_id}/payment_url': {
         post: post('/invoices/{lago_id}/payment_url', "A provider checkout link to pay a finalized, unpaid invoice (Lago's InvoicePaymentUrl)", 'EmptyInput'),
       },
@@ -181,6 +188,7 @@ export function openApiDocument(): Record<string, unknown> {
         AlertCreateInput: schemaOf(AlertCreateBody),
         PaymentCreateInput: schemaOf(PaymentCreateBody),
         EmptyInput: schemaOf(EmptyBody),
+        InvoiceUpdateInput: schemaOf(InvoiceUpdateBody),
       },
     },
   };

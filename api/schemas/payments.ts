@@ -15,3 +15,11 @@ export const PaymentCreateBody = z.object({
 
 /** POST /customers/:external_customer_id/checkout_url and POST /invoices/:id/payment_url take no body. */
 export const EmptyBody = z.object({}).catchall(z.unknown());
+
+/** PUT /invoices/:lago_id (Lago's InvoiceUpdateInput: payment_status and metadata). */
+export const InvoiceUpdateBody = z.object({
+  invoice: z.object({
+    payment_status: z.enum(['pending', 'succeeded', 'failed']).optional(),
+    metadata: z.array(z.object({ key: z.string().min(1).max(255), value: z.string().max(1000) })).max(50).optional(),
+  }),
+});

@@ -186,7 +186,7 @@ export async function getCollectionContext(db: Db, organizationId: string, invoi
     totalDueAmountCents: safeInt(row.total_due_amount_cents, 'total_due_amount_cents'),
     issuingDate: dateOnly(row.issuing_date),
     paymentDueDate: dateOnly(row.payment_due_date),
-    voided: row.status === 'voided',
+    voided: row.voided_at !== null && row.voided_at !== undefined,
     subscriptionId: row.subscription_id,
     customer: {
       id: row.customer_id,
@@ -214,7 +214,7 @@ export async function markPaymentOverdue(db: Db, organizationId: string, invoice
   const n = await db('invoices')
     .where({ organization_id: organizationId, id: invoiceId, payment_overdue: false })
     .whereNot({ payment_status: 'succeeded' })
-    .whereNot({ status: 'voided' })
+    .whereNull('voided_at')
     .update({ payment_overdue: true, updated_at: db.fn.now() });
   return n > 0;
 }
@@ -454,6 +454,8 @@ export async function getProviderCustomerId(db: Db, organizationId: string, cust
 }
 
 export interface InvoicePaymentFields {
+  voided: boolean;
+  metadata: { key: string; value: string }[];
   totalPaidAmountCents: number;
   totalDueAmountCents: number;
   paymentDueDate: string | null;
@@ -479,12 +481,16 @@ export async function invoicePaymentFields(db: Db, organizationId: string, invoi
         "coalesce(i.payment_due_date, i.issuing_date + coalesce(c.net_payment_term, o.net_payment_term), (i.period_end at time zone 'UTC')::date + coalesce(c.net_payment_term, o.net_payment_term)) as payment_due_date",
       ),
       'i.payment_overdue',
+      'i.voided_at',
+      'i.metadata',
       db.raw('coalesce(c.net_payment_term, o.net_payment_term) as net_payment_term'),
     );
   return new Map(
     rows.map((r: Record<string, any>) => [
       r.id,
       {
+        voided: r.voided_at !== null,
+        metadata: Array.isArray(r.metadata) ? r.metadata : [],
         totalPaidAmountCents: safeInt(r.total_paid_amount_cents, 'total_paid_amount_cents'),
         totalDueAmountCents: safeInt(r.total_due_amount_cents, 'total_due_amount_cents'),
         paymentDueDate: dateOnly(r.payment_due_date),
@@ -493,4 +499,44 @@ export async function invoicePaymentFields(db: Db, organizationId: string, invoi
       },
     ]),
   );
+}
+
+/**
+ * Voids a finalized, unpaid invoice (keeps its number). Stored as voided_at on a row whose status stays
+ * 'finalized' until the invoices repository knows a 'voided' status; serialized as status "voided".
+ */
+export async function voidInvoiceRow(db: Db, organizationId: string, invoiceId: string): Promise<'voided' | 'not_voidable' | 'not_found'> {
+  const n = await db('invoices')
+    .where({ organization_id: organizationId, id: invoiceId, status: 'finalized' })
+    .whereNull('voided_at')
+    .whereNot({ payment_status: 'succeeded' })
+    .update({ voided_at: db.fn.now(), payment_overdue: false, updated_at: db.fn.now() });
+  if (n > 0) {
+    await insertPaymentEvent(db, { organizationId, invoiceId, eventType: 'invoice.voided', dedupeKey: `invoice:${invoiceId}:voided`, payload: {} });
+    return 'voided';
+  }
+  const row = await db('invoices').where({ organization_id: organizationId, id: invoiceId }).first('id');
+  return row ? 'not_voidable' : 'not_found';
+}
+
+export async function isInvoiceVoided(db: Db, organizationId: string, invoiceId: string): Promise<boolean> {
+  const row = await db('invoices').where({ organization_id: organizationId, id: invoiceId }).first('voided_at');
+  return Boolean(row?.voided_at);
+}
+
+/** PUT /invoices/:id: payment_status and/or metadata (Lago's [{key, value}], replaced as a whole). */
+export async function updateInvoiceFields(
+  db: Db,
+  organizationId: string,
+  invoiceId: string,
+  fields: { paymentStatus?: 'pending' | 'succeeded' | 'failed'; metadata?: { key: string; value: string }[] },
+): Promise<boolean> {
+  const values: Record<string, unknown> = { updated_at: db.fn.now() };
+  if (fields.paymentStatus !== undefined) values.payment_status = fields.paymentStatus;
+  if (fields.metadata !== undefined) values.metadata = JSON.stringify(fields.metadata);
+  const n = await db('invoices').where({ organization_id: organizationId, id: invoiceId }).update(values);
+  if (n > 0 && fields.paymentStatus !== undefined) {
+    await insertPaymentEvent(db, { organizationId, invoiceId, eventType: 'invoice.payment_status_updated', dedupeKey: `invoice:${invoiceId}:payment_status:${fields.paymentStatus}`, payload: { payment_status: fields.paymentStatus } });
+  }
+  return n > 0;
 }

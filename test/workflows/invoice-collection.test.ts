@@ -4,7 +4,16 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { invoiceWorkflow } from '../../workflows';
-import { SEARCH_ATTRIBUTE_KEYS, SUBSCRIPTION_TASK_QUEUE, invoicePaymentQuery, invoicePaymentSignal, invoiceWorkflowId } from '../../workflows/messages';
+import {
+  SEARCH_ATTRIBUTE_KEYS,
+  SUBSCRIPTION_TASK_QUEUE,
+  finalizeInvoiceUpdate,
+  invoicePaymentQuery,
+  invoicePaymentSignal,
+  invoiceWorkflowId,
+  retryPaymentUpdate,
+  voidInvoiceUpdate,
+} from '../../workflows/messages';
 import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities } from './fakes';
 import { fakePaymentActivities, type PaymentFakeOptions } from './payment-fakes';
 
@@ -116,4 +125,70 @@ test('without a provider nothing is attempted; past the due date the unpaid invo
   });
   expect(calls.attemptPayment).toEqual([]);
   expect(calls.markInvoiceOverdue).toEqual([{ organizationId: 'org-1', invoiceId: 'inv-pay-none' }]);
+});
+
+describe('invoice actions through workflow updates', () => {
+  async function start(invoiceId: string, opts: PaymentFakeOptions, gracePeriodDays: number, body: (h: Awaited<ReturnType<typeof env.client.workflow.start<typeof invoiceWorkflow>>>, startMs: number) => Promise<void>) {
+    const payments = fakePaymentActivities(opts);
+    const billing = fakeActivities();
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: SUBSCRIPTION_TASK_QUEUE, workflowBundle, activities: { ...billing.activities, ...payments.activities } });
+    await worker.runUntil(async () => {
+      const startMs = await env.currentTimeMs();
+      const handle = await env.client.workflow.start(invoiceWorkflow, {
+        workflowId: invoiceWorkflowId(invoiceId),
+        taskQueue: SUBSCRIPTION_TASK_QUEUE,
+        args: [{ version: 1, organizationId: 'org-1', invoiceId, gracePeriodDays }],
+      });
+      await body(handle, startMs);
+    });
+    return { payments: payments.calls, billing: billing.calls };
+  }
+
+  test('finalizeInvoiceUpdate ends a 5-day grace period at once and answers the finalized state; a second finalize is rejected is_not_draft', async () => {
+    const calls = await start('inv-act-fin', {}, 5, async (handle, startMs) => {
+      const state = await handle.executeUpdate(finalizeInvoiceUpdate);
+      expect(state).toMatchObject({ status: 'finalized' });
+      expect((await env.currentTimeMs()) - startMs).toBeLessThan(DAY_MS);
+      await expect(handle.executeUpdate(finalizeInvoiceUpdate)).rejects.toMatchObject({ cause: { type: 'is_not_draft' } });
+      await handle.result();
+    });
+    expect(calls.billing.finalizeInvoice).toHaveLength(1);
+  });
+
+  test('voidInvoiceUpdate during dunning voids the invoice and stops the ladder: no second attempt, no consequence', async () => {
+    const calls = await start('inv-act-void', { plan: STRIPE, attempts: () => ({ decline: 'insufficient_funds' }) }, 0, async (handle) => {
+      await eventually(async () => (await handle.query(invoicePaymentQuery))?.status === 'dunning', 'dunning');
+      const state = await handle.executeUpdate(voidInvoiceUpdate);
+      expect(state).toMatchObject({ status: 'voided', nextAttemptAt: null });
+      await handle.result();
+      expect(await searchAttributes(handle)).toEqual({ status: 'voided', dunningAttempt: 0 });
+      await expect(handle.query(invoicePaymentQuery)).resolves.toMatchObject({ status: 'voided' });
+    });
+    expect(calls.payments.voidInvoice).toEqual([{ organizationId: 'org-1', invoiceId: 'inv-act-void' }]);
+    expect(calls.payments.attemptPayment).toHaveLength(1);
+    expect(calls.payments.applyDunningConsequence).toEqual([]);
+  });
+
+  test('retryPaymentUpdate during dunning runs the next attempt now, without waiting for the 2-day timer', async () => {
+    const calls = await start('inv-act-retry', { plan: STRIPE, attempts: (n) => (n === 1 ? { decline: 'insufficient_funds' } : 'succeeds') }, 0, async (handle, startMs) => {
+      await eventually(async () => (await handle.query(invoicePaymentQuery))?.status === 'dunning', 'dunning');
+      await handle.executeUpdate(retryPaymentUpdate);
+      await eventually(async () => (await handle.query(invoicePaymentQuery))?.status === 'succeeded', 'paid by the retry');
+      expect((await env.currentTimeMs()) - startMs).toBeLessThan(DAY_MS);
+      await handle.result();
+    });
+    expect(calls.payments.attemptPayment).toEqual([key('inv-act-retry', 1), key('inv-act-retry', 2)]);
+    expect(calls.payments.voidInvoice).toEqual([]);
+  });
+
+  test('without a provider retry_payment is rejected payment_not_retryable; void stops the overdue wait and ends the workflow', async () => {
+    const calls = await start('inv-act-none', { plan: { providerConfigured: false, paymentDueDate: '2999-01-01' } }, 0, async (handle) => {
+      await eventually(async () => (await handle.query(invoicePaymentQuery)) !== null, 'collection prepared');
+      await expect(handle.executeUpdate(retryPaymentUpdate)).rejects.toMatchObject({ cause: { type: 'payment_not_retryable' } });
+      await expect(handle.executeUpdate(voidInvoiceUpdate)).resolves.toMatchObject({ status: 'voided' });
+      await handle.result(); // voided: nothing left to wait for (a later void is answered from Postgres by the API)
+    });
+    expect(calls.payments.attemptPayment).toEqual([]);
+    expect(calls.payments.markInvoiceOverdue).toEqual([]);
+  });
 });

@@ -10,6 +10,7 @@ export interface PaymentCalls {
   recordPaymentStep: PaymentStepRecord[];
   markInvoiceOverdue: InvoiceRef[];
   applyDunningConsequence: DunningConsequenceInput[];
+  voidInvoice: InvoiceRef[];
 }
 
 /** What the n-th attempt (1-based) does. */
@@ -29,7 +30,7 @@ export const decline = (code: string): ApplicationFailure =>
   });
 
 export function fakePaymentActivities(opts: PaymentFakeOptions = {}): { activities: PaymentActivities; calls: PaymentCalls } {
-  const calls: PaymentCalls = { prepareCollection: [], attemptPayment: [], recordPaymentStep: [], markInvoiceOverdue: [], applyDunningConsequence: [] };
+  const calls: PaymentCalls = { prepareCollection: [], attemptPayment: [], recordPaymentStep: [], markInvoiceOverdue: [], applyDunningConsequence: [], voidInvoice: [] };
   const activities: PaymentActivities = {
     async prepareCollection(ref) {
       calls.prepareCollection.push(ref);
@@ -61,6 +62,10 @@ export function fakePaymentActivities(opts: PaymentFakeOptions = {}): { activiti
     },
     async applyDunningConsequence(input) {
       calls.applyDunningConsequence.push(input);
+    },
+    async voidInvoice(ref) {
+      calls.voidInvoice.push(ref);
+      return { outcome: 'voided' };
     },
   };
   return { activities, calls };
