@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { startApi, type RunningApi } from '../api/server';
 import { createDb, migrateLatest } from '../db/knexfile';
 import { createBillingWorker } from '../worker/worker';
+import { subscriptionTerminator } from '../worker/subscription-terminator';
 
 export interface SystemOptions {
   databaseUrl: string;
@@ -28,12 +29,12 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   const db = createDb(opts.databaseUrl, opts.dbPoolMax ?? 20);
   await migrateLatest(db);
 
-  const nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
-  const worker = await createBillingWorker({ connection: nativeConnection, namespace: opts.namespace, db });
-  const workerRun = worker.run();
-
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const temporal = new Client({ connection, namespace: opts.namespace });
+
+  const nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
+  const worker = await createBillingWorker({ connection: nativeConnection, namespace: opts.namespace, db, terminateSubscription: subscriptionTerminator(temporal) });
+  const workerRun = worker.run();
   const api = await startApi(
     { db, temporal, ingest: { timeWindow: { maxAgeDays: opts.eventMaxAgeDays } } },
     opts.apiPort,

@@ -1,17 +1,21 @@
 // Composition root of a standalone worker process (production shape: DATABASE_URL and TEMPORAL_ADDRESS set).
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config/env';
 import { createDb } from '../db/knexfile';
+import { subscriptionTerminator } from './subscription-terminator';
 import { createBillingWorker } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const db = createDb(config.databaseUrl);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const worker = await createBillingWorker({ connection, namespace: config.temporalNamespace, db });
+  const client = new Client({ connection: await Connection.connect({ address: config.temporalAddress }), namespace: config.temporalNamespace });
+  const worker = await createBillingWorker({ connection, namespace: config.temporalNamespace, db, terminateSubscription: subscriptionTerminator(client) });
   console.log(`worker polling task queue on ${config.temporalAddress}`);
   await worker.run(); // resolves after SIGINT/SIGTERM (the SDK's default shutdown signals)
   await connection.close();
+  await client.connection.close();
   await db.destroy();
 }
 
