@@ -33,6 +33,10 @@ import { subscriptionRoutes } from './routes/subscriptions';
 import { taxRoutes } from './routes/taxes';
 import type { VatNumberChecker } from '../integrations/vies/checker';
 import { webhookRoutes } from './routes/webhooks';
+import { stripeWebhookRoutes } from './routes/stripe-webhooks';
+import { paymentRoutes, type ProviderFactory } from './routes/payments';
+import { invoiceActionRoutes } from './routes/invoice-actions';
+import { StripePaymentProvider, createStripeClient } from '../adapters/stripe/provider';
 import { openApiDocument } from './schemas/openapi';
 import { ApiMetrics } from './operations/metrics';
 import { operationsRoutes } from './operations/routes';
@@ -64,6 +68,8 @@ export interface ApiDeps {
   bodyLimit?: string;
   /** VAT number checks (VIES behind its port) for customers' tax_identification_number; none when unset. */
   vatNumbers?: VatNumberChecker;
+  /** Payment provider adapter per organization connection (default: the Stripe SDK; tests: the Stripe fake). */
+  paymentProviderFor?: ProviderFactory;
 }
 
 /** Process-level ingest machinery of an app (exposed for shutdown and tests). */
@@ -125,6 +131,8 @@ export function createApp(deps: ApiDeps): express.Express {
   app.set('query parser', 'extended');
   app.use(requestId);
   app.use(metrics.httpMiddleware());
+  // Before express.json: Stripe's signature is verified on the raw body (express.raw on that route only).
+  app.use(stripeWebhookRoutes(ctx));
   app.use(
     express.json({
       limit: deps.bodyLimit ?? '1mb',
@@ -158,6 +166,8 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(eventsImportRoutes(ctx));
   v1.use(pastUsageRoutes(ctx));
   v1.use(eventRoutes(ctx));
+  v1.use(paymentRoutes(ctx, deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey })))));
+  v1.use(invoiceActionRoutes(ctx));
   v1.use(invoicePreviewRoutes(ctx)); // before invoiceRoutes: /invoices/preview is not a lago_id
   v1.use(invoiceRoutes(ctx));
   v1.use(invoiceDocumentRoutes(ctx)); // POST /invoices/:id/download, GET /invoices/:id/file

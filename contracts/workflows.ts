@@ -24,6 +24,10 @@ export const SEARCH_ATTRIBUTES = {
   PlanCode: 'Keyword',
   SubscriptionStatus: 'Keyword',
   CurrentPeriodEnd: 'Datetime',
+  /** Invoice workflows: where collection stands (InvoicePaymentSearchStatus). */
+  PaymentStatus: 'Keyword',
+  /** Invoice workflows: the dunning attempt in progress (0 = the first payment attempt). */
+  DunningAttempt: 'Int',
 } as const;
 
 /** Typed keys of SEARCH_ATTRIBUTES (the SDK's typed search attributes API). */
@@ -33,6 +37,8 @@ export const SEARCH_ATTRIBUTE_KEYS = {
   PlanCode: defineSearchAttributeKey('PlanCode', SearchAttributeType.KEYWORD),
   SubscriptionStatus: defineSearchAttributeKey('SubscriptionStatus', SearchAttributeType.KEYWORD),
   CurrentPeriodEnd: defineSearchAttributeKey('CurrentPeriodEnd', SearchAttributeType.DATETIME),
+  PaymentStatus: defineSearchAttributeKey('PaymentStatus', SearchAttributeType.KEYWORD),
+  DunningAttempt: defineSearchAttributeKey('DunningAttempt', SearchAttributeType.INT),
 } as const;
 
 /**
@@ -150,4 +156,49 @@ export interface InvoiceLiveState {
   graceEndsAt: string | null;
   /** refreshDraftInvoice calls made during the grace period. */
   refreshes: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Payment collection and dunning of the invoice workflow (issue 10, behind patched('payments-v1')).
+
+/**
+ * Values of the `PaymentStatus` search attribute and of InvoicePaymentState.status:
+ * - not_collected: no provider configured (invoices wait for a manual payment) or nothing due;
+ * - collecting: a payment attempt is running; requires_action: waiting for the customer (3-D Secure, payment_url);
+ * - dunning: an attempt failed, the next one is scheduled; failed: attempts failed and no campaign applies;
+ * - succeeded: paid; uncollectible: the campaign is exhausted and its consequence applied.
+ */
+export type InvoicePaymentSearchStatus = 'not_collected' | 'collecting' | 'requires_action' | 'dunning' | 'failed' | 'succeeded' | 'uncollectible' | 'voided';
+
+export interface InvoicePaymentState {
+  status: InvoicePaymentSearchStatus;
+  providerConfigured: boolean;
+  /** Payment attempts made (1 = the first attempt; 1 + n = dunning attempt n). */
+  attempts: number;
+  /** Attempts allowed: 1 + the dunning campaign's max_attempts (1 without a campaign). */
+  maxAttempts: number;
+  dunningCampaignCode: string | null;
+  /** When the next dunning attempt runs (ISO UTC); null when none is scheduled. */
+  nextAttemptAt: string | null;
+  lastDeclineCode: string | null;
+  lastFailureType: string | null;
+  paymentDueDate: string | null;
+  overdue: boolean;
+  /** The consequence applied after the last attempt, if any. */
+  consequence: string | null;
+}
+
+/**
+ * A payment of the invoice changed outside the workflow's own activity: a verified Stripe webhook (succeeded,
+ * failed, requires_action, refunded, dispute) or a manual payment recorded by the API. Postgres is already
+ * updated (forward-only) when this is sent; the workflow only reacts (stops dunning when paid).
+ */
+export interface InvoicePaymentSignalPayload {
+  source: 'webhook' | 'manual';
+  /** Stripe event id or the manual payment id: the workflow ignores an id it has seen. */
+  eventId: string;
+  kind: 'succeeded' | 'failed' | 'requires_action' | 'refunded' | 'dispute' | 'partial';
+  /** The invoice's payment_status after the change (Postgres). */
+  invoicePaymentStatus: string;
+  providerPaymentId: string | null;
 }

@@ -8,6 +8,7 @@ import { createDb, migrateLatest } from '../db/knexfile';
 import { ensureFxRefreshSchedule } from '../worker/fx-schedule';
 import { createBillingWorker } from '../worker/worker';
 import { ensureWebhookDeliveryWorkflow } from '../worker/webhook-delivery';
+import { subscriptionTerminator } from '../worker/subscription-terminator';
 
 export interface SystemOptions {
   databaseUrl: string;
@@ -30,14 +31,14 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   const db = createDb(opts.databaseUrl, opts.dbPoolMax ?? 20);
   await migrateLatest(db);
 
-  const nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
-  const worker = await createBillingWorker({ connection: nativeConnection, namespace: opts.namespace, db });
-  const workerRun = worker.run();
-
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const temporal = new Client({ connection, namespace: opts.namespace });
   await ensureFxRefreshSchedule(temporal);
   await ensureWebhookDeliveryWorkflow(temporal);
+
+  const nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
+  const worker = await createBillingWorker({ connection: nativeConnection, namespace: opts.namespace, db, terminateSubscription: subscriptionTerminator(temporal) });
+  const workerRun = worker.run();
   const api = await startApi(
     { db, temporal, ingest: { timeWindow: { maxAgeDays: opts.eventMaxAgeDays } } },
     opts.apiPort,

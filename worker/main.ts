@@ -4,6 +4,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/env';
 import { createDb } from '../db/knexfile';
 import { ensureFxRefreshSchedule } from './fx-schedule';
+import { subscriptionTerminator } from './subscription-terminator';
 import { ensureWebhookDeliveryWorkflow } from './webhook-delivery';
 import { createBillingWorker } from './worker';
 
@@ -15,16 +16,16 @@ async function main(): Promise<void> {
   }
   const db = createDb(config.databaseUrl);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const worker = await createBillingWorker({ connection, namespace: config.temporalNamespace, db });
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
+  const worker = await createBillingWorker({ connection, namespace: config.temporalNamespace, db, terminateSubscription: subscriptionTerminator(client) });
   await ensureFxRefreshSchedule(client);
   // The webhook delivery loop (one per installation, kept if already running).
   await ensureWebhookDeliveryWorkflow(client);
-  await clientConnection.close();
   console.log(`worker polling task queue on ${config.temporalAddress}`);
   await worker.run(); // resolves after SIGINT/SIGTERM (the SDK's default shutdown signals)
   await connection.close();
+  await client.connection.close();
   await db.destroy();
 }
 

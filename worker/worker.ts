@@ -5,6 +5,8 @@ import type { FxRateFeed } from '../adapters/fx/port';
 import { createActivities } from '../activities';
 import type { WebhookDeliveryOptions } from '../activities/webhooks';
 import { renderWebhookObject } from '../api/serializers/webhook-objects';
+import { createPaymentActivities, type PaymentActivityDeps } from '../activities/payments';
+import { StripePaymentProvider, createStripeClient } from '../adapters/stripe/provider';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
 
 export interface BillingWorkerDeps {
@@ -18,6 +20,10 @@ export interface BillingWorkerDeps {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Outgoing webhook delivery (attempts, backoff, timeout, JWT issuer). */
   webhooks?: WebhookDeliveryOptions;
+  /** Payment provider adapter per organization connection (default: the Stripe SDK). */
+  paymentProviderFor?: PaymentActivityDeps['providerFor'];
+  /** Dunning consequence terminate_subscription (terminates through the subscription workflow). */
+  terminateSubscription?: PaymentActivityDeps['terminateSubscription'];
 }
 
 export async function createBillingWorker(deps: BillingWorkerDeps): Promise<Worker> {
@@ -29,6 +35,13 @@ export async function createBillingWorker(deps: BillingWorkerDeps): Promise<Work
     namespace: deps.namespace,
     taskQueue: deps.taskQueue ?? SUBSCRIPTION_TASK_QUEUE,
     ...code,
-    activities: createActivities({ db: deps.db, fxFeed: deps.fxFeed, webhooks: { webhooks: deps.webhooks, renderWebhookObject } }),
+    activities: {
+      ...createActivities({ db: deps.db, fxFeed: deps.fxFeed, webhooks: { webhooks: deps.webhooks, renderWebhookObject } }),
+      ...createPaymentActivities({
+        db: deps.db,
+        providerFor: deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey }))),
+        terminateSubscription: deps.terminateSubscription,
+      }),
+    },
   });
 }

@@ -5,9 +5,22 @@
 // A business failure while refreshing leaves the draft as it was (logged, finalization recomputes nothing and
 // goes on); a business failure while finalizing fails this workflow with its type, visible to operators; the
 // subscription's next close restarts a failed invoice workflow (id reuse policy ALLOW_DUPLICATE_FAILED_ONLY).
-import { ApplicationFailure, allHandlersFinished, condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { InvoiceRef, PeriodInvoiceResult, SubscriptionActivities } from '../activities/types';
-import { invoiceStateQuery, refreshInvoiceSignal, type InvoiceLiveState, type InvoiceWorkflowInput } from './messages';
+import { InvoiceCollection } from './invoice-collection';
+import {
+  INVOICE_ACTION_ERRORS,
+  finalizeInvoiceUpdate,
+  refreshInvoiceUpdate,
+  retryPaymentUpdate,
+  voidInvoiceUpdate,
+  invoicePaymentQuery,
+  invoicePaymentSignal,
+  invoiceStateQuery,
+  refreshInvoiceSignal,
+  type InvoiceLiveState,
+  type InvoiceWorkflowInput,
+} from './messages';
 import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
 
 const activities = proxyActivities<SubscriptionActivities>(ACTIVITY_OPTIONS);
@@ -20,6 +33,8 @@ export class InvoiceEntity {
   graceEndsAt: string | null = null;
   refreshes = 0;
   refreshRequested = false;
+  /** finalizeInvoiceUpdate: end the grace period now. */
+  finalizeRequested = false;
 
   constructor(readonly input: InvoiceWorkflowInput) {
     if (input.version !== 1) {
@@ -46,8 +61,43 @@ export class InvoiceEntity {
 
 export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<InvoiceLiveState> {
   const invoice = new InvoiceEntity(input);
+  const collection = new InvoiceCollection(invoice.ref);
   setHandler(invoiceStateQuery, () => invoice.liveState());
   setHandler(refreshInvoiceSignal, () => invoice.requestRefresh());
+  setHandler(invoicePaymentQuery, () => collection.state);
+  setHandler(invoicePaymentSignal, (p) => collection.onPaymentSignal(p));
+  const refuse = (type: string, message: string) => ApplicationFailure.create({ message, type, nonRetryable: true });
+  setHandler(
+    refreshInvoiceUpdate,
+    async () => {
+      const before = invoice.refreshes;
+      invoice.requestRefresh();
+      await condition(() => invoice.refreshes > before || invoice.status !== 'draft');
+      return invoice.liveState();
+    },
+    { validator: () => { if (invoice.status !== 'draft' || invoice.finalizeRequested) throw refuse(INVOICE_ACTION_ERRORS.notDraft, 'Only a draft invoice can be refreshed'); } },
+  );
+  setHandler(
+    finalizeInvoiceUpdate,
+    async () => {
+      invoice.finalizeRequested = true;
+      await condition(() => invoice.status !== 'draft');
+      return invoice.liveState();
+    },
+    { validator: () => { if (invoice.status !== 'draft') throw refuse(INVOICE_ACTION_ERRORS.notDraft, 'Only a draft invoice can be finalized'); } },
+  );
+  setHandler(voidInvoiceUpdate, () => collection.voidNow(), {
+    validator: () => {
+      const why = invoice.status !== 'finalized' ? 'the invoice is a draft' : collection.voidRefusal();
+      if (why) throw refuse(INVOICE_ACTION_ERRORS.notVoidable, `The invoice cannot be voided: ${why}`);
+    },
+  });
+  setHandler(retryPaymentUpdate, () => collection.retryNow(), {
+    validator: () => {
+      const why = invoice.status !== 'finalized' ? 'the invoice is a draft' : collection.retryRefusal();
+      if (why) throw refuse(INVOICE_ACTION_ERRORS.paymentNotRetryable, `Payment cannot be retried: ${why}`);
+    },
+  });
 
   if (input.gracePeriodDays > 0) {
     const graceEndMs = Date.now() + input.gracePeriodDays * DAY_MS;
@@ -55,7 +105,8 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
     for (;;) {
       const remainingMs = graceEndMs - Date.now();
       if (remainingMs <= 0) break;
-      if (!(await condition(() => invoice.refreshRequested, remainingMs))) break;
+      if (!(await condition(() => invoice.refreshRequested || invoice.finalizeRequested, remainingMs))) break;
+      if (invoice.finalizeRequested) break;
       // Signals arriving while this refresh runs set the flag again: one more refresh covers them all.
       invoice.refreshRequested = false;
       invoice.refreshes += 1;
@@ -76,9 +127,9 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
   invoice.apply(await activities.finalizeInvoice(invoice.ref));
   invoice.refreshRequested = false;
 
-  // Payment collection and dunning go here (later issue): create the payment intent with the idempotency key
-  // `invoice:<id>:attempt:<n>`, then a retry schedule of timers until paid, or uncollectible with the
-  // configured consequence for the subscription.
+  // Payment collection and dunning (workflows/invoice-collection.ts). Histories recorded before this change
+  // have no marker and skip it on replay.
+  if (patched('payments-v1')) await collection.run();
 
   await condition(allHandlersFinished);
   return invoice.liveState();

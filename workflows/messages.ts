@@ -4,6 +4,8 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
   InvoiceLiveState,
+  InvoicePaymentSignalPayload,
+  InvoicePaymentState,
   SubscriptionLiveState,
   TerminateRequest,
   TerminateResult,
@@ -20,6 +22,28 @@ export const retryPeriodCloseSignal = defineSignal('retryPeriodCloseSignal');
 export const invoiceStateQuery = defineQuery<InvoiceLiveState>('invoiceStateQuery');
 /** Late usage arrived for the invoice's period: recompute the draft (ignored once finalized). */
 export const refreshInvoiceSignal = defineSignal('refreshInvoiceSignal');
+
+// Payment collection and dunning of the invoice workflow (issue 10, behind patched('payments-v1')); payload types in contracts/.
+export const invoicePaymentSignal = defineSignal<[InvoicePaymentSignalPayload]>('invoicePaymentSignal');
+export const invoicePaymentQuery = defineQuery<InvoicePaymentState | null>('invoicePaymentQuery');
+
+// Invoice actions (Lago API v1) through the invoice workflow while it runs. A validator rejects an illegal
+// transition with an ApplicationFailure whose type is one of INVOICE_ACTION_ERRORS (the API answers 405 with it).
+export const INVOICE_ACTION_ERRORS = {
+  notDraft: 'is_not_draft',
+  notVoidable: 'not_voidable',
+  paymentNotRetryable: 'payment_not_retryable',
+} as const;
+
+/** PUT /invoices/:id/refresh: recompute the draft now (answers once the refresh ran). */
+export const refreshInvoiceUpdate = defineUpdate<InvoiceLiveState>('refreshInvoiceUpdate');
+/** PUT /invoices/:id/finalize: end the grace period now; answers once the invoice is finalized (numbered). */
+export const finalizeInvoiceUpdate = defineUpdate<InvoiceLiveState>('finalizeInvoiceUpdate');
+/** POST /invoices/:id/void: a finalized, unpaid invoice with no payment attempt in flight; stops dunning. */
+export const voidInvoiceUpdate = defineUpdate<InvoicePaymentState | null>('voidInvoiceUpdate');
+/** POST /invoices/:id/retry_payment: the next payment attempt now (a failed or dunning invoice with a provider). */
+export const retryPaymentUpdate = defineUpdate<InvoicePaymentState | null>('retryPaymentUpdate');
+
 /**
  * The usage thresholds or alerts of the subscription changed (an alert was created): the workflow reloads its
  * billing rules and re-checks usage. Harmless when nothing changed.

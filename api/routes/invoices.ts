@@ -10,6 +10,8 @@ import { paginationMeta, parseBody } from '../schemas/common';
 import { InvoiceListQuery } from '../schemas/invoices';
 import { storedInvoice } from '../serializers/invoice';
 import { loadStoredInvoiceExtras, publicBaseUrl } from '../services/invoice-extras';
+import { invoicePaymentFields } from '../../db/repositories/payments';
+import { withPaymentFields } from '../serializers/invoice-payment';
 
 export function invoiceRoutes(ctx: RouteContext): Router {
   const r = Router();
@@ -38,8 +40,14 @@ export function invoiceRoutes(ctx: RouteContext): Router {
       loadStoredInvoiceExtras(ctx.db, organizationId, invoices.map((i) => i.id), publicBaseUrl(req)), // FX + file_url
     ]);
     const subById = new Map(subscriptions.map((s) => [s.id, s]));
+    const payment = await invoicePaymentFields(ctx.db, organizationId, invoices.map((i) => i.id));
     res.json({
-      invoices: invoices.map((i) => storedInvoice(i, customers.get(i.customerId), subById.get(i.subscriptionId), metricIdByCharge, defaultTimezoneOf(res), extras.get(i.id))),
+      invoices: invoices.map((i) =>
+        withPaymentFields(
+          storedInvoice(i, customers.get(i.customerId), subById.get(i.subscriptionId), metricIdByCharge, defaultTimezoneOf(res), extras.get(i.id)),
+          payment.get(i.id),
+        ),
+      ),
       meta: paginationMeta(q.page, q.per_page, totalCount),
     });
   });
@@ -54,8 +62,12 @@ export function invoiceRoutes(ctx: RouteContext): Router {
       metricIdsByCharge(organizationId, [inv]),
       loadStoredInvoiceExtras(ctx.db, organizationId, [inv.id], publicBaseUrl(req)), // FX + file_url
     ]);
+    const payment = await invoicePaymentFields(ctx.db, organizationId, [inv.id]);
     res.json({
-      invoice: storedInvoice(inv, customers.get(inv.customerId), subscriptions[0], metricIdByCharge, defaultTimezoneOf(res), extras.get(inv.id)),
+      invoice: withPaymentFields(
+        storedInvoice(inv, customers.get(inv.customerId), subscriptions[0], metricIdByCharge, defaultTimezoneOf(res), extras.get(inv.id)),
+        payment.get(inv.id),
+      ),
     });
   });
 

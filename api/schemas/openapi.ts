@@ -14,6 +14,7 @@ import { InvoiceListQuery } from './invoices';
 import { InvoicePreviewBody } from './invoices-preview';
 import { FxRateResolveQuery, FxSettingsBody, ManualFxRateBody } from './fx';
 import { PastUsageQuery } from './past-usage';
+import { EmptyBody, InvoiceUpdateBody, PaymentCreateBody } from './payments';
 import { PlanCreateBody } from './plans';
 import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
 import { responseComponents, type ResponseName } from './responses';
@@ -184,7 +185,29 @@ export function openApiDocument(): Record<string, unknown> {
         get: get('/events/{transaction_id}', 'Retrieve a stored event; 404 event_not_found lists the errors recorded against the transaction id', 'StoredEventResponse'),
       },
       '/invoices': { get: get('/invoices', 'List invoices', 'InvoiceListResponse', InvoiceListQuery) },
-      '/invoices/{lago_id}': { get: get('/invoices/{lago_id}', 'Retrieve an invoice', 'InvoiceResponse') },
+      '/invoices/{lago_id}': {
+        get: get('/invoices/{lago_id}', 'Retrieve an invoice', 'InvoiceResponse'),
+        put: put('/invoices/{lago_id}', "Update an invoice's payment_status and metadata", 'InvoiceUpdateInput', 'InvoiceResponse'),
+      },
+      '/invoices/{lago_id}/refresh': { put: put('/invoices/{lago_id}/refresh', 'Recompute a draft invoice now (through its workflow)', 'EmptyInput', 'InvoiceResponse') },
+      '/invoices/{lago_id}/finalize': {
+        put: put('/invoices/{lago_id}/finalize', 'Finalize a draft invoice now: ends its grace period, numbers it (through its workflow)', 'EmptyInput', 'InvoiceResponse'),
+      },
+      '/invoices/{lago_id}/void': {
+        post: post('/invoices/{lago_id}/void', 'Void a finalized, unpaid invoice (keeps its number; stops dunning); 405 not_voidable otherwise', 'EmptyInput', 'InvoiceResponse'),
+      },
+      '/invoices/{lago_id}/retry_payment': {
+        post: post('/invoices/{lago_id}/retry_payment', 'Run the next payment attempt now (an invoice in collection); 405 payment_not_retryable otherwise', 'EmptyInput', 'InvoiceResponse'),
+      },
+      '/invoices/{lago_id}/payment_url': {
+        post: post('/invoices/{lago_id}/payment_url', "A provider checkout link to pay a finalized, unpaid invoice (Lago's InvoicePaymentUrl)", 'EmptyInput', 'InvoicePaymentUrlResponse'),
+      },
+      '/customers/{external_customer_id}/checkout_url': {
+        post: post('/customers/{external_customer_id}/checkout_url', "A provider checkout link (setup mode) to save the customer's payment method", 'EmptyInput', 'CustomerCheckoutUrlResponse'),
+      },
+      '/payments': {
+        post: post('/payments', 'Record a manual payment of an invoice (partial payments allowed, never above the amount due)', 'PaymentCreateInput', 'PaymentResponse'),
+      },
       '/invoices/preview': {
         post: post(
           '/invoices/preview',
@@ -257,6 +280,9 @@ export function openApiDocument(): Record<string, unknown> {
         TaxUpdateInput: schemaOf(TaxUpdateBody),
         TaxSettingsInput: schemaOf(TaxSettingsBody),
         ...webhookOpenApiSchemas(),
+        PaymentCreateInput: schemaOf(PaymentCreateBody),
+        EmptyInput: schemaOf(EmptyBody),
+        InvoiceUpdateInput: schemaOf(InvoiceUpdateBody),
       },
     },
   };

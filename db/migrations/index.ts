@@ -16,6 +16,7 @@ import * as perOrgNumbering from './20261201000202_per_org_numbering';
 import * as taxes from './20261201000300_taxes';
 import * as invoiceTaxes from './20261201000301_invoice_taxes';
 import * as webhooks from './20261201000600_webhooks';
+import * as payments from './20261201000500_payments';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -36,6 +37,7 @@ export const migrations: Record<string, Migration> = {
   '20261201000300_taxes': taxes,
   '20261201000301_invoice_taxes': invoiceTaxes,
   '20261201000600_webhooks': webhooks,
+  '20261201000500_payments': payments,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

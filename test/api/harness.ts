@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { startApi, runtimeOf, type IngestOptions, type RunningApi, type ApiRuntime } from '../../api/server';
 import type { Logger } from '../../api/errors';
+import type { ProviderFactory } from '../../api/routes/payments';
 import { createApiKey, ensureOrganization, type Organization } from '../../db/repositories/organizations';
 import { createTestDatabase, temporalTestAddress, type TestDatabase } from '../support/services';
 import type { VatNumberChecker } from '../../integrations/vies/checker';
@@ -28,7 +29,9 @@ export interface ApiHarness {
   stop(): Promise<void>;
 }
 
-export async function startApiHarness(options: { ingest?: IngestOptions; prefix?: string; vatNumbers?: VatNumberChecker } = {}): Promise<ApiHarness> {
+export async function startApiHarness(
+  options: { ingest?: IngestOptions; prefix?: string; vatNumbers?: VatNumberChecker; paymentProviderFor?: ProviderFactory } = {},
+): Promise<ApiHarness> {
   const database = await createTestDatabase(options.prefix ?? 'api');
   const connection = await Connection.connect({ address: temporalTestAddress() });
   const client = new Client({ connection, namespace: 'default' });
@@ -42,7 +45,15 @@ export async function startApiHarness(options: { ingest?: IngestOptions; prefix?
   };
   // Our own task queue: no other test file's worker may pick up the workflows these tests start.
   const taskQueue = `api-test-${crypto.randomBytes(6).toString('hex')}`;
-  const api = await startApi({ db: database.db, temporal: client, logger, ingest: options.ingest, subscriptionTaskQueue: taskQueue, vatNumbers: options.vatNumbers });
+  const api = await startApi({
+    db: database.db,
+    temporal: client,
+    logger,
+    ingest: options.ingest,
+    subscriptionTaskQueue: taskQueue,
+    vatNumbers: options.vatNumbers,
+    paymentProviderFor: options.paymentProviderFor,
+  });
   const base = `${api.url}/api/v1`;
 
   async function raw(method: string, path: string, body: string | undefined, headers: Record<string, string>): Promise<ApiResponse> {

@@ -16,7 +16,7 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
   });
   const searchAttributes: Record<string, number> = {};
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) {
-    const encoded = encodeSearchAttributeIndexedValueType(type === 'Keyword' ? 'KEYWORD' : 'DATETIME');
+    const encoded = encodeSearchAttributeIndexedValueType(({ Keyword: 'KEYWORD', Datetime: 'DATETIME', Int: 'INT' } as const)[type]);
     if (encoded === undefined) throw new Error(`no indexed value type for ${type}`);
     searchAttributes[name] = encoded;
   }

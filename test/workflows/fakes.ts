@@ -16,6 +16,8 @@ import type {
   SubscriptionActivities,
 } from '../../activities/types';
 import { type SubscriptionWorkflowState } from '../../workflows/messages';
+import type { PaymentActivities } from '../../activities/payment-types';
+import { fakePaymentActivities } from './payment-fakes';
 
 export interface RecordedCalls {
   createPeriodInvoice: CreatePeriodInvoiceInput[];
@@ -44,7 +46,7 @@ export interface FakeOptions {
   evaluateUsageThresholds?: (callIndex: number, input: EvaluateThresholdsInput) => EvaluateThresholdsResult;
 }
 
-export function fakeActivities(opts: FakeOptions = {}): { activities: SubscriptionActivities; calls: RecordedCalls } {
+export function fakeActivities(opts: FakeOptions = {}): { activities: SubscriptionActivities & PaymentActivities; calls: RecordedCalls } {
   const calls: RecordedCalls = {
     createPeriodInvoice: [],
     refreshDraftInvoice: [],
@@ -101,7 +103,8 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
       );
     },
   };
-  return { activities, calls };
+  // Payment collection: no provider configured (invoice workflows attempt nothing and end after finalizing).
+  return { activities: { ...activities, ...fakePaymentActivities().activities }, calls };
 }
 
 export const invalidPlan = (): ApplicationFailure =>

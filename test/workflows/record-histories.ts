@@ -15,6 +15,8 @@ import { Worker } from '@temporalio/worker';
 import { invoiceWorkflow, subscriptionWorkflow } from '../../workflows';
 import {
   SUBSCRIPTION_TASK_QUEUE,
+  invoicePaymentQuery,
+  invoicePaymentSignal,
   invoiceStateQuery,
   invoiceWorkflowId,
   refreshInvoiceSignal,
@@ -26,6 +28,7 @@ import {
 } from '../../workflows/messages';
 import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, invalidPlan, subscriptionState, type FakeOptions } from './fakes';
 import { THRESHOLD_RULES, postgresLikeEvaluation } from './threshold-fakes';
+import { fakePaymentActivities, type PaymentFakeOptions } from './payment-fakes';
 import { MIN_CHECK_SPACING_MS } from '../../workflows/subscription';
 
 const OUT = path.join(__dirname, 'histories');
@@ -35,7 +38,7 @@ const MONTHLY_NY = { interval: 'monthly', billingTime: 'calendar', timezone: 'Am
 type Save = (name: string, workflowId: string, runId: string) => Promise<void>;
 
 /** One time-skipping server per group: time skipping stalls after a child start + continue-as-new (fakes.ts). */
-async function withServer(fn: (env: TestWorkflowEnvironment, save: Save) => Promise<void>, fakes: FakeOptions = {}): Promise<void> {
+async function withServer(fn: (env: TestWorkflowEnvironment, save: Save) => Promise<void>, fakes: FakeOptions = {}, payments?: PaymentFakeOptions): Promise<void> {
   const env = await createTimeSkippingEnv();
   try {
     const failedOnce = new Set<string>();
@@ -52,7 +55,7 @@ async function withServer(fn: (env: TestWorkflowEnvironment, save: Save) => Prom
       connection: env.nativeConnection,
       taskQueue: SUBSCRIPTION_TASK_QUEUE,
       workflowBundle: await bundleWorkflows(),
-      activities,
+      activities: payments ? { ...activities, ...fakePaymentActivities(payments).activities } : activities,
     });
     const save: Save = async (name, workflowId, runId) => {
       const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
@@ -83,6 +86,24 @@ async function main(): Promise<void> {
     await eventually(async () => (await invoice.query(invoiceStateQuery)).refreshes === 1, 'refreshed');
     await invoice.result();
     await save('invoice-grace-refresh-finalize', invoice.workflowId, invoice.firstExecutionRunId);
+  });
+
+  // Payment collection (patched 'payments-v1'): attempt 1 and dunning attempt 1 decline, a 3-D Secure attempt
+  // fails by webhook, the 4th attempt succeeds.
+  if (wanted('invoice-dunning-paid')) await withServer(async (env, save) => {
+    const invoice = await env.client.workflow.start(invoiceWorkflow, {
+      workflowId: invoiceWorkflowId('inv-rec-dunning'),
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [{ version: 1, organizationId: 'org-1', invoiceId: 'inv-rec-dunning', gracePeriodDays: 0 }],
+    });
+    for (let day = 0; day < 10 && (await invoice.query(invoicePaymentQuery))?.status !== 'requires_action'; day++) await env.sleep(24 * HOUR_MS);
+    await eventually(async () => (await invoice.query(invoicePaymentQuery))?.status === 'requires_action', 'requires_action');
+    await invoice.signal(invoicePaymentSignal, { source: 'webhook', eventId: 'evt_rec_1', kind: 'failed', invoicePaymentStatus: 'failed', providerPaymentId: 'pi_3' });
+    await invoice.result();
+    await save('invoice-dunning-paid', invoice.workflowId, invoice.firstExecutionRunId);
+  }, {}, {
+    plan: { providerConfigured: true, paymentDueDate: '2000-01-01', dunning: { code: 'default', maxAttempts: 3, daysBetweenAttempts: 2, consequence: 'mark_uncollectible' } },
+    attempts: (n) => (n <= 2 ? { decline: 'insufficient_funds' } : n === 3 ? 'requires_action' : 'succeeds'),
   });
 
   // A subscription that closed two periods: run 1 (usage signal, close, continue-as-new) and run 2 (close,

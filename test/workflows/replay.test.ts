@@ -21,8 +21,9 @@ function loadHistory(file: string): unknown {
   return JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
 }
 
-test('the recorded histories cover a closed-and-continued subscription, a close that failed then was retried, a terminated subscription, a subscription with usage thresholds and an invoice', () => {
+test('the recorded histories cover a closed-and-continued subscription, a close that failed then was retried, a terminated subscription, a subscription with usage thresholds, an invoice and an invoice paid after dunning', () => {
   expect(FILES).toEqual([
+    'invoice-dunning-paid.json',
     'invoice-grace-refresh-finalize.json',
     'subscription-close-failed-then-retried.json',
     'subscription-closed-period-run1.json',
