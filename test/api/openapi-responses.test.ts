@@ -153,8 +153,9 @@ test('real answers of every route conform to the documented 200 schema', async (
   expect(updated.tax.rate).toBe(2.1);
   await call('DELETE', `/taxes/temp_${s}`);
   await call('GET', '/tax_settings');
-  // Automatic rules stay off (the invoices below use the tax objects); the rates are stored and answered.
-  const settings = await call('PUT', '/tax_settings', { tax_settings: { automatic_taxes_enabled: false, seller_country: 'FR', us_state_rates: { CA: '7.25' }, country_rates: { CH: 8.1 } } });
+  // Automatic rules on: a customer without tax codes (auto_) gets the rule's decision on its invoice; customers
+  // with tax codes (cust_) keep their tax objects.
+  const settings = await call('PUT', '/tax_settings', { tax_settings: { automatic_taxes_enabled: true, seller_country: 'FR', us_state_rates: { CA: '7.25' }, country_rates: { CH: 8.1 } } });
   expect(settings.tax_settings.us_state_rates).toEqual({ CA: '7.25' });
   const bm = await call('POST', '/billable_metrics', {
     billable_metric: {
@@ -192,14 +193,18 @@ test('real answers of every route conform to the documented 200 schema', async (
     },
   });
   await call('GET', `/plans/pro_${s}`);
+  // No plan or charge taxes: its customer's invoice is taxed by the automatic rule (plan taxes would win).
+  await call('POST', '/plans', { plan: { name: 'Plain', code: `plain_${s}`, interval: 'monthly', amount_cents: 1000, amount_currency: 'USD' } });
   await call('POST', '/customers', { customer: { external_id: `cust_${s}`, name: 'Ada', email: 'ada@example.com', currency: 'USD', timezone: 'Europe/Paris', country: 'FR', customer_type: 'company', state: 'IDF', zipcode: '75001', tax_codes: [`vat_${s}`], billing_configuration: { invoice_grace_period: 0 } } });
   await call('POST', '/customers', { customer: { external_id: `bare_${s}` } });
+  await call('POST', '/customers', { customer: { external_id: `auto_${s}`, currency: 'USD', country: 'DE', customer_type: 'individual', billing_configuration: { invoice_grace_period: 0 } } });
   await call('GET', `/customers/cust_${s}`);
   await call('GET', `/customers/bare_${s}`);
   // Backdated: its first period (last month) closes at once, so an invoice exists.
   const backdated = new Date(now - 40 * 86_400_000).toISOString();
   await call('POST', '/subscriptions', { subscription: { external_customer_id: `cust_${s}`, plan_code: `pro_${s}`, external_id: `sub_${s}`, subscription_at: backdated, name: 'Main' } });
   await call('POST', '/subscriptions', { subscription: { external_customer_id: `cust_${s}`, plan_code: `pro_${s}`, external_id: `end_${s}`, billing_time: 'anniversary' } });
+  await call('POST', '/subscriptions', { subscription: { external_customer_id: `auto_${s}`, plan_code: `plain_${s}`, external_id: `auto_${s}`, subscription_at: backdated } });
   await call('POST', '/subscriptions', { subscription: { external_customer_id: `cust_${s}`, plan_code: `pro_${s}`, external_id: `later_${s}`, subscription_at: new Date(now + 7 * 86_400_000).toISOString() } });
   await call('GET', '/subscriptions');
   await call('GET', `/subscriptions?status[]=pending&status[]=active&external_customer_id=cust_${s}`);
@@ -275,6 +280,12 @@ test('real answers of every route conform to the documented 200 schema', async (
   for (const inv of invoices.invoices) await call('GET', `/invoices/${inv.lago_id}`);
   // The invoices carry the customer's tax: applied taxes on the invoice and on its fees are part of the checked answers.
   expect(invoices.invoices.some((i: any) => i.applied_taxes.length > 0 && i.fees.some((f: any) => f.applied_taxes.length > 0))).toBe(true);
+  const auto = await eventually(async () => {
+    const b = await call('GET', `/invoices?external_customer_id=auto_${s}`);
+    return b.invoices[0];
+  }, 60_000, "the automatically taxed customer's invoice");
+  expect(auto.tax_decision).toEqual(expect.objectContaining({ customer_country: 'DE', seller_country: 'FR' }));
+  await call('GET', `/invoices/${auto.lago_id}`);
   const finalized = await eventually(async () => {
     const b = await call('GET', `/invoices?external_customer_id=cust_${s}&status=finalized`);
     return b.invoices[0];
