@@ -58,7 +58,64 @@ export const BillableMetricObject = component(
   }),
 );
 
-const TaxList = z.array(json);
+/** Lago TaxObject (api/routes/taxes.ts serializeTax): also what customers, plans and charges list as `taxes`. */
+export const TaxObject = component(
+  'TaxObject',
+  z.object({ lago_id: str, name: str, code: str, rate: z.number(), description: nstr, applied_to_organization: z.boolean(), created_at: instant }),
+);
+
+/** Lago BaseAppliedTax (api/serializers/taxes.ts): lago_tax_id null for taxes that are not tax objects (rules, engines). */
+const appliedTaxFields = {
+  lago_id: str,
+  lago_tax_id: nstr,
+  tax_name: str,
+  tax_code: str,
+  tax_rate: z.number(),
+  tax_description: nstr,
+  amount_cents: int,
+  amount_currency: currency,
+  created_at: ninstant,
+};
+
+export const FeeAppliedTaxObject = component('FeeAppliedTaxObject', z.object({ ...appliedTaxFields, lago_fee_id: str }));
+
+export const InvoiceAppliedTaxObject = component(
+  'InvoiceAppliedTaxObject',
+  z.object({ ...appliedTaxFields, lago_invoice_id: str, fees_amount_cents: int }),
+);
+
+/** Meterline extension on invoices: which automatic tax rule applied and why (api/serializers/taxes.ts lagoTaxDecision). */
+export const TaxDecisionObject = component(
+  'TaxDecisionObject',
+  z.object({
+    rule: z.enum([
+      'eu_domestic',
+      'eu_b2c',
+      'eu_reverse_charge',
+      'eu_b2b_unverified',
+      'uk_domestic',
+      'uk_b2c',
+      'uk_reverse_charge',
+      'uk_b2b_unverified',
+      'us_sales_tax',
+      'us_no_nexus',
+      'configured_rate',
+      'outside_scope',
+    ]),
+    tax_code: str,
+    /** A percentage as a decimal string (the rule's rate, as stored). */
+    tax_rate: decimal,
+    legal_mention: nstr,
+    explanation: str,
+    seller_country: str,
+    customer_country: str,
+    customer_state: nstr,
+    customer_type: z.enum(['company', 'individual']).nullable(),
+    vat_number_status: z.enum(['valid', 'invalid', 'unknown', 'absent']),
+    tax_point_date: date,
+    rate_source: str,
+  }),
+);
 
 export const PlanObject = component(
   'PlanObject',
@@ -76,7 +133,7 @@ export const PlanObject = component(
     pay_in_advance: z.boolean(),
     bill_charges_monthly: z.boolean().nullable(),
     minimum_commitment: z
-      .object({ lago_id: str, plan_code: str, amount_cents: int, interval: str, created_at: instant, taxes: TaxList })
+      .object({ lago_id: str, plan_code: str, amount_cents: int, interval: str, created_at: instant, taxes: z.array(TaxObject) })
       .nullable(),
     charges: z.array(
       z.object({
@@ -93,10 +150,10 @@ export const PlanObject = component(
         min_amount_cents: int,
         properties: json,
         filters: z.array(z.object({ invoice_display_name: nstr, properties: json, values: z.record(z.string(), z.array(str)) })),
-        taxes: TaxList,
+        taxes: z.array(TaxObject),
       }),
     ),
-    taxes: TaxList,
+    taxes: z.array(TaxObject),
     usage_thresholds: z.array(
       z.object({ lago_id: str, threshold_display_name: nstr, amount_cents: int, recurring: z.boolean(), created_at: instant, updated_at: instant }),
     ),
@@ -119,13 +176,16 @@ export const CustomerObject = component(
     applicable_timezone: str,
     country: nstr,
     tax_identification_number: nstr,
+    customer_type: z.enum(['company', 'individual']).nullable(),
+    state: nstr,
+    zipcode: nstr,
     account_type: z.enum(['customer', 'partner']),
     created_at: instant,
     updated_at: instant,
     /** Lago's billing_configuration; `invoice_grace_period` (days) when the customer overrides the organization's. */
     billing_configuration: z.looseObject({ invoice_grace_period: int.optional() }),
     metadata: z.array(json),
-    taxes: TaxList,
+    taxes: z.array(TaxObject),
     integration_customers: z.array(json),
   }),
 );
@@ -385,6 +445,7 @@ export const FeeObject = component(
     taxes_amount_cents: int,
     taxes_precise_amount: decimal,
     taxes_rate: z.number(),
+    applied_taxes: z.array(FeeAppliedTaxObject),
     total_amount_cents: int,
     total_amount_currency: currency,
     units: decimal,
@@ -442,7 +503,9 @@ export const InvoiceObject = component(
     self_billed: z.boolean(),
     created_at: ninstant,
     updated_at: ninstant,
-    applied_taxes: z.array(json),
+    applied_taxes: z.array(InvoiceAppliedTaxObject),
+    /** Meterline: the automatic tax rule's decision; null when tax objects (or none) applied. */
+    tax_decision: TaxDecisionObject.nullable(),
     metadata: z.array(json),
     customer: CustomerObject.nullable(),
     subscriptions: z.array(SubscriptionObject),
@@ -464,11 +527,6 @@ export const InvoiceObject = component(
     // Meterline: where the invoice's PDF is served, once rendered (POST /invoices/:id/download).
     file_url: z.string().url().optional(),
   }),
-);
-
-export const TaxObject = component(
-  'TaxObject',
-  z.object({ lago_id: str, name: str, code: str, rate: z.number(), description: nstr, applied_to_organization: z.boolean(), created_at: instant }),
 );
 
 export const ApiKeyObject = component(
@@ -568,8 +626,9 @@ export const responses = {
     tax_settings: z.object({
       automatic_taxes_enabled: z.boolean(),
       seller_country: z.string().nullable(),
-      us_state_rates: z.record(z.string(), z.unknown()),
-      country_rates: z.record(z.string(), z.unknown()),
+      /** State (or country) code → a percentage as a decimal string. */
+      us_state_rates: z.record(z.string(), decimal),
+      country_rates: z.record(z.string(), decimal),
     }),
   }),
   FxSettingsResponse: z.object({ fx_settings: z.object({ invoicing_enabled: z.boolean() }) }),

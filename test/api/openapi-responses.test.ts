@@ -1,18 +1,29 @@
 // The OpenAPI document describes every 2xx answer of every route, and real answers conform to it.
 // Real system: the HTTP API, the billing worker (so DELETE and the period close really run), Postgres and the
 // Temporal dev server. The routes are read from the Express router stack (test/support/route-table.ts): a new
-// route without a documented 200 body, or never exercised here, fails this file.
+// route without a documented 200 body, or never exercised here, fails this file. A 200 documented with a
+// non-JSON media type (the invoice PDF) is checked by its content type and the format's magic bytes instead.
+import fs from 'node:fs';
+import os from 'node:os';
+import nodePath from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { eventually, startSystem, type System } from '../e2e/harness';
 import { recordAlertTriggers } from '../../db/repositories/alerts';
+import { ingestEvents } from '../support/fixtures';
 import { apiRoutes, matchesTemplate, type MountedRoute } from '../support/route-table';
 
 let sys: System;
 let doc: any;
 let routes: MountedRoute[];
 const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv); // `uri` (file_url) and the other formats are checked, not ignored
 /** Every 2xx answer seen: route template → number validated. */
 const exercised = new Map<string, number>();
+/** Rendered invoice PDFs go to a temporary data folder, not the repository's .data. */
+const DATA_DIR = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'meterline-oa-'));
+/** The leading bytes each documented non-JSON media type must start with. */
+const MAGIC: Record<string, string> = { 'application/pdf': '%PDF-' };
 
 /** The document's path for a route template (path parameters compared by position, not by name). */
 function documentedPath(template: string): string | undefined {
@@ -37,13 +48,44 @@ function routeOf(method: string, path: string): MountedRoute {
   return r;
 }
 
-/** Calls the API, expects a 2xx, and validates the body against the document's schema for that route and status. */
+/** The documented 200 of a route is valid: a JSON schema whose $ref resolves, or only non-JSON media types we can check. */
+function documented200(op: any): boolean {
+  const content = op?.responses?.['200']?.content;
+  if (!content || Object.keys(content).length === 0) return false;
+  const schema = content['application/json']?.schema;
+  if (schema !== undefined) return !!schema.$ref && !!ajv.getSchema(`meterline-openapi${schema.$ref}`);
+  return Object.keys(content).every((type) => MAGIC[type] !== undefined);
+}
+
+/**
+ * Calls the API, expects a 2xx, and checks the answer against the document for that route and status: a JSON
+ * body against its schema; a documented non-JSON body (a PDF) by its content type and leading magic bytes.
+ */
 async function call(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await sys.request(method, path, body);
-  if (res.status < 200 || res.status > 299) throw new Error(`${method} ${path} → ${res.status}: ${JSON.stringify(res.body)}`);
+  const raw = await fetch(`${sys.baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${sys.apiKey}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const bytes = Buffer.from(await raw.arrayBuffer());
+  const contentType = (raw.headers.get('content-type') ?? '').split(';')[0]!.trim();
+  if (raw.status < 200 || raw.status > 299) throw new Error(`${method} ${path} → ${raw.status}: ${bytes.toString('utf8').slice(0, 2000)}`);
   const route = routeOf(method, path);
   const op = operation(method, route.template);
-  const schema = op?.responses?.[String(res.status)]?.content?.['application/json']?.schema;
+  const content = op?.responses?.[String(raw.status)]?.content;
+  if (!content) throw new Error(`${method} ${route.template}: nothing documented for ${raw.status}`);
+  if (!content[contentType]) throw new Error(`${method} ${path} → ${raw.status} answers ${contentType}, documented: ${Object.keys(content).join(', ')}`);
+  if (contentType !== 'application/json') {
+    const magic = MAGIC[contentType];
+    if (!magic) throw new Error(`${method} ${route.template}: no check for the documented ${contentType}`);
+    if (bytes.subarray(0, magic.length).toString('latin1') !== magic) {
+      throw new Error(`${method} ${path} → ${raw.status} ${contentType} does not start with ${magic}: ${JSON.stringify(bytes.subarray(0, 16).toString('latin1'))}`);
+    }
+    exercised.set(key(method, route.template), (exercised.get(key(method, route.template)) ?? 0) + 1);
+    return bytes;
+  }
+  const res = { status: raw.status, body: bytes.length > 0 ? JSON.parse(bytes.toString('utf8')) : null };
+  const schema = content['application/json']?.schema;
   if (!schema) throw new Error(`${method} ${route.template}: no documented schema for ${res.status}`);
   const validate = ajv.getSchema(`meterline-openapi${schema.$ref}`);
   if (!validate) throw new Error(`unresolvable ${schema.$ref}`);
@@ -55,6 +97,7 @@ async function call(method: string, path: string, body?: unknown): Promise<any> 
 }
 
 beforeAll(async () => {
+  process.env.METERLINE_DATA_DIR = DATA_DIR;
   sys = await startSystem('dev-server');
   doc = await (await fetch(sys.baseUrl.replace(/\/api\/v1$/, '') + '/api/v1/openapi.json')).json();
   ajv.addSchema({ $id: 'meterline-openapi', components: doc.components });
@@ -67,17 +110,25 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sys?.stop();
+  fs.rmSync(DATA_DIR, { recursive: true, force: true });
 });
 
-test('every mounted route documents a JSON schema for its 200 answer, and every $ref resolves', () => {
+test('every mounted route documents its 200 answer: a JSON schema whose $ref resolves, or a checked non-JSON media type', () => {
   expect(routes.length).toBeGreaterThan(20);
   const missing: string[] = [];
+  const nonJson: string[] = [];
   for (const r of routes) {
     const op = operation(r.method, r.template);
-    const schema = op?.responses?.['200']?.content?.['application/json']?.schema;
-    if (!schema?.$ref || !ajv.getSchema(`meterline-openapi${schema.$ref}`)) missing.push(key(r.method, r.template));
+    if (!documented200(op)) missing.push(key(r.method, r.template));
+    else if (!op.responses['200'].content['application/json']) nonJson.push(key(r.method, r.template));
   }
   expect(missing).toEqual([]);
+  // Only the invoice's PDF is not JSON; a new non-JSON route is a deliberate addition to this list.
+  expect(nonJson).toEqual(['GET /invoices/{lago_id}/file']);
+  // The check can fail: an empty 200, or a media type nobody checks, is not documented.
+  expect(documented200({ responses: { '200': { description: 'OK' } } })).toBe(false);
+  expect(documented200({ responses: { '200': { content: { 'text/csv': {} } } } })).toBe(false);
+  expect(documented200({ responses: { '200': { content: { 'application/json': { schema: { $ref: '#/components/schemas/Nope' } } } } } })).toBe(false);
 });
 
 test('a schema is closed: an undocumented field in an answer fails validation (the check can fail)', () => {
@@ -92,6 +143,20 @@ test('real answers of every route conform to the documented 200 schema', async (
   const s = 'oa';
   const now = Date.now();
   const ts = Math.floor(now / 1000) - 60;
+  // Taxes first, so the plan, its charge, the customer and then the invoices and fees carry applied taxes.
+  await call('POST', '/taxes', { tax: { name: 'VAT', code: `vat_${s}`, rate: '20', description: 'Standard VAT', applied_to_organization: false } });
+  await call('POST', '/taxes', { tax: { name: 'Temp', code: `temp_${s}`, rate: 5.5 } });
+  const taxList = await call('GET', '/taxes?page=1&per_page=10');
+  expect(taxList.taxes.map((t: any) => t.code)).toEqual(expect.arrayContaining([`vat_${s}`, `temp_${s}`]));
+  await call('GET', `/taxes/vat_${s}`);
+  const updated = await call('PUT', `/taxes/temp_${s}`, { tax: { name: 'Temp reduced', rate: '2.1', description: null } });
+  expect(updated.tax.rate).toBe(2.1);
+  await call('DELETE', `/taxes/temp_${s}`);
+  await call('GET', '/tax_settings');
+  // Automatic rules on: a customer without tax codes (auto_) gets the rule's decision on its invoice; customers
+  // with tax codes (cust_) keep their tax objects.
+  const settings = await call('PUT', '/tax_settings', { tax_settings: { automatic_taxes_enabled: true, seller_country: 'FR', us_state_rates: { CA: '7.25' }, country_rates: { CH: 8.1 } } });
+  expect(settings.tax_settings.us_state_rates).toEqual({ CA: '7.25' });
   const bm = await call('POST', '/billable_metrics', {
     billable_metric: {
       name: 'Tokens',
@@ -114,11 +179,13 @@ test('real answers of every route conform to the documented 200 schema', async (
       trial_period: 0,
       minimum_commitment: { amount_cents: 5000 },
       usage_thresholds: [{ amount_cents: 1_000_000, threshold_display_name: 'big' }],
+      tax_codes: [`vat_${s}`],
       charges: [
         {
           billable_metric_id: bm.billable_metric.lago_id,
           charge_model: 'standard',
           properties: { amount: '0.002' },
+          tax_codes: [`vat_${s}`],
           filters: [{ invoice_display_name: 'Large model', properties: { amount: '0.01' }, values: { model: ['large'] } }],
         },
         { billable_metric_code: `calls_${s}`, charge_model: 'graduated', properties: { graduated_ranges: [{ from_value: 0, to_value: 10, per_unit_amount: '0', flat_amount: '0' }, { from_value: 11, to_value: null, per_unit_amount: '0.5', flat_amount: '1' }] } },
@@ -126,14 +193,18 @@ test('real answers of every route conform to the documented 200 schema', async (
     },
   });
   await call('GET', `/plans/pro_${s}`);
-  await call('POST', '/customers', { customer: { external_id: `cust_${s}`, name: 'Ada', email: 'ada@example.com', currency: 'USD', timezone: 'Europe/Paris', country: 'FR', billing_configuration: { invoice_grace_period: 0 } } });
+  // No plan or charge taxes: its customer's invoice is taxed by the automatic rule (plan taxes would win).
+  await call('POST', '/plans', { plan: { name: 'Plain', code: `plain_${s}`, interval: 'monthly', amount_cents: 1000, amount_currency: 'USD' } });
+  await call('POST', '/customers', { customer: { external_id: `cust_${s}`, name: 'Ada', email: 'ada@example.com', currency: 'USD', timezone: 'Europe/Paris', country: 'FR', customer_type: 'company', state: 'IDF', zipcode: '75001', tax_codes: [`vat_${s}`], billing_configuration: { invoice_grace_period: 0 } } });
   await call('POST', '/customers', { customer: { external_id: `bare_${s}` } });
+  await call('POST', '/customers', { customer: { external_id: `auto_${s}`, currency: 'USD', country: 'DE', customer_type: 'individual', billing_configuration: { invoice_grace_period: 0 } } });
   await call('GET', `/customers/cust_${s}`);
   await call('GET', `/customers/bare_${s}`);
   // Backdated: its first period (last month) closes at once, so an invoice exists.
   const backdated = new Date(now - 40 * 86_400_000).toISOString();
   await call('POST', '/subscriptions', { subscription: { external_customer_id: `cust_${s}`, plan_code: `pro_${s}`, external_id: `sub_${s}`, subscription_at: backdated, name: 'Main' } });
   await call('POST', '/subscriptions', { subscription: { external_customer_id: `cust_${s}`, plan_code: `pro_${s}`, external_id: `end_${s}`, billing_time: 'anniversary' } });
+  await call('POST', '/subscriptions', { subscription: { external_customer_id: `auto_${s}`, plan_code: `plain_${s}`, external_id: `auto_${s}`, subscription_at: backdated } });
   await call('POST', '/subscriptions', { subscription: { external_customer_id: `cust_${s}`, plan_code: `pro_${s}`, external_id: `later_${s}`, subscription_at: new Date(now + 7 * 86_400_000).toISOString() } });
   await call('GET', '/subscriptions');
   await call('GET', `/subscriptions?status[]=pending&status[]=active&external_customer_id=cust_${s}`);
@@ -207,11 +278,60 @@ test('real answers of every route conform to the documented 200 schema', async (
     return b.invoices.length >= 2 ? b : undefined;
   }, 60_000, 'two invoices');
   for (const inv of invoices.invoices) await call('GET', `/invoices/${inv.lago_id}`);
+  // The invoices carry the customer's tax: applied taxes on the invoice and on its fees are part of the checked answers.
+  expect(invoices.invoices.some((i: any) => i.applied_taxes.length > 0 && i.fees.some((f: any) => f.applied_taxes.length > 0))).toBe(true);
+  const auto = await eventually(async () => {
+    const b = await call('GET', `/invoices?external_customer_id=auto_${s}`);
+    return b.invoices[0];
+  }, 60_000, "the automatically taxed customer's invoice");
+  expect(auto.tax_decision).toEqual(expect.objectContaining({ customer_country: 'DE', seller_country: 'FR' }));
+  await call('GET', `/invoices/${auto.lago_id}`);
+  const finalized = await eventually(async () => {
+    const b = await call('GET', `/invoices?external_customer_id=cust_${s}&status=finalized`);
+    return b.invoices[0];
+  }, 60_000, 'a finalized invoice');
+  const downloaded = await call('POST', `/invoices/${finalized.lago_id}/download`);
+  expect(downloaded.invoice.file_url).toMatch(new RegExp(`/invoices/${finalized.lago_id}/file$`));
+  const pdf: Buffer = await call('GET', `/invoices/${finalized.lago_id}/file`);
+  expect(pdf.length).toBeGreaterThan(100);
+  // Once rendered, the invoice's reads show the file_url too.
+  expect((await call('GET', `/invoices/${finalized.lago_id}`)).invoice.file_url).toBe(downloaded.invoice.file_url);
   await call('GET', `/invoices?external_subscription_id=sub_${s}&status=finalized&per_page=1`);
   await call('GET', `/subscriptions?status=terminated`);
 
   await call('POST', '/invoices/preview', { customer: { external_id: `cust_${s}` }, plan_code: `pro_${s}`, usage: [{ billable_metric_code: `tokens_${s}`, units: '1000' }] });
   await call('POST', '/invoices/preview', { customer: { external_id: `cust_${s}` }, subscription: { external_id: `sub_${s}` }, billing_period: { index: 0 } });
+
+  // FX operator routes: a manual rate, then the rate an invoice of that day would use.
+  await call('GET', '/fx_settings');
+  await call('PUT', '/fx_settings', { fx_settings: { invoicing_enabled: true } });
+  const day = new Date(now).toISOString().slice(0, 10);
+  await call('POST', '/fx_rates', { fx_rate: { base_currency: 'USD', quote_currency: 'EUR', date: day, rate: '0.9215', note: 'treasury' } });
+  const resolved = await call('GET', `/fx_rates/resolve?base_currency=USD&quote_currency=EUR&date=${day}`);
+  expect(resolved.fx_rate.source).toBe('manual');
+
+  // A poison row stored before the input limits existed (written directly, as in test/api/input-limits.test.ts):
+  // reading the usage moves it aside, so the quarantine list has an entry whose shape is checked.
+  const poisonSub = await call('POST', '/subscriptions', { subscription: { external_customer_id: `cust_${s}`, plan_code: `pro_${s}`, external_id: `poison_${s}` } });
+  await ingestEvents(sys.database.db, { organizationId: alerts.alerts[0].lago_organization_id, subscriptionId: poisonSub.subscription.lago_id, externalSubscriptionId: `poison_${s}` }, [
+    { code: `tokens_${s}`, timestamp: new Date().toISOString(), properties: { tokens: 1e79, model: 'small' }, transactionId: `poison_${s}` },
+  ]);
+  await call('GET', `/customers/cust_${s}/current_usage?external_subscription_id=poison_${s}`);
+  const quarantined = await call('GET', '/events/quarantined?page=1&per_page=5');
+  expect(quarantined.quarantined_events.map((e: any) => e.transaction_id)).toEqual([`poison_${s}`]);
+
+  // API keys: a second key is created, listed, read, rotated and its replacement revoked. The key this test
+  // calls with (the harness's) is never touched.
+  const created = await call('POST', '/api_keys', { api_key: { name: `ops_${s}` } });
+  expect(created.api_key.value).toEqual(expect.any(String));
+  const keys = await call('GET', '/api_keys');
+  expect(keys.api_keys.some((k: any) => k.lago_id === created.api_key.lago_id && k.value === undefined)).toBe(true);
+  await call('GET', `/api_keys/${created.api_key.lago_id}`);
+  const rotated = await call('POST', `/api_keys/${created.api_key.lago_id}/rotate`, {});
+  expect(rotated.revoked_api_key.lago_id).toBe(created.api_key.lago_id);
+  const revoked = await call('DELETE', `/api_keys/${rotated.api_key.lago_id}`);
+  expect(revoked.api_key.revoked_at).not.toBeNull();
+  expect((await sys.request('GET', '/api_keys')).status).toBe(200); // the test's own key still works
 
   // Every mounted route was answered 2xx at least once above and each answer conformed.
   const never = routes.map((r) => key(r.method, r.template)).filter((k) => !exercised.has(k));

@@ -1,15 +1,21 @@
 // Tenant isolation, generated from the route table: organization A holds data of every kind (metric, plan,
 // customer, subscriptions with a closed period and its invoice, events, a rejected event, imported usage, an
-// alert and its trigger); organization B then calls EVERY route mounted in the Express app (read from its
+// alert and its trigger, a tax attached to its customer, tax settings, FX settings and a manual FX rate, a second
+// API key); organization B then calls EVERY route mounted in the Express app (read from its
 // router stack, so a new route cannot escape) with its own key and A's ids, codes and external ids in every
 // path parameter and query filter, and bodies naming A's objects. Asserted:
 //   - nothing of A in any answer: none of A's lago ids (UUIDs), nor the marker strings written only into A's data;
 //   - every GET of a single object by A's id is a 404 (B has nothing with those ids yet: reads run before writes);
 //   - no answer is a 5xx;
 //   - no write touched A: every row of every table with an organization_id, for A, is byte-identical after
-//     B's calls, and A's subscriptions and their workflows still run.
+//     B's calls (and A's organization row, which holds its FX setting), and A's subscriptions and their
+//     workflows still run;
+//   - the settings and rates that answer without ids (tax settings, FX settings, a resolved FX rate) are B's own.
 // A new POST/PUT/PATCH/DELETE route needs a body entry in BODIES (the test fails and says so).
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { recordAlertTriggers } from '../../db/repositories/alerts';
 import { createApiKey, ensureOrganization } from '../../db/repositories/organizations';
 import { eventually, startSystem, type System } from '../e2e/harness';
@@ -35,7 +41,12 @@ const A = {
   badTx: `bad_${SUF}`,
   importTx: `imp_${SUF}`,
   alert: `alert_${SUF}`,
+  tax: `tax_${SUF}`,
 };
+/** The day of A's manual FX rate (USD → EUR). */
+const FX_DAY = new Date().toISOString().slice(0, 10);
+/** A would render its invoice PDFs here (B must never cause one). */
+const DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-iso-'));
 /** Filled in beforeAll: A's lago ids (UUIDs) and the invoice id. */
 const ids: Record<string, string> = {};
 
@@ -63,6 +74,9 @@ async function snapshot(organizationId: string): Promise<Record<string, string>>
     )
   ).rows;
   const out: Record<string, string> = {};
+  // The organization's own row (its FX setting lives there).
+  const org = await sys.database.db.raw(`SELECT md5(t::text) AS h FROM organizations t WHERE id = ?`, [organizationId]);
+  out['organizations (own row)'] = org.rows[0].h;
   for (const { table_name } of tables) {
     const r = await sys.database.db.raw(
       `SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS h FROM ?? t WHERE organization_id = ?`,
@@ -74,6 +88,7 @@ async function snapshot(organizationId: string): Promise<Record<string, string>>
 }
 
 beforeAll(async () => {
+  process.env.METERLINE_DATA_DIR = DATA_DIR;
   sys = await startSystem('dev-server');
   const { createApp, runtimeOf } = await import('../../api/server');
   const app = createApp({ db: sys.database.db, temporal: sys.client });
@@ -86,6 +101,12 @@ beforeAll(async () => {
   // ---- organization A: data of every kind, with MARK in every free-text field -------------------------------
   const now = Date.now();
   const ts = Math.floor(now / 1000) - 60;
+  ids.tax = (await asA('POST', '/taxes', { tax: { name: `VAT ${MARK}`, code: A.tax, rate: '20', description: MARK } })).tax.lago_id;
+  await asA('PUT', '/tax_settings', { tax_settings: { automatic_taxes_enabled: false, seller_country: 'FR', us_state_rates: { CA: '7.25' }, country_rates: { CH: '8.1' } } });
+  await asA('PUT', '/fx_settings', { fx_settings: { invoicing_enabled: true } });
+  ids.fxRate = (await asA('POST', '/fx_rates', { fx_rate: { base_currency: 'USD', quote_currency: 'EUR', date: FX_DAY, rate: '0.9215', note: MARK } })).fx_rate.lago_id;
+  ids.apiKey = (await asA('POST', '/api_keys', { api_key: { name: MARK } })).api_key.lago_id;
+  ids.ownApiKey = (await sys.database.db('api_keys').where({ organization_id: orgA }).whereNot({ id: ids.apiKey }).first('id')).id;
   const bm = await asA('POST', '/billable_metrics', {
     billable_metric: { name: `Tokens ${MARK}`, code: A.metric, description: MARK, aggregation_type: 'sum_agg', field_name: 'tokens', filters: [{ key: 'model', values: [MARK] }] },
   });
@@ -99,7 +120,7 @@ beforeAll(async () => {
   });
   ids.plan = plan.plan.lago_id;
   ids.charge = plan.plan.charges[0].lago_id;
-  ids.customer = (await asA('POST', '/customers', { customer: { external_id: A.customer, name: `Name ${MARK}`, email: `${MARK}@a.example`, currency: 'USD', billing_configuration: { invoice_grace_period: 0 } } })).customer.lago_id;
+  ids.customer = (await asA('POST', '/customers', { customer: { external_id: A.customer, name: `Name ${MARK}`, email: `${MARK}@a.example`, currency: 'USD', tax_codes: [A.tax], billing_configuration: { invoice_grace_period: 0 } } })).customer.lago_id;
   // Backdated: its first period closes at once (an invoice of A exists).
   ids.subscription = (await asA('POST', '/subscriptions', { subscription: { external_customer_id: A.customer, plan_code: A.plan, external_id: A.subscription, name: MARK, subscription_at: new Date(now - 40 * 86_400_000).toISOString() } })).subscription.lago_id;
   ids.current = (await asA('POST', '/subscriptions', { subscription: { external_customer_id: A.customer, plan_code: A.plan, external_id: A.current, name: MARK } })).subscription.lago_id;
@@ -123,10 +144,13 @@ beforeAll(async () => {
   }, 60_000, "A's invoice for its closed period");
   ids.invoice = invoice.lago_id;
   ids.organization = orgA;
+  // A's invoice has a rendered PDF (its document row exists; B must neither read nor re-render it).
+  expect((await asA('POST', `/invoices/${ids.invoice}/download`)).invoice.file_url).toEqual(expect.any(String));
 });
 
 afterAll(async () => {
   await sys?.stop();
+  fs.rmSync(DATA_DIR, { recursive: true, force: true });
 });
 
 /** What B may put in a path parameter or a query filter: every identifier of A. */
@@ -180,6 +204,16 @@ function bodies(): Record<string, unknown[]> {
       { customer: { external_id: A.customer }, subscriptions: { external_ids: [A.current] }, billing_period: { index: 0 } },
     ],
     'DELETE /subscriptions/{external_id}': [undefined],
+    'POST /taxes': [{ tax: { name: 'B tax', code: A.tax, rate: '10' } }, { tax: { name: 'B tax 2', code: `${A.tax}_2`, rate: 5 } }],
+    'PUT /taxes/{code}': [{ tax: { name: 'B renamed', rate: '1', description: null } }, { tax: { code: `${A.tax}_moved`, applied_to_organization: true } }],
+    'DELETE /taxes/{code}': [undefined],
+    'PUT /tax_settings': [{ tax_settings: { automatic_taxes_enabled: true, seller_country: 'DE', us_state_rates: { CA: '1' }, country_rates: { CH: '1' } } }],
+    'POST /invoices/{lago_id}/download': [undefined],
+    'PUT /fx_settings': [{ fx_settings: { invoicing_enabled: false } }],
+    'POST /fx_rates': [{ fx_rate: { base_currency: 'USD', quote_currency: 'EUR', date: FX_DAY, rate: '2', note: 'b' } }],
+    'POST /api_keys': [{ api_key: { name: 'B key' } }],
+    'DELETE /api_keys/{lago_id}': [undefined],
+    'POST /api_keys/{lago_id}/rotate': [{}],
   };
 }
 
@@ -218,7 +252,7 @@ test("organization B, calling every route with A's ids, codes and external ids, 
     before = again;
     return stable ? true : undefined;
   }, 60_000, "A's rows to settle");
-  expect(Object.keys(before)).toEqual(expect.arrayContaining(['customers', 'subscriptions', 'events', 'invoices', 'fees', 'event_errors', 'usage_alerts']));
+  expect(Object.keys(before)).toEqual(expect.arrayContaining(['customers', 'subscriptions', 'events', 'invoices', 'fees', 'event_errors', 'usage_alerts', 'api_keys', 'organization_tax_settings', 'fx_manual_rates']));
 
   const problems: string[] = [];
   let calls = 0;
@@ -239,6 +273,12 @@ test("organization B, calling every route with A's ids, codes and external ids, 
       for (const q of queries()) check('GET', p + q, await asB('GET', p + q), single);
     }
   }
+  // The answers that carry no id of A: B's settings are its own defaults, and A's manual rate does not resolve for B.
+  expect(JSON.parse((await asB('GET', '/tax_settings')).text)).toEqual({ tax_settings: { automatic_taxes_enabled: false, seller_country: null, us_state_rates: {}, country_rates: {} } });
+  expect(JSON.parse((await asB('GET', '/fx_settings')).text)).toEqual({ fx_settings: { invoicing_enabled: false } });
+  const resolved = await asB('GET', `/fx_rates/resolve?base_currency=USD&quote_currency=EUR&date=${FX_DAY}`);
+  expect(resolved.status).toBe(404);
+  expect(resolved.text).not.toContain('0.9215');
   // Then every write, with A's objects named in path and body.
   for (const r of routes.filter((x) => x.method !== 'GET')) {
     for (const p of paths(r.template)) {
@@ -250,6 +290,10 @@ test("organization B, calling every route with A's ids, codes and external ids, 
 
   // Nothing of A changed: every row of every organization-scoped table, and A's workflows still run.
   expect(await snapshot(orgA)).toEqual(before);
+  expect((await asA('GET', '/fx_settings')).fx_settings.invoicing_enabled).toBe(true);
+  expect((await asA('GET', '/tax_settings')).tax_settings).toEqual({ automatic_taxes_enabled: false, seller_country: 'FR', us_state_rates: { CA: '7.25' }, country_rates: { CH: '8.1' } });
+  expect((await asA('GET', `/fx_rates/resolve?base_currency=USD&quote_currency=EUR&date=${FX_DAY}`)).fx_rate.rate).toMatch(/^0\.9215/);
+  expect((await asA('GET', `/api_keys/${ids.apiKey}`)).api_key.revoked_at).toBeNull();
   for (const sub of [A.subscription, A.current]) {
     expect((await asA('GET', `/subscriptions/${sub}`)).subscription.status).toBe('active');
   }
