@@ -3,7 +3,7 @@
 // (a miss re-reads at most once per `missRefreshMs`, so a brand-new metric/subscription is found quickly).
 import type { Knex } from 'knex';
 import type { AggregationType } from '../../billing/types';
-import { listMetricIngestInfo } from '../../db/repositories/catalog';
+import { listMetricIngestInfo } from '../../db/repositories/billable-metrics';
 import { lookupSubscriptions, type SubscriptionLookup } from '../../db/repositories/subscriptions';
 
 export interface MetricInfo {

@@ -12,7 +12,7 @@
 // at once; when that signal cannot be sent the workflow still picks the alert up at the next period.
 import { Router } from 'express';
 import { createAlert, DuplicateAlertCodeError, listAlerts, listAlertTriggers, type AlertRecord } from '../../db/repositories/alerts';
-import { getBillableMetricByCode, type BillableMetricRecord } from '../../db/repositories/catalog';
+import { getBillableMetricByCode, type BillableMetricRecord } from '../../db/repositories/billable-metrics';
 import { getSubscriptionByExternalId } from '../../db/repositories/subscriptions';
 import { billingRulesChangedSignal, subscriptionWorkflowId } from '../../workflows/messages';
 import { orgId } from '../auth';

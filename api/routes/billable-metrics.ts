@@ -5,7 +5,7 @@ import {
   getBillableMetricByCode,
   listBillableMetricsPage,
   type BillableMetricRecord,
-} from '../../db/repositories/catalog';
+} from '../../db/repositories/billable-metrics';
 import { orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { notFound, validationError } from '../errors';

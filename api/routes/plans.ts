@@ -3,15 +3,9 @@ import { PlanValidationError } from '../../billing/errors';
 import { planFromLagoInput } from '../../billing/lago-plan';
 import { validatePlan } from '../../billing/plan-validation';
 import type { BillableMetric, Plan } from '../../billing/types';
-import {
-  createPlan,
-  DuplicateCodeError,
-  getPlanByCode,
-  metricsByIdsOrCodes,
-  toBillingMetric,
-  type BillableMetricRecord,
-  type PlanRecord,
-} from '../../db/repositories/catalog';
+import { metricsByIdsOrCodes, toBillingMetric, type BillableMetricRecord } from '../../db/repositories/billable-metrics';
+import { DuplicateCodeError } from '../../db/repositories/errors';
+import { createPlan, getPlanByCode, type PlanRecord } from '../../db/repositories/plans';
 import { orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { addDetail, notFound, validationError } from '../errors';

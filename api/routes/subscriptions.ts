@@ -3,7 +3,7 @@ import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@tempo
 import { Router } from 'express';
 import type { ScheduleInput } from '../../billing/period';
 import type { Interval } from '../../billing/types';
-import { getPlanByCode } from '../../db/repositories/catalog';
+import { getPlanByCode } from '../../db/repositories/plans';
 import { assignCustomerCurrencyIfUnset, getCustomerByExternalId } from '../../db/repositories/customers';
 import {
   getSubscriptionByExternalId,

@@ -41,7 +41,8 @@ import { periodContaining, type PeriodPair, type ScheduleInput } from '../../bil
 import { chargesToRead, ratePeriod } from '../../billing/rate-period';
 import { validatePlan } from '../../billing/plan-validation';
 import type { BillableMetric, BillingTime, Charge, EventPropertyValue, Interval, Period, Plan } from '../../billing/types';
-import { getPlanByCode, getPlanById, metricsByIdsOrCodes, toBillingMetric, type BillableMetricRecord } from '../../db/repositories/catalog';
+import { metricsByIdsOrCodes, toBillingMetric, type BillableMetricRecord } from '../../db/repositories/billable-metrics';
+import { getPlanByCode, getPlanById } from '../../db/repositories/plans';
 import { getCustomerByExternalId, type CustomerRecord } from '../../db/repositories/customers';
 import { loadPlan } from '../../db/repositories/plans';
 import { getSubscriptionByExternalId, type SubscriptionRecord } from '../../db/repositories/subscriptions';

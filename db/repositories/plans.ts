@@ -1,11 +1,17 @@
-// Plans as the billing engine sees them: plans + charges (by position) + billable_metrics rows → Plan.
+// The plans aggregate: plans and their charges. Writes and Lago-shaped reads for the API (createPlan,
+// getPlanById/ByCode → PlanRecord), and the plan as the billing engine sees it (loadPlan): plans + charges (by
+// position) + billable_metrics rows → Plan.
 // The rows are mapped to Lago's plan JSON and go through billing/'s planFromLagoInput, so a plan read back
 // from the database is validated by exactly the rules that accepted it at the API (a corrupt row surfaces
 // as a PlanValidationError, code 'invalid_plan', never as a silently wrong price).
+import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { BillingError } from '../../billing/errors';
 import { planFromLagoInput } from '../../billing/lago-plan';
-import type { AggregationType, BillableMetric, MetricFilter, Plan } from '../../billing/types';
+import type { BillableMetric, Plan } from '../../billing/types';
+import { toBillingMetric, toMetric } from './billable-metrics';
+import { DuplicateCodeError, isUniqueViolation } from './errors';
+import { setTaxes } from './taxes';
 
 type Db = Knex | Knex.Transaction;
 
@@ -36,33 +42,6 @@ interface ChargeRow {
   filters: unknown;
 }
 
-interface MetricRow {
-  id: string;
-  code: string;
-  name: string;
-  aggregation_type: string;
-  field_name: string | null;
-  recurring: boolean;
-  filters: unknown;
-}
-
-export function metricFromRow(r: MetricRow): BillableMetric {
-  const filters: MetricFilter[] = Array.isArray(r.filters)
-    ? (r.filters as { key?: unknown; values?: unknown }[]).map((f) => ({
-        key: String(f.key ?? ''),
-        values: Array.isArray(f.values) ? f.values.map(String) : [],
-      }))
-    : [];
-  return {
-    code: r.code,
-    name: r.name,
-    aggregationType: r.aggregation_type as AggregationType,
-    fieldName: r.field_name === '' ? null : r.field_name,
-    recurring: r.recurring,
-    filters,
-  };
-}
-
 /** The plan with its charges in position order. Throws BillingError 'plan_not_found' or PlanValidationError. */
 export async function loadPlan(db: Db, organizationId: string, planId: string): Promise<Plan> {
   const plan: PlanRow | undefined = await db('plans').where({ organization_id: organizationId, id: planId }).first();
@@ -71,10 +50,10 @@ export async function loadPlan(db: Db, organizationId: string, planId: string): 
     .where({ organization_id: organizationId, plan_id: planId })
     .orderBy([{ column: 'position' }, { column: 'id' }]);
   const metricIds = [...new Set(charges.map((c) => c.billable_metric_id))];
-  const metricRows: MetricRow[] =
+  const metricRows: Record<string, any>[] =
     metricIds.length === 0 ? [] : await db('billable_metrics').where('organization_id', organizationId).whereIn('id', metricIds);
   const metricsById: Record<string, BillableMetric> = {};
-  for (const m of metricRows) metricsById[m.id] = metricFromRow(m);
+  for (const m of metricRows) metricsById[m.id] = toBillingMetric(toMetric(m));
 
   const json = {
     code: plan.code,
@@ -118,4 +97,182 @@ export async function metricIdsOfPlanCharges(db: Db, organizationId: string, pla
     .where({ organization_id: organizationId, plan_id: planId })
     .select('id', 'billable_metric_id');
   return new Map(rows.map((r) => [r.id, r.billable_metric_id]));
+}
+
+export interface NewCharge {
+  billableMetricId: string;
+  chargeModel: string;
+  payInAdvance: boolean;
+  invoiceable: boolean;
+  prorated: boolean;
+  minAmountCents: number;
+  invoiceDisplayName: string | null;
+  properties: Record<string, unknown>;
+  filters: { invoice_display_name: string | null; properties: Record<string, unknown>; values: Record<string, string[]> }[];
+}
+
+export interface NewPlan {
+  code: string;
+  name: string;
+  description: string | null;
+  interval: string;
+  amountCents: number;
+  amountCurrency: string;
+  payInAdvance: boolean;
+  /** decimal string (days) */
+  trialPeriod: string;
+  minimumCommitmentAmountCents: number;
+  usageThresholds: { amount_cents: number; recurring: boolean; threshold_display_name: string | null }[];
+  charges: NewCharge[];
+  /** Taxes attached to the plan (Lago `tax_codes`, resolved), written in the plan's transaction. */
+  taxIds?: string[];
+  /** Taxes attached to each charge, by the charge's index in `charges`. */
+  chargeTaxIds?: string[][];
+}
+
+export interface ChargeRecord {
+  id: string;
+  billableMetricId: string;
+  billableMetricCode: string;
+  position: number;
+  chargeModel: string;
+  payInAdvance: boolean;
+  invoiceable: boolean;
+  prorated: boolean;
+  minAmountCents: number;
+  invoiceDisplayName: string | null;
+  properties: Record<string, unknown>;
+  filters: NewCharge['filters'];
+  createdAt: Date;
+}
+
+export interface StoredUsageThreshold {
+  lago_id: string;
+  amount_cents: number;
+  recurring: boolean;
+  threshold_display_name: string | null;
+  created_at: string;
+}
+
+export interface PlanRecord {
+  id: string;
+  organizationId: string;
+  code: string;
+  name: string;
+  description: string | null;
+  interval: string;
+  amountCents: number;
+  amountCurrency: string;
+  payInAdvance: boolean;
+  trialPeriod: string;
+  minimumCommitmentAmountCents: number;
+  usageThresholds: StoredUsageThreshold[];
+  createdAt: Date;
+  charges: ChargeRecord[];
+}
+
+/** Plan and charges in ONE transaction: a failure writes nothing. */
+export async function createPlan(db: Knex, organizationId: string, p: NewPlan): Promise<PlanRecord> {
+  const nowIso = new Date().toISOString();
+  try {
+    const planId = await db.transaction(async (trx) => {
+      const [plan] = await trx('plans')
+        .insert({
+          organization_id: organizationId,
+          code: p.code,
+          name: p.name,
+          description: p.description,
+          interval: p.interval,
+          amount_cents: p.amountCents,
+          amount_currency: p.amountCurrency,
+          pay_in_advance: p.payInAdvance,
+          trial_period: p.trialPeriod,
+          minimum_commitment_amount_cents: p.minimumCommitmentAmountCents,
+          usage_thresholds: JSON.stringify(
+            p.usageThresholds.map((t) => ({ lago_id: crypto.randomUUID(), ...t, created_at: nowIso })),
+          ),
+        })
+        .returning('id');
+      if (p.charges.length > 0) {
+        const inserted: { id: string; position: number }[] = await trx('charges').insert(
+          p.charges.map((c, position) => ({
+            organization_id: organizationId,
+            plan_id: plan.id,
+            billable_metric_id: c.billableMetricId,
+            position,
+            charge_model: c.chargeModel,
+            pay_in_advance: c.payInAdvance,
+            invoiceable: c.invoiceable,
+            prorated: c.prorated,
+            min_amount_cents: c.minAmountCents,
+            invoice_display_name: c.invoiceDisplayName,
+            properties: JSON.stringify(c.properties),
+            filters: JSON.stringify(c.filters),
+          })),
+        ).returning(['id', 'position']);
+        for (const c of inserted) {
+          const ids = p.chargeTaxIds?.[c.position] ?? [];
+          if (ids.length > 0) await setTaxes(trx, organizationId, 'charge', c.id, ids);
+        }
+      }
+      if (p.taxIds && p.taxIds.length > 0) await setTaxes(trx, organizationId, 'plan', plan.id, p.taxIds);
+      return plan.id as string;
+    });
+    return (await getPlanById(db, organizationId, planId))!;
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new DuplicateCodeError('plan', p.code);
+    throw err;
+  }
+}
+
+function toPlan(row: Record<string, any>, charges: ChargeRecord[]): PlanRecord {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    code: row.code,
+    name: row.name,
+    description: row.description ?? null,
+    interval: row.interval,
+    amountCents: row.amount_cents,
+    amountCurrency: String(row.amount_currency).trim(),
+    payInAdvance: row.pay_in_advance,
+    trialPeriod: String(row.trial_period),
+    minimumCommitmentAmountCents: row.minimum_commitment_amount_cents,
+    usageThresholds: row.usage_thresholds ?? [],
+    createdAt: row.created_at,
+    charges,
+  };
+}
+
+async function loadCharges(db: Knex, organizationId: string, planId: string): Promise<ChargeRecord[]> {
+  const rows = await db('charges as c')
+    .join('billable_metrics as m', 'm.id', 'c.billable_metric_id')
+    .where({ 'c.organization_id': organizationId, 'c.plan_id': planId })
+    .orderBy('c.position')
+    .select('c.*', 'm.code as metric_code');
+  return rows.map((r: Record<string, any>) => ({
+    id: r.id,
+    billableMetricId: r.billable_metric_id,
+    billableMetricCode: r.metric_code,
+    position: r.position,
+    chargeModel: r.charge_model,
+    payInAdvance: r.pay_in_advance,
+    invoiceable: r.invoiceable,
+    prorated: r.prorated,
+    minAmountCents: r.min_amount_cents,
+    invoiceDisplayName: r.invoice_display_name ?? null,
+    properties: r.properties ?? {},
+    filters: r.filters ?? [],
+    createdAt: r.created_at,
+  }));
+}
+
+export async function getPlanById(db: Knex, organizationId: string, planId: string): Promise<PlanRecord | null> {
+  const row = await db('plans').where({ organization_id: organizationId, id: planId }).first();
+  return row ? toPlan(row, await loadCharges(db, organizationId, row.id)) : null;
+}
+
+export async function getPlanByCode(db: Knex, organizationId: string, code: string): Promise<PlanRecord | null> {
+  const row = await db('plans').where({ organization_id: organizationId, code }).first();
+  return row ? toPlan(row, await loadCharges(db, organizationId, row.id)) : null;
 }
