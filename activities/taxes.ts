@@ -1,7 +1,7 @@
 // The taxes step of an invoice, for activities: loads what billing/tax needs from Postgres (the tax objects at each
 // level of Lago's precedence; for a customer without taxes of its own, when the organization enabled them, the
 // automatic rules' inputs) and runs the ONE pure step `taxInvoiceDraft`. The VAT number status is the customer's
-// last VIES check (db column, recorded by integrations/vies/customer-check.ts when the API writes the customer); a number never checked counts as `unknown`
+// last VIES check (db column, recorded by adapters/vies/customer-check.ts when the API writes the customer); a number never checked counts as `unknown`
 // (charged, never reverse-charged on an unverified number).
 import type { InvoiceDraft } from '../billing/invoice';
 import {

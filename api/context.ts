@@ -6,7 +6,7 @@ import type { IngestCache } from './ingest/catalog-cache';
 import type { EventWriter } from './ingest/event-writer';
 import type { EventTimeWindow } from './ingest/timestamp';
 import type { UsageSignaller } from './ingest/usage-signaller';
-import type { VatNumberChecker } from '../integrations/vies/checker';
+import type { VatNumberChecker } from '../adapters/vies/checker';
 
 export interface RouteContext {
   db: Knex;

@@ -4,8 +4,8 @@ import { loadConfig } from '../config/env';
 import { createDb } from '../db/knexfile';
 import { consoleLogger } from './errors';
 import { startApi } from './server';
-import { VatNumberChecker } from '../integrations/vies/checker';
-import { ViesHttpClient } from '../integrations/vies/http';
+import { VatNumberChecker } from '../adapters/vies/checker';
+import { ViesHttpClient } from '../adapters/vies/http';
 
 async function main(): Promise<void> {
   const config = loadConfig();

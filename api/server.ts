@@ -31,7 +31,7 @@ import { alertRoutes } from './routes/alerts';
 import { apiKeyRoutes } from './routes/api-keys';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { taxRoutes } from './routes/taxes';
-import type { VatNumberChecker } from '../integrations/vies/checker';
+import type { VatNumberChecker } from '../adapters/vies/checker';
 import { webhookRoutes } from './routes/webhooks';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { paymentRoutes, type ProviderFactory } from './routes/payments';

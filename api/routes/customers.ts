@@ -3,7 +3,7 @@ import { getCustomerByExternalId, hasLiveSubscription, type CustomerRecord } fro
 import { setTaxes, taxesOf, type TaxRecord } from '../../db/repositories/taxes';
 import { serializeTax } from './taxes';
 import { resolveTaxCodes } from './tax-codes';
-import { verifyCustomerVatNumber } from '../../integrations/vies/customer-check';
+import { verifyCustomerVatNumber } from '../../adapters/vies/customer-check';
 import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { currencyError, customerCurrencyChangeViolation } from '../currency-policy';

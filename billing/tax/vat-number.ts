@@ -1,5 +1,5 @@
 // VAT number format and checksum (offline), with the maintained `jsvat-next` library (pure: no I/O). This only
-// says whether a number CAN be valid; whether it is registered is VIES's answer (integrations/vies).
+// says whether a number CAN be valid; whether it is registered is VIES's answer (adapters/vies).
 import { checkVAT, countries } from 'jsvat-next';
 
 export interface VatNumberFormat {

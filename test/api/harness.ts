@@ -6,7 +6,7 @@ import type { Logger } from '../../api/errors';
 import type { ProviderFactory } from '../../api/routes/payments';
 import { createApiKey, ensureOrganization, type Organization } from '../../db/repositories/organizations';
 import { createTestDatabase, temporalTestAddress, type TestDatabase } from '../support/services';
-import type { VatNumberChecker } from '../../integrations/vies/checker';
+import type { VatNumberChecker } from '../../adapters/vies/checker';
 
 export interface ApiResponse<T = any> {
   status: number;

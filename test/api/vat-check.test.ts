@@ -1,7 +1,7 @@
 // A customer's VAT number is checked against (a fake) VIES when the API writes the customer, and the answer is
 // recorded as evidence; "member state unavailable" is recorded as unknown, never invalid.
-import { VatNumberChecker } from '../../integrations/vies/checker';
-import { ViesHttpClient } from '../../integrations/vies/http';
+import { VatNumberChecker } from '../../adapters/vies/checker';
+import { ViesHttpClient } from '../../adapters/vies/http';
 import { startFakeVies, type FakeVies } from '../support/fake-vies';
 import { startApiHarness, type ApiHarness } from './harness';
 

@@ -3,7 +3,7 @@
 // a timeout or a 5xx is transient, an address it cannot place is permanent. It records the idempotency keys.
 import { D } from '../../billing';
 import type { ProviderFeeTaxes } from '../../billing/tax';
-import { TaxProviderError, type TaxProvider, type TaxProviderRequest } from '../../integrations/tax-provider/port';
+import { TaxProviderError, type TaxProvider, type TaxProviderRequest } from '../../adapters/tax-provider/port';
 
 export class FakeTaxEngine implements TaxProvider {
   readonly name = 'fake-engine';

@@ -1,6 +1,6 @@
 import { checkVatNumberFormat } from '../../billing/tax';
-import { VatNumberChecker } from '../../integrations/vies/checker';
-import { ViesHttpClient } from '../../integrations/vies/http';
+import { VatNumberChecker } from '../../adapters/vies/checker';
+import { ViesHttpClient } from '../../adapters/vies/http';
 import { startFakeVies, type FakeVies } from '../support/fake-vies';
 
 describe('VAT number format and checksum (jsvat-next)', () => {

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { applyProviderTaxes } from '../../billing/tax';
-import { classifyTaxProviderError, TaxProviderError, type TaxProviderRequest } from '../../integrations/tax-provider/port';
+import { classifyTaxProviderError, TaxProviderError, type TaxProviderRequest } from '../../adapters/tax-provider/port';
 import { FakeTaxEngine } from '../support/fake-tax-engine';
 
 const request = (address: TaxProviderRequest['customer']['address']): TaxProviderRequest => ({
