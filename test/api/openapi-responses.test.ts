@@ -413,6 +413,8 @@ test('real answers of every route conform to the documented 200 schema', async (
   expect(paid.payment.amount_cents).toBe(1);
   const tagged = await call('PUT', `/invoices/${finalized.lago_id}`, { invoice: { metadata: [{ key: 'po', value: 'PO-1' }] } });
   expect(tagged.invoice).toMatchObject({ total_paid_amount_cents: 1, metadata: [{ key: 'po', value: 'PO-1' }] });
+  // An action answers the invoice as GET /invoices/:id does (fees' lago_item_id, FX fields, file_url included).
+  expect(tagged.invoice).toEqual(await call('GET', `/invoices/${finalized.lago_id}`).then((b) => b.invoice));
   const autoFinal = await eventually(async () => {
     const b = await call('GET', `/invoices?external_customer_id=auto_${s}&status=finalized`);
     return b.invoices[0];
