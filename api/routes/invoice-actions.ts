@@ -8,8 +8,9 @@
 // is_not_draft; retry_payment is 405 payment_not_retryable (collection has ended).
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { getCustomersByIds } from '../../db/repositories/customers';
+import { metricIdsByCharge } from '../../db/repositories/invoice-documents';
 import { getInvoice } from '../../db/repositories/invoices';
 import { invoicePaymentFields, updateInvoiceFields, voidInvoiceRow } from '../../db/repositories/payments';
 import { getSubscriptionsByIds } from '../../db/repositories/subscriptions';
@@ -29,6 +30,7 @@ import { parseBody } from '../schemas/common';
 import { InvoiceUpdateBody } from '../schemas/payments';
 import { storedInvoice } from '../serializers/invoice';
 import { withPaymentFields } from '../serializers/invoice-payment';
+import { loadStoredInvoiceExtras, publicBaseUrl } from '../services/invoice-extras';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ACTION_CODES = new Set<string>(Object.values(INVOICE_ACTION_ERRORS));
@@ -56,15 +58,20 @@ export function invoiceActionRoutes(ctx: RouteContext): Router {
     }
   }
 
-  async function respond(res: Response, organizationId: string, invoiceId: string): Promise<void> {
+  /** The invoice as GET /invoices/:id answers it (charge fees' lago_item_id, FX fields, file_url, payment fields). */
+  async function respond(req: Request, res: Response, organizationId: string, invoiceId: string): Promise<void> {
     const inv = await getInvoice(ctx.db, organizationId, invoiceId);
     if (!inv) throw notFound('invoice');
-    const [customers, subscriptions, payment] = await Promise.all([
+    const [customers, subscriptions, payment, metricIds, extras] = await Promise.all([
       getCustomersByIds(ctx.db, organizationId, [inv.customerId]),
       getSubscriptionsByIds(ctx.db, organizationId, [inv.subscriptionId]),
       invoicePaymentFields(ctx.db, organizationId, [inv.id]),
+      metricIdsByCharge(ctx.db, organizationId, inv.fees.map((f) => f.chargeId).filter((c): c is string => c !== null)),
+      loadStoredInvoiceExtras(ctx.db, organizationId, [inv.id], publicBaseUrl(req)),
     ]);
-    res.json({ invoice: withPaymentFields(storedInvoice(inv, customers.get(inv.customerId), subscriptions[0], new Map(), defaultTimezoneOf(res)), payment.get(inv.id)) });
+    res.json({
+      invoice: withPaymentFields(storedInvoice(inv, customers.get(inv.customerId), subscriptions[0], metricIds, defaultTimezoneOf(res), extras.get(inv.id)), payment.get(inv.id)),
+    });
   }
 
   async function existing(organizationId: string, invoiceId: string) {
@@ -81,7 +88,7 @@ export function invoiceActionRoutes(ctx: RouteContext): Router {
       if (inv.status !== 'draft') throw notAllowed(INVOICE_ACTION_ERRORS.notDraft);
       const outcome = await throughWorkflow(inv.id, (h) => h.executeUpdate(update));
       if (outcome === 'not_running') throw new ApiError(409, 'invoice_workflow_not_running', 'The draft has no running invoice workflow');
-      await respond(res, organizationId, inv.id);
+      await respond(req, res, organizationId, inv.id);
     });
   }
 
@@ -95,7 +102,7 @@ export function invoiceActionRoutes(ctx: RouteContext): Router {
     } else if (!(await invoicePaymentFields(ctx.db, organizationId, [inv.id])).get(inv.id)?.voided) {
       throw notAllowed(INVOICE_ACTION_ERRORS.notVoidable);
     }
-    await respond(res, organizationId, inv.id);
+    await respond(req, res, organizationId, inv.id);
   });
 
   r.post('/invoices/:lago_id/retry_payment', async (req, res) => {
@@ -104,7 +111,7 @@ export function invoiceActionRoutes(ctx: RouteContext): Router {
     if (inv.status !== 'finalized') throw notAllowed(INVOICE_ACTION_ERRORS.paymentNotRetryable);
     const outcome = await throughWorkflow(inv.id, (h) => h.executeUpdate(retryPaymentUpdate));
     if (outcome === 'not_running') throw notAllowed(INVOICE_ACTION_ERRORS.paymentNotRetryable, 'Collection of this invoice has ended');
-    await respond(res, organizationId, inv.id);
+    await respond(req, res, organizationId, inv.id);
   });
 
   r.put('/invoices/:lago_id', async (req, res) => {
@@ -126,7 +133,7 @@ export function invoiceActionRoutes(ctx: RouteContext): Router {
         if (!(err instanceof WorkflowNotFoundError)) ctx.logger.warn('Signalling the invoice workflow after PUT /invoices failed', { error: String(err) });
       }
     }
-    await respond(res, organizationId, inv.id);
+    await respond(req, res, organizationId, inv.id);
   });
 
   return r;

@@ -8,6 +8,7 @@ import { Router } from 'express';
 import { getCustomersByIds } from '../../db/repositories/customers';
 import { metricIdsByCharge } from '../../db/repositories/invoice-documents';
 import { getInvoice } from '../../db/repositories/invoices';
+import { invoicePaymentFields } from '../../db/repositories/payments';
 import { getSubscriptionsByIds } from '../../db/repositories/subscriptions';
 import { DocumentError, ensureInvoiceDocument } from '../../documents/invoice-document';
 import { defaultDocumentStore, type DocumentStore } from '../../documents/storage';
@@ -15,6 +16,7 @@ import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { ApiError, notFound } from '../errors';
 import { storedInvoice } from '../serializers/invoice';
+import { withPaymentFields } from '../serializers/invoice-payment';
 import { loadStoredInvoiceExtras, publicBaseUrl } from '../services/invoice-extras';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -38,14 +40,16 @@ export function invoiceDocumentRoutes(ctx: RouteContext, store: DocumentStore = 
     const invoiceId = req.params.lago_id;
     await ensure(organizationId, invoiceId);
     const inv = (await getInvoice(ctx.db, organizationId, invoiceId))!;
-    const [customers, subscriptions, extras] = await Promise.all([
+    const [customers, subscriptions, extras, payment] = await Promise.all([
       getCustomersByIds(ctx.db, organizationId, [inv.customerId]),
       getSubscriptionsByIds(ctx.db, organizationId, [inv.subscriptionId]),
       loadStoredInvoiceExtras(ctx.db, organizationId, [inv.id], publicBaseUrl(req)),
+      invoicePaymentFields(ctx.db, organizationId, [inv.id]),
     ]);
     const metricIds = await metricIdsByCharge(ctx.db, organizationId, inv.fees.map((f) => f.chargeId).filter((c): c is string => c !== null));
+    // The same invoice as GET /invoices/:id answers: with its payment fields (and `voided` status).
     res.json({
-      invoice: storedInvoice(inv, customers.get(inv.customerId), subscriptions[0], metricIds, defaultTimezoneOf(res), extras.get(inv.id)),
+      invoice: withPaymentFields(storedInvoice(inv, customers.get(inv.customerId), subscriptions[0], metricIds, defaultTimezoneOf(res), extras.get(inv.id)), payment.get(inv.id)),
     });
   });
 

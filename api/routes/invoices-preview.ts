@@ -15,6 +15,7 @@ import { validationError } from '../errors';
 import { zodIssuesToDetails, lagoErrorMap } from '../schemas/common';
 import { InvoicePreviewBody } from '../schemas/invoices-preview';
 import { invoicePreview } from '../serializers/invoice';
+import { withPaymentFields } from '../serializers/invoice-payment';
 import { previewInvoice } from '../services/invoice-preview';
 
 export function invoicePreviewRoutes(ctx: RouteContext, opts: { now?: () => string } = {}): Router {
@@ -30,7 +31,8 @@ export function invoicePreviewRoutes(ctx: RouteContext, opts: { now?: () => stri
       { organizationId, defaultTimezone, now: opts.now ? opts.now() : new Date().toISOString() },
       parsed.data,
     );
-    res.status(200).json({ invoice: invoicePreview(preview, defaultTimezone) });
+    // The payment fields of every invoice answer (nothing paid: the total is due; no due date before finalization).
+    res.status(200).json({ invoice: withPaymentFields(invoicePreview(preview, defaultTimezone), undefined) });
   });
   return r;
 }

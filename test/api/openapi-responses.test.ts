@@ -2,15 +2,27 @@
 // Real system: the HTTP API, the billing worker (so DELETE and the period close really run), Postgres and the
 // Temporal dev server. The routes are read from the Express router stack (test/support/route-table.ts): a new
 // route without a documented 200 body, or never exercised here, fails this file. A 200 documented with a
-// non-JSON media type (the invoice PDF) is checked by its content type and the format's magic bytes instead.
+// non-JSON media type (the invoice PDF, the webhook public key) is checked by its content type and a check of
+// its bytes (the PDF's magic bytes; the key: base64 of a PEM public key) instead.
+// Payment routes run against the Stripe fake (test/support/fake-stripe.ts): a second API and worker on their
+// own task queue with the fake as payment provider, for the organization's customers created through it.
 import fs from 'node:fs';
 import os from 'node:os';
 import nodePath from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { eventually, startSystem, type System } from '../e2e/harness';
+import { StripePaymentProvider } from '../../adapters/stripe/provider';
+import { startApi, type RunningApi } from '../../api/server';
 import { recordAlertTriggers } from '../../db/repositories/alerts';
+import { upsertDunningCampaign, upsertProviderConfig } from '../../db/repositories/payments';
+import { claimDueWebhooks, enqueueWebhook, recordWebhookAttempt } from '../../db/repositories/webhooks';
+import { createBillingWorker } from '../../worker/worker';
+import { invoicePaymentQuery, invoiceWorkflowId } from '../../workflows/messages';
+import { FakeStripe } from '../support/fake-stripe';
 import { ingestEvents } from '../support/fixtures';
+import { temporalTestAddress } from '../support/services';
 import { apiRoutes, matchesTemplate, type MountedRoute } from '../support/route-table';
 
 let sys: System;
@@ -22,8 +34,24 @@ addFormats(ajv); // `uri` (file_url) and the other formats are checked, not igno
 const exercised = new Map<string, number>();
 /** Rendered invoice PDFs go to a temporary data folder, not the repository's .data. */
 const DATA_DIR = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'meterline-oa-'));
-/** The leading bytes each documented non-JSON media type must start with. */
-const MAGIC: Record<string, string> = { 'application/pdf': '%PDF-' };
+/** The check of each documented non-JSON media type: null when the bytes are right, else what is wrong. */
+const CHECKS: Record<string, (bytes: Buffer) => string | null> = {
+  'application/pdf': (b) => (b.subarray(0, 5).toString('latin1') === '%PDF-' ? null : `does not start with %PDF-: ${JSON.stringify(b.subarray(0, 16).toString('latin1'))}`),
+  // GET /webhooks/public_key (as Lago): base64 of the RS256 public key's PEM.
+  'text/plain': (b) => {
+    const text = b.toString('utf8');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return `is not base64: ${JSON.stringify(text.slice(0, 40))}`;
+    const pem = Buffer.from(text, 'base64').toString('utf8');
+    return /^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n?$/.test(pem) ? null : `is not the base64 of a PEM public key: ${JSON.stringify(pem.slice(0, 40))}`;
+  },
+};
+/** Payment provider side: the Stripe fake, behind a second API and worker (their own task queue). */
+const fake = new FakeStripe();
+const PAY_QUEUE = `oa-pay-${process.pid}`;
+let payApi: RunningApi;
+let payWorker: Worker;
+let payWorkerRun: Promise<void>;
+let payConnection: NativeConnection;
 
 /** The document's path for a route template (path parameters compared by position, not by name). */
 function documentedPath(template: string): string | undefined {
@@ -54,15 +82,15 @@ function documented200(op: any): boolean {
   if (!content || Object.keys(content).length === 0) return false;
   const schema = content['application/json']?.schema;
   if (schema !== undefined) return !!schema.$ref && !!ajv.getSchema(`meterline-openapi${schema.$ref}`);
-  return Object.keys(content).every((type) => MAGIC[type] !== undefined);
+  return Object.keys(content).every((type) => CHECKS[type] !== undefined);
 }
 
 /**
  * Calls the API, expects a 2xx, and checks the answer against the document for that route and status: a JSON
  * body against its schema; a documented non-JSON body (a PDF) by its content type and leading magic bytes.
  */
-async function call(method: string, path: string, body?: unknown): Promise<any> {
-  const raw = await fetch(`${sys.baseUrl}${path}`, {
+async function call(method: string, path: string, body?: unknown, baseUrl = sys.baseUrl): Promise<any> {
+  const raw = await fetch(`${baseUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${sys.apiKey}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -76,11 +104,10 @@ async function call(method: string, path: string, body?: unknown): Promise<any> 
   if (!content) throw new Error(`${method} ${route.template}: nothing documented for ${raw.status}`);
   if (!content[contentType]) throw new Error(`${method} ${path} → ${raw.status} answers ${contentType}, documented: ${Object.keys(content).join(', ')}`);
   if (contentType !== 'application/json') {
-    const magic = MAGIC[contentType];
-    if (!magic) throw new Error(`${method} ${route.template}: no check for the documented ${contentType}`);
-    if (bytes.subarray(0, magic.length).toString('latin1') !== magic) {
-      throw new Error(`${method} ${path} → ${raw.status} ${contentType} does not start with ${magic}: ${JSON.stringify(bytes.subarray(0, 16).toString('latin1'))}`);
-    }
+    const check = CHECKS[contentType];
+    if (!check) throw new Error(`${method} ${route.template}: no check for the documented ${contentType}`);
+    const wrong = check(bytes);
+    if (wrong !== null) throw new Error(`${method} ${path} → ${raw.status} ${contentType} ${wrong}`);
     exercised.set(key(method, route.template), (exercised.get(key(method, route.template)) ?? 0) + 1);
     return bytes;
   }
@@ -106,9 +133,20 @@ beforeAll(async () => {
   const app = createApp({ db: sys.database.db, temporal: sys.client });
   routes = apiRoutes(app);
   await (await import('../../api/server')).runtimeOf(app).signaller.stop();
+  const providerFor = () => new StripePaymentProvider(fake.client());
+  payConnection = await NativeConnection.connect({ address: temporalTestAddress() });
+  payWorker = await createBillingWorker({ connection: payConnection, namespace: 'default', db: sys.database.db, taskQueue: PAY_QUEUE, paymentProviderFor: providerFor });
+  payWorkerRun = payWorker.run();
+  payApi = await startApi({ db: sys.database.db, temporal: sys.client, subscriptionTaskQueue: PAY_QUEUE, paymentProviderFor: providerFor });
 });
 
 afterAll(async () => {
+  await payApi?.close();
+  if (payWorker) {
+    payWorker.shutdown();
+    await payWorkerRun;
+    await payConnection.close();
+  }
   await sys?.stop();
   fs.rmSync(DATA_DIR, { recursive: true, force: true });
 });
@@ -123,11 +161,14 @@ test('every mounted route documents its 200 answer: a JSON schema whose $ref res
     else if (!op.responses['200'].content['application/json']) nonJson.push(key(r.method, r.template));
   }
   expect(missing).toEqual([]);
-  // Only the invoice's PDF is not JSON; a new non-JSON route is a deliberate addition to this list.
-  expect(nonJson).toEqual(['GET /invoices/{lago_id}/file']);
+  // Only the invoice's PDF and the webhook public key (text/plain, as Lago) are not JSON; a new non-JSON route
+  // is a deliberate addition to this list.
+  expect(nonJson).toEqual(['GET /invoices/{lago_id}/file', 'GET /webhooks/public_key']);
   // The check can fail: an empty 200, or a media type nobody checks, is not documented.
   expect(documented200({ responses: { '200': { description: 'OK' } } })).toBe(false);
   expect(documented200({ responses: { '200': { content: { 'text/csv': {} } } } })).toBe(false);
+  expect(CHECKS['text/plain']!(Buffer.from('not base64!'))).not.toBeNull();
+  expect(CHECKS['text/plain']!(Buffer.from(Buffer.from('hello').toString('base64')))).not.toBeNull();
   expect(documented200({ responses: { '200': { content: { 'application/json': { schema: { $ref: '#/components/schemas/Nope' } } } } } })).toBe(false);
 });
 
@@ -332,6 +373,87 @@ test('real answers of every route conform to the documented 200 schema', async (
   const revoked = await call('DELETE', `/api_keys/${rotated.api_key.lago_id}`);
   expect(revoked.api_key.revoked_at).not.toBeNull();
   expect((await sys.request('GET', '/api_keys')).status).toBe(200); // the test's own key still works
+
+  // ---- outgoing webhooks: endpoints, keys, the delivery log and a retry ---------------------------------------
+  const organizationId: string = alerts.alerts[0].lago_organization_id;
+  // event_types names a type nothing in this test emits: the log holds only the webhook seeded below.
+  const endpoint = await call('POST', '/webhook_endpoints', { webhook_endpoint: { webhook_url: 'https://hooks.example.test/oa', signature_algo: 'hmac', name: 'Ops', event_types: ['customer.created'] } });
+  await call('POST', '/webhook_endpoints', { webhook_endpoint: { webhook_url: 'http://hooks.example.test/all' } });
+  const endpoints = await call('GET', '/webhook_endpoints?page=1&per_page=10');
+  expect(endpoints.webhook_endpoints.length).toBe(2);
+  await call('GET', `/webhook_endpoints/${endpoint.webhook_endpoint.lago_id}`);
+  const renamed = await call('PUT', `/webhook_endpoints/${endpoint.webhook_endpoint.lago_id}`, { webhook_endpoint: { webhook_url: 'https://hooks.example.test/oa2', signature_algo: 'jwt', name: null, event_types: null } });
+  expect(renamed.webhook_endpoint.signature_algo).toBe('jwt');
+  // A failed delivery, as the delivery loop records it (written through the repository: no delivery runs here).
+  const webhookId = await sys.database.db.transaction(async (trx) => {
+    await enqueueWebhook(trx, { organizationId, webhookType: 'customer.created', objectType: 'customer', object: { lago_id: 'c-oa', external_id: `cust_${s}` }, uniqueKey: `customer.created:oa:${s}` });
+    return (await trx('webhooks').where({ organization_id: organizationId, webhook_endpoint_id: endpoint.webhook_endpoint.lago_id }).first('id')).id as string;
+  });
+  const started = new Date();
+  await claimDueWebhooks(sys.database.db, { now: started, limit: 10, leaseMs: 60_000 }); // as the delivery loop claims it (attempt 1)
+  await recordWebhookAttempt(sys.database.db, {
+    organizationId, webhookId, attempt: 1, webhookUrl: 'https://hooks.example.test/oa2', httpStatus: 500, error: 'HTTP 500', succeeded: false,
+    response: 'oops', startedAt: started, finishedAt: new Date(started.getTime() + 10), status: 'failed', nextAttemptAt: started,
+  });
+  await call('GET', '/webhooks');
+  const failed = await call('GET', `/webhooks?status=failed&webhook_endpoint_id=${endpoint.webhook_endpoint.lago_id}&webhook_type=customer.created&per_page=5`);
+  expect(failed.webhooks.map((w: any) => w.lago_id)).toEqual([webhookId]);
+  const oneWebhook = await call('GET', `/webhooks/${webhookId}`);
+  expect(oneWebhook.webhook.attempts_log).toHaveLength(1);
+  const retried = await call('POST', `/webhooks/${webhookId}/retry`, {});
+  expect(retried.webhook.status).toBe('retrying');
+  await call('GET', '/webhooks/public_key');
+  await call('GET', '/webhooks/json_public_key');
+  await call('GET', '/webhooks/hmac_key');
+  await call('DELETE', `/webhook_endpoints/${endpoint.webhook_endpoint.lago_id}`);
+
+  // ---- invoice actions and payments ------------------------------------------------------------------------
+  // A manual payment and metadata on the finalized invoice; the automatically taxed customer's invoice voided.
+  const paid = await call('POST', '/payments', { payment: { invoice_id: finalized.lago_id, amount_cents: 1, reference: `wire_${s}`, paid_at: day } });
+  expect(paid.payment.amount_cents).toBe(1);
+  const tagged = await call('PUT', `/invoices/${finalized.lago_id}`, { invoice: { metadata: [{ key: 'po', value: 'PO-1' }] } });
+  expect(tagged.invoice).toMatchObject({ total_paid_amount_cents: 1, metadata: [{ key: 'po', value: 'PO-1' }] });
+  // An action answers the invoice as GET /invoices/:id does (fees' lago_item_id, FX fields, file_url included).
+  expect(tagged.invoice).toEqual(await call('GET', `/invoices/${finalized.lago_id}`).then((b) => b.invoice));
+  const autoFinal = await eventually(async () => {
+    const b = await call('GET', `/invoices?external_customer_id=auto_${s}&status=finalized`);
+    return b.invoices[0];
+  }, 60_000, "the automatically taxed customer's finalized invoice");
+  const voided = await call('POST', `/invoices/${autoFinal.lago_id}/void`, {});
+  expect(voided.invoice.status).toBe('voided');
+  // A draft in its grace period (its workflow runs on the payment worker's queue): refreshed, then finalized.
+  // (A country: the organization's automatic tax rules are on.)
+  await call('POST', '/customers', { customer: { external_id: `grace_${s}`, currency: 'USD', country: 'DE', customer_type: 'individual', billing_configuration: { invoice_grace_period: 3 } } }, payApi.url + '/api/v1');
+  await call('POST', '/subscriptions', { subscription: { external_customer_id: `grace_${s}`, plan_code: `plain_${s}`, external_id: `grace_${s}`, subscription_at: backdated } }, payApi.url + '/api/v1');
+  const draft = await eventually(async () => {
+    const b = await call('GET', `/invoices?external_customer_id=grace_${s}&status=draft`);
+    return b.invoices[0];
+  }, 60_000, 'a draft in its grace period');
+  await call('PUT', `/invoices/${draft.lago_id}/refresh`, {}, payApi.url + '/api/v1');
+  const final = await call('PUT', `/invoices/${draft.lago_id}/finalize`, {}, payApi.url + '/api/v1');
+  expect(final.invoice.status).toBe('finalized');
+
+  // Stripe connected (the fake): a checkout link, a payment link, and a declined invoice in dunning retried now.
+  await upsertProviderConfig(sys.database.db, { organizationId, code: 'stripe-oa', secretKey: 'sk_test_fake', webhookSecret: 'whsec_oa', successRedirectUrl: 'https://example.test/thanks' });
+  await upsertDunningCampaign(sys.database.db, organizationId, { code: `dunning_${s}`, maxAttempts: 2, daysBetweenAttempts: 3, thresholds: [{ currency: 'USD', amountCents: 0 }], consequence: 'mark_uncollectible', appliedToOrganization: true });
+  const checkout = await call('POST', `/customers/cust_${s}/checkout_url`, {}, payApi.url + '/api/v1');
+  expect(checkout.customer.checkout_url).toMatch(/^https:\/\//);
+  const link = await call('POST', `/invoices/${finalized.lago_id}/payment_url`, {}, payApi.url + '/api/v1');
+  expect(link.invoice_payment_details.lago_invoice_id).toBe(finalized.lago_id);
+  const dunned = await call('POST', '/customers', { customer: { external_id: `dun_${s}`, currency: 'USD', country: 'DE', customer_type: 'individual', billing_configuration: { invoice_grace_period: 0 } } }, payApi.url + '/api/v1');
+  const { providerCustomerId } = await new StripePaymentProvider(fake.client()).syncCustomer({ customerId: dunned.customer.lago_id, externalCustomerId: `dun_${s}`, name: null, email: null, providerCustomerId: null });
+  await sys.database.db('customers').where({ id: dunned.customer.lago_id }).update({ payment_provider: 'stripe', provider_customer_id: providerCustomerId });
+  fake.addCard(providerCustomerId, { decline: 'insufficient_funds' });
+  await call('POST', '/subscriptions', { subscription: { external_customer_id: `dun_${s}`, plan_code: `plain_${s}`, external_id: `dun_${s}`, subscription_at: backdated } }, payApi.url + '/api/v1');
+  const declined = await eventually(async () => {
+    const b = await call('GET', `/invoices?external_customer_id=dun_${s}&status=finalized`);
+    const inv = b.invoices[0];
+    if (!inv) return undefined;
+    const state = await sys.client.workflow.getHandle(invoiceWorkflowId(inv.lago_id)).query(invoicePaymentQuery).catch(() => null);
+    return state?.status === 'dunning' ? inv : undefined;
+  }, 60_000, 'a declined invoice waiting for its dunning attempt');
+  const retriedPayment = await call('POST', `/invoices/${declined.lago_id}/retry_payment`, {}, payApi.url + '/api/v1');
+  expect(retriedPayment.invoice.lago_id).toBe(declined.lago_id);
 
   // Every mounted route was answered 2xx at least once above and each answer conformed.
   const never = routes.map((r) => key(r.method, r.template)).filter((k) => !exercised.has(k));

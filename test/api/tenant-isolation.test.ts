@@ -1,7 +1,8 @@
 // Tenant isolation, generated from the route table: organization A holds data of every kind (metric, plan,
 // customer, subscriptions with a closed period and its invoice, events, a rejected event, imported usage, an
 // alert and its trigger, a tax attached to its customer, tax settings, FX settings and a manual FX rate, a second
-// API key); organization B then calls EVERY route mounted in the Express app (read from its
+// API key, a webhook endpoint and a failed webhook, a Stripe connection (payment_providers) and a manual payment);
+// organization B then calls EVERY route mounted in the Express app (read from its
 // router stack, so a new route cannot escape) with its own key and A's ids, codes and external ids in every
 // path parameter and query filter, and bodies naming A's objects. Asserted:
 //   - nothing of A in any answer: none of A's lago ids (UUIDs), nor the marker strings written only into A's data;
@@ -10,7 +11,10 @@
 //   - no write touched A: every row of every table with an organization_id, for A, is byte-identical after
 //     B's calls (and A's organization row, which holds its FX setting), and A's subscriptions and their
 //     workflows still run;
-//   - the settings and rates that answer without ids (tax settings, FX settings, a resolved FX rate) are B's own.
+//   - the settings and rates that answer without ids (tax settings, FX settings, a resolved FX rate, the webhook
+//     keys) are B's own.
+// POST /webhooks/stripe/:organization_id is outside /api/v1 (no API key): its isolation is by signature, proven
+// in test/api/stripe-webhook-isolation.test.ts.
 // A new POST/PUT/PATCH/DELETE route needs a body entry in BODIES (the test fails and says so).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -18,6 +22,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { recordAlertTriggers } from '../../db/repositories/alerts';
 import { createApiKey, ensureOrganization } from '../../db/repositories/organizations';
+import { upsertProviderConfig } from '../../db/repositories/payments';
+import { claimDueWebhooks, enqueueWebhook, recordWebhookAttempt } from '../../db/repositories/webhooks';
+import { invoicePaymentQuery, invoiceWorkflowId } from '../../workflows/messages';
 import { eventually, startSystem, type System } from '../e2e/harness';
 import { apiRoutes, type MountedRoute } from '../support/route-table';
 
@@ -49,6 +56,8 @@ const FX_DAY = new Date().toISOString().slice(0, 10);
 const DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-iso-'));
 /** Filled in beforeAll: A's lago ids (UUIDs) and the invoice id. */
 const ids: Record<string, string> = {};
+/** A's webhook signing keys (B must get its own). */
+const keysA = { hmac: '', publicKey: '' };
 
 async function asA(method: string, path: string, body?: unknown) {
   const res = await sys.request(method, path, body);
@@ -146,6 +155,27 @@ beforeAll(async () => {
   ids.organization = orgA;
   // A's invoice has a rendered PDF (its document row exists; B must neither read nor re-render it).
   expect((await asA('POST', `/invoices/${ids.invoice}/download`)).invoice.file_url).toEqual(expect.any(String));
+  // A manual payment of A's invoice (B must not pay, void, update or retry it).
+  ids.payment = (await asA('POST', '/payments', { payment: { invoice_id: ids.invoice, amount_cents: 1, reference: MARK } })).payment.lago_id;
+  // A's Stripe connection, once its invoice's collection has started without one (so no payment attempt runs:
+  // this test's worker talks to no Stripe).
+  await eventually(async () => ((await sys.client.workflow.getHandle(invoiceWorkflowId(ids.invoice!)).query(invoicePaymentQuery).catch(() => null)) ? true : undefined), 60_000, "A's invoice collection to start");
+  await upsertProviderConfig(sys.database.db, { organizationId: orgA, code: `stripe_${SUF}`, secretKey: `sk_test_${MARK}`, webhookSecret: `whsec_${MARK}`, successRedirectUrl: `https://a.example.test/${MARK}` });
+  ids.paymentProvider = (await sys.database.db('payment_providers').where({ organization_id: orgA }).first('id')).id;
+  // A's webhook endpoint (an event type nothing emits, so only the seeded webhook is in its log) and a failed webhook.
+  ids.webhookEndpoint = (await asA('POST', '/webhook_endpoints', { webhook_endpoint: { webhook_url: `https://a.example.test/${MARK}`, name: MARK, event_types: ['never.emitted'] } })).webhook_endpoint.lago_id;
+  ids.webhook = await sys.database.db.transaction(async (trx) => {
+    await enqueueWebhook(trx, { organizationId: orgA, webhookType: 'never.emitted', objectType: 'customer', object: { lago_id: ids.customer, name: MARK }, uniqueKey: `never.emitted:${SUF}` });
+    return (await trx('webhooks').where({ organization_id: orgA }).first('id')).id as string;
+  });
+  const at = new Date();
+  await claimDueWebhooks(sys.database.db, { now: at, limit: 10, leaseMs: 60_000 }); // as the delivery loop claims it (attempt 1)
+  await recordWebhookAttempt(sys.database.db, {
+    organizationId: orgA, webhookId: ids.webhook, attempt: 1, webhookUrl: `https://a.example.test/${MARK}`, httpStatus: 500, error: MARK, succeeded: false,
+    response: MARK, startedAt: at, finishedAt: at, status: 'failed', nextAttemptAt: at,
+  });
+  keysA.hmac = (await asA('GET', '/webhooks/hmac_key')).webhook.hmac_key;
+  keysA.publicKey = (await asA('GET', '/webhooks/json_public_key')).webhook.public_key;
 });
 
 afterAll(async () => {
@@ -174,6 +204,7 @@ function queries(): string[] {
   out.push(`?external_subscription_id=${A.current}&billable_metric_code=${A.countMetric}`);
   out.push(`?external_subscription_id=${A.subscription}&status[]=active&status[]=pending&status[]=terminated`);
   out.push(`?external_customer_id=${A.customer}&status=finalized`);
+  out.push(`?webhook_endpoint_id=${ids.webhookEndpoint}&status=failed`);
   return out;
 }
 
@@ -214,6 +245,18 @@ function bodies(): Record<string, unknown[]> {
     'POST /api_keys': [{ api_key: { name: 'B key' } }],
     'DELETE /api_keys/{lago_id}': [undefined],
     'POST /api_keys/{lago_id}/rotate': [{}],
+    'POST /customers/{external_customer_id}/checkout_url': [{}],
+    'POST /invoices/{lago_id}/payment_url': [{}],
+    'POST /payments': [{ payment: { invoice_id: ids.invoice, amount_cents: 1, reference: 'b' } }, { payment: { invoice_id: ids.invoice, amount_cents: 1_000_000, reference: 'b' } }],
+    'PUT /invoices/{lago_id}/refresh': [{}],
+    'PUT /invoices/{lago_id}/finalize': [{}],
+    'POST /invoices/{lago_id}/void': [{}],
+    'POST /invoices/{lago_id}/retry_payment': [{}],
+    'PUT /invoices/{lago_id}': [{ invoice: { payment_status: 'succeeded', metadata: [{ key: 'b', value: 'b' }] } }, { invoice: { metadata: [] } }],
+    'POST /webhook_endpoints': [{ webhook_endpoint: { webhook_url: 'https://b.example.test/hook', name: 'B hook' } }],
+    'PUT /webhook_endpoints/{lago_id}': [{ webhook_endpoint: { webhook_url: 'https://b.example.test/moved', signature_algo: 'hmac', event_types: null } }],
+    'DELETE /webhook_endpoints/{lago_id}': [undefined],
+    'POST /webhooks/{lago_id}/retry': [{}],
   };
 }
 
@@ -252,7 +295,7 @@ test("organization B, calling every route with A's ids, codes and external ids, 
     before = again;
     return stable ? true : undefined;
   }, 60_000, "A's rows to settle");
-  expect(Object.keys(before)).toEqual(expect.arrayContaining(['customers', 'subscriptions', 'events', 'invoices', 'fees', 'event_errors', 'usage_alerts', 'api_keys', 'organization_tax_settings', 'fx_manual_rates']));
+  expect(Object.keys(before)).toEqual(expect.arrayContaining(['customers', 'subscriptions', 'events', 'invoices', 'fees', 'event_errors', 'usage_alerts', 'api_keys', 'organization_tax_settings', 'fx_manual_rates', 'webhook_endpoints', 'webhooks', 'payments', 'payment_providers']));
 
   const problems: string[] = [];
   let calls = 0;
@@ -279,6 +322,13 @@ test("organization B, calling every route with A's ids, codes and external ids, 
   const resolved = await asB('GET', `/fx_rates/resolve?base_currency=USD&quote_currency=EUR&date=${FX_DAY}`);
   expect(resolved.status).toBe(404);
   expect(resolved.text).not.toContain('0.9215');
+  // B's webhook keys are its own (A's would verify A's deliveries only).
+  const hmacB = JSON.parse((await asB('GET', '/webhooks/hmac_key')).text).webhook.hmac_key;
+  expect(hmacB).toEqual(expect.any(String));
+  expect(hmacB).not.toBe(keysA.hmac);
+  expect(JSON.parse((await asB('GET', '/webhooks/json_public_key')).text).webhook.public_key).not.toBe(keysA.publicKey);
+  expect((await asB('GET', '/webhooks/public_key')).text).not.toBe(keysA.publicKey);
+  for (const k of [keysA.hmac, keysA.publicKey]) expect(k.length).toBeGreaterThan(20);
   // Then every write, with A's objects named in path and body.
   for (const r of routes.filter((x) => x.method !== 'GET')) {
     for (const p of paths(r.template)) {
@@ -294,6 +344,9 @@ test("organization B, calling every route with A's ids, codes and external ids, 
   expect((await asA('GET', '/tax_settings')).tax_settings).toEqual({ automatic_taxes_enabled: false, seller_country: 'FR', us_state_rates: { CA: '7.25' }, country_rates: { CH: '8.1' } });
   expect((await asA('GET', `/fx_rates/resolve?base_currency=USD&quote_currency=EUR&date=${FX_DAY}`)).fx_rate.rate).toMatch(/^0\.9215/);
   expect((await asA('GET', `/api_keys/${ids.apiKey}`)).api_key.revoked_at).toBeNull();
+  expect((await asA('GET', `/webhooks/${ids.webhook}`)).webhook.status).toBe('failed');
+  expect((await asA('GET', `/invoices/${ids.invoice}`)).invoice).toMatchObject({ status: 'finalized', total_paid_amount_cents: 1, metadata: [] });
+  expect((await asA('GET', '/webhooks/hmac_key')).webhook.hmac_key).toBe(keysA.hmac);
   for (const sub of [A.subscription, A.current]) {
     expect((await asA('GET', `/subscriptions/${sub}`)).subscription.status).toBe('active');
   }
