@@ -7,7 +7,12 @@
 //   for all subscriptions with expired entries in ONE query per flush (draftInvoicePeriodsOfSubscriptions),
 //   and kept in a bounded in-process cache. No per-event work beyond adding an hour bucket to a set.
 // - Stale cache: an entry is dropped when a signal finds the invoice workflow gone (it finalized), and expires
-//   after the TTL, so a draft created by a period close is seen within `cacheTtlMs`.
+//   after the TTL, so a draft created by a period close is seen within `cacheTtlMs`. A cached answer may predate
+//   a draft (a termination or period close committed after the lookup): buckets matched against a cached entry
+//   that overlap none of its drafts are kept and matched again once, after the entry is read again. Without that,
+//   a late event arriving within `cacheTtlMs` of a lookup that found no draft would never refresh the new draft.
+//   Buckets matched against a fresh lookup are dropped: their events were committed before it, so any draft
+//   created after it already counts them.
 // - Conservative matching: the API knows an event's hour bucket, not its exact timestamp, so a bucket that
 //   merely overlaps a draft's period counts (at worst one superfluous refresh; never a missed one).
 // - Coalesced: at most one signal per invoice per `minSignalIntervalMs` (default 1 s) from this process;
@@ -69,6 +74,8 @@ export class LateEventNotifier {
   private readonly logger: Logger;
   private readonly cache = new Map<string, CacheEntry>(); // subscription id → its drafts
   private observed = new Map<string, Set<string>>(); // subscription id → hour buckets seen since the last run
+  /** subscription id → buckets that overlapped no draft of a cached (possibly stale) entry: matched again after re-reading it. */
+  private readonly recheck = new Map<string, Set<string>>();
   private readonly pendingRefresh = new Map<string, PendingRefresh>(); // invoice id → why
   private readonly lastSentAt = new Map<string, number>(); // invoice id → ms
   private running: Promise<void> | null = null;
@@ -140,6 +147,15 @@ export class LateEventNotifier {
   private async run(): Promise<void> {
     const observed = this.observed;
     this.observed = new Map();
+    const now = Date.now();
+    for (const [subscriptionId, buckets] of this.recheck) {
+      const entry = this.cache.get(subscriptionId);
+      if (entry && entry.expiresAt > now) continue;
+      this.recheck.delete(subscriptionId);
+      let into = observed.get(subscriptionId);
+      if (!into) observed.set(subscriptionId, (into = new Set()));
+      for (const b of buckets) into.add(b);
+    }
     if (observed.size > 0) await this.match(observed);
     await this.sendDue();
   }
@@ -150,13 +166,17 @@ export class LateEventNotifier {
       const e = this.cache.get(id);
       return !e || e.expiresAt <= now;
     });
+    const freshlyRead = new Set<string>();
     for (let i = 0; i < stale.length; i += this.lookupBatchSize) {
       const batch = stale.slice(i, i + this.lookupBatchSize);
       try {
         this.counters.lookups += 1;
         const found = await draftInvoicePeriodsOfSubscriptions(this.db, batch);
         const expiresAt = Date.now() + this.cacheTtlMs;
-        for (const id of batch) this.remember(id, { drafts: found.get(id)?.drafts ?? [], expiresAt });
+        for (const id of batch) {
+          this.remember(id, { drafts: found.get(id)?.drafts ?? [], expiresAt });
+          freshlyRead.add(id);
+        }
       } catch (err) {
         // Keep the buckets for the next flush: a database hiccup delays a refresh, it does not lose it.
         this.counters.lookupFailures += 1;
@@ -170,18 +190,25 @@ export class LateEventNotifier {
     }
     for (const [subscriptionId, buckets] of observed) {
       const entry = this.cache.get(subscriptionId);
-      if (!entry || entry.drafts.length === 0) continue;
+      if (!entry) continue; // evicted by a bigger batch: these buckets' events predate any draft read later
       let matched = false;
+      const unmatched = new Set(buckets);
       for (const draft of entry.drafts) {
         for (const b of buckets) {
           if (bucketOverlapsPeriod(b, draft.period)) {
             this.pendingRefresh.set(draft.invoiceId, { subscriptionId });
             matched = true;
-            break;
+            unmatched.delete(b);
           }
         }
       }
       if (matched) this.counters.lateMatches += 1;
+      if (!freshlyRead.has(subscriptionId) && unmatched.size > 0) {
+        // The cached entry may predate a draft that covers these buckets: match them again after re-reading it.
+        let keep = this.recheck.get(subscriptionId);
+        if (!keep) this.recheck.set(subscriptionId, (keep = new Set()));
+        for (const b of unmatched) keep.add(b);
+      }
     }
   }
 

@@ -121,6 +121,39 @@ describe('LateEventNotifier (real Postgres, recorded signals)', () => {
     expect(n.counters.lookups).toBe(lookups + 1); // the stale entry was dropped and read again
   });
 
+  it('a late event matched against a cached "no draft" answer still refreshes the draft created after that lookup, once the entry is read again', async () => {
+    const s = await createBillingSetup(t.db, {
+      metrics: [{ code: 'tokens', aggregationType: 'sum_agg', fieldName: 'tokens' }],
+      charges: ([m]) => [{ metricId: m!.id, properties: { amount: '0.000002' } }],
+    });
+    const { client, signals } = fakeTemporal();
+    const n = new LateEventNotifier(t.db, client, { logger: quiet, minSignalIntervalMs: 0, cacheTtlMs: 200 });
+    n.observe(s.sub.id, [delta('2026-10-20T10:00:00.000Z')]); // an on-time event: the lookup finds no draft
+    await n.flush();
+    expect(n.counters.lookups).toBe(1);
+
+    // The period is closed (a draft) while "no draft" is cached; then the late event arrives.
+    const oct = await createActivities({ db: t.db }).createPeriodInvoice({
+      organizationId: s.org.id, subscriptionId: s.sub.id, kind: 'subscription', period: OCT, fullPeriod: OCT,
+    });
+    n.observe(s.sub.id, [delta('2026-10-20T11:00:00.000Z'), delta('2026-11-03T10:00:00.000Z')]);
+    await n.flush();
+    expect(signals).toEqual([]); // the cached answer is still trusted
+    expect(n.counters.lookups).toBe(1);
+
+    // No further event: the kept buckets are matched again once the entry expired and was read again.
+    await new Promise((r) => setTimeout(r, 250));
+    await n.flush();
+    expect(n.counters.lookups).toBe(2);
+    expect(signals).toEqual([{ workflowId: `invoice:${oct.invoiceId}`, name: 'refreshInvoiceSignal' }]);
+
+    // Matched against a fresh answer, the buckets are done: no further lookup nor signal.
+    await new Promise((r) => setTimeout(r, 250));
+    await n.flush();
+    expect(n.counters.lookups).toBe(2);
+    expect(signals).toHaveLength(1);
+  });
+
   it('is fed by the usage signaller: committed deltas reach it at each flush', async () => {
     const s = await withDraft();
     const { client, signals } = fakeTemporal();

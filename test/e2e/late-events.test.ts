@@ -1,8 +1,12 @@
 // Real API + worker + Postgres + the Temporal dev server, in real time: an event for the period of an invoice
 // that is still a draft (1-day grace period) changes the draft's amount with no manual step — the API matches it
 // to the draft and signals the invoice workflow, which re-rates the draft from Postgres.
+//
+// The on-time event reaches the API's late-event notifier before the termination: its lookup finds no draft and
+// caches that answer; the late event then arrives while the cached "no draft" is still trusted (cacheTtlMs, 10 s).
+// The notifier keeps such buckets and matches them again once it re-reads the subscription's drafts.
 import { startSystem, eventually, type System } from './harness';
-import { invoiceStateQuery, invoiceWorkflowId } from '../../workflows/messages';
+import { invoiceStateQuery, invoiceWorkflowId, stateQuery, subscriptionWorkflowId } from '../../workflows/messages';
 
 jest.setTimeout(180_000);
 
@@ -31,7 +35,9 @@ describe('late events during the grace period end to end (Temporal dev server)',
     await new Promise((res) => setTimeout(res, 50));
     const inPeriod = new Date().toISOString();
     expect((await r('POST', '/events', { event: { transaction_id: 'on-time-1', external_subscription_id: 'initech-1', code: 'calls', timestamp: inPeriod } })).status).toBe(200);
-    await new Promise((res) => setTimeout(res, 50));
+    // The usage signaller's flush that signals this usage also hands it to the late-event notifier (no draft yet).
+    const subscription = sys.client.workflow.getHandle(subscriptionWorkflowId(sub.body.subscription.lago_id));
+    await eventually(async () => ((await subscription.query(stateQuery).catch(() => undefined))?.usageSignalsReceived ?? 0) >= 1 || undefined, 30_000, 'the on-time usage signal');
 
     expect((await r('DELETE', '/subscriptions/initech-1')).status).toBe(200);
     const draft = await eventually(async () => {
@@ -43,7 +49,8 @@ describe('late events during the grace period end to end (Temporal dev server)',
     invoiceIds.push(draft.lago_id);
     const handle = sys.client.workflow.getHandle(invoiceWorkflowId(draft.lago_id));
     const before = await eventually(async () => handle.query(invoiceStateQuery).catch(() => undefined), 30_000, 'the invoice workflow');
-    expect(before).toMatchObject({ status: 'draft', refreshes: 0 });
+    // Refreshes so far are superfluous ones (the draft already counts the on-time call); the late one must add one.
+    expect(before).toMatchObject({ status: 'draft' });
     expect(before.graceEndsAt).not.toBeNull();
 
     // Late: the period [subscription start, termination) is already invoiced (as a draft).
@@ -60,7 +67,7 @@ describe('late events during the grace period end to end (Temporal dev server)',
     const calls = refreshed.fees.find((f: any) => f.item.code === 'calls');
     expect(calls).toMatchObject({ units: '2', events_count: 2, amount_cents: 200, adjustment: null });
     const after = await handle.query(invoiceStateQuery);
-    expect(after.refreshes).toBeGreaterThanOrEqual(1);
+    expect(after.refreshes).toBeGreaterThan(before.refreshes);
     expect(after.status).toBe('draft');
   });
 });
