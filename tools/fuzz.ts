@@ -176,6 +176,10 @@ async function main(): Promise<void> {
       'run', `${origin}/api/v1/openapi.json`,
       '--url', base,
       '-H', `Authorization: Bearer ${apiKey}`,
+      // Revoking or rotating an API key by id (a key id found through GET /api_keys in the stateful phase) would
+      // revoke the fuzzer's own key and turn the rest of the run into 401s; those operations are covered by
+      // test/api/api-keys.test.ts and the route-table tests instead.
+      '--exclude-path-regex', '^/api_keys/\\{lago_id\\}',
       '--checks', 'not_a_server_error,response_schema_conformance',
       '--max-examples', String(MAX_EXAMPLES),
       '--rate-limit', `${RATE}/s`,
