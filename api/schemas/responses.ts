@@ -179,6 +179,8 @@ export const CustomerObject = component(
     customer_type: z.enum(['company', 'individual']).nullable(),
     state: nstr,
     zipcode: nstr,
+    /** Lago: days from issuing to payment due; null = the organization's default. */
+    net_payment_term: nint,
     account_type: z.enum(['customer', 'partner']),
     created_at: instant,
     updated_at: instant,
