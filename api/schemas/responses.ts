@@ -633,6 +633,16 @@ export const responses = {
       country_rates: z.record(z.string(), decimal),
     }),
   }),
+  OrganizationResponse: z.object({
+    organization: z.object({
+      lago_id: z.string(),
+      name: z.string(),
+      created_at: instant,
+      timezone: z.string(),
+      net_payment_term: int,
+      billing_configuration: z.object({ invoice_grace_period: int }),
+    }),
+  }),
   FxSettingsResponse: z.object({ fx_settings: z.object({ invoicing_enabled: z.boolean() }) }),
   FxRateResponse: z.object({
     fx_rate: z.object({

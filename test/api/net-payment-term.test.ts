@@ -69,7 +69,11 @@ describe('net_payment_term', () => {
   });
 
   it('the organization default of 30 applies to a customer without a term', async () => {
-    await h.database.db('organizations').where({ id: h.org.id }).update({ net_payment_term: 30 });
+    const put = await h.request('PUT', '/organizations', { organization: { net_payment_term: 30 } });
+    expect(put.status).toBe(200);
+    expect(put.body.organization).toMatchObject({ lago_id: h.org.id, net_payment_term: 30 });
+    expect((await h.request('GET', '/organizations')).body.organization.net_payment_term).toBe(30);
+    expect((await h.request('PUT', '/organizations', { organization: { net_payment_term: -3 } })).status).toBe(422);
     await h.request('POST', '/customers', { customer: { external_id: 'npt-default' } });
     expect((await h.request('GET', '/customers/npt-default')).body.customer.net_payment_term).toBeNull();
     const inv = await finalizedInvoiceFor('npt-default');
