@@ -24,6 +24,7 @@ import { eventsImportRoutes } from './routes/events-import';
 import { invoiceRoutes } from './routes/invoices';
 import { invoiceDocumentRoutes } from './routes/invoice-documents';
 import { fxRoutes } from './routes/fx-rates';
+import { organizationRoutes } from './routes/organizations';
 import { invoicePreviewRoutes } from './routes/invoices-preview';
 import { pastUsageRoutes } from './routes/past-usage';
 import { planRoutes } from './routes/plans';
@@ -172,6 +173,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(invoiceRoutes(ctx));
   v1.use(invoiceDocumentRoutes(ctx)); // POST /invoices/:id/download, GET /invoices/:id/file
   v1.use(fxRoutes(ctx)); // /fx_settings, /fx_rates
+  v1.use(organizationRoutes(ctx)); // GET / PUT /organizations
   v1.use(apiKeyRoutes(ctx));
   v1.use(webhookRoutes(ctx));
   app.use('/api/v1', v1);

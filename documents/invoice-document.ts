@@ -2,8 +2,9 @@
 // under `invoices/<organization id>/<invoice id>.pdf` and recorded (unique per invoice), so every download
 // serves the same bytes. A draft has no document (405 `is_draft`, as Lago answers).
 //
-// Taxes: the invoice's taxes_amount_cents is printed, with one row per applied tax when the tax step provides
-// them (`taxes`); until then the breakdown shows "Tax (0%)". The reverse-charge mention is printed when given.
+// Taxes: the invoice's taxes_amount_cents is printed, with one row per applied tax stored on the invoice
+// (name, rate, base, amount); an untaxed invoice shows "Tax (0%)". The reverse-charge mention of the stored tax
+// decision is printed when the decision carries one.
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
@@ -43,6 +44,14 @@ function buyerLines(c: CustomerRecord | undefined): string[] {
 export interface DocumentExtras {
   taxes?: DocumentTax[];
   reverseChargeMention?: string | null;
+}
+
+/** The tax rows and legal mention of a stored invoice (billing/tax's applied taxes and decision). */
+export function storedTaxExtras(inv: InvoiceRecord): DocumentExtras {
+  return {
+    taxes: inv.taxes.appliedTaxes.map((t) => ({ name: t.taxName, rate: t.taxRate, baseAmountCents: t.feesAmountCents, amountCents: t.amountCents })),
+    reverseChargeMention: inv.taxes.taxDecision?.legalMention ?? null,
+  };
 }
 
 /** The document model of a stored invoice (pure mapping; the loaders are below). */
@@ -97,7 +106,7 @@ export async function renderStoredInvoice(db: Knex, organizationId: string, invo
     getCustomersByIds(db, organizationId, [inv.customerId]),
     getInvoicesFx(db, organizationId, [inv.id]),
   ]);
-  return { invoice: inv, pdf: await renderInvoicePdf(documentModelOf(inv, seller, customers.get(inv.customerId), fx.get(inv.id))) };
+  return { invoice: inv, pdf: await renderInvoicePdf(documentModelOf(inv, seller, customers.get(inv.customerId), fx.get(inv.id), storedTaxExtras(inv))) };
 }
 
 /**

@@ -23,6 +23,8 @@ export interface DocumentTax {
   name: string;
   /** Percentage as a decimal string ("20", "0"). */
   rate: string;
+  /** The fees' amount the tax applies to (its base), when known. */
+  baseAmountCents?: number;
   amountCents: number;
 }
 

@@ -143,8 +143,9 @@ export function renderInvoicePdf(m: InvoiceDocumentModel): Promise<Buffer> {
     y = MARGIN;
   }
   y += 10;
-  const tx = left + 260;
-  const tw = width - 260;
+  // Wide enough for a tax row's "name (rate%) on base" on one line.
+  const tx = left + 180;
+  const tw = width - 180;
   const row = (label: string, value: string, bold = false) => {
     doc.font(bold ? BOLD : FONT).fontSize(bold ? 11 : 9).fillColor('black');
     doc.text(label, tx, y, { width: tw - 110 });
@@ -155,7 +156,10 @@ export function renderInvoicePdf(m: InvoiceDocumentModel): Promise<Buffer> {
   if (m.discounts.length === 0) row('Discounts', formatMoney(0, m.currency));
   for (const d of m.discounts) row(`Discount: ${d.description}`, formatMoney(-Math.abs(d.amountCents), m.currency));
   if (m.taxes.length === 0) row('Tax (0%)', formatMoney(0, m.currency));
-  for (const t of m.taxes) row(`${t.name} (${t.rate}%)`, formatMoney(t.amountCents, m.currency));
+  for (const t of m.taxes) {
+    const base = t.baseAmountCents === undefined ? '' : ` on ${formatMoney(t.baseAmountCents, m.currency)}`;
+    row(`${t.name} (${t.rate}%)${base}`, formatMoney(t.amountCents, m.currency));
+  }
   row('Total taxes', formatMoney(m.taxesAmountCents, m.currency));
   doc.moveTo(tx, y).lineTo(left + width, y).strokeColor('black').lineWidth(0.8).stroke();
   y += 6;

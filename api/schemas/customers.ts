@@ -20,6 +20,8 @@ export const CustomerCreateBody = z.object({
     customer_type: z.enum(['company', 'individual']).nullable().optional(),
     state: z.string().max(255).nullable().optional(),
     zipcode: z.string().max(255).nullable().optional(),
+    /** Lago: days from the issuing date to the payment due date; null = the organization's default. */
+    net_payment_term: z.number().int().min(0).max(3650).nullable().optional(),
     billing_configuration: z
       .object({
         invoice_grace_period: z.number().int().min(0).max(365).nullable().optional(),

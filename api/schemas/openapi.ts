@@ -13,6 +13,7 @@ import { EventErrorsQuery, EventImportBody, EventInputObject, MAX_BATCH_EVENTS, 
 import { InvoiceListQuery } from './invoices';
 import { InvoicePreviewBody } from './invoices-preview';
 import { FxRateResolveQuery, FxSettingsBody, ManualFxRateBody } from './fx';
+import { OrganizationUpdateBody } from './organizations';
 import { PastUsageQuery } from './past-usage';
 import { EmptyBody, InvoiceUpdateBody, PaymentCreateBody } from './payments';
 import { PlanCreateBody } from './plans';
@@ -229,6 +230,14 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { '200': { description: 'The PDF', content: { 'application/pdf': {} } }, ...errorResponses },
         },
       },
+      '/organizations': {
+        get: get('/organizations', "The API key's organization", 'OrganizationResponse'),
+        put: {
+          summary: "Update the organization (timezone, net_payment_term, billing_configuration.invoice_grace_period)",
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/OrganizationUpdateInput' } } } },
+          responses: { ...ok('OrganizationResponse'), ...errorResponses },
+        },
+      },
       '/fx_settings': {
         get: get('/fx_settings', "The organization's FX setting (Meterline)", 'FxSettingsResponse'),
         put: {
@@ -273,6 +282,7 @@ export function openApiDocument(): Record<string, unknown> {
         // Response bodies (api/schemas/responses.ts): every 2xx answer of every route.
         ...responseComponents(),
         FxSettingsInput: schemaOf(FxSettingsBody),
+        OrganizationUpdateInput: schemaOf(OrganizationUpdateBody),
         ManualFxRateInput: schemaOf(ManualFxRateBody),
         ApiKeyCreateInput: schemaOf(ApiKeyCreateBody),
         ApiKeyEmptyInput: schemaOf(z.object({})),

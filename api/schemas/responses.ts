@@ -179,6 +179,8 @@ export const CustomerObject = component(
     customer_type: z.enum(['company', 'individual']).nullable(),
     state: nstr,
     zipcode: nstr,
+    /** Lago: days from issuing to payment due; null = the organization's default. */
+    net_payment_term: nint,
     account_type: z.enum(['customer', 'partner']),
     created_at: instant,
     updated_at: instant,
@@ -629,6 +631,16 @@ export const responses = {
       /** State (or country) code → a percentage as a decimal string. */
       us_state_rates: z.record(z.string(), decimal),
       country_rates: z.record(z.string(), decimal),
+    }),
+  }),
+  OrganizationResponse: z.object({
+    organization: z.object({
+      lago_id: z.string(),
+      name: z.string(),
+      created_at: instant,
+      timezone: z.string(),
+      net_payment_term: int,
+      billing_configuration: z.object({ invoice_grace_period: int }),
     }),
   }),
   FxSettingsResponse: z.object({ fx_settings: z.object({ invoicing_enabled: z.boolean() }) }),

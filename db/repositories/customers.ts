@@ -12,6 +12,8 @@ export interface CustomerRecord {
   currency: string | null;
   timezone: string | null;
   invoiceGracePeriod: number | null;
+  /** Days from issuing to payment due; null = the organization's net_payment_term. */
+  netPaymentTerm: number | null;
   country: string | null;
   taxIdentificationNumber: string | null;
   customerType: 'company' | 'individual' | null;
@@ -32,6 +34,7 @@ export interface CustomerUpsert {
   currency?: string | null;
   timezone?: string | null;
   invoiceGracePeriod?: number | null;
+  netPaymentTerm?: number | null;
   country?: string | null;
   taxIdentificationNumber?: string | null;
   customerType?: 'company' | 'individual' | null;
@@ -51,6 +54,7 @@ export function toCustomer(row: Record<string, any>): CustomerRecord {
     currency: row.currency ? String(row.currency).trim() : null,
     timezone: row.timezone ?? null,
     invoiceGracePeriod: row.invoice_grace_period ?? null,
+    netPaymentTerm: row.net_payment_term ?? null,
     country: row.country ?? null,
     taxIdentificationNumber: row.tax_identification_number ?? null,
     customerType: row.customer_type ?? null,
@@ -70,6 +74,7 @@ export async function upsertCustomer(db: Knex, organizationId: string, c: Custom
   if (c.currency !== undefined) values.currency = c.currency;
   if (c.timezone !== undefined) values.timezone = c.timezone;
   if (c.invoiceGracePeriod !== undefined) values.invoice_grace_period = c.invoiceGracePeriod;
+  if (c.netPaymentTerm !== undefined) values.net_payment_term = c.netPaymentTerm;
   if (c.country !== undefined) values.country = c.country;
   if (c.taxIdentificationNumber !== undefined) values.tax_identification_number = c.taxIdentificationNumber;
   if (c.customerType !== undefined) values.customer_type = c.customerType;

@@ -14,6 +14,9 @@ import { FakeFxFeed } from '../../adapters/fx/fake';
 import { upsertPublishedRates } from '../../db/repositories/fx-rates';
 import { createApiKey, ensureOrganization } from '../../db/repositories/organizations';
 import { renderStoredInvoice } from '../../documents/invoice-document';
+import { recordVatNumberCheck } from '../../db/repositories/customer-vat';
+import { createTax, putTaxSettings, setTaxes } from '../../db/repositories/taxes';
+import { EU_REVERSE_CHARGE_MENTION } from '../../billing/tax';
 import { createCustomer, createMetric, createPlan, createSubscription, insertEvents } from '../support/fixtures';
 import { startApiHarness, type ApiHarness } from './harness';
 
@@ -31,7 +34,7 @@ function pdfText(bytes: Buffer): string {
   return execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
 }
 
-async function periodInvoice(customerCurrency: string, name: string) {
+async function periodInvoice(customerCurrency: string, name: string, prepare?: (customerId: string) => Promise<void>) {
   const db = h.database.db;
   const customer = await createCustomer(db, h.org.id, { currency: customerCurrency, timezone: 'UTC' });
   await db('customers').where({ id: customer.id }).update({ name, email: 'billing@globex.example', country: 'FR' });
@@ -41,6 +44,7 @@ async function periodInvoice(customerCurrency: string, name: string) {
   await insertEvents(db, { organizationId: h.org.id, subscriptionId: sub.id, externalSubscriptionId: sub.externalId }, [
     { code: metric.code, timestamp: '2026-11-15T12:00:00.000Z', properties: { tokens: 123456789 } },
   ]);
+  if (prepare) await prepare(customer.id);
   const activities = createActivities({ db, fxFeed: new FakeFxFeed([]) });
   return activities.createPeriodInvoice({ organizationId: h.org.id, subscriptionId: sub.id, kind: 'subscription', period: NOV, fullPeriod: NOV });
 }
@@ -193,3 +197,46 @@ const SPEC = path.resolve(__dirname, '../../../shared/reference/lago-openapi-1.5
   });
 });
 
+
+// Last in the file: the reverse-charge case turns the organization's automatic tax rules on.
+describe('the tax breakdown on the PDF, from the taxes stored on the invoice', () => {
+  it('a customer tax of 20 %: one row with its name, rate, base and amount, and the taxed total', async () => {
+    const db = h.database.db;
+    const vat = await createTax(db, h.org.id, { code: 'pdf_vat20', name: 'TVA FR', rate: '20', description: null, appliedToOrganization: false });
+    const inv = await periodInvoice('EUR', 'Taxed Corp', (customerId) => setTaxes(db, h.org.id, 'customer', customerId, [vat.id]));
+    await createActivities({ db }).finalizeInvoice({ organizationId: h.org.id, invoiceId: inv.invoiceId });
+    const json = (await h.request('GET', `/invoices/${inv.invoiceId}`)).body.invoice;
+    // 1894 + 23378 = 25272 cents of fees; 20 % = 5054.4 → 5054; total 30326.
+    expect(json).toMatchObject({ status: 'finalized', fees_amount_cents: 25272, taxes_amount_cents: 5054, total_amount_cents: 30326 });
+
+    const res = await h.request('POST', `/invoices/${inv.invoiceId}/download`);
+    expect(res.status).toBe(200);
+    const bytes = Buffer.from(await (await fetch(res.body.invoice.file_url, { headers: { authorization: `Bearer ${h.apiKey}` } })).arrayBuffer());
+    if (process.env.METERLINE_KEEP_TAX_PDF) fs.writeFileSync(process.env.METERLINE_KEEP_TAX_PDF, bytes); // to look at it
+    const text = pdfText(bytes);
+    expect(text).toMatch(/TVA FR \(20%\) on 252\.72 EUR\s+50\.54 EUR/);
+    expect(text).toMatch(/Total taxes\s+50\.54 EUR/);
+    expect(text).toMatch(/Total due\s+303\.26 EUR/);
+    expect(text).not.toContain('Tax (0%)');
+    expect(text).not.toContain('Reverse charge');
+  });
+
+  it('an EU B2B customer across borders with a VIES-valid VAT number: a 0 % reverse-charge row and the legal mention', async () => {
+    const db = h.database.db;
+    await putTaxSettings(db, h.org.id, { automaticTaxesEnabled: true, sellerCountry: 'FR', usStateRates: {}, countryRates: {} });
+    const inv = await periodInvoice('EUR', 'Bundes GmbH', async (customerId) => {
+      await db('customers').where({ id: customerId }).update({ country: 'DE', customer_type: 'company', tax_identification_number: 'DE136695976' });
+      await recordVatNumberCheck(db, h.org.id, customerId, 'DE136695976', 'valid', { reason: 'VIES VALID' }, new Date('2026-11-30T00:00:00Z'));
+    });
+    await createActivities({ db }).finalizeInvoice({ organizationId: h.org.id, invoiceId: inv.invoiceId });
+    const json = (await h.request('GET', `/invoices/${inv.invoiceId}`)).body.invoice;
+    expect(json).toMatchObject({ taxes_amount_cents: 0, total_amount_cents: 25272 });
+
+    const text = pdfText((await renderStoredInvoice(db, h.org.id, inv.invoiceId)).pdf);
+    expect(text).toMatch(/\(0%\) on 252\.72 EUR\s+0\.00 EUR/);
+    expect(text).toMatch(/Total due\s+252\.72 EUR/);
+    // pdftotext -layout may break the mention over lines: compare with whitespace collapsed.
+    expect(text.replace(/\s+/g, ' ')).toContain(EU_REVERSE_CHARGE_MENTION);
+    expect(text).not.toContain('Tax (0%)');
+  });
+});

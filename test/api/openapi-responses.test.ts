@@ -344,6 +344,8 @@ test('real answers of every route conform to the documented 200 schema', async (
   await call('POST', '/invoices/preview', { customer: { external_id: `cust_${s}` }, subscription: { external_id: `sub_${s}` }, billing_period: { index: 0 } });
 
   // FX operator routes: a manual rate, then the rate an invoice of that day would use.
+  await call('GET', '/organizations');
+  await call('PUT', '/organizations', { organization: { net_payment_term: 0 } });
   await call('GET', '/fx_settings');
   await call('PUT', '/fx_settings', { fx_settings: { invoicing_enabled: true } });
   const day = new Date(now).toISOString().slice(0, 10);

@@ -241,6 +241,7 @@ function bodies(): Record<string, unknown[]> {
     'PUT /tax_settings': [{ tax_settings: { automatic_taxes_enabled: true, seller_country: 'DE', us_state_rates: { CA: '1' }, country_rates: { CH: '1' } } }],
     'POST /invoices/{lago_id}/download': [undefined],
     'PUT /fx_settings': [{ fx_settings: { invoicing_enabled: false } }],
+    'PUT /organizations': [{ organization: { net_payment_term: 45, timezone: 'Europe/Paris', billing_configuration: { invoice_grace_period: 2 } } }],
     'POST /fx_rates': [{ fx_rate: { base_currency: 'USD', quote_currency: 'EUR', date: FX_DAY, rate: '2', note: 'b' } }],
     'POST /api_keys': [{ api_key: { name: 'B key' } }],
     'DELETE /api_keys/{lago_id}': [undefined],
