@@ -10,31 +10,34 @@
 import type { RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import { findOrganizationByKeyHash, hashApiKey, type Organization } from '../db/repositories/organizations';
+import { TtlCache } from '../cache/ttl-cache';
 import { unauthorized } from './errors';
 
 export interface AuthOptions {
   negativeTtlMs?: number;
+  maxUnknownEntries?: number;
 }
 
 export class ApiKeyAuthenticator {
-  private readonly unknown = new Map<string, number>();
-  private readonly negativeTtlMs: number;
+  /** Hashes of keys found unknown, each for negativeTtlMs; at most maxUnknownEntries (LRU eviction). */
+  private readonly unknown: TtlCache<string, true>;
 
   constructor(private readonly db: Knex, options: AuthOptions = {}) {
-    this.negativeTtlMs = options.negativeTtlMs ?? 2_000;
+    this.unknown = new TtlCache<string, true>({
+      maxEntries: options.maxUnknownEntries ?? 10_000,
+      ttlMs: options.negativeTtlMs ?? 2_000,
+    });
   }
 
   async authenticate(key: string): Promise<Organization | null> {
     const hash = hashApiKey(key);
-    const unknownUntil = this.unknown.get(hash);
-    if (unknownUntil !== undefined && unknownUntil > Date.now()) return null;
+    if (this.unknown.has(hash)) return null;
     const org = await findOrganizationByKeyHash(this.db, hash);
     if (org) {
-      this.unknown.delete(hash);
+      this.unknown.invalidate(hash);
       return org;
     }
-    if (this.unknown.size > 10_000) this.unknown.clear();
-    this.unknown.set(hash, Date.now() + this.negativeTtlMs);
+    this.unknown.set(hash, true);
     return null;
   }
 

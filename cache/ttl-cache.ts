@@ -1,7 +1,7 @@
 // The one in-process cache utility: a bounded LRU with a time-to-live and single-flight loading, on the
-// maintained `lru-cache` package. Every per-process cache of the API (plans for current usage, ingest's
-// metrics and subscriptions, rollup metric specs) is one of these, so eviction, expiry and invalidation
-// behave the same everywhere. (api/auth.ts keeps its own key cache for now.)
+// maintained `lru-cache` package. Every per-process cache of the API is one of these, so eviction, expiry and
+// invalidation behave the same everywhere: plans for current usage, ingest's metrics and subscriptions
+// (api/ingest/catalog-cache.ts), rollup metric specs, and api/auth.ts's unknown-API-key negative cache.
 //
 // - `get(key)` returns the cached value or loads it once: concurrent misses of one key share one load; a
 //   failed load is not cached.
@@ -64,7 +64,10 @@ export class TtlCache<K extends string, V> {
         if (generation === this.generation) this.set(key, value);
         return value;
       })
-      .finally(() => this.loads.delete(key));
+      .finally(() => {
+        // An invalidation may have replaced this load by a newer one: only forget our own.
+        if (this.loads.get(key) === p) this.loads.delete(key);
+      });
     this.loads.set(key, p);
     return p;
   }

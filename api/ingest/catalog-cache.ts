@@ -1,8 +1,18 @@
 // In-memory, per-organization caches for ingest: metric codes and subscriptions are looked up once per
 // TTL, not per event. This process's writes invalidate them; other processes' writes show up after the TTL
 // (a miss re-reads at most once per `missRefreshMs`, so a brand-new metric/subscription is found quickly).
+//
+// Both caches are `TtlCache`s (cache/ttl-cache.ts). Freshness is decided at read time from the time stored
+// in the entry (`loadedAt` / `expiresAt`, on the injectable `now` clock); the LRU's own TTL only reclaims
+// memory and never keeps an entry alive longer than that check allows.
+// - metrics: one entry per organization, stale when older than ttlMs; a code not in a fresh entry reloads it
+//   once if the entry is older than missRefreshMs (the reload replaces the entry); concurrent loads of one
+//   organization share one query. Bounded at maxMetricEntries organizations.
+// - subscriptions: one entry per (organization, external id); a hit is kept ttlMs, a miss (null) missRefreshMs;
+//   all misses of one call are looked up in one query. Bounded at maxSubscriptionEntries (LRU eviction).
 import type { Knex } from 'knex';
 import type { AggregationType } from '../../billing/types';
+import { TtlCache, orgKey } from '../../cache/ttl-cache';
 import { listMetricIngestInfo } from '../../db/repositories/billable-metrics';
 import { lookupSubscriptions, type SubscriptionLookup } from '../../db/repositories/subscriptions';
 
@@ -13,10 +23,20 @@ export interface MetricInfo {
   fieldName: string | null;
 }
 
+export interface IngestCacheLoaders {
+  metrics(organizationId: string): Promise<MetricInfo[]>;
+  subscriptions(organizationId: string, externalIds: string[]): Promise<SubscriptionLookup[]>;
+}
+
 export interface IngestCacheOptions {
   ttlMs?: number;
   missRefreshMs?: number;
   maxSubscriptionEntries?: number;
+  maxMetricEntries?: number;
+  /** The clock freshness is decided on (tests pass a fake one). */
+  now?: () => number;
+  /** Where misses are read from (default: the database). */
+  loaders?: IngestCacheLoaders;
 }
 
 interface MetricEntry {
@@ -32,52 +52,54 @@ interface SubscriptionEntry {
 export class IngestCache {
   private readonly ttlMs: number;
   private readonly missRefreshMs: number;
-  private readonly maxSubscriptionEntries: number;
-  private readonly metricEntries = new Map<string, MetricEntry>();
-  private readonly metricLoads = new Map<string, Promise<MetricEntry>>();
-  private readonly subscriptionEntries = new Map<string, SubscriptionEntry>();
+  private readonly now: () => number;
+  private readonly loaders: IngestCacheLoaders;
+  private readonly metricEntries: TtlCache<string, MetricEntry>;
+  private readonly subscriptionEntries: TtlCache<string, SubscriptionEntry>;
 
-  constructor(private readonly db: Knex, options: IngestCacheOptions = {}) {
+  constructor(db: Knex, options: IngestCacheOptions = {}) {
     this.ttlMs = options.ttlMs ?? 30_000;
     this.missRefreshMs = options.missRefreshMs ?? 1_000;
-    this.maxSubscriptionEntries = options.maxSubscriptionEntries ?? 100_000;
+    this.now = options.now ?? Date.now;
+    this.loaders = options.loaders ?? {
+      metrics: (organizationId) => listMetricIngestInfo(db, organizationId),
+      subscriptions: (organizationId, externalIds) => lookupSubscriptions(db, organizationId, externalIds),
+    };
+    this.metricEntries = new TtlCache<string, MetricEntry>({
+      maxEntries: options.maxMetricEntries ?? 10_000,
+      ttlMs: this.ttlMs,
+      load: async (organizationId) => {
+        const rows = await this.loaders.metrics(organizationId);
+        return { loadedAt: this.now(), metrics: new Map(rows.map((m) => [m.code, m])) };
+      },
+    });
+    this.subscriptionEntries = new TtlCache<string, SubscriptionEntry>({
+      maxEntries: options.maxSubscriptionEntries ?? 100_000,
+      ttlMs: this.ttlMs,
+    });
   }
 
   /** Metrics by code; `codes` that are unknown trigger one reload if the cache is older than missRefreshMs. */
   async metrics(organizationId: string, codes: Iterable<string>): Promise<Map<string, MetricInfo>> {
-    const now = Date.now();
-    let entry = this.metricEntries.get(organizationId);
-    if (!entry || now - entry.loadedAt > this.ttlMs) entry = await this.loadMetrics(organizationId);
-    const missing = [...codes].some((c) => !entry!.metrics.has(c));
-    if (missing && Date.now() - entry.loadedAt > this.missRefreshMs) entry = await this.loadMetrics(organizationId);
+    let entry = this.metricEntries.peek(organizationId);
+    if (!entry || this.now() - entry.loadedAt > this.ttlMs) entry = await this.metricEntries.reload(organizationId);
+    const current = entry;
+    const missing = [...codes].some((c) => !current.metrics.has(c));
+    if (missing && this.now() - entry.loadedAt > this.missRefreshMs) entry = await this.metricEntries.reload(organizationId);
     return entry.metrics;
   }
 
   invalidateMetrics(organizationId: string): void {
-    this.metricEntries.delete(organizationId);
-  }
-
-  private loadMetrics(organizationId: string): Promise<MetricEntry> {
-    let load = this.metricLoads.get(organizationId);
-    if (!load) {
-      load = (async () => {
-        const rows = await listMetricIngestInfo(this.db, organizationId);
-        const entry: MetricEntry = { loadedAt: Date.now(), metrics: new Map(rows.map((m) => [m.code, m])) };
-        this.metricEntries.set(organizationId, entry);
-        return entry;
-      })().finally(() => this.metricLoads.delete(organizationId));
-      this.metricLoads.set(organizationId, load);
-    }
-    return load;
+    this.metricEntries.invalidate(organizationId);
   }
 
   /** Subscriptions by external id (one query for all cache misses). */
   async subscriptions(organizationId: string, externalIds: Iterable<string>): Promise<Map<string, SubscriptionLookup>> {
-    const now = Date.now();
+    const now = this.now();
     const out = new Map<string, SubscriptionLookup>();
     const misses: string[] = [];
     for (const ext of new Set(externalIds)) {
-      const e = this.subscriptionEntries.get(key(organizationId, ext));
+      const e = this.subscriptionEntries.peek(orgKey(organizationId, ext));
       if (e && e.expiresAt > now) {
         if (e.value) out.set(ext, e.value);
       } else {
@@ -85,15 +107,12 @@ export class IngestCache {
       }
     }
     if (misses.length > 0) {
-      const found = await lookupSubscriptions(this.db, organizationId, misses);
-      if (this.subscriptionEntries.size + misses.length > this.maxSubscriptionEntries) this.subscriptionEntries.clear();
+      const found = await this.loaders.subscriptions(organizationId, misses);
       const byExt = new Map(found.map((s) => [s.externalId, s]));
       for (const ext of misses) {
         const value = byExt.get(ext) ?? null;
-        this.subscriptionEntries.set(key(organizationId, ext), {
-          value,
-          expiresAt: Date.now() + (value ? this.ttlMs : this.missRefreshMs),
-        });
+        const ttl = value ? this.ttlMs : this.missRefreshMs;
+        this.subscriptionEntries.set(orgKey(organizationId, ext), { value, expiresAt: this.now() + ttl }, ttl);
         if (value) out.set(ext, value);
       }
     }
@@ -101,10 +120,6 @@ export class IngestCache {
   }
 
   invalidateSubscription(organizationId: string, externalId: string): void {
-    this.subscriptionEntries.delete(key(organizationId, externalId));
+    this.subscriptionEntries.invalidate(orgKey(organizationId, externalId));
   }
-}
-
-function key(organizationId: string, externalId: string): string {
-  return `${organizationId}\u0000${externalId}`;
 }
