@@ -17,6 +17,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
+import { ERROR_CODES } from '../billing/error-codes';
 import { convertInvoice, type RateLookup } from '../billing/fx';
 import type { InvoiceDraft } from '../billing/invoice';
 import type { Period, Plan } from '../billing/types';
@@ -29,7 +30,8 @@ import type { CreatePeriodInvoiceInput } from './types';
 
 type Db = Knex | Knex.Transaction;
 
-export const FX_RATE_MISSING = 'fx_rate_missing';
+/** The retryable wait for a rate (a transient code of billing/error-codes.ts). */
+export const FX_RATE_MISSING = ERROR_CODES.fx_rate_missing;
 
 /** The currency the customer is invoiced in: the customer's when the organization allows FX, else the plan's. */
 export function targetCurrency(ctx: SubscriptionBillingContext & { fxInvoicingEnabled?: boolean }, plan: Plan): string {

@@ -4,7 +4,9 @@
 // with Lago's code. When FX lands (billing/fx.ts), relax `subscriptionCurrencyViolation` to allow any pair the
 // rate source converts; the customer rule can stay (a live subscription's invoices keep one currency).
 import { ApiError } from './errors';
-import { CURRENCIES_DOES_NOT_MATCH } from './error-codes-input';
+import { ERROR_CODES } from '../billing/error-codes';
+
+const CURRENCIES_DOES_NOT_MATCH = ERROR_CODES.currencies_does_not_match;
 
 /** Lago's code on field `currency` when a customer's and a plan's currencies cannot go together. */
 export function subscriptionCurrencyViolation(customerCurrency: string | null, planCurrency: string): typeof CURRENCIES_DOES_NOT_MATCH | null {

@@ -1,9 +1,13 @@
 // Every business error code, in ONE place, each with its class (decided here, once):
-//   not_found → HTTP 404, conflict → HTTP 409, invalid → HTTP 422.
+//   not_found → HTTP 404, conflict → HTTP 409, invalid → HTTP 422, not_allowed → HTTP 405 (an invoice action the
+//   invoice's state refuses), transient → retried (a condition that passes: the activity retry policy retries it;
+//   the API answers 503 if one ever reaches it).
 // `BillingError` accepts only these codes (billing/errors.ts), so a new code must be added here, with its class.
 // Users of the list:
-// - the workflows' non-retryable list (workflows/activity-options.ts NON_RETRYABLE_ERROR_TYPES): every code is a
-//   business failure, deterministic, so retrying the activity cannot help;
+// - the workflows' non-retryable list (workflows/activity-options.ts NON_RETRYABLE_ERROR_TYPES): every code but the
+//   transient ones is a business failure, deterministic, so retrying the activity cannot help;
+// - the invoice workflow's update validators (workflows/invoice.ts, through INVOICE_ACTION_ERRORS) and the API's
+//   invoice actions (api/routes/invoice-actions.ts), which answer a refusal with httpStatusOf(code) = 405;
 // - the HTTP error mapping (api/errors.ts): a BillingError answers `httpStatusOf(code)`.
 // The strings are part of the API (clients match on them): never rename one.
 
@@ -60,9 +64,24 @@ export const ERROR_CODE_CLASSES = {
   tax_provider_mismatch: 'invalid',
   tax_rate_missing: 'invalid',
   tax_state_missing: 'invalid',
+  // input robustness (issue 8): codes in `error_details` of a 422 (api/, ingest, event_errors)
+  currencies_does_not_match: 'invalid',
+  value_is_out_of_range: 'invalid',
+  too_many_decimals: 'invalid',
+  event_quarantined: 'invalid',
+  too_old: 'invalid',
+  too_far_in_future: 'invalid',
+  subscription_terminated: 'invalid',
+  subscription_not_started: 'invalid',
+  // invoice actions refused by the invoice's state (Lago answers 405)
+  is_not_draft: 'not_allowed',
+  not_voidable: 'not_allowed',
+  payment_not_retryable: 'not_allowed',
+  // transient: retried until it passes
+  fx_rate_missing: 'transient',
 } as const satisfies Record<string, ErrorClass>;
 
-export type ErrorClass = 'not_found' | 'conflict' | 'invalid';
+export type ErrorClass = 'not_found' | 'conflict' | 'invalid' | 'not_allowed' | 'transient';
 export type ErrorCode = keyof typeof ERROR_CODE_CLASSES;
 
 /** The codes as named constants: `ERROR_CODES.plan_not_found === 'plan_not_found'`. */
@@ -70,10 +89,20 @@ export const ERROR_CODES = Object.freeze(
   Object.fromEntries(Object.keys(ERROR_CODE_CLASSES).map((k) => [k, k])) as { readonly [K in ErrorCode]: K },
 );
 
-/** Every code (the workflows' non-retryable list is built from it). */
+/** Every code. */
 export const ALL_ERROR_CODES: readonly ErrorCode[] = Object.freeze(Object.keys(ERROR_CODE_CLASSES) as ErrorCode[]);
 
-export const HTTP_STATUS_OF_CLASS: Readonly<Record<ErrorClass, number>> = Object.freeze({ not_found: 404, conflict: 409, invalid: 422 });
+/** Every code an activity must not retry (all but the transient ones): the workflows' non-retryable list. */
+export const NON_RETRYABLE_ERROR_CODES: readonly ErrorCode[] = Object.freeze(ALL_ERROR_CODES.filter((c) => ERROR_CODE_CLASSES[c] !== 'transient'));
+
+/** The invoice workflow's refusals of an invoice action (its update validators throw them; the API answers 405). */
+export const INVOICE_ACTION_ERRORS = Object.freeze({
+  notDraft: ERROR_CODES.is_not_draft,
+  notVoidable: ERROR_CODES.not_voidable,
+  paymentNotRetryable: ERROR_CODES.payment_not_retryable,
+} as const);
+
+export const HTTP_STATUS_OF_CLASS: Readonly<Record<ErrorClass, number>> = Object.freeze({ not_found: 404, conflict: 409, invalid: 422, not_allowed: 405, transient: 503 });
 
 export function isErrorCode(code: string): code is ErrorCode {
   return Object.prototype.hasOwnProperty.call(ERROR_CODE_CLASSES, code);
@@ -84,7 +113,7 @@ export function errorClassOf(code: string): ErrorClass {
   return isErrorCode(code) ? ERROR_CODE_CLASSES[code] : 'invalid';
 }
 
-/** The HTTP status of a code (404 / 409 / 422). */
+/** The HTTP status of a code (404 / 409 / 422 / 405 / 503). */
 export function httpStatusOf(code: string): number {
   return HTTP_STATUS_OF_CLASS[errorClassOf(code)];
 }

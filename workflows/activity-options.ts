@@ -1,14 +1,14 @@
 // What both workflows (subscription.ts, invoice.ts) share about calling activities: the activity options and
 // the business-failure test. Its own module so neither workflow imports the other (no import cycle).
 import { ActivityFailure, ApplicationFailure, type ActivityOptions } from '@temporalio/workflow';
-import { ALL_ERROR_CODES } from '../billing/error-codes';
+import { NON_RETRYABLE_ERROR_CODES } from '../billing/error-codes';
 
 /**
  * Error types an activity may throw that are business failures, never retried by the activity retry policy:
- * every code of billing/error-codes.ts (activities classify a BillingError as its code), plus the class names
+ * every non-transient code of billing/error-codes.ts (activities classify a BillingError as its code), plus the class names
  * of a billing/ error that escaped an activity unclassified (deterministic: retrying cannot help).
  */
-export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = ['BillingError', 'PlanValidationError', ...ALL_ERROR_CODES];
+export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = ['BillingError', 'PlanValidationError', ...NON_RETRYABLE_ERROR_CODES];
 
 export const ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '1 minute',

@@ -28,12 +28,9 @@ export const invoicePaymentSignal = defineSignal<[InvoicePaymentSignalPayload]>(
 export const invoicePaymentQuery = defineQuery<InvoicePaymentState | null>('invoicePaymentQuery');
 
 // Invoice actions (Lago API v1) through the invoice workflow while it runs. A validator rejects an illegal
-// transition with an ApplicationFailure whose type is one of INVOICE_ACTION_ERRORS (the API answers 405 with it).
-export const INVOICE_ACTION_ERRORS = {
-  notDraft: 'is_not_draft',
-  notVoidable: 'not_voidable',
-  paymentNotRetryable: 'payment_not_retryable',
-} as const;
+// transition with an ApplicationFailure whose type is one of INVOICE_ACTION_ERRORS (billing/error-codes.ts: the
+// API answers 405 with it).
+export { INVOICE_ACTION_ERRORS } from '../billing/error-codes';
 
 /** PUT /invoices/:id/refresh: recompute the draft now (answers once the refresh ran). */
 export const refreshInvoiceUpdate = defineUpdate<InvoiceLiveState>('refreshInvoiceUpdate');

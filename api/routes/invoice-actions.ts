@@ -8,6 +8,7 @@
 // is_not_draft; retry_payment is 405 payment_not_retryable (collection has ended).
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { httpStatusOf } from '../../billing/error-codes';
 import { Router, type Request, type Response } from 'express';
 import { getCustomersByIds } from '../../db/repositories/customers';
 import { metricIdsByCharge } from '../../db/repositories/invoice-documents';
@@ -36,7 +37,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ACTION_CODES = new Set<string>(Object.values(INVOICE_ACTION_ERRORS));
 
 function notAllowed(code: string, message?: string): ApiError {
-  return new ApiError(405, code, message ?? code);
+  return new ApiError(httpStatusOf(code), code, message ?? code);
 }
 
 type Outcome = 'done' | 'not_running';

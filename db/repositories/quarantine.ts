@@ -7,13 +7,14 @@
 //   and records an `event_quarantined` event error for it. Idempotent (a row already moved is skipped).
 import type { Knex } from 'knex';
 import { BillingError } from '../../billing/errors';
+import { ERROR_CODES } from '../../billing/error-codes';
 import { unusableEventReason } from '../../billing/input-limits';
 import { recordEventErrors } from './event-errors';
 import { applyRollups, loadRollupMetricSpecs } from './rollups';
 
 type Db = Knex | Knex.Transaction;
 
-export const EVENT_QUARANTINED = 'event_quarantined';
+export const EVENT_QUARANTINED = ERROR_CODES.event_quarantined;
 
 export interface UnusableEvent {
   eventId: string;

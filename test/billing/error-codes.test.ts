@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import { errorMiddleware, type Logger } from '../../api/errors';
-import { ALL_ERROR_CODES, BillingError, ERROR_CODES, errorClassOf, httpStatusOf } from '../../billing';
+import { ALL_ERROR_CODES, BillingError, ERROR_CODES, ERROR_CODE_CLASSES, INVOICE_ACTION_ERRORS, NON_RETRYABLE_ERROR_CODES, errorClassOf, httpStatusOf } from '../../billing';
+import { INVOICE_ACTION_ERRORS as WORKFLOW_ACTION_ERRORS } from '../../workflows/messages';
 import { NON_RETRYABLE_ERROR_TYPES } from '../../workflows/activity-options';
 
 function answer(err: unknown): { status: number; body: unknown } {
@@ -33,7 +34,21 @@ describe('error codes: one module decides each code and its HTTP class', () => {
     expect([errorClassOf('plan_not_found'), httpStatusOf('plan_not_found')]).toEqual(['not_found', 404]);
     expect([errorClassOf('invoice_finalized'), httpStatusOf('invoice_finalized')]).toEqual(['conflict', 409]);
     expect([errorClassOf('currency_mismatch'), httpStatusOf('currency_mismatch')]).toEqual(['invalid', 422]);
-    for (const code of ALL_ERROR_CODES) expect(httpStatusOf(code)).toBe(code.endsWith('_not_found') ? 404 : code === 'invoice_conflict' || code === 'invoice_finalized' ? 409 : 422);
+    const expected = { not_found: 404, conflict: 409, invalid: 422, not_allowed: 405, transient: 503 } as const;
+    for (const code of ALL_ERROR_CODES) expect(httpStatusOf(code)).toBe(expected[ERROR_CODE_CLASSES[code]]);
+    for (const code of ALL_ERROR_CODES) if (code.endsWith('_not_found')) expect(httpStatusOf(code)).toBe(404);
+  });
+
+  it('invoice-action refusals are codes of this module answered with 405, and the workflows use the same constants', () => {
+    expect(WORKFLOW_ACTION_ERRORS).toBe(INVOICE_ACTION_ERRORS);
+    for (const code of Object.values(INVOICE_ACTION_ERRORS)) expect([errorClassOf(code), httpStatusOf(code)]).toEqual(['not_allowed', 405]);
+    expect(INVOICE_ACTION_ERRORS.notVoidable).toBe('not_voidable'); // Lago's code
+  });
+
+  it('a transient code (waiting for an FX rate) is retried: it is not in the non-retryable list', () => {
+    expect(errorClassOf(ERROR_CODES.fx_rate_missing)).toBe('transient');
+    expect(NON_RETRYABLE_ERROR_TYPES).not.toContain('fx_rate_missing');
+    expect(NON_RETRYABLE_ERROR_CODES).not.toContain('fx_rate_missing');
   });
 
   it('the API answers a BillingError plan_not_found with 404, a conflict with 409, an invalid code with 422 and its field', () => {
@@ -52,7 +67,8 @@ describe('error codes: one module decides each code and its HTTP class', () => {
   });
 
   it("the workflows' non-retryable list holds every code and the former hand-kept entries", () => {
-    for (const code of ALL_ERROR_CODES) expect(NON_RETRYABLE_ERROR_TYPES).toContain(code);
+    for (const code of NON_RETRYABLE_ERROR_CODES) expect(NON_RETRYABLE_ERROR_TYPES).toContain(code);
+    expect(NON_RETRYABLE_ERROR_CODES.length).toBe(ALL_ERROR_CODES.filter((c) => ERROR_CODE_CLASSES[c] !== 'transient').length);
     for (const t of ['BillingError', 'PlanValidationError', 'invalid_plan', 'invalid_period', 'subscription_not_found', 'invoice_not_found']) {
       expect(NON_RETRYABLE_ERROR_TYPES).toContain(t);
     }
