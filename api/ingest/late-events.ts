@@ -5,7 +5,7 @@
 //
 // - Cheap: the drafts of a subscription are read from Postgres at most once per `cacheTtlMs` (default 10 s),
 //   for all subscriptions with expired entries in ONE query per flush (draftInvoicePeriodsOfSubscriptions),
-//   and kept in a bounded in-process cache. No per-event work beyond adding an hour bucket to a set.
+//   and kept in a bounded in-process cache (cache/ttl-cache.ts, the one cache utility). No per-event work beyond adding an hour bucket to a set.
 // - Stale cache: an entry is dropped when a signal finds the invoice workflow gone (it finalized), and expires
 //   after the TTL, so a draft created by a period close is seen within `cacheTtlMs`. A cached answer may predate
 //   a draft (a termination or period close committed after the lookup): buckets matched against a cached entry
@@ -26,6 +26,7 @@ import type { Knex } from 'knex';
 import type { Period } from '../../billing/types';
 import { draftInvoicePeriodsOfSubscriptions, type DraftInvoicePeriod } from '../../db/repositories/invoices';
 import { invoiceWorkflowId, refreshInvoiceSignal, type UsageDelta } from '../../workflows/messages';
+import { TtlCache } from '../../cache/ttl-cache';
 import { consoleLogger, type Logger } from '../errors';
 
 const HOUR_MS = 3_600_000;
@@ -51,11 +52,6 @@ export interface LateEventNotifierCounters {
   signalFailures: number;
 }
 
-interface CacheEntry {
-  drafts: DraftInvoicePeriod[];
-  expiresAt: number;
-}
-
 interface PendingRefresh {
   subscriptionId: string;
 }
@@ -67,12 +63,11 @@ export function bucketOverlapsPeriod(bucketStart: string, period: Period): boole
 }
 
 export class LateEventNotifier {
-  private readonly cacheTtlMs: number;
   private readonly minSignalIntervalMs: number;
-  private readonly maxCacheEntries: number;
   private readonly lookupBatchSize: number;
   private readonly logger: Logger;
-  private readonly cache = new Map<string, CacheEntry>(); // subscription id → its drafts
+  /** subscription id → its drafts (the project's one cache utility: bounded LRU, entries expire after cacheTtlMs). */
+  private readonly cache: TtlCache<string, DraftInvoicePeriod[]>;
   private observed = new Map<string, Set<string>>(); // subscription id → hour buckets seen since the last run
   /** subscription id → buckets that overlapped no draft of a cached (possibly stale) entry: matched again after re-reading it. */
   private readonly recheck = new Map<string, Set<string>>();
@@ -87,9 +82,8 @@ export class LateEventNotifier {
     private readonly temporal: Client,
     options: LateEventNotifierOptions = {},
   ) {
-    this.cacheTtlMs = options.cacheTtlMs ?? 10_000;
+    this.cache = new TtlCache({ ttlMs: Math.max(1, options.cacheTtlMs ?? 10_000), maxEntries: options.maxCacheEntries ?? 100_000 });
     this.minSignalIntervalMs = options.minSignalIntervalMs ?? 1_000;
-    this.maxCacheEntries = options.maxCacheEntries ?? 100_000;
     this.lookupBatchSize = options.lookupBatchSize ?? 5_000;
     this.logger = options.logger ?? consoleLogger;
   }
@@ -136,7 +130,7 @@ export class LateEventNotifier {
 
   /** Forget a subscription's cached drafts (e.g. after this process learned they changed). */
   invalidate(subscriptionId: string): void {
-    this.cache.delete(subscriptionId);
+    this.cache.invalidate(subscriptionId);
   }
 
   /** Invoices waiting for their next allowed signal. */
@@ -147,10 +141,8 @@ export class LateEventNotifier {
   private async run(): Promise<void> {
     const observed = this.observed;
     this.observed = new Map();
-    const now = Date.now();
     for (const [subscriptionId, buckets] of this.recheck) {
-      const entry = this.cache.get(subscriptionId);
-      if (entry && entry.expiresAt > now) continue;
+      if (this.cache.has(subscriptionId)) continue; // still trusted: matched again once it expires
       this.recheck.delete(subscriptionId);
       let into = observed.get(subscriptionId);
       if (!into) observed.set(subscriptionId, (into = new Set()));
@@ -161,10 +153,13 @@ export class LateEventNotifier {
   }
 
   private async match(observed: Map<string, Set<string>>): Promise<void> {
-    const now = Date.now();
+    // The drafts each subscription is matched against in this run: the cached ones still trusted now, or the ones
+    // read below (an entry expiring or evicted while this run reads others is still used for this run).
+    const known = new Map<string, DraftInvoicePeriod[]>();
     const stale = [...observed.keys()].filter((id) => {
-      const e = this.cache.get(id);
-      return !e || e.expiresAt <= now;
+      const cached = this.cache.peek(id);
+      if (cached) known.set(id, cached);
+      return !cached;
     });
     const freshlyRead = new Set<string>();
     for (let i = 0; i < stale.length; i += this.lookupBatchSize) {
@@ -172,9 +167,10 @@ export class LateEventNotifier {
       try {
         this.counters.lookups += 1;
         const found = await draftInvoicePeriodsOfSubscriptions(this.db, batch);
-        const expiresAt = Date.now() + this.cacheTtlMs;
         for (const id of batch) {
-          this.remember(id, { drafts: found.get(id)?.drafts ?? [], expiresAt });
+          const drafts = found.get(id)?.drafts ?? [];
+          this.cache.set(id, drafts);
+          known.set(id, drafts);
           freshlyRead.add(id);
         }
       } catch (err) {
@@ -189,11 +185,11 @@ export class LateEventNotifier {
       }
     }
     for (const [subscriptionId, buckets] of observed) {
-      const entry = this.cache.get(subscriptionId);
-      if (!entry) continue; // evicted by a bigger batch: these buckets' events predate any draft read later
+      const drafts = known.get(subscriptionId);
+      if (!drafts) continue; // its lookup failed: the buckets were put back for the next flush
       let matched = false;
       const unmatched = new Set(buckets);
-      for (const draft of entry.drafts) {
+      for (const draft of drafts) {
         for (const b of buckets) {
           if (bucketOverlapsPeriod(b, draft.period)) {
             this.pendingRefresh.set(draft.invoiceId, { subscriptionId });
@@ -209,15 +205,6 @@ export class LateEventNotifier {
         if (!keep) this.recheck.set(subscriptionId, (keep = new Set()));
         for (const b of unmatched) keep.add(b);
       }
-    }
-  }
-
-  private remember(subscriptionId: string, entry: CacheEntry): void {
-    this.cache.delete(subscriptionId);
-    this.cache.set(subscriptionId, entry);
-    while (this.cache.size > this.maxCacheEntries) {
-      const oldest = this.cache.keys().next().value as string;
-      this.cache.delete(oldest);
     }
   }
 
@@ -238,7 +225,7 @@ export class LateEventNotifier {
       this.counters.signalFailures += 1;
       if (err instanceof WorkflowNotFoundError) {
         // The invoice workflow finished (the invoice was finalized): the cached drafts are stale.
-        this.cache.delete(why.subscriptionId);
+        this.cache.invalidate(why.subscriptionId);
         this.logger.warn('invoice refresh signal dropped: invoice workflow not found (finalized?)', { invoiceId });
         return;
       }
