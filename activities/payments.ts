@@ -86,6 +86,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
         invoiceId: ctx.invoiceId,
         eventType: `payment.${stored.status}`,
         dedupeKey: `payment:${stored.id}:${stored.status}`,
+        paymentId: stored.id,
         payload: { attempt: row.attempt, provider_payment_id: stored.providerPaymentId, amount_cents: stored.amountCents, currency: stored.currency, decline_code: stored.declineCode },
       });
       return resultOf(row.attempt ?? 0, stored, recovered);
@@ -174,6 +175,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
                 invoiceId: input.invoiceId,
                 eventType: 'payment.failed',
                 dedupeKey: `payment:${stored.id}:failed`,
+                paymentId: stored.id,
                 payload: { attempt: input.attempt, failure_type: err.type, decline_code: stored.declineCode, provider_payment_id: stored.providerPaymentId },
               });
             });
@@ -203,6 +205,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
 
     async applyDunningConsequence(input: DunningConsequenceInput): Promise<void> {
       return classified(async () => {
+        const campaign = await getDefaultDunningCampaign(db, input.organizationId);
         await db.transaction(async (trx) => {
           await markInvoicePaymentFailed(trx, input.organizationId, input.invoiceId);
           await insertPaymentEvent(trx, {
@@ -210,7 +213,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
             invoiceId: input.invoiceId,
             eventType: 'dunning.exhausted',
             dedupeKey: `invoice:${input.invoiceId}:dunning_exhausted`,
-            payload: { consequence: input.consequence, attempts: input.attempts, subscription_id: input.subscriptionId },
+            payload: { consequence: input.consequence, attempts: input.attempts, subscription_id: input.subscriptionId, dunning_campaign_code: campaign?.code ?? null },
           });
         });
         if (input.consequence === 'terminate_subscription') {

@@ -25,8 +25,11 @@ import { invoicePaymentSignal, invoiceWorkflowId, type InvoicePaymentSignalPaylo
 import { orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { ApiError, notFound } from '../errors';
-import { iso, parseBody } from '../schemas/common';
+import { parseBody } from '../schemas/common';
 import { PaymentCreateBody } from '../schemas/payments';
+import { serializePayment } from '../serializers/payment';
+
+export { serializePayment };
 
 export type ProviderFactory = (config: ProviderConfig) => PaymentProvider;
 
@@ -34,31 +37,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function unprocessable(code: string, message: string): ApiError {
   return new ApiError(422, code, message);
-}
-
-export function serializePayment(p: PaymentRecord, c: { customerId: string; externalCustomerId: string; providerCustomerId: string | null; invoiceNumber: string | null }) {
-  return {
-    lago_id: p.id,
-    lago_customer_id: c.customerId,
-    external_customer_id: c.externalCustomerId,
-    invoice_ids: [p.invoiceId],
-    invoice_numbers: c.invoiceNumber ? [c.invoiceNumber] : [],
-    lago_payable_id: p.invoiceId,
-    payable_type: 'Invoice',
-    amount_cents: p.amountCents,
-    amount_currency: p.currency,
-    status: p.status,
-    payment_status: p.status === 'succeeded' || p.status === 'failed' || p.status === 'processing' ? p.status : 'pending',
-    type: p.paymentType,
-    reference: p.reference,
-    payment_provider_code: p.paymentType === 'provider' ? 'stripe' : null,
-    payment_provider_type: p.paymentType === 'provider' ? 'stripe' : null,
-    external_payment_id: p.providerPaymentId,
-    provider_payment_id: p.providerPaymentId,
-    provider_customer_id: c.providerCustomerId,
-    next_action: {},
-    created_at: iso(p.createdAt),
-  };
 }
 
 export function paymentRoutes(ctx: RouteContext, providerFor: ProviderFactory): Router {

@@ -61,6 +61,7 @@ async function applyUpdate(trx: Knex.Transaction, organizationId: string, eventI
     invoiceId: payment.invoiceId,
     eventType: u.kind === 'dispute' ? 'payment.dispute_opened' : u.kind === 'refunded' ? 'payment.refunded' : `payment.${u.kind}`,
     dedupeKey: `stripe_event:${eventId}`,
+    paymentId: payment.id,
     payload: { provider_payment_id: u.providerPaymentId, stripe_event_id: eventId, invoice_payment_status: paymentStatus },
   });
   return { invoiceId: payment.invoiceId, paymentStatus };

@@ -2,6 +2,7 @@
 // Every query is scoped by organization_id. Status changes only move forward (STATUS_RANK): a reordered or
 // duplicated provider notification can never move a payment back.
 import type { Knex } from 'knex';
+import { enqueuePaymentStepWebhooks, type PaymentStep } from './payment-webhooks';
 
 type Db = Knex | Knex.Transaction;
 
@@ -235,6 +236,18 @@ export async function recomputeInvoicePayment(db: Db, organizationId: string, in
   const totalPaid = safeInt(paid, 'paid');
   const total = safeInt(invoice.total_amount_cents, 'total_amount_cents');
   const paymentStatus = totalPaid >= total && total > 0 ? 'succeeded' : latest?.status === 'failed' ? 'failed' : 'pending';
+  if (paymentStatus !== invoice.payment_status) {
+    // Lago's invoice.payment_status_updated, once per change: the key counts the payments that led to it, so
+    // pending → failed → pending → failed announces both failures while a replayed recompute announces none.
+    const [{ n }] = await db('payments').where({ organization_id: organizationId, invoice_id: invoiceId }).count({ n: '*' });
+    await insertPaymentEvent(db, {
+      organizationId,
+      invoiceId,
+      eventType: 'invoice.payment_status_updated',
+      dedupeKey: `invoice:${invoiceId}:payment_status:${paymentStatus}:payments:${String(n)}`,
+      payload: { payment_status: paymentStatus, total_paid_amount_cents: totalPaid },
+    });
+  }
   await db('invoices')
     .where({ organization_id: organizationId, id: invoiceId })
     .update({
@@ -303,6 +316,11 @@ export async function recordPaymentOutcome(db: Db, organizationId: string, payme
     await db('payments').where({ organization_id: organizationId, id: paymentId }).whereNull('provider_payment_id').update({ provider_payment_id: outcome.providerPaymentId });
   }
   return toPayment(await db('payments').where({ organization_id: organizationId, id: paymentId }).first());
+}
+
+export async function getPayment(db: Db, organizationId: string, paymentId: string): Promise<PaymentRecord | null> {
+  const row = await db('payments').where({ organization_id: organizationId, id: paymentId }).first();
+  return row ? toPayment(row) : null;
 }
 
 export async function findPaymentByProviderId(db: Db, organizationId: string, providerPaymentId: string): Promise<PaymentRecord | null> {
@@ -381,21 +399,31 @@ export async function recordWebhookEvent(db: Db, organizationId: string, eventId
   return rows.length > 0;
 }
 
-/** A webhook-ready record of a payment or dunning step, written once per dedupe key. */
-export async function insertPaymentEvent(
-  db: Db,
-  input: { organizationId: string; invoiceId: string; eventType: string; dedupeKey: string; payload: Record<string, unknown> },
-): Promise<void> {
-  await db('payment_events')
-    .insert({
-      organization_id: input.organizationId,
-      invoice_id: input.invoiceId,
-      event_type: input.eventType,
-      dedupe_key: input.dedupeKey,
-      payload: JSON.stringify(input.payload),
-    })
-    .onConflict(['organization_id', 'dedupe_key'])
-    .ignore();
+/**
+ * A webhook-ready record of a payment or dunning step, written once per dedupe key; the first time, the Lago
+ * webhook it stands for is enqueued in the same transaction (db/repositories/payment-webhooks.ts).
+ */
+export async function insertPaymentEvent(db: Db, input: PaymentStep): Promise<void> {
+  const write = async (trx: Knex.Transaction): Promise<void> => {
+    const inserted = await trx('payment_events')
+      .insert({
+        organization_id: input.organizationId,
+        invoice_id: input.invoiceId,
+        event_type: input.eventType,
+        dedupe_key: input.dedupeKey,
+        payload: JSON.stringify(input.payload),
+      })
+      .onConflict(['organization_id', 'dedupe_key'])
+      .ignore()
+      .returning('id');
+    if (inserted.length > 0) await enqueuePaymentStepWebhooks(trx, input);
+  };
+  if (isTransaction(db)) await write(db);
+  else await db.transaction(write);
+}
+
+function isTransaction(db: Db): db is Knex.Transaction {
+  return (db as Knex.Transaction).isTransaction === true;
 }
 
 export async function listPaymentEvents(db: Db, organizationId: string, invoiceId: string): Promise<{ eventType: string; dedupeKey: string; payload: Record<string, unknown> }[]> {

@@ -42,7 +42,7 @@ test('partial manual payments add up: 999 then 1000 of a 1999 invoice; total_pai
   inv = (await call('GET', `/invoices/${s.ref.invoiceId}`)).body.invoice;
   expect(inv).toMatchObject({ payment_status: 'succeeded', total_paid_amount_cents: 1999, total_due_amount_cents: 0 });
   expect(inv.payment_due_date === null || /^\d{4}-\d{2}-\d{2}$/.test(inv.payment_due_date)).toBe(true);
-  expect((await listPaymentEvents(h.database.db, s.ref.organizationId, s.ref.invoiceId)).map((e) => e.eventType)).toEqual(['payment.manual_recorded', 'payment.manual_recorded']);
+  expect((await listPaymentEvents(h.database.db, s.ref.organizationId, s.ref.invoiceId)).map((e) => e.eventType)).toEqual(['payment.manual_recorded', 'invoice.payment_status_updated', 'payment.manual_recorded']) // pending → succeeded at the second;
 });
 
 test('a manual payment above the amount due is 422 amount_exceeds_due and writes nothing; an unknown invoice is 404; a bad body names the field', async () => {
