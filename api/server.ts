@@ -32,6 +32,7 @@ import { alertRoutes } from './routes/alerts';
 import { apiKeyRoutes } from './routes/api-keys';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { taxRoutes } from './routes/taxes';
+import { paymentSettingsRoutes } from './routes/payment-settings';
 import type { VatNumberChecker } from '../adapters/vies/checker';
 import { webhookRoutes } from './routes/webhooks';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
@@ -158,6 +159,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(planRoutes(ctx));
   v1.use(customerRoutes(ctx));
   v1.use(taxRoutes(ctx));
+  v1.use(paymentSettingsRoutes(ctx));
   v1.use(currentUsageRouter({ db: deps.db, plans }));
   v1.use(subscriptionRoutes(ctx));
   v1.use(alertRoutes(ctx));

@@ -16,6 +16,7 @@ import { FxRateResolveQuery, FxSettingsBody, ManualFxRateBody } from './fx';
 import { OrganizationUpdateBody } from './organizations';
 import { PastUsageQuery } from './past-usage';
 import { EmptyBody, InvoiceUpdateBody, PaymentCreateBody } from './payments';
+import { DunningCampaignCreateBody, DunningCampaignUpdateBody, StripeProviderBody } from './payment-settings';
 import { PlanCreateBody } from './plans';
 import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
 import { responseComponents, type ResponseName } from './responses';
@@ -129,6 +130,20 @@ export function openApiDocument(): Record<string, unknown> {
       '/tax_settings': {
         get: get('/tax_settings', "The organization's automatic-tax settings (Meterline extension)", 'TaxSettingsResponse'),
         put: put('/tax_settings', 'Enable or configure automatic tax rules: seller country, US state and other country rates', 'TaxSettingsInput', 'TaxSettingsResponse'),
+      },
+      '/payment_providers': { get: get('/payment_providers', "The organization's payment provider connections (secrets never read back; Meterline extension)", 'PaymentProviderListResponse') },
+      '/payment_providers/stripe': {
+        put: put('/payment_providers/stripe', 'Connect Stripe: secret key, webhook signing secret, success redirect URL (Meterline extension)', 'StripeProviderInput', 'PaymentProviderResponse'),
+        delete: del('/payment_providers/stripe', 'Disconnect Stripe: invoices then wait for manual payments', 'PaymentProviderResponse'),
+      },
+      '/dunning_campaigns': {
+        post: post('/dunning_campaigns', 'Create a dunning campaign (attempts, days between attempts, thresholds per currency, consequence)', 'DunningCampaignCreateInput', 'DunningCampaignResponse'),
+        get: get('/dunning_campaigns', 'List dunning campaigns', 'DunningCampaignListResponse'),
+      },
+      '/dunning_campaigns/{code}': {
+        get: get('/dunning_campaigns/{code}', 'Retrieve a dunning campaign', 'DunningCampaignResponse'),
+        put: put('/dunning_campaigns/{code}', 'Update a dunning campaign (applied_to_organization: true makes it the default)', 'DunningCampaignUpdateInput', 'DunningCampaignResponse'),
+        delete: del('/dunning_campaigns/{code}', 'Delete a dunning campaign', 'DunningCampaignResponse'),
       },
       '/customers': { post: post('/customers', 'Create or update a customer by external_id', 'CustomerCreateInput', 'CustomerResponse') },
       '/customers/{external_customer_id}': { get: get('/customers/{external_customer_id}', 'Retrieve a customer', 'CustomerResponse') },
@@ -293,6 +308,9 @@ export function openApiDocument(): Record<string, unknown> {
         PaymentCreateInput: schemaOf(PaymentCreateBody),
         EmptyInput: schemaOf(EmptyBody),
         InvoiceUpdateInput: schemaOf(InvoiceUpdateBody),
+        StripeProviderInput: schemaOf(StripeProviderBody),
+        DunningCampaignCreateInput: schemaOf(DunningCampaignCreateBody),
+        DunningCampaignUpdateInput: schemaOf(DunningCampaignUpdateBody),
       },
     },
   };

@@ -33,6 +33,35 @@ const decimal = z.string().regex(/^-?\d+(\.\d+)?$/);
 const json = z.record(z.string(), z.unknown());
 const currency = z.string().regex(/^[A-Z]{3}$/);
 
+/** Meterline's Stripe connection (api/routes/payment-settings.ts): the secret key is never read back. */
+const PaymentProviderObject = component(
+  'PaymentProviderObject',
+  z.object({
+    code: z.string(),
+    payment_provider: z.literal('stripe'),
+    secret_key_last4: z.string(),
+    webhook_secret_configured: z.boolean(),
+    success_redirect_url: z.string().nullable(),
+    created_at: z.string(),
+  }),
+);
+
+/** Meterline's dunning campaign (Lago's dunning campaign fields plus `consequence`). */
+const DunningCampaignObject = component(
+  'DunningCampaignObject',
+  z.object({
+    lago_id: z.string(),
+    code: z.string(),
+    name: z.string(),
+    max_attempts: z.number().int(),
+    days_between_attempts: z.number().int(),
+    thresholds: z.array(z.object({ currency: z.string().regex(/^[A-Z]{3}$/), amount_cents: z.number().int() })),
+    consequence: z.enum(['mark_uncollectible', 'terminate_subscription']),
+    applied_to_organization: z.boolean(),
+    created_at: z.string(),
+  }),
+);
+
 export const PaginationMeta = component(
   'PaginationMeta',
   z.object({ current_page: int, next_page: nint, prev_page: nint, total_pages: int, total_count: int }),
@@ -655,6 +684,10 @@ export const responses = {
     }),
   }),
   InvoiceListResponse: z.object({ invoices: z.array(InvoiceObject), meta: PaginationMeta }),
+  PaymentProviderResponse: z.object({ payment_provider: PaymentProviderObject }),
+  PaymentProviderListResponse: z.object({ payment_providers: z.array(PaymentProviderObject) }),
+  DunningCampaignResponse: z.object({ dunning_campaign: DunningCampaignObject }),
+  DunningCampaignListResponse: z.object({ dunning_campaigns: z.array(DunningCampaignObject) }),
 } as const;
 
 export type ResponseName = keyof typeof responses;

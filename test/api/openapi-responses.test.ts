@@ -25,6 +25,9 @@ import { ingestEvents } from '../support/fixtures';
 import { temporalTestAddress } from '../support/services';
 import { apiRoutes, matchesTemplate, type MountedRoute } from '../support/route-table';
 
+// Walks every route (the walk grows with the route table, and a loaded machine slows each call): a wide budget.
+jest.setTimeout(600_000);
+
 let sys: System;
 let doc: any;
 let routes: MountedRoute[];
@@ -193,6 +196,18 @@ test('real answers of every route conform to the documented 200 schema', async (
   const updated = await call('PUT', `/taxes/temp_${s}`, { tax: { name: 'Temp reduced', rate: '2.1', description: null } });
   expect(updated.tax.rate).toBe(2.1);
   await call('DELETE', `/taxes/temp_${s}`);
+  // Payment settings (Meterline extension): connected and disconnected again, so this organization's invoices
+  // never reach the real Stripe; a campaign that is not the default changes nothing for them.
+  const connected = await call('PUT', '/payment_providers/stripe', { payment_provider: { secret_key: 'sk_test_oa1234', webhook_secret: 'whsec_oa', success_redirect_url: 'https://example.test/ok' } });
+  expect(connected.payment_provider).toMatchObject({ code: 'stripe', secret_key_last4: '1234', webhook_secret_configured: true });
+  expect(JSON.stringify(connected)).not.toContain('sk_test_oa1234');
+  await call('GET', '/payment_providers');
+  await call('DELETE', '/payment_providers/stripe');
+  await call('POST', '/dunning_campaigns', { dunning_campaign: { code: `dun_${s}`, name: 'Dunning', max_attempts: 3, days_between_attempts: 2, thresholds: [{ currency: 'EUR', amount_cents: 100 }] } });
+  await call('GET', '/dunning_campaigns');
+  await call('GET', `/dunning_campaigns/dun_${s}`);
+  await call('PUT', `/dunning_campaigns/dun_${s}`, { dunning_campaign: { max_attempts: 4, consequence: 'terminate_subscription' } });
+  await call('DELETE', `/dunning_campaigns/dun_${s}`);
   await call('GET', '/tax_settings');
   // Automatic rules on: a customer without tax codes (auto_) gets the rule's decision on its invoice; customers
   // with tax codes (cust_) keep their tax objects.

@@ -28,6 +28,9 @@ import { invoicePaymentQuery, invoiceWorkflowId } from '../../workflows/messages
 import { eventually, startSystem, type System } from '../e2e/harness';
 import { apiRoutes, type MountedRoute } from '../support/route-table';
 
+// Walks every route (the walk grows with the route table, and a loaded machine slows each call): a wide budget.
+jest.setTimeout(600_000);
+
 let sys: System;
 let routes: MountedRoute[];
 let orgA: string;
@@ -49,6 +52,7 @@ const A = {
   importTx: `imp_${SUF}`,
   alert: `alert_${SUF}`,
   tax: `tax_${SUF}`,
+  dunning: `dun_${SUF}`,
 };
 /** The day of A's manual FX rate (USD → EUR). */
 const FX_DAY = new Date().toISOString().slice(0, 10);
@@ -162,6 +166,7 @@ beforeAll(async () => {
   await eventually(async () => ((await sys.client.workflow.getHandle(invoiceWorkflowId(ids.invoice!)).query(invoicePaymentQuery).catch(() => null)) ? true : undefined), 60_000, "A's invoice collection to start");
   await upsertProviderConfig(sys.database.db, { organizationId: orgA, code: `stripe_${SUF}`, secretKey: `sk_test_${MARK}`, webhookSecret: `whsec_${MARK}`, successRedirectUrl: `https://a.example.test/${MARK}` });
   ids.paymentProvider = (await sys.database.db('payment_providers').where({ organization_id: orgA }).first('id')).id;
+  ids.dunningCampaign = (await asA('POST', '/dunning_campaigns', { dunning_campaign: { code: A.dunning, name: `Dunning ${MARK}`, max_attempts: 2, days_between_attempts: 3, thresholds: [{ currency: 'USD', amount_cents: 1 }] } })).dunning_campaign.lago_id;
   // A's webhook endpoint (an event type nothing emits, so only the seeded webhook is in its log) and a failed webhook.
   ids.webhookEndpoint = (await asA('POST', '/webhook_endpoints', { webhook_endpoint: { webhook_url: `https://a.example.test/${MARK}`, name: MARK, event_types: ['never.emitted'] } })).webhook_endpoint.lago_id;
   ids.webhook = await sys.database.db.transaction(async (trx) => {
@@ -258,6 +263,11 @@ function bodies(): Record<string, unknown[]> {
     'PUT /webhook_endpoints/{lago_id}': [{ webhook_endpoint: { webhook_url: 'https://b.example.test/moved', signature_algo: 'hmac', event_types: null } }],
     'DELETE /webhook_endpoints/{lago_id}': [undefined],
     'POST /webhooks/{lago_id}/retry': [{}],
+    'PUT /payment_providers/stripe': [{ payment_provider: { secret_key: 'sk_test_b', webhook_secret: 'whsec_b' } }],
+    'DELETE /payment_providers/stripe': [undefined],
+    'POST /dunning_campaigns': [{ dunning_campaign: { code: A.dunning, name: 'B', max_attempts: 1, days_between_attempts: 1, thresholds: [{ currency: 'USD', amount_cents: 5 }], applied_to_organization: true } }],
+    'PUT /dunning_campaigns/{code}': [{ dunning_campaign: { name: 'B renamed', applied_to_organization: true } }],
+    'DELETE /dunning_campaigns/{code}': [undefined],
   };
 }
 
@@ -296,7 +306,7 @@ test("organization B, calling every route with A's ids, codes and external ids, 
     before = again;
     return stable ? true : undefined;
   }, 60_000, "A's rows to settle");
-  expect(Object.keys(before)).toEqual(expect.arrayContaining(['customers', 'subscriptions', 'events', 'invoices', 'fees', 'event_errors', 'usage_alerts', 'api_keys', 'organization_tax_settings', 'fx_manual_rates', 'webhook_endpoints', 'webhooks', 'payments', 'payment_providers']));
+  expect(Object.keys(before)).toEqual(expect.arrayContaining(['customers', 'subscriptions', 'events', 'invoices', 'fees', 'event_errors', 'usage_alerts', 'api_keys', 'organization_tax_settings', 'fx_manual_rates', 'webhook_endpoints', 'webhooks', 'payments', 'payment_providers', 'dunning_campaigns']));
 
   const problems: string[] = [];
   let calls = 0;
