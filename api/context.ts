@@ -7,6 +7,8 @@ import type { EventWriter } from './ingest/event-writer';
 import type { EventTimeWindow } from './ingest/timestamp';
 import type { UsageSignaller } from './ingest/usage-signaller';
 import type { VatNumberChecker } from '../adapters/vies/checker';
+import type { PaymentProvider } from '../activities/payment-provider';
+import type { ProviderConfig } from '../db/repositories/payments';
 
 export interface RouteContext {
   db: Knex;
@@ -21,6 +23,8 @@ export interface RouteContext {
   taskQueue: string;
   /** When set, a customer's VAT number is checked (format + VIES, cached) after the customer is written. */
   vatNumbers?: VatNumberChecker;
+  /** The payment provider of an organization's connection (Stripe; tests: the fake). */
+  paymentProviderFor?: (config: ProviderConfig) => PaymentProvider;
   /** Called after this process changed an organization's catalog (metrics, plans): drops derived caches. */
   catalogChanged(organizationId: string): void;
 }

@@ -120,6 +120,7 @@ export function createApp(deps: ApiDeps): express.Express {
     timeWindow: eventTimeWindow(deps.ingest?.timeWindow),
     taskQueue: deps.subscriptionTaskQueue ?? SUBSCRIPTION_TASK_QUEUE,
     ...(deps.vatNumbers ? { vatNumbers: deps.vatNumbers } : {}),
+    paymentProviderFor: deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey }))),
     catalogChanged(organizationId) {
       cache.invalidateMetrics(organizationId);
       rollupSpecs.invalidate(organizationId);

@@ -11,6 +11,7 @@ import { notFound } from '../errors';
 import { iso, parseBody } from '../schemas/common';
 import { CustomerCreateBody } from '../schemas/customers';
 import { upsertCustomerAnnounced } from '../webhooks/producers';
+import { syncProviderCustomer } from '../services/customer-provider-sync';
 
 export function serializeCustomer(c: CustomerRecord, defaultTimezone = 'UTC', taxes: TaxRecord[] = []) {
   return {
@@ -35,6 +36,7 @@ export function serializeCustomer(c: CustomerRecord, defaultTimezone = 'UTC', ta
     billing_configuration: {
       ...c.billingConfiguration,
       ...(c.invoiceGracePeriod !== null ? { invoice_grace_period: c.invoiceGracePeriod } : {}),
+      ...(c.paymentProvider !== null ? { payment_provider: c.paymentProvider, provider_customer_id: c.providerCustomerId } : {}),
     },
     metadata: [],
     taxes: taxes.map(serializeTax),
@@ -56,7 +58,7 @@ export function customerRoutes(ctx: RouteContext): Router {
       const violation = existing ? customerCurrencyChangeViolation(existing.currency, input.currency, live) : null;
       if (violation) throw currencyError(violation);
     }
-    const { invoice_grace_period: gracePeriod, ...billingRest } = input.billing_configuration ?? {};
+    const { invoice_grace_period: gracePeriod, payment_provider: paymentProvider, provider_customer_id: providerCustomerId, ...billingRest } = input.billing_configuration ?? {};
     // Unknown tax codes → 404 tax_not_found before anything is written; the customer, its taxes and the
     // customer.created / customer.updated webhook in one transaction.
     const taxes = input.tax_codes !== undefined ? await resolveTaxCodes(ctx.db, organizationId, input.tax_codes, 'tax_codes') : undefined;
@@ -77,6 +79,9 @@ export function customerRoutes(ctx: RouteContext): Router {
         invoiceGracePeriod: gracePeriod,
         netPaymentTerm: input.net_payment_term,
         billingConfiguration: input.billing_configuration !== undefined ? billingRest : undefined,
+        paymentProvider,
+        // Linking a Stripe customer sets the provider; leaving the provider clears the link.
+        providerCustomerId: paymentProvider === null ? null : providerCustomerId,
       },
       async (c, trx) => serializeCustomer(c, defaultTimezoneOf(res), (await taxesOf(trx, organizationId, 'customer', [c.id])).get(c.id) ?? []),
       async (trx, c) => {
@@ -88,8 +93,10 @@ export function customerRoutes(ctx: RouteContext): Router {
     if (ctx.vatNumbers && customer.taxIdentificationNumber && customer.vatNumberStatus !== 'valid' && customer.vatNumberStatus !== 'invalid') {
       await verifyCustomerVatNumber(ctx.db, ctx.vatNumbers, organizationId, customer.id, new Date());
     }
-    const attached = (await taxesOf(ctx.db, organizationId, 'customer', [customer.id])).get(customer.id) ?? [];
-    res.status(200).json({ customer: serializeCustomer(customer, defaultTimezoneOf(res), attached) });
+    // sync_with_provider: the Stripe customer is created now (after the commit), announced by webhook.
+    const synced = await syncProviderCustomer(ctx, organizationId, customer, input.billing_configuration?.sync_with_provider === true);
+    const attached = (await taxesOf(ctx.db, organizationId, 'customer', [synced.id])).get(synced.id) ?? [];
+    res.status(200).json({ customer: serializeCustomer(synced, defaultTimezoneOf(res), attached) });
   });
 
   r.get('/customers/:external_id', async (req, res) => {

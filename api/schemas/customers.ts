@@ -25,6 +25,18 @@ export const CustomerCreateBody = z.object({
     billing_configuration: z
       .object({
         invoice_grace_period: z.number().int().min(0).max(365).nullable().optional(),
+        // Lago's payment provider fields: link an existing Stripe customer (provider_customer_id), or let
+        // Meterline create one (sync_with_provider; `sync` is accepted: creation always runs in the request).
+        payment_provider: z.enum(['stripe']).nullable().optional(),
+        payment_provider_code: z.string().max(255).nullable().optional(),
+        provider_customer_id: z.string().regex(/^cus_\w+$/, 'value_is_invalid').nullable().optional(),
+        sync: z.boolean().optional(),
+        sync_with_provider: z.boolean().optional(),
+        provider_payment_methods: z
+          .array(z.enum(['card', 'sepa_debit', 'us_bank_account', 'bacs_debit', 'boleto', 'link', 'crypto', 'customer_balance']))
+          .max(8)
+          .nullable()
+          .optional(),
       })
       .catchall(z.unknown())
       .optional(),

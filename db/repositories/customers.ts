@@ -22,6 +22,9 @@ export interface CustomerRecord {
   /** The VAT number's last VIES check: valid | invalid | unknown, null when never checked. */
   vatNumberStatus: 'valid' | 'invalid' | 'unknown' | null;
   billingConfiguration: Record<string, unknown>;
+  /** billing_configuration.payment_provider ('stripe') and the linked provider customer. */
+  paymentProvider: string | null;
+  providerCustomerId: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -41,6 +44,8 @@ export interface CustomerUpsert {
   state?: string | null;
   zipcode?: string | null;
   billingConfiguration?: Record<string, unknown>;
+  paymentProvider?: string | null;
+  providerCustomerId?: string | null;
 }
 
 export function toCustomer(row: Record<string, any>): CustomerRecord {
@@ -62,6 +67,8 @@ export function toCustomer(row: Record<string, any>): CustomerRecord {
     zipcode: row.zipcode ?? null,
     vatNumberStatus: row.vat_number_status ?? null,
     billingConfiguration: row.billing_configuration ?? {},
+    paymentProvider: row.payment_provider ?? null,
+    providerCustomerId: row.provider_customer_id ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -80,6 +87,8 @@ export async function upsertCustomer(db: Knex, organizationId: string, c: Custom
   if (c.customerType !== undefined) values.customer_type = c.customerType;
   if (c.state !== undefined) values.state = c.state;
   if (c.zipcode !== undefined) values.zipcode = c.zipcode;
+  if (c.paymentProvider !== undefined) values.payment_provider = c.paymentProvider;
+  if (c.providerCustomerId !== undefined) values.provider_customer_id = c.providerCustomerId;
   const insert = {
     organization_id: organizationId,
     external_id: c.externalId,
