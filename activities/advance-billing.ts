@@ -14,12 +14,13 @@
 //   `invoiceable: false` → a fee only (Lago's instant fee). The period-end invoice never rates these charges
 //   (ratePeriod 'per_event'). Under the subscription row lock, so concurrent runs serialize.
 import type { Knex } from 'knex';
-import { startInvoicePeriod } from '../billing/advance-billing';
+import { startInvoicePeriod, terminationCreditCents, upgradeCreditCents, type UnusedFeeCredit } from '../billing/advance-billing';
 import { inAdvanceChargeFees } from '../billing/in-advance-charges';
 import type { Fee } from '../billing/invoice';
 import type { Period } from '../billing/types';
 import { finalizeLockedInvoice, lockSubscriptionForAdjustments, replaceDraftFees } from '../db/repositories/invoices';
 import {
+  advanceFeeCovering,
   billedTransactionIds,
   claimFeeInvoice,
   eventsInArrivalOrder,
@@ -121,4 +122,22 @@ export function createAdvanceActivities(deps: AdvanceActivityDeps): Pick<Subscri
       }));
     },
   };
+}
+
+/**
+ * HOOK for the credit notes (issue 12b): the unused part of the advance fee that paid for `terminatedAt`
+ * (billing/advance-billing.ts terminationCreditCents, or upgradeCreditCents for a plan upgrade), with the fee line
+ * and invoice it credits. Null when no advance fee covers that instant (arrears plan, trial, voided invoice).
+ * `alreadyCreditedCents` = what earlier credit notes credited on that fee (the credit-notes module knows it).
+ */
+export async function unusedAdvanceFeeCredit(
+  db: Knex,
+  input: { organizationId: string; subscriptionId: string; terminatedAt: string; reason: 'termination' | 'upgrade'; alreadyCreditedCents?: number },
+): Promise<{ feeId: string; invoiceId: string; credit: UnusedFeeCredit } | null> {
+  const ctx = await loadSubscriptionBillingContext(db, input.organizationId, input.subscriptionId);
+  const fee = await advanceFeeCovering(db, input.organizationId, input.subscriptionId, input.terminatedAt);
+  if (!fee) return null;
+  const paid = { amountCents: fee.amountCents, currency: fee.currency, feePeriod: fee.feePeriod, alreadyCreditedCents: input.alreadyCreditedCents ?? 0 };
+  const credit = input.reason === 'upgrade' ? upgradeCreditCents(paid, input.terminatedAt, ctx.timezone) : terminationCreditCents(paid, input.terminatedAt, ctx.timezone);
+  return { feeId: fee.feeId, invoiceId: fee.invoiceId, credit };
 }

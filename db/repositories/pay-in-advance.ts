@@ -182,3 +182,28 @@ export async function claimFeeInvoice(
 export async function linkFeeInvoice(trx: Knex.Transaction, organizationId: string, feeId: string, invoiceId: string): Promise<void> {
   await trx('pay_in_advance_fees').where({ organization_id: organizationId, id: feeId }).update({ invoice_id: invoiceId });
 }
+
+/** The subscription fee line that paid for the instant `at` (advance plans), on a non-voided invoice; null if none. */
+export async function advanceFeeCovering(
+  db: Db,
+  organizationId: string,
+  subscriptionId: string,
+  at: string,
+): Promise<{ feeId: string; invoiceId: string; amountCents: number; currency: string; feePeriod: Period } | null> {
+  const row: { id: string; invoice_id: string; amount_cents: string; currency: string; from_datetime: Date; to_datetime: Date } | undefined = await db('fees as f')
+    .join('invoices as i', 'i.id', 'f.invoice_id')
+    .where({ 'f.organization_id': organizationId, 'i.subscription_id': subscriptionId, 'f.fee_type': 'subscription' })
+    .whereNull('i.voided_at')
+    .where('f.from_datetime', '<=', new Date(at))
+    .where('f.to_datetime', '>', new Date(at))
+    .orderBy('f.to_datetime', 'desc')
+    .first('f.id', 'f.invoice_id', 'f.amount_cents', 'f.currency', 'f.from_datetime', 'f.to_datetime');
+  if (!row) return null;
+  return {
+    feeId: row.id,
+    invoiceId: row.invoice_id,
+    amountCents: Number(row.amount_cents),
+    currency: row.currency.trim(),
+    feePeriod: { start: row.from_datetime.toISOString(), end: row.to_datetime.toISOString() },
+  };
+}

@@ -2,6 +2,7 @@
 // the subscription fee billed at the start of each period (prorated first period), usage at each end, never twice;
 // pay-in-advance charges billed per event, once per event, never on the period-end invoice.
 import { createActivities } from '../../activities';
+import { unusedAdvanceFeeCredit } from '../../activities/advance-billing';
 import { terminationCreditCents } from '../../billing/advance-billing';
 import { createBillingSetup, insertEvents } from '../support/fixtures';
 import { createTestDatabase, type TestDatabase } from '../support/services';
@@ -84,6 +85,18 @@ describe('subscription fee in advance', () => {
     expect(await feesOf(inv.invoiceId)).toEqual([['charge', 1_00, NOV.start, terminatedAt]]);
     // The fee paid for November (100.00) — days Nov 11..30 unused: 100.00 × 20/30 = 66.666… → 66.66 (rounded down, A1).
     expect(terminationCreditCents({ amountCents: 100_00, currency: 'USD', feePeriod: NOV }, terminatedAt, 'UTC').amountCents).toBe(66_66);
+  });
+
+  it('the credit-note hook finds the advance fee that paid for the termination instant and credits its unused days', async () => {
+    const s = await advanceSetup();
+    const oct = await s.activities.createPeriodInvoice({ ...s.ids, kind: 'subscription', period: OCT, fullPeriod: OCT }); // carries November's fee
+    const credit = await unusedAdvanceFeeCredit(t.db, { ...s.ids, terminatedAt: '2026-11-10T12:00:00.000Z', reason: 'termination' });
+    expect(credit?.invoiceId).toBe(oct.invoiceId);
+    expect([credit?.credit.amountCents, credit?.credit.creditedDays, credit?.credit.feeDays]).toEqual([66_66, 20, 30]);
+    const upgrade = await unusedAdvanceFeeCredit(t.db, { ...s.ids, terminatedAt: '2026-11-10T12:00:00.000Z', reason: 'upgrade', alreadyCreditedCents: 10_00 });
+    expect(upgrade?.credit.amountCents).toBe(70_00 - 10_00); // 21 days (Nov 10 credited) = 70.00, minus 10.00 credited before
+    // No advance fee covers an instant before the subscription's first fee.
+    expect(await unusedAdvanceFeeCredit(t.db, { ...s.ids, terminatedAt: '2026-07-01T00:00:00.000Z', reason: 'termination' })).toBeNull();
   });
 
   it('an arrears plan is unchanged: the fee of the ended period on its own invoice, and no start invoice', async () => {
