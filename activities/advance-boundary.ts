@@ -37,7 +37,12 @@ export async function boundaryRatingOptions(
   fullPeriod: Period,
 ): Promise<BoundaryRatingOptions> {
   const hasAdvanceCharges = plan.charges.some((c) => c.payInAdvance);
-  if (!plan.payInAdvance && !isEmptyPeriod(period)) {
+  if (isEmptyPeriod(period) && !plan.payInAdvance) {
+    // An advance plan's start invoice re-rated after the plan became an arrears plan (late-event look-back):
+    // it bills nothing new (its fee line is not re-rated by adjustments).
+    return { rateUsage: false, chargeSubscriptionFee: false, inAdvanceFeesAmountCents: 0 };
+  }
+  if (!plan.payInAdvance) {
     // Arrears plans: unchanged (fee with its period, except on progressive-billing invoices).
     return {
       rateUsage: true,
