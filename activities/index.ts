@@ -7,6 +7,7 @@ import { defaultDocumentStore, type DocumentStore } from '../documents/storage';
 import { createDocumentActivities, type DocumentActivities } from './documents';
 import { withHeartbeats } from './heartbeat';
 import { createInvoiceActivities } from './invoices';
+import { createAdvanceActivities } from './advance-billing';
 import { createSubscriptionActivities } from './subscriptions';
 import { createThresholdActivities } from './thresholds';
 import type { SubscriptionActivities } from './types';
@@ -23,10 +24,13 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities {
+  const invoiceActivities = createInvoiceActivities(deps);
   return withHeartbeats({
+    // Pay in advance (issue 11): the start invoice reuses the period-invoice activity.
+    ...createAdvanceActivities({ db: deps.db, createPeriodInvoice: invoiceActivities.createPeriodInvoice }),
     ...createDocumentActivities({ db: deps.db, store: deps.documentStore ?? defaultDocumentStore() }),
     ...createFxActivities({ db: deps.db, feed: deps.fxFeed ?? new EcbHttpFeed() }),
-    ...createInvoiceActivities(deps),
+    ...invoiceActivities,
     ...createSubscriptionActivities(deps),
     ...createThresholdActivities(deps),
     ...createWebhookActivities({ db: deps.db, ...deps.webhooks }),

@@ -5,9 +5,9 @@
 // billing/ratePeriod (rateInvoiceDraft below), the same pure step every other caller uses.
 //
 // Subscription fee: billed in arrears with the period for plans with pay_in_advance = false (a termination
-// invoice prorates it through period vs fullPeriod inside buildInvoice). For pay_in_advance plans the fee
-// is NOT billed by these activities yet (it belongs on the invoice at the start of the next period).
-// Pay-in-advance charges are skipped by buildInvoice (billed per event, elsewhere).
+// invoice prorates it through period vs fullPeriod inside buildInvoice). For pay_in_advance plans the invoice at
+// a period end carries the fee of the period that begins (activities/advance-billing.ts, the start invoice for
+// the first period). Pay-in-advance charges are skipped by buildInvoice (billed per event, advance-billing.ts).
 //
 // Late events:
 // - During the grace period a draft is re-rated by refreshDraftInvoice (the API signals the invoice workflow
@@ -40,6 +40,7 @@ import { chargesToRead, ratePeriod } from '../billing/rate-period';
 import type { Period, Plan } from '../billing/types';
 import type { TaxedInvoiceDraft } from '../billing/tax';
 import { withInvoiceTaxes } from './taxes';
+import { boundaryRatingOptions } from './advance-boundary';
 import {
   billedFeesOfInvoices,
   claimPeriodInvoice,
@@ -145,19 +146,24 @@ export async function rateInvoiceDraft(
   fullPeriod: Period,
   subscriptionAt?: string,
 ): Promise<InvoiceDraft> {
-  const usage = await aggregatePeriodUsage(db, ctx, plan, period);
+  // Pay in advance (activities/advance-boundary.ts, billing/advance-billing.ts): which fees this boundary bills.
+  const boundary = await boundaryRatingOptions(db, ctx, plan, kind === 'preview' ? 'subscription' : kind, period, fullPeriod);
+  const usage = boundary.rateUsage ? await aggregatePeriodUsage(db, ctx, plan, period) : [];
   // FX hook: priced in the plan's currency, converted per line into the customer's (activities/fx.ts).
   return convertForInvoice(db, ctx, plan, period, ratePeriod({
-    plan,
+    // The start invoice of an advance plan (empty usage period) has no usage lines.
+    plan: boundary.rateUsage ? plan : { ...plan, charges: [] },
     kind,
     payInAdvanceCharges: 'per_event',
     currency: invoiceCurrency(ctx, plan),
     timezone: ctx.timezone,
     period,
     fullPeriod,
-    // Arrears plans: the fee of this period is on this invoice. In-advance plans: not billed here (see header).
+    // Arrears plans: the fee of this period; advance plans: the fee of the period that begins at period.end.
     // A progressive-billing invoice bills usage only (activities/thresholds.ts).
-    chargeSubscriptionFee: !plan.payInAdvance && kind !== 'progressive_billing',
+    chargeSubscriptionFee: boundary.chargeSubscriptionFee,
+    ...(boundary.subscriptionFeePeriod ? { subscriptionFeePeriod: boundary.subscriptionFeePeriod } : {}),
+    inAdvanceFeesAmountCents: boundary.inAdvanceFeesAmountCents,
     usage,
     subscriptionAt,
     // Usage of this period already billed by progressive-billing invoices (db/repositories/thresholds.ts).

@@ -105,4 +105,31 @@ export interface SubscriptionActivities {
   /** Confirms usage against Postgres; issues the progressive invoice of a crossed threshold and records alert
    * triggers, each exactly once (unique per subscription, period and threshold). Safe to repeat. */
   evaluateUsageThresholds(input: EvaluateThresholdsInput): Promise<EvaluateThresholdsResult>;
+  /** Pay in advance: the start invoice of an advance plan's first period (once) and what to bill per event. */
+  startAdvancePeriod(input: AdvancePeriodInput): Promise<AdvancePeriodStart>;
+  /** Pay in advance: one fee per not-yet-billed event of the period's pay-in-advance charges (unique per event). */
+  billInAdvanceCharges(input: AdvancePeriodInput): Promise<InAdvanceChargesResult>;
+}
+
+// Pay in advance (issue 11, activities/advance-billing.ts; the workflow side is workflows/advance-billing.ts).
+export interface AdvancePeriodInput {
+  organizationId: string;
+  subscriptionId: string;
+  /** The open period [start, end) and its unclipped period. */
+  period: Period;
+  fullPeriod: Period;
+}
+
+export interface AdvancePeriodStart {
+  /** The start invoice (first period's advance fee) when the plan is paid in advance and this is the first period. */
+  startInvoice: PeriodInvoiceResult | null;
+  /** Metric codes of the plan's pay-in-advance charges: usage of these is billed per event. */
+  inAdvanceMetricCodes: string[];
+}
+
+export interface InAdvanceChargesResult {
+  /** Fees this call wrote (0 when every event was billed already). */
+  feesCreated: number;
+  /** The per-event invoices this call issued (finalized), for charges with `invoiceable: true`. */
+  invoices: PeriodInvoiceResult[];
 }

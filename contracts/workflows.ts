@@ -97,10 +97,13 @@ export interface UsageSignalPayload {
 export interface TerminateRequest {
   /** When the subscription ends (ISO UTC); the workflow's current time when absent. */
   terminatedAt?: string;
+  /** Lago's `on_termination_invoice`: `skip` issues no termination invoice (default `generate`). Pay in advance, issue 11. */
+  onTerminationInvoice?: 'generate' | 'skip';
 }
 
 export interface TerminateResult {
-  invoiceId: string;
+  /** The termination invoice; null when none was issued (`on_termination_invoice: skip`). */
+  invoiceId: string | null;
   totalAmountCents: number;
   terminatedAt: string;
 }

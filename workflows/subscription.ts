@@ -51,6 +51,7 @@ import { addDecimalStrings, isDecimalString } from '../billing/money';
 import { nextPeriod, periodContaining, type PeriodPair } from '../billing/period';
 import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
 import type { invoiceWorkflow } from './invoice';
+import { ADVANCE_BILLING_PATCH, AdvanceBilling, billPendingInAdvance, finishAdvancePeriod, startAdvanceRun } from './advance-billing';
 import {
   SEARCH_ATTRIBUTE_KEYS,
   billingRulesChangedSignal,
@@ -443,7 +444,13 @@ async function closePeriod(sub: SubscriptionEntity): Promise<boolean> {
 }
 
 /** Bills [period start, terminatedAt), starts the invoice workflow, marks the subscription terminated. */
-async function terminate(sub: SubscriptionEntity, terminatedAt: string): Promise<TerminationOutcome> {
+async function terminate(sub: SubscriptionEntity, terminatedAt: string, adv: AdvanceBilling): Promise<TerminationOutcome> {
+  // Pay in advance (patched, workflows/advance-billing.ts): events billed per event first; `skip` issues no invoice.
+  await finishAdvancePeriod(adv, sub.input, sub.current, startInvoiceWorkflow);
+  if (adv.skipsTerminationInvoice()) {
+    await activities.markSubscriptionTerminated({ organizationId: sub.input.organizationId, subscriptionId: sub.input.subscriptionId, terminatedAt });
+    return { ok: true, result: { invoiceId: null, totalAmountCents: 0, terminatedAt } };
+  }
   let invoice: PeriodInvoiceResult;
   try {
     invoice = await activities.createPeriodInvoice({
@@ -539,8 +546,12 @@ async function watchUsage(sub: SubscriptionEntity, terminationPending: () => boo
 
 export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Promise<TerminateResult> {
   const sub = new SubscriptionEntity(state);
+  const adv = new AdvanceBilling(patched(ADVANCE_BILLING_PATCH));
 
-  setHandler(usageSignal, (payload) => sub.recordUsage(payload));
+  setHandler(usageSignal, (payload) => {
+    sub.recordUsage(payload);
+    adv.onUsage(payload);
+  });
   setHandler(stateQuery, () => sub.liveState());
   setHandler(retryPeriodCloseSignal, () => {
     sub.retryRequested = true;
@@ -553,6 +564,7 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
     async (req) => {
       // The validator is not re-run on replay: the handler relies only on state, not on its checks.
       sub.requestTermination(SubscriptionEntity.requestedTerminatedAt(req));
+      adv.onTerminationRequest(req);
       await condition(() => sub.terminationOutcome !== null);
       const outcome = sub.terminationOutcome!;
       if (!outcome.ok) throw outcome.failure;
@@ -567,13 +579,21 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
     const terminationPending = () => sub.terminationRequest !== null && sub.terminationOutcome === null;
 
     if (sub.phase === 'open') {
+      // Pay in advance (patched): the run's start (start invoice) and events billed per event, before waiting.
+      if (adv.hasWork() && !terminationPending()) {
+        if (!adv.started) await startAdvanceRun(adv, sub.input, sub.current, startInvoiceWorkflow);
+        else await billPendingInAdvance(adv, sub.input, sub.current, startInvoiceWorkflow);
+        continue;
+      }
+      const interrupted = () => terminationPending() || adv.hasWork();
       const untilEndMs = Date.parse(sub.period.end) - Date.now();
       if (untilEndMs > 0) {
         if (patched(USAGE_THRESHOLDS_PATCH)) {
-          if (await watchUsage(sub, terminationPending)) continue;
+          if (await watchUsage(sub, interrupted)) continue;
         } else {
-          await condition(() => terminationPending() || workflowInfo().continueAsNewSuggested, untilEndMs);
+          await condition(() => interrupted() || workflowInfo().continueAsNewSuggested, untilEndMs);
         }
+        if (adv.hasWork() && !terminationPending() && !workflowInfo().continueAsNewSuggested) continue;
       }
     } else if (sub.phase === 'close_failed') {
       const untilRetryMs = Date.parse(sub.billingFailure!.nextRetryAt) - Date.now();
@@ -588,7 +608,7 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
 
     if (terminationPending()) {
       const request = sub.terminationRequest!;
-      const outcome = await terminate(sub, request.terminatedAt);
+      const outcome = await terminate(sub, request.terminatedAt, adv);
       sub.terminationOutcome = outcome;
       if (!outcome.ok) {
         sub.terminationRequest = null;
@@ -613,6 +633,7 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
 
     // The period has ended: close it.
     sub.phase = 'closing';
+    await finishAdvancePeriod(adv, sub.input, sub.current, startInvoiceWorkflow); // pay in advance (patched)
     if (!(await closePeriod(sub))) continue;
     let next: PeriodPair;
     try {

@@ -132,12 +132,8 @@ export function planRoutes(ctx: RouteContext): Router {
         collectNumericLimitIssues(c.properties, `charges[${i}].properties`, details);
         c.filters.forEach((f, j) => collectNumericLimitIssues(f.properties, `charges[${i}].filters[${j}].properties`, details));
       });
-      // Billing in advance (the subscription fee at the period start, or a charge per event) is priced by
-      // billing/ but not yet issued by the subscription workflow: refuse such plans rather than never bill them.
-      if (parsed.data.plan.pay_in_advance) addDetail(details, 'pay_in_advance', 'not_supported');
-      parsed.data.plan.charges.forEach((c, i) => {
-        if (c.pay_in_advance) addDetail(details, `charges[${i}].pay_in_advance`, 'not_supported');
-      });
+      // Billing in advance (the subscription fee at the period start, charges per event) is issued by the
+      // subscription workflow since issue 11 (activities/advance-billing.ts): such plans are accepted.
     }
     if (Object.keys(details).length > 0 || !plan || !parsed.success) throw validationError(details);
     const input = parsed.data.plan;

@@ -17,6 +17,7 @@ import {
   subscriptionWorkflowId,
   terminateUpdate,
   type SubscriptionWorkflowState,
+  type TerminateRequest,
   type TerminateResult,
 } from '../../workflows/messages';
 import { defaultTimezoneOf, orgId } from '../auth';
@@ -149,9 +150,9 @@ export function terminationUpdateId(subscriptionId: string): string {
  * workflow has already completed (the first call terminated it and the API died before recording it), the
  * workflow's own result (its TerminateResult) is the answer.
  */
-async function terminateOnce(handle: WorkflowHandle, subscriptionId: string): Promise<TerminateResult> {
+async function terminateOnce(handle: WorkflowHandle, subscriptionId: string, request: TerminateRequest = {}): Promise<TerminateResult> {
   try {
-    return await handle.executeUpdate(terminateUpdate, { args: [{}], updateId: terminationUpdateId(subscriptionId) });
+    return await handle.executeUpdate(terminateUpdate, { args: [request], updateId: terminationUpdateId(subscriptionId) });
   } catch (err) {
     if (!isWorkflowCompleted(err)) throw err;
     const description = await handle.describe();
@@ -247,6 +248,9 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
   // that died between the termination and its answer.
   r.delete('/subscriptions/:external_id', async (req, res) => {
     const organizationId = orgId(res);
+    // Lago's on_termination_invoice (query): generate (default) | skip (no termination invoice). Pay in advance, issue 11.
+    const onTerminationInvoice = req.query.on_termination_invoice ?? 'generate';
+    if (onTerminationInvoice !== 'generate' && onTerminationInvoice !== 'skip') throw validationError({ on_termination_invoice: ['value_is_invalid'] });
     const s = await getSubscriptionByExternalId(ctx.db, organizationId, req.params.external_id);
     if (!s) throw notFound('subscription');
     if (s.status === 'terminated') {
@@ -260,7 +264,7 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       // termination_in_progress; once the workflow has completed, its result is the first call's result. The update
       // returns once the workflow's markSubscriptionTerminated activity has written the row (the one write of a
       // termination).
-      await terminateOnce(handle, s.id);
+      await terminateOnce(handle, s.id, onTerminationInvoice === 'skip' ? { onTerminationInvoice } : {});
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         const type = err.cause.type ?? 'termination_failed';

@@ -214,7 +214,8 @@ export function lagoInvoice(inv: LagoInvoiceInput, defaultTimezone: string) {
     billing_entity_code: null,
     number: inv.number,
     issuing_date: inv.issuingDate,
-    invoice_type: inv.invoiceType,
+    // A pay-in-advance charge's per-event invoice is stored as `in_advance_charge`; Lago calls it `subscription`.
+    invoice_type: inv.invoiceType === 'in_advance_charge' ? 'subscription' : inv.invoiceType,
     status: inv.status,
     payment_status: inv.paymentStatus,
     currency: inv.currency,

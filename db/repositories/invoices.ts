@@ -434,7 +434,7 @@ export async function claimPeriodInvoice(trx: Knex.Transaction, input: ClaimPeri
       full_period_end: instant(input.fullPeriod.end, 'full_period.end'),
       currency: input.currency,
     })
-    .onConflict(['subscription_id', 'period_start', 'period_end', 'invoice_type'])
+    .onConflict(['subscription_id', 'period_start', 'period_end', 'invoice_type', 'source_key'])
     .ignore()
     .returning('id');
   const createdId = inserted[0]?.id;
@@ -445,6 +445,7 @@ export async function claimPeriodInvoice(trx: Knex.Transaction, input: ClaimPeri
       invoice_type: input.invoiceType,
       period_start: periodStart,
       period_end: periodEnd,
+      source_key: '', // period invoices (pay-in-advance per-event invoices carry their fee id here)
     })
     .first();
   if (!row) {

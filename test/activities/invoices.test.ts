@@ -127,7 +127,7 @@ describe('createPeriodInvoice', () => {
     expect((await orgOnly.activities.createPeriodInvoice(orgOnly.input)).gracePeriodDays).toBe(5);
   });
 
-  it('bills no subscription fee for a pay_in_advance plan (not implemented yet), only in-arrears usage', async () => {
+  it('a pay_in_advance plan: the November invoice bills November usage and the fee of December, the period that begins (issue 11)', async () => {
     const s = await createBillingSetup(t.db, {
       planAmountCents: 5000,
       payInAdvance: true,
@@ -136,10 +136,11 @@ describe('createPeriodInvoice', () => {
     });
     await insertEvents(t.db, s.ref, [1, 2, 3].map((d) => ({ code: 'calls', timestamp: `2026-11-0${d}T00:00:00Z` })));
     const res = await createActivities({ db: t.db }).createPeriodInvoice({ organizationId: s.org.id, subscriptionId: s.sub.id, kind: 'subscription', period: NOV, fullPeriod: NOV });
-    expect(res.totalAmountCents).toBe(150);
+    expect(res.totalAmountCents).toBe(5000 + 150);
     const inv = await getInvoice(t.db, s.org.id, res.invoiceId);
-    expect(inv!.fees.map((f) => f.feeType)).toEqual(['charge']);
-    expect(inv!.fees[0]).toMatchObject({ units: '3', eventsCount: 3 });
+    expect(inv!.fees.map((f) => f.feeType)).toEqual(['subscription', 'charge']);
+    expect(inv!.fees[0]).toMatchObject({ amountCents: 5000, fromDatetime: '2026-12-01T00:00:00.000Z', toDatetime: '2027-01-01T00:00:00.000Z' });
+    expect(inv!.fees[1]).toMatchObject({ units: '3', eventsCount: 3 });
   });
 });
 

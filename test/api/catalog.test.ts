@@ -100,19 +100,23 @@ describe('plans', () => {
     expect(got.body).toEqual(res.body);
   });
 
-  test('billing in advance (plan fee or a charge) is refused with not_supported, and nothing is written', async () => {
+  test('billing in advance (the plan fee and a charge) is accepted and read back with pay_in_advance true (issue 11)', async () => {
     const res = await h.request('POST', '/plans', {
       plan: {
         name: 'Advance', code: 'advance', interval: 'monthly', amount_cents: 1000, amount_currency: 'USD', pay_in_advance: true,
         charges: [
           { billable_metric_id: metricId, charge_model: 'standard', properties: { amount: '1' } },
-          { billable_metric_id: metricId, charge_model: 'standard', pay_in_advance: true, properties: { amount: '1' } },
+          { billable_metric_id: metricId, charge_model: 'standard', pay_in_advance: true, invoiceable: false, properties: { amount: '1' } },
         ],
       },
     });
-    expect(res.status).toBe(422);
-    expect(res.body.error_details).toEqual({ pay_in_advance: ['not_supported'], 'charges[1].pay_in_advance': ['not_supported'] });
-    expect((await h.request('GET', '/plans/advance')).status).toBe(404);
+    expect(res.status).toBe(200);
+    expect(res.body.plan.pay_in_advance).toBe(true);
+    expect(res.body.plan.charges.map((c: any) => [c.pay_in_advance, c.invoiceable])).toEqual([[false, true], [true, false]]);
+    expect((await h.request('GET', '/plans/advance')).body).toEqual(res.body);
+    // The next tests count every charge row: leave only the earlier plan's.
+    await h.database.db('charges').where({ plan_id: res.body.plan.lago_id }).delete();
+    await h.database.db('plans').where({ id: res.body.plan.lago_id }).delete();
   });
 
   test('an invalid plan is a 422 naming every field, and nothing is written', async () => {

@@ -134,7 +134,7 @@ describeIfSpec('Lago API v1 contract', () => {
   test('plans: create (Lago example body with its five charge models), get', async () => {
     const body = example(doc.components.schemas.PlanCreateInput);
     delete body.plan.fixed_charges; // add-on fixed charges: not implemented (422 not_supported)
-    body.plan.pay_in_advance = false; // billing in advance: not issued yet (422 not_supported)
+    body.plan.pay_in_advance = false; // kept in arrears here; pay in advance: test/e2e/pay-in-advance.test.ts
     body.plan.charges.forEach((c: Json, i: number) => {
       c.billable_metric_id = ids.metricIds[i];
       c.pay_in_advance = false;

@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type {
+  AdvancePeriodInput,
   BillingRules,
   BillingRulesInput,
   CreatePeriodInvoiceInput,
@@ -26,6 +27,8 @@ export interface RecordedCalls {
   markSubscriptionTerminated: MarkTerminatedInput[];
   loadBillingRules: BillingRulesInput[];
   evaluateUsageThresholds: EvaluateThresholdsInput[];
+  startAdvancePeriod: AdvancePeriodInput[];
+  billInAdvanceCharges: AdvancePeriodInput[];
 }
 
 /** No usage thresholds and no alerts (the default: the workflow watches nothing). */
@@ -44,6 +47,14 @@ export interface FakeOptions {
   billingRules?: BillingRules;
   /** Answer of the n-th evaluateUsageThresholds call (0-based); nothing confirmed, no invoice by default. */
   evaluateUsageThresholds?: (callIndex: number, input: EvaluateThresholdsInput) => EvaluateThresholdsResult;
+  /**
+   * Pay in advance (like activities/advance-billing.ts): with `payInAdvance`, startAdvancePeriod issues the start
+   * invoice (createPeriodInvoice with the empty period [subscriptionAt, subscriptionAt)) when the period starts at
+   * `subscriptionAt`. `inAdvanceMetricCodes` are answered as the metrics billed per event.
+   */
+  advance?: { subscriptionAt: string; payInAdvance: boolean; inAdvanceMetricCodes?: string[] };
+  /** Per-event invoices answered by the n-th billInAdvanceCharges call (0-based); none by default. */
+  inAdvanceInvoices?: (callIndex: number, input: AdvancePeriodInput) => string[];
 }
 
 export function fakeActivities(opts: FakeOptions = {}): { activities: SubscriptionActivities & PaymentActivities; calls: RecordedCalls } {
@@ -54,6 +65,8 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
     markSubscriptionTerminated: [],
     loadBillingRules: [],
     evaluateUsageThresholds: [],
+    startAdvancePeriod: [],
+    billInAdvanceCharges: [],
   };
   const result = (invoiceId: string, status: PeriodInvoiceResult['status']): PeriodInvoiceResult => ({
     invoiceId,
@@ -101,6 +114,26 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
           rules,
         }
       );
+    },
+    async startAdvancePeriod(input) {
+      calls.startAdvancePeriod.push(input);
+      const adv = opts.advance;
+      const inAdvanceMetricCodes = adv?.inAdvanceMetricCodes ?? [];
+      if (!adv?.payInAdvance || Date.parse(input.period.start) !== Date.parse(adv.subscriptionAt)) return { startInvoice: null, inAdvanceMetricCodes };
+      const startInvoice = await activities.createPeriodInvoice({
+        organizationId: input.organizationId,
+        subscriptionId: input.subscriptionId,
+        kind: 'subscription',
+        period: { start: adv.subscriptionAt, end: adv.subscriptionAt },
+        fullPeriod: input.fullPeriod,
+      });
+      return { startInvoice, inAdvanceMetricCodes };
+    },
+    async billInAdvanceCharges(input) {
+      const index = calls.billInAdvanceCharges.length;
+      calls.billInAdvanceCharges.push(input);
+      const ids = opts.inAdvanceInvoices?.(index, input) ?? [];
+      return { feesCreated: ids.length, invoices: ids.map((id) => ({ ...result(id, 'finalized'), gracePeriodDays: 0 })) };
     },
   };
   // Payment collection: no provider configured (invoice workflows attempt nothing and end after finalizing).

@@ -185,6 +185,41 @@ async function main(): Promise<void> {
     await handle.result();
     await save('subscription-usage-thresholds', handle.workflowId, handle.firstExecutionRunId);
   }, { billingRules: THRESHOLD_RULES, evaluateUsageThresholds: postgresLikeEvaluation(db) });
+
+  // Pay in advance (patched 'advance-billing-v1'): an advance plan with a pay-in-advance charge, started 40 days
+  // ago. Run 1: the start invoice, the in-advance events billed before the close, the close, continue-as-new.
+  // Run 2: a usage signal for the in-advance metric (a per-event invoice), then a termination with
+  // on_termination_invoice skip (events billed once more, no termination invoice).
+  if (wanted('subscription-pay-in-advance')) {
+    const advanceAt = new Date(Math.floor((Date.now() - 40 * 24 * HOUR_MS) / HOUR_MS) * HOUR_MS).toISOString();
+    await withServer(async (env, save) => {
+      const workflowId = subscriptionWorkflowId('sub-rec-advance');
+      const handle = await env.client.workflow.start(subscriptionWorkflow, {
+        workflowId,
+        taskQueue: SUBSCRIPTION_TASK_QUEUE,
+        args: [subscriptionState({ subscriptionId: 'sub-rec-advance', schedule: { subscriptionAt: advanceAt, interval: 'monthly', billingTime: 'anniversary', timezone: 'UTC' } })],
+      });
+      await eventually(async () => {
+        const events = (await env.client.workflow.getHandle(workflowId, handle.firstExecutionRunId).fetchHistory()).events ?? [];
+        return Boolean(events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes);
+      }, 'run 1 continued as new');
+      const run1History = await env.client.workflow.getHandle(workflowId, handle.firstExecutionRunId).fetchHistory();
+      const run2 = run1History.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+      if (!run2) throw new Error('run 1 did not continue as new');
+      const latest = env.client.workflow.getHandle(workflowId, run2);
+      await eventually(async () => ((await latest.fetchHistory()).events ?? []).some((e) => e.timerStartedEventAttributes), 'run 2 waits on its timer');
+      await latest.signal(usageSignal, { deltas: [{ metricCode: 'transfers', bucketStart: new Date(Date.parse(advanceAt) + 35 * 24 * HOUR_MS).toISOString(), eventsCount: 1, units: '3' }] });
+      await eventually(async () => ((await latest.fetchHistory()).events ?? []).filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length >= 1, 'per-event invoice started');
+      const terminatedAt = new Date((await env.currentTimeMs()) - HOUR_MS).toISOString();
+      await latest.executeUpdate(terminateUpdate, { args: [{ terminatedAt, onTerminationInvoice: 'skip' }] });
+      await latest.result();
+      await save('subscription-pay-in-advance-run1', workflowId, handle.firstExecutionRunId);
+      await save('subscription-pay-in-advance-run2', workflowId, run2);
+    }, {
+      advance: { subscriptionAt: advanceAt, payInAdvance: true, inAdvanceMetricCodes: ['transfers'] },
+      inAdvanceInvoices: (_i, input) => (Date.parse(input.period.start) > Date.parse(advanceAt) ? [`inv-rec-adv-fee-${input.period.start}`] : []),
+    });
+  }
 }
 
 main().catch((err) => {

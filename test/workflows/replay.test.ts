@@ -21,13 +21,15 @@ function loadHistory(file: string): unknown {
   return JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
 }
 
-test('the recorded histories cover a closed-and-continued subscription, a close that failed then was retried, a terminated subscription, a subscription with usage thresholds, an invoice and an invoice paid after dunning', () => {
+test('the recorded histories cover a closed-and-continued subscription, a close that failed then was retried, a terminated subscription, a subscription with usage thresholds, a pay-in-advance subscription (start invoice, per-event billing, termination without invoice), an invoice and an invoice paid after dunning', () => {
   expect(FILES).toEqual([
     'invoice-dunning-paid.json',
     'invoice-grace-refresh-finalize.json',
     'subscription-close-failed-then-retried.json',
     'subscription-closed-period-run1.json',
     'subscription-closed-period-run2.json',
+    'subscription-pay-in-advance-run1.json',
+    'subscription-pay-in-advance-run2.json',
     'subscription-terminated.json',
     'subscription-usage-thresholds.json',
   ]);
