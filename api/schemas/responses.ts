@@ -33,6 +33,12 @@ const decimal = z.string().regex(/^-?\d+(\.\d+)?$/);
 const json = z.record(z.string(), z.unknown());
 const currency = z.string().regex(/^[A-Z]{3}$/);
 
+/** A test clock (Meterline sandbox; api/routes/test-clocks.ts). `status` is always `ready` once an advance has answered. */
+export const TestClockObject = component(
+  'TestClockObject',
+  z.object({ lago_id: str, name: nstr, frozen_time: instant, status: z.enum(['ready']), created_at: instant }),
+);
+
 export const PaginationMeta = component(
   'PaginationMeta',
   z.object({ current_page: int, next_page: nint, prev_page: nint, total_pages: int, total_count: int }),
@@ -655,6 +661,9 @@ export const responses = {
     }),
   }),
   InvoiceListResponse: z.object({ invoices: z.array(InvoiceObject), meta: PaginationMeta }),
+  // Test clocks (Meterline sandbox, api/routes/test-clocks.ts serializeTestClock).
+  TestClockResponse: z.object({ test_clock: TestClockObject }),
+  TestClockListResponse: z.object({ test_clocks: z.array(TestClockObject), meta: PaginationMeta }),
 } as const;
 
 export type ResponseName = keyof typeof responses;

@@ -28,6 +28,9 @@ import { invoicePaymentQuery, invoiceWorkflowId } from '../../workflows/messages
 import { eventually, startSystem, type System } from '../e2e/harness';
 import { apiRoutes, type MountedRoute } from '../support/route-table';
 
+// B's calls grow with every route and id (hundreds of requests): on a loaded machine they take minutes.
+jest.setTimeout(600_000);
+
 let sys: System;
 let routes: MountedRoute[];
 let orgA: string;
@@ -174,6 +177,8 @@ beforeAll(async () => {
     organizationId: orgA, webhookId: ids.webhook, attempt: 1, webhookUrl: `https://a.example.test/${MARK}`, httpStatus: 500, error: MARK, succeeded: false,
     response: MARK, startedAt: at, finishedAt: at, status: 'failed', nextAttemptAt: at,
   });
+  // A's test clock (B must neither read nor advance it, nor create a subscription on it).
+  ids.testClock = (await asA('POST', '/test_clocks', { test_clock: { name: MARK } })).test_clock.lago_id;
   keysA.hmac = (await asA('GET', '/webhooks/hmac_key')).webhook.hmac_key;
   keysA.publicKey = (await asA('GET', '/webhooks/json_public_key')).webhook.public_key;
 });
@@ -221,6 +226,7 @@ function bodies(): Record<string, unknown[]> {
     'POST /subscriptions': [
       { subscription: { external_customer_id: A.customer, plan_code: A.plan, external_id: A.subscription } },
       { subscription: { external_customer_id: A.customer, plan_code: A.plan, external_id: `b_${SUF}` } },
+      { subscription: { external_customer_id: A.customer, plan_code: A.plan, external_id: `b_clock_${SUF}`, test_clock_id: ids.testClock } },
     ],
     'POST /subscriptions/{external_id}/alerts': [
       { alert: { alert_type: 'billable_metric_current_usage_units', code: A.alert, billable_metric_code: A.metric, thresholds: [{ value: 1 }] } },
@@ -258,6 +264,8 @@ function bodies(): Record<string, unknown[]> {
     'PUT /webhook_endpoints/{lago_id}': [{ webhook_endpoint: { webhook_url: 'https://b.example.test/moved', signature_algo: 'hmac', event_types: null } }],
     'DELETE /webhook_endpoints/{lago_id}': [undefined],
     'POST /webhooks/{lago_id}/retry': [{}],
+    'POST /test_clocks': [{ test_clock: { name: 'B clock' } }],
+    'POST /test_clocks/{lago_id}/advance': [{ test_clock: { frozen_time: new Date(Date.now() + 86_400_000).toISOString() } }],
   };
 }
 
