@@ -59,6 +59,7 @@ import { ledgerUsage, readPeriodUsage } from '../usage/period-usage';
 import { closeOrWaitForRate, convertForInvoice, recordInvoiceFx } from './fx';
 import type { CreatePeriodInvoiceInput, InvoiceRef, PeriodInvoiceResult, SubscriptionActivities } from './types';
 import { enqueueWebhook } from '../db/repositories/webhooks';
+import { clockTimeOfSubscription } from '../db/repositories/test-clocks';
 
 // Error classification at the source (CONVENTIONS "Errors"), shared by every activity group:
 // - BillingError (invalid plan data, non-numeric event value, missing rows...) → non-retryable
@@ -307,7 +308,9 @@ export function createInvoiceActivities(
           if (invoice.status !== 'draft') return result(invoice, ctx, false);
           await lockSubscriptionForAdjustments(trx, ref.organizationId, invoice.subscriptionId);
           const rerated = await rerateLockedDraft(trx, ctx, invoice);
-          return result(await finalizeLockedInvoice(trx, rerated), ctx, false);
+          // Test clocks (issue 11c): a sandbox invoice is issued on its clock's date (payment_due_date follows).
+          const clockNow = await clockTimeOfSubscription(trx, ref.organizationId, invoice.subscriptionId);
+          return result(await finalizeLockedInvoice(trx, rerated, clockNow ? { now: clockNow } : {}), ctx, false);
         }),
       ));
     },

@@ -33,6 +33,7 @@ import { apiKeyRoutes } from './routes/api-keys';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { taxRoutes } from './routes/taxes';
 import { paymentSettingsRoutes } from './routes/payment-settings';
+import { testClockRoutes } from './routes/test-clocks';
 import type { VatNumberChecker } from '../adapters/vies/checker';
 import { webhookRoutes } from './routes/webhooks';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
@@ -176,6 +177,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(invoiceRoutes(ctx));
   v1.use(invoiceDocumentRoutes(ctx)); // POST /invoices/:id/download, GET /invoices/:id/file
   v1.use(fxRoutes(ctx)); // /fx_settings, /fx_rates
+  v1.use(testClockRoutes(ctx)); // /test_clocks (sandbox, issue 11c)
   v1.use(organizationRoutes(ctx)); // GET / PUT /organizations
   v1.use(apiKeyRoutes(ctx));
   v1.use(webhookRoutes(ctx));

@@ -78,6 +78,10 @@ export interface SubscriptionWorkflowState {
   usageSignalsReceived: number;
   /** Progressive-billing invoices of `current` whose invoice workflow this subscription started (absent: none). */
   progressiveInvoiceIds?: string[];
+  /** Sandbox (issue 11c): the test clock the subscription lives on; absent = real time (workflows/test-clock.ts). */
+  testClockId?: string;
+  /** The test clock's time last known to the workflow (ISO UTC), carried through continue-as-new. */
+  testClockNow?: string;
 }
 
 export interface UsageDelta {
@@ -150,6 +154,9 @@ export interface InvoiceWorkflowInput {
   invoiceId: string;
   /** Days the invoice stays a draft (late events still count) before it is finalized. */
   gracePeriodDays: number;
+  /** Sandbox (issue 11c): the test clock of the invoice's subscription and its time when the invoice started. */
+  testClockId?: string;
+  testClockNow?: string;
 }
 
 export interface InvoiceLiveState {

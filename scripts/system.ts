@@ -5,7 +5,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { startApi, type RunningApi } from '../api/server';
 import { createDb, migrateLatest } from '../db/knexfile';
-import { ensureFxRefreshSchedule } from '../worker/fx-schedule';
+import { ensureAllSchedules } from '../worker/schedules';
 import { createBillingWorker } from '../worker/worker';
 import { ensureWebhookDeliveryWorkflow } from '../worker/webhook-delivery';
 import { subscriptionTerminator } from '../worker/subscription-terminator';
@@ -33,11 +33,12 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
 
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const temporal = new Client({ connection, namespace: opts.namespace });
-  await ensureFxRefreshSchedule(temporal);
+  // FX refresh, subscription sweeper, draft finalization, overdue checks (worker/schedules.ts).
+  await ensureAllSchedules(temporal);
   await ensureWebhookDeliveryWorkflow(temporal);
 
   const nativeConnection = await NativeConnection.connect({ address: opts.temporalAddress });
-  const worker = await createBillingWorker({ connection: nativeConnection, namespace: opts.namespace, db, terminateSubscription: subscriptionTerminator(temporal) });
+  const worker = await createBillingWorker({ connection: nativeConnection, namespace: opts.namespace, db, terminateSubscription: subscriptionTerminator(temporal), client: temporal });
   const workerRun = worker.run();
   const api = await startApi(
     { db, temporal, ingest: { timeWindow: { maxAgeDays: opts.eventMaxAgeDays } } },

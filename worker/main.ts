@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/env';
 import { createDb } from '../db/knexfile';
-import { ensureFxRefreshSchedule } from './fx-schedule';
+import { ensureAllSchedules } from './schedules';
 import { subscriptionTerminator } from './subscription-terminator';
 import { ensureWebhookDeliveryWorkflow } from './webhook-delivery';
 import { createBillingWorker } from './worker';
@@ -18,8 +18,9 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
-  const worker = await createBillingWorker({ connection, namespace: config.temporalNamespace, db, terminateSubscription: subscriptionTerminator(client) });
-  await ensureFxRefreshSchedule(client);
+  const worker = await createBillingWorker({ connection, namespace: config.temporalNamespace, db, terminateSubscription: subscriptionTerminator(client), client });
+  // FX refresh, subscription sweeper, draft finalization, overdue checks (worker/schedules.ts).
+  await ensureAllSchedules(client);
   // The webhook delivery loop (one per installation, kept if already running).
   await ensureWebhookDeliveryWorkflow(client);
   console.log(`worker polling task queue on ${config.temporalAddress}`);

@@ -1,8 +1,11 @@
 // Builds the billing worker: the workflows bundle plus the activities bound to their dependencies.
+import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import type { FxRateFeed } from '../adapters/fx/port';
 import { createActivities } from '../activities';
+import { createFleetActivities } from '../activities/fleet';
+import { createTestClockActivities } from '../activities/test-clocks';
 import type { WebhookDeliveryOptions } from '../activities/webhooks';
 import { renderWebhookObject } from '../api/serializers/webhook-objects';
 import { createPaymentActivities, type PaymentActivityDeps } from '../activities/payments';
@@ -24,16 +27,19 @@ export interface BillingWorkerDeps {
   paymentProviderFor?: PaymentActivityDeps['providerFor'];
   /** Dunning consequence terminate_subscription (terminates through the subscription workflow). */
   terminateSubscription?: PaymentActivityDeps['terminateSubscription'];
+  /** Temporal client of the fleet Schedules' activities (sweeper, draft finalization); they fail without it. */
+  client?: Client;
 }
 
 export async function createBillingWorker(deps: BillingWorkerDeps): Promise<Worker> {
   const code = deps.workflowBundle
     ? { workflowBundle: deps.workflowBundle }
     : { workflowsPath: require.resolve('../workflows') };
+  const taskQueue = deps.taskQueue ?? SUBSCRIPTION_TASK_QUEUE;
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
-    taskQueue: deps.taskQueue ?? SUBSCRIPTION_TASK_QUEUE,
+    taskQueue,
     ...code,
     activities: {
       ...createActivities({ db: deps.db, fxFeed: deps.fxFeed, webhooks: { webhooks: deps.webhooks, renderWebhookObject } }),
@@ -42,6 +48,9 @@ export async function createBillingWorker(deps: BillingWorkerDeps): Promise<Work
         providerFor: deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey }))),
         terminateSubscription: deps.terminateSubscription,
       }),
+      // Fleet Schedules and test clocks (issue 11c).
+      ...createFleetActivities({ db: deps.db, client: deps.client, taskQueue }),
+      ...createTestClockActivities({ db: deps.db }),
     },
   });
 }

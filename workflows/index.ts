@@ -4,3 +4,4 @@ export { subscriptionWorkflow } from './subscription';
 export { invoiceWorkflow } from './invoice';
 export { refreshFxRatesWorkflow } from './fx-refresh';
 export { webhookDeliveryWorkflow } from './webhook-delivery';
+export { sweepSubscriptionsWorkflow, finalizeDraftsWorkflow, overdueCheckWorkflow } from './fleet';

@@ -15,6 +15,7 @@ import { ApplicationFailure, ActivityFailure, condition, proxyActivities, upsert
 import type { PaymentActivities, PaymentAttemptResult } from '../activities/payment-types';
 import type { InvoiceRef } from '../activities/types';
 import { SEARCH_ATTRIBUTE_KEYS, type InvoicePaymentSignalPayload, type InvoicePaymentState } from './messages';
+import { REAL_TIME, type WorkflowTime } from './test-clock';
 
 const DAY_MS = 86_400_000;
 
@@ -54,7 +55,8 @@ export class InvoiceCollection {
   private readonly seenEvents: string[] = [];
   private subscriptionId = '';
 
-  constructor(readonly ref: InvoiceRef) {}
+  /** `time`: real time, or the subscription's test clock (workflows/test-clock.ts). */
+  constructor(readonly ref: InvoiceRef, private readonly time: WorkflowTime = REAL_TIME) {}
 
   onPaymentSignal(p: InvoicePaymentSignalPayload): void {
     if (this.seenEvents.includes(p.eventId)) return;
@@ -154,8 +156,8 @@ export class InvoiceCollection {
     if (dueDate === null) return;
     // Overdue once the due date is over (end of that day, UTC).
     const overdueAtMs = Date.parse(`${dueDate}T00:00:00.000Z`) + DAY_MS;
-    const remaining = overdueAtMs - Date.now();
-    if (remaining > 0 && (await condition(() => this.paid || this.voided, remaining))) return;
+    const remaining = overdueAtMs - this.time.now();
+    if (remaining > 0 && (await this.time.condition(() => this.paid || this.voided, remaining))) return;
     if (this.paid || this.voided) return;
     await pay.markInvoiceOverdue(this.ref);
     if (this.state) this.state.overdue = true;
@@ -184,9 +186,9 @@ export class InvoiceCollection {
     const waitMs = (dunning?.daysBetweenAttempts ?? 1) * DAY_MS;
     for (let n = 1; n <= maxAttempts; n++) {
       if (n > 1) {
-        state.nextAttemptAt = new Date(Date.now() + waitMs).toISOString();
+        state.nextAttemptAt = new Date(this.time.now() + waitMs).toISOString();
         this.setStatus('dunning');
-        await condition(() => this.paid || this.voided || this.retryRequested, waitMs);
+        await this.time.condition(() => this.paid || this.voided || this.retryRequested, waitMs);
         this.retryRequested = false;
         if (this.voided) return;
         if (this.paid) return this.markPaid();
@@ -199,7 +201,7 @@ export class InvoiceCollection {
         this.setStatus(result.status === 'requires_action' ? 'requires_action' : 'collecting');
         this.actionFailed = false;
         // The customer (3-D Secure) or the bank (processing) answers through a webhook; until the next attempt is due.
-        await condition(() => this.paid || this.actionFailed || this.voided || this.retryRequested, waitMs);
+        await this.time.condition(() => this.paid || this.actionFailed || this.voided || this.retryRequested, waitMs);
         if (this.voided) return;
         if (this.paid) return this.markPaid();
       } else {

@@ -8,6 +8,7 @@
 import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { InvoiceRef, PeriodInvoiceResult, SubscriptionActivities } from '../activities/types';
 import { InvoiceCollection } from './invoice-collection';
+import { catchUpTestClock, invoiceWorkflowTime } from './test-clock';
 import {
   INVOICE_ACTION_ERRORS,
   finalizeInvoiceUpdate,
@@ -61,7 +62,9 @@ export class InvoiceEntity {
 
 export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<InvoiceLiveState> {
   const invoice = new InvoiceEntity(input);
-  const collection = new InvoiceCollection(invoice.ref);
+  // Test clocks (workflows/test-clock.ts): real time, or the subscription's test clock (patched 'test-clocks-v1').
+  const time = invoiceWorkflowTime(input);
+  const collection = new InvoiceCollection(invoice.ref, time);
   setHandler(invoiceStateQuery, () => invoice.liveState());
   setHandler(refreshInvoiceSignal, () => invoice.requestRefresh());
   setHandler(invoicePaymentQuery, () => collection.state);
@@ -99,13 +102,14 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
     },
   });
 
+  await catchUpTestClock(time, input.organizationId);
   if (input.gracePeriodDays > 0) {
-    const graceEndMs = Date.now() + input.gracePeriodDays * DAY_MS;
+    const graceEndMs = time.startMs() + input.gracePeriodDays * DAY_MS;
     invoice.graceEndsAt = new Date(graceEndMs).toISOString();
     for (;;) {
-      const remainingMs = graceEndMs - Date.now();
+      const remainingMs = graceEndMs - time.now();
       if (remainingMs <= 0) break;
-      if (!(await condition(() => invoice.refreshRequested || invoice.finalizeRequested, remainingMs))) break;
+      if (!(await time.condition(() => invoice.refreshRequested || invoice.finalizeRequested, remainingMs))) break;
       if (invoice.finalizeRequested) break;
       // Signals arriving while this refresh runs set the flag again: one more refresh covers them all.
       invoice.refreshRequested = false;

@@ -52,6 +52,7 @@ import { nextPeriod, periodContaining, type PeriodPair } from '../billing/period
 import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
 import type { invoiceWorkflow } from './invoice';
 import { ADVANCE_BILLING_PATCH, AdvanceBilling, billPendingInAdvance, finishAdvancePeriod, startAdvanceRun } from './advance-billing';
+import { invoiceClockFields, subscriptionTestClock } from './test-clock';
 import {
   SEARCH_ATTRIBUTE_KEYS,
   billingRulesChangedSignal,
@@ -401,11 +402,11 @@ function upsertStatus(sub: SubscriptionEntity): void {
 }
 
 /** Starts the invoice's own workflow; an invoice workflow that already exists counts as started. */
-async function startInvoiceWorkflow(organizationId: string, invoice: PeriodInvoiceResult): Promise<void> {
+async function startInvoiceWorkflow(organizationId: string, invoice: PeriodInvoiceResult, clock: ReturnType<typeof invoiceClockFields> = {}): Promise<void> {
   try {
     await startChild<typeof invoiceWorkflow>('invoiceWorkflow', {
       workflowId: invoiceWorkflowId(invoice.invoiceId),
-      args: [{ version: 1, organizationId, invoiceId: invoice.invoiceId, gracePeriodDays: invoice.gracePeriodDays }],
+      args: [{ version: 1, organizationId, invoiceId: invoice.invoiceId, gracePeriodDays: invoice.gracePeriodDays, ...clock }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       // A completed invoice workflow is never run twice; a failed one may be restarted by a later close.
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
@@ -435,7 +436,7 @@ async function closePeriod(sub: SubscriptionEntity): Promise<boolean> {
     upsertStatus(sub);
     return false;
   }
-  await startInvoiceWorkflow(sub.input.organizationId, invoice);
+  await startInvoiceWorkflow(sub.input.organizationId, invoice, invoiceClockFields(sub.input, sub.period.end));
   if (sub.billingFailure) {
     sub.billingFailure = null;
     upsertStatus(sub);
@@ -467,7 +468,7 @@ async function terminate(sub: SubscriptionEntity, terminatedAt: string, adv: Adv
     return { ok: false, failure: ApplicationFailure.nonRetryable(failure.message, failure.type ?? 'termination_failed') };
   }
   // From here the termination is committed: the invoice exists, the rest only records it.
-  await startInvoiceWorkflow(sub.input.organizationId, invoice);
+  await startInvoiceWorkflow(sub.input.organizationId, invoice, invoiceClockFields(sub.input, terminatedAt));
   await activities.markSubscriptionTerminated({
     organizationId: sub.input.organizationId,
     subscriptionId: sub.input.subscriptionId,
@@ -574,6 +575,8 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
   );
 
   upsertSubscriptionSearchAttributes(sub);
+  // Test clocks (workflows/test-clock.ts, patched 'test-clocks-v1'): the period ends when the clock says so.
+  const clock = await subscriptionTestClock(state, sub);
 
   for (;;) {
     const terminationPending = () => sub.terminationRequest !== null && sub.terminationOutcome === null;
@@ -586,14 +589,20 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
         continue;
       }
       const interrupted = () => terminationPending() || adv.hasWork();
-      const untilEndMs = Date.parse(sub.period.end) - Date.now();
-      if (untilEndMs > 0) {
-        if (patched(USAGE_THRESHOLDS_PATCH)) {
-          if (await watchUsage(sub, interrupted)) continue;
-        } else {
-          await condition(() => interrupted() || workflowInfo().continueAsNewSuggested, untilEndMs);
-        }
+      if (clock) {
+        // Test clock (patched 'test-clocks-v1'): the period ends when the clock says so.
+        await clock.waitUntil(sub.period.end, () => interrupted() || workflowInfo().continueAsNewSuggested);
         if (adv.hasWork() && !terminationPending() && !workflowInfo().continueAsNewSuggested) continue;
+      } else {
+        const untilEndMs = Date.parse(sub.period.end) - Date.now();
+        if (untilEndMs > 0) {
+          if (patched(USAGE_THRESHOLDS_PATCH)) {
+            if (await watchUsage(sub, interrupted)) continue;
+          } else {
+            await condition(() => interrupted() || workflowInfo().continueAsNewSuggested, untilEndMs);
+          }
+          if (adv.hasWork() && !terminationPending() && !workflowInfo().continueAsNewSuggested) continue;
+        }
       }
     } else if (sub.phase === 'close_failed') {
       const untilRetryMs = Date.parse(sub.billingFailure!.nextRetryAt) - Date.now();

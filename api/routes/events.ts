@@ -15,6 +15,7 @@ import { validateEvents, type ValidEvent } from '../ingest/validate-event';
 import { iso, parseBody } from '../schemas/common';
 import { EventBatchBody, EventCreateBody, MAX_BATCH_EVENTS } from '../schemas/events';
 import { recordRejectedEvents } from './event-errors';
+import { eventsReceiveTime } from '../services/test-clock-time';
 
 function serializeEvent(e: ValidEvent, inserted: InsertedEvent | undefined) {
   return {
@@ -63,7 +64,8 @@ export function eventRoutes(ctx: RouteContext): Router {
   const timeWindow = ctx.timeWindow ?? eventTimeWindow();
 
   async function ingest(organizationId: string, requestId: string | null, rawEvents: unknown[]) {
-    const { valid, errors } = await validateEvents(ctx.cache, organizationId, rawEvents, new Date().toISOString(), timeWindow);
+    // The receive time: real, or the test clock's of the request's subscriptions (api/services/test-clock-time.ts).
+    const { valid, errors } = await validateEvents(ctx.cache, organizationId, rawEvents, await eventsReceiveTime(ctx, organizationId, rawEvents), timeWindow);
     if (errors.size > 0) {
       // Durably recorded before the 422 is answered (a failure here is a 500: the client retries).
       await recordRejectedEvents(ctx.db, organizationId, requestId, rawEvents, errors);

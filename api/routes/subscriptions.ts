@@ -28,6 +28,7 @@ import { currencyError, subscriptionCurrencyViolation } from '../currency-policy
 import { subscriptionAtViolation } from '../schemas/dates';
 import { SubscriptionCreateBody, SubscriptionListQuery } from '../schemas/subscriptions';
 import { openPeriodAt } from '../../usage/open-period';
+import { testClockForNewSubscription } from '../services/test-clock-time';
 
 export function scheduleOf(s: SubscriptionRecord, defaultTimezone: string): ScheduleInput {
   return {
@@ -98,6 +99,7 @@ export async function ensureSubscriptionWorkflow(
     liveUsage: {},
     closedPeriods: 0,
     usageSignalsReceived: 0,
+    ...(s.testClockId ? { testClockId: s.testClockId } : {}),
   };
   const options = {
     taskQueue,
@@ -182,7 +184,9 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     if (!customer) throw notFound('customer');
     if (!plan) throw notFound('plan');
 
-    const now = new Date();
+    // Test clocks (api/services/test-clock-time.ts): a subscription created on a clock lives on its time.
+    const clock = await testClockForNewSubscription(ctx, organizationId, input.test_clock_id);
+    const now = clock ? clock.frozenTime : new Date();
     // Default start: now, at whole-second precision (as Lago shows it), so an event sent in the same second
     // as the subscription (unix-seconds timestamp) is inside the first period.
     const subscriptionAt = input.subscription_at ? new Date(input.subscription_at) : new Date(Math.floor(now.getTime() / 1000) * 1000);
@@ -206,6 +210,7 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       billingTime: input.billing_time,
       subscriptionAt: subscriptionAt.toISOString(),
       startedAt: pending ? null : subscriptionAt.toISOString(),
+      testClockId: clock?.id ?? null,
     });
     if (!created && (subscription.customerId !== customer.id || subscription.planId !== plan.id)) {
       // Plan changes (upgrade/downgrade) are not supported yet: a different customer/plan for an id is refused.
@@ -214,7 +219,7 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     // Also heals an earlier attempt whose row was written but whose workflow start failed.
     await ensureSubscriptionWorkflow(ctx.temporal, subscription, defaultTimezoneOf(res), ctx.taskQueue, ctx.logger);
     ctx.cache.invalidateSubscription(organizationId, subscription.externalId);
-    res.status(200).json({ subscription: serializeSubscription(subscription, defaultTimezoneOf(res)) });
+    res.status(200).json({ subscription: serializeSubscription(subscription, defaultTimezoneOf(res), now) });
   });
 
   r.get('/subscriptions', async (req, res) => {

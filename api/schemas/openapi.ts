@@ -22,6 +22,7 @@ import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
 import { responseComponents, type ResponseName } from './responses';
 import { TaxCreateBody, TaxSettingsBody, TaxUpdateBody } from './taxes';
 import { webhookOpenApiPaths, webhookOpenApiSchemas } from './openapi-webhooks';
+import { TestClockAdvanceBody, TestClockCreateBody } from './test-clocks';
 
 const ErrorBody = z.object({
   status: z.number().int(),
@@ -280,6 +281,15 @@ export function openApiDocument(): Record<string, unknown> {
         post: post('/api_keys/{lago_id}/rotate', 'Replace an API key by a new one with the same name (the old one is revoked)', 'ApiKeyEmptyInput', 'ApiKeyRotateResponse'),
       },
       ...webhookOpenApiPaths(),
+      // Test clocks (Meterline sandbox extension; README "Test clocks").
+      '/test_clocks': {
+        post: post('/test_clocks', 'Create a test clock (frozen_time: its starting time, now when absent)', 'TestClockCreateInput', 'TestClockResponse'),
+        get: get('/test_clocks', "List the organization's test clocks", 'TestClockListResponse', paginationQuery),
+      },
+      '/test_clocks/{lago_id}': { get: get('/test_clocks/{lago_id}', 'Retrieve a test clock', 'TestClockResponse') },
+      '/test_clocks/{lago_id}/advance': {
+        post: post('/test_clocks/{lago_id}/advance', 'Advance a test clock; every subscription and invoice on it follows (never backwards)', 'TestClockAdvanceInput', 'TestClockResponse'),
+      },
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
@@ -311,6 +321,8 @@ export function openApiDocument(): Record<string, unknown> {
         StripeProviderInput: schemaOf(StripeProviderBody),
         DunningCampaignCreateInput: schemaOf(DunningCampaignCreateBody),
         DunningCampaignUpdateInput: schemaOf(DunningCampaignUpdateBody),
+        TestClockCreateInput: schemaOf(TestClockCreateBody),
+        TestClockAdvanceInput: schemaOf(TestClockAdvanceBody),
       },
     },
   };

@@ -62,6 +62,12 @@ const DunningCampaignObject = component(
   }),
 );
 
+/** A test clock (Meterline sandbox; api/routes/test-clocks.ts). `status` is always `ready` once an advance has answered. */
+export const TestClockObject = component(
+  'TestClockObject',
+  z.object({ lago_id: str, name: nstr, frozen_time: instant, status: z.enum(['ready']), created_at: instant }),
+);
+
 export const PaginationMeta = component(
   'PaginationMeta',
   z.object({ current_page: int, next_page: nint, prev_page: nint, total_pages: int, total_count: int }),
@@ -688,6 +694,9 @@ export const responses = {
   PaymentProviderListResponse: z.object({ payment_providers: z.array(PaymentProviderObject) }),
   DunningCampaignResponse: z.object({ dunning_campaign: DunningCampaignObject }),
   DunningCampaignListResponse: z.object({ dunning_campaigns: z.array(DunningCampaignObject) }),
+  // Test clocks (Meterline sandbox, api/routes/test-clocks.ts serializeTestClock).
+  TestClockResponse: z.object({ test_clock: TestClockObject }),
+  TestClockListResponse: z.object({ test_clocks: z.array(TestClockObject), meta: PaginationMeta }),
 } as const;
 
 export type ResponseName = keyof typeof responses;

@@ -9,6 +9,8 @@ export const SubscriptionCreateBody = z.object({
     name: z.string().nullable().optional(),
     subscription_at: isoDateTime.nullable().optional(),
     billing_time: z.enum(['calendar', 'anniversary']).optional().default('calendar'),
+    /** Meterline sandbox (README "Test clocks"): the subscription lives on this test clock's time. */
+    test_clock_id: z.string().max(64).nullable().optional(),
     // Not implemented (they change what is billed): refused rather than silently ignored.
     ending_at: z.null({ error: 'not_supported' }).optional(),
     plan_overrides: z.null({ error: 'not_supported' }).optional(),

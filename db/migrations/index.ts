@@ -18,6 +18,7 @@ import * as invoiceTaxes from './20261201000301_invoice_taxes';
 import * as webhooks from './20261201000600_webhooks';
 import * as payments from './20261201000500_payments';
 import * as payInAdvance from './20261201000700_pay_in_advance';
+import * as testClocks from './20261201000900_test_clocks';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -40,6 +41,7 @@ export const migrations: Record<string, Migration> = {
   '20261201000600_webhooks': webhooks,
   '20261201000500_payments': payments,
   '20261201000700_pay_in_advance': payInAdvance,
+  '20261201000900_test_clocks': testClocks,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -26,6 +26,8 @@ export interface SubscriptionRecord {
   terminatedAt: Date | null;
   workflowId: string;
   createdAt: Date;
+  /** The test clock this subscription lives on (sandbox; issue 11c), or null for real time. */
+  testClockId?: string | null;
 }
 
 export interface NewSubscription {
@@ -37,6 +39,8 @@ export interface NewSubscription {
   billingTime: 'calendar' | 'anniversary';
   subscriptionAt: string;
   startedAt: string | null;
+  /** A test clock to live on (sandbox; issue 11c). */
+  testClockId?: string | null;
 }
 
 function baseQuery(db: Knex, organizationId: string) {
@@ -76,6 +80,7 @@ function toSubscription(row: Record<string, any>): SubscriptionRecord {
     terminatedAt: row.terminated_at ?? null,
     workflowId: row.workflow_id,
     createdAt: row.created_at,
+    testClockId: row.test_clock_id ?? null,
   };
 }
 
@@ -102,6 +107,7 @@ export async function insertSubscription(
       subscription_at: s.subscriptionAt,
       started_at: s.startedAt,
       workflow_id: subscriptionWorkflowId(id),
+      ...(s.testClockId ? { test_clock_id: s.testClockId } : {}),
     })
     .onConflict(['organization_id', 'external_id'])
     .ignore()
@@ -132,6 +138,8 @@ export interface SubscriptionLookup {
   subscriptionAt: string;
   /** ISO UTC; null unless terminated. */
   terminatedAt?: string | null;
+  /** The test clock it lives on (issue 11c), or null. */
+  testClockId?: string | null;
 }
 
 /** Minimal rows for ingest: one query for many external ids. */
@@ -141,7 +149,7 @@ export async function lookupSubscriptions(db: Knex, organizationId: string, exte
     .join('customers as c', 'c.id', 's.customer_id')
     .where('s.organization_id', organizationId)
     .whereIn('s.external_id', externalIds)
-    .select('s.id', 's.external_id', 's.status', 's.customer_id', 's.subscription_at', 's.terminated_at', 'c.external_id as external_customer_id');
+    .select('s.id', 's.external_id', 's.status', 's.customer_id', 's.subscription_at', 's.terminated_at', 's.test_clock_id', 'c.external_id as external_customer_id');
   return rows.map((r: Record<string, any>) => ({
     id: r.id,
     externalId: r.external_id,
@@ -150,6 +158,7 @@ export async function lookupSubscriptions(db: Knex, organizationId: string, exte
     status: r.status,
     subscriptionAt: new Date(r.subscription_at).toISOString(),
     terminatedAt: r.terminated_at ? new Date(r.terminated_at).toISOString() : null,
+    testClockId: r.test_clock_id ?? null,
   }));
 }
 

@@ -424,6 +424,14 @@ test('real answers of every route conform to the documented 200 schema', async (
   await call('GET', '/webhooks/hmac_key');
   await call('DELETE', `/webhook_endpoints/${endpoint.webhook_endpoint.lago_id}`);
 
+  // ---- test clocks (sandbox) -------------------------------------------------------------------------------
+  const clock = await call('POST', '/test_clocks', { test_clock: { name: 'oa', frozen_time: '2026-01-01T00:00:00Z' } });
+  await call('POST', '/test_clocks', { test_clock: {} });
+  await call('GET', '/test_clocks?page=1&per_page=10');
+  await call('GET', `/test_clocks/${clock.test_clock.lago_id}`);
+  const advanced = await call('POST', `/test_clocks/${clock.test_clock.lago_id}/advance`, { test_clock: { frozen_time: '2026-02-01T00:00:00Z' } });
+  expect(advanced.test_clock.frozen_time).toBe('2026-02-01T00:00:00.000Z');
+
   // ---- invoice actions and payments ------------------------------------------------------------------------
   // A manual payment and metadata on the finalized invoice; the automatically taxed customer's invoice voided.
   const paid = await call('POST', '/payments', { payment: { invoice_id: finalized.lago_id, amount_cents: 1, reference: `wire_${s}`, paid_at: day } });
@@ -446,6 +454,8 @@ test('real answers of every route conform to the documented 200 schema', async (
     const b = await call('GET', `/invoices?external_customer_id=grace_${s}&status=draft`);
     return b.invoices[0];
   }, 60_000, 'a draft in its grace period');
+  // The draft row is written just before its invoice workflow starts: wait for the workflow (else 409 not running).
+  await eventually(async () => ((await sys.client.workflow.getHandle(invoiceWorkflowId(draft.lago_id)).describe().catch(() => null))?.status.name === 'RUNNING' ? true : undefined), 60_000, "the draft's invoice workflow");
   await call('PUT', `/invoices/${draft.lago_id}/refresh`, {}, payApi.url + '/api/v1');
   const final = await call('PUT', `/invoices/${draft.lago_id}/finalize`, {}, payApi.url + '/api/v1');
   expect(final.invoice.status).toBe('finalized');

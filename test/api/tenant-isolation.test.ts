@@ -29,6 +29,7 @@ import { eventually, startSystem, type System } from '../e2e/harness';
 import { apiRoutes, type MountedRoute } from '../support/route-table';
 
 // Walks every route (the walk grows with the route table, and a loaded machine slows each call): a wide budget.
+// B's calls grow with every route and id (hundreds of requests): on a loaded machine they take minutes.
 jest.setTimeout(600_000);
 
 let sys: System;
@@ -179,6 +180,8 @@ beforeAll(async () => {
     organizationId: orgA, webhookId: ids.webhook, attempt: 1, webhookUrl: `https://a.example.test/${MARK}`, httpStatus: 500, error: MARK, succeeded: false,
     response: MARK, startedAt: at, finishedAt: at, status: 'failed', nextAttemptAt: at,
   });
+  // A's test clock (B must neither read nor advance it, nor create a subscription on it).
+  ids.testClock = (await asA('POST', '/test_clocks', { test_clock: { name: MARK } })).test_clock.lago_id;
   keysA.hmac = (await asA('GET', '/webhooks/hmac_key')).webhook.hmac_key;
   keysA.publicKey = (await asA('GET', '/webhooks/json_public_key')).webhook.public_key;
 });
@@ -226,6 +229,7 @@ function bodies(): Record<string, unknown[]> {
     'POST /subscriptions': [
       { subscription: { external_customer_id: A.customer, plan_code: A.plan, external_id: A.subscription } },
       { subscription: { external_customer_id: A.customer, plan_code: A.plan, external_id: `b_${SUF}` } },
+      { subscription: { external_customer_id: A.customer, plan_code: A.plan, external_id: `b_clock_${SUF}`, test_clock_id: ids.testClock } },
     ],
     'POST /subscriptions/{external_id}/alerts': [
       { alert: { alert_type: 'billable_metric_current_usage_units', code: A.alert, billable_metric_code: A.metric, thresholds: [{ value: 1 }] } },
@@ -268,6 +272,8 @@ function bodies(): Record<string, unknown[]> {
     'POST /dunning_campaigns': [{ dunning_campaign: { code: A.dunning, name: 'B', max_attempts: 1, days_between_attempts: 1, thresholds: [{ currency: 'USD', amount_cents: 5 }], applied_to_organization: true } }],
     'PUT /dunning_campaigns/{code}': [{ dunning_campaign: { name: 'B renamed', applied_to_organization: true } }],
     'DELETE /dunning_campaigns/{code}': [undefined],
+    'POST /test_clocks': [{ test_clock: { name: 'B clock' } }],
+    'POST /test_clocks/{lago_id}/advance': [{ test_clock: { frozen_time: new Date(Date.now() + 86_400_000).toISOString() } }],
   };
 }
 

@@ -40,7 +40,8 @@ export async function startSystem(temporalKind: 'dev-server' | 'time-skipping'):
     nativeConnection = await NativeConnection.connect({ address });
   }
 
-  const worker: Worker = await createBillingWorker({ connection: nativeConnection, namespace: 'default', db: database.db });
+  // `client`: the fleet Schedules' activities (sweeper, draft finalization) talk to Temporal.
+  const worker: Worker = await createBillingWorker({ connection: nativeConnection, namespace: 'default', db: database.db, client });
   const workerRun = worker.run();
 
   const api = await startApi({ db: database.db, temporal: client }, 0);

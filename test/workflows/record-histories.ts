@@ -30,10 +30,12 @@ import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, inv
 import { THRESHOLD_RULES, postgresLikeEvaluation } from './threshold-fakes';
 import { fakePaymentActivities, type PaymentFakeOptions } from './payment-fakes';
 import { MIN_CHECK_SPACING_MS } from '../../workflows/subscription';
+import { testClockAdvancedSignal } from '../../workflows/test-clock';
 
 const OUT = path.join(__dirname, 'histories');
 const HOUR_MS = 3_600_000;
 const MONTHLY_NY = { interval: 'monthly', billingTime: 'calendar', timezone: 'America/New_York' } as const;
+const TEST_CLOCK_START = '2026-01-01T00:00:00.000Z';
 
 type Save = (name: string, workflowId: string, runId: string) => Promise<void>;
 
@@ -55,7 +57,11 @@ async function withServer(fn: (env: TestWorkflowEnvironment, save: Save) => Prom
       connection: env.nativeConnection,
       taskQueue: SUBSCRIPTION_TASK_QUEUE,
       workflowBundle: await bundleWorkflows(),
-      activities: payments ? { ...activities, ...fakePaymentActivities(payments).activities } : activities,
+      activities: {
+        ...(payments ? { ...activities, ...fakePaymentActivities(payments).activities } : activities),
+        // Test clocks: the clock's time as Postgres holds it (workflows on a clock read it when they start).
+        readTestClock: async () => ({ frozenTime: TEST_CLOCK_START }),
+      },
     });
     const save: Save = async (name, workflowId, runId) => {
       const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
@@ -220,6 +226,38 @@ async function main(): Promise<void> {
       inAdvanceInvoices: (_i, input) => (Date.parse(input.period.start) > Date.parse(advanceAt) ? [`inv-rec-adv-fee-${input.period.start}`] : []),
     });
   }
+  // Test clocks (patch test-clocks-v1): a subscription on a clock reads the clock, closes January when the clock is
+  // advanced to Feb 1 (its invoice workflow started on the clock), continues as new; run 2 is terminated at the
+  // clock's time. An invoice with a 2-day grace period on a clock is finalized when the clock passes its end.
+  if (wanted('test-clocks')) await withServer(async (env, save) => {
+    const workflowId = subscriptionWorkflowId('sub-rec-clock');
+    const handle = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId,
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [subscriptionState({ subscriptionId: 'sub-rec-clock', testClockId: 'clock-rec', schedule: { subscriptionAt: TEST_CLOCK_START, interval: 'monthly', billingTime: 'calendar', timezone: 'UTC' } })],
+    });
+    await eventually(async () => (await handle.query(stateQuery)).currentPeriod !== null, 'clock read');
+    await handle.signal(testClockAdvancedSignal, { testClockId: 'clock-rec', frozenTime: '2026-02-01T00:00:00.000Z' });
+    await eventually(async () => (await env.client.workflow.getHandle(workflowId).query(stateQuery)).closedPeriods === 1, 'January closed on the clock');
+    const run1History = await env.client.workflow.getHandle(workflowId, handle.firstExecutionRunId).fetchHistory();
+    const run2 = run1History.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+    if (!run2) throw new Error('run 1 did not continue as new');
+    await save('subscription-test-clock-run1', workflowId, handle.firstExecutionRunId);
+    await env.client.workflow.getHandle(workflowId).signal(testClockAdvancedSignal, { testClockId: 'clock-rec', frozenTime: '2026-02-10T00:00:00.000Z' });
+    await env.client.workflow.getHandle(workflowId).executeUpdate(terminateUpdate, { args: [{}] });
+    await env.client.workflow.getHandle(workflowId).result();
+    await save('subscription-test-clock-terminated', workflowId, run2);
+
+    const invoice = await env.client.workflow.start(invoiceWorkflow, {
+      workflowId: invoiceWorkflowId('inv-rec-clock'),
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [{ version: 1, organizationId: 'org-1', invoiceId: 'inv-rec-clock', gracePeriodDays: 2, testClockId: 'clock-rec', testClockNow: '2026-01-05T00:00:00.000Z' }],
+    });
+    await eventually(async () => (await invoice.query(invoiceStateQuery)).graceEndsAt !== null, 'grace started');
+    await invoice.signal(testClockAdvancedSignal, { testClockId: 'clock-rec', frozenTime: '2026-01-08T00:00:00.000Z' });
+    await invoice.result();
+    await save('invoice-test-clock-grace', invoice.workflowId, invoice.firstExecutionRunId);
+  });
 }
 
 main().catch((err) => {
