@@ -391,8 +391,10 @@ async function main(): Promise<number> {
     temporal: cpuSince(cpu0.temporal, treeCpu(roots.temporal)),
   };
 
-  const fin = (await db('invoices').where({ organization_id: org.id, invoice_type: 'subscription' }).whereNotNull('finalized_at').select('finalized_at')) as { finalized_at: Date }[];
+  const fin = (await db('invoices').where({ organization_id: org.id, invoice_type: 'subscription' }).whereNotNull('finalized_at').select('finalized_at', 'created_at')) as { finalized_at: Date; created_at: Date }[];
   const lat = fin.map((f) => (f.finalized_at.getTime() - t0.toMillis()) / 1000).sort((a, b) => a - b);
+  const toDraft = fin.map((f) => (f.created_at.getTime() - t0.toMillis()) / 1000).sort((a, b) => a - b);
+  const draftToFinal = fin.map((f) => (f.finalized_at.getTime() - f.created_at.getTime()) / 1000).sort((a, b) => a - b);
   const last = lat[lat.length - 1] ?? Number.NaN;
   const { problems, finalized } = await verify(db, org.id, t0.toJSDate());
   const f1 = (x: number) => x.toFixed(1);
@@ -400,6 +402,7 @@ async function main(): Promise<number> {
   console.log('');
   console.log(`closes          ${finalized} / ${N} invoiced and finalized; last at T0 + ${f1(last)} s → ${(finalized / last).toFixed(1)} closes/s`);
   console.log(`latency         period end → finalized invoice: p50 ${f1(percentile(lat, 50))} s, p99 ${f1(percentile(lat, 99))} s, max ${f1(last)} s`);
+  console.log(`where           period end → draft written: p50 ${f1(percentile(toDraft, 50))} s, p99 ${f1(percentile(toDraft, 99))} s; draft → finalized: p50 ${f1(percentile(draftToFinal, 50))} s, p99 ${f1(percentile(draftToFinal, 99))} s`);
   console.log(`per close       ${per(stats.queries)} SQL statements (app), ${per(m1.activities - m0.activities)} activities, ${per(m1.workflowTasks - m0.workflowTasks)} workflow tasks, ${per(pg1.commits - pg0.commits)} Postgres commits`);
   console.log(`CPU seconds     app (API + worker) ${f1(cpu.app)}, Postgres ${f1(cpu.postgres)}, Temporal dev server ${f1(cpu.temporal)} over ${f1(last + 1)} s (2 cores = ${f1(2 * (last + 1))} CPU-s)`);
   console.log(`memory          app peak RSS ${stats.peakRssMb.toFixed(0)} MB in the window`);
