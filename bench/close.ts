@@ -22,6 +22,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { DateTime } from 'luxon';
 import type { Knex } from 'knex';
 import { createDb } from '../db/knexfile';
@@ -291,6 +292,26 @@ async function verify(db: Knex, orgId: string, t0: Date): Promise<{ problems: st
   return { problems, finalized };
 }
 
+/** History length of one subscription's closed (continued-as-new) run and of its invoice's workflow. */
+async function historySizes(address: string, db: Knex, orgId: string): Promise<{ subscription: number; invoice: number }> {
+  const connection = await Connection.connect({ address });
+  try {
+    const client = new Client({ connection });
+    const inv = (await db('invoices').where({ organization_id: orgId, invoice_type: 'subscription' }).first('id', 'subscription_id')) as { id: string; subscription_id: string } | undefined;
+    if (!inv) return { subscription: Number.NaN, invoice: Number.NaN };
+    let subscription = Number.NaN;
+    for await (const w of client.workflow.list({ query: `WorkflowId = 'subscription:${inv.subscription_id}' AND ExecutionStatus = 'ContinuedAsNew'` })) {
+      const h = await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
+      subscription = h.events?.length ?? Number.NaN;
+      break;
+    }
+    const h = await client.workflow.getHandle(`invoice:${inv.id}`).fetchHistory();
+    return { subscription, invoice: h.events?.length ?? Number.NaN };
+  } finally {
+    await connection.close();
+  }
+}
+
 async function main(): Promise<number> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-bench-close-'));
   fs.chmodSync(tmp, 0o755);
@@ -397,6 +418,7 @@ async function main(): Promise<number> {
   const draftToFinal = fin.map((f) => (f.finalized_at.getTime() - f.created_at.getTime()) / 1000).sort((a, b) => a - b);
   const last = lat[lat.length - 1] ?? Number.NaN;
   const { problems, finalized } = await verify(db, org.id, t0.toJSDate());
+  const history = await historySizes(temporal.address, db, org.id);
   const f1 = (x: number) => x.toFixed(1);
   const per = (x: number) => (x / Math.max(1, finalized)).toFixed(1);
   console.log('');
@@ -405,6 +427,7 @@ async function main(): Promise<number> {
   console.log(`where           period end → draft written: p50 ${f1(percentile(toDraft, 50))} s, p99 ${f1(percentile(toDraft, 99))} s; draft → finalized: p50 ${f1(percentile(draftToFinal, 50))} s, p99 ${f1(percentile(draftToFinal, 99))} s`);
   console.log(`per close       ${per(stats.queries)} SQL statements (app), ${per(m1.activities - m0.activities)} activities, ${per(m1.workflowTasks - m0.workflowTasks)} workflow tasks, ${per(pg1.commits - pg0.commits)} Postgres commits`);
   console.log(`CPU seconds     app (API + worker) ${f1(cpu.app)}, Postgres ${f1(cpu.postgres)}, Temporal dev server ${f1(cpu.temporal)} over ${f1(last + 1)} s (2 cores = ${f1(2 * (last + 1))} CPU-s)`);
+  console.log(`history         events per run: closed subscription run ${history.subscription}, invoice workflow ${history.invoice} (Temporal's limits: 51,200 events / 50 MB per run)`);
   console.log(`memory          app peak RSS ${stats.peakRssMb.toFixed(0)} MB in the window`);
   console.log(`check           ${problems.length === 0 ? 'OK: every subscription has one finalized invoice with the recomputed lines and totals' : `${problems.length} problem(s)`}`);
   for (const p of problems.slice(0, 20)) console.log(`  ${p}`);
