@@ -46,6 +46,8 @@ export interface UsageBucket {
   eventsCount: number;
   /** Per event, only when the model needs it (percentage per-transaction min/max & free units, dynamic). */
   eventValues?: { units: string; preciseTotalAmount?: string | null }[];
+  /** Dynamic charges read in SQL: Σ of the bucket's events' precise_total_amount (instead of eventValues). */
+  preciseTotalAmountSum?: string;
 }
 
 export interface ChargeUsage {

@@ -25,6 +25,7 @@ export const ERROR_CODE_CLASSES = {
   before_subscription: 'invalid',
   currency_mismatch: 'invalid',
   event_values_required: 'invalid',
+  unique_counts_required: 'invalid',
   invalid_adjustment: 'invalid',
   invalid_alert_type: 'invalid',
   invalid_allocation: 'invalid',

@@ -11,6 +11,7 @@ import { renderWebhookObject } from '../api/serializers/webhook-objects';
 import { createPaymentActivities, type PaymentActivityDeps } from '../activities/payments';
 import { StripePaymentProvider, createStripeClient } from '../adapters/stripe/provider';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
+import { workerTuning } from './tuning';
 
 export interface BillingWorkerDeps {
   connection: NativeConnection;
@@ -41,6 +42,8 @@ export async function createBillingWorker(deps: BillingWorkerDeps): Promise<Work
     namespace: deps.namespace,
     taskQueue,
     ...code,
+    // Slots and pollers for the month-start burst (worker/tuning.ts, METERLINE_WORKER_* variables).
+    ...workerTuning(),
     activities: {
       ...createActivities({ db: deps.db, fxFeed: deps.fxFeed, webhooks: { webhooks: deps.webhooks, renderWebhookObject } }),
       ...createPaymentActivities({
