@@ -60,6 +60,10 @@ export const ERROR_CODE_CLASSES = {
   tax_provider_mismatch: 'invalid',
   tax_rate_missing: 'invalid',
   tax_state_missing: 'invalid',
+  // wallets (billing/wallet.ts)
+  invalid_rate_amount: 'invalid',
+  wallet_not_found: 'not_found',
+  wallet_terminated: 'invalid',
 } as const satisfies Record<string, ErrorClass>;
 
 export type ErrorClass = 'not_found' | 'conflict' | 'invalid';
