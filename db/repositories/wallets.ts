@@ -202,7 +202,7 @@ function walletQuery(db: Db, organizationId: string) {
       'w.*',
       'c.external_id as external_customer_id',
       db.raw(
-        `(SELECT coalesce(-sum(e.amount_cents), 0) FROM wallet_ledger_entries e WHERE e.wallet_id = w.id AND e.account = 'consumption')::bigint AS consumed_cents`,
+        `(SELECT coalesce(sum(e.amount_cents), 0) FROM wallet_ledger_entries e WHERE e.wallet_id = w.id AND e.account = 'consumption')::bigint AS consumed_cents`,
       ),
     );
 }
