@@ -129,10 +129,12 @@ export async function up(knex: Knex): Promise<void> {
       DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION wallet_ledger_check();
 
     CREATE FUNCTION wallet_balance_check() RETURNS trigger LANGUAGE plpgsql AS $$
-    DECLARE w bigint;
+    DECLARE w bigint; b bigint;
     BEGIN
+      -- The row as it is at commit (a deferred trigger's NEW is the row as of its event).
+      SELECT balance_cents INTO b FROM wallets WHERE id = NEW.id;
       SELECT coalesce(sum(amount_cents), 0) INTO w FROM wallet_ledger_entries WHERE wallet_id = NEW.id AND account = 'wallet';
-      IF NEW.balance_cents <> w THEN RAISE EXCEPTION 'wallet %: balance % changed without ledger entries (entries sum to %)', NEW.id, NEW.balance_cents, w; END IF;
+      IF b <> w THEN RAISE EXCEPTION 'wallet %: balance % changed without ledger entries (entries sum to %)', NEW.id, b, w; END IF;
       RETURN NULL;
     END $$;
     CREATE CONSTRAINT TRIGGER wallet_balance_matches_ledger AFTER INSERT OR UPDATE OF balance_cents ON wallets
