@@ -11,6 +11,7 @@ import { createSubscriptionActivities } from './subscriptions';
 import { createThresholdActivities } from './thresholds';
 import type { SubscriptionActivities } from './types';
 import { createWebhookActivities, type WebhookActivityDeps, type WebhookActivities } from './webhooks';
+import { createWalletActivities, type WalletActivities } from './wallets';
 
 export interface ActivityDeps {
   db: Knex;
@@ -22,7 +23,7 @@ export interface ActivityDeps {
   webhooks?: Omit<WebhookActivityDeps, 'db'>;
 }
 
-export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities {
+export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities {
   return withHeartbeats({
     ...createDocumentActivities({ db: deps.db, store: deps.documentStore ?? defaultDocumentStore() }),
     ...createFxActivities({ db: deps.db, feed: deps.fxFeed ?? new EcbHttpFeed() }),
@@ -30,6 +31,7 @@ export function createActivities(deps: ActivityDeps): SubscriptionActivities & F
     ...createSubscriptionActivities(deps),
     ...createThresholdActivities(deps),
     ...createWebhookActivities({ db: deps.db, ...deps.webhooks }),
+    ...createWalletActivities(deps),
   });
 }
 

@@ -8,7 +8,7 @@ export async function listSubscriptionIdsOfCustomer(db: Knex, organizationId: st
 }
 
 /** True when the subscription's customer has an active wallet (the workflow then runs periodic usage checks). */
-export async function subscriptionCustomerHasActiveWallet(db: Knex, organizationId: string, subscriptionId: string): Promise<boolean> {
+export async function subscriptionCustomerHasActiveWallet(db: Knex | Knex.Transaction, organizationId: string, subscriptionId: string): Promise<boolean> {
   const row = await db('wallets as w')
     .join('subscriptions as s', function on() {
       this.on('s.customer_id', '=', 'w.customer_id').andOn('s.organization_id', '=', 'w.organization_id');
@@ -16,4 +16,15 @@ export async function subscriptionCustomerHasActiveWallet(db: Knex, organization
     .where({ 's.organization_id': organizationId, 's.id': subscriptionId, 'w.status': 'active' })
     .first('w.id');
   return row !== undefined;
+}
+
+/** The subscription's customer id when the customer has an active wallet, else null (nothing to refresh). */
+export async function customerOfSubscription(db: Knex, organizationId: string, subscriptionId: string): Promise<string | null> {
+  const row = await db('wallets as w')
+    .join('subscriptions as s', function on() {
+      this.on('s.customer_id', '=', 'w.customer_id').andOn('s.organization_id', '=', 'w.organization_id');
+    })
+    .where({ 's.organization_id': organizationId, 's.id': subscriptionId, 'w.status': 'active' })
+    .first('s.customer_id');
+  return row?.customer_id ?? null;
 }

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import fc from 'fast-check';
 import type { Knex } from 'knex';
 import { createActivities } from '../../activities';
+import { latestIntervalBoundary } from '../../activities/wallets';
 import { getInvoice } from '../../db/repositories/invoices';
 import { createWebhookEndpoint } from '../../db/repositories/webhooks';
 import { expireWalletIfDue, terminateWallet, topUpWallet } from '../../db/repositories/wallet-topups';
@@ -242,5 +243,43 @@ describe('ongoing balance', () => {
     expect(r.wallets[0]).toMatchObject({ balanceCents: 1000 + 2100, ongoingBalanceCents: 2000 });
     r = await refreshOngoingBalances(t.db, s.org.id, customer, now);
     expect(r.topUps).toBe(0);
+  });
+});
+
+describe('Schedule-friendly wallet activities', () => {
+  it('latestIntervalBoundary: monthly from Jan 31 → Feb 28, Mar 31; none before the first boundary', () => {
+    expect(latestIntervalBoundary('2026-01-31T10:00:00.000Z', 'monthly', new Date('2026-01-31T12:00:00Z'))).toBeNull();
+    expect(latestIntervalBoundary('2026-01-31T10:00:00.000Z', 'monthly', new Date('2026-03-01T00:00:00Z'))).toBe('2026-02-28T10:00:00.000Z');
+    expect(latestIntervalBoundary('2026-01-31T10:00:00.000Z', 'monthly', new Date('2026-03-31T10:00:00Z'))).toBe('2026-03-31T10:00:00.000Z');
+    expect(latestIntervalBoundary('2026-01-01T00:00:00.000Z', 'weekly', new Date('2026-01-15T00:00:00Z'))).toBe('2026-01-15T00:00:00.000Z');
+    expect(latestIntervalBoundary('2026-01-01T00:00:00.000Z', 'quarterly', new Date('2026-12-31T00:00:00Z'))).toBe('2026-10-01T00:00:00.000Z');
+  });
+
+  it('runIntervalTopUps tops up once per boundary (a repeated run adds nothing); expireDueWallets expires due wallets only', async () => {
+    const org = await createOrganization(t.db);
+    const customer = await createCustomer(t.db, org.id);
+    const walletId = await newWallet(t.db, org.id, customer.id);
+    await t.db('wallet_recurring_transaction_rules').insert({ organization_id: org.id, wallet_id: walletId, trigger: 'interval', method: 'fixed', interval: 'monthly', granted_credits: '7', started_at: '2026-01-01T00:00:00Z' });
+    const acts = createActivities({ db: t.db });
+    await acts.runIntervalTopUps({ now: '2026-03-15T00:00:00.000Z' });
+    await acts.runIntervalTopUps({ now: '2026-03-20T00:00:00.000Z' }); // same boundary (Mar 1)
+    expect((await getWallet(t.db, org.id, walletId))!.balanceCents).toBe(700);
+    await acts.runIntervalTopUps({ now: '2026-04-01T00:00:00.000Z' });
+    expect((await getWallet(t.db, org.id, walletId))!.balanceCents).toBe(1400);
+    expect((await transactionsOfWallet(t.db, org.id, walletId)).map((x) => x.source)).toEqual(['interval', 'interval']);
+
+    const due = await newWallet(t.db, org.id, customer.id, { expirationAt: '2026-02-01T00:00:00.000Z' });
+    await withLocked(org.id, due, (trx, w) => topUpWallet(trx, w, topUp({ granted: '3' }, 'g'), new Date('2026-01-15T00:00:00Z')));
+    await acts.expireDueWallets({ now: '2026-02-01T00:00:00.000Z' });
+    expect((await getWallet(t.db, org.id, due))!).toMatchObject({ status: 'terminated', balanceCents: 0 });
+    expect((await getWallet(t.db, org.id, walletId))!.status).toBe('active');
+  });
+
+  it('a customer with an active wallet makes the workflow\'s usage checks active (periodic) so its ongoing balance is confirmed from usage', async () => {
+    const s = await gpuSetup();
+    const acts = createActivities({ db: t.db });
+    expect((await acts.loadBillingRules({ organizationId: s.org.id, subscriptionId: s.sub.id, period: NOV })).active).toBe(false);
+    await newWallet(t.db, s.org.id, s.customer.id);
+    expect(await acts.loadBillingRules({ organizationId: s.org.id, subscriptionId: s.sub.id, period: NOV })).toMatchObject({ active: true, periodicOnly: true });
   });
 });
