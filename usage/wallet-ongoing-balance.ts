@@ -108,9 +108,9 @@ export async function refreshOngoingBalances(db: Knex, organizationId: string, c
       const previous = w.ongoingBalanceConfirmedAt === null ? w.balanceCents : w.ongoingBalanceCents;
       const depleted = isDepletion(previous, ongoing);
       const { depletionSequence } = await recordOngoingBalance(trx, w, { ongoingUsageCents: usage, ongoingBalanceCents: ongoing, depleted }, now);
+      if (w.ongoingBalanceConfirmedAt === null || w.ongoingUsageBalanceCents !== usage || w.ongoingBalanceCents !== ongoing || depleted) w.ongoingBalanceConfirmedAt = now.toISOString();
       w.ongoingUsageBalanceCents = usage;
       w.ongoingBalanceCents = ongoing;
-      w.ongoingBalanceConfirmedAt = now.toISOString();
       if (depletionSequence !== null) {
         w.depletionsCount = depletionSequence;
         out.depletions.push({ walletId: w.id, sequence: depletionSequence });

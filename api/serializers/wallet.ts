@@ -55,7 +55,7 @@ export function serializeWallet(w: WalletRecord) {
     ongoing_usage_balance_cents: w.ongoingUsageBalanceCents,
     credits_ongoing_balance: credits(w.ongoingBalanceCents),
     credits_ongoing_usage_balance: credits(w.ongoingUsageBalanceCents),
-    // Meterline: when the ongoing balance was last confirmed from Postgres (null: never).
+    // Meterline: when the ongoing balance last changed, as confirmed from Postgres (null: never confirmed).
     ongoing_balance_confirmed_at: w.ongoingBalanceConfirmedAt,
     paid_top_up_min_amount_cents: null,
     paid_top_up_max_amount_cents: null,

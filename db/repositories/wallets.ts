@@ -522,6 +522,9 @@ export async function recordOngoingBalance(
     ongoing_balance_confirmed_at: now,
   };
   let seq: number | null = null;
+  // Unchanged since the last confirmation: nothing to write (a refresh that changes nothing leaves the row as it is).
+  const unchanged = wallet.ongoingBalanceConfirmedAt !== null && wallet.ongoingUsageBalanceCents === v.ongoingUsageCents && wallet.ongoingBalanceCents === v.ongoingBalanceCents;
+  if (unchanged && !v.depleted) return { depletionSequence: null };
   if (v.depleted) {
     seq = wallet.depletionsCount + 1;
     set.depletions_count = seq;
