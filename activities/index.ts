@@ -12,6 +12,7 @@ import { createSubscriptionActivities } from './subscriptions';
 import { createThresholdActivities } from './thresholds';
 import type { SubscriptionActivities } from './types';
 import { createWebhookActivities, type WebhookActivityDeps, type WebhookActivities } from './webhooks';
+import { createWalletActivities, type WalletActivities } from './wallets';
 
 export interface ActivityDeps {
   db: Knex;
@@ -23,7 +24,7 @@ export interface ActivityDeps {
   webhooks?: Omit<WebhookActivityDeps, 'db'>;
 }
 
-export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities {
+export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities {
   const invoiceActivities = createInvoiceActivities(deps);
   return withHeartbeats({
     // Pay in advance (issue 11): the start invoice reuses the period-invoice activity.
@@ -34,6 +35,7 @@ export function createActivities(deps: ActivityDeps): SubscriptionActivities & F
     ...createSubscriptionActivities(deps),
     ...createThresholdActivities(deps),
     ...createWebhookActivities({ db: deps.db, ...deps.webhooks }),
+    ...createWalletActivities(deps),
   });
 }
 

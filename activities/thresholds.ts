@@ -49,6 +49,8 @@ import { priceOpenPeriodUsage } from '../usage/open-period';
 import { ladderOf, levelsCrossed, type LevelLadder } from '../billing/threshold-ladder';
 import type { LiveMetricUsage } from '../contracts/workflows';
 import { classified, invoiceCurrency, rateInvoiceDraft } from './invoices';
+import { afterUsageCheck, watchWallets } from './wallets';
+import { subscriptionCustomerHasActiveWallet } from '../db/repositories/wallet-subscriptions';
 import type {
   BillingRules,
   BillingRulesInput,
@@ -203,12 +205,13 @@ export function createThresholdActivities(deps: { db: Knex }): Pick<Subscription
       return classified(async () => {
         const ctx = await loadSubscriptionBillingContext(db, input.organizationId, input.subscriptionId);
         const [plan, alerts] = await Promise.all([loadPlan(db, input.organizationId, ctx.planId), listAlerts(db, input.organizationId, input.subscriptionId)]);
-        return billingRulesOf(plan, alerts);
+        return watchWallets(billingRulesOf(plan, alerts), await subscriptionCustomerHasActiveWallet(db, input.organizationId, input.subscriptionId));
       });
     },
 
     async evaluateUsageThresholds(input: EvaluateThresholdsInput): Promise<EvaluateThresholdsResult> {
-      return classified(() =>
+      // Wallets (issue 12): after the check commits, the customer's ongoing balances are confirmed (activities/wallets.ts).
+      return classified(async () => afterUsageCheck(db, input, await
         db.transaction(async (trx) => {
           await lockSubscriptionThresholds(trx, input.subscriptionId);
           const ctx = await loadSubscriptionBillingContext(trx, input.organizationId, input.subscriptionId);
@@ -241,9 +244,9 @@ export function createThresholdActivities(deps: { db: Knex }): Pick<Subscription
               }),
             ),
             alertTriggersRecorded,
-            rules: billingRulesOf(plan, alerts),
+            rules: watchWallets(billingRulesOf(plan, alerts), await subscriptionCustomerHasActiveWallet(trx, input.organizationId, input.subscriptionId)),
           };
-        }),
+        })),
       );
     },
   };

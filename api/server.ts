@@ -36,6 +36,7 @@ import { paymentSettingsRoutes } from './routes/payment-settings';
 import { testClockRoutes } from './routes/test-clocks';
 import type { VatNumberChecker } from '../adapters/vies/checker';
 import { webhookRoutes } from './routes/webhooks';
+import { walletRoutes } from './routes/wallets';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { paymentRoutes, type ProviderFactory } from './routes/payments';
 import { invoiceActionRoutes } from './routes/invoice-actions';
@@ -181,6 +182,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(organizationRoutes(ctx)); // GET / PUT /organizations
   v1.use(apiKeyRoutes(ctx));
   v1.use(webhookRoutes(ctx));
+  v1.use(walletRoutes(ctx)); // /wallets, /wallet_transactions (issue 12)
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

@@ -80,6 +80,10 @@ export const ERROR_CODE_CLASSES = {
   payment_not_retryable: 'not_allowed',
   // transient: retried until it passes
   fx_rate_missing: 'transient',
+  // wallets (billing/wallet.ts)
+  invalid_rate_amount: 'invalid',
+  wallet_not_found: 'not_found',
+  wallet_terminated: 'invalid',
 } as const satisfies Record<string, ErrorClass>;
 
 export type ErrorClass = 'not_found' | 'conflict' | 'invalid' | 'not_allowed' | 'transient';

@@ -23,6 +23,7 @@ import { responseComponents, type ResponseName } from './responses';
 import { TaxCreateBody, TaxSettingsBody, TaxUpdateBody } from './taxes';
 import { webhookOpenApiPaths, webhookOpenApiSchemas } from './openapi-webhooks';
 import { TestClockAdvanceBody, TestClockCreateBody } from './test-clocks';
+import { walletOpenApiPaths, walletOpenApiSchemas } from './openapi-wallets';
 
 const ErrorBody = z.object({
   status: z.number().int(),
@@ -290,6 +291,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/test_clocks/{lago_id}/advance': {
         post: post('/test_clocks/{lago_id}/advance', 'Advance a test clock; every subscription and invoice on it follows (never backwards)', 'TestClockAdvanceInput', 'TestClockResponse'),
       },
+      ...walletOpenApiPaths(),
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
@@ -315,6 +317,7 @@ export function openApiDocument(): Record<string, unknown> {
         TaxUpdateInput: schemaOf(TaxUpdateBody),
         TaxSettingsInput: schemaOf(TaxSettingsBody),
         ...webhookOpenApiSchemas(),
+        ...walletOpenApiSchemas(),
         PaymentCreateInput: schemaOf(PaymentCreateBody),
         EmptyInput: schemaOf(EmptyBody),
         InvoiceUpdateInput: schemaOf(InvoiceUpdateBody),

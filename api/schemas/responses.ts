@@ -573,6 +573,97 @@ export const ApiKeyObject = component(
 
 // ---- envelopes: one per route answer ------------------------------------------------------------------------
 
+// ---- wallets (issue 12; api/serializers/wallet.ts) -----------------------------------------------------------
+
+const metadataPairs = z.array(z.object({ key: str, value: str }));
+
+/** Lago WalletRecurringTransactionRule. */
+export const WalletRecurringTransactionRuleObject = component(
+  'WalletRecurringTransactionRuleObject',
+  z.object({
+    lago_id: str,
+    trigger: z.enum(['interval', 'threshold']),
+    method: z.enum(['fixed', 'target']),
+    interval: z.enum(['weekly', 'monthly', 'quarterly', 'semiannual', 'yearly']).nullable(),
+    status: z.enum(['active', 'terminated']),
+    threshold_credits: decimal.nullable(),
+    paid_credits: decimal,
+    granted_credits: decimal,
+    grants_target_top_up: z.boolean().nullable(),
+    started_at: ninstant,
+    target_ongoing_balance: decimal.nullable(),
+    created_at: instant,
+    expiration_at: ninstant,
+    invoice_requires_successful_payment: z.boolean(),
+    transaction_metadata: metadataPairs,
+    transaction_name: nstr,
+    ignore_paid_top_up_limits: z.boolean(),
+  }),
+);
+
+/** Lago WalletObject (metadata, payment method, custom sections: not implemented, left out). */
+export const WalletObject = component(
+  'WalletObject',
+  z.object({
+    lago_id: str,
+    lago_customer_id: str,
+    external_customer_id: str,
+    status: z.enum(['active', 'terminated']),
+    currency,
+    name: nstr,
+    code: nstr,
+    priority: int,
+    rate_amount: decimal,
+    credits_balance: decimal,
+    balance_cents: int,
+    consumed_credits: decimal,
+    created_at: instant,
+    expiration_at: ninstant,
+    last_balance_sync_at: ninstant,
+    last_consumed_credit_at: ninstant,
+    terminated_at: ninstant,
+    invoice_requires_successful_payment: z.boolean(),
+    applies_to: z.object({ fee_types: z.array(z.enum(['charge', 'subscription', 'commitment'])), billable_metric_codes: z.array(str) }),
+    recurring_transaction_rules: z.array(WalletRecurringTransactionRuleObject),
+    ongoing_balance_cents: int,
+    ongoing_usage_balance_cents: int,
+    credits_ongoing_balance: decimal,
+    credits_ongoing_usage_balance: decimal,
+    /** Meterline: when the ongoing balance was last confirmed from Postgres. */
+    ongoing_balance_confirmed_at: ninstant,
+    paid_top_up_min_amount_cents: nint,
+    paid_top_up_max_amount_cents: nint,
+  }),
+);
+
+/** Lago WalletTransactionObject. */
+export const WalletTransactionObject = component(
+  'WalletTransactionObject',
+  z.object({
+    lago_id: str,
+    lago_wallet_id: str,
+    lago_invoice_id: nstr,
+    lago_credit_note_id: nstr,
+    lago_voided_invoice_id: nstr,
+    status: z.enum(['pending', 'settled', 'failed']),
+    source: z.enum(['manual', 'interval', 'threshold']),
+    transaction_status: z.enum(['purchased', 'granted', 'voided', 'invoiced']),
+    transaction_type: z.enum(['inbound', 'outbound']),
+    amount: decimal,
+    credit_amount: decimal,
+    remaining_amount_cents: nint,
+    remaining_credit_amount: decimal.nullable(),
+    priority: int,
+    invoice_requires_successful_payment: z.boolean(),
+    settled_at: ninstant,
+    failed_at: ninstant,
+    created_at: instant,
+    metadata: metadataPairs,
+    name: nstr,
+    payment_method: z.null(),
+  }),
+);
+
 export const responses = {
   BillableMetricResponse: z.object({ billable_metric: BillableMetricObject }),
   BillableMetricListResponse: z.object({ billable_metrics: z.array(BillableMetricObject), meta: PaginationMeta }),
@@ -697,6 +788,12 @@ export const responses = {
   // Test clocks (Meterline sandbox, api/routes/test-clocks.ts serializeTestClock).
   TestClockResponse: z.object({ test_clock: TestClockObject }),
   TestClockListResponse: z.object({ test_clocks: z.array(TestClockObject), meta: PaginationMeta }),
+  // wallets (issue 12)
+  WalletResponse: z.object({ wallet: WalletObject }),
+  WalletListResponse: z.object({ wallets: z.array(WalletObject), meta: PaginationMeta }),
+  WalletTransactionsResponse: z.object({ wallet_transactions: z.array(WalletTransactionObject) }),
+  WalletTransactionListResponse: z.object({ wallet_transactions: z.array(WalletTransactionObject), meta: PaginationMeta }),
+  WalletTransactionResponse: z.object({ wallet_transaction: WalletTransactionObject }),
 } as const;
 
 export type ResponseName = keyof typeof responses;

@@ -76,6 +76,8 @@ export interface LagoInvoiceInput {
   feesAmountCents: number;
   taxesAmountCents: number;
   totalAmountCents: number;
+  /** What wallets paid (stored invoices; total_amount_cents is after it). */
+  prepaidCreditAmountCents?: number;
   createdAt: string | null;
   updatedAt: string | null;
   customerId: string | null;
@@ -225,7 +227,7 @@ export function lagoInvoice(inv: LagoInvoiceInput, defaultTimezone: string) {
     sub_total_excluding_taxes_amount_cents: inv.feesAmountCents,
     taxes_amount_cents: inv.taxesAmountCents,
     sub_total_including_taxes_amount_cents: inv.feesAmountCents + inv.taxesAmountCents,
-    prepaid_credit_amount_cents: 0,
+    prepaid_credit_amount_cents: inv.prepaidCreditAmountCents ?? 0,
     // What earlier progressive-billing invoices of the period already billed (the credit line, as a positive amount).
     progressive_billing_credit_amount_cents: inv.fees.filter((f) => f.feeType === 'progressive_billing_credit').reduce((a, f) => a - f.amountCents, 0),
     total_amount_cents: inv.totalAmountCents,
@@ -269,6 +271,7 @@ export function storedInvoice(
       feesAmountCents: inv.feesAmountCents,
       taxesAmountCents: inv.taxesAmountCents,
       totalAmountCents: inv.totalAmountCents,
+      prepaidCreditAmountCents: inv.prepaidCreditAmountCents,
       createdAt: inv.createdAt,
       updatedAt: inv.updatedAt,
       customerId: inv.customerId,

@@ -19,6 +19,7 @@ import * as webhooks from './20261201000600_webhooks';
 import * as payments from './20261201000500_payments';
 import * as payInAdvance from './20261201000700_pay_in_advance';
 import * as testClocks from './20261201000900_test_clocks';
+import * as wallets from './20261201001000_wallets';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -42,6 +43,7 @@ export const migrations: Record<string, Migration> = {
   '20261201000500_payments': payments,
   '20261201000700_pay_in_advance': payInAdvance,
   '20261201000900_test_clocks': testClocks,
+  '20261201001000_wallets': wallets,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -28,6 +28,7 @@ import { BillingError } from '../../billing/errors';
 import type { AdjustableFeeKind, Fee, FeeKind, InvoiceDraft } from '../../billing/invoice';
 import type { Period } from '../../billing/types';
 import { enqueueWebhook } from './webhooks';
+import { applyPrepaidCredits } from './wallet-consumption';
 
 export interface FeeRecord {
   id: string;
@@ -100,6 +101,8 @@ export interface InvoiceRecord {
   feesAmountCents: number;
   taxesAmountCents: number;
   totalAmountCents: number;
+  /** What wallets paid at finalization (total_amount_cents is after it). */
+  prepaidCreditAmountCents: number;
   finalizedAt: string | null;
   createdAt: string;
   updatedAt: string;
@@ -139,6 +142,7 @@ interface InvoiceRow {
   fees_amount_cents: number;
   taxes_amount_cents: number;
   total_amount_cents: number;
+  prepaid_credit_amount_cents?: number | string;
   finalized_at: Date | null;
   created_at: Date;
   updated_at: Date;
@@ -239,6 +243,7 @@ function invoiceFromRow(r: InvoiceRow, fees: FeeRecord[]): InvoiceRecord {
     feesAmountCents: r.fees_amount_cents,
     taxesAmountCents: r.taxes_amount_cents,
     totalAmountCents: r.total_amount_cents,
+    prepaidCreditAmountCents: Number(r.prepaid_credit_amount_cents ?? 0),
     finalizedAt: r.finalized_at === null ? null : iso(r.finalized_at),
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
@@ -259,7 +264,7 @@ const INVOICE_COLUMNS = [
   's.external_id as external_subscription_id', 'i.invoice_type', 'i.status', 'i.payment_status', 'i.number',
   'i.period_start', 'i.period_end', 'i.currency', 'i.fees_amount_cents', 'i.taxes_amount_cents',
   'i.total_amount_cents', 'i.finalized_at', 'i.created_at', 'i.updated_at',
-  'i.taxes_rate', 'i.applied_taxes', 'i.tax_decision',
+  'i.taxes_rate', 'i.applied_taxes', 'i.tax_decision', 'i.prepaid_credit_amount_cents',
 ];
 
 function selectInvoiceColumns(db: Db, q: Knex.QueryBuilder): Knex.QueryBuilder {
@@ -591,6 +596,9 @@ export async function finalizeLockedInvoice(
   if (!local.isValid) throw new BillingError('invalid_timezone', `Unknown IANA timezone: ${zone}`, 'timezone');
   const issuingDate = local.toFormat('yyyy-MM-dd');
 
+  // Prepaid credits (wallets), the last step before numbering (db/repositories/wallet-consumption.ts); their
+  // wallet locks are taken before the organization's sequence row, so that lock stays one statement long.
+  await applyPrepaidCredits(trx, organizationId, invoiceId, now);
   // invoice.created commits with the finalization (rendered by the delivery with api/serializers/invoice.ts).
   await enqueueWebhook(trx, { organizationId, webhookType: 'invoice.created', objectType: 'invoice', objectId: invoiceId, uniqueKey: `invoice.created:${invoiceId}` });
   // The organization's sequence row stays locked from its increment to COMMIT, and every finalization of the

@@ -431,6 +431,16 @@ test('real answers of every route conform to the documented 200 schema', async (
   await call('GET', `/test_clocks/${clock.test_clock.lago_id}`);
   const advanced = await call('POST', `/test_clocks/${clock.test_clock.lago_id}/advance`, { test_clock: { frozen_time: '2026-02-01T00:00:00Z' } });
   expect(advanced.test_clock.frozen_time).toBe('2026-02-01T00:00:00.000Z');
+  // ---- wallets (issue 12): create, read, list, update, top up, list and read transactions, terminate ---------
+  const wallet = await call('POST', '/wallets', { wallet: { external_customer_id: `cust_${s}`, name: 'Prepaid', code: `w_${s}`, rate_amount: '1', currency: 'USD', granted_credits: '5', paid_credits: '2', applies_to: { fee_types: ['charge'] }, recurring_transaction_rules: [{ trigger: 'threshold', method: 'fixed', threshold_credits: '1', granted_credits: '3' }] } });
+  await call('GET', `/wallets/${wallet.wallet.lago_id}`);
+  await call('GET', `/wallets?external_customer_id=cust_${s}`);
+  await call('PUT', `/wallets/${wallet.wallet.lago_id}`, { wallet: { priority: 2, recurring_transaction_rules: [{ trigger: 'interval', interval: 'monthly', target_ongoing_balance: '10', method: 'target' }] } });
+  const topUps = await call('POST', '/wallet_transactions', { wallet_transaction: { wallet_id: wallet.wallet.lago_id, paid_credits: '1', granted_credits: '1', voided_credits: '1', invoice_requires_successful_payment: true } });
+  expect(topUps.wallet_transactions).toHaveLength(3);
+  await call('GET', `/wallets/${wallet.wallet.lago_id}/wallet_transactions?per_page=5`);
+  await call('GET', `/wallet_transactions/${topUps.wallet_transactions[0].lago_id}`);
+  await call('DELETE', `/wallets/${wallet.wallet.lago_id}`);
 
   // ---- invoice actions and payments ------------------------------------------------------------------------
   // A manual payment and metadata on the finalized invoice; the automatically taxed customer's invoice voided.

@@ -54,6 +54,7 @@ const A = {
   alert: `alert_${SUF}`,
   tax: `tax_${SUF}`,
   dunning: `dun_${SUF}`,
+  wallet: `wallet_${SUF}`,
 };
 /** The day of A's manual FX rate (USD → EUR). */
 const FX_DAY = new Date().toISOString().slice(0, 10);
@@ -158,6 +159,10 @@ beforeAll(async () => {
   }, 60_000, "A's invoice for its closed period");
   ids.invoice = invoice.lago_id;
   ids.organization = orgA;
+  // A's wallet (after its invoice was finalized, so the invoice stays as it is), a top-up and a void.
+  const walletA = await asA('POST', '/wallets', { wallet: { external_customer_id: A.customer, name: `Wallet ${MARK}`, code: A.wallet, rate_amount: '1', currency: 'USD', granted_credits: '50', transaction_name: MARK } });
+  ids.wallet = walletA.wallet.lago_id;
+  ids.walletTransaction = (await asA('POST', '/wallet_transactions', { wallet_transaction: { wallet_id: ids.wallet, granted_credits: '5', voided_credits: '1', name: MARK } })).wallet_transactions[0].lago_id;
   // A's invoice has a rendered PDF (its document row exists; B must neither read nor re-render it).
   expect((await asA('POST', `/invoices/${ids.invoice}/download`)).invoice.file_url).toEqual(expect.any(String));
   // A manual payment of A's invoice (B must not pay, void, update or retry it).
@@ -274,6 +279,10 @@ function bodies(): Record<string, unknown[]> {
     'DELETE /dunning_campaigns/{code}': [undefined],
     'POST /test_clocks': [{ test_clock: { name: 'B clock' } }],
     'POST /test_clocks/{lago_id}/advance': [{ test_clock: { frozen_time: new Date(Date.now() + 86_400_000).toISOString() } }],
+    'POST /wallets': [{ wallet: { external_customer_id: A.customer, code: A.wallet, rate_amount: '1', currency: 'USD', granted_credits: '1' } }],
+    'PUT /wallets/{lago_id}': [{ wallet: { name: 'B', priority: 1 } }],
+    'DELETE /wallets/{lago_id}': [undefined],
+    'POST /wallet_transactions': [{ wallet_transaction: { wallet_id: ids.wallet, granted_credits: '1', voided_credits: '1' } }],
   };
 }
 
@@ -312,7 +321,7 @@ test("organization B, calling every route with A's ids, codes and external ids, 
     before = again;
     return stable ? true : undefined;
   }, 60_000, "A's rows to settle");
-  expect(Object.keys(before)).toEqual(expect.arrayContaining(['customers', 'subscriptions', 'events', 'invoices', 'fees', 'event_errors', 'usage_alerts', 'api_keys', 'organization_tax_settings', 'fx_manual_rates', 'webhook_endpoints', 'webhooks', 'payments', 'payment_providers', 'dunning_campaigns']));
+  expect(Object.keys(before)).toEqual(expect.arrayContaining(['customers', 'subscriptions', 'events', 'invoices', 'fees', 'event_errors', 'usage_alerts', 'api_keys', 'organization_tax_settings', 'fx_manual_rates', 'webhook_endpoints', 'webhooks', 'payments', 'payment_providers', 'dunning_campaigns', 'wallets', 'wallet_transactions', 'wallet_ledger_entries']));
 
   const problems: string[] = [];
   let calls = 0;
@@ -371,7 +380,8 @@ test("organization B, calling every route with A's ids, codes and external ids, 
   for (const w of workflows) {
     expect((await sys.client.workflow.getHandle(w.workflow_id).describe()).status.name).toBe('RUNNING');
   }
-});
+  // Every route × every id of A × every filter: thousands of calls, slow on a loaded machine (no timing asserted).
+}, 600_000);
 
 test('the leak check can fail: A reading its own objects shows its ids and markers', async () => {
   const own = await sys.request('GET', `/invoices/${ids.invoice}`);

@@ -1,5 +1,6 @@
 import { loadFixtures, runErrorFixture, runFixture } from './runner';
 import { isTaxFixture, runTaxFixture } from './tax-runner';
+import { isWalletFixture, runWalletFixture } from './wallet-runner';
 
 const fixtures = loadFixtures();
 
@@ -12,6 +13,8 @@ describe('conformance fixtures', () => {
   it.each(fixtures.map((f) => [`${f.file}: ${f.name}`, f] as const))('%s', (_label, f) => {
     if (isTaxFixture(f)) {
       expect(runTaxFixture(f)).toEqual(f.expected);
+    } else if (isWalletFixture(f)) {
+      expect(runWalletFixture(f)).toEqual(f.expected);
     } else if (f.expected_error) {
       expect(runErrorFixture(f)).toEqual(f.expected_error);
     } else {

@@ -1,0 +1,89 @@
+// Lago's /wallets (create, list by external_customer_id, get, update, terminate via DELETE) and
+// /wallet_transactions (top-ups: paid, granted, voided credits; list per wallet; get one). Thin: the
+// operations are api/services/wallets.ts. Reads confirm the ongoing balance from Postgres (lazy) and expire an
+// expired wallet first. After a wallet is created, the customer's subscription workflows are told
+// (billingRulesChangedSignal) so their usage checks refresh the ongoing balance from then on.
+import { Router } from 'express';
+import { listWallets, listWalletTransactions, getWalletTransaction, getWallet } from '../../db/repositories/wallets';
+import { listSubscriptionIdsOfCustomer } from '../../db/repositories/wallet-subscriptions';
+import { billingRulesChangedSignal, subscriptionWorkflowId } from '../../workflows/messages';
+import { orgId } from '../auth';
+import type { RouteContext } from '../context';
+import { notFound } from '../errors';
+import { paginationMeta, parseBody } from '../schemas/common';
+import { WalletCreateBody, WalletListQuery, WalletTransactionCreateBody, WalletTransactionListQuery, WalletUpdateBody } from '../schemas/wallets';
+import { serializeWallet, serializeWalletTransaction } from '../serializers/wallet';
+import { assertWallet, createTransactions, createWallet, readWallet, terminate, updateWallet } from '../services/wallets';
+
+export function walletRoutes(ctx: RouteContext): Router {
+  const r = Router();
+
+  r.post('/wallets', async (req, res) => {
+    const body = parseBody(WalletCreateBody, req.body).wallet;
+    const organizationId = orgId(res);
+    const wallet = await createWallet(ctx.db, organizationId, body, new Date());
+    for (const id of await listSubscriptionIdsOfCustomer(ctx.db, organizationId, wallet.customerId)) {
+      try {
+        await ctx.temporal.workflow.getHandle(subscriptionWorkflowId(id)).signal(billingRulesChangedSignal);
+      } catch (err) {
+        ctx.logger.warn('could not tell a subscription workflow about a new wallet; its ongoing balance is confirmed on reads', { subscriptionId: id, error: (err as Error)?.message });
+      }
+    }
+    res.status(200).json({ wallet: serializeWallet(wallet) });
+  });
+
+  r.get('/wallets', async (req, res) => {
+    const q = parseBody(WalletListQuery, req.query);
+    const { wallets, totalCount } = await listWallets(ctx.db, orgId(res), { ...(q.external_customer_id !== undefined ? { externalCustomerId: q.external_customer_id } : {}), page: q.page, perPage: q.per_page });
+    res.json({ wallets: wallets.map(serializeWallet), meta: paginationMeta(q.page, q.per_page, totalCount) });
+  });
+
+  r.get('/wallets/:lago_id', async (req, res) => {
+    const wallet = assertWallet(await readWallet(ctx.db, orgId(res), req.params.lago_id, new Date()));
+    res.json({ wallet: serializeWallet(wallet) });
+  });
+
+  r.put('/wallets/:lago_id', async (req, res) => {
+    const body = parseBody(WalletUpdateBody, req.body).wallet;
+    const wallet = await updateWallet(ctx.db, orgId(res), req.params.lago_id, body, new Date());
+    res.json({ wallet: serializeWallet(wallet) });
+  });
+
+  r.delete('/wallets/:lago_id', async (req, res) => {
+    const wallet = await terminate(ctx.db, orgId(res), req.params.lago_id, new Date());
+    res.json({ wallet: serializeWallet(wallet) });
+  });
+
+  r.post('/wallet_transactions', async (req, res) => {
+    const body = parseBody(WalletTransactionCreateBody, req.body).wallet_transaction;
+    const { wallet, transactions } = await createTransactions(ctx.db, orgId(res), body, req.header('idempotency-key') ?? undefined, new Date());
+    res.json({ wallet_transactions: transactions.map((t) => serializeWalletTransaction(t, wallet)) });
+  });
+
+  r.get('/wallets/:lago_id/wallet_transactions', async (req, res) => {
+    const q = parseBody(WalletTransactionListQuery, req.query);
+    const organizationId = orgId(res);
+    const wallet = await getWallet(ctx.db, organizationId, req.params.lago_id);
+    if (!wallet) throw notFound('wallet');
+    // Lago's transaction_status `voided` includes expiries (shown as voided).
+    const statusFilter = q.transaction_status;
+    const { transactions, totalCount } = await listWalletTransactions(ctx.db, organizationId, wallet.id, {
+      ...(q.status !== undefined ? { status: q.status } : {}),
+      ...(statusFilter !== undefined ? { transactionStatus: statusFilter } : {}),
+      ...(q.transaction_type !== undefined ? { transactionType: q.transaction_type } : {}),
+      page: q.page,
+      perPage: q.per_page,
+    });
+    res.json({ wallet_transactions: transactions.map((t) => serializeWalletTransaction(t, wallet)), meta: paginationMeta(q.page, q.per_page, totalCount) });
+  });
+
+  r.get('/wallet_transactions/:lago_id', async (req, res) => {
+    const organizationId = orgId(res);
+    const t = await getWalletTransaction(ctx.db, organizationId, req.params.lago_id);
+    const wallet = t ? await getWallet(ctx.db, organizationId, t.walletId) : null;
+    if (!t || !wallet) throw notFound('wallet_transaction');
+    res.json({ wallet_transaction: serializeWalletTransaction(t, wallet) });
+  });
+
+  return r;
+}
