@@ -45,6 +45,8 @@ import { countInvoicesByStatus } from '../db/repositories/operations';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
 import { PlanCache } from './services/current-usage';
 import { insertEventsWithRollups, RollupSpecCache } from '../db/repositories/rollups';
+import { portalRoutes, portalUrlRoutes } from './portal/routes';
+import { analyticsRoutes } from './routes/analytics';
 
 export interface IngestOptions {
   writer?: Omit<EventWriterOptions, 'logger'>;
@@ -150,6 +152,8 @@ export function createApp(deps: ApiDeps): express.Express {
   app.get('/api/v1/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
+  // Customer portal page and its JSON API (api/portal/routes.ts): outside /api/v1, the signed link authenticates.
+  app.use(portalRoutes({ db: deps.db, plans }));
 
   const v1 = express.Router();
   v1.use(auth.middleware());
@@ -176,6 +180,8 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(organizationRoutes(ctx)); // GET / PUT /organizations
   v1.use(apiKeyRoutes(ctx));
   v1.use(webhookRoutes(ctx));
+  v1.use(portalUrlRoutes({ db: deps.db })); // GET /customers/:external_customer_id/portal_url
+  v1.use(analyticsRoutes({ db: deps.db })); // GET /analytics/gross_revenue, invoiced_usage, mrr, overdue_balance
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

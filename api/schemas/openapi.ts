@@ -21,6 +21,7 @@ import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
 import { responseComponents, type ResponseName } from './responses';
 import { TaxCreateBody, TaxSettingsBody, TaxUpdateBody } from './taxes';
 import { webhookOpenApiPaths, webhookOpenApiSchemas } from './openapi-webhooks';
+import { portalOpenApiPaths } from './openapi-portal';
 
 const ErrorBody = z.object({
   status: z.number().int(),
@@ -265,6 +266,7 @@ export function openApiDocument(): Record<string, unknown> {
         post: post('/api_keys/{lago_id}/rotate', 'Replace an API key by a new one with the same name (the old one is revoked)', 'ApiKeyEmptyInput', 'ApiKeyRotateResponse'),
       },
       ...webhookOpenApiPaths(),
+      ...portalOpenApiPaths(),
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
