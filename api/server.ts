@@ -6,7 +6,7 @@ import express from 'express';
 import type { Knex } from 'knex';
 import { ApiKeyAuthenticator, type AuthOptions } from './auth';
 import type { RouteContext } from './context';
-import { consoleLogger, errorMiddleware, notFoundRoute, requestId, type Logger } from './errors';
+import { errorMiddleware, notFoundRoute, requestId, type Logger } from './errors';
 import { idempotency } from './idempotency';
 import { jsonDepthExceeds, jsonTooDeepError, unsafeTextGuard } from './input-safety';
 import { IngestCache, type IngestCacheOptions } from './ingest/catalog-cache';
@@ -47,6 +47,9 @@ import { PlanCache } from './services/current-usage';
 import { insertEventsWithRollups, RollupSpecCache } from '../db/repositories/rollups';
 import { portalRoutes, portalUrlRoutes } from './portal/routes';
 import { analyticsRoutes } from './routes/analytics';
+import type pino from 'pino';
+import { appLogger, createRootLogger } from '../config/logger';
+import { httpRequestLogger } from './operations/request-log';
 
 export interface IngestOptions {
   writer?: Omit<EventWriterOptions, 'logger'>;
@@ -63,6 +66,8 @@ export interface ApiDeps {
   /** One Temporal client per process, created (and closed) by the caller. */
   temporal: Client;
   logger?: Logger;
+  /** Root structured logger (pino): request logs, and the app's logs unless `logger` is given. Default: stdout at METERLINE_LOG_LEVEL. */
+  log?: pino.Logger;
   ingest?: IngestOptions;
   auth?: AuthOptions;
   /** Task queue for subscription workflows (default SUBSCRIPTION_TASK_QUEUE; tests isolate with their own). */
@@ -93,7 +98,8 @@ export function runtimeOf(app: express.Express): ApiRuntime {
 }
 
 export function createApp(deps: ApiDeps): express.Express {
-  const logger = deps.logger ?? consoleLogger;
+  const log = deps.log ?? createRootLogger({ name: 'meterline-api' });
+  const logger = deps.logger ?? appLogger(log);
   const cache = new IngestCache(deps.db, deps.ingest?.cache);
   // Group commit: each group is ONE transaction inserting the events and their hourly rollups.
   const rollupSpecs = new RollupSpecCache(deps.db);
@@ -133,6 +139,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
   app.use(requestId);
+  app.use(httpRequestLogger(log)); // one JSON line per request, with its request id (api/operations/request-log.ts)
   app.use(metrics.httpMiddleware());
   // Before express.json: Stripe's signature is verified on the raw body (express.raw on that route only).
   app.use(stripeWebhookRoutes(ctx));
