@@ -369,8 +369,17 @@ test('the leak check can fail: A reading its own objects shows its ids and marke
   expect(other.status).toBe(404);
 });
 
-test("portal and analytics: B gets no link for A's customer, its analytics are its own, and its portal link opens none of A's invoices", async () => {
-  expect((await asB('GET', `/customers/${A.customer}/portal_url`)).status).toBe(404);
+test("portal and analytics: B's link for A's external id opens B's own customer, its analytics are its own, and its portal link opens none of A's invoices", async () => {
+  // B created its own customer with A's external id during the writes above: its link opens B's customer only.
+  const sameExternalId = await asB('GET', `/customers/${A.customer}/portal_url`);
+  expect(sameExternalId.status).toBe(200);
+  const portalBaseUrl = sys.baseUrl.replace(/\/api\/v1$/, '');
+  const tokenSame = JSON.parse(sameExternalId.text).customer.portal_url.split('#')[1];
+  const summarySame = await (await fetch(`${portalBaseUrl}/portal/api/summary`, { headers: { authorization: `Bearer ${tokenSame}` } })).text();
+  expect(JSON.parse(summarySame).portal.customer.name).toBe('B customer');
+  expect(leaks(summarySame)).toEqual([]);
+  expect(leaks(await (await fetch(`${portalBaseUrl}/portal/api/invoices`, { headers: { authorization: `Bearer ${tokenSame}` } })).text())).toEqual([]);
+  expect((await asB('GET', `/customers/nobody_${SUF}/portal_url`)).status).toBe(404);
   // A has revenue; B's analytics are empty (nothing of A's invoices counted).
   expect((await asA('GET', '/analytics/gross_revenue')).gross_revenues.length).toBeGreaterThan(0);
   for (const p of ['/analytics/gross_revenue', '/analytics/invoiced_usage', '/analytics/mrr', '/analytics/overdue_balance']) {
