@@ -267,7 +267,7 @@ test('wallet balances: shown from a wallets table with Lago columns when one exi
     expect(await page.textContent(`[data-wallet="${w.id}"] [data-testid="wallet-balance"]`)).toBe('USD 12,345.67');
     await page.fill('#top-up-amount', '100');
     await page.click('#top-up-button');
-    await page.waitForFunction("(document.getElementById('top-up-result').textContent || '').includes('requested')");
+    await page.locator('#top-up-result', { hasText: 'requested' }).waitFor();
     const req = await h.database.db('portal_top_up_requests').where({ organization_id: h.org.id, amount_cents: 10000 }).first();
     expect(req.wallet_id).toBe(w.id);
     await page.screenshot({ path: path.join(ARTIFACTS, 'portal-phone-wallet.png'), fullPage: true });
