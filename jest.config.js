@@ -33,6 +33,7 @@ module.exports = {
       testPathIgnorePatterns: ['/node_modules/', ...UNIT_ROOTS],
       transform,
       testTimeout: 120000,
+      setupFiles: ['<rootDir>/test/support/quiet-logs.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },

@@ -2,13 +2,15 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config/env';
 import { createDb } from '../db/knexfile';
-import { consoleLogger } from './errors';
+import { appLogger, createRootLogger } from '../config/logger';
 import { startApi } from './server';
 import { VatNumberChecker } from '../adapters/vies/checker';
 import { ViesHttpClient } from '../adapters/vies/http';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const log = createRootLogger({ name: 'meterline-api' });
+  const logger = appLogger(log);
   const db = createDb(config.databaseUrl, 20);
   const connection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
@@ -16,20 +18,21 @@ async function main(): Promise<void> {
     {
       db,
       temporal,
-      logger: consoleLogger,
+      log,
+      logger,
       ingest: { timeWindow: { maxAgeDays: config.eventMaxAgeDays } },
       ...(config.viesCheck ? { vatNumbers: new VatNumberChecker(new ViesHttpClient()) } : {}),
     },
     config.apiPort,
     '0.0.0.0',
   );
-  consoleLogger.info('meterline api listening', { port: api.port });
+  logger.info('meterline api listening', { port: api.port });
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    consoleLogger.info('meterline api stopping', { signal });
+    logger.info('meterline api stopping', { signal });
     try {
       await api.close();
     } finally {

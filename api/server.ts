@@ -6,7 +6,7 @@ import express from 'express';
 import type { Knex } from 'knex';
 import { ApiKeyAuthenticator, type AuthOptions } from './auth';
 import type { RouteContext } from './context';
-import { consoleLogger, errorMiddleware, notFoundRoute, requestId, type Logger } from './errors';
+import { errorMiddleware, notFoundRoute, requestId, type Logger } from './errors';
 import { idempotency } from './idempotency';
 import { jsonDepthExceeds, jsonTooDeepError, unsafeTextGuard } from './input-safety';
 import { IngestCache, type IngestCacheOptions } from './ingest/catalog-cache';
@@ -48,6 +48,11 @@ import { countInvoicesByStatus } from '../db/repositories/operations';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
 import { PlanCache } from './services/current-usage';
 import { insertEventsWithRollups, RollupSpecCache } from '../db/repositories/rollups';
+import { portalRoutes, portalUrlRoutes } from './portal/routes';
+import { analyticsRoutes } from './routes/analytics';
+import type pino from 'pino';
+import { appLogger, createRootLogger } from '../config/logger';
+import { httpRequestLogger } from './operations/request-log';
 
 export interface IngestOptions {
   writer?: Omit<EventWriterOptions, 'logger'>;
@@ -64,6 +69,8 @@ export interface ApiDeps {
   /** One Temporal client per process, created (and closed) by the caller. */
   temporal: Client;
   logger?: Logger;
+  /** Root structured logger (pino): request logs, and the app's logs unless `logger` is given. Default: stdout at METERLINE_LOG_LEVEL. */
+  log?: pino.Logger;
   ingest?: IngestOptions;
   auth?: AuthOptions;
   /** Task queue for subscription workflows (default SUBSCRIPTION_TASK_QUEUE; tests isolate with their own). */
@@ -94,7 +101,8 @@ export function runtimeOf(app: express.Express): ApiRuntime {
 }
 
 export function createApp(deps: ApiDeps): express.Express {
-  const logger = deps.logger ?? consoleLogger;
+  const log = deps.log ?? createRootLogger({ name: 'meterline-api' });
+  const logger = deps.logger ?? appLogger(log);
   const cache = new IngestCache(deps.db, deps.ingest?.cache);
   // Group commit: each group is ONE transaction inserting the events and their hourly rollups.
   const rollupSpecs = new RollupSpecCache(deps.db);
@@ -135,6 +143,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
   app.use(requestId);
+  app.use(httpRequestLogger(log)); // one JSON line per request, with its request id (api/operations/request-log.ts)
   app.use(metrics.httpMiddleware());
   // Before express.json: Stripe's signature is verified on the raw body (express.raw on that route only).
   app.use(stripeWebhookRoutes(ctx));
@@ -154,6 +163,8 @@ export function createApp(deps: ApiDeps): express.Express {
   app.get('/api/v1/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
+  // Customer portal page and its JSON API (api/portal/routes.ts): outside /api/v1, the signed link authenticates.
+  app.use(portalRoutes({ db: deps.db, plans }));
 
   const v1 = express.Router();
   v1.use(auth.middleware());
@@ -183,6 +194,8 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(apiKeyRoutes(ctx));
   v1.use(webhookRoutes(ctx));
   v1.use(walletRoutes(ctx)); // /wallets, /wallet_transactions (issue 12)
+  v1.use(portalUrlRoutes({ db: deps.db })); // GET /customers/:external_customer_id/portal_url
+  v1.use(analyticsRoutes({ db: deps.db })); // GET /analytics/gross_revenue, invoiced_usage, mrr, overdue_balance
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

@@ -7,13 +7,19 @@ import { ensureAllSchedules } from './schedules';
 import { subscriptionTerminator } from './subscription-terminator';
 import { ensureWebhookDeliveryWorkflow } from './webhook-delivery';
 import { createBillingWorker } from './worker';
+import { createRootLogger, logLevelFromEnv } from '../config/logger';
+import { temporalRuntimeLogger } from './logging';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  if (config.workerMetricsAddress) {
+  const level = logLevelFromEnv();
+  const log = createRootLogger({ name: 'meterline-worker', level });
+  Runtime.install({
+    // Structured JSON logs (pino) for the SDK's, the workflows' and the activities' log lines.
+    logger: temporalRuntimeLogger(log, level),
     // The SDK's own metrics (workflow and activity task failures, latencies, slots) for Prometheus.
-    Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: config.workerMetricsAddress } } } });
-  }
+    ...(config.workerMetricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.workerMetricsAddress } } } } : {}),
+  });
   const db = createDb(config.databaseUrl);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
@@ -23,7 +29,7 @@ async function main(): Promise<void> {
   await ensureAllSchedules(client);
   // The webhook delivery loop (one per installation, kept if already running).
   await ensureWebhookDeliveryWorkflow(client);
-  console.log(`worker polling task queue on ${config.temporalAddress}`);
+  log.info({ temporalAddress: config.temporalAddress }, 'worker polling its task queues');
   await worker.run(); // resolves after SIGINT/SIGTERM (the SDK's default shutdown signals)
   await connection.close();
   await client.connection.close();
@@ -31,6 +37,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err);
+  createRootLogger({ name: 'meterline-worker' }).fatal({ err }, 'worker failed');
   process.exit(1);
 });

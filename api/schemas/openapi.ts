@@ -24,6 +24,7 @@ import { TaxCreateBody, TaxSettingsBody, TaxUpdateBody } from './taxes';
 import { webhookOpenApiPaths, webhookOpenApiSchemas } from './openapi-webhooks';
 import { TestClockAdvanceBody, TestClockCreateBody } from './test-clocks';
 import { walletOpenApiPaths, walletOpenApiSchemas } from './openapi-wallets';
+import { portalOpenApiPaths } from './openapi-portal';
 
 const ErrorBody = z.object({
   status: z.number().int(),
@@ -292,6 +293,7 @@ export function openApiDocument(): Record<string, unknown> {
         post: post('/test_clocks/{lago_id}/advance', 'Advance a test clock; every subscription and invoice on it follows (never backwards)', 'TestClockAdvanceInput', 'TestClockResponse'),
       },
       ...walletOpenApiPaths(),
+      ...portalOpenApiPaths(),
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },

@@ -663,6 +663,16 @@ export const WalletTransactionObject = component(
     payment_method: z.null(),
   }),
 );
+/** A wallet top-up request recorded from the customer portal. */
+const PortalTopUpRequestObject = z.object({
+  lago_id: str,
+  lago_wallet_id: nstr,
+  amount_cents: int,
+  currency,
+  status: z.enum(['requested']),
+  request_key: str,
+  created_at: instant,
+});
 
 export const responses = {
   BillableMetricResponse: z.object({ billable_metric: BillableMetricObject }),
@@ -794,6 +804,54 @@ export const responses = {
   WalletTransactionsResponse: z.object({ wallet_transactions: z.array(WalletTransactionObject) }),
   WalletTransactionListResponse: z.object({ wallet_transactions: z.array(WalletTransactionObject), meta: PaginationMeta }),
   WalletTransactionResponse: z.object({ wallet_transaction: WalletTransactionObject }),
+  // ---- customer portal and analytics (issue 13: api/portal/routes.ts, api/routes/analytics.ts) ----------------
+  /** Lago getCustomerPortalUrl: a signed link, valid 1 hour. */
+  CustomerPortalUrlResponse: z.object({ customer: z.object({ portal_url: z.string().regex(/^https?:\/\/[^#]+\/portal#v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/) }) }),
+  /** Lago GrossRevenues. */
+  GrossRevenuesResponse: z.object({ gross_revenues: z.array(z.object({ month: instant, amount_cents: int, currency, invoices_count: int })) }),
+  /** Lago InvoicedUsages (code: the billable metric's code). */
+  InvoicedUsagesResponse: z.object({ invoiced_usages: z.array(z.object({ month: instant, code: nstr, amount_cents: int, currency })) }),
+  /** Lago Mrrs. */
+  MrrsResponse: z.object({ mrrs: z.array(z.object({ month: instant, amount_cents: int, currency })) }),
+  /** Lago OverdueBalances. */
+  OverdueBalancesResponse: z.object({
+    overdue_balances: z.array(z.object({ month: instant, amount_cents: int, currency, lago_invoice_ids: z.array(z.string().uuid()) })),
+  }),
+  // The portal page's own JSON API (outside /api/v1, authenticated by the link's token; not Lago's): validated by
+  // test/api/portal.test.ts.
+  PortalSummaryResponse: z.object({
+    portal: z.object({
+      customer: z.object({ external_id: str, name: nstr, email: nstr, currency: currency.nullable() }),
+      expires_at: instant,
+      subscriptions: z.array(z.object({ external_id: str, name: nstr, plan_code: str, current_usage: CustomerUsageObject })),
+      wallets: z.object({
+        /** false: no wallets table (the wallets module is not installed); the page shows "no wallet yet". */
+        available: z.boolean(),
+        wallets: z.array(z.object({ lago_id: str, name: nstr, currency, status: nstr, balance_cents: int, credits_balance: decimal.nullable() })),
+      }),
+      top_up_requests: z.array(PortalTopUpRequestObject),
+    }),
+  }),
+  PortalInvoiceListResponse: z.object({
+    invoices: z.array(
+      z.object({
+        lago_id: str,
+        number: nstr,
+        issuing_date: date.nullable(),
+        invoice_type: str,
+        status: z.enum(['finalized', 'voided']),
+        payment_status: z.enum(['pending', 'succeeded', 'failed']),
+        payment_overdue: z.boolean(),
+        currency,
+        total_amount_cents: int,
+        total_due_amount_cents: int,
+        from_datetime: instant,
+        to_datetime: instant,
+        file_path: z.string().regex(/^\/portal\/api\/invoices\/[0-9a-f-]{36}\/file$/),
+      }),
+    ),
+  }),
+  PortalTopUpRequestResponse: z.object({ top_up_request: PortalTopUpRequestObject }),
 } as const;
 
 export type ResponseName = keyof typeof responses;

@@ -20,6 +20,7 @@ import * as payments from './20261201000500_payments';
 import * as payInAdvance from './20261201000700_pay_in_advance';
 import * as testClocks from './20261201000900_test_clocks';
 import * as wallets from './20261201001000_wallets';
+import * as customerPortal from './20261201001200_customer_portal';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -44,6 +45,7 @@ export const migrations: Record<string, Migration> = {
   '20261201000700_pay_in_advance': payInAdvance,
   '20261201000900_test_clocks': testClocks,
   '20261201001000_wallets': wallets,
+  '20261201001200_customer_portal': customerPortal,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

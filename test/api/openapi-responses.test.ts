@@ -492,6 +492,16 @@ test('real answers of every route conform to the documented 200 schema', async (
   const retriedPayment = await call('POST', `/invoices/${declined.lago_id}/retry_payment`, {}, payApi.url + '/api/v1');
   expect(retriedPayment.invoice.lago_id).toBe(declined.lago_id);
 
+  // ---- customer portal link and analytics (issue 13) --------------------------------------------------------
+  const portal = await call('GET', `/customers/cust_${s}/portal_url`);
+  expect(portal.customer.portal_url).toContain('/portal#v1.');
+  const gross = await call('GET', '/analytics/gross_revenue');
+  expect(gross.gross_revenues.length).toBeGreaterThan(0);
+  await call('GET', `/analytics/gross_revenue?currency=USD&external_customer_id=cust_${s}&months=3`);
+  expect((await call('GET', '/analytics/invoiced_usage')).invoiced_usages.length).toBeGreaterThan(0);
+  expect((await call('GET', '/analytics/mrr?months=12')).mrrs.length).toBeGreaterThan(0);
+  await call('GET', `/analytics/overdue_balance?external_customer_id=cust_${s}`);
+
   // Every mounted route was answered 2xx at least once above and each answer conformed.
   const never = routes.map((r) => key(r.method, r.template)).filter((k) => !exercised.has(k));
   expect(never).toEqual([]);

@@ -14,7 +14,8 @@
 //   - the settings and rates that answer without ids (tax settings, FX settings, a resolved FX rate, the webhook
 //     keys) are B's own.
 // POST /webhooks/stripe/:organization_id is outside /api/v1 (no API key): its isolation is by signature, proven
-// in test/api/stripe-webhook-isolation.test.ts.
+// in test/api/stripe-webhook-isolation.test.ts. The customer portal's /portal/api/* (outside /api/v1, authenticated
+// by a signed link) is checked at the end of this file, and per customer in test/api/portal.test.ts.
 // A new POST/PUT/PATCH/DELETE route needs a body entry in BODIES (the test fails and says so).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -64,6 +65,8 @@ const DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-iso-'));
 const ids: Record<string, string> = {};
 /** A's webhook signing keys (B must get its own). */
 const keysA = { hmac: '', publicKey: '' };
+/** A's customer-portal link. */
+let portalUrlA = '';
 
 async function asA(method: string, path: string, body?: unknown) {
   const res = await sys.request(method, path, body);
@@ -187,6 +190,8 @@ beforeAll(async () => {
   });
   // A's test clock (B must neither read nor advance it, nor create a subscription on it).
   ids.testClock = (await asA('POST', '/test_clocks', { test_clock: { name: MARK } })).test_clock.lago_id;
+  // A's portal link (its organization's portal signing secret exists; B must neither read nor change it).
+  portalUrlA = (await asA('GET', `/customers/${A.customer}/portal_url`)).customer.portal_url;
   keysA.hmac = (await asA('GET', '/webhooks/hmac_key')).webhook.hmac_key;
   keysA.publicKey = (await asA('GET', '/webhooks/json_public_key')).webhook.public_key;
 });
@@ -388,4 +393,38 @@ test('the leak check can fail: A reading its own objects shows its ids and marke
   expect(leaks(JSON.stringify(own.body))).toEqual(expect.arrayContaining([MARK, ids.customer, ids.invoice]));
   const other = await asB('GET', `/invoices/${ids.invoice}`);
   expect(other.status).toBe(404);
+});
+
+test("portal and analytics: B's link for A's external id opens B's own customer, its analytics are its own, and its portal link opens none of A's invoices", async () => {
+  // B created its own customer with A's external id during the writes above: its link opens B's customer only.
+  const sameExternalId = await asB('GET', `/customers/${A.customer}/portal_url`);
+  expect(sameExternalId.status).toBe(200);
+  const portalBaseUrl = sys.baseUrl.replace(/\/api\/v1$/, '');
+  const tokenSame = JSON.parse(sameExternalId.text).customer.portal_url.split('#')[1];
+  const summarySame = await (await fetch(`${portalBaseUrl}/portal/api/summary`, { headers: { authorization: `Bearer ${tokenSame}` } })).text();
+  expect(JSON.parse(summarySame).portal.customer.name).toBe('B customer');
+  expect(leaks(summarySame)).toEqual([]);
+  expect(leaks(await (await fetch(`${portalBaseUrl}/portal/api/invoices`, { headers: { authorization: `Bearer ${tokenSame}` } })).text())).toEqual([]);
+  expect((await asB('GET', `/customers/nobody_${SUF}/portal_url`)).status).toBe(404);
+  // A has revenue; B's analytics are empty (nothing of A's invoices counted).
+  expect((await asA('GET', '/analytics/gross_revenue')).gross_revenues.length).toBeGreaterThan(0);
+  for (const p of ['/analytics/gross_revenue', '/analytics/invoiced_usage', '/analytics/mrr', '/analytics/overdue_balance']) {
+    const body = JSON.parse((await asB('GET', `${p}?external_customer_id=${A.customer}`)).text);
+    expect(Object.values(body)).toEqual([[]]);
+  }
+  const created = await asB('POST', '/customers', { customer: { external_id: `b_portal_${SUF}`, name: 'B portal' } });
+  expect(created.status).toBe(200);
+  const urlB = JSON.parse((await asB('GET', `/customers/b_portal_${SUF}/portal_url`)).text).customer.portal_url as string;
+  const portalBase = sys.baseUrl.replace(/\/api\/v1$/, '');
+  const asPortal = (url: string, p: string) => fetch(`${portalBase}/portal/api${p}`, { headers: { authorization: `Bearer ${url.split('#')[1]}` } });
+  expect((await asPortal(urlB, `/invoices/${ids.invoice}/file`)).status).toBe(404);
+  const listB = await (await asPortal(urlB, '/invoices')).text();
+  expect(leaks(listB)).toEqual([]);
+  // A's own link does open A's invoice (the check above can fail).
+  expect((await asPortal(portalUrlA, `/invoices/${ids.invoice}/file`)).status).toBe(200);
+  // A token of A's link re-signed with B's customer id in it is refused (each organization signs with its own key).
+  const [v, payload, sig] = portalUrlA.split('#')[1]!.split('.');
+  const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8'));
+  const forged = `${v}.${Buffer.from(JSON.stringify({ ...claims, o: (await sys.database.db('organizations').where({ slug: 'tenant-b' }).first('id')).id })).toString('base64url')}.${sig}`;
+  expect((await fetch(`${portalBase}/portal/api/summary`, { headers: { authorization: `Bearer ${forged}` } })).status).toBe(403);
 });
