@@ -1,7 +1,8 @@
 // Customer portal rows: the per-organization link-signing secret, top-up requests, and the wallet balances the
-// portal shows (read from a `wallets` table only when one exists: see portalWalletBalances).
+// portal shows (from the wallets module's rows: see portalWalletBalances).
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
+import { centsToCredits } from '../../billing/wallet';
 
 type Db = Knex | Knex.Transaction;
 
@@ -105,36 +106,24 @@ export interface PortalWallet {
   creditsBalance: string | null;
 }
 
-/** Columns the portal needs from a `wallets` table (Lago's wallet fields). */
-const REQUIRED_WALLET_COLUMNS = ['id', 'organization_id', 'customer_id', 'currency', 'balance_cents'];
-
 /**
- * EXTENSION POINT (wallets, issue 12a, built in parallel): the customer's wallets as the portal shows them.
- * `available: false` (the portal shows "no wallets yet") when the database has no `wallets` table, or one without
- * Lago's columns `id, organization_id, customer_id, currency, balance_cents`; otherwise the customer's wallets
- * (`name`, `status`, `credits_balance` when present; terminated wallets left out). When the wallets module derives
- * balances from its ledger instead of a column, replace this function's body with its balance reader.
+ * The customer's wallets as the portal shows them: the wallets module's rows (balance_cents is kept equal to the
+ * credit ledger in every movement's transaction, checked at commit), terminated wallets left out, credits derived
+ * with billing/wallet.ts (W2). `available` is true: the wallets module exists.
  */
 export async function portalWalletBalances(db: Db, organizationId: string, customerId: string): Promise<{ available: boolean; wallets: PortalWallet[] }> {
-  const cols: { column_name: string }[] = (
-    await db.raw(`SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'wallets'`)
-  ).rows;
-  const have = new Set(cols.map((c) => c.column_name));
-  if (!REQUIRED_WALLET_COLUMNS.every((c) => have.has(c))) return { available: false, wallets: [] };
-  const select = ['id', 'currency', 'balance_cents', ...(['name', 'status', 'credits_balance'].filter((c) => have.has(c)))];
-  const q = db('wallets').where({ organization_id: organizationId, customer_id: customerId }).select(select);
-  if (have.has('status')) q.whereNot('status', 'terminated');
-  if (have.has('created_at')) q.orderBy('created_at');
-  const rows: Record<string, any>[] = await q;
+  const rows: Record<string, any>[] = await db('wallets')
+    .where({ organization_id: organizationId, customer_id: customerId })
+    .whereNot('status', 'terminated')
+    .orderBy('created_at')
+    .orderBy('id')
+    .select('id', 'name', 'currency', 'status', 'balance_cents', 'rate_amount');
   return {
     available: true,
-    wallets: rows.map((r) => ({
-      id: String(r.id),
-      name: r.name ?? null,
-      currency: String(r.currency).trim(),
-      status: r.status ?? null,
-      balanceCents: Number(r.balance_cents),
-      creditsBalance: r.credits_balance === undefined || r.credits_balance === null ? null : String(r.credits_balance),
-    })),
+    wallets: rows.map((r) => {
+      const currency = String(r.currency).trim();
+      const balanceCents = Number(r.balance_cents);
+      return { id: String(r.id), name: r.name ?? null, currency, status: r.status ?? null, balanceCents, creditsBalance: centsToCredits(balanceCents, String(r.rate_amount), currency) };
+    }),
   };
 }

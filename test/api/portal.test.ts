@@ -247,32 +247,23 @@ test('an expired and a tampered link are refused: 403 with a readable message, o
   }
 });
 
-test('wallet balances: shown from a wallets table with Lago columns when one exists (the extension point)', async () => {
-  const exists = (await h.database.db.raw(`SELECT to_regclass('public.wallets') AS t`)).rows[0].t;
-  if (exists) {
-    throw new Error('A wallets table now exists (the wallets module): wire portalWalletBalances in db/repositories/portal.ts to its balance reader and seed a wallet through it here.');
-  }
-  // The shape the portal reads (Lago's wallet fields), standing in for the wallets module in this test's database only.
-  await h.database.db.raw(`CREATE TABLE wallets (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), organization_id uuid NOT NULL, customer_id uuid NOT NULL,
-    name text, status text NOT NULL DEFAULT 'active', currency char(3) NOT NULL, balance_cents bigint NOT NULL, credits_balance numeric NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
-  try {
-    const customerRowId = (await h.database.db('customers').where({ organization_id: h.org.id, external_id: seed.customerId }).first('id')).id;
-    const [w] = await h.database.db('wallets').insert({ organization_id: h.org.id, customer_id: customerRowId, name: 'Prepaid credits', currency: 'USD', balance_cents: 1234567, credits_balance: '12345.67' }).returning('id');
-    await h.database.db('wallets').insert({ organization_id: h.org.id, customer_id: customerRowId, name: 'Old', status: 'terminated', currency: 'USD', balance_cents: 1, credits_balance: '0.01' });
-    const url = await portalUrl(seed.customerId);
-    const summary = await portalApi(tokenOf(url), 'GET', '/summary');
-    validate('PortalSummaryResponse', summary.body);
-    expect(summary.body.portal.wallets).toEqual({ available: true, wallets: [{ lago_id: w.id, name: 'Prepaid credits', currency: 'USD', status: 'active', balance_cents: 1234567, credits_balance: '12345.67' }] });
-    const { context, page } = await open(PHONE, url, true);
-    expect(await page.textContent(`[data-wallet="${w.id}"] [data-testid="wallet-balance"]`)).toBe('USD 12,345.67');
-    await page.fill('#top-up-amount', '100');
-    await page.click('#top-up-button');
-    await page.locator('#top-up-result', { hasText: 'requested' }).waitFor();
-    const req = await h.database.db('portal_top_up_requests').where({ organization_id: h.org.id, amount_cents: 10000 }).first();
-    expect(req.wallet_id).toBe(w.id);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'portal-phone-wallet.png'), fullPage: true });
-    await context.close();
-  } finally {
-    await h.database.db.raw('DROP TABLE wallets');
-  }
+test('wallet balances: the wallets module balances, terminated wallets left out; a top-up request names the wallet', async () => {
+  const created = await h.request('POST', '/wallets', { wallet: { external_customer_id: seed.customerId, name: 'Prepaid credits', rate_amount: '1', currency: 'USD', granted_credits: '12345.67' } });
+  expect(created.status).toBe(200);
+  const w = created.body.wallet;
+  const old = await h.request('POST', '/wallets', { wallet: { external_customer_id: seed.customerId, name: 'Old', rate_amount: '1', currency: 'USD', granted_credits: '0.01' } });
+  expect((await h.request('DELETE', `/wallets/${old.body.wallet.lago_id}`)).status).toBe(200);
+  const url = await portalUrl(seed.customerId);
+  const summary = await portalApi(tokenOf(url), 'GET', '/summary');
+  validate('PortalSummaryResponse', summary.body);
+  expect(summary.body.portal.wallets).toEqual({ available: true, wallets: [{ lago_id: w.lago_id, name: 'Prepaid credits', currency: 'USD', status: 'active', balance_cents: 1234567, credits_balance: '12345.67' }] });
+  const { context, page } = await open(PHONE, url, true);
+  expect(await page.textContent(`[data-wallet="${w.lago_id}"] [data-testid="wallet-balance"]`)).toBe('USD 12,345.67');
+  await page.fill('#top-up-amount', '100');
+  await page.click('#top-up-button');
+  await page.locator('#top-up-result', { hasText: 'requested' }).waitFor();
+  const req = await h.database.db('portal_top_up_requests').where({ organization_id: h.org.id, amount_cents: 10000 }).first();
+  expect(req.wallet_id).toBe(w.lago_id);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'portal-phone-wallet.png'), fullPage: true });
+  await context.close();
 });
