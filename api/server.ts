@@ -34,6 +34,8 @@ import { subscriptionRoutes } from './routes/subscriptions';
 import { taxRoutes } from './routes/taxes';
 import type { VatNumberChecker } from '../adapters/vies/checker';
 import { webhookRoutes } from './routes/webhooks';
+import { catalogEditRoutes } from './routes/catalog-edits';
+import { everydayReadRoutes } from './routes/everyday-reads';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { paymentRoutes, type ProviderFactory } from './routes/payments';
 import { invoiceActionRoutes } from './routes/invoice-actions';
@@ -176,6 +178,9 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(organizationRoutes(ctx)); // GET / PUT /organizations
   v1.use(apiKeyRoutes(ctx));
   v1.use(webhookRoutes(ctx));
+  // Lago's everyday API (issue 13): catalog/customer edits and deletions, lists, GET /events, /fees, projected_usage.
+  v1.use(catalogEditRoutes(ctx));
+  v1.use(everydayReadRoutes(ctx, { plans }));
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

@@ -21,6 +21,7 @@ import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
 import { responseComponents, type ResponseName } from './responses';
 import { TaxCreateBody, TaxSettingsBody, TaxUpdateBody } from './taxes';
 import { webhookOpenApiPaths, webhookOpenApiSchemas } from './openapi-webhooks';
+import { addEverydayOpenApi } from './openapi-everyday';
 
 const ErrorBody = z.object({
   status: z.number().int(),
@@ -296,5 +297,6 @@ export function openApiDocument(): Record<string, unknown> {
       },
     },
   };
+  addEverydayOpenApi(cached as Parameters<typeof addEverydayOpenApi>[0]);
   return cached;
 }

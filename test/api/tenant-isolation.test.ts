@@ -258,6 +258,11 @@ function bodies(): Record<string, unknown[]> {
     'PUT /webhook_endpoints/{lago_id}': [{ webhook_endpoint: { webhook_url: 'https://b.example.test/moved', signature_algo: 'hmac', event_types: null } }],
     'DELETE /webhook_endpoints/{lago_id}': [undefined],
     'POST /webhooks/{lago_id}/retry': [{}],
+    'PUT /billable_metrics/{code}': [{ billable_metric: { name: 'B renamed', description: 'b' } }, { billable_metric: { aggregation_type: 'count_agg', filters: [] } }],
+    'DELETE /billable_metrics/{code}': [undefined],
+    'PUT /plans/{code}': [{ plan: { name: 'B renamed', amount_cents: 1, charges: [] } }],
+    'DELETE /plans/{code}': [undefined],
+    'DELETE /customers/{external_customer_id}': [undefined],
   };
 }
 
