@@ -9,11 +9,13 @@
 import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { getBillableMetricByCode } from '../../db/repositories/billable-metrics';
-import { getCustomersByIds } from '../../db/repositories/customers';
+import { getCustomerByExternalId, getCustomersByIds } from '../../db/repositories/customers';
 import { invoiceIdOfFee, listEventsPage, listFeeRefsPage, subscriptionStartedAt, type FeeRef } from '../../db/repositories/everyday-reads';
 import { getInvoice, type InvoiceRecord } from '../../db/repositories/invoices';
 import { metricIdsOfCharges } from '../../db/repositories/plans';
-import { getSubscriptionsByIds } from '../../db/repositories/subscriptions';
+import { getSubscriptionsByIds, listSubscriptions } from '../../db/repositories/subscriptions';
+import { SubscriptionListQuery } from '../schemas/subscriptions';
+import { serializeSubscription } from './subscriptions';
 import { projectionMode, projectionRatio, projectUsage } from '../../billing/projection';
 import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
@@ -113,6 +115,29 @@ export function everydayReadRoutes(ctx: RouteContext, deps: { plans?: PlanCache 
     res.json({ fee });
   });
 
+  // Lago's findAllCustomerSubscriptions: the customer's subscriptions (every status unless status[] narrows them).
+  r.get('/customers/:external_customer_id/subscriptions', async (req, res) => {
+    const organizationId = orgId(res);
+    const q = parseBody(SubscriptionListQuery, req.query);
+    const customer = await getCustomerByExternalId(ctx.db, organizationId, req.params.external_customer_id);
+    if (!customer) throw notFound('customer');
+    const statusParam = req.query['status[]'] ?? req.query.status;
+    const statuses = (Array.isArray(statusParam) ? statusParam : statusParam !== undefined ? [statusParam] : ['active', 'pending', 'terminated'])
+      .map(String)
+      .filter((st): st is 'active' | 'pending' | 'terminated' => st === 'active' || st === 'pending' || st === 'terminated');
+    const { subscriptions, totalCount } = await listSubscriptions(ctx.db, organizationId, {
+      externalCustomerId: customer.externalId,
+      planCode: q.plan_code,
+      statuses,
+      page: q.page,
+      perPage: q.per_page,
+    });
+    res.json({
+      subscriptions: subscriptions.filter((x) => x.customerId === customer.id).map((x) => serializeSubscription(x, defaultTimezoneOf(res))),
+      meta: paginationMeta(q.page, q.per_page, totalCount),
+    });
+  });
+
   r.get('/customers/:external_customer_id/projected_usage', async (req, res) => {
     const organizationId = orgId(res);
     const q = parseBody(ProjectedUsageQuery, req.query);
@@ -142,6 +167,7 @@ export function everydayReadRoutes(ctx: RouteContext, deps: { plans?: PlanCache 
         amount_cents: c.amount_cents,
         projected_amount_cents: p.projectedAmountCents,
         amount_currency: c.amount_currency,
+        groups: [],
         charge: c.charge,
         billable_metric: c.billable_metric,
         filters: c.filters.map((f) => ({ ...f, ...project(f) })),

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { paginationQuery } from './common';
 import { BillableMetricUpdateBody, CustomerListQuery, EventListQuery, FeeListQuery, PlanUpdateBody, ProjectedUsageQuery } from './everyday';
 import type { ResponseName } from './responses';
+import { SubscriptionListQuery } from './subscriptions';
 
 function schemaOf(s: z.ZodType): Record<string, unknown> {
   const json = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
@@ -60,6 +61,13 @@ function everydayPaths(): Record<string, Record<string, unknown>> {
         summary: 'Current usage of the open period extrapolated to its end (count/sum metrics; others as they are)',
         parameters: [...customer, ...queryParameters(ProjectedUsageQuery)],
         responses: ok('CustomerProjectedUsageResponse'),
+      },
+    },
+    '/customers/{external_customer_id}/subscriptions': {
+      get: {
+        summary: "The customer's subscriptions (every status unless status[] narrows them)",
+        parameters: [...customer, ...queryParameters(SubscriptionListQuery), { name: 'status[]', in: 'query', required: false, schema: { type: 'array', items: { type: 'string', enum: ['active', 'pending', 'terminated'] } } }],
+        responses: ok('SubscriptionListResponse'),
       },
     },
     '/events': { get: { summary: 'List stored events, newest first', parameters: queryParameters(EventListQuery), responses: ok('StoredEventListResponse') } },

@@ -424,6 +424,8 @@ export const CustomerProjectedUsageObject = component(
         amount_cents: int,
         projected_amount_cents: int,
         amount_currency: currency,
+        /** Lago 1.51 still requires its deprecated `groups` (filters replaced them): always empty. */
+        groups: z.array(json),
         charge: z.object({ lago_id: str, charge_model: str, invoice_display_name: nstr }),
         billable_metric: z.object({ lago_id: nstr, name: str, code: str, aggregation_type: str }),
         filters: z.array(ProjectedUsageFilter),
@@ -685,6 +687,9 @@ export const responses = {
       timezone: z.string(),
       net_payment_term: int,
       billing_configuration: z.object({ invoice_grace_period: int }),
+      document_numbering: z.enum(['per_customer', 'per_organization']),
+      document_number_prefix: str,
+      email_settings: z.array(str),
     }),
   }),
   FxSettingsResponse: z.object({ fx_settings: z.object({ invoicing_enabled: z.boolean() }) }),

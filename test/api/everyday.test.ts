@@ -132,6 +132,7 @@ describe('customers', () => {
     await ok('DELETE', `/customers/cust_dc${S}`);
     expect((await ok('GET', `/subscriptions/sub_dc${S}`)).subscription.status).toBe('terminated');
     expect((await sys.request('GET', `/customers/cust_dc${S}`)).status).toBe(404);
+    expect((await sys.request('GET', `/customers/cust_dc${S}/subscriptions`)).status).toBe(404);
     expect((await ok('GET', `/customers?search_term=cust_dc${S}`)).customers).toEqual([]);
     const fresh = (await ok('POST', '/customers', { customer: { external_id: `cust_dc${S}`, name: 'Ada again' } })).customer;
     expect(fresh.lago_id).not.toBe(before.lago_id);
@@ -142,6 +143,8 @@ describe('customers', () => {
 describe('events, fees and projected usage', () => {
   test('GET /events filters by subscription, code and time, newest first, paginated', async () => {
     await seed(`ev${S}`);
+    const subs = await ok('GET', `/customers/cust_ev${S}/subscriptions`);
+    expect(subs.subscriptions.map((x: any) => x.external_id)).toEqual([`sub_ev${S}`]);
     const byCode = await ok('GET', `/events?external_subscription_id=sub_ev${S}&code=tok_ev${S}`);
     expect(byCode.events.map((e: any) => e.transaction_id).sort()).toEqual([`a_ev${S}`, `b_ev${S}`]);
     expect(byCode.meta.total_count).toBe(2);

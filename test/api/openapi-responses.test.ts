@@ -467,6 +467,7 @@ test('real answers of every route conform to the documented 200 schema', async (
   await call('GET', '/fees?per_page=3');
   await call('GET', `/fees/${chargeFees.fees[0].lago_id}`);
   await call('GET', `/customers/cust_${s}/projected_usage?external_subscription_id=sub_${s}`);
+  await call('GET', `/customers/cust_${s}/subscriptions?status[]=active&status[]=terminated&per_page=10`);
   await call('PUT', `/billable_metrics/tokens_${s}`, { billable_metric: { name: 'Tokens v2', filters: [{ key: 'model', values: ['small', 'large', 'xl'] }] } });
   await call('POST', '/billable_metrics', { billable_metric: { name: 'Scratch', code: `scratch_${s}`, aggregation_type: 'count_agg' } });
   await call('PUT', `/billable_metrics/scratch_${s}`, { billable_metric: { aggregation_type: 'sum_agg', field_name: 'n' } });
