@@ -37,6 +37,8 @@ import { testClockRoutes } from './routes/test-clocks';
 import type { VatNumberChecker } from '../adapters/vies/checker';
 import { webhookRoutes } from './routes/webhooks';
 import { walletRoutes } from './routes/wallets';
+import { catalogEditRoutes } from './routes/catalog-edits';
+import { everydayReadRoutes } from './routes/everyday-reads';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { paymentRoutes, type ProviderFactory } from './routes/payments';
 import { invoiceActionRoutes } from './routes/invoice-actions';
@@ -196,6 +198,9 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(walletRoutes(ctx)); // /wallets, /wallet_transactions (issue 12)
   v1.use(portalUrlRoutes({ db: deps.db })); // GET /customers/:external_customer_id/portal_url
   v1.use(analyticsRoutes({ db: deps.db })); // GET /analytics/gross_revenue, invoiced_usage, mrr, overdue_balance
+  // Lago's everyday API (issue 13): catalog/customer edits and deletions, lists, GET /events, /fees, projected_usage.
+  v1.use(catalogEditRoutes(ctx));
+  v1.use(everydayReadRoutes(ctx, { plans }));
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

@@ -3,6 +3,7 @@
 //   PUT /organizations {organization: {timezone?, net_payment_term?, billing_configuration?: {invoice_grace_period?}}}
 import { Router } from 'express';
 import { getOrganizationSettings, updateOrganizationSettings, type OrganizationSettings } from '../../db/repositories/organization-settings';
+import { formatInvoiceNumber } from '../../db/repositories/invoices';
 import { orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { iso, parseBody } from '../schemas/common';
@@ -16,6 +17,11 @@ export function serializeOrganization(o: OrganizationSettings) {
     timezone: o.defaultTimezone,
     net_payment_term: o.netPaymentTerm,
     billing_configuration: { invoice_grace_period: o.invoiceGracePeriod },
+    // Lago 1.51 requires these: invoice numbers run per organization and month (db/repositories/invoices.ts
+    // formatInvoiceNumber: <prefix>-<YYYYMM>-<sequence>); no invoice e-mails are sent.
+    document_numbering: 'per_organization',
+    document_number_prefix: formatInvoiceNumber(o.slug, '0000-00-00', 0).split('-')[0]!,
+    email_settings: [],
   };
 }
 

@@ -89,12 +89,14 @@ export function serializePlan(p: PlanRecord, taxes?: PlanTaxes) {
 
 type RawCharge = { billable_metric_id?: unknown; billable_metric_code?: unknown };
 
-export function planRoutes(ctx: RouteContext): Router {
-  const r = Router();
-
-  r.post('/plans', async (req, res) => {
-    const organizationId = orgId(res);
-    const body = (req.body ?? {}) as { plan?: { charges?: RawCharge[] } };
+/**
+ * Validates a plan body exactly as POST /plans does (the billing engine's issues, then the schema's, numeric
+ * limits, tax codes) before anything is written; PUT /plans/:code (api/routes/catalog-edits.ts) validates the
+ * stored plan merged with its body through the same function.
+ */
+export function planBodyValidator(ctx: RouteContext) {
+  return async (organizationId: string, rawBody: unknown) => {
+    const body = (rawBody ?? {}) as { plan?: { charges?: RawCharge[] } };
 
     // Resolve the charges' metrics (Lago sends billable_metric_id = the metric's lago_id; the code is accepted too).
     const rawCharges = Array.isArray(body.plan?.charges) ? body.plan!.charges! : [];
@@ -143,7 +145,17 @@ export function planRoutes(ctx: RouteContext): Router {
     for (const [i, c] of input.charges.entries()) {
       chargeTaxes.push(c.tax_codes ? await resolveTaxCodes(ctx.db, organizationId, c.tax_codes, `charges[${i}].tax_codes`) : []);
     }
+    return { plan, input, byId, byCode, planTaxes, chargeTaxes };
+  };
+}
 
+export function planRoutes(ctx: RouteContext): Router {
+  const r = Router();
+  const validatePlanBody = planBodyValidator(ctx);
+
+  r.post('/plans', async (req, res) => {
+    const organizationId = orgId(res);
+    const { plan, input, byId, byCode, planTaxes, chargeTaxes } = await validatePlanBody(organizationId, req.body);
     try {
       const created = await createPlan(ctx.db, organizationId, {
         code: input.code,

@@ -25,6 +25,7 @@ import { webhookOpenApiPaths, webhookOpenApiSchemas } from './openapi-webhooks';
 import { TestClockAdvanceBody, TestClockCreateBody } from './test-clocks';
 import { walletOpenApiPaths, walletOpenApiSchemas } from './openapi-wallets';
 import { portalOpenApiPaths } from './openapi-portal';
+import { addEverydayOpenApi } from './openapi-everyday';
 
 const ErrorBody = z.object({
   status: z.number().int(),
@@ -331,5 +332,6 @@ export function openApiDocument(): Record<string, unknown> {
       },
     },
   };
+  addEverydayOpenApi(cached as Parameters<typeof addEverydayOpenApi>[0]);
   return cached;
 }

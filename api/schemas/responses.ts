@@ -434,6 +434,52 @@ export const CustomerUsageObject = component(
   }),
 );
 
+/** Lago 1.51 CustomerProjectedUsageObject (api/routes/everyday-reads.ts; the projection rule: billing/projection.ts). */
+const projected = { projected_units: decimal, projected_amount_cents: int };
+const ProjectedUsageFilter = UsageFilter.extend(projected);
+
+export const CustomerProjectedUsageObject = component(
+  'CustomerProjectedUsageObject',
+  z.object({
+    from_datetime: instant,
+    /** Exclusive period end. */
+    to_datetime: instant,
+    issuing_date: date,
+    lago_invoice_id: nstr,
+    currency,
+    amount_cents: int,
+    projected_amount_cents: int,
+    taxes_amount_cents: int,
+    total_amount_cents: int,
+    charges_usage: z.array(
+      z.object({
+        units: decimal,
+        projected_units: decimal,
+        events_count: int,
+        amount_cents: int,
+        projected_amount_cents: int,
+        amount_currency: currency,
+        /** Lago 1.51 still requires its deprecated `groups` (filters replaced them): always empty. */
+        groups: z.array(json),
+        charge: z.object({ lago_id: str, charge_model: str, invoice_display_name: nstr }),
+        billable_metric: z.object({ lago_id: nstr, name: str, code: str, aggregation_type: str }),
+        filters: z.array(ProjectedUsageFilter),
+        grouped_usage: z.array(
+          z.object({
+            amount_cents: int,
+            events_count: int,
+            units: decimal,
+            total_aggregated_units: decimal,
+            grouped_by: z.record(z.string(), z.unknown()),
+            filters: z.array(ProjectedUsageFilter),
+            ...projected,
+          }),
+        ),
+      }),
+    ),
+  }),
+);
+
 export const PastUsagePeriodObject = component(
   'PastUsagePeriodObject',
   z.object({
@@ -777,6 +823,9 @@ export const responses = {
       timezone: z.string(),
       net_payment_term: int,
       billing_configuration: z.object({ invoice_grace_period: int }),
+      document_numbering: z.enum(['per_customer', 'per_organization']),
+      document_number_prefix: str,
+      email_settings: z.array(str),
     }),
   }),
   FxSettingsResponse: z.object({ fx_settings: z.object({ invoicing_enabled: z.boolean() }) }),
@@ -852,6 +901,13 @@ export const responses = {
     ),
   }),
   PortalTopUpRequestResponse: z.object({ top_up_request: PortalTopUpRequestObject }),
+  // Lago's everyday API (api/routes/catalog-edits.ts, api/routes/everyday-reads.ts).
+  PlanListResponse: z.object({ plans: z.array(PlanObject), meta: PaginationMeta }),
+  CustomerListResponse: z.object({ customers: z.array(CustomerObject), meta: PaginationMeta }),
+  StoredEventListResponse: z.object({ events: z.array(StoredEventObject), meta: PaginationMeta }),
+  FeeResponse: z.object({ fee: FeeObject }),
+  FeeListResponse: z.object({ fees: z.array(FeeObject), meta: PaginationMeta }),
+  CustomerProjectedUsageResponse: z.object({ customer_projected_usage: CustomerProjectedUsageObject }),
 } as const;
 
 export type ResponseName = keyof typeof responses;

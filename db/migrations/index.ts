@@ -21,6 +21,7 @@ import * as payInAdvance from './20261201000700_pay_in_advance';
 import * as testClocks from './20261201000900_test_clocks';
 import * as wallets from './20261201001000_wallets';
 import * as customerPortal from './20261201001200_customer_portal';
+import * as catalogDeletion from './20261201001300_catalog_deletion';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -46,6 +47,7 @@ export const migrations: Record<string, Migration> = {
   '20261201000900_test_clocks': testClocks,
   '20261201001000_wallets': wallets,
   '20261201001200_customer_portal': customerPortal,
+  '20261201001300_catalog_deletion': catalogDeletion,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

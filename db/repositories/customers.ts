@@ -106,12 +106,13 @@ export async function upsertCustomer(db: Knex, organizationId: string, c: Custom
   // sequential_id: the organization's own counter (never a global sequence), taken only for a new customer, in
   // the insert's transaction. Two concurrent creations of one external_id: the loser merges (its number is a gap).
   return db.transaction(async (trx) => {
-    const existing = await trx('customers').where({ organization_id: organizationId, external_id: c.externalId }).first('sequential_id');
+    const existing = await trx('customers').where({ organization_id: organizationId, external_id: c.externalId }).whereNull('deleted_at').first('sequential_id');
     const sequentialId = existing ? Number(existing.sequential_id) : await nextOrganizationCounter(trx, organizationId, 'customer');
     // xmax = 0 only for a freshly inserted row: tells create from update in one statement.
     const [row] = await trx('customers')
       .insert({ ...insert, sequential_id: sequentialId })
-      .onConflict(['organization_id', 'external_id'])
+      // The partial unique index over customers not deleted (migration 20261201001300_catalog_deletion).
+      .onConflict(trx.raw('(organization_id, external_id) WHERE deleted_at IS NULL'))
       .merge(merge)
       .returning(['*', trx.raw('(xmax = 0) as inserted')]);
     return { customer: toCustomer(row), created: Boolean(row.inserted) };
@@ -119,7 +120,7 @@ export async function upsertCustomer(db: Knex, organizationId: string, c: Custom
 }
 
 export async function getCustomerByExternalId(db: Knex, organizationId: string, externalId: string): Promise<CustomerRecord | null> {
-  const row = await db('customers').where({ organization_id: organizationId, external_id: externalId }).first();
+  const row = await db('customers').where({ organization_id: organizationId, external_id: externalId }).whereNull('deleted_at').first();
   return row ? toCustomer(row) : null;
 }
 

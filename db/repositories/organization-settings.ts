@@ -4,6 +4,8 @@ import type { Knex } from 'knex';
 export interface OrganizationSettings {
   id: string;
   name: string;
+  /** The organization's slug (its invoice numbers' prefix comes from it). */
+  slug: string;
   createdAt: Date;
   defaultTimezone: string;
   invoiceGracePeriod: number;
@@ -20,6 +22,7 @@ function toSettings(row: Record<string, any>): OrganizationSettings {
   return {
     id: row.id,
     name: row.name,
+    slug: row.slug,
     createdAt: row.created_at,
     defaultTimezone: row.default_timezone,
     invoiceGracePeriod: Number(row.invoice_grace_period),

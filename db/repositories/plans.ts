@@ -273,6 +273,6 @@ export async function getPlanById(db: Knex, organizationId: string, planId: stri
 }
 
 export async function getPlanByCode(db: Knex, organizationId: string, code: string): Promise<PlanRecord | null> {
-  const row = await db('plans').where({ organization_id: organizationId, code }).first();
+  const row = await db('plans').where({ organization_id: organizationId, code }).whereNull('deleted_at').first();
   return row ? toPlan(row, await loadCharges(db, organizationId, row.id)) : null;
 }

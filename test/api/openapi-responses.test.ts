@@ -501,6 +501,25 @@ test('real answers of every route conform to the documented 200 schema', async (
   expect((await call('GET', '/analytics/invoiced_usage')).invoiced_usages.length).toBeGreaterThan(0);
   expect((await call('GET', '/analytics/mrr?months=12')).mrrs.length).toBeGreaterThan(0);
   await call('GET', `/analytics/overdue_balance?external_customer_id=cust_${s}`);
+  // ---- Lago's everyday API (issue 13): lists, edits, deletions, events, fees, projected usage ------------------
+  await call('GET', '/plans?page=1&per_page=2');
+  await call('GET', '/customers?per_page=2');
+  await call('GET', `/customers?search_term=cust_${s}&countries[]=FR&currencies[]=USD&customer_type=company`);
+  const listed = await call('GET', `/events?external_subscription_id=sub_${s}&code=tokens_${s}&timestamp_from=${new Date(now - 86_400_000).toISOString()}`);
+  expect(listed.events.map((e: any) => e.transaction_id)).toEqual(expect.arrayContaining([`tx1_${s}`, `tx2_${s}`]));
+  const chargeFees = await call('GET', `/fees?external_customer_id=cust_${s}&fee_type=charge&per_page=5`);
+  await call('GET', '/fees?per_page=3');
+  await call('GET', `/fees/${chargeFees.fees[0].lago_id}`);
+  await call('GET', `/customers/cust_${s}/projected_usage?external_subscription_id=sub_${s}`);
+  await call('GET', `/customers/cust_${s}/subscriptions?status[]=active&status[]=terminated&per_page=10`);
+  await call('PUT', `/billable_metrics/tokens_${s}`, { billable_metric: { name: 'Tokens v2', filters: [{ key: 'model', values: ['small', 'large', 'xl'] }] } });
+  await call('POST', '/billable_metrics', { billable_metric: { name: 'Scratch', code: `scratch_${s}`, aggregation_type: 'count_agg' } });
+  await call('PUT', `/billable_metrics/scratch_${s}`, { billable_metric: { aggregation_type: 'sum_agg', field_name: 'n' } });
+  await call('DELETE', `/billable_metrics/scratch_${s}`);
+  await call('PUT', `/plans/pro_${s}`, { plan: { amount_cents: 1600, description: 'more' } });
+  await call('POST', '/plans', { plan: { name: 'Scratch', code: `scratch_${s}`, interval: 'weekly', amount_cents: 1, amount_currency: 'USD' } });
+  await call('DELETE', `/plans/scratch_${s}`);
+  await call('DELETE', `/customers/bare_${s}`);
 
   // Every mounted route was answered 2xx at least once above and each answer conformed.
   const never = routes.map((r) => key(r.method, r.template)).filter((k) => !exercised.has(k));

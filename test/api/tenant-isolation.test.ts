@@ -288,6 +288,11 @@ function bodies(): Record<string, unknown[]> {
     'PUT /wallets/{lago_id}': [{ wallet: { name: 'B', priority: 1 } }],
     'DELETE /wallets/{lago_id}': [undefined],
     'POST /wallet_transactions': [{ wallet_transaction: { wallet_id: ids.wallet, granted_credits: '1', voided_credits: '1' } }],
+    'PUT /billable_metrics/{code}': [{ billable_metric: { name: 'B renamed', description: 'b' } }, { billable_metric: { aggregation_type: 'count_agg', filters: [] } }],
+    'DELETE /billable_metrics/{code}': [undefined],
+    'PUT /plans/{code}': [{ plan: { name: 'B renamed', amount_cents: 1, charges: [] } }],
+    'DELETE /plans/{code}': [undefined],
+    'DELETE /customers/{external_customer_id}': [undefined],
   };
 }
 

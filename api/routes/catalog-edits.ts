@@ -1,0 +1,336 @@
+// Lago's everyday catalog API (issues 11 and 13): PUT / DELETE /billable_metrics/:code, GET /plans, PUT / DELETE
+// /plans/:code, GET /customers, DELETE /customers/:external_customer_id.
+//
+// What may change under live (active or pending) subscriptions — Meterline's choices, after Lago's documented rules:
+// - A plan's amount, trial, minimum commitment, usage thresholds, taxes and charges (added, edited, removed) may be
+//   edited at any time and apply to every subscription of the plan from its open period on (the period's invoice
+//   is computed from Postgres at close; the subscription workflows are told through billingRulesChangedSignal, and
+//   the API's catalog caches are dropped). Finalized invoices never change. Its code, interval, currency and
+//   pay_in_advance are fixed once a live subscription uses it (Lago: "fully editable as long as it is not linked to
+//   a customer"): a change is a 422 naming the field (`plan_has_subscriptions`), never silently ignored.
+// - A billable metric used by a charge keeps its code, aggregation_type, field_name and recurring (they decide what
+//   is billed for past events of the open period); its name, description and filters may change, filters only by
+//   adding keys or values (a removed value could orphan a charge filter): 422 `billable_metric_in_use` otherwise.
+// - Deleting a billable metric: Lago removes its charges from every plan; Meterline refuses while a charge or an
+//   alert uses it (422 `billable_metric_in_use`: remove the charge with PUT /plans first, which bills it no more),
+//   and otherwise deletes it (its code can be used again; stored events stay in the ledger).
+// - Deleting a plan terminates its live subscriptions as Lago does (each through its workflow, as DELETE
+//   /subscriptions does: the period so far is invoiced), then marks the plan deleted (its code free again).
+// - Deleting a customer terminates its live subscriptions the same way, then marks the customer deleted (its
+//   external_id free again; its invoices stay readable).
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { Router } from 'express';
+import { getBillableMetricByCode, type BillableMetricRecord } from '../../db/repositories/billable-metrics';
+import {
+  billableMetricUsage,
+  deleteBillableMetric,
+  listCustomersPage,
+  listPlansPage,
+  liveSubscriptionIdsOfCustomer,
+  liveSubscriptionIdsOfPlans,
+  planIdsUsingMetric,
+  softDeleteCustomer,
+  softDeletePlan,
+  StillReferencedError,
+  updateBillableMetric,
+  updatePlan,
+} from '../../db/repositories/catalog-edits';
+import { getCustomerByExternalId } from '../../db/repositories/customers';
+import { DuplicateCodeError } from '../../db/repositories/errors';
+import { getPlanByCode, type PlanRecord } from '../../db/repositories/plans';
+import { getSubscriptionsByIds } from '../../db/repositories/subscriptions';
+import { taxesOf } from '../../db/repositories/taxes';
+import { billingRulesChangedSignal, subscriptionWorkflowId, terminateUpdate } from '../../workflows/messages';
+import { defaultTimezoneOf, orgId } from '../auth';
+import type { RouteContext } from '../context';
+import { ApiError, addDetail, notFound, validationError } from '../errors';
+import { BillableMetricCreateBody } from '../schemas/billable-metrics';
+import { paginationMeta, parseBody, paginationQuery } from '../schemas/common';
+import { BillableMetricUpdateBody, CustomerListQuery, PlanUpdateBody } from '../schemas/everyday';
+import { serializeBillableMetric } from './billable-metrics';
+import { serializeCustomer } from './customers';
+import { loadPlanTaxes, planBodyValidator, serializePlan } from './plans';
+import { terminationUpdateId } from './subscriptions';
+
+/** The stored metric as Lago's create input (the base a PUT body is merged onto). */
+function metricInput(m: BillableMetricRecord) {
+  return {
+    name: m.name,
+    code: m.code,
+    description: m.description,
+    aggregation_type: m.aggregationType,
+    field_name: m.fieldName,
+    recurring: m.recurring,
+    filters: m.filters,
+  };
+}
+
+/** The stored plan as Lago's create input, charges with their `id` (the base a PUT body is merged onto). */
+async function planInput(ctx: RouteContext, organizationId: string, p: PlanRecord) {
+  const taxes = await loadPlanTaxes(ctx.db, organizationId, p);
+  return {
+    name: p.name,
+    code: p.code,
+    description: p.description,
+    interval: p.interval,
+    amount_cents: p.amountCents,
+    amount_currency: p.amountCurrency,
+    pay_in_advance: p.payInAdvance,
+    trial_period: Number(p.trialPeriod),
+    minimum_commitment: p.minimumCommitmentAmountCents > 0 ? { amount_cents: p.minimumCommitmentAmountCents } : null,
+    usage_thresholds: p.usageThresholds.map((t) => ({
+      lago_id: t.lago_id,
+      amount_cents: t.amount_cents,
+      recurring: t.recurring,
+      threshold_display_name: t.threshold_display_name,
+    })),
+    tax_codes: taxes.plan.map((t) => t.code),
+    charges: p.charges.map((c) => ({
+      id: c.id,
+      billable_metric_id: c.billableMetricId,
+      charge_model: c.chargeModel,
+      pay_in_advance: c.payInAdvance,
+      invoiceable: c.invoiceable,
+      prorated: c.prorated,
+      min_amount_cents: c.minAmountCents,
+      invoice_display_name: c.invoiceDisplayName,
+      properties: c.properties,
+      filters: c.filters,
+      tax_codes: (taxes.charges.get(c.id) ?? []).map((t) => t.code),
+    })),
+  };
+}
+
+/**
+ * Tells the workflows of the given subscriptions that their billing rules changed (they reload plan thresholds and
+ * alerts at once; the period's invoice is computed from Postgres at close anyway). A workflow that cannot be
+ * reached is logged, not an error: the change is already durable and it reloads its rules each period.
+ */
+async function tellSubscriptions(ctx: RouteContext, subscriptionIds: string[]): Promise<void> {
+  for (const id of subscriptionIds) {
+    try {
+      await ctx.temporal.workflow.getHandle(subscriptionWorkflowId(id)).signal(billingRulesChangedSignal);
+    } catch (err) {
+      ctx.logger.warn('could not tell a subscription workflow that its plan changed; it reloads its rules at its next period', {
+        subscriptionId: id,
+        error: (err as Error)?.message,
+      });
+    }
+  }
+}
+
+/**
+ * Terminates each subscription through its workflow, as DELETE /subscriptions does (the same update id, so a retried
+ * deletion joins the first termination instead of starting another). A subscription already terminated is skipped.
+ */
+async function terminateSubscriptions(ctx: RouteContext, organizationId: string, subscriptionIds: string[]): Promise<void> {
+  for (const s of await getSubscriptionsByIds(ctx.db, organizationId, subscriptionIds)) {
+    if (s.status === 'terminated') continue;
+    try {
+      await ctx.temporal.workflow.getHandle(subscriptionWorkflowId(s.id)).executeUpdate(terminateUpdate, { args: [{}], updateId: terminationUpdateId(s.id) });
+    } catch (err) {
+      const [after] = await getSubscriptionsByIds(ctx.db, organizationId, [s.id]);
+      if (after?.status !== 'terminated') {
+        if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+          throw new ApiError(422, 'validation_errors', err.cause.message, { base: [err.cause.type ?? 'termination_failed'] });
+        }
+        throw err;
+      }
+    }
+    ctx.cache.invalidateSubscription(organizationId, s.externalId);
+  }
+}
+
+function sameFilters(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function catalogEditRoutes(ctx: RouteContext): Router {
+  const r = Router();
+  const validatePlanBody = planBodyValidator(ctx);
+
+  // ---- billable metrics ------------------------------------------------------------------------------------
+
+  r.put('/billable_metrics/:code', async (req, res) => {
+    const organizationId = orgId(res);
+    const body = parseBody(BillableMetricUpdateBody, req.body).billable_metric;
+    const metric = await getBillableMetricByCode(ctx.db, organizationId, req.params.code);
+    if (!metric) throw notFound('billable_metric');
+    const merged = parseBody(BillableMetricCreateBody, { billable_metric: { ...metricInput(metric), ...body } }).billable_metric;
+    const fieldName = merged.aggregation_type === 'count_agg' ? null : (merged.field_name ?? null);
+    const usage = await billableMetricUsage(ctx.db, organizationId, metric.id);
+    if (usage.charges > 0) {
+      const details: Record<string, string[]> = {};
+      if (merged.code !== metric.code) addDetail(details, 'code', 'billable_metric_in_use');
+      if (merged.aggregation_type !== metric.aggregationType) addDetail(details, 'aggregation_type', 'billable_metric_in_use');
+      if (fieldName !== metric.fieldName) addDetail(details, 'field_name', 'billable_metric_in_use');
+      if (merged.recurring !== metric.recurring) addDetail(details, 'recurring', 'billable_metric_in_use');
+      const kept = new Map(merged.filters.map((f) => [f.key, new Set(f.values)]));
+      const removesValue = metric.filters.some((f) => !kept.has(f.key) || f.values.some((v) => !kept.get(f.key)!.has(v)));
+      if (removesValue) addDetail(details, 'filters', 'billable_metric_in_use');
+      if (Object.keys(details).length > 0) throw validationError(details);
+    }
+    let updated: BillableMetricRecord;
+    try {
+      updated = await updateBillableMetric(ctx.db, organizationId, metric.id, {
+        code: merged.code,
+        name: merged.name,
+        description: merged.description ?? null,
+        aggregationType: merged.aggregation_type,
+        fieldName,
+        recurring: merged.recurring,
+        filters: merged.filters,
+      });
+    } catch (err) {
+      if (err instanceof DuplicateCodeError) throw validationError({ code: ['value_already_exist'] });
+      throw err;
+    }
+    ctx.catalogChanged(organizationId);
+    if (!sameFilters(updated.filters, metric.filters) || updated.name !== metric.name) {
+      await tellSubscriptions(ctx, await liveSubscriptionIdsOfPlans(ctx.db, organizationId, await planIdsUsingMetric(ctx.db, organizationId, metric.id)));
+    }
+    res.json({ billable_metric: serializeBillableMetric(updated) });
+  });
+
+  r.delete('/billable_metrics/:code', async (req, res) => {
+    const organizationId = orgId(res);
+    const metric = await getBillableMetricByCode(ctx.db, organizationId, req.params.code);
+    if (!metric) throw notFound('billable_metric');
+    const usage = await billableMetricUsage(ctx.db, organizationId, metric.id);
+    if (usage.charges > 0 || usage.alerts > 0) throw validationError({ base: ['billable_metric_in_use'] });
+    try {
+      await deleteBillableMetric(ctx.db, organizationId, metric.id);
+    } catch (err) {
+      if (err instanceof StillReferencedError) throw validationError({ base: ['billable_metric_in_use'] });
+      throw err;
+    }
+    ctx.catalogChanged(organizationId);
+    res.json({ billable_metric: serializeBillableMetric(metric) });
+  });
+
+  // ---- plans -------------------------------------------------------------------------------------------------
+
+  r.get('/plans', async (req, res) => {
+    const organizationId = orgId(res);
+    const { page, per_page } = parseBody(paginationQuery, req.query);
+    const { plans, totalCount } = await listPlansPage(ctx.db, organizationId, page, per_page);
+    const serialized = [];
+    for (const p of plans) serialized.push(serializePlan(p, await loadPlanTaxes(ctx.db, organizationId, p)));
+    res.json({ plans: serialized, meta: paginationMeta(page, per_page, totalCount) });
+  });
+
+  r.put('/plans/:code', async (req, res) => {
+    const organizationId = orgId(res);
+    const body = parseBody(PlanUpdateBody, req.body).plan;
+    const plan = await getPlanByCode(ctx.db, organizationId, req.params.code);
+    if (!plan) throw notFound('plan');
+    const { cascade_updates: _cascade, ...fields } = body;
+    const base = await planInput(ctx, organizationId, plan);
+    const merged = { ...base, ...fields };
+    const live = await liveSubscriptionIdsOfPlans(ctx.db, organizationId, [plan.id]);
+    if (live.length > 0) {
+      const details: Record<string, string[]> = {};
+      for (const f of ['code', 'interval', 'amount_currency', 'pay_in_advance'] as const) {
+        if (fields[f] !== undefined && fields[f] !== base[f]) addDetail(details, f, 'plan_has_subscriptions');
+      }
+      if (Object.keys(details).length > 0) throw validationError(details);
+    }
+    const { plan: billingPlan, input, byId, byCode, planTaxes, chargeTaxes } = await validatePlanBody(organizationId, { plan: merged });
+    const ownChargeIds = new Set(plan.charges.map((c) => c.id));
+    const rawCharges = merged.charges as { id?: unknown }[];
+    const rawThresholds = (Array.isArray(merged.usage_thresholds) ? merged.usage_thresholds : []) as { lago_id?: unknown }[];
+    let updated: PlanRecord;
+    try {
+      updated = await updatePlan(ctx.db, organizationId, plan.id, {
+        code: input.code,
+        name: input.name,
+        description: input.description ?? null,
+        interval: input.interval,
+        amountCents: input.amount_cents,
+        amountCurrency: input.amount_currency,
+        payInAdvance: input.pay_in_advance,
+        trialPeriod: String(billingPlan.trialPeriodDays),
+        minimumCommitmentAmountCents: billingPlan.minimumCommitmentAmountCents,
+        usageThresholds: input.usage_thresholds.map((t, i) => {
+          const id = rawThresholds[i]?.lago_id;
+          return {
+            ...(typeof id === 'string' ? { lago_id: id } : {}),
+            amount_cents: t.amount_cents,
+            recurring: t.recurring,
+            threshold_display_name: t.threshold_display_name ?? null,
+          };
+        }),
+        taxIds: planTaxes.map((t) => t.id),
+        chargeTaxIds: chargeTaxes.map((list) => list.map((t) => t.id)),
+        charges: input.charges.map((c, i) => {
+          const id = rawCharges[i]?.id;
+          const metric =
+            (c.billable_metric_id !== undefined ? byId.get(c.billable_metric_id) : undefined) ??
+            (c.billable_metric_code !== undefined ? byCode.get(c.billable_metric_code) : undefined);
+          return {
+            ...(typeof id === 'string' && ownChargeIds.has(id) ? { id } : {}),
+            billableMetricId: metric!.id,
+            chargeModel: c.charge_model,
+            payInAdvance: c.pay_in_advance,
+            invoiceable: c.invoiceable,
+            prorated: c.prorated,
+            minAmountCents: c.min_amount_cents,
+            invoiceDisplayName: c.invoice_display_name ?? null,
+            properties: c.properties,
+            filters: c.filters.map((f) => ({ invoice_display_name: f.invoice_display_name ?? null, properties: f.properties, values: f.values })),
+          };
+        }),
+      });
+    } catch (err) {
+      if (err instanceof DuplicateCodeError) throw validationError({ code: ['value_already_exist'] });
+      throw err;
+    }
+    ctx.catalogChanged(organizationId);
+    await tellSubscriptions(ctx, live);
+    res.json({ plan: serializePlan(updated, await loadPlanTaxes(ctx.db, organizationId, updated)) });
+  });
+
+  r.delete('/plans/:code', async (req, res) => {
+    const organizationId = orgId(res);
+    const plan = await getPlanByCode(ctx.db, organizationId, req.params.code);
+    if (!plan) throw notFound('plan');
+    const taxes = await loadPlanTaxes(ctx.db, organizationId, plan);
+    await terminateSubscriptions(ctx, organizationId, await liveSubscriptionIdsOfPlans(ctx.db, organizationId, [plan.id]));
+    await softDeletePlan(ctx.db, organizationId, plan.id, new Date());
+    ctx.catalogChanged(organizationId);
+    res.json({ plan: serializePlan(plan, taxes) });
+  });
+
+  // ---- customers ---------------------------------------------------------------------------------------------
+
+  r.get('/customers', async (req, res) => {
+    const organizationId = orgId(res);
+    const q = parseBody(CustomerListQuery, req.query);
+    const { customers, totalCount } = await listCustomersPage(ctx.db, organizationId, {
+      page: q.page,
+      perPage: q.per_page,
+      searchTerm: q.search_term,
+      countries: q['countries[]'],
+      currencies: q['currencies[]'],
+      customerType: q.customer_type,
+    });
+    const taxes = await taxesOf(ctx.db, organizationId, 'customer', customers.map((c) => c.id));
+    res.json({
+      customers: customers.map((c) => serializeCustomer(c, defaultTimezoneOf(res), taxes.get(c.id) ?? [])),
+      meta: paginationMeta(q.page, q.per_page, totalCount),
+    });
+  });
+
+  r.delete('/customers/:external_customer_id', async (req, res) => {
+    const organizationId = orgId(res);
+    const customer = await getCustomerByExternalId(ctx.db, organizationId, req.params.external_customer_id);
+    if (!customer) throw notFound('customer');
+    const taxes = (await taxesOf(ctx.db, organizationId, 'customer', [customer.id])).get(customer.id) ?? [];
+    await terminateSubscriptions(ctx, organizationId, await liveSubscriptionIdsOfCustomer(ctx.db, organizationId, customer.id));
+    const deleted = await softDeleteCustomer(ctx.db, organizationId, customer.id, new Date());
+    res.json({ customer: serializeCustomer(deleted, defaultTimezoneOf(res), taxes) });
+  });
+
+  return r;
+}

@@ -1,0 +1,194 @@
+// Lago's everyday reads (issue 13): GET /events (filters external_subscription_id, code, timestamp_from/to,
+// timestamp_from_started_at), GET /fees (Lago's filters), GET /fees/:lago_id, and
+// GET /customers/:external_customer_id/projected_usage (current usage extrapolated to the period end: the rule is
+// billing/projection.ts).
+//
+// Fees are served as they appear on their invoice (api/serializers/invoice.ts, the same serializer as GET
+// /invoices/:id), so a fee reads the same through both routes. A fee's payment_status is its invoice's: every fee
+// Meterline stores is invoiced and paid with its invoice.
+import type { Request, Response } from 'express';
+import { Router } from 'express';
+import { getBillableMetricByCode } from '../../db/repositories/billable-metrics';
+import { getCustomerByExternalId, getCustomersByIds } from '../../db/repositories/customers';
+import { invoiceIdOfFee, listEventsPage, listFeeRefsPage, subscriptionStartedAt, type FeeRef } from '../../db/repositories/everyday-reads';
+import { getInvoice, type InvoiceRecord } from '../../db/repositories/invoices';
+import { metricIdsOfCharges } from '../../db/repositories/plans';
+import { getSubscriptionsByIds, listSubscriptions } from '../../db/repositories/subscriptions';
+import { SubscriptionListQuery } from '../schemas/subscriptions';
+import { serializeSubscription } from './subscriptions';
+import { projectionMode, projectionRatio, projectUsage } from '../../billing/projection';
+import { defaultTimezoneOf, orgId } from '../auth';
+import type { RouteContext } from '../context';
+import { notFound } from '../errors';
+import { iso, paginationMeta, parseBody, parseIsoInstant } from '../schemas/common';
+import { EventListQuery, FeeListQuery, ProjectedUsageQuery } from '../schemas/everyday';
+import { storedInvoice } from '../serializers/invoice';
+import { computeCurrentUsage, type PlanCache } from '../services/current-usage';
+
+/** The fees, each serialized as on its invoice, in the order of `refs`. */
+async function serializeFees(ctx: RouteContext, organizationId: string, res: Response, refs: FeeRef[]) {
+  const invoices: InvoiceRecord[] = [];
+  for (const id of [...new Set(refs.map((r) => r.invoiceId))]) {
+    const inv = await getInvoice(ctx.db, organizationId, id);
+    if (inv) invoices.push(inv);
+  }
+  const chargeIds = invoices.flatMap((i) => i.fees.map((f) => f.chargeId)).filter((id): id is string => id !== null);
+  const [customers, subscriptions, metricIdByCharge] = await Promise.all([
+    getCustomersByIds(ctx.db, organizationId, invoices.map((i) => i.customerId)),
+    getSubscriptionsByIds(ctx.db, organizationId, invoices.map((i) => i.subscriptionId)),
+    metricIdsOfCharges(ctx.db, organizationId, chargeIds),
+  ]);
+  const subById = new Map(subscriptions.map((s) => [s.id, s]));
+  const byId = new Map<string, unknown>();
+  for (const inv of invoices) {
+    const body = storedInvoice(inv, customers.get(inv.customerId), subById.get(inv.subscriptionId), metricIdByCharge, defaultTimezoneOf(res));
+    for (const fee of body.fees) if (fee.lago_id) byId.set(fee.lago_id, fee);
+  }
+  return refs.map((r) => byId.get(r.feeId)).filter((f) => f !== undefined);
+}
+
+function serializeStoredEvent(e: Awaited<ReturnType<typeof listEventsPage>>['events'][number]) {
+  return {
+    lago_id: e.id,
+    transaction_id: e.transactionId,
+    lago_customer_id: e.customerId,
+    code: e.code,
+    timestamp: iso(e.timestamp),
+    precise_total_amount_cents: e.preciseTotalAmount,
+    properties: e.properties,
+    lago_subscription_id: e.subscriptionId,
+    external_subscription_id: e.externalSubscriptionId,
+    created_at: iso(e.createdAt),
+  };
+}
+
+export function everydayReadRoutes(ctx: RouteContext, deps: { plans?: PlanCache } = {}): Router {
+  const r = Router();
+
+  r.get('/events', async (req: Request, res: Response) => {
+    const organizationId = orgId(res);
+    const q = parseBody(EventListQuery, req.query);
+    let from = q.timestamp_from !== undefined ? parseIsoInstant(q.timestamp_from)! : undefined;
+    if (q.timestamp_from_started_at === 'true' && q.external_subscription_id !== undefined) {
+      const started = await subscriptionStartedAt(ctx.db, organizationId, q.external_subscription_id);
+      if (started && (from === undefined || started.toISOString() > from)) from = started.toISOString();
+    }
+    const { events, totalCount } = await listEventsPage(ctx.db, organizationId, {
+      externalSubscriptionId: q.external_subscription_id,
+      code: q.code,
+      timestampFrom: from,
+      timestampTo: q.timestamp_to !== undefined ? parseIsoInstant(q.timestamp_to)! : undefined,
+      page: q.page,
+      perPage: q.per_page,
+    });
+    res.json({ events: events.map(serializeStoredEvent), meta: paginationMeta(q.page, q.per_page, totalCount) });
+  });
+
+  r.get('/fees', async (req, res) => {
+    const organizationId = orgId(res);
+    const q = parseBody(FeeListQuery, req.query);
+    // Event transaction ids name pay-in-advance fees (one per event); every stored fee is a period fee.
+    const { fees, totalCount } =
+      q.event_transaction_id !== undefined
+        ? { fees: [], totalCount: 0 }
+        : await listFeeRefsPage(ctx.db, organizationId, {
+            externalCustomerId: q.external_customer_id,
+            externalSubscriptionId: q.external_subscription_id,
+            currency: q.currency,
+            feeType: q.fee_type,
+            billableMetricCode: q.billable_metric_code,
+            paymentStatus: q.payment_status,
+            createdAtFrom: q.created_at_from !== undefined ? parseIsoInstant(q.created_at_from)! : undefined,
+            createdAtTo: q.created_at_to !== undefined ? parseIsoInstant(q.created_at_to)! : undefined,
+            page: q.page,
+            perPage: q.per_page,
+          });
+    res.json({ fees: await serializeFees(ctx, organizationId, res, fees), meta: paginationMeta(q.page, q.per_page, totalCount) });
+  });
+
+  r.get('/fees/:lago_id', async (req, res) => {
+    const organizationId = orgId(res);
+    const invoiceId = await invoiceIdOfFee(ctx.db, organizationId, req.params.lago_id);
+    if (!invoiceId) throw notFound('fee');
+    const [fee] = await serializeFees(ctx, organizationId, res, [{ feeId: req.params.lago_id, invoiceId }]);
+    if (!fee) throw notFound('fee');
+    res.json({ fee });
+  });
+
+  // Lago's findAllCustomerSubscriptions: the customer's subscriptions (every status unless status[] narrows them).
+  r.get('/customers/:external_customer_id/subscriptions', async (req, res) => {
+    const organizationId = orgId(res);
+    const q = parseBody(SubscriptionListQuery, req.query);
+    const customer = await getCustomerByExternalId(ctx.db, organizationId, req.params.external_customer_id);
+    if (!customer) throw notFound('customer');
+    const statusParam = req.query['status[]'] ?? req.query.status;
+    const statuses = (Array.isArray(statusParam) ? statusParam : statusParam !== undefined ? [statusParam] : ['active', 'pending', 'terminated'])
+      .map(String)
+      .filter((st): st is 'active' | 'pending' | 'terminated' => st === 'active' || st === 'pending' || st === 'terminated');
+    const { subscriptions, totalCount } = await listSubscriptions(ctx.db, organizationId, {
+      externalCustomerId: customer.externalId,
+      planCode: q.plan_code,
+      statuses,
+      page: q.page,
+      perPage: q.per_page,
+    });
+    res.json({
+      subscriptions: subscriptions.filter((x) => x.customerId === customer.id).map((x) => serializeSubscription(x, defaultTimezoneOf(res))),
+      meta: paginationMeta(q.page, q.per_page, totalCount),
+    });
+  });
+
+  r.get('/customers/:external_customer_id/projected_usage', async (req, res) => {
+    const organizationId = orgId(res);
+    const q = parseBody(ProjectedUsageQuery, req.query);
+    const now = new Date().toISOString();
+    const { customer_usage: usage } = await computeCurrentUsage(
+      ctx.db,
+      organizationId,
+      { externalCustomerId: req.params.external_customer_id, externalSubscriptionId: q.external_subscription_id },
+      { now, ...(deps.plans ? { plans: deps.plans } : {}) },
+    );
+    const ratio = projectionRatio(usage.from_datetime, usage.to_datetime, now);
+    const charges = [];
+    let projectedTotal = 0;
+    for (const c of usage.charges_usage) {
+      const metric = await getBillableMetricByCode(ctx.db, organizationId, c.billable_metric.code);
+      const mode = projectionMode(metric?.aggregationType ?? 'max_agg', metric?.recurring ?? true);
+      const p = projectUsage(c.units, c.amount_cents, mode, ratio);
+      projectedTotal += p.projectedAmountCents;
+      const project = (u: { units: string; amount_cents: number }) => {
+        const x = projectUsage(u.units, u.amount_cents, mode, ratio);
+        return { projected_units: x.projectedUnits, projected_amount_cents: x.projectedAmountCents };
+      };
+      charges.push({
+        units: c.units,
+        projected_units: p.projectedUnits,
+        events_count: c.events_count,
+        amount_cents: c.amount_cents,
+        projected_amount_cents: p.projectedAmountCents,
+        amount_currency: c.amount_currency,
+        groups: [],
+        charge: c.charge,
+        billable_metric: c.billable_metric,
+        filters: c.filters.map((f) => ({ ...f, ...project(f) })),
+        grouped_usage: c.grouped_usage.map((g) => ({ ...g, ...project(g), filters: g.filters.map((f) => ({ ...f, ...project(f) })) })),
+      });
+    }
+    res.json({
+      customer_projected_usage: {
+        from_datetime: usage.from_datetime,
+        to_datetime: usage.to_datetime,
+        issuing_date: usage.issuing_date,
+        lago_invoice_id: usage.lago_invoice_id,
+        currency: usage.currency,
+        amount_cents: usage.amount_cents,
+        projected_amount_cents: projectedTotal,
+        taxes_amount_cents: usage.taxes_amount_cents,
+        total_amount_cents: usage.total_amount_cents,
+        charges_usage: charges,
+      },
+    });
+  });
+
+  return r;
+}

@@ -1,0 +1,84 @@
+// The OpenAPI part for Lago's everyday API (issue 13: api/routes/catalog-edits.ts, api/routes/everyday-reads.ts),
+// merged into api/schemas/openapi.ts method by method (several of its paths already hold other methods).
+import { z } from 'zod';
+import { paginationQuery } from './common';
+import { BillableMetricUpdateBody, CustomerListQuery, EventListQuery, FeeListQuery, PlanUpdateBody, ProjectedUsageQuery } from './everyday';
+import type { ResponseName } from './responses';
+import { SubscriptionListQuery } from './subscriptions';
+
+function schemaOf(s: z.ZodType): Record<string, unknown> {
+  const json = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  delete json.$schema;
+  return json;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const errorRef = { content: { 'application/json': { schema: ref('Error') } } };
+const errors = {
+  '400': { description: 'Malformed JSON', ...errorRef },
+  '401': { description: 'Missing or invalid API key', ...errorRef },
+  '404': { description: 'Not found (`<resource>_not_found`)', ...errorRef },
+  '422': { description: 'Validation errors (`error_details: {field: [codes]}`)', ...errorRef },
+};
+const ok = (name: ResponseName) => ({ '200': { description: 'OK (Lago envelope)', content: { 'application/json': { schema: ref(name) } } }, ...errors });
+const pathParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
+const body = (name: string) => ({ required: true, content: { 'application/json': { schema: ref(name) } } });
+
+function queryParameters(query: z.ZodObject) {
+  const json = schemaOf(query) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: (json.required ?? []).includes(name), schema }));
+}
+
+function everydayPaths(): Record<string, Record<string, unknown>> {
+  const code = [pathParam('code')];
+  const customer = [pathParam('external_customer_id')];
+  return {
+    '/billable_metrics/{code}': {
+      put: {
+        summary: 'Update a billable metric (code, aggregation, field and recurring fixed while a charge uses it; filters may only grow)',
+        parameters: code,
+        requestBody: body('BillableMetricUpdateInput'),
+        responses: ok('BillableMetricResponse'),
+      },
+      delete: { summary: 'Delete a billable metric no charge or alert uses (its code can be reused)', parameters: code, responses: ok('BillableMetricResponse') },
+    },
+    '/plans': { get: { summary: 'List plans', parameters: queryParameters(paginationQuery), responses: ok('PlanListResponse') } },
+    '/plans/{code}': {
+      put: {
+        summary: "Update a plan: amount, charges (by id: kept, new, removed) and the rest apply to its subscriptions' open periods; code, interval, currency and pay_in_advance fixed while it has live subscriptions",
+        parameters: code,
+        requestBody: body('PlanUpdateInput'),
+        responses: ok('PlanResponse'),
+      },
+      delete: { summary: 'Delete a plan: its live subscriptions are terminated (their period so far invoiced), its code freed', parameters: code, responses: ok('PlanResponse') },
+    },
+    '/customers': { get: { summary: 'List customers', parameters: queryParameters(CustomerListQuery), responses: ok('CustomerListResponse') } },
+    '/customers/{external_customer_id}': {
+      delete: { summary: 'Delete a customer: its live subscriptions are terminated, its external_id freed', parameters: customer, responses: ok('CustomerResponse') },
+    },
+    '/customers/{external_customer_id}/projected_usage': {
+      get: {
+        summary: 'Current usage of the open period extrapolated to its end (count/sum metrics; others as they are)',
+        parameters: [...customer, ...queryParameters(ProjectedUsageQuery)],
+        responses: ok('CustomerProjectedUsageResponse'),
+      },
+    },
+    '/customers/{external_customer_id}/subscriptions': {
+      get: {
+        summary: "The customer's subscriptions (every status unless status[] narrows them)",
+        parameters: [...customer, ...queryParameters(SubscriptionListQuery), { name: 'status[]', in: 'query', required: false, schema: { type: 'array', items: { type: 'string', enum: ['active', 'pending', 'terminated'] } } }],
+        responses: ok('SubscriptionListResponse'),
+      },
+    },
+    '/events': { get: { summary: 'List stored events, newest first', parameters: queryParameters(EventListQuery), responses: ok('StoredEventListResponse') } },
+    '/fees': { get: { summary: 'List fees (as on their invoices), newest invoice first', parameters: queryParameters(FeeListQuery), responses: ok('FeeListResponse') } },
+    '/fees/{lago_id}': { get: { summary: 'Retrieve a fee', parameters: [pathParam('lago_id')], responses: ok('FeeResponse') } },
+  };
+}
+
+/** Adds the everyday paths (method by method) and their request bodies to the document. */
+export function addEverydayOpenApi(doc: { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } }): void {
+  for (const [path, methods] of Object.entries(everydayPaths())) doc.paths[path] = { ...(doc.paths[path] ?? {}), ...methods };
+  doc.components.schemas.BillableMetricUpdateInput = schemaOf(BillableMetricUpdateBody);
+  doc.components.schemas.PlanUpdateInput = schemaOf(PlanUpdateBody);
+}

@@ -1,0 +1,124 @@
+// Lago's everyday reads that page through the ledger: GET /events (stored events, newest first) and GET /fees (the
+// fees of invoices, newest first). Every query is scoped by organization_id; filters are the Lago query parameters.
+import type { Knex } from 'knex';
+import { canonicalDecimal } from '../../billing/decimal-string';
+import type { StoredEvent } from './event-errors';
+
+type Db = Knex | Knex.Transaction;
+
+export interface EventListFilter {
+  externalSubscriptionId?: string;
+  code?: string;
+  /** ISO UTC, inclusive. */
+  timestampFrom?: string;
+  /** ISO UTC, inclusive. */
+  timestampTo?: string;
+  page: number;
+  perPage: number;
+}
+
+export async function listEventsPage(db: Db, organizationId: string, f: EventListFilter): Promise<{ events: StoredEvent[]; totalCount: number }> {
+  const base = db('events as e').where('e.organization_id', organizationId);
+  if (f.externalSubscriptionId !== undefined) base.andWhere('e.external_subscription_id', f.externalSubscriptionId);
+  if (f.code !== undefined) base.andWhere('e.code', f.code);
+  if (f.timestampFrom !== undefined) base.andWhere('e.timestamp', '>=', f.timestampFrom);
+  if (f.timestampTo !== undefined) base.andWhere('e.timestamp', '<=', f.timestampTo);
+  const [{ count }] = await base.clone().count<{ count: string }[]>('* as count');
+  const rows = await base
+    .clone()
+    .leftJoin('subscriptions as s', 's.id', 'e.subscription_id')
+    .orderBy([{ column: 'e.timestamp', order: 'desc' }, { column: 'e.id', order: 'desc' }])
+    .limit(f.perPage)
+    .offset((f.page - 1) * f.perPage)
+    .select(
+      'e.lago_id', 'e.transaction_id', 'e.external_subscription_id', 'e.subscription_id', 's.customer_id', 'e.code', 'e.timestamp',
+      'e.properties', db.raw('e.precise_total_amount::text as precise_total_amount'), 'e.created_at',
+    );
+  return {
+    totalCount: Number(count),
+    events: rows.map((r: Record<string, any>) => ({
+      id: String(r.lago_id),
+      transactionId: r.transaction_id,
+      externalSubscriptionId: r.external_subscription_id,
+      subscriptionId: r.subscription_id ?? null,
+      customerId: r.customer_id ?? null,
+      code: r.code,
+      timestamp: r.timestamp,
+      properties: r.properties ?? {},
+      preciseTotalAmount: r.precise_total_amount === null ? null : canonicalDecimal(r.precise_total_amount),
+      createdAt: r.created_at,
+    })),
+  };
+}
+
+/** The subscription start of a subscription by external id (GET /events `timestamp_from_started_at`). */
+export async function subscriptionStartedAt(db: Db, organizationId: string, externalSubscriptionId: string): Promise<Date | null> {
+  const row = await db('subscriptions').where({ organization_id: organizationId, external_id: externalSubscriptionId }).first('started_at', 'subscription_at');
+  return row ? (row.started_at ?? row.subscription_at) : null;
+}
+
+/** Lago fee_type → the stored fee types it covers. */
+const FEE_TYPES: Record<string, string[]> = {
+  charge: ['charge', 'charge_minimum', 'adjustment'],
+  subscription: ['subscription'],
+  commitment: ['minimum_commitment'],
+  credit: ['progressive_billing_credit'],
+  add_on: [],
+};
+
+export interface FeeListFilter {
+  externalCustomerId?: string;
+  externalSubscriptionId?: string;
+  currency?: string;
+  feeType?: string;
+  billableMetricCode?: string;
+  /** pending | succeeded | failed | refunded: the fee's invoice's payment status (fees are paid with their invoice). */
+  paymentStatus?: string;
+  createdAtFrom?: string;
+  createdAtTo?: string;
+  page: number;
+  perPage: number;
+}
+
+export interface FeeRef {
+  feeId: string;
+  invoiceId: string;
+}
+
+/** A page of fees (newest invoice first, then by position): which fee of which invoice. */
+export async function listFeeRefsPage(db: Db, organizationId: string, f: FeeListFilter): Promise<{ fees: FeeRef[]; totalCount: number }> {
+  const base = db('fees as f')
+    .join('invoices as i', 'i.id', 'f.invoice_id')
+    .join('customers as c', 'c.id', 'i.customer_id')
+    .join('subscriptions as s', 's.id', 'i.subscription_id')
+    .where('f.organization_id', organizationId)
+    .andWhere('i.organization_id', organizationId);
+  if (f.externalCustomerId !== undefined) base.andWhere('c.external_id', f.externalCustomerId);
+  if (f.externalSubscriptionId !== undefined) base.andWhere('s.external_id', f.externalSubscriptionId);
+  if (f.currency !== undefined) base.andWhere('f.currency', f.currency);
+  if (f.feeType !== undefined) base.whereIn('f.fee_type', FEE_TYPES[f.feeType] ?? []);
+  if (f.billableMetricCode !== undefined) base.andWhere('f.metric_code', f.billableMetricCode);
+  if (f.paymentStatus !== undefined) {
+    if (f.paymentStatus === 'pending') base.whereNotIn('i.payment_status', ['succeeded', 'failed']);
+    else base.andWhere('i.payment_status', f.paymentStatus);
+  }
+  if (f.createdAtFrom !== undefined) base.andWhere('i.created_at', '>=', f.createdAtFrom);
+  if (f.createdAtTo !== undefined) base.andWhere('i.created_at', '<=', f.createdAtTo);
+  const [{ count }] = await base.clone().count<{ count: string }[]>('* as count');
+  const rows: { id: string; invoice_id: string }[] = await base
+    .clone()
+    .orderBy([{ column: 'i.created_at', order: 'desc' }, { column: 'i.id', order: 'desc' }, { column: 'f.position' }])
+    .limit(f.perPage)
+    .offset((f.page - 1) * f.perPage)
+    .select('f.id', 'f.invoice_id');
+  return { fees: rows.map((r) => ({ feeId: r.id, invoiceId: r.invoice_id })), totalCount: Number(count) };
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The invoice holding the fee, or null (an unknown or malformed id). */
+export async function invoiceIdOfFee(db: Db, organizationId: string, feeId: string): Promise<string | null> {
+  if (!UUID_RE.test(feeId)) return null;
+  const row = await db('fees').where({ organization_id: organizationId, id: feeId }).first('invoice_id');
+  return row ? row.invoice_id : null;
+}

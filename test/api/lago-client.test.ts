@@ -1,0 +1,265 @@
+// The official Lago JavaScript client (lago-javascript-client, pinned) against the real Meterline API (HTTP API,
+// worker, Postgres, Temporal dev server: the e2e system, because deletions and terminations run through the
+// subscription workflows, which need a worker). Two things are proven:
+//   1. every method of the client (all groups) is called with placeholder arguments; the methods NOT answered by
+//      the unknown-route 404 (`code: "not_found"`) are exactly the ones tools/lago-coverage.ts counts as reaching a
+//      route (its static count is what the live API does);
+//   2. every method of the groups Meterline serves is called for real, in a customer's path from catalog to paid
+//      invoice, and each answer validates against the schema Lago 1.51's OpenAPI documents for that operation and
+//      status (ajv, JSON Schema 2020-12, the file's own components).
+import fs from 'node:fs';
+import os from 'node:os';
+import nodePath from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { parse } from 'yaml';
+import { Client as LagoClient } from 'lago-javascript-client';
+import { clientCalls, meterlineRoutes, OPENAPI_FILE, routeFor } from '../../tools/lago-coverage';
+import { eventually, startSystem, type System } from '../e2e/harness';
+
+let sys: System;
+let lago: any;
+const doc = parse(fs.readFileSync(OPENAPI_FILE, 'utf8')) as { paths: Record<string, Record<string, any>>; components: Record<string, unknown> };
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
+ajv.addSchema({ $id: 'lago', components: doc.components });
+const DATA_DIR = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'meterline-lago-client-'));
+const S = `lc${process.pid}`;
+
+/** The OpenAPI operation of a concrete request (literal segments win over parameters, as in Express). */
+function operationOf(method: string, path: string): { template: string; op: any } {
+  const candidates = Object.keys(doc.paths)
+    .filter((t) => doc.paths[t]![method.toLowerCase()])
+    .filter((t) => new RegExp(`^${t.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path))
+    .sort((a, b) => (a.match(/\{/g)?.length ?? 0) - (b.match(/\{/g)?.length ?? 0));
+  const template = candidates[0];
+  if (!template) throw new Error(`no Lago operation for ${method} ${path}`);
+  return { template, op: doc.paths[template]![method.toLowerCase()] };
+}
+
+/**
+ * Answers that do not (yet) validate against Lago 1.51's schemas, and why. Kept exact by the test: fixing one or
+ * adding one changes this list (the README's "Lago API coverage" section lists them too).
+ */
+const KNOWN_DIVERGENCES: Record<string, string> = {
+  'plans.createPlan': "description null for a plan created without one (Lago's schema: a string)",
+  'plans.createPlan (2)': 'same',
+  'plans.findAllPlans': 'same',
+  'plans.findPlan': 'same',
+  'plans.updatePlan': 'same',
+  'plans.destroyPlan': 'same',
+  'subscriptions.createSubscriptionAlert': 'billable_metric null on an amount alert, previous_value a decimal string (Lago: an object, a number)',
+  'subscriptions.getSubscriptionAlerts': 'same',
+  'events.createEvent': "properties echoed with the JSON types sent (Lago's schema: property values are strings)",
+  'events.createBatchEvents': 'same',
+  'events.findEvent': 'same',
+  'events.findAllEvents': 'same',
+  'customers.findCustomerProjectedUsage': "charge.invoice_display_name null when the charge has none (Lago's schema: a string)",
+  'customers.findAllCustomerPastUsage': "Meterline's past usage is per metric with imported usage apart, not Lago's CustomerPastUsage (amounts per period)",
+  'invoices.invoicePreview': 'a preview stores nothing: lago_id, number, dates and lago_item_id of inline charges are null',
+  'payments.createPayment': 'a manual payment has no provider: payment_provider_code/type and provider_customer_id are null',
+};
+
+const problems: string[] = [];
+const validated = new Set<string>();
+/** Every call whose status Lago documents (validated, or a listed divergence). */
+const checked = new Set<string>();
+
+/** Validates a client answer (a 2xx, or an error the client throws) against Lago's schema for that status. */
+function validate(label: string, method: string, url: string, status: number, body: unknown) {
+  const path = new URL(url).pathname.replace(/^\/api\/v1/, '');
+  const { op } = operationOf(method, path);
+  const response = op.responses?.[String(status)];
+  if (!response) {
+    problems.push(`${label}: ${method} ${path} → ${status}, which Lago does not document (${Object.keys(op.responses ?? {}).join(', ')})`);
+    return;
+  }
+  checked.add(label);
+  const schema = response.content?.['application/json']?.schema;
+  if (!schema) return; // documented without a JSON body (e.g. the public key as text)
+  const ref: string | undefined = schema.$ref;
+  // An inline schema's $refs point into the file's components: resolved through the `lago` document.
+  const check = ref ? ajv.getSchema(`lago${ref}`) : ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"lago#/components/')));
+  if (!check) throw new Error(`unresolvable ${ref}`);
+  if (!check(body)) {
+    problems.push(`${label}: ${method} ${path} → ${status} does not conform to ${ref}: ${ajv.errorsText(check.errors, { separator: '; ' })}`);
+  } else {
+    validated.add(label);
+  }
+}
+
+/** Calls a client method; returns its data (2xx) or the error body (4xx), validated either way. */
+async function call(label: string, fn: () => Promise<any>, expectOk = true): Promise<any> {
+  try {
+    const res = await fn();
+    validate(label, res.method ?? methodOf(res), res.url, res.status, res.data);
+    return res.data;
+  } catch (err: any) {
+    if (!(err && typeof err.status === 'number' && err.url)) throw err;
+    if (expectOk) throw new Error(`${label} → ${err.status} ${JSON.stringify(err.error)}`);
+    validate(label, methodOf(err), err.url, err.status, err.error);
+    return err.error;
+  }
+}
+
+/** The HTTP method of a response (the client keeps the Request's method on the Response it returns). */
+const lastMethod = new Map<string, string>();
+function methodOf(res: { url: string }): string {
+  return lastMethod.get(res.url) ?? 'GET';
+}
+
+beforeAll(async () => {
+  process.env.METERLINE_DATA_DIR = DATA_DIR;
+  sys = await startSystem('dev-server');
+  // The client's own fetch, recording each request's method by URL (Response objects do not carry it).
+  const recordingFetch: typeof fetch = (input, init) => {
+    lastMethod.set(String(input), (init?.method ?? 'GET').toUpperCase());
+    return fetch(input, init);
+  };
+  lago = LagoClient(sys.apiKey, { baseUrl: sys.baseUrl, customFetch: recordingFetch } as any);
+});
+
+afterAll(async () => {
+  await sys?.stop();
+  fs.rmSync(DATA_DIR, { recursive: true, force: true });
+});
+
+test("every client method reaches a route exactly when tools/lago-coverage.ts says it does (the live API's unknown-route 404 decides)", async () => {
+  const routes = await meterlineRoutes();
+  const calls = clientCalls();
+  expect(calls.length).toBeGreaterThan(200);
+  const live: string[] = [];
+  for (const c of calls) {
+    const fn = lago[c.group][c.name] as (...a: unknown[]) => Promise<unknown>;
+    // Each argument reads as an id that names nothing in a path (toString) and as an empty object as a body or a
+    // query (no enumerable key): a served route answers 4xx for it (or a harmless 200 for a list), never the
+    // unknown-route 404; a body that is not JSON would be refused (400) before routing and prove nothing.
+    const arg = (i: number) => Object.defineProperty({}, 'toString', { value: () => `none${i}_${S}`, enumerable: false });
+    const answer: any = await fn(arg(1), arg(2), arg(3), arg(4), arg(5)).catch((e: any) => e);
+    // Methods without a JSON format leave the body unread (error null): read it here.
+    const error = answer?.error ?? (typeof answer?.json === 'function' && !answer.bodyUsed ? await answer.json().catch(() => null) : null);
+    const unknownRoute = answer?.status === 404 && error?.code === 'not_found';
+    if (!unknownRoute) live.push(`${c.group}.${c.name}`);
+  }
+  const statically = calls.filter((c) => routeFor(routes, c.method, c.path.replace(/p\d/g, 'x')) !== undefined).map((c) => `${c.group}.${c.name}`);
+  expect(live.sort()).toEqual(statically.sort());
+  expect(live.length).toBeGreaterThanOrEqual(54);
+});
+
+test("every method of Meterline's groups, called for real, answers what Lago 1.51's OpenAPI documents", async () => {
+  const now = Date.now();
+  const ts = Math.floor(now / 1000) - 30;
+  const backdated = new Date(now - 40 * 86_400_000).toISOString();
+
+  // Taxes
+  await call('taxes.createTax', () => lago.taxes.createTax({ tax: { name: 'VAT', code: `vat_${S}`, rate: '20' } }));
+  await call('taxes.createTax (2)', () => lago.taxes.createTax({ tax: { name: 'Tmp', code: `tmp_${S}`, rate: '5' } }));
+  await call('taxes.findAllTaxes', () => lago.taxes.findAllTaxes({ page: 1, per_page: 10 }));
+  await call('taxes.findTax', () => lago.taxes.findTax(`vat_${S}`));
+  await call('taxes.updateTax', () => lago.taxes.updateTax(`tmp_${S}`, { tax: { name: 'Tmp 2', rate: '2.5' } }));
+  await call('taxes.destroyTax', () => lago.taxes.destroyTax(`tmp_${S}`));
+
+  // Billable metrics
+  const bm = await call('billableMetrics.createBillableMetric', () =>
+    lago.billableMetrics.createBillableMetric({ billable_metric: { name: 'Tokens', code: `tok_${S}`, aggregation_type: 'sum_agg', field_name: 'tokens', filters: [{ key: 'model', values: ['s', 'l'] }] } }),
+  );
+  await call('billableMetrics.createBillableMetric (2)', () => lago.billableMetrics.createBillableMetric({ billable_metric: { name: 'Calls', code: `calls_${S}`, aggregation_type: 'count_agg' } }));
+  await call('billableMetrics.findAllBillableMetrics', () => lago.billableMetrics.findAllBillableMetrics({ page: 1, per_page: 5 }));
+  await call('billableMetrics.findBillableMetric', () => lago.billableMetrics.findBillableMetric(`tok_${S}`));
+  await call('billableMetrics.updateBillableMetric', () => lago.billableMetrics.updateBillableMetric(`calls_${S}`, { billable_metric: { name: 'API calls', description: 'every call' } }));
+  await call('billableMetrics.destroyBillableMetric', () => lago.billableMetrics.destroyBillableMetric(`calls_${S}`));
+
+  // Plans
+  const planBody = (code: string) => ({
+    plan: {
+      name: 'Pro', code, interval: 'monthly', amount_cents: 1500, amount_currency: 'USD', pay_in_advance: false, tax_codes: [`vat_${S}`],
+      charges: [{ billable_metric_id: bm.billable_metric.lago_id, charge_model: 'standard', properties: { amount: '0.01' }, filters: [{ invoice_display_name: 'Large', properties: { amount: '0.02' }, values: { model: ['l'] } }] }],
+    },
+  });
+  const plan = await call('plans.createPlan', () => lago.plans.createPlan(planBody(`pro_${S}`)));
+  await call('plans.createPlan (2)', () => lago.plans.createPlan(planBody(`old_${S}`)));
+  await call('plans.findAllPlans', () => lago.plans.findAllPlans({ page: 1, per_page: 5 }));
+  await call('plans.findPlan', () => lago.plans.findPlan(`pro_${S}`));
+  const charge = plan.plan.charges[0];
+  await call('plans.updatePlan', () =>
+    lago.plans.updatePlan(`pro_${S}`, { plan: { amount_cents: 1600, charges: [{ id: charge.lago_id, billable_metric_id: charge.lago_billable_metric_id, charge_model: 'standard', properties: { amount: '0.015' } }] } }),
+  );
+  await call('plans.destroyPlan', () => lago.plans.destroyPlan(`old_${S}`));
+
+  // Customers and subscriptions
+  await call('customers.createCustomer', () =>
+    lago.customers.createCustomer({ customer: { external_id: `cust_${S}`, name: 'Ada', email: 'ada@example.com', currency: 'USD', timezone: 'UTC', country: 'FR', billing_configuration: { invoice_grace_period: 0 } } }),
+  );
+  await call('customers.createCustomer (grace)', () => lago.customers.createCustomer({ customer: { external_id: `grace_${S}`, currency: 'USD', billing_configuration: { invoice_grace_period: 5 } } }));
+  await call('customers.createCustomer (gone)', () => lago.customers.createCustomer({ customer: { external_id: `gone_${S}`, currency: 'USD' } }));
+  await call('customers.findAllCustomers', () => lago.customers.findAllCustomers({ page: 1, per_page: 10 }));
+  await call('customers.findCustomer', () => lago.customers.findCustomer(`cust_${S}`));
+  await call('subscriptions.createSubscription', () =>
+    lago.subscriptions.createSubscription({ subscription: { external_customer_id: `cust_${S}`, plan_code: `pro_${S}`, external_id: `sub_${S}`, subscription_at: backdated, billing_time: 'calendar' } }),
+  );
+  await call('subscriptions.createSubscription (grace)', () =>
+    lago.subscriptions.createSubscription({ subscription: { external_customer_id: `grace_${S}`, plan_code: `pro_${S}`, external_id: `grace_${S}`, subscription_at: backdated } }),
+  );
+  await call('subscriptions.createSubscription (gone)', () => lago.subscriptions.createSubscription({ subscription: { external_customer_id: `gone_${S}`, plan_code: `pro_${S}`, external_id: `gone_${S}` } }));
+  await call('subscriptions.findAllSubscriptions', () => lago.subscriptions.findAllSubscriptions({ external_customer_id: `cust_${S}`, plan_code: `pro_${S}`, 'status[]': ['active'] }));
+  await call('subscriptions.findSubscription', () => lago.subscriptions.findSubscription(`sub_${S}`));
+  await call('subscriptions.createSubscriptionAlert', () =>
+    lago.subscriptions.createSubscriptionAlert(`sub_${S}`, { alert: { alert_type: 'current_usage_amount', code: `spend_${S}`, name: 'Spend', thresholds: [{ value: '100', code: 'warn' }] } }),
+  );
+  await call('subscriptions.getSubscriptionAlerts', () => lago.subscriptions.getSubscriptionAlerts(`sub_${S}`));
+
+  // Events and usage
+  await call('events.createEvent', () => lago.events.createEvent({ event: { transaction_id: `tx1_${S}`, external_subscription_id: `sub_${S}`, code: `tok_${S}`, timestamp: ts, properties: { tokens: 1000, model: 'l' } } }));
+  await call('events.createBatchEvents', () =>
+    lago.events.createBatchEvents({ events: [{ transaction_id: `tx2_${S}`, external_subscription_id: `sub_${S}`, code: `tok_${S}`, timestamp: ts, properties: { tokens: 500, model: 's' } }] }),
+  );
+  await call('events.findEvent', () => lago.events.findEvent(`tx1_${S}`));
+  await call('events.findAllEvents', () => lago.events.findAllEvents({ external_subscription_id: `sub_${S}`, code: `tok_${S}`, page: 1, per_page: 10 }));
+  await call('customers.findCustomerCurrentUsage', () => lago.customers.findCustomerCurrentUsage(`cust_${S}`, { external_subscription_id: `sub_${S}` }));
+  await call('customers.findCustomerProjectedUsage', () => lago.customers.findCustomerProjectedUsage(`cust_${S}`, { external_subscription_id: `sub_${S}` }));
+  await call('customers.findAllCustomerSubscriptions', () => lago.customers.findAllCustomerSubscriptions(`cust_${S}`, { page: 1, per_page: 5 }));
+  await call('customers.findAllCustomerPastUsage', () => lago.customers.findAllCustomerPastUsage(`cust_${S}`, { external_subscription_id: `sub_${S}` }));
+
+  // Invoices, fees, payments
+  const finalized = await eventually(async () => (await lago.invoices.findAllInvoices({ external_customer_id: `cust_${S}`, status: 'finalized' })).data.invoices[0], 60_000, 'a finalized invoice');
+  await call('invoices.findAllInvoices', () => lago.invoices.findAllInvoices({ external_customer_id: `cust_${S}`, page: 1, per_page: 5 }));
+  await call('invoices.findInvoice', () => lago.invoices.findInvoice(finalized.lago_id));
+  await call('invoices.updateInvoice', () => lago.invoices.updateInvoice(finalized.lago_id, { invoice: { metadata: [{ key: 'po', value: 'PO-7' }] } }));
+  await call('invoices.downloadInvoice', () => lago.invoices.downloadInvoice(finalized.lago_id));
+  await call('invoices.invoicePreview', () => lago.invoices.invoicePreview({ customer: { external_id: `cust_${S}` }, plan_code: `pro_${S}` }));
+  const fees = await call('fees.findAllFees', () => lago.fees.findAllFees({ external_customer_id: `cust_${S}`, page: 1, per_page: 5 }));
+  await call('fees.findFee', () => lago.fees.findFee(fees.fees[0].lago_id));
+  await call('payments.createPayment', () => lago.payments.createPayment({ payment: { invoice_id: finalized.lago_id, amount_cents: 1, reference: `wire_${S}` } }));
+  // No payment provider is connected: Lago's documented errors, not 2xx.
+  await call('invoices.invoicePaymentUrl', () => lago.invoices.invoicePaymentUrl(finalized.lago_id), false);
+  await call('customers.generateCustomerCheckoutUrl', () => lago.customers.generateCustomerCheckoutUrl(`cust_${S}`), false);
+  await call('invoices.retryPayment', () => lago.invoices.retryPayment(finalized.lago_id), false);
+  const draft = await eventually(async () => (await lago.invoices.findAllInvoices({ external_customer_id: `grace_${S}`, status: 'draft' })).data.invoices[0], 60_000, 'a draft in its grace period');
+  await call('invoices.refreshInvoice', () => lago.invoices.refreshInvoice(draft.lago_id));
+  await call('invoices.finalizeInvoice', () => lago.invoices.finalizeInvoice(draft.lago_id));
+  await call('invoices.voidInvoice', () => lago.invoices.voidInvoice(draft.lago_id));
+
+  // Webhook endpoints and keys
+  const endpoint = await call('webhookEndpoints.createWebhookEndpoint', () => lago.webhookEndpoints.createWebhookEndpoint({ webhook_endpoint: { webhook_url: 'https://hooks.example.test/lago', signature_algo: 'hmac' } }));
+  await call('webhookEndpoints.findAllWebhookEndpoints', () => lago.webhookEndpoints.findAllWebhookEndpoints({ page: 1, per_page: 5 }));
+  await call('webhookEndpoints.findWebhookEndpoint', () => lago.webhookEndpoints.findWebhookEndpoint(endpoint.webhook_endpoint.lago_id));
+  await call('webhookEndpoints.updateWebhookEndpoint', () => lago.webhookEndpoints.updateWebhookEndpoint(endpoint.webhook_endpoint.lago_id, { webhook_endpoint: { webhook_url: 'https://hooks.example.test/lago2', signature_algo: 'jwt' } }));
+  await call('webhookEndpoints.destroyWebhookEndpoint', () => lago.webhookEndpoints.destroyWebhookEndpoint(endpoint.webhook_endpoint.lago_id));
+  await call('webhooks.fetchPublicKey', () => lago.webhooks.fetchPublicKey({ format: 'text' }));
+  await call('webhooks.fetchJsonPublicKey', () => lago.webhooks.fetchJsonPublicKey());
+
+  // Organization, then the deletions (through the subscription workflows)
+  await call('organizations.updateOrganization', () => lago.organizations.updateOrganization({ organization: { timezone: 'UTC', net_payment_term: 0 } }));
+  await call('subscriptions.destroySubscription', () => lago.subscriptions.destroySubscription(`sub_${S}`));
+  await call('customers.destroyCustomer', () => lago.customers.destroyCustomer(`gone_${S}`));
+
+  // What does not conform yet, each with its reason: exactly these (a fix or a new divergence fails the test).
+  const failing = [...new Set(problems.map((p) => p.split(':')[0]!))].sort();
+  expect(failing).toEqual(Object.keys(KNOWN_DIVERGENCES).sort());
+  // Every method of the served groups was validated at least once.
+  const routes = await meterlineRoutes();
+  const reaching = clientCalls().filter((c) => routeFor(routes, c.method, c.path.replace(/p\d/g, 'x')) !== undefined).map((c) => `${c.group}.${c.name}`);
+  const exercised = new Set([...checked].map((l) => l.replace(/ \(.*\)$/, '')));
+  expect(validated.size).toBeGreaterThan(40);
+  expect(reaching.filter((m) => !exercised.has(m))).toEqual([]);
+});
