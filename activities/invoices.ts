@@ -40,6 +40,7 @@ import { chargesToRead, ratePeriod } from '../billing/rate-period';
 import type { Period, Plan } from '../billing/types';
 import type { TaxedInvoiceDraft } from '../billing/tax';
 import { withInvoiceTaxes } from './taxes';
+import { applyCustomerCoupons, settleCreditsAtFinalization } from './credits';
 import {
   billedFeesOfInvoices,
   claimPeriodInvoice,
@@ -211,8 +212,10 @@ async function rateInvoice(
 ): Promise<TaxedInvoiceDraft> {
   const draft = await rateInvoiceDraft(db, ctx, plan, kind, period, fullPeriod, subscriptionAt);
   const withAdjustments = carriesAdjustments(kind) ? withExtraFees(draft, await lateUsageAdjustments(db, ctx, plan, period.start, subscriptionAt)) : draft;
+  // Coupons step (activities/credits.ts, billing/coupons.ts): before taxes, so taxes use the discounted base.
+  const withCoupons = await applyCustomerCoupons(db, ctx, plan, withAdjustments);
   // Taxes step (billing/tax taxInvoiceDraft): after every fee of the invoice is known, before it is written.
-  return withInvoiceTaxes(db, ctx, plan, withAdjustments, period);
+  return withInvoiceTaxes(db, ctx, plan, withCoupons, period);
 }
 
 function result(invoice: LockedInvoice, ctx: SubscriptionBillingContext, created: boolean): PeriodInvoiceResult {
@@ -301,7 +304,9 @@ export function createInvoiceActivities(
           if (invoice.status !== 'draft') return result(invoice, ctx, false);
           await lockSubscriptionForAdjustments(trx, ref.organizationId, invoice.subscriptionId);
           const rerated = await rerateLockedDraft(trx, ctx, invoice);
-          return result(await finalizeLockedInvoice(trx, rerated), ctx, false);
+          // Coupons consumed, credit-note balances applied after taxes (activities/credits.ts); wallets come next.
+          const credited = await settleCreditsAtFinalization(trx, rerated);
+          return result(await finalizeLockedInvoice(trx, credited), ctx, false);
         }),
       ));
     },

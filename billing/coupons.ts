@@ -154,3 +154,34 @@ export function appliedCouponUsage(s: AppliedCouponState, usedOnInvoices: number
   const remaining = Math.max(0, (s.amountCents ?? 0) - consumedCents);
   return { amountCentsRemaining: remaining, frequencyDurationRemaining: null, terminated: remaining === 0 };
 }
+
+// ---- the pipeline step over an invoice draft ---------------------------------------------------------------
+
+/** A draft after the coupons step: each fee's coupon share and tax base, the credits, the total lowered by them. */
+export interface CouponedDraft<F> {
+  currency: string;
+  fees: (F & { preciseCouponsAmountCents: string; preTaxAmountCents: string })[];
+  feesAmountCents: number;
+  totalAmountCents: number;
+  couponsAmountCents: number;
+  couponCredits: CouponCredit[];
+}
+
+/**
+ * The coupons step over an invoice draft (before taxes): `planCodeOf` says which plan a fee belongs to (null: none).
+ * totalAmountCents = the draft's total − coupons (integers, no new rounding).
+ */
+export function couponInvoiceDraft<F extends { amountCents: number; metricCode: string | null }>(
+  draft: { currency: string; fees: F[]; feesAmountCents: number; totalAmountCents: number },
+  coupons: ApplicableCoupon[],
+  planCodeOf: (fee: F) => string | null,
+): CouponedDraft<F> {
+  const r = applyCoupons(draft.fees.map((f) => ({ amountCents: f.amountCents, metricCode: f.metricCode, planCode: planCodeOf(f) })), coupons);
+  return {
+    ...draft,
+    fees: draft.fees.map((f, i) => ({ ...f, preciseCouponsAmountCents: r.feeCoupons[i]!, preTaxAmountCents: str(new D(f.amountCents).minus(r.feeCoupons[i]!)) })),
+    totalAmountCents: draft.totalAmountCents - r.couponsAmountCents,
+    couponsAmountCents: r.couponsAmountCents,
+    couponCredits: r.credits,
+  };
+}

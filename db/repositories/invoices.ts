@@ -61,6 +61,11 @@ export interface FeeRecord {
   adjustsFeeType: string | null;
   /** billing/tax: the fee's taxes (0 / [] before taxes were computed). */
   taxes: StoredFeeTaxes;
+  /** billing/coupons: the fee's share of the invoice's coupons (minor units, decimal string; "0" without). */
+  preciseCouponsAmountCents: string;
+  /** Add-on fees of one-off invoices: the add-on and the line's description. */
+  addOnId: string | null;
+  description: string | null;
 }
 
 export interface StoredFeeTaxes {
@@ -86,8 +91,9 @@ export interface InvoiceRecord {
   organizationId: string;
   customerId: string;
   externalCustomerId: string;
-  subscriptionId: string;
-  externalSubscriptionId: string;
+  /** Null for one-off invoices (add-on fees, no subscription). */
+  subscriptionId: string | null;
+  externalSubscriptionId: string | null;
   invoiceType: string;
   status: InvoiceStatus;
   paymentStatus: string;
@@ -99,6 +105,10 @@ export interface InvoiceRecord {
   currency: string;
   feesAmountCents: number;
   taxesAmountCents: number;
+  /** billing/coupons: Σ of the coupons' credits on the invoice. */
+  couponsAmountCents: number;
+  /** Credit-note balances consumed at finalization (activities/credits.ts). */
+  creditNotesAmountCents: number;
   totalAmountCents: number;
   finalizedAt: string | null;
   createdAt: string;
@@ -126,8 +136,8 @@ interface InvoiceRow {
   organization_id: string;
   customer_id: string;
   external_customer_id: string;
-  subscription_id: string;
-  external_subscription_id: string;
+  subscription_id: string | null;
+  external_subscription_id: string | null;
   invoice_type: string;
   status: string;
   payment_status: string;
@@ -145,6 +155,8 @@ interface InvoiceRow {
   taxes_rate?: string;
   applied_taxes?: InvoiceAppliedTax[];
   tax_decision?: TaxDecision | null;
+  coupons_amount_cents?: number;
+  credit_notes_amount_cents?: number;
 }
 
 interface FeeRow {
@@ -175,6 +187,9 @@ interface FeeRow {
   taxes_precise_amount_cents?: string;
   taxes_rate?: string;
   applied_taxes?: FeeAppliedTax[];
+  precise_coupons_amount_cents?: string;
+  add_on_id?: string | null;
+  description?: string | null;
 }
 
 function iso(d: Date): string {
@@ -217,6 +232,9 @@ function feeFromRow(r: FeeRow): FeeRecord {
       taxesRate: canonicalDecimal(r.taxes_rate ?? '0'),
       appliedTaxes: r.applied_taxes ?? [],
     },
+    preciseCouponsAmountCents: canonicalDecimal(r.precise_coupons_amount_cents ?? '0'),
+    addOnId: r.add_on_id ?? null,
+    description: r.description ?? null,
   };
 }
 
@@ -238,6 +256,8 @@ function invoiceFromRow(r: InvoiceRow, fees: FeeRecord[]): InvoiceRecord {
     currency: r.currency.trim(),
     feesAmountCents: r.fees_amount_cents,
     taxesAmountCents: r.taxes_amount_cents,
+    couponsAmountCents: Number(r.coupons_amount_cents ?? 0),
+    creditNotesAmountCents: Number(r.credit_notes_amount_cents ?? 0),
     totalAmountCents: r.total_amount_cents,
     finalizedAt: r.finalized_at === null ? null : iso(r.finalized_at),
     createdAt: iso(r.created_at),
@@ -250,7 +270,7 @@ function invoiceFromRow(r: InvoiceRow, fees: FeeRecord[]): InvoiceRecord {
 function invoiceQuery(db: Db, organizationId: string): Knex.QueryBuilder {
   return db('invoices as i')
     .join('customers as c', 'c.id', 'i.customer_id')
-    .join('subscriptions as s', 's.id', 'i.subscription_id')
+    .leftJoin('subscriptions as s', 's.id', 'i.subscription_id') // one-off invoices have none
     .where('i.organization_id', organizationId);
 }
 
@@ -259,7 +279,7 @@ const INVOICE_COLUMNS = [
   's.external_id as external_subscription_id', 'i.invoice_type', 'i.status', 'i.payment_status', 'i.number',
   'i.period_start', 'i.period_end', 'i.currency', 'i.fees_amount_cents', 'i.taxes_amount_cents',
   'i.total_amount_cents', 'i.finalized_at', 'i.created_at', 'i.updated_at',
-  'i.taxes_rate', 'i.applied_taxes', 'i.tax_decision',
+  'i.taxes_rate', 'i.applied_taxes', 'i.tax_decision', 'i.coupons_amount_cents', 'i.credit_notes_amount_cents',
 ];
 
 function selectInvoiceColumns(db: Db, q: Knex.QueryBuilder): Knex.QueryBuilder {
@@ -487,7 +507,22 @@ function feeRow(organizationId: string, invoiceId: string, fee: Fee, position: n
     adjusts_period_end: fee.adjusts ? instant(fee.adjusts.period.end, 'fee.adjusts.period.end') : null,
     adjusts_fee_type: fee.adjusts ? fee.adjusts.feeKind : null,
     ...taxColumns(fee),
+    ...couponColumns(fee),
   };
+}
+
+/** A fee's coupon share and add-on columns (billing/coupons.ts, one-off invoices), when present. */
+function couponColumns(fee: Fee & { preciseCouponsAmountCents?: string; addOnId?: string | null; description?: string | null }): Record<string, unknown> {
+  return {
+    ...(fee.preciseCouponsAmountCents !== undefined ? { precise_coupons_amount_cents: fee.preciseCouponsAmountCents } : {}),
+    ...(fee.addOnId ? { add_on_id: fee.addOnId } : {}),
+    ...(fee.description !== undefined ? { description: fee.description } : {}),
+  };
+}
+
+/** The invoice's coupon columns from a draft that went through the coupons step (0 / [] otherwise). */
+function invoiceCouponColumns(draft: InvoiceDraft & { couponsAmountCents?: number; couponCredits?: unknown[] }): Record<string, unknown> {
+  return { coupons_amount_cents: draft.couponsAmountCents ?? 0, coupon_credits: JSON.stringify(draft.couponCredits ?? []) };
 }
 
 /** A fee's tax columns (billing/tax: taxes_amount_cents, precise amount, summed rate, applied taxes), when taxed. */
@@ -530,6 +565,7 @@ export async function replaceDraftFees(trx: Knex.Transaction, invoice: LockedInv
       currency: draft.currency,
       fees_amount_cents: draft.feesAmountCents,
       ...invoiceTaxColumns(draft),
+      ...invoiceCouponColumns(draft),
       total_amount_cents: draft.totalAmountCents,
       updated_at: trx.fn.now(),
     })
