@@ -229,6 +229,11 @@ function result(invoice: LockedInvoice, ctx: SubscriptionBillingContext, created
   };
 }
 
+/** A one-off invoice (no subscription) is finalized by the API when it is created: nothing to rate here. */
+function oneOffResult(invoice: LockedInvoice): PeriodInvoiceResult {
+  return { invoiceId: invoice.id, status: invoice.status, totalAmountCents: invoice.totalAmountCents, currency: invoice.currency, created: false, gracePeriodDays: 0 };
+}
+
 function invoiceKind(invoiceType: string): InvoiceKind {
   if (invoiceType === 'subscription' || invoiceType === 'termination' || invoiceType === 'progressive_billing') return invoiceType;
   throw new BillingError('invalid_invoice_type', `Invoice type ${invoiceType} cannot be refreshed`, 'invoice_type');
@@ -285,6 +290,7 @@ export function createInvoiceActivities(
         db.transaction(async (trx) => {
           const invoice = await lockInvoice(trx, ref.organizationId, ref.invoiceId);
           if (!invoice) throw new BillingError('invoice_not_found', `Invoice ${ref.invoiceId} not found`, 'invoice_id');
+          if (invoice.subscriptionId === null) return oneOffResult(invoice); // finalized when created (api/routes/one-off-invoices.ts)
           const ctx = await loadSubscriptionBillingContext(trx, ref.organizationId, invoice.subscriptionId);
           if (invoice.status !== 'draft') return result(invoice, ctx, false);
           return result(await rerateLockedDraft(trx, ctx, invoice), ctx, false);
@@ -300,6 +306,7 @@ export function createInvoiceActivities(
         db.transaction(async (trx) => {
           const invoice = await lockInvoice(trx, ref.organizationId, ref.invoiceId);
           if (!invoice) throw new BillingError('invoice_not_found', `Invoice ${ref.invoiceId} not found`, 'invoice_id');
+          if (invoice.subscriptionId === null) return oneOffResult(invoice); // finalized when created (api/routes/one-off-invoices.ts)
           const ctx = await loadSubscriptionBillingContext(trx, ref.organizationId, invoice.subscriptionId);
           if (invoice.status !== 'draft') return result(invoice, ctx, false);
           await lockSubscriptionForAdjustments(trx, ref.organizationId, invoice.subscriptionId);

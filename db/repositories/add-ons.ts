@@ -126,3 +126,14 @@ export async function listAddOnsPage(db: Db, organizationId: string, page: numbe
     .offset((page - 1) * perPage);
   return { addOns: await withTaxes(db, organizationId, rows), totalCount: Number(count) };
 }
+
+/** add-on id → code for the add-on fees of these invoices (deleted add-ons included: issued fees keep their code). */
+export async function addOnCodesOfInvoices(db: Db, organizationId: string, invoiceIds: string[]): Promise<Map<string, string>> {
+  if (invoiceIds.length === 0) return new Map();
+  const rows: { id: string; code: string }[] = await db('add_ons as a')
+    .join('fees as f', 'f.add_on_id', 'a.id')
+    .where({ 'a.organization_id': organizationId, 'f.organization_id': organizationId })
+    .whereIn('f.invoice_id', invoiceIds)
+    .distinct('a.id', 'a.code');
+  return new Map(rows.map((r) => [r.id, r.code]));
+}

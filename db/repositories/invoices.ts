@@ -367,7 +367,8 @@ export interface LockedInvoice {
   id: string;
   organizationId: string;
   customerId: string;
-  subscriptionId: string;
+  /** Null for one-off invoices. */
+  subscriptionId: string | null;
   invoiceType: string;
   status: InvoiceStatus;
   currency: string;
@@ -385,7 +386,7 @@ interface RawInvoiceRow {
   id: string;
   organization_id: string;
   customer_id: string;
-  subscription_id: string;
+  subscription_id: string | null;
   invoice_type: string;
   status: string;
   currency: string;
@@ -512,10 +513,10 @@ function feeRow(organizationId: string, invoiceId: string, fee: Fee, position: n
 }
 
 /** A fee's coupon share and add-on columns (billing/coupons.ts, one-off invoices), when present. */
-function couponColumns(fee: Fee & { preciseCouponsAmountCents?: string; addOnId?: string | null; description?: string | null }): Record<string, unknown> {
+function couponColumns(fee: Fee & { preciseCouponsAmountCents?: string; addOnRecordId?: string; description?: string | null }): Record<string, unknown> {
   return {
     ...(fee.preciseCouponsAmountCents !== undefined ? { precise_coupons_amount_cents: fee.preciseCouponsAmountCents } : {}),
-    ...(fee.addOnId ? { add_on_id: fee.addOnId } : {}),
+    ...(fee.addOnRecordId ? { add_on_id: fee.addOnRecordId } : {}),
     ...(fee.description !== undefined ? { description: fee.description } : {}),
   };
 }
