@@ -1,5 +1,6 @@
 import { loadFixtures, runErrorFixture, runFixture } from './runner';
 import { isTaxFixture, runTaxFixture } from './tax-runner';
+import { isCouponFixture, isCreditNoteFixture, runCouponFixture, runCreditNoteFixture } from './credits-runner';
 
 const fixtures = loadFixtures();
 
@@ -12,6 +13,10 @@ describe('conformance fixtures', () => {
   it.each(fixtures.map((f) => [`${f.file}: ${f.name}`, f] as const))('%s', (_label, f) => {
     if (isTaxFixture(f)) {
       expect(runTaxFixture(f)).toEqual(f.expected);
+    } else if (isCouponFixture(f)) {
+      expect(runCouponFixture(f)).toEqual(f.expected);
+    } else if (isCreditNoteFixture(f)) {
+      expect(runCreditNoteFixture(f)).toEqual(f.expected);
     } else if (f.expected_error) {
       expect(runErrorFixture(f)).toEqual(f.expected_error);
     } else {
