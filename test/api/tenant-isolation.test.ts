@@ -58,6 +58,8 @@ const FX_DAY = new Date().toISOString().slice(0, 10);
 const DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-iso-'));
 /** Filled in beforeAll: A's lago ids (UUIDs) and the invoice id. */
 const ids: Record<string, string> = {};
+/** A's one-off invoice fee (named in B's credit-note bodies). */
+let oneOffFeeOfA = '';
 /** A's webhook signing keys (B must get its own). */
 const keysA = { hmac: '', publicKey: '' };
 
@@ -182,8 +184,8 @@ beforeAll(async () => {
   ids.addOn = (await asA('POST', '/add_ons', { add_on: { name: MARK, code: A.addOn, amount_cents: 500, amount_currency: 'USD', description: MARK } })).add_on.lago_id;
   const oneOff = (await asA('POST', '/invoices', { invoice: { external_customer_id: A.customer, fees: [{ add_on_code: A.addOn, description: MARK }] } })).invoice;
   ids.oneOffInvoice = oneOff.lago_id;
-  ids.oneOffFee = oneOff.fees[0].lago_id;
-  ids.creditNote = (await asA('POST', '/credit_notes', { credit_note: { invoice_id: ids.oneOffInvoice, reason: 'other', description: MARK, items: [{ fee_id: ids.oneOffFee, amount_cents: 100 }] } })).credit_note.lago_id;
+  oneOffFeeOfA = oneOff.fees[0].lago_id;
+  ids.creditNote = (await asA('POST', '/credit_notes', { credit_note: { invoice_id: ids.oneOffInvoice, reason: 'other', description: MARK, items: [{ fee_id: oneOffFeeOfA, amount_cents: 100 }] } })).credit_note.lago_id;
   keysA.hmac = (await asA('GET', '/webhooks/hmac_key')).webhook.hmac_key;
   keysA.publicKey = (await asA('GET', '/webhooks/json_public_key')).webhook.public_key;
 });
@@ -277,8 +279,8 @@ function bodies(): Record<string, unknown[]> {
     'PUT /add_ons/{code}': [{ add_on: { name: 'B renamed', amount_cents: 2 } }],
     'DELETE /add_ons/{code}': [undefined],
     'POST /invoices': [{ invoice: { external_customer_id: A.customer, fees: [{ add_on_code: A.addOn }] } }],
-    'POST /credit_notes': [{ credit_note: { invoice_id: ids.oneOffInvoice, items: [{ fee_id: ids.oneOffFee, amount_cents: 1 }] } }, { credit_note: { invoice_id: ids.invoice, refund_amount_cents: 1, items: [{ fee_id: ids.oneOffFee, amount_cents: 1 }] } }],
-    'POST /credit_notes/estimate': [{ credit_note: { invoice_id: ids.oneOffInvoice, items: [{ fee_id: ids.oneOffFee, amount_cents: 1 }] } }],
+    'POST /credit_notes': [{ credit_note: { invoice_id: ids.oneOffInvoice, items: [{ fee_id: oneOffFeeOfA, amount_cents: 1 }] } }, { credit_note: { invoice_id: ids.invoice, refund_amount_cents: 1, items: [{ fee_id: oneOffFeeOfA, amount_cents: 1 }] } }],
+    'POST /credit_notes/estimate': [{ credit_note: { invoice_id: ids.oneOffInvoice, items: [{ fee_id: oneOffFeeOfA, amount_cents: 1 }] } }],
     'PUT /credit_notes/{lago_id}/void': [{}],
   };
 }
@@ -377,7 +379,7 @@ test("organization B, calling every route with A's ids, codes and external ids, 
   for (const w of workflows) {
     expect((await sys.client.workflow.getHandle(w.workflow_id).describe()).status.name).toBe('RUNNING');
   }
-});
+}, 300_000); // every route × every id of A: more routes (coupons, add-ons, credit notes) need more than the default 120 s under load
 
 test('the leak check can fail: A reading its own objects shows its ids and markers', async () => {
   const own = await sys.request('GET', `/invoices/${ids.invoice}`);
