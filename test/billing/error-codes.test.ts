@@ -33,7 +33,7 @@ describe('error codes: one module decides each code and its HTTP class', () => {
     expect([errorClassOf('plan_not_found'), httpStatusOf('plan_not_found')]).toEqual(['not_found', 404]);
     expect([errorClassOf('invoice_finalized'), httpStatusOf('invoice_finalized')]).toEqual(['conflict', 409]);
     expect([errorClassOf('currency_mismatch'), httpStatusOf('currency_mismatch')]).toEqual(['invalid', 422]);
-    for (const code of ALL_ERROR_CODES) expect(httpStatusOf(code)).toBe(code.endsWith('_not_found') ? 404 : code === 'invoice_conflict' || code === 'invoice_finalized' ? 409 : 422);
+    for (const code of ALL_ERROR_CODES) expect(httpStatusOf(code)).toBe(code.endsWith('_not_found') ? 404 : ['invoice_conflict', 'invoice_finalized', 'coupon_already_applied', 'credit_note_not_voidable'].includes(code) ? 409 : 422);
   });
 
   it('the API answers a BillingError plan_not_found with 404, a conflict with 409, an invalid code with 422 and its field', () => {
