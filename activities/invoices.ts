@@ -41,6 +41,7 @@ import type { Period, Plan } from '../billing/types';
 import type { TaxedInvoiceDraft } from '../billing/tax';
 import { withInvoiceTaxes } from './taxes';
 import { boundaryRatingOptions } from './advance-boundary';
+import { applyCustomerCoupons, settleCreditsAtFinalization } from './credits';
 import {
   billedFeesOfInvoices,
   claimPeriodInvoice,
@@ -218,8 +219,10 @@ async function rateInvoice(
 ): Promise<TaxedInvoiceDraft> {
   const draft = await rateInvoiceDraft(db, ctx, plan, kind, period, fullPeriod, subscriptionAt);
   const withAdjustments = carriesAdjustments(kind) ? withExtraFees(draft, await lateUsageAdjustments(db, ctx, plan, period.start, subscriptionAt)) : draft;
+  // Coupons step (activities/credits.ts, billing/coupons.ts): before taxes, so taxes use the discounted base.
+  const withCoupons = await applyCustomerCoupons(db, ctx, plan, withAdjustments);
   // Taxes step (billing/tax taxInvoiceDraft): after every fee of the invoice is known, before it is written.
-  return withInvoiceTaxes(db, ctx, plan, withAdjustments, period);
+  return withInvoiceTaxes(db, ctx, plan, withCoupons, period);
 }
 
 function result(invoice: LockedInvoice, ctx: SubscriptionBillingContext, created: boolean): PeriodInvoiceResult {
@@ -231,6 +234,11 @@ function result(invoice: LockedInvoice, ctx: SubscriptionBillingContext, created
     created,
     gracePeriodDays: ctx.gracePeriodDays,
   };
+}
+
+/** A one-off invoice (no subscription) is finalized by the API when it is created: nothing to rate here. */
+function oneOffResult(invoice: LockedInvoice): PeriodInvoiceResult {
+  return { invoiceId: invoice.id, status: invoice.status, totalAmountCents: invoice.totalAmountCents, currency: invoice.currency, created: false, gracePeriodDays: 0 };
 }
 
 function invoiceKind(invoiceType: string): InvoiceKind {
@@ -289,6 +297,7 @@ export function createInvoiceActivities(
         db.transaction(async (trx) => {
           const invoice = await lockInvoice(trx, ref.organizationId, ref.invoiceId);
           if (!invoice) throw new BillingError('invoice_not_found', `Invoice ${ref.invoiceId} not found`, 'invoice_id');
+          if (invoice.subscriptionId === null) return oneOffResult(invoice); // finalized when created (api/routes/one-off-invoices.ts)
           const ctx = await loadSubscriptionBillingContext(trx, ref.organizationId, invoice.subscriptionId);
           if (invoice.status !== 'draft') return result(invoice, ctx, false);
           return result(await rerateLockedDraft(trx, ctx, invoice), ctx, false);
@@ -304,13 +313,17 @@ export function createInvoiceActivities(
         db.transaction(async (trx) => {
           const invoice = await lockInvoice(trx, ref.organizationId, ref.invoiceId);
           if (!invoice) throw new BillingError('invoice_not_found', `Invoice ${ref.invoiceId} not found`, 'invoice_id');
+          if (invoice.subscriptionId === null) return oneOffResult(invoice); // finalized when created (api/routes/one-off-invoices.ts)
           const ctx = await loadSubscriptionBillingContext(trx, ref.organizationId, invoice.subscriptionId);
           if (invoice.status !== 'draft') return result(invoice, ctx, false);
           await lockSubscriptionForAdjustments(trx, ref.organizationId, invoice.subscriptionId);
           const rerated = await rerateLockedDraft(trx, ctx, invoice);
+          // Coupons consumed, credit-note balances applied after taxes (activities/credits.ts); wallets come next
+          // (inside finalizeLockedInvoice, right before numbering).
+          const credited = await settleCreditsAtFinalization(trx, rerated);
           // Test clocks (issue 11c): a sandbox invoice is issued on its clock's date (payment_due_date follows).
           const clockNow = await clockTimeOfSubscription(trx, ref.organizationId, invoice.subscriptionId);
-          return result(await finalizeLockedInvoice(trx, rerated, clockNow ? { now: clockNow } : {}), ctx, false);
+          return result(await finalizeLockedInvoice(trx, credited, clockNow ? { now: clockNow } : {}), ctx, false);
         }),
       ));
     },

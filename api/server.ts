@@ -42,6 +42,9 @@ import { everydayReadRoutes } from './routes/everyday-reads';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { paymentRoutes, type ProviderFactory } from './routes/payments';
 import { invoiceActionRoutes } from './routes/invoice-actions';
+import { couponRoutes } from './routes/coupons';
+import { addOnRoutes } from './routes/add-ons';
+import { creditNoteRoutes } from './routes/credit-notes';
 import { StripePaymentProvider, createStripeClient } from '../adapters/stripe/provider';
 import { openApiDocument } from './schemas/openapi';
 import { ApiMetrics } from './operations/metrics';
@@ -187,6 +190,10 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(eventRoutes(ctx));
   v1.use(paymentRoutes(ctx, deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey })))));
   v1.use(invoiceActionRoutes(ctx));
+  // Coupons, add-ons + one-off invoices (POST /invoices), credit notes (issue 12b).
+  v1.use(couponRoutes(ctx));
+  v1.use(addOnRoutes(ctx));
+  v1.use(creditNoteRoutes(ctx, deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey })))));
   v1.use(invoicePreviewRoutes(ctx)); // before invoiceRoutes: /invoices/preview is not a lago_id
   v1.use(invoiceRoutes(ctx));
   v1.use(invoiceDocumentRoutes(ctx)); // POST /invoices/:id/download, GET /invoices/:id/file

@@ -84,6 +84,20 @@ export const ERROR_CODE_CLASSES = {
   invalid_rate_amount: 'invalid',
   wallet_not_found: 'not_found',
   wallet_terminated: 'invalid',
+  // coupons, add-ons and credit notes (billing/coupons.ts, billing/credit-notes.ts)
+  add_on_not_found: 'not_found',
+  coupon_not_found: 'not_found',
+  applied_coupon_not_found: 'not_found',
+  credit_note_not_found: 'not_found',
+  fee_not_found: 'not_found',
+  coupon_already_applied: 'conflict',
+  credit_note_not_voidable: 'conflict',
+  coupon_expired: 'invalid',
+  coupon_not_reusable: 'invalid',
+  credit_note_amount_exceeds_creditable: 'invalid',
+  credit_note_amounts_do_not_balance: 'invalid',
+  invalid_credit_note: 'invalid',
+  invoice_not_creditable: 'invalid',
 } as const satisfies Record<string, ErrorClass>;
 
 export type ErrorClass = 'not_found' | 'conflict' | 'invalid' | 'not_allowed' | 'transient';

@@ -41,7 +41,7 @@ async function serializeFees(ctx: RouteContext, organizationId: string, res: Res
   const subById = new Map(subscriptions.map((s) => [s.id, s]));
   const byId = new Map<string, unknown>();
   for (const inv of invoices) {
-    const body = storedInvoice(inv, customers.get(inv.customerId), subById.get(inv.subscriptionId), metricIdByCharge, defaultTimezoneOf(res));
+    const body = storedInvoice(inv, customers.get(inv.customerId), inv.subscriptionId === null ? undefined : subById.get(inv.subscriptionId), metricIdByCharge, defaultTimezoneOf(res));
     for (const fee of body.fees) if (fee.lago_id) byId.set(fee.lago_id, fee);
   }
   return refs.map((r) => byId.get(r.feeId)).filter((f) => f !== undefined);

@@ -44,7 +44,7 @@ export function invoiceRoutes(ctx: RouteContext): Router {
     res.json({
       invoices: invoices.map((i) =>
         withPaymentFields(
-          storedInvoice(i, customers.get(i.customerId), subById.get(i.subscriptionId), metricIdByCharge, defaultTimezoneOf(res), extras.get(i.id)),
+          storedInvoice(i, customers.get(i.customerId), (i.subscriptionId === null ? undefined : subById.get(i.subscriptionId)), metricIdByCharge, defaultTimezoneOf(res), extras.get(i.id)),
           payment.get(i.id),
         ),
       ),

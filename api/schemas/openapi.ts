@@ -21,6 +21,7 @@ import { PlanCreateBody } from './plans';
 import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
 import { responseComponents, type ResponseName } from './responses';
 import { TaxCreateBody, TaxSettingsBody, TaxUpdateBody } from './taxes';
+import { AddOnCreateBody, AddOnUpdateBody, AppliedCouponBody, AppliedCouponListQuery, CouponCreateBody, CouponUpdateBody, CreditNoteCreateBody, CreditNoteEstimateBody, CreditNoteListQuery, OneOffInvoiceBody } from './credits';
 import { webhookOpenApiPaths, webhookOpenApiSchemas } from './openapi-webhooks';
 import { TestClockAdvanceBody, TestClockCreateBody } from './test-clocks';
 import { walletOpenApiPaths, walletOpenApiSchemas } from './openapi-wallets';
@@ -204,7 +205,48 @@ export function openApiDocument(): Record<string, unknown> {
       '/events/{transaction_id}': {
         get: get('/events/{transaction_id}', 'Retrieve a stored event; 404 event_not_found lists the errors recorded against the transaction id', 'StoredEventResponse'),
       },
-      '/invoices': { get: get('/invoices', 'List invoices', 'InvoiceListResponse', InvoiceListQuery) },
+      '/invoices': {
+        get: get('/invoices', 'List invoices', 'InvoiceListResponse', InvoiceListQuery),
+        post: post('/invoices', 'Create a one-off invoice of add-on fees (taxed, finalized, collected like any invoice)', 'InvoiceOneOffCreateInput', 'InvoiceResponse'),
+      },
+      '/coupons': {
+        post: post('/coupons', 'Create a coupon (fixed_amount or percentage; once, recurring or forever; limited to plans or metrics)', 'CouponCreateInput', 'CouponResponse'),
+        get: get('/coupons', 'List coupons', 'CouponListResponse', paginationQuery),
+      },
+      '/coupons/{code}': {
+        get: get('/coupons/{code}', 'Retrieve a coupon', 'CouponResponse'),
+        put: put('/coupons/{code}', 'Update a coupon', 'CouponUpdateInput', 'CouponResponse'),
+        delete: del('/coupons/{code}', 'Delete a coupon (its active applications are terminated)', 'CouponResponse'),
+      },
+      '/applied_coupons': {
+        post: post('/applied_coupons', 'Apply a coupon to a customer (409 coupon_already_applied while one is active)', 'AppliedCouponInput', 'AppliedCouponResponse'),
+        get: get('/applied_coupons', 'List applied coupons', 'AppliedCouponListResponse', AppliedCouponListQuery),
+      },
+      '/customers/{external_customer_id}/applied_coupons/{applied_coupon_id}': {
+        delete: del('/customers/{external_customer_id}/applied_coupons/{applied_coupon_id}', "Terminate a customer's applied coupon", 'AppliedCouponResponse'),
+      },
+      '/add_ons': {
+        post: post('/add_ons', 'Create an add-on', 'AddOnCreateInput', 'AddOnResponse'),
+        get: get('/add_ons', 'List add-ons', 'AddOnListResponse', paginationQuery),
+      },
+      '/add_ons/{code}': {
+        get: get('/add_ons/{code}', 'Retrieve an add-on', 'AddOnResponse'),
+        put: put('/add_ons/{code}', 'Update an add-on', 'AddOnUpdateInput', 'AddOnResponse'),
+        delete: del('/add_ons/{code}', 'Delete an add-on', 'AddOnResponse'),
+      },
+      '/credit_notes': {
+        post: post('/credit_notes', 'Create a credit note (credit, refund and offset must sum to its total; never above what is creditable)', 'CreditNoteCreateInput', 'CreditNoteResponse'),
+        get: get('/credit_notes', 'List credit notes', 'CreditNoteListResponse', CreditNoteListQuery),
+      },
+      '/credit_notes/estimate': { post: post('/credit_notes/estimate', 'Estimate a credit note (writes nothing)', 'CreditNoteEstimateInput', 'CreditNoteEstimateResponse') },
+      '/credit_notes/{lago_id}': { get: get('/credit_notes/{lago_id}', 'Retrieve a credit note', 'CreditNoteResponse') },
+      '/credit_notes/{lago_id}/void': {
+        put: {
+          summary: "Void a credit note's unused credit",
+          parameters: pathParameters('/credit_notes/{lago_id}/void'),
+          responses: { ...ok('CreditNoteResponse'), ...errorResponses },
+        },
+      },
       '/invoices/{lago_id}': {
         get: get('/invoices/{lago_id}', 'Retrieve an invoice', 'InvoiceResponse'),
         put: put('/invoices/{lago_id}', "Update an invoice's payment_status and metadata", 'InvoiceUpdateInput', 'InvoiceResponse'),
@@ -317,6 +359,14 @@ export function openApiDocument(): Record<string, unknown> {
         ApiKeyCreateInput: schemaOf(ApiKeyCreateBody),
         ApiKeyEmptyInput: schemaOf(z.object({})),
         TaxCreateInput: schemaOf(TaxCreateBody),
+        CouponCreateInput: schemaOf(CouponCreateBody),
+        CouponUpdateInput: schemaOf(CouponUpdateBody),
+        AppliedCouponInput: schemaOf(AppliedCouponBody),
+        AddOnCreateInput: schemaOf(AddOnCreateBody),
+        AddOnUpdateInput: schemaOf(AddOnUpdateBody),
+        InvoiceOneOffCreateInput: schemaOf(OneOffInvoiceBody),
+        CreditNoteCreateInput: schemaOf(CreditNoteCreateBody),
+        CreditNoteEstimateInput: schemaOf(CreditNoteEstimateBody),
         TaxUpdateInput: schemaOf(TaxUpdateBody),
         TaxSettingsInput: schemaOf(TaxSettingsBody),
         ...webhookOpenApiSchemas(),

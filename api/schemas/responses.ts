@@ -617,6 +617,52 @@ export const ApiKeyObject = component(
   z.object({ lago_id: str, name: nstr, value: str.optional(), last_four: str, created_at: instant, revoked_at: ninstant }),
 );
 
+// ---- coupons, add-ons, credit notes (issue 12b) --------------------------------------------------------------
+
+export const CouponObject = component(
+  'CouponObject',
+  z.object({
+    lago_id: str, name: str, code: str, description: nstr, coupon_type: z.enum(['fixed_amount', 'percentage']), amount_cents: nint,
+    amount_currency: currency.nullable(), percentage_rate: decimal.nullable(), reusable: z.boolean(), limited_plans: z.boolean(), plan_codes: z.array(str),
+    limited_billable_metrics: z.boolean(), billable_metric_codes: z.array(str), frequency: z.enum(['once', 'recurring', 'forever']), frequency_duration: nint,
+    expiration: z.enum(['no_expiration', 'time_limit']), expiration_at: ninstant, created_at: instant, terminated_at: ninstant,
+  }),
+);
+
+export const AppliedCouponObject = component(
+  'AppliedCouponObject',
+  z.object({
+    lago_id: str, lago_coupon_id: str, coupon_code: str, coupon_name: str, coupon_status: z.enum(['active', 'terminated']), coupon_deleted_at: ninstant,
+    lago_customer_id: str, external_customer_id: str, status: z.enum(['active', 'terminated']), amount_cents: nint, amount_cents_remaining: nint,
+    amount_currency: currency.nullable(), percentage_rate: decimal.nullable(), frequency: z.enum(['once', 'recurring', 'forever']), frequency_duration: nint,
+    frequency_duration_remaining: nint, expiration_at: ninstant, created_at: instant, terminated_at: ninstant,
+  }),
+);
+
+export const AddOnObject = component(
+  'AddOnObject',
+  z.object({ lago_id: str, name: str, invoice_display_name: nstr, code: str, amount_cents: int, amount_currency: currency, description: nstr, created_at: instant, taxes: z.array(TaxObject) }),
+);
+
+const CreditNoteAppliedTaxObject = component(
+  'CreditNoteAppliedTaxObject',
+  z.object({ lago_credit_note_id: nstr, lago_tax_id: nstr, tax_name: str, tax_code: str, tax_rate: z.number(), amount_cents: int, base_amount_cents: int }),
+);
+
+export const CreditNoteObject = component(
+  'CreditNoteObject',
+  z.object({
+    lago_id: str, sequential_id: int, billing_entity_code: nstr, number: str, lago_invoice_id: str, invoice_number: str, issuing_date: date,
+    credit_status: z.enum(['available', 'consumed', 'voided']).nullable(), refund_status: z.enum(['pending', 'succeeded', 'failed']).nullable(),
+    reason: z.enum(['duplicated_charge', 'product_unsatisfactory', 'order_change', 'order_cancellation', 'fraudulent_charge', 'other']), description: nstr,
+    currency, total_amount_cents: int, taxes_amount_cents: int, precise_taxes_amount_cents: decimal, taxes_rate: z.number(),
+    sub_total_excluding_taxes_amount_cents: int, balance_amount_cents: int, credit_amount_cents: int, refund_amount_cents: int, offset_amount_cents: int,
+    coupons_adjustment_amount_cents: int, created_at: instant, updated_at: instant, voided_at: ninstant, self_billed: z.boolean(),
+    items: z.array(z.object({ lago_id: str, amount_cents: int, amount_currency: currency, lago_fee_id: str })),
+    applied_taxes: z.array(CreditNoteAppliedTaxObject),
+  }),
+);
+
 // ---- envelopes: one per route answer ------------------------------------------------------------------------
 
 // ---- wallets (issue 12; api/serializers/wallet.ts) -----------------------------------------------------------
@@ -908,6 +954,22 @@ export const responses = {
   FeeResponse: z.object({ fee: FeeObject }),
   FeeListResponse: z.object({ fees: z.array(FeeObject), meta: PaginationMeta }),
   CustomerProjectedUsageResponse: z.object({ customer_projected_usage: CustomerProjectedUsageObject }),
+  CouponResponse: z.object({ coupon: CouponObject }),
+  CouponListResponse: z.object({ coupons: z.array(CouponObject), meta: PaginationMeta }),
+  AppliedCouponResponse: z.object({ applied_coupon: AppliedCouponObject }),
+  AppliedCouponListResponse: z.object({ applied_coupons: z.array(AppliedCouponObject), meta: PaginationMeta }),
+  AddOnResponse: z.object({ add_on: AddOnObject }),
+  AddOnListResponse: z.object({ add_ons: z.array(AddOnObject), meta: PaginationMeta }),
+  CreditNoteResponse: z.object({ credit_note: CreditNoteObject }),
+  CreditNoteListResponse: z.object({ credit_notes: z.array(CreditNoteObject), meta: PaginationMeta }),
+  CreditNoteEstimateResponse: z.object({
+    estimated_credit_note: z.object({
+      lago_invoice_id: str, invoice_number: str, currency, taxes_amount_cents: int, precise_taxes_amount_cents: decimal, taxes_rate: z.number(),
+      sub_total_excluding_taxes_amount_cents: int, max_creditable_amount_cents: int, max_refundable_amount_cents: int, max_offsettable_amount_cents: int,
+      coupons_adjustment_amount_cents: int, precise_coupons_adjustment_amount_cents: decimal,
+      items: z.array(z.object({ lago_fee_id: str, amount_cents: int })), applied_taxes: z.array(CreditNoteAppliedTaxObject),
+    }),
+  }),
 } as const;
 
 export type ResponseName = keyof typeof responses;

@@ -62,6 +62,10 @@ export interface LagoFeeInput extends FeeLine {
   adjustment?: LagoFeeAdjustment | null;
   /** billing/tax: the fee's taxes; absent = untaxed (previews). */
   taxes?: StoredFeeTaxes;
+  /** billing/coupons: the fee's share of the coupons (minor units, decimal string); absent = none. */
+  preciseCouponsAmountCents?: string;
+  /** Add-on fees: the add-on's lago_id and code. */
+  addOn?: { id: string; code: string } | null;
 }
 
 export interface LagoInvoiceInput {
@@ -97,12 +101,17 @@ export interface LagoInvoiceInput {
   fileUrl?: string;
   /** billing/tax: applied taxes and the automatic rule's decision; absent = untaxed (previews). */
   taxes?: StoredInvoiceTaxes;
+  /** billing/coupons and credit-note balances (activities/credits.ts); absent = 0. */
+  couponsAmountCents?: number;
+  creditNotesAmountCents?: number;
 }
 
 /** Optional facts about a stored invoice that live beside it (FX, document). */
 export interface StoredInvoiceExtras {
   fx?: InvoiceFx;
   fileUrl?: string;
+  /** add-on id → code, for the items of add-on fees. */
+  addOnCodes?: Map<string, string>;
 }
 
 /**
@@ -154,6 +163,8 @@ function feeItem(f: LagoFeeInput, inv: LagoInvoiceInput) {
       return subscriptionItem(f, inv, 'commitment', 'minimum_commitment');
     case 'progressive_billing_credit':
       return subscriptionItem(f, inv, 'credit', 'progressive_billing_credit');
+    case 'add_on':
+      return { name: f.displayName, invoice_display_name: f.displayName, type: 'add_on', code: f.addOn?.code ?? '', lago_item_id: f.addOn?.id ?? null, item_type: 'AddOn' };
     default:
       return subscriptionItem(f, inv, 'subscription', inv.planCode);
   }
@@ -182,7 +193,8 @@ function lagoFee(f: LagoFeeInput, inv: LagoInvoiceInput) {
     units: f.units,
     total_aggregated_units: f.units,
     precise_unit_amount: f.unitAmount,
-    sub_total_excluding_taxes_amount_cents: f.amountCents,
+    // Lago: the fee's amount after its coupons, rounded (half-up) to the minor unit.
+    sub_total_excluding_taxes_amount_cents: f.amountCents - roundHalfUpCents(f.preciseCouponsAmountCents ?? '0'),
     sub_total_excluding_taxes_precise_amount_cents: shiftDecimal(f.preciseAmount, currencyExponent(f.currency)),
     events_count: f.eventsCount,
     pay_in_advance: f.payInAdvance,
@@ -209,6 +221,14 @@ function lagoFee(f: LagoFeeInput, inv: LagoInvoiceInput) {
   };
 }
 
+/** A decimal string of minor units rounded half-up to an integer, by string arithmetic (no float). */
+function roundHalfUpCents(precise: string): number {
+  const [int, frac = ''] = precise.replace(/^-/, '').split('.');
+  const up = frac.length > 0 && frac[0]! >= '5' ? 1 : 0;
+  const n = Number(int) + up;
+  return precise.startsWith('-') ? -n : n;
+}
+
 /** Lago's InvoiceObjectExtended. */
 export function lagoInvoice(inv: LagoInvoiceInput, defaultTimezone: string) {
   return {
@@ -222,11 +242,11 @@ export function lagoInvoice(inv: LagoInvoiceInput, defaultTimezone: string) {
     payment_status: inv.paymentStatus,
     currency: inv.currency,
     fees_amount_cents: inv.feesAmountCents,
-    coupons_amount_cents: 0,
-    credit_notes_amount_cents: 0,
-    sub_total_excluding_taxes_amount_cents: inv.feesAmountCents,
+    coupons_amount_cents: inv.couponsAmountCents ?? 0,
+    credit_notes_amount_cents: inv.creditNotesAmountCents ?? 0,
+    sub_total_excluding_taxes_amount_cents: inv.feesAmountCents - (inv.couponsAmountCents ?? 0),
     taxes_amount_cents: inv.taxesAmountCents,
-    sub_total_including_taxes_amount_cents: inv.feesAmountCents + inv.taxesAmountCents,
+    sub_total_including_taxes_amount_cents: inv.feesAmountCents - (inv.couponsAmountCents ?? 0) + inv.taxesAmountCents,
     prepaid_credit_amount_cents: inv.prepaidCreditAmountCents ?? 0,
     // What earlier progressive-billing invoices of the period already billed (the credit line, as a positive amount).
     progressive_billing_credit_amount_cents: inv.fees.filter((f) => f.feeType === 'progressive_billing_credit').reduce((a, f) => a - f.amountCents, 0),
@@ -264,7 +284,7 @@ export function storedInvoice(
       id: inv.id,
       number: inv.number ?? `DRAFT-${inv.id.slice(0, 8).toUpperCase()}`,
       issuingDate: inv.issuingDate ?? inv.periodEnd.slice(0, 10),
-      invoiceType: inv.invoiceType === 'progressive_billing' ? 'progressive_billing' : 'subscription',
+      invoiceType: inv.invoiceType === 'progressive_billing' || inv.invoiceType === 'one_off' ? inv.invoiceType : 'subscription',
       status: inv.status,
       paymentStatus: inv.paymentStatus,
       currency: inv.currency,
@@ -283,8 +303,11 @@ export function storedInvoice(
       subscription: subscription ?? null,
       metricIdByCharge,
       taxes: inv.taxes,
+      couponsAmountCents: inv.couponsAmountCents,
+      creditNotesAmountCents: inv.creditNotesAmountCents,
       fees: inv.fees.map((f) => ({
         ...f,
+        addOn: f.addOnId ? { id: f.addOnId, code: extras.addOnCodes?.get(f.addOnId) ?? '' } : null,
         lagoChargeId: f.chargeId,
         payInAdvance: false,
         adjustment:

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import type { Knex } from 'knex';
 import { getInvoiceDocuments } from '../../db/repositories/invoice-documents';
 import { getInvoicesFx } from '../../db/repositories/invoice-fx';
+import { addOnCodesOfInvoices } from '../../db/repositories/add-ons';
 import type { StoredInvoiceExtras } from '../serializers/invoice';
 
 /** Public base URL of the API: METERLINE_PUBLIC_URL when set (behind a proxy), else the request's own. */
@@ -18,13 +19,14 @@ export function invoiceFileUrl(baseUrl: string, invoiceId: string): string {
 }
 
 export async function loadStoredInvoiceExtras(db: Knex, organizationId: string, invoiceIds: string[], baseUrl: string): Promise<Map<string, StoredInvoiceExtras>> {
-  const [fx, docs] = await Promise.all([getInvoicesFx(db, organizationId, invoiceIds), getInvoiceDocuments(db, organizationId, invoiceIds)]);
+  const [fx, docs, addOnCodes] = await Promise.all([getInvoicesFx(db, organizationId, invoiceIds), getInvoiceDocuments(db, organizationId, invoiceIds), addOnCodesOfInvoices(db, organizationId, invoiceIds)]);
   const out = new Map<string, StoredInvoiceExtras>();
   for (const id of invoiceIds) {
     const e: StoredInvoiceExtras = {};
     const f = fx.get(id);
     if (f) e.fx = f;
     if (docs.has(id)) e.fileUrl = invoiceFileUrl(baseUrl, id);
+    if (addOnCodes.size > 0) e.addOnCodes = addOnCodes;
     out.set(id, e);
   }
   return out;

@@ -62,6 +62,11 @@ export interface FeeRecord {
   adjustsFeeType: string | null;
   /** billing/tax: the fee's taxes (0 / [] before taxes were computed). */
   taxes: StoredFeeTaxes;
+  /** billing/coupons: the fee's share of the invoice's coupons (minor units, decimal string; "0" without). */
+  preciseCouponsAmountCents: string;
+  /** Add-on fees of one-off invoices: the add-on and the line's description. */
+  addOnId: string | null;
+  description: string | null;
 }
 
 export interface StoredFeeTaxes {
@@ -87,8 +92,9 @@ export interface InvoiceRecord {
   organizationId: string;
   customerId: string;
   externalCustomerId: string;
-  subscriptionId: string;
-  externalSubscriptionId: string;
+  /** Null for one-off invoices (add-on fees, no subscription). */
+  subscriptionId: string | null;
+  externalSubscriptionId: string | null;
   invoiceType: string;
   status: InvoiceStatus;
   paymentStatus: string;
@@ -100,6 +106,10 @@ export interface InvoiceRecord {
   currency: string;
   feesAmountCents: number;
   taxesAmountCents: number;
+  /** billing/coupons: Σ of the coupons' credits on the invoice. */
+  couponsAmountCents: number;
+  /** Credit-note balances consumed at finalization (activities/credits.ts). */
+  creditNotesAmountCents: number;
   totalAmountCents: number;
   /** What wallets paid at finalization (total_amount_cents is after it). */
   prepaidCreditAmountCents: number;
@@ -129,8 +139,8 @@ interface InvoiceRow {
   organization_id: string;
   customer_id: string;
   external_customer_id: string;
-  subscription_id: string;
-  external_subscription_id: string;
+  subscription_id: string | null;
+  external_subscription_id: string | null;
   invoice_type: string;
   status: string;
   payment_status: string;
@@ -149,6 +159,8 @@ interface InvoiceRow {
   taxes_rate?: string;
   applied_taxes?: InvoiceAppliedTax[];
   tax_decision?: TaxDecision | null;
+  coupons_amount_cents?: number;
+  credit_notes_amount_cents?: number;
 }
 
 interface FeeRow {
@@ -179,6 +191,9 @@ interface FeeRow {
   taxes_precise_amount_cents?: string;
   taxes_rate?: string;
   applied_taxes?: FeeAppliedTax[];
+  precise_coupons_amount_cents?: string;
+  add_on_id?: string | null;
+  description?: string | null;
 }
 
 function iso(d: Date): string {
@@ -221,6 +236,9 @@ function feeFromRow(r: FeeRow): FeeRecord {
       taxesRate: canonicalDecimal(r.taxes_rate ?? '0'),
       appliedTaxes: r.applied_taxes ?? [],
     },
+    preciseCouponsAmountCents: canonicalDecimal(r.precise_coupons_amount_cents ?? '0'),
+    addOnId: r.add_on_id ?? null,
+    description: r.description ?? null,
   };
 }
 
@@ -242,6 +260,8 @@ function invoiceFromRow(r: InvoiceRow, fees: FeeRecord[]): InvoiceRecord {
     currency: r.currency.trim(),
     feesAmountCents: r.fees_amount_cents,
     taxesAmountCents: r.taxes_amount_cents,
+    couponsAmountCents: Number(r.coupons_amount_cents ?? 0),
+    creditNotesAmountCents: Number(r.credit_notes_amount_cents ?? 0),
     totalAmountCents: r.total_amount_cents,
     prepaidCreditAmountCents: Number(r.prepaid_credit_amount_cents ?? 0),
     finalizedAt: r.finalized_at === null ? null : iso(r.finalized_at),
@@ -255,7 +275,7 @@ function invoiceFromRow(r: InvoiceRow, fees: FeeRecord[]): InvoiceRecord {
 function invoiceQuery(db: Db, organizationId: string): Knex.QueryBuilder {
   return db('invoices as i')
     .join('customers as c', 'c.id', 'i.customer_id')
-    .join('subscriptions as s', 's.id', 'i.subscription_id')
+    .leftJoin('subscriptions as s', 's.id', 'i.subscription_id') // one-off invoices have none
     .where('i.organization_id', organizationId);
 }
 
@@ -264,7 +284,7 @@ const INVOICE_COLUMNS = [
   's.external_id as external_subscription_id', 'i.invoice_type', 'i.status', 'i.payment_status', 'i.number',
   'i.period_start', 'i.period_end', 'i.currency', 'i.fees_amount_cents', 'i.taxes_amount_cents',
   'i.total_amount_cents', 'i.finalized_at', 'i.created_at', 'i.updated_at',
-  'i.taxes_rate', 'i.applied_taxes', 'i.tax_decision', 'i.prepaid_credit_amount_cents',
+  'i.taxes_rate', 'i.applied_taxes', 'i.tax_decision', 'i.prepaid_credit_amount_cents', 'i.coupons_amount_cents', 'i.credit_notes_amount_cents',
 ];
 
 function selectInvoiceColumns(db: Db, q: Knex.QueryBuilder): Knex.QueryBuilder {
@@ -352,7 +372,8 @@ export interface LockedInvoice {
   id: string;
   organizationId: string;
   customerId: string;
-  subscriptionId: string;
+  /** Null for one-off invoices. */
+  subscriptionId: string | null;
   invoiceType: string;
   status: InvoiceStatus;
   currency: string;
@@ -370,7 +391,7 @@ interface RawInvoiceRow {
   id: string;
   organization_id: string;
   customer_id: string;
-  subscription_id: string;
+  subscription_id: string | null;
   invoice_type: string;
   status: string;
   currency: string;
@@ -493,7 +514,22 @@ function feeRow(organizationId: string, invoiceId: string, fee: Fee, position: n
     adjusts_period_end: fee.adjusts ? instant(fee.adjusts.period.end, 'fee.adjusts.period.end') : null,
     adjusts_fee_type: fee.adjusts ? fee.adjusts.feeKind : null,
     ...taxColumns(fee),
+    ...couponColumns(fee),
   };
+}
+
+/** A fee's coupon share and add-on columns (billing/coupons.ts, one-off invoices), when present. */
+function couponColumns(fee: Fee & { preciseCouponsAmountCents?: string; addOnRecordId?: string; description?: string | null }): Record<string, unknown> {
+  return {
+    ...(fee.preciseCouponsAmountCents !== undefined ? { precise_coupons_amount_cents: fee.preciseCouponsAmountCents } : {}),
+    ...(fee.addOnRecordId ? { add_on_id: fee.addOnRecordId } : {}),
+    ...(fee.description !== undefined ? { description: fee.description } : {}),
+  };
+}
+
+/** The invoice's coupon columns from a draft that went through the coupons step (0 / [] otherwise). */
+function invoiceCouponColumns(draft: InvoiceDraft & { couponsAmountCents?: number; couponCredits?: unknown[] }): Record<string, unknown> {
+  return { coupons_amount_cents: draft.couponsAmountCents ?? 0, coupon_credits: JSON.stringify(draft.couponCredits ?? []) };
 }
 
 /** A fee's tax columns (billing/tax: taxes_amount_cents, precise amount, summed rate, applied taxes), when taxed. */
@@ -536,6 +572,7 @@ export async function replaceDraftFees(trx: Knex.Transaction, invoice: LockedInv
       currency: draft.currency,
       fees_amount_cents: draft.feesAmountCents,
       ...invoiceTaxColumns(draft),
+      ...invoiceCouponColumns(draft),
       total_amount_cents: draft.totalAmountCents,
       updated_at: trx.fn.now(),
     })

@@ -122,9 +122,11 @@ export async function getSubscriptionByExternalId(db: Knex, organizationId: stri
   return row ? toSubscription(row) : null;
 }
 
-export async function getSubscriptionsByIds(db: Knex, organizationId: string, ids: string[]): Promise<SubscriptionRecord[]> {
-  if (ids.length === 0) return [];
-  const rows = await baseQuery(db, organizationId).whereIn('s.id', [...new Set(ids)]);
+/** Null ids (one-off invoices have no subscription) are skipped. */
+export async function getSubscriptionsByIds(db: Knex, organizationId: string, ids: readonly (string | null)[]): Promise<SubscriptionRecord[]> {
+  const wanted = [...new Set(ids.filter((id): id is string => id !== null))];
+  if (wanted.length === 0) return [];
+  const rows = await baseQuery(db, organizationId).whereIn('s.id', wanted);
   return rows.map(toSubscription);
 }
 

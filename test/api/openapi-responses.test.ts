@@ -520,6 +520,33 @@ test('real answers of every route conform to the documented 200 schema', async (
   await call('POST', '/plans', { plan: { name: 'Scratch', code: `scratch_${s}`, interval: 'weekly', amount_cents: 1, amount_currency: 'USD' } });
   await call('DELETE', `/plans/scratch_${s}`);
   await call('DELETE', `/customers/bare_${s}`);
+  // Coupons, add-ons, a one-off invoice and its credit notes (issue 12b).
+  await call('POST', '/coupons', { coupon: { name: 'Ten', code: `ten_${s}`, coupon_type: 'percentage', percentage_rate: '10', frequency: 'recurring', frequency_duration: 3, expiration: 'no_expiration', applies_to: { plan_codes: [`plain_${s}`] } } });
+  await call('POST', '/coupons', { coupon: { name: 'Fixed', code: `fixed_${s}`, coupon_type: 'fixed_amount', amount_cents: 500, amount_currency: 'USD', frequency: 'once', expiration: 'time_limit', expiration_at: new Date(now + 86_400_000).toISOString() } });
+  await call('GET', '/coupons?page=1&per_page=5');
+  await call('GET', `/coupons/ten_${s}`);
+  await call('PUT', `/coupons/ten_${s}`, { coupon: { name: 'Ten percent' } });
+  const applied = await call('POST', '/applied_coupons', { applied_coupon: { external_customer_id: `bare_${s}`, coupon_code: `ten_${s}` } });
+  await call('POST', '/applied_coupons', { applied_coupon: { external_customer_id: `auto_${s}`, coupon_code: `fixed_${s}` } });
+  await call('GET', `/applied_coupons?external_customer_id=bare_${s}&status=active`);
+  await call('DELETE', `/customers/bare_${s}/applied_coupons/${applied.applied_coupon.lago_id}`);
+  await call('POST', '/add_ons', { add_on: { name: 'GPU hours', code: `gpu_${s}`, amount_cents: 10_000, amount_currency: 'USD', description: '100 GPU-hours', tax_codes: [`vat_${s}`] } });
+  await call('PUT', `/add_ons/gpu_${s}`, { add_on: { invoice_display_name: 'GPU-hour pack' } });
+  await call('GET', '/add_ons');
+  await call('GET', `/add_ons/gpu_${s}`);
+  await call('POST', '/add_ons', { add_on: { name: 'Gone', code: `gone_${s}`, amount_cents: 1, amount_currency: 'USD' } });
+  await call('DELETE', `/add_ons/gone_${s}`);
+  const oneOff = (await call('POST', '/invoices', { invoice: { external_customer_id: `auto_${s}`, fees: [{ add_on_code: `gpu_${s}`, units: '2', unit_amount_cents: 5000, description: 'Two packs' }] } })).invoice;
+  expect([oneOff.invoice_type, oneOff.status, oneOff.fees_amount_cents, oneOff.taxes_amount_cents]).toEqual(['one_off', 'finalized', 10_000, 2_000]);
+  const items = [{ fee_id: oneOff.fees[0].lago_id, amount_cents: 1000 }];
+  const est = await call('POST', '/credit_notes/estimate', { credit_note: { invoice_id: oneOff.lago_id, items } });
+  expect(est.estimated_credit_note.max_creditable_amount_cents).toBe(1200);
+  const note = (await call('POST', '/credit_notes', { credit_note: { invoice_id: oneOff.lago_id, reason: 'other', items } })).credit_note;
+  expect([note.total_amount_cents, note.credit_amount_cents, note.balance_amount_cents]).toEqual([1200, 1200, 1200]);
+  await call('GET', `/credit_notes?external_customer_id=auto_${s}`);
+  await call('GET', `/credit_notes/${note.lago_id}`);
+  await call('PUT', `/credit_notes/${note.lago_id}/void`, {});
+  await call('DELETE', `/coupons/fixed_${s}`);
 
   // Every mounted route was answered 2xx at least once above and each answer conformed.
   const never = routes.map((r) => key(r.method, r.template)).filter((k) => !exercised.has(k));

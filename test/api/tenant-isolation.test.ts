@@ -56,6 +56,8 @@ const A = {
   tax: `tax_${SUF}`,
   dunning: `dun_${SUF}`,
   wallet: `wallet_${SUF}`,
+  coupon: `coupon_${SUF}`,
+  addOn: `addon_${SUF}`,
 };
 /** The day of A's manual FX rate (USD → EUR). */
 const FX_DAY = new Date().toISOString().slice(0, 10);
@@ -63,6 +65,8 @@ const FX_DAY = new Date().toISOString().slice(0, 10);
 const DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-iso-'));
 /** Filled in beforeAll: A's lago ids (UUIDs) and the invoice id. */
 const ids: Record<string, string> = {};
+/** A's one-off invoice fee (named in B's credit-note bodies). */
+let oneOffFeeOfA = '';
 /** A's webhook signing keys (B must get its own). */
 const keysA = { hmac: '', publicKey: '' };
 /** A's customer-portal link. */
@@ -192,6 +196,14 @@ beforeAll(async () => {
   ids.testClock = (await asA('POST', '/test_clocks', { test_clock: { name: MARK } })).test_clock.lago_id;
   // A's portal link (its organization's portal signing secret exists; B must neither read nor change it).
   portalUrlA = (await asA('GET', `/customers/${A.customer}/portal_url`)).customer.portal_url;
+  // Coupons, add-ons, a one-off invoice and a credit note of A (issue 12b).
+  ids.coupon = (await asA('POST', '/coupons', { coupon: { name: MARK, code: A.coupon, description: MARK, coupon_type: 'fixed_amount', amount_cents: 100, amount_currency: 'USD', frequency: 'once', expiration: 'no_expiration' } })).coupon.lago_id;
+  ids.appliedCoupon = (await asA('POST', '/applied_coupons', { applied_coupon: { external_customer_id: A.customer, coupon_code: A.coupon } })).applied_coupon.lago_id;
+  ids.addOn = (await asA('POST', '/add_ons', { add_on: { name: MARK, code: A.addOn, amount_cents: 500, amount_currency: 'USD', description: MARK } })).add_on.lago_id;
+  const oneOff = (await asA('POST', '/invoices', { invoice: { external_customer_id: A.customer, fees: [{ add_on_code: A.addOn, description: MARK }] } })).invoice;
+  ids.oneOffInvoice = oneOff.lago_id;
+  oneOffFeeOfA = oneOff.fees[0].lago_id;
+  ids.creditNote = (await asA('POST', '/credit_notes', { credit_note: { invoice_id: ids.oneOffInvoice, reason: 'other', description: MARK, items: [{ fee_id: oneOffFeeOfA, amount_cents: 100 }] } })).credit_note.lago_id;
   keysA.hmac = (await asA('GET', '/webhooks/hmac_key')).webhook.hmac_key;
   keysA.publicKey = (await asA('GET', '/webhooks/json_public_key')).webhook.public_key;
 });
@@ -293,6 +305,18 @@ function bodies(): Record<string, unknown[]> {
     'PUT /plans/{code}': [{ plan: { name: 'B renamed', amount_cents: 1, charges: [] } }],
     'DELETE /plans/{code}': [undefined],
     'DELETE /customers/{external_customer_id}': [undefined],
+    'POST /coupons': [{ coupon: { name: 'B', code: A.coupon, coupon_type: 'percentage', percentage_rate: '10', frequency: 'forever', expiration: 'no_expiration' } }],
+    'PUT /coupons/{code}': [{ coupon: { name: 'B renamed' } }],
+    'DELETE /coupons/{code}': [undefined],
+    'POST /applied_coupons': [{ applied_coupon: { external_customer_id: A.customer, coupon_code: A.coupon } }],
+    'DELETE /customers/{external_customer_id}/applied_coupons/{applied_coupon_id}': [undefined],
+    'POST /add_ons': [{ add_on: { name: 'B', code: A.addOn, amount_cents: 1, amount_currency: 'USD' } }],
+    'PUT /add_ons/{code}': [{ add_on: { name: 'B renamed', amount_cents: 2 } }],
+    'DELETE /add_ons/{code}': [undefined],
+    'POST /invoices': [{ invoice: { external_customer_id: A.customer, fees: [{ add_on_code: A.addOn }] } }],
+    'POST /credit_notes': [{ credit_note: { invoice_id: ids.oneOffInvoice, items: [{ fee_id: oneOffFeeOfA, amount_cents: 1 }] } }, { credit_note: { invoice_id: ids.invoice, refund_amount_cents: 1, items: [{ fee_id: oneOffFeeOfA, amount_cents: 1 }] } }],
+    'POST /credit_notes/estimate': [{ credit_note: { invoice_id: ids.oneOffInvoice, items: [{ fee_id: oneOffFeeOfA, amount_cents: 1 }] } }],
+    'PUT /credit_notes/{lago_id}/void': [{}],
   };
 }
 

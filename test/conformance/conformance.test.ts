@@ -1,6 +1,7 @@
 import { loadFixtures, runErrorFixture, runFixture } from './runner';
 import { isTaxFixture, runTaxFixture } from './tax-runner';
 import { isWalletFixture, runWalletFixture } from './wallet-runner';
+import { isCouponFixture, isCreditNoteFixture, runCouponFixture, runCreditNoteFixture } from './credits-runner';
 
 const fixtures = loadFixtures();
 
@@ -15,6 +16,10 @@ describe('conformance fixtures', () => {
       expect(runTaxFixture(f)).toEqual(f.expected);
     } else if (isWalletFixture(f)) {
       expect(runWalletFixture(f)).toEqual(f.expected);
+    } else if (isCouponFixture(f)) {
+      expect(runCouponFixture(f)).toEqual(f.expected);
+    } else if (isCreditNoteFixture(f)) {
+      expect(runCreditNoteFixture(f)).toEqual(f.expected);
     } else if (f.expected_error) {
       expect(runErrorFixture(f)).toEqual(f.expected_error);
     } else {

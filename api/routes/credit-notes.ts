@@ -1,0 +1,155 @@
+// Lago's /credit_notes: create (credit / refund / offset, items per fee), estimate (nothing written), list, get,
+// void (cancels the unused credit). Amounts come from billing/credit-notes.ts, the writes from
+// activities/credits.ts issueCreditNote (one transaction, the invoice locked); a refund then goes through the
+// organization's payment provider (activities/credits.ts refundCreditNote).
+import { Router } from 'express';
+import { issueCreditNote, refundCreditNote } from '../../activities/credits';
+import { computeCreditNote, type ComputedCreditNote, type CreditNoteReason } from '../../billing/credit-notes';
+import { BillingError } from '../../billing/errors';
+import { lockCreditableInvoice, getCreditNote, listCreditNotes, voidCreditNote, type CreditNoteRecord } from '../../db/repositories/credit-notes';
+import { getCustomerByExternalId } from '../../db/repositories/customers';
+import { getProviderConfig } from '../../db/repositories/payments';
+import { orgId } from '../auth';
+import type { RouteContext } from '../context';
+import { notFound } from '../errors';
+import { iso, paginationMeta, parseBody } from '../schemas/common';
+import { CreditNoteCreateBody, CreditNoteEstimateBody, CreditNoteListQuery } from '../schemas/credits';
+import type { ProviderFactory } from './payments';
+
+function lagoTaxes(taxes: ComputedCreditNote['appliedTaxes'], creditNoteId: string | null) {
+  return taxes.map((t) => ({
+    lago_credit_note_id: creditNoteId,
+    lago_tax_id: t.taxId,
+    tax_name: t.taxName,
+    tax_code: t.taxCode,
+    tax_rate: Number(t.taxRate),
+    amount_cents: t.amountCents,
+    base_amount_cents: t.baseAmountCents,
+  }));
+}
+
+/** Lago CreditNoteObject (items name their fee by lago_id). */
+export function serializeCreditNote(n: CreditNoteRecord) {
+  return {
+    lago_id: n.id,
+    sequential_id: n.sequentialId,
+    billing_entity_code: null,
+    number: n.number,
+    lago_invoice_id: n.invoiceId,
+    invoice_number: n.invoiceNumber ?? '',
+    issuing_date: n.issuingDate,
+    credit_status: n.creditStatus,
+    refund_status: n.refundStatus,
+    reason: n.reason,
+    description: n.description,
+    currency: n.currency,
+    total_amount_cents: n.totalAmountCents,
+    taxes_amount_cents: n.taxesAmountCents,
+    precise_taxes_amount_cents: n.preciseTaxesAmountCents,
+    taxes_rate: Number(n.taxesRate),
+    sub_total_excluding_taxes_amount_cents: n.subTotalExcludingTaxesAmountCents,
+    balance_amount_cents: n.balanceAmountCents,
+    credit_amount_cents: n.creditAmountCents,
+    refund_amount_cents: n.refundAmountCents,
+    offset_amount_cents: n.offsetAmountCents,
+    coupons_adjustment_amount_cents: n.couponsAdjustmentAmountCents,
+    created_at: iso(n.createdAt),
+    updated_at: iso(n.updatedAt),
+    voided_at: iso(n.voidedAt),
+    self_billed: false,
+    items: n.items.map((i) => ({ lago_id: i.id, amount_cents: i.amountCents, amount_currency: n.currency, lago_fee_id: i.feeId })),
+    applied_taxes: lagoTaxes(n.appliedTaxes, n.id),
+  };
+}
+
+function serializeEstimate(invoiceId: string, invoiceNumber: string | null, c: ComputedCreditNote) {
+  return {
+    lago_invoice_id: invoiceId,
+    invoice_number: invoiceNumber ?? '',
+    currency: c.currency,
+    taxes_amount_cents: c.taxesAmountCents,
+    precise_taxes_amount_cents: c.preciseTaxesAmountCents,
+    taxes_rate: Number(c.taxesRate),
+    sub_total_excluding_taxes_amount_cents: c.subTotalExcludingTaxesAmountCents,
+    max_creditable_amount_cents: c.maxCreditableAmountCents,
+    max_refundable_amount_cents: c.maxRefundableAmountCents,
+    max_offsettable_amount_cents: c.maxOffsettableAmountCents,
+    coupons_adjustment_amount_cents: c.couponsAdjustmentAmountCents,
+    precise_coupons_adjustment_amount_cents: c.preciseCouponsAdjustmentAmountCents,
+    items: c.items.map((i) => ({ lago_fee_id: i.feeId, amount_cents: i.amountCents })),
+    applied_taxes: lagoTaxes(c.appliedTaxes, null),
+  };
+}
+
+export function creditNoteRoutes(ctx: RouteContext, providerFor: ProviderFactory): Router {
+  const r = Router();
+
+  r.post('/credit_notes/estimate', async (req, res) => {
+    const body = parseBody(CreditNoteEstimateBody, req.body).credit_note;
+    const organizationId = orgId(res);
+    // Read in a transaction that writes nothing (the lock only makes the figures consistent).
+    const estimate = await ctx.db.transaction(async (trx) => {
+      const c = await lockCreditableInvoice(trx, organizationId, body.invoice_id);
+      if (!c) throw new BillingError('invoice_not_found', `Invoice ${body.invoice_id} not found`, 'invoice_id');
+      if (c.invoice.status !== 'finalized' || c.invoice.voided) throw new BillingError('invoice_not_creditable', 'Only a finalized invoice can be credited', 'invoice_id');
+      return serializeEstimate(c.invoice.id, c.invoice.number, computeCreditNote(c.invoice, c.fees, body.items.map((i) => ({ feeId: i.fee_id, amountCents: i.amount_cents }))));
+    });
+    res.json({ estimated_credit_note: estimate });
+  });
+
+  r.post('/credit_notes', async (req, res) => {
+    const body = parseBody(CreditNoteCreateBody, req.body).credit_note;
+    const organizationId = orgId(res);
+    const note = await issueCreditNote(ctx.db, {
+      organizationId,
+      invoiceId: body.invoice_id,
+      reason: (body.reason ?? 'other') as CreditNoteReason,
+      description: body.description ?? null,
+      items: body.items.map((i) => ({ feeId: i.fee_id, amountCents: i.amount_cents })),
+      split: {
+        ...(body.credit_amount_cents != null ? { creditAmountCents: body.credit_amount_cents } : {}),
+        ...(body.refund_amount_cents != null ? { refundAmountCents: body.refund_amount_cents } : {}),
+        ...(body.offset_amount_cents != null ? { offsetAmountCents: body.offset_amount_cents } : {}),
+      },
+      issuingDate: new Date().toISOString().slice(0, 10),
+    });
+    const config = note.refundAmountCents > 0 ? await getProviderConfig(ctx.db, organizationId) : null;
+    const refunded = await refundCreditNote(ctx.db, config ? providerFor(config) : null, note);
+    res.json({ credit_note: serializeCreditNote(refunded) });
+  });
+
+  r.get('/credit_notes', async (req, res) => {
+    const q = parseBody(CreditNoteListQuery, req.query);
+    const organizationId = orgId(res);
+    let customerId: string | undefined;
+    if (q.external_customer_id !== undefined) {
+      const customer = await getCustomerByExternalId(ctx.db, organizationId, q.external_customer_id);
+      if (!customer) {
+        res.json({ credit_notes: [], meta: paginationMeta(q.page, q.per_page, 0) });
+        return;
+      }
+      customerId = customer.id;
+    }
+    const { creditNotes, totalCount } = await listCreditNotes(ctx.db, organizationId, {
+      customerId,
+      ...(q.invoice_id !== undefined && /^[0-9a-f-]{36}$/i.test(q.invoice_id) ? { invoiceId: q.invoice_id } : {}),
+      page: q.page,
+      perPage: q.per_page,
+    });
+    res.json({ credit_notes: creditNotes.map(serializeCreditNote), meta: paginationMeta(q.page, q.per_page, totalCount) });
+  });
+
+  r.get('/credit_notes/:lago_id', async (req, res) => {
+    const n = await getCreditNote(ctx.db, orgId(res), req.params.lago_id);
+    if (!n) throw notFound('credit_note');
+    res.json({ credit_note: serializeCreditNote(n) });
+  });
+
+  r.put('/credit_notes/:lago_id/void', async (req, res) => {
+    const n = await voidCreditNote(ctx.db, orgId(res), req.params.lago_id);
+    if (!n) throw notFound('credit_note');
+    res.json({ credit_note: serializeCreditNote(n) });
+  });
+
+  return r;
+}
