@@ -60,6 +60,9 @@ export const ERROR_CODE_CLASSES = {
   tax_provider_mismatch: 'invalid',
   tax_rate_missing: 'invalid',
   tax_state_missing: 'invalid',
+  // plan changes (issue 11b, db/repositories/plan-changes.ts)
+  plan_change_not_found: 'not_found',
+  plan_change_canceled: 'invalid',
 } as const satisfies Record<string, ErrorClass>;
 
 export type ErrorClass = 'not_found' | 'conflict' | 'invalid';

@@ -17,6 +17,7 @@ import * as taxes from './20261201000300_taxes';
 import * as invoiceTaxes from './20261201000301_invoice_taxes';
 import * as webhooks from './20261201000600_webhooks';
 import * as payments from './20261201000500_payments';
+import * as planChanges from './20261201000800_plan_changes';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -38,6 +39,7 @@ export const migrations: Record<string, Migration> = {
   '20261201000301_invoice_taxes': invoiceTaxes,
   '20261201000600_webhooks': webhooks,
   '20261201000500_payments': payments,
+  '20261201000800_plan_changes': planChanges,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -50,7 +50,7 @@ describe("upgrade proration (Lago's example: 100 EUR/month from Jan 1, 200 EUR/m
       chargeSubscriptionFee: true, subscriptionFeePeriod: { period: feePeriod, fullPeriod: january.fullPeriod }, usage: [],
     });
     const fee = draft.fees.find((f) => f.kind === 'subscription')!;
-    expect(fee.prorationRatio.startsWith('0.45161290322')).toBe(true); // 14/31
+    expect(fee.prorationRatio!.startsWith('0.45161290322')).toBe(true); // 14/31
     expect(fee.amountCents).toBe(4516);
   });
 
