@@ -7,6 +7,8 @@ import { defaultDocumentStore, type DocumentStore } from '../documents/storage';
 import { createDocumentActivities, type DocumentActivities } from './documents';
 import { withHeartbeats } from './heartbeat';
 import { createInvoiceActivities } from './invoices';
+import { createPlanChangeActivities } from './plan-changes';
+import type { PlanChangeActivities } from './plan-change-types';
 import { createSubscriptionActivities } from './subscriptions';
 import { createThresholdActivities } from './thresholds';
 import type { SubscriptionActivities } from './types';
@@ -22,12 +24,13 @@ export interface ActivityDeps {
   webhooks?: Omit<WebhookActivityDeps, 'db'>;
 }
 
-export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities {
+export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & PlanChangeActivities {
   return withHeartbeats({
     ...createDocumentActivities({ db: deps.db, store: deps.documentStore ?? defaultDocumentStore() }),
     ...createFxActivities({ db: deps.db, feed: deps.fxFeed ?? new EcbHttpFeed() }),
     ...createInvoiceActivities(deps),
     ...createSubscriptionActivities(deps),
+    ...createPlanChangeActivities(deps),
     ...createThresholdActivities(deps),
     ...createWebhookActivities({ db: deps.db, ...deps.webhooks }),
   });

@@ -50,6 +50,7 @@ import { crossesLevel } from '../billing/threshold-ladder';
 import { addDecimalStrings, isDecimalString } from '../billing/money';
 import { nextPeriod, periodContaining, type PeriodPair } from '../billing/period';
 import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
+import { PlanChanges } from './plan-changes';
 import type { invoiceWorkflow } from './invoice';
 import {
   SEARCH_ATTRIBUTE_KEYS,
@@ -539,6 +540,9 @@ async function watchUsage(sub: SubscriptionEntity, terminationPending: () => boo
 
 export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Promise<TerminateResult> {
   const sub = new SubscriptionEntity(state);
+  // Plan changes, ending_at, scheduled start (workflows/plan-changes.ts, patch plan-changes-v1).
+  const planChanges = new PlanChanges(state, startInvoiceWorkflow);
+  planChanges.register(sub);
 
   setHandler(usageSignal, (payload) => sub.recordUsage(payload));
   setHandler(stateQuery, () => sub.liveState());
@@ -562,9 +566,10 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
   );
 
   upsertSubscriptionSearchAttributes(sub);
+  await planChanges.awaitStart(sub);
 
   for (;;) {
-    const terminationPending = () => sub.terminationRequest !== null && sub.terminationOutcome === null;
+    const terminationPending = () => (sub.terminationRequest !== null && sub.terminationOutcome === null) || planChanges.due(sub);
 
     if (sub.phase === 'open') {
       const untilEndMs = Date.parse(sub.period.end) - Date.now();
@@ -584,6 +589,15 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
         sub.retryRequested = false;
         sub.phase = 'open';
       }
+    }
+
+    if (planChanges.due(sub)) {
+      const changed = await planChanges.run(sub);
+      if (changed) {
+        await condition(allHandlersFinished);
+        return continueAsNew<typeof subscriptionWorkflow>(changed);
+      }
+      if (sub.terminationRequest === null) continue;
     }
 
     if (terminationPending()) {
@@ -606,7 +620,7 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
       // billing failure is retried at once by the new run.
       sub.phase = 'closing';
       await condition(allHandlersFinished);
-      return continueAsNew<typeof subscriptionWorkflow>(sub.sameRunState());
+      return continueAsNew<typeof subscriptionWorkflow>(planChanges.carry(sub.sameRunState()));
     }
 
     if (sub.phase !== 'open') continue;
@@ -620,7 +634,8 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
     } catch (err) {
       throw asWorkflowFailure(err);
     }
+    const nextState = await planChanges.nextRunState(sub, next);
     await condition(allHandlersFinished);
-    return continueAsNew<typeof subscriptionWorkflow>(sub.nextRunState(next));
+    return continueAsNew<typeof subscriptionWorkflow>(nextState);
   }
 }

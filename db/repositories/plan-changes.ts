@@ -86,6 +86,11 @@ export async function cancelPendingPlanChange(db: Db, organizationId: string, su
     .update({ status: 'canceled' });
 }
 
+/** A downgrade's instant as the workflow decided it (the end of its open period). */
+export async function setPlanChangeEffectiveAt(db: Db, organizationId: string, changeId: string, effectiveAt: string): Promise<void> {
+  await db('subscription_plan_changes').where({ organization_id: organizationId, id: changeId, status: 'pending' }).update({ effective_at: new Date(effectiveAt) });
+}
+
 /** Cancels one change if it is still pending (a request the workflow refused). */
 export async function cancelPlanChange(db: Db, organizationId: string, changeId: string): Promise<void> {
   await db('subscription_plan_changes').where({ organization_id: organizationId, id: changeId, status: 'pending' }).update({ status: 'canceled' });

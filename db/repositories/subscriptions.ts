@@ -26,6 +26,12 @@ export interface SubscriptionRecord {
   terminatedAt: Date | null;
   workflowId: string;
   createdAt: Date;
+  /** Plan changes (issue 11b): when the workflow terminates it (Lago's ending_at), null = never. */
+  endingAt: Date | null;
+  /** Migration start: the first instant Meterline bills (earlier periods were billed elsewhere), null = subscription_at. */
+  billingStartsAt: Date | null;
+  /** The plan's trial, in days (decimal string as stored). */
+  planTrialPeriod: string;
 }
 
 export interface NewSubscription {
@@ -37,6 +43,8 @@ export interface NewSubscription {
   billingTime: 'calendar' | 'anniversary';
   subscriptionAt: string;
   startedAt: string | null;
+  endingAt?: string | null;
+  billingStartsAt?: string | null;
 }
 
 function baseQuery(db: Knex, organizationId: string) {
@@ -52,6 +60,7 @@ function baseQuery(db: Knex, organizationId: string) {
       'p.interval as plan_interval',
       'p.amount_cents as plan_amount_cents',
       'p.amount_currency as plan_amount_currency',
+      'p.trial_period as plan_trial_period',
     );
 }
 
@@ -76,6 +85,9 @@ function toSubscription(row: Record<string, any>): SubscriptionRecord {
     terminatedAt: row.terminated_at ?? null,
     workflowId: row.workflow_id,
     createdAt: row.created_at,
+    endingAt: row.ending_at ?? null,
+    billingStartsAt: row.billing_starts_at ?? null,
+    planTrialPeriod: String(row.plan_trial_period ?? '0'),
   };
 }
 
@@ -101,6 +113,8 @@ export async function insertSubscription(
       billing_time: s.billingTime,
       subscription_at: s.subscriptionAt,
       started_at: s.startedAt,
+      ending_at: s.endingAt ?? null,
+      billing_starts_at: s.billingStartsAt ?? null,
       workflow_id: subscriptionWorkflowId(id),
     })
     .onConflict(['organization_id', 'external_id'])
