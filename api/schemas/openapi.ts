@@ -17,7 +17,7 @@ import { OrganizationUpdateBody } from './organizations';
 import { PastUsageQuery } from './past-usage';
 import { EmptyBody, InvoiceUpdateBody, PaymentCreateBody } from './payments';
 import { PlanCreateBody } from './plans';
-import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
+import { SubscriptionCreateBody, SubscriptionUpdateBody, SubscriptionListQuery } from './subscriptions';
 import { responseComponents, type ResponseName } from './responses';
 import { TaxCreateBody, TaxSettingsBody, TaxUpdateBody } from './taxes';
 import { webhookOpenApiPaths, webhookOpenApiSchemas } from './openapi-webhooks';
@@ -154,6 +154,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/subscriptions/{external_id}': {
         get: get('/subscriptions/{external_id}', 'Retrieve a subscription', 'SubscriptionResponse'),
+        put: put('/subscriptions/{external_id}', 'Update a subscription: name, ending_at (its workflow terminates it then)', 'SubscriptionUpdateInput', 'SubscriptionResponse'),
         delete: del('/subscriptions/{external_id}', 'Terminate a subscription (its final invoice is issued by its workflow)', 'SubscriptionResponse'),
       },
       '/subscriptions/{external_id}/alerts': {
@@ -274,6 +275,7 @@ export function openApiDocument(): Record<string, unknown> {
         PlanCreateInput: schemaOf(PlanCreateBody),
         CustomerCreateInput: schemaOf(CustomerCreateBody),
         SubscriptionCreateInput: schemaOf(SubscriptionCreateBody),
+        SubscriptionUpdateInput: schemaOf(SubscriptionUpdateBody),
         EventInput: schemaOf(z.object({ event: EventInputObject })),
         InvoicePreviewInput: schemaOf(InvoicePreviewBody),
         EventBatchInput: schemaOf(z.object({ events: z.array(EventInputObject).min(1).max(MAX_BATCH_EVENTS) })),

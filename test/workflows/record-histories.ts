@@ -30,6 +30,11 @@ import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, inv
 import { THRESHOLD_RULES, postgresLikeEvaluation } from './threshold-fakes';
 import { fakePaymentActivities, type PaymentFakeOptions } from './payment-fakes';
 import { MIN_CHECK_SPACING_MS } from '../../workflows/subscription';
+import { planChangeUpdate } from '../../workflows/plan-changes';
+import { fakePlanChangeActivities } from './plan-change-fakes';
+
+/** Plan changes the recorder's fake applyPlanChange knows (patch plan-changes-v1). */
+const REC_PLAN_CHANGES = { 'chg-rec-up': { planCode: 'scale', interval: 'yearly' as const } };
 
 const OUT = path.join(__dirname, 'histories');
 const HOUR_MS = 3_600_000;
@@ -55,7 +60,7 @@ async function withServer(fn: (env: TestWorkflowEnvironment, save: Save) => Prom
       connection: env.nativeConnection,
       taskQueue: SUBSCRIPTION_TASK_QUEUE,
       workflowBundle: await bundleWorkflows(),
-      activities: payments ? { ...activities, ...fakePaymentActivities(payments).activities } : activities,
+      activities: { ...(payments ? { ...activities, ...fakePaymentActivities(payments).activities } : activities), ...fakePlanChangeActivities(REC_PLAN_CHANGES).activities },
     });
     const save: Save = async (name, workflowId, runId) => {
       const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
@@ -185,6 +190,22 @@ async function main(): Promise<void> {
     await handle.result();
     await save('subscription-usage-thresholds', handle.workflowId, handle.firstExecutionRunId);
   }, { billingRules: THRESHOLD_RULES, evaluateUsageThresholds: postgresLikeEvaluation(db) });
+
+  // Plan changes (patched 'plan-changes-v1'): an upgrade mid-period — the old plan's partial period invoiced, the
+  // change applied, continue-as-new on the new plan and interval (run 1 of the subscription).
+  if (wanted('subscription-plan-change-upgrade')) await withServer(async (env, save) => {
+    const now = await env.currentTimeMs();
+    const subscriptionAt = new Date(Math.floor((now - 10 * 24 * HOUR_MS) / HOUR_MS) * HOUR_MS).toISOString();
+    const handle = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId: subscriptionWorkflowId('sub-rec-upgrade'),
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [subscriptionState({ subscriptionId: 'sub-rec-upgrade', schedule: { subscriptionAt, interval: 'monthly', billingTime: 'anniversary', timezone: 'UTC' } })],
+    });
+    await handle.executeUpdate(planChangeUpdate, { args: [{ changeId: 'chg-rec-up', kind: 'upgrade', planCode: 'scale', effectiveAt: new Date(now - HOUR_MS).toISOString() }] });
+    await eventually(async () => (await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).describe()).status.name === 'CONTINUED_AS_NEW', 'continued as new');
+    await save('subscription-plan-change-upgrade', handle.workflowId, handle.firstExecutionRunId);
+    await env.client.workflow.getHandle(handle.workflowId).terminate('recorded');
+  });
 }
 
 main().catch((err) => {

@@ -21,13 +21,14 @@ function loadHistory(file: string): unknown {
   return JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
 }
 
-test('the recorded histories cover a closed-and-continued subscription, a close that failed then was retried, a terminated subscription, a subscription with usage thresholds, an invoice and an invoice paid after dunning', () => {
+test('the recorded histories cover a closed-and-continued subscription, a close that failed then was retried, a terminated subscription, a subscription with usage thresholds, an upgrade (plan-changes-v1), an invoice and an invoice paid after dunning', () => {
   expect(FILES).toEqual([
     'invoice-dunning-paid.json',
     'invoice-grace-refresh-finalize.json',
     'subscription-close-failed-then-retried.json',
     'subscription-closed-period-run1.json',
     'subscription-closed-period-run2.json',
+    'subscription-plan-change-upgrade.json',
     'subscription-terminated.json',
     'subscription-usage-thresholds.json',
   ]);
