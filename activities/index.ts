@@ -8,6 +8,8 @@ import { createDocumentActivities, type DocumentActivities } from './documents';
 import { withHeartbeats } from './heartbeat';
 import { createInvoiceActivities } from './invoices';
 import { createAdvanceActivities } from './advance-billing';
+import { createPlanChangeActivities } from './plan-changes';
+import type { PlanChangeActivities } from './plan-change-types';
 import { createSubscriptionActivities } from './subscriptions';
 import { createThresholdActivities } from './thresholds';
 import type { SubscriptionActivities } from './types';
@@ -24,7 +26,7 @@ export interface ActivityDeps {
   webhooks?: Omit<WebhookActivityDeps, 'db'>;
 }
 
-export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities {
+export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities & PlanChangeActivities {
   const invoiceActivities = createInvoiceActivities(deps);
   return withHeartbeats({
     // Pay in advance (issue 11): the start invoice reuses the period-invoice activity.
@@ -33,6 +35,7 @@ export function createActivities(deps: ActivityDeps): SubscriptionActivities & F
     ...createFxActivities({ db: deps.db, feed: deps.fxFeed ?? new EcbHttpFeed() }),
     ...invoiceActivities,
     ...createSubscriptionActivities(deps),
+    ...createPlanChangeActivities(deps),
     ...createThresholdActivities(deps),
     ...createWebhookActivities({ db: deps.db, ...deps.webhooks }),
     ...createWalletActivities(deps),

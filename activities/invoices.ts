@@ -61,6 +61,7 @@ import { closeOrWaitForRate, convertForInvoice, recordInvoiceFx } from './fx';
 import type { CreatePeriodInvoiceInput, InvoiceRef, PeriodInvoiceResult, SubscriptionActivities } from './types';
 import { enqueueWebhook } from '../db/repositories/webhooks';
 import { clockTimeOfSubscription } from '../db/repositories/test-clocks';
+import { planIdOfPeriod, subscriptionFeePeriodOf } from './plan-history';
 
 // Error classification at the source (CONVENTIONS "Errors"), shared by every activity group:
 // - BillingError (invalid plan data, non-numeric event value, missing rows...) → non-retryable
@@ -164,7 +165,9 @@ export async function rateInvoiceDraft(
     // Arrears plans: the fee of this period; advance plans: the fee of the period that begins at period.end.
     // A progressive-billing invoice bills usage only (activities/thresholds.ts).
     chargeSubscriptionFee: boundary.chargeSubscriptionFee,
-    ...(boundary.subscriptionFeePeriod ? { subscriptionFeePeriod: boundary.subscriptionFeePeriod } : {}),
+    // Pay in advance: the fee of the period that begins (activities/advance-boundary.ts); plan changes
+    // (activities/plan-history.ts): an upgrade ended this period → the old plan's fee stops at the change day.
+    ...(boundary.subscriptionFeePeriod ? { subscriptionFeePeriod: boundary.subscriptionFeePeriod } : { subscriptionFeePeriod: await subscriptionFeePeriodOf(db, ctx, period, fullPeriod) }),
     inAdvanceFeesAmountCents: boundary.inAdvanceFeesAmountCents,
     usage,
     subscriptionAt,
@@ -200,8 +203,13 @@ export async function lateUsageAdjustments(
   if (earlier.length === 0) return [];
   const billed = await billedFeesOfInvoices(db, ctx.organizationId, earlier.map((i) => i.id));
   const out: Fee[] = [];
+  const plansById = new Map<string, Plan>();
   for (const inv of [...earlier].reverse()) {
-    const rerated = await rateInvoiceDraft(db, ctx, plan, invoiceKind(inv.invoiceType), inv.period, inv.fullPeriod ?? inv.period, subscriptionAt);
+    // Plan changes: an earlier period is re-rated with the plan it was billed with (activities/plan-history.ts).
+    const periodPlanId = await planIdOfPeriod(db, ctx, inv.period);
+    if (!plansById.has(periodPlanId)) plansById.set(periodPlanId, await loadPlan(db, ctx.organizationId, periodPlanId));
+    const periodPlan = plansById.get(periodPlanId)!;
+    const rerated = await rateInvoiceDraft(db, ctx, periodPlan, invoiceKind(inv.invoiceType), inv.period, inv.fullPeriod ?? inv.period, subscriptionAt);
     out.push(...adjustmentFees(billed.get(inv.id) ?? [], rerated.fees, { invoiceId: inv.id, period: inv.period, timezone: ctx.timezone }));
   }
   return out;
@@ -253,7 +261,7 @@ export function createInvoiceActivities(
 
   /** Re-rates a DRAFT invoice locked by `trx` (its own period + adjustments) and writes its fees and totals. */
   async function rerateLockedDraft(trx: Knex.Transaction, ctx: SubscriptionBillingContext, invoice: LockedInvoice): Promise<LockedInvoice> {
-    const plan = await loadPlan(trx, invoice.organizationId, ctx.planId);
+    const plan = await loadPlan(trx, invoice.organizationId, await planIdOfPeriod(trx, ctx, invoice.period));
     const draft = await rateInvoice(
       trx, ctx, plan, invoiceKind(invoice.invoiceType), invoice.period, invoice.fullPeriod ?? invoice.period, ctx.subscriptionAt,
     );
@@ -266,7 +274,7 @@ export function createInvoiceActivities(
     async createPeriodInvoice(input: CreatePeriodInvoiceInput): Promise<PeriodInvoiceResult> {
       return classified(async () => {
         const ctx = await loadSubscriptionBillingContext(db, input.organizationId, input.subscriptionId);
-        const plan = await loadPlan(db, input.organizationId, ctx.planId);
+        const plan = await loadPlan(db, input.organizationId, await planIdOfPeriod(db, ctx, input.period));
         const currency = invoiceCurrency(ctx, plan);
         const subAt = ctx.subscriptionAt;
         // Poison-row hook (db/repositories/quarantine.ts): an unusable stored event is quarantined, then rated again.

@@ -98,6 +98,9 @@ export const ERROR_CODE_CLASSES = {
   credit_note_amounts_do_not_balance: 'invalid',
   invalid_credit_note: 'invalid',
   invoice_not_creditable: 'invalid',
+  // plan changes (issue 11b, db/repositories/plan-changes.ts)
+  plan_change_not_found: 'not_found',
+  plan_change_canceled: 'invalid',
 } as const satisfies Record<string, ErrorClass>;
 
 export type ErrorClass = 'not_found' | 'conflict' | 'invalid' | 'not_allowed' | 'transient';

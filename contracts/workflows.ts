@@ -82,6 +82,19 @@ export interface SubscriptionWorkflowState {
   testClockId?: string;
   /** The test clock's time last known to the workflow (ISO UTC), carried through continue-as-new. */
   testClockNow?: string;
+  // Plan changes, scheduled ends (workflows/plan-changes.ts, patch plan-changes-v1); absent in older runs.
+  /** When the workflow terminates the subscription (Lago's ending_at, ISO UTC). */
+  endingAt?: string;
+  /** A downgrade waiting for the end of `current`. */
+  pendingPlanChange?: PendingPlanChangeState;
+}
+
+/** A downgrade accepted by the workflow, applied at the end of its period. */
+export interface PendingPlanChangeState {
+  changeId: string;
+  planCode: string;
+  /** The instant it takes effect: the end of the period it was accepted in (ISO UTC). */
+  effectiveAt: string;
 }
 
 export interface UsageDelta {

@@ -50,6 +50,7 @@ import { crossesLevel } from '../billing/threshold-ladder';
 import { addDecimalStrings, isDecimalString } from '../billing/money';
 import { nextPeriod, periodContaining, type PeriodPair } from '../billing/period';
 import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
+import { PlanChanges } from './plan-changes';
 import type { invoiceWorkflow } from './invoice';
 import { ADVANCE_BILLING_PATCH, AdvanceBilling, billPendingInAdvance, finishAdvancePeriod, startAdvanceRun } from './advance-billing';
 import { invoiceClockFields, subscriptionTestClock } from './test-clock';
@@ -548,6 +549,9 @@ async function watchUsage(sub: SubscriptionEntity, terminationPending: () => boo
 export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Promise<TerminateResult> {
   const sub = new SubscriptionEntity(state);
   const adv = new AdvanceBilling(patched(ADVANCE_BILLING_PATCH));
+  // Plan changes, ending_at, scheduled start (workflows/plan-changes.ts, patch plan-changes-v1).
+  const planChanges = new PlanChanges(state, startInvoiceWorkflow);
+  planChanges.register(sub);
 
   setHandler(usageSignal, (payload) => {
     sub.recordUsage(payload);
@@ -577,9 +581,10 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
   upsertSubscriptionSearchAttributes(sub);
   // Test clocks (workflows/test-clock.ts, patched 'test-clocks-v1'): the period ends when the clock says so.
   const clock = await subscriptionTestClock(state, sub);
+  await planChanges.awaitStart(sub);
 
   for (;;) {
-    const terminationPending = () => sub.terminationRequest !== null && sub.terminationOutcome === null;
+    const terminationPending = () => (sub.terminationRequest !== null && sub.terminationOutcome === null) || planChanges.due(sub);
 
     if (sub.phase === 'open') {
       // Pay in advance (patched): the run's start (start invoice) and events billed per event, before waiting.
@@ -615,6 +620,15 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
       }
     }
 
+    if (planChanges.due(sub)) {
+      const changed = await planChanges.run(sub);
+      if (changed) {
+        await condition(allHandlersFinished);
+        return continueAsNew<typeof subscriptionWorkflow>(changed);
+      }
+      if (sub.terminationRequest === null) continue;
+    }
+
     if (terminationPending()) {
       const request = sub.terminationRequest!;
       const outcome = await terminate(sub, request.terminatedAt, adv);
@@ -635,7 +649,7 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
       // billing failure is retried at once by the new run.
       sub.phase = 'closing';
       await condition(allHandlersFinished);
-      return continueAsNew<typeof subscriptionWorkflow>(sub.sameRunState());
+      return continueAsNew<typeof subscriptionWorkflow>(planChanges.carry(sub.sameRunState()));
     }
 
     if (sub.phase !== 'open') continue;
@@ -650,7 +664,8 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
     } catch (err) {
       throw asWorkflowFailure(err);
     }
+    const nextState = await planChanges.nextRunState(sub, next);
     await condition(allHandlersFinished);
-    return continueAsNew<typeof subscriptionWorkflow>(sub.nextRunState(next));
+    return continueAsNew<typeof subscriptionWorkflow>(nextState);
   }
 }

@@ -26,7 +26,10 @@ import { ApiError, notFound, validationError, type Logger } from '../errors';
 import { iso, paginationMeta, parseBody } from '../schemas/common';
 import { currencyError, subscriptionCurrencyViolation } from '../currency-policy';
 import { subscriptionAtViolation } from '../schemas/dates';
-import { SubscriptionCreateBody, SubscriptionListQuery } from '../schemas/subscriptions';
+import { SubscriptionCreateBody, SubscriptionListQuery, SubscriptionUpdateBody } from '../schemas/subscriptions';
+import { changeSubscriptionPlan, updateSubscription } from '../services/subscription-changes';
+import { planChangeViews, type PlanChangeView } from '../../db/repositories/plan-changes';
+import { firstBilledPeriod, trialEndsAt } from '../../billing/plan-change';
 import { openPeriodAt } from '../../usage/open-period';
 import { testClockForNewSubscription } from '../services/test-clock-time';
 
@@ -39,13 +42,15 @@ export function scheduleOf(s: SubscriptionRecord, defaultTimezone: string): Sche
   };
 }
 
-export function serializeSubscription(s: SubscriptionRecord, defaultTimezone = 'UTC', now = new Date()) {
+export function serializeSubscription(s: SubscriptionRecord, defaultTimezone = 'UTC', now = new Date(), change?: PlanChangeView) {
   let periodStart: string | null = null;
   let periodEnd: string | null = null;
   if (s.status === 'active' && now.getTime() >= s.subscriptionAt.getTime()) {
     try {
       const pair = openPeriodAt(scheduleOf(s, defaultTimezone), now.toISOString());
-      periodStart = pair.period.start;
+      // Plan changes / migration start: the open period starts no earlier than the current plan / billing start.
+      const floor = Math.max(Date.parse(change?.planChangedAt ?? pair.period.start), s.billingStartsAt?.getTime() ?? 0);
+      periodStart = floor > Date.parse(pair.period.start) && floor < Date.parse(pair.period.end) ? new Date(floor).toISOString() : pair.period.start;
       periodEnd = pair.period.end;
     } catch {
       // An unexpected schedule problem must not break a read: the period fields stay null.
@@ -64,19 +69,36 @@ export function serializeSubscription(s: SubscriptionRecord, defaultTimezone = '
     billing_time: s.billingTime,
     subscription_at: iso(s.subscriptionAt),
     started_at: iso(s.startedAt),
-    ending_at: null,
+    ending_at: iso(s.endingAt),
     terminated_at: iso(s.terminatedAt),
     canceled_at: null,
     created_at: iso(s.createdAt),
-    previous_plan_code: null,
-    next_plan_code: null,
-    downgrade_plan_date: null,
-    trial_ended_at: null,
+    previous_plan_code: change?.previousPlanCode ?? null,
+    next_plan_code: change?.nextPlanCode ?? null,
+    downgrade_plan_date: change?.downgradePlanDate ?? null,
+    trial_ended_at: trialEndedAt(s, defaultTimezone, now),
     current_billing_period_started_at: periodStart,
     current_billing_period_ending_at: periodEnd,
     on_termination_credit_note: 'skip',
     on_termination_invoice: 'generate',
   };
+}
+
+/** Lago's trial_ended_at: when the plan's trial ended (subscription_at + trial_period days), null before and without one. */
+function trialEndedAt(s: SubscriptionRecord, defaultTimezone: string, now: Date): string | null {
+  try {
+    const end = trialEndsAt(s.subscriptionAt.toISOString(), Number(s.planTrialPeriod), s.customerTimezone ?? defaultTimezone);
+    return end !== null && Date.parse(end) <= now.getTime() ? end : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Serializes subscriptions with their plan-change fields (one query for all of them). */
+async function serializeAll(ctx: RouteContext, organizationId: string, subs: SubscriptionRecord[], defaultTimezone: string) {
+  const views = await planChangeViews(ctx.db, organizationId, subs.map((s) => s.id));
+  const now = new Date();
+  return subs.map((s) => serializeSubscription(s, defaultTimezone, now, views.get(s.id)));
 }
 
 /** Start the subscription's workflow unless it already runs (USE_EXISTING) or already ended (REJECT_DUPLICATE). */
@@ -100,6 +122,9 @@ export async function ensureSubscriptionWorkflow(
     closedPeriods: 0,
     usageSignalsReceived: 0,
     ...(s.testClockId ? { testClockId: s.testClockId } : {}),
+    // Migration start: the first period billed is the one containing billing_starts_at, clipped there.
+    ...(s.billingStartsAt ? { current: firstBilledPeriod(scheduleOf(s, defaultTimezone), s.billingStartsAt.toISOString()) } : {}),
+    ...(s.endingAt ? { endingAt: s.endingAt.toISOString() } : {}),
   };
   const options = {
     taskQueue,
@@ -201,6 +226,11 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       if (raced) throw currencyError(raced);
     }
     const pending = subscriptionAt.getTime() > now.getTime();
+    const billingStartsAt = input.billing_starts_at ? new Date(input.billing_starts_at) : null;
+    if (billingStartsAt && billingStartsAt.getTime() < subscriptionAt.getTime()) throw validationError({ billing_starts_at: ['before_subscription_at'] });
+    if (billingStartsAt && billingStartsAt.getTime() > now.getTime()) throw validationError({ billing_starts_at: ['too_far_in_future'] });
+    const endingAt = input.ending_at ? new Date(input.ending_at) : null;
+    if (endingAt && endingAt.getTime() <= Math.max(now.getTime(), subscriptionAt.getTime())) throw validationError({ ending_at: ['invalid_date'] });
     const { subscription, created } = await insertSubscription(ctx.db, organizationId, {
       customerId: customer.id,
       planId: plan.id,
@@ -211,15 +241,35 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       subscriptionAt: subscriptionAt.toISOString(),
       startedAt: pending ? null : subscriptionAt.toISOString(),
       testClockId: clock?.id ?? null,
+      endingAt: endingAt?.toISOString() ?? null,
+      billingStartsAt: billingStartsAt?.toISOString() ?? null,
     });
-    if (!created && (subscription.customerId !== customer.id || subscription.planId !== plan.id)) {
-      // Plan changes (upgrade/downgrade) are not supported yet: a different customer/plan for an id is refused.
-      throw validationError({ external_id: ['value_already_exist'] });
+    // Another customer's id is refused; another plan is a plan change (Lago): api/services/subscription-changes.ts.
+    if (!created && subscription.customerId !== customer.id) throw validationError({ external_id: ['value_already_exist'] });
+    if (!created && subscription.planId !== plan.id) {
+      await changeSubscriptionPlan(ctx, organizationId, subscription, plan, now);
+      ctx.cache.invalidateSubscription(organizationId, subscription.externalId);
+      const [changed] = await serializeAll(ctx, organizationId, [(await getSubscriptionByExternalId(ctx.db, organizationId, subscription.externalId))!], defaultTimezoneOf(res));
+      res.status(200).json({ subscription: changed });
+      return;
     }
+    // The current plan again while a downgrade is pending cancels the downgrade (no-op otherwise).
+    if (!created && subscription.status === 'active') await changeSubscriptionPlan(ctx, organizationId, subscription, plan, now);
     // Also heals an earlier attempt whose row was written but whose workflow start failed.
     await ensureSubscriptionWorkflow(ctx.temporal, subscription, defaultTimezoneOf(res), ctx.taskQueue, ctx.logger);
     ctx.cache.invalidateSubscription(organizationId, subscription.externalId);
-    res.status(200).json({ subscription: serializeSubscription(subscription, defaultTimezoneOf(res), now) });
+    res.status(200).json({ subscription: (await serializeAll(ctx, organizationId, [subscription], defaultTimezoneOf(res)))[0] });
+  });
+
+  r.put('/subscriptions/:external_id', async (req, res) => {
+    const organizationId = orgId(res);
+    const input = parseBody(SubscriptionUpdateBody, req.body).subscription;
+    const s = await getSubscriptionByExternalId(ctx.db, organizationId, req.params.external_id);
+    if (!s) throw notFound('subscription');
+    await updateSubscription(ctx, organizationId, s, input, new Date());
+    ctx.cache.invalidateSubscription(organizationId, s.externalId);
+    const after = (await getSubscriptionByExternalId(ctx.db, organizationId, s.externalId))!;
+    res.json({ subscription: (await serializeAll(ctx, organizationId, [after], defaultTimezoneOf(res)))[0] });
   });
 
   r.get('/subscriptions', async (req, res) => {
@@ -236,7 +286,7 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       perPage: q.per_page,
     });
     res.json({
-      subscriptions: subscriptions.map((s) => serializeSubscription(s, defaultTimezoneOf(res))),
+      subscriptions: await serializeAll(ctx, orgId(res), subscriptions, defaultTimezoneOf(res)),
       meta: paginationMeta(q.page, q.per_page, totalCount),
     });
   });
@@ -244,7 +294,7 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
   r.get('/subscriptions/:external_id', async (req, res) => {
     const s = await getSubscriptionByExternalId(ctx.db, orgId(res), req.params.external_id);
     if (!s) throw notFound('subscription');
-    res.json({ subscription: serializeSubscription(s, defaultTimezoneOf(res)) });
+    res.json({ subscription: (await serializeAll(ctx, orgId(res), [s], defaultTimezoneOf(res)))[0] });
   });
 
   // Idempotent (issue 8): a DELETE of an already terminated subscription answers what the first DELETE answered

@@ -18,7 +18,7 @@ import { PastUsageQuery } from './past-usage';
 import { EmptyBody, InvoiceUpdateBody, PaymentCreateBody } from './payments';
 import { DunningCampaignCreateBody, DunningCampaignUpdateBody, StripeProviderBody } from './payment-settings';
 import { PlanCreateBody } from './plans';
-import { SubscriptionCreateBody, SubscriptionListQuery } from './subscriptions';
+import { SubscriptionCreateBody, SubscriptionUpdateBody, SubscriptionListQuery } from './subscriptions';
 import { responseComponents, type ResponseName } from './responses';
 import { TaxCreateBody, TaxSettingsBody, TaxUpdateBody } from './taxes';
 import { AddOnCreateBody, AddOnUpdateBody, AppliedCouponBody, AppliedCouponListQuery, CouponCreateBody, CouponUpdateBody, CreditNoteCreateBody, CreditNoteEstimateBody, CreditNoteListQuery, OneOffInvoiceBody } from './credits';
@@ -174,6 +174,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/subscriptions/{external_id}': {
         get: get('/subscriptions/{external_id}', 'Retrieve a subscription', 'SubscriptionResponse'),
+        put: put('/subscriptions/{external_id}', 'Update a subscription: name, ending_at (its workflow terminates it then)', 'SubscriptionUpdateInput', 'SubscriptionResponse'),
         delete: del('/subscriptions/{external_id}', 'Terminate a subscription (its final invoice is issued by its workflow)', 'SubscriptionResponse'),
       },
       '/subscriptions/{external_id}/alerts': {
@@ -346,6 +347,7 @@ export function openApiDocument(): Record<string, unknown> {
         PlanCreateInput: schemaOf(PlanCreateBody),
         CustomerCreateInput: schemaOf(CustomerCreateBody),
         SubscriptionCreateInput: schemaOf(SubscriptionCreateBody),
+        SubscriptionUpdateInput: schemaOf(SubscriptionUpdateBody),
         EventInput: schemaOf(z.object({ event: EventInputObject })),
         InvoicePreviewInput: schemaOf(InvoicePreviewBody),
         EventBatchInput: schemaOf(z.object({ events: z.array(EventInputObject).min(1).max(MAX_BATCH_EVENTS) })),

@@ -11,8 +11,26 @@ export const SubscriptionCreateBody = z.object({
     billing_time: z.enum(['calendar', 'anniversary']).optional().default('calendar'),
     /** Meterline sandbox (README "Test clocks"): the subscription lives on this test clock's time. */
     test_clock_id: z.string().max(64).nullable().optional(),
-    // Not implemented (they change what is billed): refused rather than silently ignored.
-    ending_at: z.null({ error: 'not_supported' }).optional(),
+    /** When the workflow terminates the subscription (Lago's ending_at). */
+    ending_at: isoDateTime.nullable().optional(),
+    /**
+     * Meterline (migration from another billing system): the first instant Meterline bills. Periods before it were
+     * billed elsewhere: no invoice for them; the period containing it is billed from it (prorated). subscription_at
+     * stays the subscription's real start (anniversary anchor, trial). See README "Plan changes, trials and migration".
+     */
+    billing_starts_at: isoDateTime.nullable().optional(),
+    // Not implemented (it changes what is billed): refused rather than silently ignored.
+    plan_overrides: z.null({ error: 'not_supported' }).optional(),
+  }),
+});
+
+/** PUT /subscriptions/:external_id (Lago's UpdateSubscriptionInput; plan_overrides not implemented). */
+export const SubscriptionUpdateBody = z.object({
+  subscription: z.object({
+    name: z.string().nullable().optional(),
+    ending_at: isoDateTime.nullable().optional(),
+    // Not implemented: moving a pending subscription's start, per-customer plan overrides (refused, never ignored).
+    subscription_at: z.null({ error: 'not_supported' }).optional(),
     plan_overrides: z.null({ error: 'not_supported' }).optional(),
   }),
 });

@@ -23,6 +23,7 @@ import * as wallets from './20261201001000_wallets';
 import * as customerPortal from './20261201001200_customer_portal';
 import * as catalogDeletion from './20261201001300_catalog_deletion';
 import * as couponsAddOnsCreditNotes from './20261201001100_coupons_add_ons_credit_notes';
+import * as planChanges from './20261201000800_plan_changes';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -50,6 +51,7 @@ export const migrations: Record<string, Migration> = {
   '20261201001200_customer_portal': customerPortal,
   '20261201001300_catalog_deletion': catalogDeletion,
   '20261201001100_coupons_add_ons_credit_notes': couponsAddOnsCreditNotes,
+  '20261201000800_plan_changes': planChanges,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

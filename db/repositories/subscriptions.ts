@@ -28,6 +28,12 @@ export interface SubscriptionRecord {
   createdAt: Date;
   /** The test clock this subscription lives on (sandbox; issue 11c), or null for real time. */
   testClockId?: string | null;
+  /** Plan changes (issue 11b): when the workflow terminates it (Lago's ending_at), null = never. */
+  endingAt: Date | null;
+  /** Migration start: the first instant Meterline bills (earlier periods were billed elsewhere), null = subscription_at. */
+  billingStartsAt: Date | null;
+  /** The plan's trial, in days (decimal string as stored). */
+  planTrialPeriod: string;
 }
 
 export interface NewSubscription {
@@ -41,6 +47,8 @@ export interface NewSubscription {
   startedAt: string | null;
   /** A test clock to live on (sandbox; issue 11c). */
   testClockId?: string | null;
+  endingAt?: string | null;
+  billingStartsAt?: string | null;
 }
 
 function baseQuery(db: Knex, organizationId: string) {
@@ -56,6 +64,7 @@ function baseQuery(db: Knex, organizationId: string) {
       'p.interval as plan_interval',
       'p.amount_cents as plan_amount_cents',
       'p.amount_currency as plan_amount_currency',
+      'p.trial_period as plan_trial_period',
     );
 }
 
@@ -81,6 +90,9 @@ function toSubscription(row: Record<string, any>): SubscriptionRecord {
     workflowId: row.workflow_id,
     createdAt: row.created_at,
     testClockId: row.test_clock_id ?? null,
+    endingAt: row.ending_at ?? null,
+    billingStartsAt: row.billing_starts_at ?? null,
+    planTrialPeriod: String(row.plan_trial_period ?? '0'),
   };
 }
 
@@ -106,6 +118,8 @@ export async function insertSubscription(
       billing_time: s.billingTime,
       subscription_at: s.subscriptionAt,
       started_at: s.startedAt,
+      ending_at: s.endingAt ?? null,
+      billing_starts_at: s.billingStartsAt ?? null,
       workflow_id: subscriptionWorkflowId(id),
       ...(s.testClockId ? { test_clock_id: s.testClockId } : {}),
     })

@@ -266,6 +266,8 @@ test('real answers of every route conform to the documented 200 schema', async (
   await call('GET', `/subscriptions?status[]=pending&status[]=active&external_customer_id=cust_${s}`);
   await call('GET', `/subscriptions/sub_${s}`);
   await call('GET', `/subscriptions/later_${s}`);
+  const renamedSub = await call('PUT', `/subscriptions/end_${s}`, { subscription: { name: 'Ends next year', ending_at: new Date(now + 300 * 86_400_000).toISOString() } });
+  expect(renamedSub.subscription.name).toBe('Ends next year');
 
   await call('POST', `/subscriptions/sub_${s}/alerts`, { alert: { alert_type: 'current_usage_amount', code: `spend_${s}`, name: 'Spend', thresholds: [{ value: 1, code: 'low' }, { value: '500', recurring: true }] } });
   await call('POST', `/subscriptions/sub_${s}/alerts`, { alert: { alert_type: 'billable_metric_current_usage_units', code: `units_${s}`, billable_metric_code: `tokens_${s}`, thresholds: [{ value: '10.5' }] } });

@@ -88,11 +88,12 @@ describe('subscriptions', () => {
     expect(d.status.name).toBe('RUNNING');
   });
 
-  test('the same external_id with another plan is 422; unknown customer/plan are 404', async () => {
+  // Another plan for the same external_id is a plan change now (test/api/plan-changes.test.ts); another customer is refused.
+  test('the same external_id for another customer is 422; unknown customer/plan are 404', async () => {
     const seeded = await seedSubscription(h, { suffix: 'conflict' });
     const other = await seedSubscription(h, { suffix: 'other' });
     const res = await h.request('POST', '/subscriptions', {
-      subscription: { external_customer_id: seeded.customerId, plan_code: other.planCode, external_id: seeded.subscriptionId },
+      subscription: { external_customer_id: other.customerId, plan_code: seeded.planCode, external_id: seeded.subscriptionId },
     });
     expect(res.status).toBe(422);
     expect(res.body.error_details).toEqual({ external_id: ['value_already_exist'] });

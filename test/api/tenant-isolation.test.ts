@@ -266,6 +266,7 @@ function bodies(): Record<string, unknown[]> {
       { customer: { external_id: A.customer }, subscriptions: { external_ids: [A.current] }, billing_period: { index: 0 } },
     ],
     'DELETE /subscriptions/{external_id}': [undefined],
+    'PUT /subscriptions/{external_id}': [{ subscription: { name: 'B renamed', ending_at: new Date(Date.now() + 200 * 86_400_000).toISOString() } }, { subscription: { ending_at: null } }],
     'POST /taxes': [{ tax: { name: 'B tax', code: A.tax, rate: '10' } }, { tax: { name: 'B tax 2', code: `${A.tax}_2`, rate: 5 } }],
     'PUT /taxes/{code}': [{ tax: { name: 'B renamed', rate: '1', description: null } }, { tax: { code: `${A.tax}_moved`, applied_to_organization: true } }],
     'DELETE /taxes/{code}': [undefined],

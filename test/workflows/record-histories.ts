@@ -31,6 +31,11 @@ import { THRESHOLD_RULES, postgresLikeEvaluation } from './threshold-fakes';
 import { fakePaymentActivities, type PaymentFakeOptions } from './payment-fakes';
 import { MIN_CHECK_SPACING_MS } from '../../workflows/subscription';
 import { testClockAdvancedSignal } from '../../workflows/test-clock';
+import { planChangeUpdate } from '../../workflows/plan-changes';
+import { fakePlanChangeActivities } from './plan-change-fakes';
+
+/** Plan changes the recorder's fake applyPlanChange knows (patch plan-changes-v1). */
+const REC_PLAN_CHANGES = { 'chg-rec-up': { planCode: 'scale', interval: 'yearly' as const } };
 
 const OUT = path.join(__dirname, 'histories');
 const HOUR_MS = 3_600_000;
@@ -59,6 +64,7 @@ async function withServer(fn: (env: TestWorkflowEnvironment, save: Save) => Prom
       workflowBundle: await bundleWorkflows(),
       activities: {
         ...(payments ? { ...activities, ...fakePaymentActivities(payments).activities } : activities),
+        ...fakePlanChangeActivities(REC_PLAN_CHANGES).activities,
         // Test clocks: the clock's time as Postgres holds it (workflows on a clock read it when they start).
         readTestClock: async () => ({ frozenTime: TEST_CLOCK_START }),
       },
@@ -257,6 +263,21 @@ async function main(): Promise<void> {
     await invoice.signal(testClockAdvancedSignal, { testClockId: 'clock-rec', frozenTime: '2026-01-08T00:00:00.000Z' });
     await invoice.result();
     await save('invoice-test-clock-grace', invoice.workflowId, invoice.firstExecutionRunId);
+  });
+  // Plan changes (patched 'plan-changes-v1'): an upgrade mid-period — the old plan's partial period invoiced, the
+  // change applied, continue-as-new on the new plan and interval (run 1 of the subscription).
+  if (wanted('subscription-plan-change-upgrade')) await withServer(async (env, save) => {
+    const now = await env.currentTimeMs();
+    const subscriptionAt = new Date(Math.floor((now - 10 * 24 * HOUR_MS) / HOUR_MS) * HOUR_MS).toISOString();
+    const handle = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId: subscriptionWorkflowId('sub-rec-upgrade'),
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [subscriptionState({ subscriptionId: 'sub-rec-upgrade', schedule: { subscriptionAt, interval: 'monthly', billingTime: 'anniversary', timezone: 'UTC' } })],
+    });
+    await handle.executeUpdate(planChangeUpdate, { args: [{ changeId: 'chg-rec-up', kind: 'upgrade', planCode: 'scale', effectiveAt: new Date(now - HOUR_MS).toISOString() }] });
+    await eventually(async () => (await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).describe()).status.name === 'CONTINUED_AS_NEW', 'continued as new');
+    await save('subscription-plan-change-upgrade', handle.workflowId, handle.firstExecutionRunId);
+    await env.client.workflow.getHandle(handle.workflowId).terminate('recorded');
   });
 }
 
