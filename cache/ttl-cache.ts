@@ -17,6 +17,8 @@ export interface TtlCacheOptions<K extends string, V> {
   ttlMs: number;
   /** How `get` fills a miss. */
   load?: (key: K) => Promise<V>;
+  /** The clock of the time-to-live, in milliseconds (default `performance.now`; tests pass a manual one). */
+  now?: () => number;
 }
 
 type Boxed<V> = { value: V };
@@ -29,7 +31,7 @@ export class TtlCache<K extends string, V> {
   private generation = 0;
 
   constructor(options: TtlCacheOptions<K, V>) {
-    this.lru = new LRUCache<K, Boxed<V>>({ max: options.maxEntries, ttl: options.ttlMs, ttlAutopurge: false, updateAgeOnGet: false });
+    this.lru = new LRUCache<K, Boxed<V>>({ max: options.maxEntries, ttl: options.ttlMs, ttlAutopurge: false, updateAgeOnGet: false, ...(options.now ? { perf: { now: options.now }, ttlResolution: 0 } : {}) });
     this.load = options.load;
   }
 

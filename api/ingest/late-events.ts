@@ -34,6 +34,8 @@ const HOUR_MS = 3_600_000;
 export interface LateEventNotifierOptions {
   /** How long a subscription's draft invoice periods are trusted before they are read again. */
   cacheTtlMs?: number;
+  /** The clock of the draft cache's time-to-live (tests: a manual clock, so expiry never depends on machine speed). */
+  now?: () => number;
   /** At most one refresh signal per invoice per this many ms. */
   minSignalIntervalMs?: number;
   /** Subscriptions kept in the cache (oldest entries are evicted first). */
@@ -82,7 +84,7 @@ export class LateEventNotifier {
     private readonly temporal: Client,
     options: LateEventNotifierOptions = {},
   ) {
-    this.cache = new TtlCache({ ttlMs: Math.max(1, options.cacheTtlMs ?? 10_000), maxEntries: options.maxCacheEntries ?? 100_000 });
+    this.cache = new TtlCache({ ttlMs: Math.max(1, options.cacheTtlMs ?? 10_000), maxEntries: options.maxCacheEntries ?? 100_000, ...(options.now ? { now: options.now } : {}) });
     this.minSignalIntervalMs = options.minSignalIntervalMs ?? 1_000;
     this.lookupBatchSize = options.lookupBatchSize ?? 5_000;
     this.logger = options.logger ?? consoleLogger;

@@ -63,7 +63,9 @@ export async function lockCreditableInvoice(trx: Knex.Transaction, organizationI
       status: inv.status,
       voided: inv.voided_at !== null && inv.voided_at !== undefined,
       currency: String(inv.currency).trim(),
-      totalAmountCents: total,
+      // What the customer was charged, prepaid credits included (they paid for these fees too): creditable as
+      // credit; only what was paid in money is refundable (refundableCents below).
+      totalAmountCents: total + int(inv.prepaid_credit_amount_cents ?? 0),
       taxesAmountCents: int(inv.taxes_amount_cents),
       creditedTotalCents: int(sums.total),
       creditedTaxesCents: int(sums.taxes),

@@ -37,7 +37,7 @@ test('a successful attempt charges the invoice total once, marks the invoice pai
   expect(s.fake.succeededCharges()[0]).toMatchObject({ amount: 1999, currency: 'usd' });
   const inv = await t.db('invoices').where({ id: s.ref.invoiceId }).first();
   expect(inv).toMatchObject({ payment_status: 'succeeded', total_paid_amount_cents: 1999 });
-  expect((await listPaymentEvents(t.db, s.ref.organizationId, s.ref.invoiceId)).map((e) => e.eventType)).toEqual(['payment.succeeded']);
+  expect((await listPaymentEvents(t.db, s.ref.organizationId, s.ref.invoiceId)).map((e) => e.eventType)).toEqual(['invoice.payment_status_updated', 'payment.succeeded']); // the status change, then the payment (db/repositories/payment-webhooks.ts)
   // Repeating the activity (a replayed workflow task, a retried activity) sends nothing.
   const requests = s.fake.requests.length;
   await expect(s.payments.attemptPayment(req(s.ref, 1))).resolves.toMatchObject({ status: 'already_paid' });

@@ -58,6 +58,20 @@ const KNOWN_DIVERGENCES: Record<string, string> = {
   'customers.findAllCustomerPastUsage': "Meterline's past usage is per metric with imported usage apart, not Lago's CustomerPastUsage (amounts per period)",
   'invoices.invoicePreview': 'a preview stores nothing: lago_id, number, dates and lago_item_id of inline charges are null',
   'payments.createPayment': 'a manual payment has no provider: payment_provider_code/type and provider_customer_id are null',
+  'wallets.createWallet': "no deprecated `balance` field (Lago 1.51 still requires it next to balance_cents); credits_ongoing_balance can be negative (Lago's pattern: unsigned)",
+  'wallets.findAllWallets': 'same',
+  'wallets.findWallet': 'same',
+  'wallets.updateWallet': 'same',
+  'wallets.destroyWallet': 'same',
+  'walletTransactions.createWalletTransaction': 'payment_method null (no payment method objects yet; Lago: an object)',
+  'wallets.findAllWalletTransactions': 'same',
+  'walletTransactions.findWalletTransaction': "answered as {wallet_transaction: …} where Lago 1.51's schema documents the bare object",
+  'appliedCoupons.findAllAppliedCoupons': 'no `credits` list (the per-invoice coupon consumptions) on an applied coupon',
+  'creditNotes.estimateCreditNote': 'precise_* amounts as decimal strings (Lago: numbers)',
+  'creditNotes.createCreditNote': 'no billing_entity_code (no billing entities), items without the nested fee object, applied taxes without lago_id/tax_description',
+  'creditNotes.findAllCreditNotes': 'same',
+  'creditNotes.findCreditNote': 'same',
+  'creditNotes.voidCreditNote': 'same',
 };
 
 const problems: string[] = [];
@@ -227,6 +241,11 @@ test("every method of Meterline's groups, called for real, answers what Lago 1.5
   await call('invoices.updateInvoice', () => lago.invoices.updateInvoice(finalized.lago_id, { invoice: { metadata: [{ key: 'po', value: 'PO-7' }] } }));
   await call('invoices.downloadInvoice', () => lago.invoices.downloadInvoice(finalized.lago_id));
   await call('invoices.invoicePreview', () => lago.invoices.invoicePreview({ customer: { external_id: `cust_${S}` }, plan_code: `pro_${S}` }));
+  // Every period invoice of the customer finalized (a finalization re-rates its draft and rewrites its fees).
+  await eventually(async () => {
+    const all = (await lago.invoices.findAllInvoices({ external_customer_id: `cust_${S}`, page: 1, per_page: 20 })).data.invoices;
+    return all.length > 0 && all.every((i: any) => i.status === 'finalized') ? true : undefined;
+  }, 60_000, 'no draft left');
   const fees = await call('fees.findAllFees', () => lago.fees.findAllFees({ external_customer_id: `cust_${S}`, page: 1, per_page: 5 }));
   await call('fees.findFee', () => lago.fees.findFee(fees.fees[0].lago_id));
   await call('payments.createPayment', () => lago.payments.createPayment({ payment: { invoice_id: finalized.lago_id, amount_cents: 1, reference: `wire_${S}` } }));
@@ -247,6 +266,50 @@ test("every method of Meterline's groups, called for real, answers what Lago 1.5
   await call('webhookEndpoints.destroyWebhookEndpoint', () => lago.webhookEndpoints.destroyWebhookEndpoint(endpoint.webhook_endpoint.lago_id));
   await call('webhooks.fetchPublicKey', () => lago.webhooks.fetchPublicKey({ format: 'text' }));
   await call('webhooks.fetchJsonPublicKey', () => lago.webhooks.fetchJsonPublicKey());
+
+  // Subscription update (Lago's PUT /subscriptions/:external_id)
+  await call('subscriptions.updateSubscription', () => lago.subscriptions.updateSubscription(`grace_${S}`, { subscription: { name: 'Graceful' } }));
+
+  // Wallets and wallet transactions
+  const wallet = await call('wallets.createWallet', () => lago.wallets.createWallet({ wallet: { external_customer_id: `cust_${S}`, name: 'Prepaid', rate_amount: '1', currency: 'USD', granted_credits: '10' } }));
+  await call('wallets.findAllWallets', () => lago.wallets.findAllWallets({ external_customer_id: `cust_${S}`, page: 1, per_page: 5 }));
+  await call('wallets.findWallet', () => lago.wallets.findWallet(wallet.wallet.lago_id));
+  await call('wallets.updateWallet', () => lago.wallets.updateWallet(wallet.wallet.lago_id, { wallet: { name: 'Prepaid credits', priority: 5 } }));
+  const topUp = await call('walletTransactions.createWalletTransaction', () => lago.walletTransactions.createWalletTransaction({ wallet_transaction: { wallet_id: wallet.wallet.lago_id, granted_credits: '5' } }));
+  await call('wallets.findAllWalletTransactions', () => lago.wallets.findAllWalletTransactions(wallet.wallet.lago_id, { page: 1, per_page: 5 }));
+  await call('walletTransactions.findWalletTransaction', () => lago.walletTransactions.findWalletTransaction(topUp.wallet_transactions[0].lago_id));
+  await call('wallets.destroyWallet', () => lago.wallets.destroyWallet(wallet.wallet.lago_id));
+
+  // Coupons and applied coupons
+  await call('coupons.createCoupon', () => lago.coupons.createCoupon({ coupon: { name: 'Ten', code: `ten_${S}`, coupon_type: 'percentage', percentage_rate: '10', frequency: 'once', expiration: 'no_expiration' } }));
+  await call('coupons.findAllCoupons', () => lago.coupons.findAllCoupons({ page: 1, per_page: 5 }));
+  await call('coupons.findCoupon', () => lago.coupons.findCoupon(`ten_${S}`));
+  await call('coupons.updateCoupon', () => lago.coupons.updateCoupon(`ten_${S}`, { coupon: { name: 'Ten percent' } }));
+  const applied = await call('appliedCoupons.applyCoupon', () => lago.appliedCoupons.applyCoupon({ applied_coupon: { external_customer_id: `grace_${S}`, coupon_code: `ten_${S}` } }));
+  await call('appliedCoupons.findAllAppliedCoupons', () => lago.appliedCoupons.findAllAppliedCoupons({ external_customer_id: `grace_${S}`, page: 1, per_page: 5 }));
+  await call('customers.deleteAppliedCoupon', () => lago.customers.deleteAppliedCoupon(`grace_${S}`, applied.applied_coupon.lago_id));
+  await call('coupons.destroyCoupon', () => lago.coupons.destroyCoupon(`ten_${S}`));
+
+  // Add-ons, a one-off invoice, credit notes
+  await call('addOns.createAddOn', () => lago.addOns.createAddOn({ add_on: { name: 'GPU hours', code: `gpu_${S}`, amount_cents: 10_000, amount_currency: 'USD', tax_codes: [`vat_${S}`] } }));
+  await call('addOns.findAllAddOns', () => lago.addOns.findAllAddOns({ page: 1, per_page: 5 }));
+  await call('addOns.findAddOn', () => lago.addOns.findAddOn(`gpu_${S}`));
+  await call('addOns.updateAddOn', () => lago.addOns.updateAddOn(`gpu_${S}`, { add_on: { description: '100 GPU-hours' } }));
+  const oneOff = await call('invoices.createInvoice', () => lago.invoices.createInvoice({ invoice: { external_customer_id: `cust_${S}`, currency: 'USD', fees: [{ add_on_code: `gpu_${S}`, units: '1' }] } }));
+  const items = [{ fee_id: oneOff.invoice.fees[0].lago_id, amount_cents: 1000 }];
+  await call('creditNotes.estimateCreditNote', () => lago.creditNotes.estimateCreditNote({ credit_note: { invoice_id: oneOff.invoice.lago_id, items } }));
+  const note = await call('creditNotes.createCreditNote', () => lago.creditNotes.createCreditNote({ credit_note: { invoice_id: oneOff.invoice.lago_id, reason: 'other', credit_amount_cents: 1200, refund_amount_cents: 0, items } }));
+  await call('creditNotes.findAllCreditNotes', () => lago.creditNotes.findAllCreditNotes({ external_customer_id: `cust_${S}`, page: 1, per_page: 5 }));
+  await call('creditNotes.findCreditNote', () => lago.creditNotes.findCreditNote(note.credit_note.lago_id));
+  await call('creditNotes.voidCreditNote', () => lago.creditNotes.voidCreditNote(note.credit_note.lago_id));
+  await call('addOns.destroyAddOn', () => lago.addOns.destroyAddOn(`gpu_${S}`));
+
+  // Portal link and analytics
+  await call('customers.getCustomerPortalUrl', () => lago.customers.getCustomerPortalUrl(`cust_${S}`));
+  await call('analytics.findAllGrossRevenues', () => lago.analytics.findAllGrossRevenues({ currency: 'USD' }));
+  await call('analytics.findAllInvoicedUsages', () => lago.analytics.findAllInvoicedUsages({ currency: 'USD' }));
+  await call('analytics.findAllMrrs', () => lago.analytics.findAllMrrs({ currency: 'USD' }));
+  await call('analytics.findAllOverdueBalances', () => lago.analytics.findAllOverdueBalances({ currency: 'USD' }));
 
   // Organization, then the deletions (through the subscription workflows)
   await call('organizations.updateOrganization', () => lago.organizations.updateOrganization({ organization: { timezone: 'UTC', net_payment_term: 0 } }));

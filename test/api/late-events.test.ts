@@ -127,7 +127,8 @@ describe('LateEventNotifier (real Postgres, recorded signals)', () => {
       charges: ([m]) => [{ metricId: m!.id, properties: { amount: '0.000002' } }],
     });
     const { client, signals } = fakeTemporal();
-    const n = new LateEventNotifier(t.db, client, { logger: quiet, minSignalIntervalMs: 0, cacheTtlMs: 200 });
+    let clock = 1_000; // the cache's manual clock: expiry follows the test's steps, never the machine's speed
+    const n = new LateEventNotifier(t.db, client, { logger: quiet, minSignalIntervalMs: 0, cacheTtlMs: 200, now: () => clock });
     n.observe(s.sub.id, [delta('2026-10-20T10:00:00.000Z')]); // an on-time event: the lookup finds no draft
     await n.flush();
     expect(n.counters.lookups).toBe(1);
@@ -142,13 +143,13 @@ describe('LateEventNotifier (real Postgres, recorded signals)', () => {
     expect(n.counters.lookups).toBe(1);
 
     // No further event: the kept buckets are matched again once the entry expired and was read again.
-    await new Promise((r) => setTimeout(r, 250));
+    clock += 250;
     await n.flush();
     expect(n.counters.lookups).toBe(2);
     expect(signals).toEqual([{ workflowId: `invoice:${oct.invoiceId}`, name: 'refreshInvoiceSignal' }]);
 
     // Matched against a fresh answer, the buckets are done: no further lookup nor signal.
-    await new Promise((r) => setTimeout(r, 250));
+    clock += 250;
     await n.flush();
     expect(n.counters.lookups).toBe(2);
     expect(signals).toHaveLength(1);

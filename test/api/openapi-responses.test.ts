@@ -521,7 +521,8 @@ test('real answers of every route conform to the documented 200 schema', async (
   await call('PUT', `/plans/pro_${s}`, { plan: { amount_cents: 1600, description: 'more' } });
   await call('POST', '/plans', { plan: { name: 'Scratch', code: `scratch_${s}`, interval: 'weekly', amount_cents: 1, amount_currency: 'USD' } });
   await call('DELETE', `/plans/scratch_${s}`);
-  await call('DELETE', `/customers/bare_${s}`);
+  await call('POST', '/customers', { customer: { external_id: `gone_${s}` } });
+  await call('DELETE', `/customers/gone_${s}`);
   // Coupons, add-ons, a one-off invoice and its credit notes (issue 12b).
   await call('POST', '/coupons', { coupon: { name: 'Ten', code: `ten_${s}`, coupon_type: 'percentage', percentage_rate: '10', frequency: 'recurring', frequency_duration: 3, expiration: 'no_expiration', applies_to: { plan_codes: [`plain_${s}`] } } });
   await call('POST', '/coupons', { coupon: { name: 'Fixed', code: `fixed_${s}`, coupon_type: 'fixed_amount', amount_cents: 500, amount_currency: 'USD', frequency: 'once', expiration: 'time_limit', expiration_at: new Date(now + 86_400_000).toISOString() } });
