@@ -97,7 +97,7 @@ export async function issueCreditNote(db: Knex, input: IssueCreditNoteInput): Pr
       businessKey: input.businessKey ?? null,
       issuingDate: input.issuingDate,
     });
-    await enqueueWebhook(trx, { organizationId: input.organizationId, webhookType: 'credit_note.created', objectType: 'credit_note', object: { lago_id: note.id, number: note.number }, uniqueKey: `credit_note.created:${note.id}` });
+    await enqueueWebhook(trx, { organizationId: input.organizationId, webhookType: 'credit_note.created', objectType: 'credit_note', objectId: note.id, uniqueKey: `credit_note.created:${note.id}` });
     return note;
   });
 }

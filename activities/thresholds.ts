@@ -46,6 +46,7 @@ import {
   type ProgressiveInvoiceRow,
 } from '../db/repositories/thresholds';
 import { priceOpenPeriodUsage } from '../usage/open-period';
+import { announceUsageThresholdReached } from '../db/repositories/subscription-webhooks';
 import { ladderOf, levelsCrossed, type LevelLadder } from '../billing/threshold-ladder';
 import type { LiveMetricUsage } from '../contracts/workflows';
 import { classified, invoiceCurrency, rateInvoiceDraft } from './invoices';
@@ -149,6 +150,8 @@ async function issueProgressiveInvoice(
     fullPeriod: input.fullPeriod,
     thresholdAmountCents: level,
   });
+  // The crossing is recorded by this claim: subscription.usage_threshold_reached commits with it, once.
+  if (invoice.created) await announceUsageThresholdReached(trx, ctx.organizationId, invoice.id);
   if (invoice.status !== 'draft') return invoice.id;
   // Rated exactly like activities/invoices.ts rates it again at finalization (the same function), then taxed.
   const draft = await rateInvoiceDraft(trx, ctx, plan, 'progressive_billing', invoice.period, invoice.fullPeriod ?? input.fullPeriod);

@@ -45,7 +45,8 @@ export interface WebhookDeliveryOptions {
 }
 
 /** Renders an object enqueued by id only (enqueueWebhook without `object`), e.g. an invoice, as Lago serializes it. */
-export type WebhookObjectRenderer = (db: Knex, organizationId: string, objectType: string, objectId: string) => Promise<Record<string, unknown>>;
+/** webhookType tells objects of one type apart whose id names another record (usage_threshold_reached: its progressive invoice). */
+export type WebhookObjectRenderer = (db: Knex, organizationId: string, objectType: string, objectId: string, webhookType: string) => Promise<Record<string, unknown>>;
 
 export interface WebhookActivityDeps {
   db: Knex;
@@ -131,7 +132,7 @@ export function createWebhookActivities(deps: WebhookActivityDeps): WebhookActiv
   async function bodyOf(w: ClaimedWebhook): Promise<string> {
     if (w.payload !== null) return w.payload;
     if (!deps.renderWebhookObject || w.objectId === null) throw new Error(`no renderer for ${w.objectType} webhooks`);
-    const object = await deps.renderWebhookObject(db, w.organizationId, w.objectType, w.objectId);
+    const object = await deps.renderWebhookObject(db, w.organizationId, w.objectType, w.objectId, w.webhookType);
     return setWebhookPayload(db, w.organizationId, w.id, webhookPayload(w, object));
   }
 

@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import { BillingError } from '../../billing/errors';
 import type { PlanChangeKind } from '../../billing/plan-change';
+import { announceSubscription } from './subscription-webhooks';
 
 type Db = Knex | Knex.Transaction;
 
@@ -184,8 +185,12 @@ export async function updateSubscriptionTerms(
 
 /** pending → active at its start instant (started_at = subscription_at). Idempotent; never touches another status. */
 export async function activatePendingSubscription(db: Db, organizationId: string, subscriptionId: string): Promise<boolean> {
-  const n = await db('subscriptions')
-    .where({ organization_id: organizationId, id: subscriptionId, status: 'pending' })
-    .update({ status: 'active', started_at: db.ref('subscription_at') });
-  return n > 0;
+  // pending → active and its subscription.started commit together; a retried activity changes and enqueues nothing.
+  return db.transaction(async (trx) => {
+    const n = await trx('subscriptions')
+      .where({ organization_id: organizationId, id: subscriptionId, status: 'pending' })
+      .update({ status: 'active', started_at: trx.ref('subscription_at') });
+    if (n > 0) await announceSubscription(trx, organizationId, 'subscription.started', subscriptionId);
+    return n > 0;
+  });
 }

@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { BillingError } from '../../billing/errors';
 import { subscriptionWorkflowId } from '../../contracts/workflows';
+import { announceSubscription } from './subscription-webhooks';
 
 export type SubscriptionStatus = 'pending' | 'active' | 'terminated';
 
@@ -106,29 +107,33 @@ export async function insertSubscription(
   s: NewSubscription,
 ): Promise<{ subscription: SubscriptionRecord; created: boolean }> {
   const id = crypto.randomUUID();
-  const inserted = await db('subscriptions')
-    .insert({
-      id,
-      organization_id: organizationId,
-      customer_id: s.customerId,
-      plan_id: s.planId,
-      external_id: s.externalId,
-      name: s.name,
-      status: s.status,
-      billing_time: s.billingTime,
-      subscription_at: s.subscriptionAt,
-      started_at: s.startedAt,
-      ending_at: s.endingAt ?? null,
-      billing_starts_at: s.billingStartsAt ?? null,
-      workflow_id: subscriptionWorkflowId(id),
-      ...(s.testClockId ? { test_clock_id: s.testClockId } : {}),
-    })
-    .onConflict(['organization_id', 'external_id'])
-    .ignore()
-    .returning('id');
-  const subscription = await getSubscriptionByExternalId(db, organizationId, s.externalId);
-  if (!subscription) throw new Error(`subscription ${s.externalId} vanished after insert`);
-  return { subscription, created: inserted.length > 0 };
+  // The row and its subscription.started (created active) commit together; a replayed POST inserts nothing and enqueues nothing.
+  return db.transaction(async (trx) => {
+    const inserted = await trx('subscriptions')
+      .insert({
+        id,
+        organization_id: organizationId,
+        customer_id: s.customerId,
+        plan_id: s.planId,
+        external_id: s.externalId,
+        name: s.name,
+        status: s.status,
+        billing_time: s.billingTime,
+        subscription_at: s.subscriptionAt,
+        started_at: s.startedAt,
+        ending_at: s.endingAt ?? null,
+        billing_starts_at: s.billingStartsAt ?? null,
+        workflow_id: subscriptionWorkflowId(id),
+        ...(s.testClockId ? { test_clock_id: s.testClockId } : {}),
+      })
+      .onConflict(['organization_id', 'external_id'])
+      .ignore()
+      .returning('id');
+    if (inserted.length > 0 && s.status === 'active') await announceSubscription(trx, organizationId, 'subscription.started', id);
+    const subscription = await getSubscriptionByExternalId(trx, organizationId, s.externalId);
+    if (!subscription) throw new Error(`subscription ${s.externalId} vanished after insert`);
+    return { subscription, created: inserted.length > 0 };
+  });
 }
 
 export async function getSubscriptionByExternalId(db: Knex, organizationId: string, externalId: string): Promise<SubscriptionRecord | null> {
@@ -207,11 +212,16 @@ export async function markSubscriptionTerminated(
   if (Number.isNaN(when.getTime())) {
     throw new BillingError('invalid_datetime', `Not an ISO datetime: ${terminatedAt}`, 'terminated_at');
   }
-  const updated: { terminated_at: Date }[] = await db('subscriptions')
-    .where({ organization_id: organizationId, id: subscriptionId })
-    .whereNot('status', 'terminated')
-    .update({ status: 'terminated', terminated_at: when })
-    .returning(['terminated_at']);
+  // The status change and its subscription.terminated commit together (a savepoint inside a caller's transaction).
+  const updated: { terminated_at: Date }[] = await db.transaction(async (trx) => {
+    const rows: { terminated_at: Date }[] = await trx('subscriptions')
+      .where({ organization_id: organizationId, id: subscriptionId })
+      .whereNot('status', 'terminated')
+      .update({ status: 'terminated', terminated_at: when })
+      .returning(['terminated_at']);
+    if (rows[0]) await announceSubscription(trx, organizationId, 'subscription.terminated', subscriptionId);
+    return rows;
+  });
   if (updated[0]) return { terminatedAt: updated[0].terminated_at.toISOString(), changed: true };
   const existing: { terminated_at: Date | null } | undefined = await db('subscriptions')
     .where({ organization_id: organizationId, id: subscriptionId })
