@@ -6,6 +6,7 @@ import { appLogger, createRootLogger } from '../config/logger';
 import { startApi } from './server';
 import { VatNumberChecker } from '../adapters/vies/checker';
 import { ViesHttpClient } from '../adapters/vies/http';
+import { StripePaymentProvider, createStripeClient } from '../adapters/stripe/provider';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
       logger,
       ingest: { timeWindow: { maxAgeDays: config.eventMaxAgeDays } },
       ...(config.viesCheck ? { vatNumbers: new VatNumberChecker(new ViesHttpClient()) } : {}),
+      paymentProviderFor: (cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey, apiBase: config.stripeApiBase })),
     },
     config.apiPort,
     '0.0.0.0',

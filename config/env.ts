@@ -19,6 +19,8 @@ const EnvSchema = z.object({
   METERLINE_WORKER_METRICS_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'host:port').optional(),
   /** Check customers' VAT numbers against the EU's VIES service (needs its network; off by default). */
   METERLINE_VIES_CHECK: z.enum(['true', 'false']).default('false'),
+  /** Another Stripe API base (stripe-mock, a test fake), e.g. http://127.0.0.1:12111; default Stripe's own. */
+  METERLINE_STRIPE_API_BASE: z.string().url().optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -40,6 +42,7 @@ export interface Config {
   eventMaxAgeDays: number;
   workerMetricsAddress?: string;
   viesCheck: boolean;
+  stripeApiBase?: string;
 }
 
 /** The configuration of a standalone API or worker process: both services must be given. */
@@ -57,5 +60,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     eventMaxAgeDays: env.METERLINE_EVENT_MAX_AGE_DAYS,
     workerMetricsAddress: env.METERLINE_WORKER_METRICS_ADDRESS,
     viesCheck: env.METERLINE_VIES_CHECK === 'true',
+    stripeApiBase: env.METERLINE_STRIPE_API_BASE,
   };
 }

@@ -9,6 +9,7 @@ import { ensureWebhookDeliveryWorkflow } from './webhook-delivery';
 import { createBillingWorker } from './worker';
 import { createRootLogger, logLevelFromEnv } from '../config/logger';
 import { temporalRuntimeLogger } from './logging';
+import { StripePaymentProvider, createStripeClient } from '../adapters/stripe/provider';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -24,7 +25,14 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
-  const worker = await createBillingWorker({ connection, namespace: config.temporalNamespace, db, terminateSubscription: subscriptionTerminator(client), client });
+  const worker = await createBillingWorker({
+    connection,
+    namespace: config.temporalNamespace,
+    db,
+    terminateSubscription: subscriptionTerminator(client),
+    client,
+    paymentProviderFor: (cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey, apiBase: config.stripeApiBase })),
+  });
   // FX refresh, subscription sweeper, draft finalization, overdue checks (worker/schedules.ts).
   await ensureAllSchedules(client);
   // The webhook delivery loop (one per installation, kept if already running).

@@ -29,6 +29,16 @@ export interface StripeClientOptions {
   /** Tests: Stripe.createFetchHttpClient(fakeFetch). */
   httpClient?: Stripe.HttpClient;
   timeoutMs?: number;
+  /** Another Stripe API base URL (METERLINE_STRIPE_API_BASE: stripe-mock, a test fake), e.g. `http://127.0.0.1:12111`. */
+  apiBase?: string;
+}
+
+/** The SDK's host/port/protocol options of an API base URL (`https://api.stripe.com` when absent). */
+export function stripeHostOptions(apiBase: string | undefined): { host?: string; port?: number; protocol?: 'http' | 'https' } {
+  if (!apiBase) return {};
+  const url = new URL(apiBase);
+  const protocol = url.protocol === 'http:' ? 'http' : 'https';
+  return { host: url.hostname, port: url.port ? Number(url.port) : protocol === 'http' ? 80 : 443, protocol };
 }
 
 export function createStripeClient(opts: StripeClientOptions): Stripe {
@@ -36,6 +46,7 @@ export function createStripeClient(opts: StripeClientOptions): Stripe {
     maxNetworkRetries: 0,
     timeout: opts.timeoutMs ?? 30_000,
     telemetry: false,
+    ...stripeHostOptions(opts.apiBase),
     ...(opts.httpClient ? { httpClient: opts.httpClient } : {}),
   });
 }

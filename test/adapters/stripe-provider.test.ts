@@ -4,7 +4,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import Stripe from 'stripe';
 import { paymentIdempotencyKey } from '../../activities/payment-provider';
-import { StripePaymentProvider } from '../../adapters/stripe/provider';
+import { StripePaymentProvider, stripeHostOptions } from '../../adapters/stripe/provider';
 import { FakeStripe } from '../support/fake-stripe';
 
 function setup() {
@@ -159,4 +159,10 @@ test('the setup checkout URL is a Checkout Session in setup mode for the custome
   const refund = await provider.refund({ providerPaymentId: payment.providerPaymentId, amountCents: 500, currency: 'USD', idempotencyKey: 'credit_note:cn-1:refund', reference: 'cn-1' });
   expect(refund).toMatchObject({ status: 'succeeded', amountCents: 500 });
   expect(fake.requests.at(-1)).toMatchObject({ path: '/v1/refunds', form: { payment_intent: payment.providerPaymentId, amount: '500' }, headers: { 'idempotency-key': 'credit_note:cn-1:refund' } });
+});
+
+test('METERLINE_STRIPE_API_BASE becomes the SDK host/port/protocol options; unset keeps Stripe’s own endpoint', () => {
+  expect(stripeHostOptions(undefined)).toEqual({});
+  expect(stripeHostOptions('http://127.0.0.1:12111')).toEqual({ host: '127.0.0.1', port: 12111, protocol: 'http' });
+  expect(stripeHostOptions('https://stripe-proxy.internal')).toEqual({ host: 'stripe-proxy.internal', port: 443, protocol: 'https' });
 });
