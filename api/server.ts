@@ -49,7 +49,7 @@ import { StripePaymentProvider, createStripeClient } from '../adapters/stripe/pr
 import { openApiDocument } from './schemas/openapi';
 import { ApiMetrics } from './operations/metrics';
 import { operationsRoutes } from './operations/routes';
-import { countInvoicesByStatus } from '../db/repositories/operations';
+import { countInvoicesByStatus, countPaymentsByStatus, countWebhooksByStatus } from '../db/repositories/operations';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
 import { PlanCache } from './services/current-usage';
 import { insertEventsWithRollups, RollupSpecCache } from '../db/repositories/rollups';
@@ -116,6 +116,8 @@ export function createApp(deps: ApiDeps): express.Express {
   const metrics = new ApiMetrics({
     pendingUsageSignals: () => signaller.pendingSubscriptions(),
     invoicesByStatus: () => countInvoicesByStatus(deps.db),
+    paymentsByStatus: () => countPaymentsByStatus(deps.db),
+    webhooksByStatus: () => countWebhooksByStatus(deps.db),
   });
   // Plans as current usage prices them; dropped with the rest of the organization's catalog caches.
   const plans = new PlanCache();

@@ -8,6 +8,8 @@
 // - meterline_usage_signal_pending_subscriptions: subscriptions whose coalesced usage signal is waiting (the
 //   signal lag: the signaller sends at most about once a second per subscription);
 // - meterline_invoices{status,payment_status}: invoices by state, read from Postgres at scrape time;
+// - meterline_payments{payment_type,status}: payment attempts (provider, manual) by outcome, from Postgres;
+// - meterline_webhooks{status}: outgoing webhook deliveries (pending, retrying, succeeded, failed), from Postgres;
 // - the process' own metrics (CPU, memory, event-loop lag) from prom-client's defaults.
 // Workflow and activity failures are the worker's: the Temporal SDK runtime exports them (worker/metrics).
 import type { RequestHandler } from 'express';
@@ -16,6 +18,8 @@ import client from 'prom-client';
 export interface ApiMetricsSources {
   pendingUsageSignals(): number;
   invoicesByStatus(): Promise<{ status: string; paymentStatus: string; count: number }[]>;
+  paymentsByStatus?(): Promise<{ paymentType: string; status: string; count: number }[]>;
+  webhooksByStatus?(): Promise<{ status: string; count: number }[]>;
 }
 
 export class ApiMetrics {
@@ -64,6 +68,32 @@ export class ApiMetrics {
         }
       },
     });
+    if (sources.paymentsByStatus) {
+      const read = sources.paymentsByStatus;
+      new client.Gauge({
+        name: 'meterline_payments',
+        help: 'Payment attempts by type (provider, manual) and status (from Postgres at scrape time)',
+        labelNames: ['payment_type', 'status'],
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const row of await read()) this.set({ payment_type: row.paymentType, status: row.status }, row.count);
+        },
+      });
+    }
+    if (sources.webhooksByStatus) {
+      const read = sources.webhooksByStatus;
+      new client.Gauge({
+        name: 'meterline_webhooks',
+        help: 'Outgoing webhook deliveries by status (from Postgres at scrape time)',
+        labelNames: ['status'],
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const row of await read()) this.set({ status: row.status }, row.count);
+        },
+      });
+    }
   }
 
   /** Express middleware timing every request; the label is the matched route pattern. */

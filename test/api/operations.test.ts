@@ -68,6 +68,14 @@ test('GET /metrics counts ingested events, group commits, HTTP latency by route 
   expect(text).toMatch(/meterline_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/events\/batch",status="200"\} 1/);
   expect(text).toMatch(/^meterline_invoices\{status="draft",payment_status="pending"\} 1$/m);
   expect(text).toMatch(/^meterline_usage_signal_pending_subscriptions \d+$/m);
+  // Payment attempts and webhook deliveries, from Postgres at scrape time.
+  const invoiceId = (await h.database.db('invoices').first('id')).id;
+  await h.database.db('payments').insert({ organization_id: h.org.id, invoice_id: invoiceId, payment_type: 'manual', amount_cents: 5, currency: 'USD', status: 'succeeded' });
+  const endpoint = (await h.database.db('webhook_endpoints').insert({ organization_id: h.org.id, webhook_url: 'https://x.test/h' }).returning('id'))[0].id;
+  await h.database.db('webhooks').insert({ organization_id: h.org.id, webhook_endpoint_id: endpoint, webhook_type: 'customer.created', object_type: 'customer', unique_key: 'ops-metrics' });
+  const after = await (await get('/metrics')).text();
+  expect(after).toMatch(/^meterline_payments\{payment_type="manual",status="succeeded"\} 1$/m);
+  expect(after).toMatch(/^meterline_webhooks\{status="pending"\} 1$/m);
 });
 
 test('GET /docs serves the API reference and its assets from the package, with no external URL', async () => {
