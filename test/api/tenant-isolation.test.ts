@@ -428,7 +428,7 @@ test('the leak check can fail: A reading its own objects shows its ids and marke
 test("portal and analytics: B's link for A's external id opens B's own customer, its analytics are its own, and its portal link opens none of A's invoices", async () => {
   // B has its own customer with A's external id (created again here: the writes above also ran B's DELETE
   // /customers/:external_id on it): its link opens B's customer only.
-  expect((await asB('POST', '/customers', { customer: { external_id: A.customer } })).status).toBe(200);
+  expect((await asB('POST', '/customers', { customer: { external_id: A.customer, name: 'B customer' } })).status).toBe(200);
   const sameExternalId = await asB('GET', `/customers/${A.customer}/portal_url`);
   expect(sameExternalId.status).toBe(200);
   const portalBaseUrl = sys.baseUrl.replace(/\/api\/v1$/, '');
