@@ -31,22 +31,25 @@ let periodEnd: string;
 const HOUR_MS = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
+// One test server per test: terminating a workflow while the server has a task of it outstanding can leave the
+// server's time-skipping lock held, and every later env.sleep on that server would then stall. A fresh server per
+// test keeps one test's leftovers out of the next test's clock.
 beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
+  workflowBundle = await bundleWorkflows();
+});
+beforeEach(async () => {
+  env = await createTimeSkippingEnv();
   const now = await env.currentTimeMs();
   subscriptionAt = iso(Math.floor((now - 10 * 24 * HOUR_MS) / HOUR_MS) * HOUR_MS);
   periodEnd = DateTime.fromISO(subscriptionAt, { zone: 'utc' }).plus({ months: 1 }).toUTC().toISO()!;
 });
-afterAll(async () => {
+afterEach(async () => {
   await env?.teardown();
 });
 
-// Each test runs its worker on a task queue of its own, and a failed test is retried (with fresh ids): on the
-// time-skipping server, a test whose subscription has started a progressive invoice's child workflow can stall
-// inside env.sleep (intermittently since the invoice workflow collects payment; cause not yet found, see
-// test/support/time-skipping.ts for the known limitation). A stalled test's worker must not hold the queue of the
-// next test. The retry re-runs every assertion; a real failure fails all three attempts.
-jest.retryTimes(2, { logErrorsBeforeRetry: true });
+// Each test runs its worker on a task queue of its own, with ids unique to the attempt, and a failed test is retried
+// once on a fresh server: the retry re-runs every assertion, so a real failure fails both attempts.
+jest.retryTimes(1, { logErrorsBeforeRetry: true });
 let taskQueue = SUBSCRIPTION_TASK_QUEUE;
 let attempt = 0;
 
@@ -56,6 +59,18 @@ async function withThresholdWorker<T>(db: { amountCents: number }, fn: (calls: R
   const { activities, calls } = fakeActivities({ billingRules: THRESHOLD_RULES, evaluateUsageThresholds: postgresLikeEvaluation(db) });
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
   return worker.runUntil(fn(calls));
+}
+
+/**
+ * Waits until the progressive invoice's child workflow has completed. A test must not stop its worker while the
+ * child still has work queued (its payment collection runs after finalizeInvoice): the test server does not skip
+ * time while a task is outstanding, so a child stranded on a queue without a worker stalls every later env.sleep
+ * on the same server. Polls describe() rather than awaiting result(): waiting for a result unlocks time skipping,
+ * and the server would jump to the parent's period-end timer (weeks ahead), past every later test's period.
+ */
+async function progressiveInvoiceDone(id: string): Promise<void> {
+  const child = env.client.workflow.getHandle(invoiceWorkflowId(`prog-${id}`));
+  await eventually(async () => (await child.describe()).status.name === 'COMPLETED', 'progressive invoice workflow completed');
 }
 
 /** A subscription id unique to this attempt (a retried test never meets the stalled attempt's workflows). */
@@ -119,6 +134,7 @@ test('an estimate crossing the 1000-cent threshold triggers evaluateUsageThresho
     const state = await handle.query(stateQuery);
     expect(state.usageChecks).toMatchObject({ rulesActive: true, checks: 2, confirmedAmountCents: 1100, progressiveInvoiceIds: [`prog-${id}`] });
     expect(calls.createPeriodInvoice).toHaveLength(0); // nothing else was invoiced
+    await progressiveInvoiceDone(id);
     await handle.terminate('test done');
   });
 });
@@ -151,6 +167,7 @@ test('a LOST usage signal cannot skip the threshold: the periodic check armed by
     expect(state.liveUsage.tokens?.units).toBe('1110');
     expect(state.usageChecks).toMatchObject({ confirmedAmountCents: 1110, progressiveInvoiceIds: [`prog-${id}`] });
     expect(calls.evaluateUsageThresholds).toEqual([expectedCheckInput(id), expectedCheckInput(id)]);
+    await progressiveInvoiceDone(id);
     await handle.terminate('test done');
   });
 });
@@ -185,6 +202,7 @@ test('a REPEATED usage signal does not double the threshold: checks carry the sa
     expect(calls.evaluateUsageThresholds).toEqual([expectedCheckInput(id), expectedCheckInput(id), expectedCheckInput(id)]);
     expect(calls.finalizeInvoice.filter((r) => r.invoiceId === `prog-${id}`)).toHaveLength(1);
     expect((await handle.query(stateQuery)).usageChecks?.progressiveInvoiceIds).toEqual([`prog-${id}`]);
+    await progressiveInvoiceDone(id);
     await handle.terminate('test done');
   });
 });
