@@ -35,6 +35,7 @@ import {
   refundablePayment,
   type CreditNoteRecord,
 } from '../db/repositories/credit-notes';
+import { recordCreditNoteRefundFailure } from '../db/repositories/credit-note-refund-failures';
 import { invoiceCreditColumns, lowerInvoiceTotalByCreditNotes, type LockedInvoice } from '../db/repositories/invoice-credits';
 import type { SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import { enqueueWebhook } from '../db/repositories/webhooks';
@@ -102,10 +103,24 @@ export async function issueCreditNote(db: Knex, input: IssueCreditNoteInput): Pr
   });
 }
 
+/** Sends of one refund within one call when the provider answers with a transient fault (5xx, 429, timeout). */
+export const REFUND_SENDS = 3;
+const REFUND_BACKOFF_MS = 250;
+
+function isPermanent(err: unknown): err is ApplicationFailure {
+  return err instanceof ApplicationFailure && err.nonRetryable === true;
+}
+
 /**
  * Sends a credit note's refund through the provider (the invoice's succeeded provider payment). Without a
- * provider payment the refund stays `pending` (paid by hand: the operator refunds outside Meterline). A provider
- * refusal marks it `failed` with the reason. Idempotent: one refund row per note, one provider idempotency key.
+ * provider payment the refund stays `pending` (paid by hand: the operator refunds outside Meterline).
+ * Exactly once per note, in three layers (as payments, activities/payments.ts): one refund row per note (a
+ * recorded outcome is returned as is); before each send the provider is asked by METADATA whether this note's
+ * refund already exists (Stripe replays a cached 500 for the same key, and forgets keys after 24 h); the send
+ * carries the key `credit_note:<id>:refund`. A permanent refusal (invalid request: more than the charge's
+ * unrefunded amount, a fully refunded charge) marks it `failed` and sends Lago's `credit_note.refund_failure`;
+ * a transient fault is retried up to REFUND_SENDS times, then the refund stays `pending` with the error kept
+ * (a later call retries it with the same key, finding a refund that went through).
  */
 export async function refundCreditNote(db: Knex, provider: PaymentProvider | null, note: CreditNoteRecord): Promise<CreditNoteRecord> {
   if (note.refundAmountCents === 0) return note;
@@ -113,19 +128,33 @@ export async function refundCreditNote(db: Knex, provider: PaymentProvider | nul
   if (claim.status !== 'pending') return (await getCreditNote(db, note.organizationId, note.id))!;
   const payment = await refundablePayment(db, note.organizationId, note.invoiceId);
   if (!provider || !payment) return note;
-  try {
-    const refund = await provider.refund({
-      providerPaymentId: payment.providerPaymentId,
-      amountCents: claim.amountCents,
-      currency: note.currency,
-      idempotencyKey: claim.idempotencyKey,
-      reference: note.number,
-    });
-    const status = refund.status === 'succeeded' ? 'succeeded' : refund.status === 'failed' || refund.status === 'canceled' ? 'failed' : 'pending';
-    await recordCreditNoteRefund(db, note.organizationId, note.id, { status, providerPaymentId: payment.providerPaymentId, providerRefundId: refund.providerRefundId, error: null });
-  } catch (err) {
-    await recordCreditNoteRefund(db, note.organizationId, note.id, { status: 'failed', providerPaymentId: payment.providerPaymentId, providerRefundId: null, error: err instanceof Error ? err.message : String(err) });
+  const input = {
+    providerPaymentId: payment.providerPaymentId,
+    amountCents: claim.amountCents,
+    currency: note.currency,
+    idempotencyKey: claim.idempotencyKey,
+    reference: note.number,
+    creditNoteId: note.id,
+  };
+  let lastError: unknown = null;
+  for (let send = 1; send <= REFUND_SENDS; send++) {
+    try {
+      const refund = (await provider.findRefund({ providerPaymentId: input.providerPaymentId, creditNoteId: note.id })) ?? (await provider.refund(input));
+      const status = refund.status === 'succeeded' ? 'succeeded' : refund.status === 'failed' || refund.status === 'canceled' ? 'failed' : 'pending';
+      await recordCreditNoteRefund(db, note.organizationId, note.id, { status, providerPaymentId: payment.providerPaymentId, providerRefundId: refund.providerRefundId, error: null });
+      return (await getCreditNote(db, note.organizationId, note.id))!;
+    } catch (err) {
+      if (isPermanent(err)) {
+        const details = (err.details?.[0] ?? {}) as { code?: string | null };
+        await recordCreditNoteRefundFailure(db, note.organizationId, note.id, { providerPaymentId: payment.providerPaymentId, message: err.message, code: details.code ?? null });
+        return (await getCreditNote(db, note.organizationId, note.id))!;
+      }
+      lastError = err;
+      if (send < REFUND_SENDS) await new Promise((resolve) => setTimeout(resolve, REFUND_BACKOFF_MS * send));
+    }
   }
+  const message = lastError instanceof Error ? lastError.message : String(lastError);
+  await recordCreditNoteRefund(db, note.organizationId, note.id, { status: 'pending', providerPaymentId: payment.providerPaymentId, providerRefundId: null, error: message });
   return (await getCreditNote(db, note.organizationId, note.id))!;
 }
 

@@ -79,6 +79,8 @@ export interface RefundInput {
   idempotencyKey: string;
   /** Stored in the provider's metadata. */
   reference: string;
+  /** The credit note the refund is for, stored in the provider's metadata (`lago_credit_note_id`): findRefund's key. */
+  creditNoteId: string;
 }
 
 export interface ProviderRefund {
@@ -112,6 +114,11 @@ export interface PaymentProvider {
   createPayment(input: PaymentAttemptInput): Promise<ProviderPayment>;
   /** Refunds (part of) a succeeded payment; the path credit notes will use. */
   refund(input: RefundInput): Promise<ProviderRefund>;
+  /**
+   * The refund already created for this credit note on this payment, looked up by metadata (never by the
+   * idempotency key: the provider forgets it after 24 h, and replays a cached 500 while it remembers); null if none.
+   */
+  findRefund(input: { providerPaymentId: string; creditNoteId: string }): Promise<ProviderRefund | null>;
 }
 
 /** The idempotency key of a payment attempt: business ids only (CONVENTIONS "Errors"). */

@@ -2,7 +2,7 @@
 // Plain JSON; workflows import these as types only.
 import type { InvoiceRef } from './types';
 
-export type DunningConsequence = 'mark_uncollectible' | 'terminate_subscription';
+export type DunningConsequence = 'mark_uncollectible' | 'suspend_subscription' | 'terminate_subscription';
 
 export interface CollectionPlan {
   invoiceId: string;
@@ -59,6 +59,9 @@ export interface PaymentActivities {
   voidInvoice(input: InvoiceRef): Promise<{ outcome: 'voided' | 'not_voidable' | 'not_found' }>;
   /** Sets payment_overdue (the workflow's due-date timer fired and the invoice is unpaid). */
   markInvoiceOverdue(input: InvoiceRef): Promise<void>;
-  /** After the last dunning attempt: payment_status failed, and the subscription terminated when configured. */
+  /**
+   * After the last dunning attempt: payment_status failed, and the subscription suspended (until this invoice is
+   * paid) or terminated when configured.
+   */
   applyDunningConsequence(input: DunningConsequenceInput): Promise<void>;
 }

@@ -32,6 +32,8 @@ import {
 import { PAYMENT_FAILURE_TYPES, type PaymentFailureDetails, type PaymentProvider, type ProviderPayment } from './payment-provider';
 import type { CollectionPlan, DunningConsequenceInput, PaymentActivities, PaymentAttemptRequest, PaymentAttemptResult, PaymentStepRecord } from './payment-types';
 import type { InvoiceRef } from './types';
+import { suspendSubscriptionForInvoice } from '../db/repositories/subscription-suspensions';
+import type { SubscriptionSuspensionSignalPayload } from '../contracts/workflows';
 import { classified } from './invoices';
 
 export interface PaymentActivityDeps {
@@ -40,6 +42,8 @@ export interface PaymentActivityDeps {
   providerFor(config: ProviderConfig): PaymentProvider;
   /** Terminates a subscription through its workflow (dunning consequence `terminate_subscription`). */
   terminateSubscription?(organizationId: string, subscriptionId: string): Promise<void>;
+  /** Wakes the subscription workflow after its suspension changed (dunning consequence `suspend_subscription`). */
+  notifySubscriptionSuspension?(organizationId: string, subscriptionId: string, payload: SubscriptionSuspensionSignalPayload): Promise<void>;
 }
 
 function notFound(invoiceId: string): ApplicationFailure {
@@ -206,6 +210,9 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
     async applyDunningConsequence(input: DunningConsequenceInput): Promise<void> {
       return classified(async () => {
         const campaign = await getDefaultDunningCampaign(db, input.organizationId);
+        if (input.consequence === 'suspend_subscription' && !deps.notifySubscriptionSuspension) {
+          throw ApplicationFailure.create({ message: 'suspend_subscription needs a Temporal client in the worker', type: 'dunning_consequence_unavailable', nonRetryable: true });
+        }
         await db.transaction(async (trx) => {
           await markInvoicePaymentFailed(trx, input.organizationId, input.invoiceId);
           await insertPaymentEvent(trx, {
@@ -215,7 +222,14 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
             dedupeKey: `invoice:${input.invoiceId}:dunning_exhausted`,
             payload: { consequence: input.consequence, attempts: input.attempts, subscription_id: input.subscriptionId, dunning_campaign_code: campaign?.code ?? null },
           });
+          // Suspended in the same transaction as the exhausted record (unique on subscription and invoice).
+          if (input.consequence === 'suspend_subscription') {
+            await suspendSubscriptionForInvoice(trx, input.organizationId, input.subscriptionId, input.invoiceId, input.attempts);
+          }
         });
+        if (input.consequence === 'suspend_subscription') {
+          await deps.notifySubscriptionSuspension!(input.organizationId, input.subscriptionId, { reason: 'dunning_suspended', invoiceId: input.invoiceId });
+        }
         if (input.consequence === 'terminate_subscription') {
           if (!deps.terminateSubscription) {
             throw ApplicationFailure.create({ message: 'terminate_subscription needs a Temporal client in the worker', type: 'dunning_consequence_unavailable', nonRetryable: true });

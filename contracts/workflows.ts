@@ -45,7 +45,7 @@ export const SEARCH_ATTRIBUTE_KEYS = {
  * Values of the `SubscriptionStatus` search attribute. `billing_failed`: closing the period hit a business
  * failure (e.g. `invalid_plan`); the workflow keeps running and retries the close (see subscription.ts).
  */
-export type SubscriptionSearchStatus = 'active' | 'billing_failed' | 'terminated';
+export type SubscriptionSearchStatus = 'active' | 'billing_failed' | 'suspended' | 'terminated';
 
 /** Live usage of one metric inside the open period, as the workflow knows it from signals. */
 export interface LiveMetricUsage {
@@ -87,6 +87,8 @@ export interface SubscriptionWorkflowState {
   endingAt?: string;
   /** A downgrade waiting for the end of `current`. */
   pendingPlanChange?: PendingPlanChangeState;
+  /** Dunning suspension (workflows/suspension.ts, patch dunning-suspend-v1): carried while suspended; absent otherwise. */
+  suspension?: { invoiceIds: string[]; since: string | null };
 }
 
 /** A downgrade accepted by the workflow, applied at the end of its period. */
@@ -147,6 +149,24 @@ export interface SubscriptionLiveState {
   billingFailure: BillingFailureState | null;
   /** Usage threshold / alert checks of the open period; null until the rules are loaded (or in older runs). */
   usageChecks?: UsageChecksState | null;
+  /** Dunning consequence `suspend_subscription` (workflows/suspension.ts): null when not suspended; absent in older runs. */
+  suspension?: SuspensionLiveState | null;
+}
+
+/** A subscription suspended because dunning ran out on one of its invoices: its period closes wait until it is paid. */
+export interface SuspensionLiveState {
+  /** The unpaid invoices whose dunning ran out, oldest first. */
+  invoiceIds: string[];
+  /** When the oldest of them suspended the subscription (ISO UTC). */
+  since: string | null;
+  /** The end of the period whose close is held (ISO UTC); null while the period is still open. */
+  heldPeriodEnd: string | null;
+}
+
+/** subscriptionSuspensionSignal: the suspension of the subscription changed in Postgres (suspended, or an invoice paid). */
+export interface SubscriptionSuspensionSignalPayload {
+  reason: 'dunning_suspended' | 'invoice_paid';
+  invoiceId: string;
 }
 
 export interface UsageChecksState {

@@ -12,6 +12,8 @@ import { createPaymentActivities, type PaymentActivityDeps } from '../activities
 import { StripePaymentProvider, createStripeClient } from '../adapters/stripe/provider';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
 import { workerTuning } from './tuning';
+import { createSuspensionActivities } from '../activities/suspensions';
+import { subscriptionSuspensionNotifier } from './subscription-suspension-notifier';
 
 export interface BillingWorkerDeps {
   connection: NativeConnection;
@@ -50,7 +52,10 @@ export async function createBillingWorker(deps: BillingWorkerDeps): Promise<Work
         db: deps.db,
         providerFor: deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey }))),
         terminateSubscription: deps.terminateSubscription,
+        // Dunning consequence suspend_subscription (issue 10): signals the subscription workflow.
+        notifySubscriptionSuspension: deps.client ? subscriptionSuspensionNotifier(deps.client) : undefined,
       }),
+      ...createSuspensionActivities({ db: deps.db }),
       // Fleet Schedules and test clocks (issue 11c).
       ...createFleetActivities({ db: deps.db, client: deps.client, taskQueue }),
       ...createTestClockActivities({ db: deps.db }),

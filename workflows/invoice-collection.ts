@@ -7,12 +7,13 @@
 // A payment succeeding at any point (the attempt itself, a Stripe webhook, a manual payment: invoicePaymentSignal)
 // stops the ladder. A requires_action attempt (3-D Secure) waits for the customer until the next attempt is due.
 // After the last failed attempt the campaign's consequence is applied (applyDunningConsequence: payment_status
-// failed and, for terminate_subscription, the subscription terminated through its workflow).
+// failed and, for suspend_subscription, the subscription suspended until paid (workflows/suspension.ts), for
+// terminate_subscription, terminated through its workflow).
 // Overdue: a timer to the end of payment_due_date (UTC); if still unpaid then, markInvoiceOverdue.
 // Without a provider nothing is attempted: the invoice waits for a manual payment (only the overdue timer runs).
 // Deterministic: Date.now() and timers are Temporal's; no I/O.
 import { ApplicationFailure, ActivityFailure, condition, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
-import type { PaymentActivities, PaymentAttemptResult } from '../activities/payment-types';
+import type { DunningConsequence, PaymentActivities, PaymentAttemptResult } from '../activities/payment-types';
 import type { InvoiceRef } from '../activities/types';
 import { SEARCH_ATTRIBUTE_KEYS, type InvoicePaymentSignalPayload, type InvoicePaymentState } from './messages';
 import { REAL_TIME, type WorkflowTime } from './test-clock';
@@ -213,7 +214,7 @@ export class InvoiceCollection {
       await pay.applyDunningConsequence({
         ...this.ref,
         subscriptionId: this.subscriptionId,
-        consequence: dunning.consequence as 'mark_uncollectible' | 'terminate_subscription',
+        consequence: dunning.consequence as DunningConsequence,
         attempts: maxAttempts,
       });
       state.consequence = dunning.consequence;

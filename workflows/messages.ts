@@ -7,6 +7,7 @@ import type {
   InvoicePaymentSignalPayload,
   InvoicePaymentState,
   SubscriptionLiveState,
+  SubscriptionSuspensionSignalPayload,
   TerminateRequest,
   TerminateResult,
   UsageSignalPayload,
@@ -49,3 +50,9 @@ export const billingRulesChangedSignal = defineSignal('billingRulesChangedSignal
 
 // Threshold-ladder arithmetic lives in billing/threshold-ladder.ts (activities import it from there).
 export { crossesLevel, ladderOf, levelsCrossed, type LevelLadder } from '../billing/threshold-ladder';
+
+/**
+ * Dunning consequence `suspend_subscription` (workflows/suspension.ts, patch dunning-suspend-v1): the subscription's
+ * suspension changed in Postgres (an invoice suspended it, or a suspending invoice was paid); the workflow re-reads it.
+ */
+export const subscriptionSuspensionSignal = defineSignal<[SubscriptionSuspensionSignalPayload]>('subscriptionSuspensionSignal');

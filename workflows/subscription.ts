@@ -54,6 +54,7 @@ import { PlanChanges } from './plan-changes';
 import type { invoiceWorkflow } from './invoice';
 import { ADVANCE_BILLING_PATCH, AdvanceBilling, billPendingInAdvance, finishAdvancePeriod, startAdvanceRun } from './advance-billing';
 import { invoiceClockFields, subscriptionTestClock } from './test-clock';
+import { DUNNING_SUSPEND_PATCH, SubscriptionSuspension, carrySuspension } from './suspension';
 import {
   SEARCH_ATTRIBUTE_KEYS,
   billingRulesChangedSignal,
@@ -552,12 +553,15 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
   // Plan changes, ending_at, scheduled start (workflows/plan-changes.ts, patch plan-changes-v1).
   const planChanges = new PlanChanges(state, startInvoiceWorkflow);
   planChanges.register(sub);
+  // Dunning consequence suspend_subscription (workflows/suspension.ts, patch dunning-suspend-v1): holds period closes.
+  const suspension = patched(DUNNING_SUSPEND_PATCH) ? new SubscriptionSuspension(state, () => sub.searchStatus()) : null;
+  suspension?.register();
 
   setHandler(usageSignal, (payload) => {
     sub.recordUsage(payload);
     adv.onUsage(payload);
   });
-  setHandler(stateQuery, () => sub.liveState());
+  setHandler(stateQuery, () => (suspension ? suspension.decorate(sub.liveState()) : sub.liveState()));
   setHandler(retryPeriodCloseSignal, () => {
     sub.retryRequested = true;
   });
@@ -624,7 +628,7 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
       const changed = await planChanges.run(sub);
       if (changed) {
         await condition(allHandlersFinished);
-        return continueAsNew<typeof subscriptionWorkflow>(changed);
+        return continueAsNew<typeof subscriptionWorkflow>(carrySuspension(suspension, changed));
       }
       if (sub.terminationRequest === null) continue;
     }
@@ -649,10 +653,12 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
       // billing failure is retried at once by the new run.
       sub.phase = 'closing';
       await condition(allHandlersFinished);
-      return continueAsNew<typeof subscriptionWorkflow>(planChanges.carry(sub.sameRunState()));
+      return continueAsNew<typeof subscriptionWorkflow>(carrySuspension(suspension, planChanges.carry(sub.sameRunState())));
     }
 
     if (sub.phase !== 'open') continue;
+    // Suspended by dunning (patched): the close waits until the suspending invoices are paid.
+    if (suspension && (await suspension.holdClose(sub.period.end, terminationPending))) continue;
 
     // The period has ended: close it.
     sub.phase = 'closing';
@@ -666,6 +672,6 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
     }
     const nextState = await planChanges.nextRunState(sub, next);
     await condition(allHandlersFinished);
-    return continueAsNew<typeof subscriptionWorkflow>(nextState);
+    return continueAsNew<typeof subscriptionWorkflow>(carrySuspension(suspension, nextState));
   }
 }

@@ -80,6 +80,14 @@ function toPayment(pi: Stripe.PaymentIntent): ProviderPayment {
   };
 }
 
+function toRefund(refund: Stripe.Refund): ProviderRefund {
+  return {
+    providerRefundId: refund.id,
+    status: (refund.status ?? 'pending') as ProviderRefund['status'],
+    amountCents: fromStripeMinorUnits(refund.amount, refund.currency.toUpperCase()),
+  };
+}
+
 export class StripePaymentProvider implements PaymentProvider {
   readonly name = 'stripe' as const;
 
@@ -219,15 +227,20 @@ export class StripePaymentProvider implements PaymentProvider {
         {
           payment_intent: input.providerPaymentId,
           amount: toStripeMinorUnits(input.amountCents, input.currency),
-          metadata: { lago_reference: input.reference },
+          metadata: { lago_reference: input.reference, lago_credit_note_id: input.creditNoteId },
         },
         { idempotencyKey: input.idempotencyKey },
       );
-      return {
-        providerRefundId: refund.id,
-        status: (refund.status ?? 'pending') as ProviderRefund['status'],
-        amountCents: fromStripeMinorUnits(refund.amount, refund.currency.toUpperCase()),
-      };
+      return toRefund(refund);
+    });
+  }
+
+  async findRefund(input: { providerPaymentId: string; creditNoteId: string }): Promise<ProviderRefund | null> {
+    return classifiedStripe(async () => {
+      // The list endpoint is strongly consistent; a PaymentIntent has few refunds (bounded to its latest 100).
+      const list = await this.stripe.refunds.list({ payment_intent: input.providerPaymentId, limit: 100 });
+      const found = list.data.find((r) => r.metadata?.lago_credit_note_id === input.creditNoteId);
+      return found ? toRefund(found) : null;
     });
   }
 }

@@ -28,6 +28,7 @@ import { ApiError, notFound } from '../errors';
 import { parseBody } from '../schemas/common';
 import { PaymentCreateBody } from '../schemas/payments';
 import { serializePayment } from '../serializers/payment';
+import { wakeSuspendedSubscriptions } from '../services/suspension-wake';
 
 export { serializePayment };
 
@@ -131,6 +132,7 @@ export function paymentRoutes(ctx: RouteContext, providerFor: ProviderFactory): 
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) ctx.logger.warn('Signalling the invoice workflow after a manual payment failed', { error: String(err) });
     }
+    if (outcome.paymentStatus === 'succeeded') await wakeSuspendedSubscriptions(ctx, organizationId, outcome.inv.invoiceId); // dunning suspension (issue 10)
     res.status(200).json({
       payment: serializePayment(outcome.payment, {
         customerId: outcome.inv.customer.id,

@@ -27,6 +27,7 @@ import { invoicePaymentSignal, invoiceWorkflowId, type InvoicePaymentSignalPaylo
 import type { RouteContext } from '../context';
 import { ApiError } from '../errors';
 import type { Knex } from 'knex';
+import { wakeSuspendedSubscriptions } from '../services/suspension-wake';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -102,6 +103,7 @@ export function stripeWebhookRoutes(ctx: RouteContext): Router {
           ctx.logger.warn('Signalling the invoice workflow after a Stripe webhook failed (Postgres is up to date)', { eventId: event.id, error: String(err) });
         }
       }
+      if (outcome.applied.paymentStatus === 'succeeded') await wakeSuspendedSubscriptions(ctx, organizationId, outcome.applied.invoiceId); // dunning suspension (issue 10)
     }
     res.status(200).json({ received: true, duplicate: outcome.duplicate, handled: outcome.applied !== null });
   });

@@ -33,7 +33,7 @@ const CampaignFields = {
     .min(1)
     .max(50)
     .refine((ts) => new Set(ts.map((t) => t.currency)).size === ts.length, 'value_is_duplicated'),
-  consequence: z.enum(['mark_uncollectible', 'terminate_subscription']).optional(),
+  consequence: z.enum(['mark_uncollectible', 'suspend_subscription', 'terminate_subscription']).optional(),
   applied_to_organization: z.boolean().optional(),
 };
 

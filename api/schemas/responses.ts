@@ -56,7 +56,7 @@ const DunningCampaignObject = component(
     max_attempts: z.number().int(),
     days_between_attempts: z.number().int(),
     thresholds: z.array(z.object({ currency: z.string().regex(/^[A-Z]{3}$/), amount_cents: z.number().int() })),
-    consequence: z.enum(['mark_uncollectible', 'terminate_subscription']),
+    consequence: z.enum(['mark_uncollectible', 'suspend_subscription', 'terminate_subscription']),
     applied_to_organization: z.boolean(),
     created_at: z.string(),
   }),

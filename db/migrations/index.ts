@@ -24,6 +24,7 @@ import * as customerPortal from './20261201001200_customer_portal';
 import * as catalogDeletion from './20261201001300_catalog_deletion';
 import * as couponsAddOnsCreditNotes from './20261201001100_coupons_add_ons_credit_notes';
 import * as planChanges from './20261201000800_plan_changes';
+import * as subscriptionSuspensions from './20261201001500_subscription_suspensions';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -52,6 +53,7 @@ export const migrations: Record<string, Migration> = {
   '20261201001300_catalog_deletion': catalogDeletion,
   '20261201001100_coupons_add_ons_credit_notes': couponsAddOnsCreditNotes,
   '20261201000800_plan_changes': planChanges,
+  '20261201001500_subscription_suspensions': subscriptionSuspensions,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -62,7 +62,7 @@ export async function deleteProviderConnection(db: Db, organizationId: string, c
   return row ? toConnection(row) : null;
 }
 
-export type DunningConsequence = 'mark_uncollectible' | 'terminate_subscription';
+export type DunningConsequence = 'mark_uncollectible' | 'suspend_subscription' | 'terminate_subscription';
 
 export interface DunningCampaignRecord {
   id: string;

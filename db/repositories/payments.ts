@@ -79,7 +79,7 @@ export interface DunningCampaign {
   maxAttempts: number;
   daysBetweenAttempts: number;
   thresholds: { currency: string; amountCents: number }[];
-  consequence: 'mark_uncollectible' | 'terminate_subscription';
+  consequence: 'mark_uncollectible' | 'suspend_subscription' | 'terminate_subscription';
 }
 
 function safeInt(v: unknown, field: string): number {

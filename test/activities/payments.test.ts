@@ -76,6 +76,7 @@ test('an activity that dies after Stripe charged (before recording) and is retri
       createInvoicePaymentUrl: (i) => p.createInvoicePaymentUrl(i),
       findPayment: (i) => p.findPayment(i),
       refund: (i) => p.refund(i),
+      findRefund: (i) => p.findRefund(i),
       async createPayment(i) {
         const payment = await p.createPayment(i);
         if (crashes-- > 0) throw new Error('worker killed between "charge sent" and "charge recorded"');

@@ -156,7 +156,7 @@ test('the setup checkout URL is a Checkout Session in setup mode for the custome
   expect(url).toMatch(/^https:\/\/checkout\.stripe\.com\//);
   expect(fake.requests.at(-1)).toMatchObject({ method: 'POST', path: '/v1/checkout/sessions', form: { mode: 'setup', customer: providerCustomerId, success_url: 'https://example.test/done' } });
   const payment = await provider.createPayment(attempt(providerCustomerId));
-  const refund = await provider.refund({ providerPaymentId: payment.providerPaymentId, amountCents: 500, currency: 'USD', idempotencyKey: 'credit_note:cn-1:refund', reference: 'cn-1' });
+  const refund = await provider.refund({ providerPaymentId: payment.providerPaymentId, amountCents: 500, currency: 'USD', idempotencyKey: 'credit_note:cn-1:refund', reference: 'cn-1', creditNoteId: 'cn-1' });
   expect(refund).toMatchObject({ status: 'succeeded', amountCents: 500 });
   expect(fake.requests.at(-1)).toMatchObject({ path: '/v1/refunds', form: { payment_intent: payment.providerPaymentId, amount: '500' }, headers: { 'idempotency-key': 'credit_note:cn-1:refund' } });
 });

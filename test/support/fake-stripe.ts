@@ -10,7 +10,9 @@
 // behaves like Stripe where it matters to us (documented Stripe behaviour):
 // - customers, payment methods (cards with scripted behaviour, like Stripe's test cards), PaymentIntents
 //   (confirm + off_session: succeeded; declines → 402 card_error with decline_code and the PaymentIntent in
-//   requires_payment_method; 3-D Secure → 402 authentication_required), refunds, checkout sessions;
+//   requires_payment_method; 3-D Secure → 402 authentication_required), refunds (create on a PaymentIntent's
+//   charge, list by payment_intent/charge; more than the unrefunded amount → 400 amount_too_large, a fully
+//   refunded charge → 400 charge_already_refunded), checkout sessions;
 // - idempotency: the first response for a key (success OR error, 500s included) is saved and replayed with
 //   `Idempotent-Replayed: true`; the same key with other parameters → 400 idempotency_error; 429s are not
 //   saved (the request did not execute); `forgetIdempotencyKeys()` = 24 h later;
@@ -220,6 +222,13 @@ export class FakeStripe {
       return pi ? [200, pi] : this.notFound('payment_intent', m[1]!);
     }
     if (method === 'POST' && path === '/v1/refunds') return this.createRefund(f);
+    if (method === 'GET' && path === '/v1/refunds') {
+      // Stripe's list: newest first, filtered by payment_intent or charge, `limit` (default 10).
+      const data = [...this.refunds.values()]
+        .filter((r) => (f.payment_intent === undefined || r.payment_intent === f.payment_intent) && (f.charge === undefined || r.charge === f.charge))
+        .reverse();
+      return [200, { object: 'list', data: data.slice(0, Number(f.limit ?? 10)), has_more: data.length > Number(f.limit ?? 10), url: '/v1/refunds' }];
+    }
     if (method === 'POST' && path === '/v1/checkout/sessions') {
       const id = this.nextId('cs');
       if (f.mode !== 'setup' && f.mode !== 'payment') {
@@ -289,13 +298,20 @@ export class FakeStripe {
     if (pi.status !== 'succeeded') {
       return [400, { error: { type: 'invalid_request_error', code: 'charge_not_refundable', message: 'This PaymentIntent has no successful charge to refund.' } }];
     }
+    if (f.amount !== undefined && (!/^[0-9]+$/.test(String(f.amount)) || Number(f.amount) < 1)) {
+      return [400, { error: { type: 'invalid_request_error', code: 'parameter_invalid_integer', param: 'amount', message: 'Invalid positive integer' } }];
+    }
     const already = [...this.refunds.values()].filter((r) => r.payment_intent === pi.id).reduce((s, r) => s + Number(r.amount), 0);
+    if (already >= Number(pi.amount)) {
+      return [400, { error: { type: 'invalid_request_error', code: 'charge_already_refunded', message: `Charge ${String(pi.latest_charge)} has already been refunded.` } }];
+    }
     const amount = f.amount === undefined ? Number(pi.amount) - already : Number(f.amount);
     if (amount + already > Number(pi.amount)) {
-      return [400, { error: { type: 'invalid_request_error', code: 'amount_too_large', param: 'amount', message: 'Refund amount is greater than unrefunded amount on charge' } }];
+      // Stripe: an InvalidRequestError (400) naming both amounts.
+      return [400, { error: { type: 'invalid_request_error', code: 'amount_too_large', param: 'amount', message: `Refund amount (${amount}) is greater than unrefunded amount on charge (${Number(pi.amount) - already})` } }];
     }
     const id = this.nextId('re');
-    const r: Obj = { id, object: 'refund', amount, currency: pi.currency, payment_intent: pi.id, status: 'succeeded', metadata: f.metadata ?? {} };
+    const r: Obj = { id, object: 'refund', amount, currency: pi.currency, charge: pi.latest_charge, payment_intent: pi.id, status: 'succeeded', reason: f.reason ?? null, metadata: f.metadata ?? {}, created: (this.clock += 1) };
     this.refunds.set(id, r);
     return [200, r];
   }

@@ -22,6 +22,7 @@ import {
   refreshInvoiceSignal,
   retryPeriodCloseSignal,
   stateQuery,
+  subscriptionSuspensionSignal,
   subscriptionWorkflowId,
   terminateUpdate,
   usageSignal,
@@ -43,6 +44,9 @@ const MONTHLY_NY = { interval: 'monthly', billingTime: 'calendar', timezone: 'Am
 const TEST_CLOCK_START = '2026-01-01T00:00:00.000Z';
 
 type Save = (name: string, workflowId: string, runId: string) => Promise<void>;
+
+/** What the recorder's fake syncSubscriptionSuspension answers (dunning-suspend-v1). */
+const recSuspension = { paid: false };
 
 /** One time-skipping server per group: time skipping stalls after a child start + continue-as-new (fakes.ts). */
 async function withServer(fn: (env: TestWorkflowEnvironment, save: Save) => Promise<void>, fakes: FakeOptions = {}, payments?: PaymentFakeOptions): Promise<void> {
@@ -67,6 +71,11 @@ async function withServer(fn: (env: TestWorkflowEnvironment, save: Save) => Prom
         ...fakePlanChangeActivities(REC_PLAN_CHANGES).activities,
         // Test clocks: the clock's time as Postgres holds it (workflows on a clock read it when they start).
         readTestClock: async () => ({ frozenTime: TEST_CLOCK_START }),
+        // Dunning suspension (patch dunning-suspend-v1): suspended until the recorder marks the invoice paid.
+        syncSubscriptionSuspension: async () =>
+          recSuspension.paid
+            ? { invoiceIds: [], since: null, resumedInvoiceIds: ['inv-rec-suspending'] }
+            : { invoiceIds: ['inv-rec-suspending'], since: '2026-01-01T00:00:00.000Z', resumedInvoiceIds: [] },
       },
     });
     const save: Save = async (name, workflowId, runId) => {
@@ -263,6 +272,25 @@ async function main(): Promise<void> {
     await invoice.signal(testClockAdvancedSignal, { testClockId: 'clock-rec', frozenTime: '2026-01-08T00:00:00.000Z' });
     await invoice.result();
     await save('invoice-test-clock-grace', invoice.workflowId, invoice.firstExecutionRunId);
+  });
+  // Dunning suspension (patched 'dunning-suspend-v1'): a subscription suspended by an unpaid invoice (carried in its
+  // state) whose period ended: the close is held (the suspension re-read), the invoice is paid, the wake-up signal
+  // re-reads it, the held close runs and the run continues as new (run 1 of the subscription).
+  if (wanted('subscription-suspended-then-resumed')) await withServer(async (env, save) => {
+    recSuspension.paid = false;
+    const now = await env.currentTimeMs();
+    const subscriptionAt = new Date(Math.floor((now - 40 * 24 * HOUR_MS) / HOUR_MS) * HOUR_MS).toISOString();
+    const handle = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId: subscriptionWorkflowId('sub-rec-suspended'),
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [subscriptionState({ subscriptionId: 'sub-rec-suspended', suspension: { invoiceIds: ['inv-rec-suspending'], since: subscriptionAt }, schedule: { subscriptionAt, interval: 'monthly', billingTime: 'anniversary', timezone: 'UTC' } })],
+    });
+    await eventually(async () => (await handle.query(stateQuery)).suspension?.heldPeriodEnd != null, 'close held');
+    recSuspension.paid = true;
+    await handle.signal(subscriptionSuspensionSignal, { reason: 'invoice_paid', invoiceId: 'inv-rec-suspending' });
+    await eventually(async () => (await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).describe()).status.name === 'CONTINUED_AS_NEW', 'held close ran');
+    await save('subscription-suspended-then-resumed', handle.workflowId, handle.firstExecutionRunId);
+    await env.client.workflow.getHandle(handle.workflowId).terminate('recorded');
   });
   // Plan changes (patched 'plan-changes-v1'): an upgrade mid-period — the old plan's partial period invoiced, the
   // change applied, continue-as-new on the new plan and interval (run 1 of the subscription).
