@@ -7,22 +7,34 @@
 // version check would, and it has no window after a missed notification. Only UNKNOWN keys are cached, briefly
 // (negativeTtlMs, default 2 s), so a flood of garbage keys does not become a flood of queries; a newly created
 // key is random, so no client can have been refused it before it existed.
+//
+// Concurrent requests share lookups without giving up that guarantee (issue 7: the probe per request was the
+// largest cost of single-event ingest): a request is answered only by a lookup that STARTED AFTER it arrived
+// (api/fresh-read-batcher.ts); requests arriving while lookups run wait for the next one, which reads all their
+// hashes in one query. So a key revoked before a request arrived is still refused, and the queries per process
+// are bounded by the lookups in flight (2) instead of the concurrent requests.
 import type { RequestHandler } from 'express';
 import type { Knex } from 'knex';
-import { findOrganizationByKeyHash, hashApiKey, type Organization } from '../db/repositories/organizations';
+import { findOrganizationsByKeyHashes, hashApiKey, type Organization } from '../db/repositories/organizations';
+import { FreshReadBatcher } from './fresh-read-batcher';
 import { TtlCache } from '../cache/ttl-cache';
 import { unauthorized } from './errors';
 
 export interface AuthOptions {
   negativeTtlMs?: number;
   maxUnknownEntries?: number;
+  /** Key lookups running at once per process (default 2); requests arriving meanwhile share the next one. */
+  maxLookupsInFlight?: number;
 }
 
 export class ApiKeyAuthenticator {
   /** Hashes of keys found unknown, each for negativeTtlMs; at most maxUnknownEntries (LRU eviction). */
   private readonly unknown: TtlCache<string, true>;
+  /** Key hash → organization, each answer read after the request asked (never a cached or in-flight answer). */
+  private readonly lookups: FreshReadBatcher<string, Organization>;
 
-  constructor(private readonly db: Knex, options: AuthOptions = {}) {
+  constructor(db: Knex, options: AuthOptions = {}) {
+    this.lookups = new FreshReadBatcher({ read: (hashes) => findOrganizationsByKeyHashes(db, hashes), maxInFlight: options.maxLookupsInFlight });
     this.unknown = new TtlCache<string, true>({
       maxEntries: options.maxUnknownEntries ?? 10_000,
       ttlMs: options.negativeTtlMs ?? 2_000,
@@ -32,7 +44,7 @@ export class ApiKeyAuthenticator {
   async authenticate(key: string): Promise<Organization | null> {
     const hash = hashApiKey(key);
     if (this.unknown.has(hash)) return null;
-    const org = await findOrganizationByKeyHash(this.db, hash);
+    const org = (await this.lookups.get(hash)) ?? null;
     if (org) {
       this.unknown.invalidate(hash);
       return org;

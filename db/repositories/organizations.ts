@@ -129,6 +129,20 @@ export async function findOrganizationByKeyHash(db: Knex, keyHash: string): Prom
   return row ? toOrganization(row) : null;
 }
 
+/**
+ * The organizations of several key hashes in one query (unrevoked keys only): hash → organization; a hash absent
+ * from the map is unknown or revoked. Used by api/auth.ts to answer concurrent requests with one lookup.
+ */
+export async function findOrganizationsByKeyHashes(db: Knex, keyHashes: readonly string[]): Promise<Map<string, Organization>> {
+  if (keyHashes.length === 0) return new Map();
+  const rows: Record<string, unknown>[] = await db('api_keys as k')
+    .join('organizations as o', 'o.id', 'k.organization_id')
+    .whereIn('k.key_hash', [...keyHashes])
+    .whereNull('k.revoked_at')
+    .select('o.*', 'k.key_hash as api_key_hash');
+  return new Map(rows.map((r) => [r.api_key_hash as string, toOrganization(r)]));
+}
+
 /** True when `key` is a valid API key of this organization. */
 export async function hasApiKey(db: Knex, organizationId: string, key: string): Promise<boolean> {
   const row = await db('api_keys').where({ organization_id: organizationId, key_hash: hashApiKey(key) }).whereNull('revoked_at').first('id');
