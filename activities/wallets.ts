@@ -1,5 +1,5 @@
 // Wallet activities, Schedule-friendly (each is idempotent and takes only an optional `now`, so a Temporal
-// Schedule — or the sweeper of the `sched` work — can run it every few minutes; nothing wires a Schedule yet):
+// Schedule can run it every few minutes; worker/schedules.ts WALLET_SCHEDULES → workflows/wallet-fleet.ts):
 //
 // - expireDueWallets: wallets whose expiration_at has passed: remaining credits expire (an `expiry` ledger
 //   movement) and the wallet is terminated. Expiry is ALSO lazy — every read, movement and finalization expires
