@@ -658,6 +658,7 @@ export const CreditNoteObject = component(
     currency, total_amount_cents: int, taxes_amount_cents: int, precise_taxes_amount_cents: decimal, taxes_rate: z.number(),
     sub_total_excluding_taxes_amount_cents: int, balance_amount_cents: int, credit_amount_cents: int, refund_amount_cents: int, offset_amount_cents: int,
     coupons_adjustment_amount_cents: int, created_at: instant, updated_at: instant, voided_at: ninstant, self_billed: z.boolean(),
+    file_url: nstr,
     items: z.array(z.object({ lago_id: str, amount_cents: int, amount_currency: currency, lago_fee_id: str })),
     applied_taxes: z.array(CreditNoteAppliedTaxObject),
   }),
