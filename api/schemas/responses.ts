@@ -516,7 +516,7 @@ export const FeeObject = component(
       type: z.enum(['subscription', 'charge', 'commitment', 'credit', 'add_on', 'fixed_charge']),
       code: str,
       lago_item_id: nstr,
-      item_type: z.enum(['Subscription', 'BillableMetric', 'AddOn', 'FixedCharge']),
+      item_type: z.enum(['Subscription', 'BillableMetric', 'AddOn', 'FixedCharge', 'WalletTransaction']),
       filters: z.record(z.string(), z.unknown()).nullable().optional(),
       filter_invoice_display_name: nstr.optional(),
       grouped_by: z.record(z.string(), z.unknown()).optional(),
