@@ -1,5 +1,5 @@
 // Wallet activities, Schedule-friendly (each is idempotent and takes only an optional `now`, so a Temporal
-// Schedule — or the sweeper of the `sched` work — can run it every few minutes; nothing wires a Schedule yet):
+// Schedule can run it every few minutes; worker/schedules.ts WALLET_SCHEDULES → workflows/wallet-fleet.ts):
 //
 // - expireDueWallets: wallets whose expiration_at has passed: remaining credits expire (an `expiry` ledger
 //   movement) and the wallet is terminated. Expiry is ALSO lazy — every read, movement and finalization expires
@@ -16,6 +16,7 @@ import { DateTime } from 'luxon';
 import { centsToCredits } from '../billing/wallet';
 import { getCustomersByIds } from '../db/repositories/customers';
 import { expireWalletIfDue, ruleTopUp, runRuleTopUp } from '../db/repositories/wallet-topups';
+import { issueTopUpInvoices } from '../db/repositories/wallet-top-up-invoices';
 import { activeIntervalRules, getWallet, lockWallet, walletsDueForExpiry } from '../db/repositories/wallets';
 import { customerOfSubscription } from '../db/repositories/wallet-subscriptions';
 import { refreshOngoingBalances } from '../usage/wallet-ongoing-balance';
@@ -95,7 +96,9 @@ export function createWalletActivities(deps: { db: Knex }): WalletActivities {
           if (!w || (await expireWalletIfDue(trx, w, now)) || w.status !== 'active') return 0;
           const credits = ruleTopUp(rule, centsToCredits(w.ongoingBalanceConfirmedAt === null ? w.balanceCents : w.ongoingBalanceCents, w.rateAmount, w.currency));
           if (!credits) return 0;
-          return (await runRuleTopUp(trx, w, rule, credits, `rule:${rule.id}:interval:${boundary}`, now)).length;
+          const posted = await runRuleTopUp(trx, w, rule, credits, `rule:${rule.id}:interval:${boundary}`, now);
+          await issueTopUpInvoices(trx, w, posted, now); // paid credits: their top-up invoice
+          return posted.length;
         });
       }
       return { topUps };

@@ -23,6 +23,7 @@ import { eventRoutes } from './routes/events';
 import { eventsImportRoutes } from './routes/events-import';
 import { invoiceRoutes } from './routes/invoices';
 import { invoiceDocumentRoutes } from './routes/invoice-documents';
+import { creditNoteDocumentRoutes } from './routes/credit-note-documents';
 import { fxRoutes } from './routes/fx-rates';
 import { organizationRoutes } from './routes/organizations';
 import { invoicePreviewRoutes } from './routes/invoices-preview';
@@ -199,6 +200,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(invoicePreviewRoutes(ctx)); // before invoiceRoutes: /invoices/preview is not a lago_id
   v1.use(invoiceRoutes(ctx));
   v1.use(invoiceDocumentRoutes(ctx)); // POST /invoices/:id/download, GET /invoices/:id/file
+  v1.use(creditNoteDocumentRoutes(ctx)); // POST /credit_notes/:id/download, GET /credit_notes/:id/file (issue 12)
   v1.use(fxRoutes(ctx)); // /fx_settings, /fx_rates
   v1.use(testClockRoutes(ctx)); // /test_clocks (sandbox, issue 11c)
   v1.use(organizationRoutes(ctx)); // GET / PUT /organizations

@@ -32,7 +32,7 @@ function lastLocalDay(toIso: string, zone: string): string {
   return DateTime.fromMillis(Date.parse(toIso) - 1, { zone }).toISODate()!;
 }
 
-function buyerLines(c: CustomerRecord | undefined): string[] {
+export function buyerLines(c: CustomerRecord | undefined): string[] {
   if (!c) return [];
   const lines = [`Customer id: ${c.externalId}`];
   if (c.email) lines.push(c.email);

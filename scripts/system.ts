@@ -33,7 +33,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
 
   const connection = await Connection.connect({ address: opts.temporalAddress });
   const temporal = new Client({ connection, namespace: opts.namespace });
-  // FX refresh, subscription sweeper, draft finalization, overdue checks (worker/schedules.ts).
+  // FX refresh, subscription sweeper, draft finalization, overdue checks, wallet expiry and interval top-ups (worker/schedules.ts).
   await ensureAllSchedules(temporal);
   await ensureWebhookDeliveryWorkflow(temporal);
 

@@ -23,6 +23,7 @@ import { loadPlan } from '../db/repositories/plans';
 import { findActiveSubscriptionBilling } from '../db/repositories/subscriptions-billing';
 import { enqueueWebhook } from '../db/repositories/webhooks';
 import { expireWalletIfDue, ruleTopUp, runRuleTopUp } from '../db/repositories/wallet-topups';
+import { issueTopUpInvoices } from '../db/repositories/wallet-top-up-invoices';
 import {
   activeSubscriptionsOfCustomer,
   draftInvoicesTotalOfCustomer,
@@ -98,6 +99,7 @@ export async function refreshOngoingBalances(db: Knex, organizationId: string, c
         if (!credits) continue;
         const after = (await latestInboundTransactionId(trx, organizationId, w.id)) ?? 'none';
         const posted = await runRuleTopUp(trx, w, rule, credits, `rule:${rule.id}:threshold:after:${after}`, now);
+        await issueTopUpInvoices(trx, w, posted, now); // paid credits: their top-up invoice
         out.topUps += posted.length;
       }
     }

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     client,
     paymentProviderFor: (cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey, apiBase: config.stripeApiBase })),
   });
-  // FX refresh, subscription sweeper, draft finalization, overdue checks (worker/schedules.ts).
+  // FX refresh, subscription sweeper, draft finalization, overdue checks, wallet expiry and interval top-ups (worker/schedules.ts).
   await ensureAllSchedules(client);
   // The webhook delivery loop (one per installation, kept if already running).
   await ensureWebhookDeliveryWorkflow(client);

@@ -20,6 +20,8 @@ export const FX_REFRESH_SCHEDULE_ID = 'fx-refresh-ecb';
 export const SUBSCRIPTION_SWEEPER_SCHEDULE_ID = 'subscription-sweeper';
 export const DRAFT_FINALIZATION_SCHEDULE_ID = 'draft-finalization';
 export const OVERDUE_CHECK_SCHEDULE_ID = 'invoice-overdue-check';
+export const WALLET_EXPIRY_SCHEDULE_ID = 'wallet-expiry';
+export const WALLET_INTERVAL_TOP_UPS_SCHEDULE_ID = 'wallet-interval-top-ups';
 
 export const FX_REFRESH_SCHEDULE: ScheduleDefinition = {
   scheduleId: FX_REFRESH_SCHEDULE_ID,
@@ -58,6 +60,26 @@ export const FLEET_SCHEDULES: readonly ScheduleDefinition[] = [
   },
 ];
 
+/** Wallet automation (workflows/wallet-fleet.ts): both activities are idempotent, so a missed or repeated run is harmless. */
+export const WALLET_SCHEDULES: readonly ScheduleDefinition[] = [
+  {
+    scheduleId: WALLET_EXPIRY_SCHEDULE_ID,
+    workflowType: 'expireDueWalletsWorkflow',
+    spec: { intervals: [{ every: '1 hour' }] },
+    catchupWindow: '2 hours',
+    triggerOnCreate: true,
+    memo: 'expires wallets past expiration_at (remaining credits expire, wallet terminated)',
+  },
+  {
+    scheduleId: WALLET_INTERVAL_TOP_UPS_SCHEDULE_ID,
+    workflowType: 'intervalTopUpsWorkflow',
+    spec: { intervals: [{ every: '15 minutes' }] },
+    catchupWindow: '30 minutes',
+    triggerOnCreate: true,
+    memo: 'tops up wallets whose interval recurring rule reached a boundary (once per rule and boundary)',
+  },
+];
+
 export interface EnsureScheduleOptions {
   taskQueue?: string;
   /** Replaces the definition's id (tests use their own ids on a shared server). */
@@ -89,9 +111,12 @@ export async function ensureSchedule(client: Client, def: ScheduleDefinition, op
   }
 }
 
-/** The FX refresh and the fleet Schedules (sweeper, draft finalization, overdue checks), each created once. */
+/** Every Schedule the worker ensures at boot (ensureAllSchedules), in one list. */
+export const ALL_SCHEDULES: readonly ScheduleDefinition[] = [FX_REFRESH_SCHEDULE, ...FLEET_SCHEDULES, ...WALLET_SCHEDULES];
+
+/** The FX refresh, the fleet Schedules (sweeper, draft finalization, overdue checks) and the wallet ones, each created once. */
 export async function ensureAllSchedules(client: Client, opts: { taskQueue?: string } = {}): Promise<Record<string, 'created' | 'exists'>> {
   const out: Record<string, 'created' | 'exists'> = {};
-  for (const def of [FX_REFRESH_SCHEDULE, ...FLEET_SCHEDULES]) out[def.scheduleId] = await ensureSchedule(client, def, opts);
+  for (const def of ALL_SCHEDULES) out[def.scheduleId] = await ensureSchedule(client, def, opts);
   return out;
 }

@@ -15,6 +15,8 @@ import { notFound } from '../errors';
 import { iso, paginationMeta, parseBody } from '../schemas/common';
 import { CreditNoteCreateBody, CreditNoteEstimateBody, CreditNoteListQuery } from '../schemas/credits';
 import type { ProviderFactory } from './payments';
+import { creditNoteFileUrls } from '../services/credit-note-files';
+import { publicBaseUrl } from '../services/invoice-extras';
 
 function lagoTaxes(taxes: ComputedCreditNote['appliedTaxes'], creditNoteId: string | null) {
   return taxes.map((t) => ({
@@ -28,8 +30,8 @@ function lagoTaxes(taxes: ComputedCreditNote['appliedTaxes'], creditNoteId: stri
   }));
 }
 
-/** Lago CreditNoteObject (items name their fee by lago_id). */
-export function serializeCreditNote(n: CreditNoteRecord) {
+/** Lago CreditNoteObject (items name their fee by lago_id); file_url once its PDF is stored (POST .../download). */
+export function serializeCreditNote(n: CreditNoteRecord, fileUrl: string | null = null) {
   return {
     lago_id: n.id,
     sequential_id: n.sequentialId,
@@ -57,6 +59,7 @@ export function serializeCreditNote(n: CreditNoteRecord) {
     updated_at: iso(n.updatedAt),
     voided_at: iso(n.voidedAt),
     self_billed: false,
+    file_url: fileUrl,
     items: n.items.map((i) => ({ lago_id: i.id, amount_cents: i.amountCents, amount_currency: n.currency, lago_fee_id: i.feeId })),
     applied_taxes: lagoTaxes(n.appliedTaxes, n.id),
   };
@@ -136,19 +139,22 @@ export function creditNoteRoutes(ctx: RouteContext, providerFor: ProviderFactory
       page: q.page,
       perPage: q.per_page,
     });
-    res.json({ credit_notes: creditNotes.map(serializeCreditNote), meta: paginationMeta(q.page, q.per_page, totalCount) });
+    const urls = await creditNoteFileUrls(ctx.db, organizationId, creditNotes.map((n) => n.id), publicBaseUrl(req));
+    res.json({ credit_notes: creditNotes.map((n) => serializeCreditNote(n, urls.get(n.id) ?? null)), meta: paginationMeta(q.page, q.per_page, totalCount) });
   });
 
   r.get('/credit_notes/:lago_id', async (req, res) => {
     const n = await getCreditNote(ctx.db, orgId(res), req.params.lago_id);
     if (!n) throw notFound('credit_note');
-    res.json({ credit_note: serializeCreditNote(n) });
+    const urls = await creditNoteFileUrls(ctx.db, n.organizationId, [n.id], publicBaseUrl(req));
+    res.json({ credit_note: serializeCreditNote(n, urls.get(n.id) ?? null) });
   });
 
   r.put('/credit_notes/:lago_id/void', async (req, res) => {
     const n = await voidCreditNote(ctx.db, orgId(res), req.params.lago_id);
     if (!n) throw notFound('credit_note');
-    res.json({ credit_note: serializeCreditNote(n) });
+    const urls = await creditNoteFileUrls(ctx.db, n.organizationId, [n.id], publicBaseUrl(req));
+    res.json({ credit_note: serializeCreditNote(n, urls.get(n.id) ?? null) });
   });
 
   return r;

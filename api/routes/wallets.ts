@@ -3,7 +3,9 @@
 // operations are api/services/wallets.ts. Reads confirm the ongoing balance from Postgres (lazy) and expire an
 // expired wallet first. After a wallet is created, the customer's subscription workflows are told
 // (billingRulesChangedSignal) so their usage checks refresh the ongoing balance from then on.
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Router } from 'express';
+import { invoiceWorkflowId } from '../../contracts/workflows';
 import { listWallets, listWalletTransactions, getWalletTransaction, getWallet } from '../../db/repositories/wallets';
 import { listSubscriptionIdsOfCustomer } from '../../db/repositories/wallet-subscriptions';
 import { billingRulesChangedSignal, subscriptionWorkflowId } from '../../workflows/messages';
@@ -15,13 +17,33 @@ import { WalletCreateBody, WalletListQuery, WalletTransactionCreateBody, WalletT
 import { serializeWallet, serializeWalletTransaction } from '../serializers/wallet';
 import { assertWallet, createTransactions, createWallet, readWallet, terminate, updateWallet } from '../services/wallets';
 
+/**
+ * The collection of new top-up invoices (paid credits) runs in their invoice workflows, started with no grace
+ * period (the invoice is already finalized) — as POST /invoices does for one-off invoices. A start that fails is
+ * logged: the invoice stays payable by POST /payments, whose payment credits the wallet all the same.
+ */
+async function startTopUpInvoiceWorkflows(ctx: RouteContext, organizationId: string, invoiceIds: string[]): Promise<void> {
+  for (const invoiceId of invoiceIds) {
+    try {
+      await ctx.temporal.workflow.start('invoiceWorkflow', {
+        taskQueue: ctx.taskQueue,
+        workflowId: invoiceWorkflowId(invoiceId),
+        args: [{ version: 1, organizationId, invoiceId, gracePeriodDays: 0 }],
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) ctx.logger.warn('could not start the workflow of a top-up invoice', { invoiceId, error: (err as Error)?.message });
+    }
+  }
+}
+
 export function walletRoutes(ctx: RouteContext): Router {
   const r = Router();
 
   r.post('/wallets', async (req, res) => {
     const body = parseBody(WalletCreateBody, req.body).wallet;
     const organizationId = orgId(res);
-    const wallet = await createWallet(ctx.db, organizationId, body, new Date());
+    const { wallet, topUpInvoiceIds } = await createWallet(ctx.db, organizationId, body, new Date());
+    await startTopUpInvoiceWorkflows(ctx, organizationId, topUpInvoiceIds);
     for (const id of await listSubscriptionIdsOfCustomer(ctx.db, organizationId, wallet.customerId)) {
       try {
         await ctx.temporal.workflow.getHandle(subscriptionWorkflowId(id)).signal(billingRulesChangedSignal);
@@ -56,7 +78,9 @@ export function walletRoutes(ctx: RouteContext): Router {
 
   r.post('/wallet_transactions', async (req, res) => {
     const body = parseBody(WalletTransactionCreateBody, req.body).wallet_transaction;
-    const { wallet, transactions } = await createTransactions(ctx.db, orgId(res), body, req.header('idempotency-key') ?? undefined, new Date());
+    const organizationId = orgId(res);
+    const { wallet, transactions, topUpInvoiceIds } = await createTransactions(ctx.db, organizationId, body, req.header('idempotency-key') ?? undefined, new Date());
+    await startTopUpInvoiceWorkflows(ctx, organizationId, topUpInvoiceIds);
     res.json({ wallet_transactions: transactions.map((t) => serializeWalletTransaction(t, wallet)) });
   });
 

@@ -248,6 +248,19 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { ...ok('CreditNoteResponse'), ...errorResponses },
         },
       },
+      '/credit_notes/{lago_id}/download': {
+        post: {
+          summary: "Render and store a credit note's PDF; answers the credit note with its file_url",
+          parameters: [...pathParameters('/credit_notes/{lago_id}/download'), idempotencyKeyHeader],
+          responses: { ...ok('CreditNoteResponse'), ...errorResponses },
+        },
+      },
+      '/credit_notes/{lago_id}/file': {
+        get: {
+          ...get('/credit_notes/{lago_id}/file', "The credit note's PDF (authenticated, the file_url)", 'CreditNoteResponse'),
+          responses: { '200': { description: 'The PDF', content: { 'application/pdf': {} } }, ...errorResponses },
+        },
+      },
       '/invoices/{lago_id}': {
         get: get('/invoices/{lago_id}', 'Retrieve an invoice', 'InvoiceResponse'),
         put: put('/invoices/{lago_id}', "Update an invoice's payment_status and metadata", 'InvoiceUpdateInput', 'InvoiceResponse'),

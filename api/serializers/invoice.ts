@@ -163,6 +163,9 @@ function feeItem(f: LagoFeeInput, inv: LagoInvoiceInput) {
       return subscriptionItem(f, inv, 'commitment', 'minimum_commitment');
     case 'progressive_billing_credit':
       return subscriptionItem(f, inv, 'credit', 'progressive_billing_credit');
+    // Paid wallet credits (a top-up invoice, Lago's fee of type credit).
+    case 'credit':
+      return { name: f.displayName, invoice_display_name: f.displayName, type: 'credit', code: 'credit', lago_item_id: null, item_type: 'WalletTransaction' };
     case 'add_on':
       return { name: f.displayName, invoice_display_name: f.displayName, type: 'add_on', code: f.addOn?.code ?? '', lago_item_id: f.addOn?.id ?? null, item_type: 'AddOn' };
     default:
@@ -284,7 +287,7 @@ export function storedInvoice(
       id: inv.id,
       number: inv.number ?? `DRAFT-${inv.id.slice(0, 8).toUpperCase()}`,
       issuingDate: inv.issuingDate ?? inv.periodEnd.slice(0, 10),
-      invoiceType: inv.invoiceType === 'progressive_billing' || inv.invoiceType === 'one_off' ? inv.invoiceType : 'subscription',
+      invoiceType: inv.invoiceType === 'progressive_billing' || inv.invoiceType === 'one_off' || inv.invoiceType === 'credit' ? inv.invoiceType : 'subscription',
       status: inv.status,
       paymentStatus: inv.paymentStatus,
       currency: inv.currency,

@@ -10,6 +10,7 @@
 // (Meterline's code; Lago caps the void silently).
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
+import { issueTopUpInvoices } from '../../db/repositories/wallet-top-up-invoices';
 import { BillingError } from '../../billing/errors';
 import { parseCredits, parseRateAmount, type WalletFeeType } from '../../billing/wallet';
 import { assignCustomerCurrencyIfUnset, getCustomerByExternalId, getCustomersByIds } from '../../db/repositories/customers';
@@ -78,7 +79,7 @@ function businessKey(idempotencyKey: string | undefined): string {
   return `request:${idempotencyKey ? crypto.createHash('sha256').update(idempotencyKey).digest('hex') : crypto.randomUUID()}`;
 }
 
-export async function createWallet(db: Knex, organizationId: string, body: z.output<typeof WalletCreateBody>['wallet'], now: Date): Promise<WalletRecord> {
+export async function createWallet(db: Knex, organizationId: string, body: z.output<typeof WalletCreateBody>['wallet'], now: Date): Promise<{ wallet: WalletRecord; topUpInvoiceIds: string[] }> {
   const customer = await getCustomerByExternalId(db, organizationId, body.external_customer_id);
   if (!customer) throw notFound('customer');
   const details: Details = {};
@@ -118,13 +119,13 @@ export async function createWallet(db: Knex, organizationId: string, body: z.out
     // A customer without a currency takes the wallet's (as Lago does).
     if (!customer.currency) await assignCustomerCurrencyIfUnset(trx, organizationId, customer.id, body.currency);
     const wallet = (await lockWallet(trx, organizationId, walletId))!;
-    await topUpWallet(trx, wallet, {
+    const txs = await topUpWallet(trx, wallet, {
       paidCredits: paid, grantedCredits: granted, voidedCredits: '0', name: body.transaction_name ?? null,
       metadata: (body.transaction_metadata ?? []) as MetadataPair[], source: 'manual', businessKey: `wallet:${walletId}:creation`,
     }, now);
-    return walletId;
+    return { walletId, topUpInvoiceIds: await issueTopUpInvoices(trx, wallet, txs, now) };
   });
-  return (await getWallet(db, organizationId, id))!;
+  return { wallet: (await getWallet(db, organizationId, id.walletId))!, topUpInvoiceIds: id.topUpInvoiceIds };
 }
 
 export async function updateWallet(db: Knex, organizationId: string, walletId: string, body: z.output<typeof WalletUpdateBody>['wallet'], now: Date): Promise<WalletRecord> {
@@ -164,7 +165,7 @@ export async function createTransactions(
   body: z.output<typeof WalletTransactionCreateBody>['wallet_transaction'],
   idempotencyKey: string | undefined,
   now: Date,
-): Promise<{ wallet: WalletRecord; transactions: WalletTransactionRecord[] }> {
+): Promise<{ wallet: WalletRecord; transactions: WalletTransactionRecord[]; topUpInvoiceIds: string[] }> {
   const details: Details = {};
   const paid = credits(details, body.paid_credits, 'paid_credits', 'invalid_paid_credits');
   const granted = credits(details, body.granted_credits, 'granted_credits', 'invalid_granted_credits');
@@ -181,7 +182,9 @@ export async function createTransactions(
         ...(body.invoice_requires_successful_payment !== undefined ? { invoiceRequiresSuccessfulPayment: body.invoice_requires_successful_payment } : {}),
         name: body.name ?? null, metadata: (body.metadata ?? []) as MetadataPair[], source: 'manual', businessKey: businessKey(idempotencyKey),
       }, now);
-      return { wallet, transactions };
+      // Paid credits: their top-up invoice, in this transaction (a replay finds the first one).
+      const topUpInvoiceIds = await issueTopUpInvoices(trx, wallet, transactions, now);
+      return { wallet, transactions, topUpInvoiceIds };
     } catch (err) {
       if (err instanceof BillingError && err.code === 'invalid_amount' && err.field === 'voided_credits') throw validationError({ voided_credits: ['insufficient_credits'] });
       throw err;

@@ -25,6 +25,8 @@ import * as catalogDeletion from './20261201001300_catalog_deletion';
 import * as couponsAddOnsCreditNotes from './20261201001100_coupons_add_ons_credit_notes';
 import * as planChanges from './20261201000800_plan_changes';
 import * as subscriptionSuspensions from './20261201001500_subscription_suspensions';
+import * as creditNoteDocuments from './20261201001800_credit_note_documents';
+import * as topUpInvoices from './20261201001801_top_up_invoices';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -54,6 +56,8 @@ export const migrations: Record<string, Migration> = {
   '20261201001100_coupons_add_ons_credit_notes': couponsAddOnsCreditNotes,
   '20261201000800_plan_changes': planChanges,
   '20261201001500_subscription_suspensions': subscriptionSuspensions,
+  '20261201001800_credit_note_documents': creditNoteDocuments,
+  '20261201001801_top_up_invoices': topUpInvoices,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -3,6 +3,7 @@
 // duplicated provider notification can never move a payment back.
 import type { Knex } from 'knex';
 import { enqueuePaymentStepWebhooks, type PaymentStep } from './payment-webhooks';
+import { settleTopUpOfPaidInvoice } from './wallet-top-up-settlement';
 
 type Db = Knex | Knex.Transaction;
 
@@ -256,6 +257,8 @@ export async function recomputeInvoicePayment(db: Db, organizationId: string, in
       ...(paymentStatus === 'succeeded' ? { payment_overdue: false } : {}),
       updated_at: db.fn.now(),
     });
+  // A paid top-up invoice credits its wallet (once; issue 12, wallet-top-up-settlement.ts).
+  if (paymentStatus === 'succeeded') await settleTopUpOfPaidInvoice(db, organizationId, invoiceId, new Date());
   return { totalPaidAmountCents: totalPaid, paymentStatus };
 }
 
@@ -566,5 +569,6 @@ export async function updateInvoiceFields(
   if (n > 0 && fields.paymentStatus !== undefined) {
     await insertPaymentEvent(db, { organizationId, invoiceId, eventType: 'invoice.payment_status_updated', dedupeKey: `invoice:${invoiceId}:payment_status:${fields.paymentStatus}`, payload: { payment_status: fields.paymentStatus } });
   }
+  if (n > 0 && fields.paymentStatus === 'succeeded') await settleTopUpOfPaidInvoice(db, organizationId, invoiceId, new Date());
   return n > 0;
 }

@@ -26,6 +26,8 @@ function walletFeeTypeOf(feeType: string): WalletFeeType {
 export async function applyPrepaidCredits(trx: Knex.Transaction, organizationId: string, invoiceId: string, now: Date): Promise<number> {
   const inv = await invoiceForCredits(trx, organizationId, invoiceId);
   if (inv.prepaidCreditAmountCents > 0 || inv.totalAmountCents <= 0) return inv.prepaidCreditAmountCents;
+  // A top-up invoice (type credit) buys credits: it is never paid with them (Lago).
+  if (inv.invoiceType === 'credit') return 0;
   const wallets = [];
   for (const w of await lockActiveWalletsOfCustomer(trx, organizationId, inv.customerId, inv.currency)) {
     if (!(await expireWalletIfDue(trx, w, now))) wallets.push(w);

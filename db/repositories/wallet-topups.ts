@@ -104,7 +104,11 @@ export function ruleTopUp(rule: RecurringRuleRecord, ongoingCredits: string): To
   return isEmptyTopUp(t) ? null : t;
 }
 
-/** Runs one rule's top-up on a LOCKED wallet, idempotent on `businessKey`. */
+/**
+ * Runs one rule's top-up on a LOCKED wallet, idempotent on `businessKey`. Returns only the movements this call
+ * wrote: a movement already posted under the key (a repeated run) keeps its first created_at, so it is left out
+ * and a repeated run counts 0 top-ups.
+ */
 export async function runRuleTopUp(
   trx: Knex.Transaction,
   wallet: WalletRecord,
@@ -113,7 +117,7 @@ export async function runRuleTopUp(
   businessKey: string,
   now: Date,
 ): Promise<WalletTransactionRecord[]> {
-  return topUpWallet(trx, wallet, {
+  const posted = await topUpWallet(trx, wallet, {
     paidCredits: credits.paidCredits,
     grantedCredits: credits.grantedCredits,
     voidedCredits: '0',
@@ -124,4 +128,5 @@ export async function runRuleTopUp(
     ruleId: rule.id,
     businessKey,
   }, now);
+  return posted.filter((t) => t.createdAt === now.toISOString());
 }

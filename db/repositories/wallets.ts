@@ -563,11 +563,12 @@ export interface InvoiceForCredits {
   currency: string;
   totalAmountCents: number;
   prepaidCreditAmountCents: number;
+  invoiceType: string;
   fees: { id: string; feeType: string; metricCode: string | null; amountCents: number; taxesAmountCents: number }[];
 }
 
 export async function invoiceForCredits(trx: Knex.Transaction, organizationId: string, invoiceId: string): Promise<InvoiceForCredits> {
-  const inv = await trx('invoices').where({ organization_id: organizationId, id: invoiceId }).first('id', 'customer_id', 'currency', 'total_amount_cents', 'prepaid_credit_amount_cents');
+  const inv = await trx('invoices').where({ organization_id: organizationId, id: invoiceId }).first('id', 'customer_id', 'currency', 'total_amount_cents', 'prepaid_credit_amount_cents', 'invoice_type');
   if (!inv) throw new BillingError('invoice_not_found', `Invoice ${invoiceId} not found`, 'invoice_id');
   const fees = await trx('fees').where({ organization_id: organizationId, invoice_id: invoiceId }).orderBy('position').select('id', 'fee_type', 'metric_code', 'amount_cents', 'taxes_amount_cents');
   return {
@@ -577,6 +578,7 @@ export async function invoiceForCredits(trx: Knex.Transaction, organizationId: s
     currency: String(inv.currency).trim(),
     totalAmountCents: safeInt(inv.total_amount_cents, 'total_amount_cents'),
     prepaidCreditAmountCents: safeInt(inv.prepaid_credit_amount_cents, 'prepaid_credit_amount_cents'),
+    invoiceType: inv.invoice_type,
     fees: fees.map((f: any) => ({
       id: f.id,
       feeType: f.fee_type,

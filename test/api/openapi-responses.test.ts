@@ -166,7 +166,7 @@ test('every mounted route documents its 200 answer: a JSON schema whose $ref res
   expect(missing).toEqual([]);
   // Only the invoice's PDF and the webhook public key (text/plain, as Lago) are not JSON; a new non-JSON route
   // is a deliberate addition to this list.
-  expect(nonJson).toEqual(['GET /invoices/{lago_id}/file', 'GET /webhooks/public_key']);
+  expect(nonJson).toEqual(['GET /invoices/{lago_id}/file', 'GET /credit_notes/{lago_id}/file', 'GET /webhooks/public_key']);
   // The check can fail: an empty 200, or a media type nobody checks, is not documented.
   expect(documented200({ responses: { '200': { description: 'OK' } } })).toBe(false);
   expect(documented200({ responses: { '200': { content: { 'text/csv': {} } } } })).toBe(false);
@@ -548,6 +548,10 @@ test('real answers of every route conform to the documented 200 schema', async (
   expect([note.total_amount_cents, note.credit_amount_cents, note.balance_amount_cents]).toEqual([1200, 1200, 1200]);
   await call('GET', `/credit_notes?external_customer_id=auto_${s}`);
   await call('GET', `/credit_notes/${note.lago_id}`);
+  const noteDoc = await call('POST', `/credit_notes/${note.lago_id}/download`);
+  expect(noteDoc.credit_note.file_url).toMatch(new RegExp(`/credit_notes/${note.lago_id}/file$`));
+  const notePdf: Buffer = await call('GET', `/credit_notes/${note.lago_id}/file`);
+  expect(notePdf.subarray(0, 5).toString()).toBe('%PDF-');
   await call('PUT', `/credit_notes/${note.lago_id}/void`, {});
   await call('DELETE', `/coupons/fixed_${s}`);
 

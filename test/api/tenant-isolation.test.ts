@@ -318,6 +318,7 @@ function bodies(): Record<string, unknown[]> {
     'POST /credit_notes': [{ credit_note: { invoice_id: ids.oneOffInvoice, items: [{ fee_id: oneOffFeeOfA, amount_cents: 1 }] } }, { credit_note: { invoice_id: ids.invoice, refund_amount_cents: 1, items: [{ fee_id: oneOffFeeOfA, amount_cents: 1 }] } }],
     'POST /credit_notes/estimate': [{ credit_note: { invoice_id: ids.oneOffInvoice, items: [{ fee_id: oneOffFeeOfA, amount_cents: 1 }] } }],
     'PUT /credit_notes/{lago_id}/void': [{}],
+    'POST /credit_notes/{lago_id}/download': [undefined],
   };
 }
 
