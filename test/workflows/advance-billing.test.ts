@@ -4,7 +4,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { subscriptionWorkflow } from '../../workflows';
 import { SUBSCRIPTION_TASK_QUEUE, subscriptionWorkflowId, terminateUpdate, usageSignal } from '../../workflows/messages';
-import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, subscriptionState, waitUntilContinuedRunWaitsOnTimer } from './fakes';
+import { awaitStartedChildren, runUntilSettled } from '../support/workflow-leaks';
+import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, subscriptionState, terminateAndSettle, waitUntilContinuedRunWaitsOnTimer } from './fakes';
 
 let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundleWithSourceMap;
@@ -24,7 +25,7 @@ test('a monthly advance plan from Aug 15: one start invoice for the partial firs
   const { activities, calls } = fakeActivities({ advance: { subscriptionAt, payInAdvance: true } });
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: `${SUBSCRIPTION_TASK_QUEUE}-adv1`, workflowBundle, activities });
   const workflowId = subscriptionWorkflowId('sub-adv-periods');
-  await worker.runUntil(async () => {
+  await runUntilSettled(env, worker, async () => {
     await env.client.workflow.start(subscriptionWorkflow, {
       workflowId,
       taskQueue: `${SUBSCRIPTION_TASK_QUEUE}-adv1`,
@@ -52,7 +53,7 @@ test('a monthly advance plan from Aug 15: one start invoice for the partial firs
     expect(calls.startAdvancePeriod).toHaveLength(closes + 1);
     // The start invoice has its own invoice workflow (inv-1), like every period invoice.
     expect((await env.client.workflow.getHandle('invoice:inv-1').describe()).type).toBe('invoiceWorkflow');
-    await env.client.workflow.getHandle(workflowId).terminate('test done');
+    await terminateAndSettle(env, workflowId);
   });
 });
 
@@ -65,7 +66,7 @@ test('pay-in-advance charges: a usage signal for an in-advance metric bills its 
   });
   const taskQueue = `${SUBSCRIPTION_TASK_QUEUE}-adv2`;
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
-  await worker.runUntil(async () => {
+  await runUntilSettled(env, worker, async () => {
     const handle = await env.client.workflow.start(subscriptionWorkflow, {
       workflowId: subscriptionWorkflowId('sub-adv-events'),
       taskQueue,
@@ -91,6 +92,7 @@ test('pay-in-advance charges: a usage signal for an in-advance metric bills its 
     expect(calls.billInAdvanceCharges).toHaveLength(3);
     expect(calls.createPeriodInvoice).toEqual([]);
     expect(calls.markSubscriptionTerminated).toEqual([{ organizationId: 'org-1', subscriptionId: 'sub-adv-events', terminatedAt }]);
+    await awaitStartedChildren(env.client, subscriptionWorkflowId('sub-adv-events')); // the per-event invoice's workflow
   });
 });
 
@@ -100,7 +102,7 @@ test('a termination without on_termination_invoice still issues the termination 
   const { activities, calls } = fakeActivities({ advance: { subscriptionAt, payInAdvance: false } });
   const taskQueue = `${SUBSCRIPTION_TASK_QUEUE}-adv3`;
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
-  await worker.runUntil(async () => {
+  await runUntilSettled(env, worker, async () => {
     const handle = await env.client.workflow.start(subscriptionWorkflow, {
       workflowId: subscriptionWorkflowId('sub-adv-generate'),
       taskQueue,
@@ -112,5 +114,7 @@ test('a termination without on_termination_invoice still issues the termination 
     expect(calls.createPeriodInvoice.map((c) => c.kind)).toEqual(['termination']);
     // No pay-in-advance charges: nothing billed per event.
     expect(calls.billInAdvanceCharges).toEqual([]);
+    await handle.result();
+    await awaitStartedChildren(env.client, subscriptionWorkflowId('sub-adv-generate'));
   });
 });

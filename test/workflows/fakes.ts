@@ -19,6 +19,7 @@ import type {
 import { type SubscriptionWorkflowState } from '../../workflows/messages';
 import type { PaymentActivities } from '../../activities/payment-types';
 import { fakePaymentActivities } from './payment-fakes';
+import { awaitStartedChildren } from '../support/workflow-leaks';
 
 export interface RecordedCalls {
   createPeriodInvoice: CreatePeriodInvoiceInput[];
@@ -200,4 +201,14 @@ export async function waitUntilContinuedRunWaitsOnTimer(env: TestWorkflowEnviron
     const last = events.filter((e) => !String(e.eventType).includes('WORKFLOW_TASK')).at(-1);
     return Boolean(last?.timerStartedEventAttributes);
   }, `${workflowId}: a continued run waiting on its timer`);
+}
+
+/**
+ * Ends a test's subscription without leaving work behind (test/support/workflow-leaks.ts): terminates its latest
+ * run, then waits for every invoice workflow any of its runs started (they outlive it, parent-close ABANDON, and
+ * collect payment after finalizing).
+ */
+export async function terminateAndSettle(env: TestWorkflowEnvironment, workflowId: string): Promise<void> {
+  await env.client.workflow.getHandle(workflowId).terminate('test done');
+  await awaitStartedChildren(env.client, workflowId);
 }

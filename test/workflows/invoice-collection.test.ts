@@ -14,6 +14,7 @@ import {
   retryPaymentUpdate,
   voidInvoiceUpdate,
 } from '../../workflows/messages';
+import { runUntilSettled } from '../support/workflow-leaks';
 import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities } from './fakes';
 import { fakePaymentActivities, type PaymentFakeOptions } from './payment-fakes';
 
@@ -40,7 +41,7 @@ async function run(invoiceId: string, opts: PaymentFakeOptions, body: (handle: A
     workflowBundle,
     activities: { ...billing.activities, ...payments.activities },
   });
-  await worker.runUntil(async () => {
+  await runUntilSettled(env, worker, async () => {
     const startMs = await env.currentTimeMs();
     const handle = await env.client.workflow.start(invoiceWorkflow, {
       workflowId: invoiceWorkflowId(invoiceId),
@@ -132,7 +133,7 @@ describe('invoice actions through workflow updates', () => {
     const payments = fakePaymentActivities(opts);
     const billing = fakeActivities();
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: SUBSCRIPTION_TASK_QUEUE, workflowBundle, activities: { ...billing.activities, ...payments.activities } });
-    await worker.runUntil(async () => {
+    await runUntilSettled(env, worker, async () => {
       const startMs = await env.currentTimeMs();
       const handle = await env.client.workflow.start(invoiceWorkflow, {
         workflowId: invoiceWorkflowId(invoiceId),

@@ -6,6 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { invoiceWorkflow } from '../../workflows';
 import { SUBSCRIPTION_TASK_QUEUE, invoiceStateQuery, invoiceWorkflowId, refreshInvoiceSignal } from '../../workflows/messages';
+import { runUntilSettled } from '../support/workflow-leaks';
 import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities } from './fakes';
 
 let env: TestWorkflowEnvironment;
@@ -24,7 +25,7 @@ const ref = (invoiceId: string) => ({ organizationId: 'org-1', invoiceId });
 test('a 2-day grace period keeps the invoice a draft, a refresh signal during it recomputes the draft, and the invoice is finalized once when it ends', async () => {
   const { activities, calls } = fakeActivities();
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: SUBSCRIPTION_TASK_QUEUE, workflowBundle, activities });
-  await worker.runUntil(async () => {
+  await runUntilSettled(env, worker, async () => {
     const startMs = await env.currentTimeMs();
     const handle = await env.client.workflow.start(invoiceWorkflow, {
       workflowId: invoiceWorkflowId('inv-grace'),
@@ -38,7 +39,9 @@ test('a 2-day grace period keeps the invoice a draft, a refresh signal during it
 
     await env.sleep(DAY_MS);
     await handle.signal(refreshInvoiceSignal);
-    await eventually(async () => (await handle.query(invoiceStateQuery)).refreshes === 1, 'refresh done');
+    // The workflow counts the refresh before its activity runs: wait for the activity itself, not the counter.
+    await eventually(() => calls.refreshDraftInvoice.length === 1, 'refresh done');
+    expect((await handle.query(invoiceStateQuery)).refreshes).toBe(1);
     expect(calls.refreshDraftInvoice).toEqual([ref('inv-grace')]);
     expect(await handle.query(invoiceStateQuery)).toMatchObject({ status: 'draft' });
     expect(calls.finalizeInvoice).toHaveLength(0); // one day in: still in grace
@@ -54,7 +57,7 @@ test('a 2-day grace period keeps the invoice a draft, a refresh signal during it
 test('without a grace period the invoice is finalized at once and never refreshed', async () => {
   const { activities, calls } = fakeActivities();
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: SUBSCRIPTION_TASK_QUEUE, workflowBundle, activities });
-  await worker.runUntil(async () => {
+  await runUntilSettled(env, worker, async () => {
     const handle = await env.client.workflow.start(invoiceWorkflow, {
       workflowId: invoiceWorkflowId('inv-no-grace'),
       taskQueue: SUBSCRIPTION_TASK_QUEUE,

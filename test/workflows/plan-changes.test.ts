@@ -12,7 +12,8 @@ import { DateTime } from 'luxon';
 import { invoiceWorkflow, subscriptionWorkflow } from '../../workflows';
 import { SUBSCRIPTION_TASK_QUEUE, invoiceWorkflowId, stateQuery, subscriptionWorkflowId, type SubscriptionWorkflowState } from '../../workflows/messages';
 import { planChangeUpdate, subscriptionTermsUpdate } from '../../workflows/plan-changes';
-import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, subscriptionState, waitUntilContinuedRunWaitsOnTimer } from './fakes';
+import { awaitStartedChildren, runUntilSettled } from '../support/workflow-leaks';
+import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, subscriptionState, terminateAndSettle, waitUntilContinuedRunWaitsOnTimer } from './fakes';
 import { fakePlanChangeActivities } from './plan-change-fakes';
 
 let env: TestWorkflowEnvironment;
@@ -64,7 +65,7 @@ async function withWorker<T>(fn: (calls: ReturnType<typeof fakeActivities>['call
   const { activities, calls } = fakeActivities({ invoiceIdFor: (i) => `inv-${attempt}-${i + 1}` });
   const planChanges = fakePlanChangeActivities(CHANGES);
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: { ...activities, ...planChanges.activities } });
-  return worker.runUntil(fn(calls, planChanges.calls));
+  return runUntilSettled(env, worker, () => fn(calls, planChanges.calls));
 }
 
 test('a subscription starting in the future waits for its start, then is activated once (pending → active), and bills nothing before', async () => {
@@ -81,6 +82,7 @@ test('a subscription starting in the future waits for its start, then is activat
     expect(calls.createPeriodInvoice).toHaveLength(0);
     const state = await handle.query(stateQuery);
     expect(state.currentPeriod?.period.start).toBe(subscriptionAt);
+    await terminateAndSettle(env, subscriptionWorkflowId(id));
   });
 });
 
@@ -112,6 +114,7 @@ test('an upgrade mid-period invoices the old plan up to the change, applies it, 
     expect(state.currentPeriod).toEqual({ period: { start: effectiveAt, end: yearEnd }, fullPeriod: { start: subscriptionAt, end: yearEnd } });
     expect(state.closedPeriods).toBe(1);
     expect(calls.markSubscriptionTerminated).toHaveLength(0);
+    await terminateAndSettle(env, subscriptionWorkflowId(id));
   });
 });
 
@@ -129,6 +132,7 @@ test('an upgrade dated before the open period is refused by the validator and ch
     expect(calls.createPeriodInvoice).toHaveLength(0);
     expect(pc.applyPlanChange).toHaveLength(0);
     expect((await handle.query(stateQuery)).planCode).toBe('startup');
+    await terminateAndSettle(env, subscriptionWorkflowId(id));
   });
 });
 
@@ -152,6 +156,7 @@ test('a downgrade is accepted for the period end; at the boundary the old period
     const state = await handle.query(stateQuery);
     expect(state.planCode).toBe('hobby');
     expect(state.currentPeriod?.period.start).toBe(periodEnd);
+    await terminateAndSettle(env, subscriptionWorkflowId(id));
   });
 });
 
@@ -172,5 +177,6 @@ test('ending_at set through the update terminates the subscription at that insta
     expect(result).toEqual({ invoiceId: `inv-${attempt}-1`, totalAmountCents: 1999, terminatedAt: endingAt });
     expect(calls.createPeriodInvoice.map((c) => [c.kind, c.period])).toEqual([['termination', { start: subscriptionAt, end: endingAt }]]);
     expect(calls.markSubscriptionTerminated).toEqual([{ organizationId: 'org-1', subscriptionId: id, terminatedAt: endingAt }]);
+    await awaitStartedChildren(env.client, subscriptionWorkflowId(id));
   });
 });

@@ -15,7 +15,8 @@ import {
   subscriptionWorkflowId,
   usageSignal,
 } from '../../workflows/messages';
-import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, invalidPlan, subscriptionState, waitUntilContinuedRunWaitsOnTimer } from './fakes';
+import { runUntilSettled } from '../support/workflow-leaks';
+import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, invalidPlan, subscriptionState, terminateAndSettle, waitUntilContinuedRunWaitsOnTimer } from './fakes';
 
 let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundleWithSourceMap;
@@ -32,7 +33,7 @@ test("an 'invalid_plan' failure while closing a period is not retried by the act
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: SUBSCRIPTION_TASK_QUEUE, workflowBundle, activities });
   const workflowId = subscriptionWorkflowId('sub-invalid-plan');
 
-  await worker.runUntil(async () => {
+  await runUntilSettled(env, worker, async () => {
     const handle = await env.client.workflow.start(subscriptionWorkflow, {
       workflowId,
       taskQueue: SUBSCRIPTION_TASK_QUEUE,
@@ -76,6 +77,6 @@ test("an 'invalid_plan' failure while closing a period is not retried by the act
     const state = await latest().query(stateQuery);
     expect(state).toMatchObject({ billingFailure: null, closedPeriods: calls.createPeriodInvoice.length - 2, usageSignalsReceived: 1 });
     expect((await latest().describe()).typedSearchAttributes.get({ name: 'SubscriptionStatus', type: 'KEYWORD' })).toBe('active');
-    await latest().terminate('test done');
+    await terminateAndSettle(env, workflowId);
   });
 });

@@ -17,6 +17,7 @@ import {
   usageSignal,
   type SubscriptionWorkflowState,
 } from '../../workflows/messages';
+import { awaitStartedChildren, runUntilSettled } from '../support/workflow-leaks';
 import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, invalidPlan, subscriptionState, type FakeOptions } from './fakes';
 
 let env: TestWorkflowEnvironment;
@@ -62,7 +63,15 @@ function stateFor(subscriptionId: string): SubscriptionWorkflowState {
 async function withWorker<T>(opts: FakeOptions, fn: (calls: ReturnType<typeof fakeActivities>['calls']) => Promise<T>): Promise<T> {
   const { activities, calls } = fakeActivities(opts);
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
-  return worker.runUntil(fn(calls));
+  // The leak guard: the test fails if a workflow it started (the invoice children included) still runs at its end.
+  return runUntilSettled(env, worker, () => fn(calls));
+}
+
+/** Waits for the invoice workflows the subscription started: they outlive it and collect payment after finalizing. */
+async function invoiceChildrenDone(subscriptionId: string): Promise<void> {
+  for (const result of (await awaitStartedChildren(env.client, subscriptionWorkflowId(subscriptionId))).values()) {
+    expect(result).toMatchObject({ status: 'finalized' });
+  }
 }
 
 test('usage signals add decimal units exactly for buckets inside the open period and ignore buckets outside it', async () => {
@@ -124,6 +133,7 @@ test('terminate mid-period bills [period start, terminatedAt) as a termination i
     expect(description.typedSearchAttributes.get({ name: 'SubscriptionStatus', type: 'KEYWORD' })).toBe('terminated');
     expect((await env.client.workflow.getHandle('invoice:inv-1').describe()).parentExecution?.workflowId).toBe(workflowId);
     await eventually(() => calls.finalizeInvoice.length === 1, 'termination invoice finalized');
+    await invoiceChildrenDone(sid('sub-terminate'));
   });
 });
 
@@ -157,6 +167,7 @@ test('the terminate validator rejects a second terminate while one is in progres
     expect(calls.createPeriodInvoice).toHaveLength(1);
     expect(calls.markSubscriptionTerminated).toHaveLength(1);
     expect(await handle.result()).toEqual(result);
+    await invoiceChildrenDone(sid('sub-terminate-twice'));
   });
 });
 
@@ -204,5 +215,6 @@ test("an 'invalid_plan' failure while invoicing a termination fails only that up
     expect(result.invoiceId).toBe('inv-2');
     expect(calls.markSubscriptionTerminated).toHaveLength(1);
     expect((await handle.result()).invoiceId).toBe('inv-2');
+    await invoiceChildrenDone(sid('sub-terminate-invalid-plan'));
   });
 });

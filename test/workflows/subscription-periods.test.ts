@@ -8,7 +8,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { subscriptionWorkflow } from '../../workflows';
 import { SUBSCRIPTION_TASK_QUEUE, stateQuery, subscriptionWorkflowId, usageSignal } from '../../workflows/messages';
-import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, subscriptionState, waitUntilContinuedRunWaitsOnTimer } from './fakes';
+import { runUntilSettled } from '../support/workflow-leaks';
+import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, subscriptionState, terminateAndSettle, waitUntilContinuedRunWaitsOnTimer } from './fakes';
 
 let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundleWithSourceMap;
@@ -27,7 +28,7 @@ test('closes consecutive New York calendar months from a mid-month start (partia
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: SUBSCRIPTION_TASK_QUEUE, workflowBundle, activities });
   const workflowId = subscriptionWorkflowId('sub-periods');
 
-  await worker.runUntil(async () => {
+  await runUntilSettled(env, worker, async () => {
     const handle = await env.client.workflow.start(subscriptionWorkflow, {
       workflowId,
       taskQueue: SUBSCRIPTION_TASK_QUEUE,
@@ -91,6 +92,6 @@ test('closes consecutive New York calendar months from a mid-month start (partia
     expect(calls.finalizeInvoice.map((c) => c.invoiceId).sort()).toEqual(
       Array.from({ length: closed }, (_, i) => `inv-${i + 1}`).sort(),
     );
-    await latest().terminate('test done');
+    await terminateAndSettle(env, workflowId);
   });
 });

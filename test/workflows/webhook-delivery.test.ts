@@ -6,6 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { DeliverPendingWebhooksResult, WebhookActivities } from '../../activities/webhooks';
 import { webhookDeliveryWorkflow, webhooksEnqueuedSignal } from '../../workflows/webhook-delivery';
+import { assertNoRunningWorkflows } from '../support/workflow-leaks';
 import { bundleWorkflows, createTimeSkippingEnv, eventually } from './fakes';
 
 const TASK_QUEUE = 'webhook-delivery-test';
@@ -36,6 +37,11 @@ beforeAll(async () => {
   bundle = await bundleWorkflows();
   worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: bundle, activities });
   running = worker.run();
+});
+// The leak guard: every test ends with its delivery workflow terminated (the worker is shared and stops only after
+// the suite; a run left sleeping would wake with no worker). The guard terminates what a failed test left, too.
+afterEach(async () => {
+  await assertNoRunningWorkflows(env);
 });
 afterAll(async () => {
   worker.shutdown();
