@@ -20,6 +20,7 @@ export const FX_REFRESH_SCHEDULE_ID = 'fx-refresh-ecb';
 export const SUBSCRIPTION_SWEEPER_SCHEDULE_ID = 'subscription-sweeper';
 export const DRAFT_FINALIZATION_SCHEDULE_ID = 'draft-finalization';
 export const OVERDUE_CHECK_SCHEDULE_ID = 'invoice-overdue-check';
+export const EVENT_PARTITIONS_SCHEDULE_ID = 'event-partitions';
 
 export const FX_REFRESH_SCHEDULE: ScheduleDefinition = {
   scheduleId: FX_REFRESH_SCHEDULE_ID,
@@ -55,6 +56,15 @@ export const FLEET_SCHEDULES: readonly ScheduleDefinition[] = [
     catchupWindow: '2 hours',
     triggerOnCreate: false,
     memo: 'marks unpaid invoices past payment_due_date payment_overdue',
+  },
+  {
+    // Issue 14: monthly events partitions created ahead; past the retention, invoiced ones dropped.
+    scheduleId: EVENT_PARTITIONS_SCHEDULE_ID,
+    workflowType: 'maintainEventPartitionsWorkflow',
+    spec: { intervals: [{ every: '1 day', offset: '197 minutes' }] },
+    catchupWindow: '1 day',
+    triggerOnCreate: true,
+    memo: 'creates the events table partitions ahead, drops invoiced ones past the retention',
   },
 ];
 

@@ -5,3 +5,4 @@ export { invoiceWorkflow } from './invoice';
 export { refreshFxRatesWorkflow } from './fx-refresh';
 export { webhookDeliveryWorkflow } from './webhook-delivery';
 export { sweepSubscriptionsWorkflow, finalizeDraftsWorkflow, overdueCheckWorkflow } from './fleet';
+export { maintainEventPartitionsWorkflow } from './event-partitions';
