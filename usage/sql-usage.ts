@@ -4,6 +4,7 @@
 // (latestPerDims) and one per unique_count_agg charge (uniqueCountsPerBucket); billing/dims-aggregates.ts turns
 // those rows into the same buckets billing/aggregateCharge gives over the raw events. The worker never holds the
 // period's events: memory is the number of distinct dimension combinations, whatever the event count.
+// Issue 14: count / sum / max / weighted-sum groups read rollups instead where they answer exactly (usage/rollup-close.ts).
 //
 // Not here (the caller reads raw events for them): charges whose model needs each event's value
 // (billing/pricing modelEventValuesUse 'required' — percentage with per-transaction min/max or free units per
@@ -18,7 +19,8 @@ import type { ChargeUsage } from '../billing/aggregation';
 import { chargeDimKeys } from '../billing/dims-totals';
 import { bucketAssignments, usageFromDimsAggregates, type DimsAggregate } from '../billing/dims-aggregates';
 import { BillingError } from '../billing/errors';
-import type { Charge, Period } from '../billing/types';
+import type { AggregationType, Charge, Period } from '../billing/types';
+import { rollupDimsAggregates } from './rollup-close';
 import { aggregateDims, firstInvalidValue, latestPerDims, uniqueCountsPerBucket, type DimsAggregateRow, type DimsQuery } from '../db/repositories/usage-aggregates';
 
 type Db = Knex | Knex.Transaction;
@@ -51,8 +53,24 @@ async function throwInvalid(db: Db, q: DimsQuery, count: number): Promise<never>
   );
 }
 
-/** Usage of `charges` (every one isSqlReadableCharge) from SQL aggregates, in input order. */
-export async function sqlUsage(db: Db, organizationId: string, subscriptionId: string, charges: Charge[], period: Period): Promise<ChargeUsage[]> {
+/** Where a metric group's dims aggregates come from. */
+type DimsReader = (db: Db, q: DimsQuery, aggregationType: AggregationType) => Promise<DimsAggregateRow[]>;
+
+const fromEvents: DimsReader = (db, q) => aggregateDims(db, q);
+// Issue 14: rollups where they answer exactly (usage/rollup-close.ts), the raw SQL aggregate otherwise.
+const fromRollupsOrEvents: DimsReader = async (db, q, agg) => (await rollupDimsAggregates(db, q, agg)) ?? (await aggregateDims(db, q));
+
+/** Usage of `charges` (every one isSqlReadableCharge) from SQL aggregates, in input order: rollups where they answer exactly, raw events otherwise. */
+export function sqlUsage(db: Db, organizationId: string, subscriptionId: string, charges: Charge[], period: Period): Promise<ChargeUsage[]> {
+  return sqlUsageWith(fromRollupsOrEvents, db, organizationId, subscriptionId, charges, period);
+}
+
+/** The same, always aggregating the raw events (the reference the rollup path is tested and benchmarked against). */
+export function sqlUsageFromEvents(db: Db, organizationId: string, subscriptionId: string, charges: Charge[], period: Period): Promise<ChargeUsage[]> {
+  return sqlUsageWith(fromEvents, db, organizationId, subscriptionId, charges, period);
+}
+
+async function sqlUsageWith(read: DimsReader, db: Db, organizationId: string, subscriptionId: string, charges: Charge[], period: Period): Promise<ChargeUsage[]> {
   const groups = new Map<string, { charges: Charge[]; keys: Set<string> }>();
   for (const c of charges) {
     let g = groups.get(metricKey(c));
@@ -77,7 +95,7 @@ export async function sqlUsage(db: Db, organizationId: string, subscriptionId: s
     if (m.aggregationType !== 'count_agg' && !q.fieldName) {
       throw new BillingError('missing_field_name', `Metric ${m.code} (${m.aggregationType}) needs a field_name`, 'field_name');
     }
-    const rows: DimsAggregateRow[] = await aggregateDims(db, q);
+    const rows: DimsAggregateRow[] = await read(db, q, m.aggregationType);
     const invalid = rows.reduce((n, r) => n + r.invalidCount, 0);
     if (invalid > 0 && g.charges.some(checksValues)) await throwInvalid(db, q, invalid);
     let aggs: DimsAggregate[] = rows;

@@ -22,6 +22,7 @@ export const DRAFT_FINALIZATION_SCHEDULE_ID = 'draft-finalization';
 export const OVERDUE_CHECK_SCHEDULE_ID = 'invoice-overdue-check';
 export const WALLET_EXPIRY_SCHEDULE_ID = 'wallet-expiry';
 export const WALLET_INTERVAL_TOP_UPS_SCHEDULE_ID = 'wallet-interval-top-ups';
+export const EVENT_PARTITIONS_SCHEDULE_ID = 'event-partitions';
 
 export const FX_REFRESH_SCHEDULE: ScheduleDefinition = {
   scheduleId: FX_REFRESH_SCHEDULE_ID,
@@ -57,6 +58,15 @@ export const FLEET_SCHEDULES: readonly ScheduleDefinition[] = [
     catchupWindow: '2 hours',
     triggerOnCreate: false,
     memo: 'marks unpaid invoices past payment_due_date payment_overdue',
+  },
+  {
+    // Issue 14: monthly events partitions created ahead; past the retention, invoiced ones dropped.
+    scheduleId: EVENT_PARTITIONS_SCHEDULE_ID,
+    workflowType: 'maintainEventPartitionsWorkflow',
+    spec: { intervals: [{ every: '1 day', offset: '197 minutes' }] },
+    catchupWindow: '1 day',
+    triggerOnCreate: true,
+    memo: 'creates the events table partitions ahead, drops invoiced ones past the retention',
   },
 ];
 

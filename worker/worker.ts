@@ -4,6 +4,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import type { Knex } from 'knex';
 import type { FxRateFeed } from '../adapters/fx/port';
 import { createActivities } from '../activities';
+import { createEventPartitionActivities } from '../activities/event-partitions';
 import { createFleetActivities } from '../activities/fleet';
 import { createTestClockActivities } from '../activities/test-clocks';
 import type { WebhookDeliveryOptions } from '../activities/webhooks';
@@ -11,6 +12,7 @@ import { renderWebhookObject } from '../api/serializers/webhook-objects';
 import { createPaymentActivities, type PaymentActivityDeps } from '../activities/payments';
 import { StripePaymentProvider, createStripeClient } from '../adapters/stripe/provider';
 import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
+import { eventPartitionOptions } from './event-partitions';
 import { workerTuning } from './tuning';
 import { createSuspensionActivities } from '../activities/suspensions';
 import { subscriptionSuspensionNotifier } from './subscription-suspension-notifier';
@@ -59,6 +61,8 @@ export async function createBillingWorker(deps: BillingWorkerDeps): Promise<Work
       // Fleet Schedules and test clocks (issue 11c).
       ...createFleetActivities({ db: deps.db, client: deps.client, taskQueue }),
       ...createTestClockActivities({ db: deps.db }),
+      // Events partitions ahead / retention (issue 14; the event-partitions Schedule).
+      ...createEventPartitionActivities({ db: deps.db, ...eventPartitionOptions() }),
     },
   });
 }

@@ -6,3 +6,4 @@ export { refreshFxRatesWorkflow } from './fx-refresh';
 export { webhookDeliveryWorkflow } from './webhook-delivery';
 export { sweepSubscriptionsWorkflow, finalizeDraftsWorkflow, overdueCheckWorkflow } from './fleet';
 export { expireDueWalletsWorkflow, intervalTopUpsWorkflow } from './wallet-fleet';
+export { maintainEventPartitionsWorkflow } from './event-partitions';

@@ -10,15 +10,14 @@
 //   - event-loop utilization and delay, process CPU.
 // GET /profile/start and GET /profile/stop?out=<file> take a V8 CPU profile of just a measurement window
 // (node:inspector in-process, the same sampler as --cpu-prof, without start-up and workflow bundling).
-// Exits when the orchestrator (BENCH_PARENT_PID) is gone, and on SIGTERM/SIGINT after stopping the system.
+// Start-up and shutdown (BENCH_PARENT_PID, SIGTERM/SIGINT): bench/support/system-process.ts, shared with close-server.ts.
 import fs from 'node:fs';
 import http from 'node:http';
 import inspector from 'node:inspector';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { DEFAULT_MAX_AGE_DAYS } from '../../api/ingest/timestamp';
 import { runtimeOf } from '../../api/server';
 import type { EventRow, InsertedEvent } from '../../db/repositories/events';
-import { startSystem, type RunningSystem } from '../../scripts/system';
+import { requiredEnv, runBenchSystem } from './system-process';
 import { summarize } from './stats';
 
 interface Window {
@@ -57,178 +56,129 @@ function newWindow(): Window {
 
 const MAX_SAMPLES = 2_000_000;
 
-async function main(): Promise<void> {
-  const databaseUrl = required('DATABASE_URL');
-  const temporalAddress = required('TEMPORAL_ADDRESS');
-  const port = Number(required('PORT'));
-  const statsPort = Number(process.env.STATS_PORT ?? 0);
-  const parentPid = Number(process.env.BENCH_PARENT_PID ?? 0);
-
-  let system: RunningSystem | null = null;
-  let stopping = false;
-  const stop = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    // Never hang on the way out (e.g. the Temporal server is already gone and the worker cannot drain).
-    setTimeout(() => process.exit(code), 10_000).unref();
-    try {
-      if (system) await system.stop();
-    } catch (e) {
-      console.error('bench server: stop failed:', e);
-    }
-    process.exit(code);
-  };
-  // `on`: a signal to the process group also arrives relayed by tsx's wrapper; repeats are ignored by stop().
-  process.on('SIGTERM', () => void stop(0));
-  process.on('SIGINT', () => void stop(0));
-  if (parentPid > 0) {
-    setInterval(() => {
-      try {
-        process.kill(parentPid, 0);
-      } catch {
-        void stop(0);
-      }
-    }, 1000).unref();
-  }
-
-  system = await startSystem({
-    databaseUrl,
-    temporalAddress,
-    namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
-    apiPort: port,
-    apiHost: '127.0.0.1',
-    eventMaxAgeDays: DEFAULT_MAX_AGE_DAYS,
-  });
-
-  // ---- instrumentation ----------------------------------------------------------------------------------
-  let w = newWindow();
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
-  const runtime = runtimeOf(system.api.app);
-  const writer = runtime.writer as unknown as {
-    insert: (rows: EventRow[]) => Promise<InsertedEvent[]>;
-    write: (rows: EventRow[]) => Promise<InsertedEvent[]>;
-  };
-  let writesInFlight = 0;
-  const innerInsert = writer.insert;
-  writer.insert = async (rows) => {
-    const t0 = performance.now();
-    writesInFlight += 1;
-    if (writesInFlight > w.writesInFlightMax) w.writesInFlightMax = writesInFlight;
-    try {
-      return await innerInsert(rows);
-    } finally {
-      writesInFlight -= 1;
-      if (w.groupMs.length < MAX_SAMPLES) {
-        w.groupMs.push(performance.now() - t0);
-        w.groupRows.push(rows.length);
-      }
-    }
-  };
-  const innerWrite = writer.write.bind(writer);
-  writer.write = (rows) => {
-    const t0 = performance.now();
-    const p = innerWrite(rows);
-    p.then(
-      () => w.writerWaitMs.length < MAX_SAMPLES && w.writerWaitMs.push(performance.now() - t0),
-      () => {},
-    );
-    return p;
-  };
-  system.api.server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (!req.url?.startsWith('/api/v1/events')) return;
-    const t0 = performance.now();
-    res.once('finish', () => {
-      if (w.requestMs.length < MAX_SAMPLES) w.requestMs.push(performance.now() - t0);
-    });
-  });
-  const pool = (system.db.client as unknown as { pool?: { numUsed(): number; numPendingAcquires(): number } }).pool;
-  setInterval(() => {
-    if (!pool) return;
-    const used = pool.numUsed();
-    const pending = pool.numPendingAcquires();
-    w.poolSamples += 1;
-    w.poolUsedSum += used;
-    w.poolPendingSum += pending;
-    if (pending > 0) w.poolPendingSamples += 1;
-    if (pending > w.poolPendingMax) w.poolPendingMax = pending;
-  }, 10).unref();
-
-  const report = () => {
-    const elu = performance.eventLoopUtilization(w.elu);
-    const cpu = process.cpuUsage(w.cpu);
-    const seconds = (Date.now() - w.startedAt) / 1000;
-    const rows = w.groupRows.reduce((a, b) => a + b, 0);
-    return {
-      seconds,
-      eventLoopUtilization: Math.round(elu.utilization * 1000) / 1000,
-      eventLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
-      cpuSeconds: { user: cpu.user / 1e6, system: cpu.system / 1e6 },
-      writer: {
-        counters: { ...runtime.writer.counters },
-        groups: w.groupRows.length,
-        rows,
-        avgRowsPerGroup: w.groupRows.length ? Math.round(rows / w.groupRows.length) : 0,
-        groupRows: summarize(w.groupRows),
-        statementMs: summarize(w.groupMs),
-        statementBusySeconds: w.groupMs.reduce((a, b) => a + b, 0) / 1000,
-        writesInFlightMax: w.writesInFlightMax,
-        requestWaitMs: summarize(w.writerWaitMs),
-      },
-      signaller: { ...runtime.signaller.counters },
-      requestInServerMs: summarize(w.requestMs),
-      pool: {
-        avgUsed: w.poolSamples ? w.poolUsedSum / w.poolSamples : 0,
-        avgPendingAcquires: w.poolSamples ? w.poolPendingSum / w.poolSamples : 0,
-        maxPendingAcquires: w.poolPendingMax,
-        fractionOfSamplesWithWaiters: w.poolSamples ? w.poolPendingSamples / w.poolSamples : 0,
-      },
+runBenchSystem({
+  label: 'bench server',
+  instrument: async (system) => {
+    const statsPort = Number(process.env.STATS_PORT ?? 0);
+    // ---- instrumentation ----------------------------------------------------------------------------------
+    let w = newWindow();
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+    const runtime = runtimeOf(system.api.app);
+    const writer = runtime.writer as unknown as {
+      insert: (rows: EventRow[]) => Promise<InsertedEvent[]>;
+      write: (rows: EventRow[]) => Promise<InsertedEvent[]>;
     };
-  };
-
-  const session = new inspector.Session();
-  session.connect();
-  const post = (method: string, params?: Record<string, unknown>) =>
-    new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (err, r) => (err ? reject(err) : resolve(r))));
-
-  const statsServer = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/profile/start' || url.pathname === '/profile/stop') {
-      const run = url.pathname === '/profile/start'
-        ? post('Profiler.enable').then(() => post('Profiler.setSamplingInterval', { interval: 1000 })).then(() => post('Profiler.start')).then(() => 'started')
-        : post('Profiler.stop').then((r) => {
-            fs.writeFileSync(url.searchParams.get('out') ?? 'bench.cpuprofile', JSON.stringify((r as { profile: unknown }).profile));
-            return 'written';
-          });
-      run.then(
-        (m) => res.end(m),
-        (e: unknown) => {
-          res.statusCode = 500;
-          res.end(String(e));
-        },
+    let writesInFlight = 0;
+    const innerInsert = writer.insert;
+    writer.insert = async (rows) => {
+      const t0 = performance.now();
+      writesInFlight += 1;
+      if (writesInFlight > w.writesInFlightMax) w.writesInFlightMax = writesInFlight;
+      try {
+        return await innerInsert(rows);
+      } finally {
+        writesInFlight -= 1;
+        if (w.groupMs.length < MAX_SAMPLES) {
+          w.groupMs.push(performance.now() - t0);
+          w.groupRows.push(rows.length);
+        }
+      }
+    };
+    const innerWrite = writer.write.bind(writer);
+    writer.write = (rows) => {
+      const t0 = performance.now();
+      const p = innerWrite(rows);
+      p.then(
+        () => w.writerWaitMs.length < MAX_SAMPLES && w.writerWaitMs.push(performance.now() - t0),
+        () => {},
       );
-      return;
-    }
-    const body = JSON.stringify(report());
-    if (req.url?.includes('reset=1')) {
-      w = newWindow();
-      loopDelay.reset();
-    }
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(body);
-  });
-  await new Promise<void>((resolve) => statsServer.listen(statsPort, '127.0.0.1', resolve));
-  statsServer.unref();
-  console.log(`bench server ready: api ${system.api.url}, stats port ${(statsServer.address() as { port: number }).port}`);
-}
+      return p;
+    };
+    system.api.server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (!req.url?.startsWith('/api/v1/events')) return;
+      const t0 = performance.now();
+      res.once('finish', () => {
+        if (w.requestMs.length < MAX_SAMPLES) w.requestMs.push(performance.now() - t0);
+      });
+    });
+    const pool = (system.db.client as unknown as { pool?: { numUsed(): number; numPendingAcquires(): number } }).pool;
+    setInterval(() => {
+      if (!pool) return;
+      const used = pool.numUsed();
+      const pending = pool.numPendingAcquires();
+      w.poolSamples += 1;
+      w.poolUsedSum += used;
+      w.poolPendingSum += pending;
+      if (pending > 0) w.poolPendingSamples += 1;
+      if (pending > w.poolPendingMax) w.poolPendingMax = pending;
+    }, 10).unref();
 
-function required(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is required`);
-  return v;
-}
+    const report = () => {
+      const elu = performance.eventLoopUtilization(w.elu);
+      const cpu = process.cpuUsage(w.cpu);
+      const seconds = (Date.now() - w.startedAt) / 1000;
+      const rows = w.groupRows.reduce((a, b) => a + b, 0);
+      return {
+        seconds,
+        eventLoopUtilization: Math.round(elu.utilization * 1000) / 1000,
+        eventLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+        cpuSeconds: { user: cpu.user / 1e6, system: cpu.system / 1e6 },
+        writer: {
+          counters: { ...runtime.writer.counters },
+          groups: w.groupRows.length,
+          rows,
+          avgRowsPerGroup: w.groupRows.length ? Math.round(rows / w.groupRows.length) : 0,
+          groupRows: summarize(w.groupRows),
+          statementMs: summarize(w.groupMs),
+          statementBusySeconds: w.groupMs.reduce((a, b) => a + b, 0) / 1000,
+          writesInFlightMax: w.writesInFlightMax,
+          requestWaitMs: summarize(w.writerWaitMs),
+        },
+        signaller: { ...runtime.signaller.counters },
+        requestInServerMs: summarize(w.requestMs),
+        pool: {
+          avgUsed: w.poolSamples ? w.poolUsedSum / w.poolSamples : 0,
+          avgPendingAcquires: w.poolSamples ? w.poolPendingSum / w.poolSamples : 0,
+          maxPendingAcquires: w.poolPendingMax,
+          fractionOfSamplesWithWaiters: w.poolSamples ? w.poolPendingSamples / w.poolSamples : 0,
+        },
+      };
+    };
 
-main().catch((err) => {
-  console.error('bench server failed:', err);
-  process.exit(1);
+    const session = new inspector.Session();
+    session.connect();
+    const post = (method: string, params?: Record<string, unknown>) =>
+      new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (err, r) => (err ? reject(err) : resolve(r))));
+
+    const statsServer = http.createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/profile/start' || url.pathname === '/profile/stop') {
+        const run = url.pathname === '/profile/start'
+          ? post('Profiler.enable').then(() => post('Profiler.setSamplingInterval', { interval: 1000 })).then(() => post('Profiler.start')).then(() => 'started')
+          : post('Profiler.stop').then((r) => {
+              fs.writeFileSync(url.searchParams.get('out') ?? 'bench.cpuprofile', JSON.stringify((r as { profile: unknown }).profile));
+              return 'written';
+            });
+        run.then(
+          (m) => res.end(m),
+          (e: unknown) => {
+            res.statusCode = 500;
+            res.end(String(e));
+          },
+        );
+        return;
+      }
+      const body = JSON.stringify(report());
+      if (req.url?.includes('reset=1')) {
+        w = newWindow();
+        loopDelay.reset();
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => statsServer.listen(statsPort, '127.0.0.1', resolve));
+    statsServer.unref();
+    return `api ${system.api.url}, stats port ${(statsServer.address() as { port: number }).port}`;
+  },
 });

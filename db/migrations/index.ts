@@ -10,6 +10,8 @@ import * as thresholdsAndAlerts from './20261127000007_thresholds_and_alerts';
 import * as fxRates from './20261201000400_fx_rates';
 import * as invoiceFx from './20261201000401_invoice_fx';
 import * as invoiceDocuments from './20261201000402_invoice_documents';
+import * as partitionedEvents from './20261201001900_partitioned_events';
+import * as rollupValueTime from './20261201001901_rollup_value_time';
 import * as quarantinedEvents from './20261201000200_quarantined_events';
 import * as apiKeyManagement from './20261201000201_api_key_management';
 import * as perOrgNumbering from './20261201000202_per_org_numbering';
@@ -58,6 +60,8 @@ export const migrations: Record<string, Migration> = {
   '20261201001500_subscription_suspensions': subscriptionSuspensions,
   '20261201001800_credit_note_documents': creditNoteDocuments,
   '20261201001801_top_up_invoices': topUpInvoices,
+  '20261201001900_partitioned_events': partitionedEvents,
+  '20261201001901_rollup_value_time': rollupValueTime,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

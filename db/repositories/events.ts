@@ -51,11 +51,15 @@ export function eventRecord(r: EventRow, dims: Record<string, string | null> | n
 /** Column definition list of jsonb_to_recordset for EventRecord. */
 export const EVENT_RECORD_COLUMNS = 'o uuid, t text, e text, s uuid, c text, ts timestamptz, p jsonb, a numeric';
 
-/** INSERT of the events of CTE/relation `src` (EventRecord columns); RETURNING what callers need. */
+/**
+ * INSERT of the events of CTE/relation `src` (EventRecord columns); RETURNING what callers need. Duplicates
+ * are skipped by the events_dedup trigger on event_transaction_ids (migration 20261201001900: the partitioned
+ * table cannot hold UNIQUE (organization_id, transaction_id)), exactly as ON CONFLICT DO NOTHING did: a
+ * skipped row is not RETURNed.
+ */
 export function insertEventsFrom(src: string): string {
   return `INSERT INTO events (organization_id, transaction_id, external_subscription_id, subscription_id, code, "timestamp", properties, precise_total_amount)
     SELECT o, t, e, s, c, ts, p, a FROM ${src}
-    ON CONFLICT (organization_id, transaction_id) DO NOTHING
     RETURNING organization_id, transaction_id, lago_id::text AS id, created_at`;
 }
 

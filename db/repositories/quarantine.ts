@@ -95,7 +95,9 @@ export async function quarantineEvents(db: Knex, events: UnusableEvent[]): Promi
          RETURNING id`,
         [e.reasonCode, e.field, e.organizationId, e.eventId],
       );
-      await trx('events').where({ organization_id: e.organizationId, id: e.eventId }).delete();
+      const deleted = await trx('events').where({ organization_id: e.organizationId, id: e.eventId }).delete();
+      // The transaction id is free again once its event is moved out (partitioned events: the key lives apart).
+      if (deleted > 0) await trx('event_transaction_ids').where({ organization_id: e.organizationId, transaction_id: e.transactionId }).delete();
       if ((inserted.rows as unknown[]).length > 0) moved.push(e);
     }
     await rebuildRollupBuckets(trx, moved);

@@ -9,7 +9,8 @@
 // concurrent statements lock shared rows in the same order: no deadlock between writers); events and rollups
 // commit together. applyRollups(trx, insertedEvents, specs) is the rollup half alone, for callers that insert
 // events themselves inside a transaction.
-//   Only count_agg / sum_agg / max_agg metrics are rolled up (the other aggregations read raw events).
+//   count_agg / sum_agg / max_agg / weighted_sum_agg metrics are rolled up (value_time_sum = Σ v × t ms, for the
+//   weighted sum at close); latest_agg and unique_count_agg read raw events (in SQL at close).
 //   Values: the field's value as text (JS number → String(n), string as is), parsed in SQL with the same
 //   NUMERIC_TEXT_RE as the raw SQL path (usage.ts); a present non-numeric value increments
 //   invalid_values_count instead (the reader then takes the raw path, which throws 'invalid_event_value').
@@ -181,8 +182,9 @@ function rawValueText(v: unknown): string | null {
   return JSON.stringify(v); // boolean / object: present but not numeric
 }
 
+/** count / sum / max, and weighted_sum (its Σ vᵢ × tᵢ column, migration 20261201001901) are rolled up. */
 export function isRolledUp(spec: RollupMetricSpec): boolean {
-  return aggregatesFromTotals(spec.aggregationType);
+  return aggregatesFromTotals(spec.aggregationType) || spec.aggregationType === 'weighted_sum_agg';
 }
 
 /** The value text an event adds to its rollup (null: no value, or a count_agg metric). */
@@ -197,11 +199,12 @@ function valueText(e: { properties: Record<string, unknown> }, spec: RollupMetri
  */
 function rollupUpsertFrom(from: string): string {
   return `INSERT INTO usage_rollups AS r
-    (organization_id, subscription_id, metric_code, bucket_start, dims, events_count, sum, max, invalid_values_count)
-  SELECT o, s, c, bucket, dims, count(*), coalesce(sum(v), 0), max(v), count(*) FILTER (WHERE bad)
+    (organization_id, subscription_id, metric_code, bucket_start, dims, events_count, sum, max, invalid_values_count, value_time_sum)
+  SELECT o, s, c, bucket, dims, count(*), coalesce(sum(v), 0), max(v), count(*) FILTER (WHERE bad), coalesce(sum(v * tms), 0)
   FROM (
     SELECT src.o, src.s, src.c, date_bin('1 hour', src.ts, timestamptz '2000-01-01 00:00:00+00') AS bucket, src.dims,
            CASE WHEN src.val ~ $2 THEN src.val::numeric END AS v,
+           floor(extract(epoch FROM src.ts) * 1000) AS tms,
            (src.val IS NOT NULL AND src.val !~ $2) AS bad
     FROM ${from}
   ) x
@@ -211,7 +214,8 @@ function rollupUpsertFrom(from: string): string {
     events_count = r.events_count + EXCLUDED.events_count,
     sum = r.sum + EXCLUDED.sum,
     max = GREATEST(r.max, EXCLUDED.max),
-    invalid_values_count = r.invalid_values_count + EXCLUDED.invalid_values_count`;
+    invalid_values_count = r.invalid_values_count + EXCLUDED.invalid_values_count,
+    value_time_sum = r.value_time_sum + EXCLUDED.value_time_sum`;
 }
 
 const APPLY_SQL = `WITH src AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(o uuid, s uuid, c text, ts timestamptz, dims jsonb, val text))
@@ -233,7 +237,7 @@ export async function applyRollups(trx: Db, insertedEvents: RollupEventInput[], 
     records.push({ o: e.organizationId, s: e.subscriptionId, c: e.code, ts, dims: dimsObject(e.properties, spec.dimKeys), val: valueText(e, spec) });
   }
   if (records.length === 0) return 0;
-  await pgQuery(trx, 'meterline_apply_rollups_v2', APPLY_SQL, [JSON.stringify(records), NUMERIC_TEXT_RE]);
+  await pgQuery(trx, 'meterline_apply_rollups_v3', APPLY_SQL, [JSON.stringify(records), NUMERIC_TEXT_RE]);
   return records.length;
 }
 
@@ -267,7 +271,7 @@ export async function insertEventsWithRollups(db: Db, rows: EventRow[], specs: R
     if (!spec) throw new Error(`insertEventsWithRollups: no metric spec for ${r.organizationId}/${r.code}`);
     records.push(isRolledUp(spec) ? eventRecord(r, dimsObject(r.properties, spec.dimKeys), valueText(r, spec)) : eventRecord(r));
   }
-  return insertedEvents(await pgQuery(db, 'meterline_ingest_v2', INGEST_SQL, [JSON.stringify(records), NUMERIC_TEXT_RE]));
+  return insertedEvents(await pgQuery(db, 'meterline_ingest_v3', INGEST_SQL, [JSON.stringify(records), NUMERIC_TEXT_RE]));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,105 @@
+// Backfill of usage_rollups from the events already stored (issue 14): for events stored before their metric
+// was rolled up (weighted_sum_agg metrics before migration 20261201001901, rows whose value_time_sum is
+// unknown, a metric whose dimension key set grew), rebuild the rollup rows of an organization's
+// (subscription, metric) pairs over whole UTC hours from the raw events, with the same upsert as ingest
+// (applyRollups: same dims rule, same value parsing).
+//
+// Concurrency with live ingest: each (subscription, metric, day) is rebuilt in one REPEATABLE READ transaction
+// (delete the rows of those hours, re-add the events visible in the transaction's snapshot, page by page). An
+// ingest statement that touches one of those rollup rows meanwhile makes the rebuild fail with a
+// serialization error (40001) instead of double counting or losing its event; the day is then retried.
+// Memory: one page of events (PAGE rows) at a time.
+import type { Knex } from 'knex';
+import { applyRollups, isRolledUp, loadRollupMetricSpecs } from './rollups';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+const PAGE = 5_000;
+const MAX_ATTEMPTS = 8;
+
+export interface BackfillRollupsInput {
+  organizationId: string;
+  /** Rebuild hours from this instant (floored to the hour); default: the first event. */
+  from?: Date;
+  /** Up to this instant (ceiled to the hour); default: after the last event. */
+  to?: Date;
+}
+
+export interface BackfillRollupsResult {
+  pairs: number;
+  days: number;
+  events: number;
+  retries: number;
+}
+
+async function rebuildDay(db: Knex, org: string, sub: string, code: string, from: Date, to: Date, specs: Awaited<ReturnType<typeof loadRollupMetricSpecs>>): Promise<number> {
+  return db.transaction(
+    async (trx) => {
+      await trx('usage_rollups').where({ organization_id: org, subscription_id: sub, metric_code: code }).where('bucket_start', '>=', from).where('bucket_start', '<', to).delete();
+      let n = 0;
+      let after: { ts: Date; id: string } | null = null;
+      for (;;) {
+        const q = trx('events')
+          .where({ organization_id: org, subscription_id: sub, code })
+          .where('timestamp', '>=', from)
+          .where('timestamp', '<', to);
+        if (after) {
+          const a = after;
+          q.whereRaw('("timestamp", id) > (?, ?)', [a.ts, a.id]);
+        }
+        const page = (await q.orderBy([{ column: 'timestamp' }, { column: 'id' }]).limit(PAGE).select('id', 'timestamp', 'properties')) as { id: string | number; timestamp: Date; properties: Record<string, unknown> | null }[];
+        if (page.length === 0) break;
+        await applyRollups(
+          trx,
+          page.map((e) => ({ organizationId: org, subscriptionId: sub, code, timestamp: e.timestamp, properties: e.properties ?? {} })),
+          (_o, c) => specs.get(c),
+        );
+        n += page.length;
+        const last = page[page.length - 1]!;
+        after = { ts: last.timestamp, id: String(last.id) };
+      }
+      return n;
+    },
+    { isolationLevel: 'repeatable read' },
+  );
+}
+
+function isSerializationFailure(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && ((err as { code?: string }).code === '40001' || (err as { code?: string }).code === '40P01');
+}
+
+/** Rebuilds the organization's rollups from its events (see the header). Idempotent: a repeated run gives the same rows. */
+export async function backfillRollups(db: Knex, input: BackfillRollupsInput): Promise<BackfillRollupsResult> {
+  const org = input.organizationId;
+  const specs = await loadRollupMetricSpecs(db, org);
+  const codes = [...specs.values()].filter(isRolledUp).map((s) => s.code);
+  const out: BackfillRollupsResult = { pairs: 0, days: 0, events: 0, retries: 0 };
+  if (codes.length === 0) return out;
+  const range = (await db.raw(
+    `SELECT subscription_id, code, min("timestamp") AS lo, max("timestamp") AS hi FROM events
+     WHERE organization_id = ? AND subscription_id IS NOT NULL AND code = ANY(?::text[])
+       AND (?::timestamptz IS NULL OR "timestamp" >= ?::timestamptz) AND (?::timestamptz IS NULL OR "timestamp" < ?::timestamptz)
+     GROUP BY subscription_id, code ORDER BY subscription_id, code`,
+    [org, codes, input.from ?? null, input.from ?? null, input.to ?? null, input.to ?? null],
+  )) as { rows: { subscription_id: string; code: string; lo: Date; hi: Date }[] };
+  for (const p of range.rows) {
+    out.pairs += 1;
+    const start = Math.floor((input.from ?? p.lo).getTime() / HOUR_MS) * HOUR_MS;
+    const end = Math.ceil(((input.to?.getTime() ?? p.hi.getTime() + 1)) / HOUR_MS) * HOUR_MS;
+    for (let d = start; d < end; d += DAY_MS) {
+      const from = new Date(d);
+      const to = new Date(Math.min(d + DAY_MS, end));
+      for (let attempt = 1; ; attempt++) {
+        try {
+          out.events += await rebuildDay(db, org, p.subscription_id, p.code, from, to, specs);
+          break;
+        } catch (err) {
+          if (!isSerializationFailure(err) || attempt >= MAX_ATTEMPTS) throw err;
+          out.retries += 1;
+        }
+      }
+      out.days += 1;
+    }
+  }
+  return out;
+}
