@@ -1,8 +1,8 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
+import { startSubscriptionWorkflow, subscriptionScheduleOf } from '../../contracts/subscription-start';
 import { Router } from 'express';
 import type { ScheduleInput } from '../../billing/period';
-import type { Interval } from '../../billing/types';
 import { getPlanByCode } from '../../db/repositories/plans';
 import { assignCustomerCurrencyIfUnset, getCustomerByExternalId } from '../../db/repositories/customers';
 import {
@@ -12,7 +12,6 @@ import {
   type SubscriptionRecord,
 } from '../../db/repositories/subscriptions';
 import {
-  SEARCH_ATTRIBUTE_KEYS,
   SUBSCRIPTION_TASK_QUEUE,
   subscriptionWorkflowId,
   terminateUpdate,
@@ -34,12 +33,7 @@ import { openPeriodAt } from '../../usage/open-period';
 import { testClockForNewSubscription } from '../services/test-clock-time';
 
 export function scheduleOf(s: SubscriptionRecord, defaultTimezone: string): ScheduleInput {
-  return {
-    subscriptionAt: s.subscriptionAt.toISOString(),
-    interval: s.planInterval as Interval,
-    billingTime: s.billingTime,
-    timezone: s.customerTimezone ?? defaultTimezone,
-  };
+  return subscriptionScheduleOf(s, defaultTimezone);
 }
 
 export function serializeSubscription(s: SubscriptionRecord, defaultTimezone = 'UTC', now = new Date(), change?: PlanChangeView) {
@@ -126,45 +120,7 @@ export async function ensureSubscriptionWorkflow(
     ...(s.billingStartsAt ? { current: firstBilledPeriod(scheduleOf(s, defaultTimezone), s.billingStartsAt.toISOString()) } : {}),
     ...(s.endingAt ? { endingAt: s.endingAt.toISOString() } : {}),
   };
-  const options = {
-    taskQueue,
-    workflowId: subscriptionWorkflowId(s.id),
-    args: [state] as [SubscriptionWorkflowState],
-    workflowIdConflictPolicy: 'USE_EXISTING' as const,
-    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
-  };
-  const typedSearchAttributes = [
-    { key: SEARCH_ATTRIBUTE_KEYS.CustomerId, value: s.externalCustomerId },
-    { key: SEARCH_ATTRIBUTE_KEYS.SubscriptionId, value: s.externalId },
-    { key: SEARCH_ATTRIBUTE_KEYS.PlanCode, value: s.planCode },
-    { key: SEARCH_ATTRIBUTE_KEYS.SubscriptionStatus, value: 'active' },
-  ];
-  try {
-    await temporal.workflow.start('subscriptionWorkflow', { ...options, typedSearchAttributes });
-  } catch (err) {
-    // A closed run with this id: the subscription's process already ended; never start a second one.
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
-    // A namespace without Meterline's search attributes (e.g. the time-skipping test server): billing must
-    // still run; operators lose the UI filters, so say so loudly.
-    if (isUndefinedSearchAttribute(err)) {
-      logger?.warn('search attributes are not registered in this Temporal namespace; starting the workflow without them', {
-        workflowId: options.workflowId,
-      });
-      try {
-        await temporal.workflow.start('subscriptionWorkflow', options);
-      } catch (e) {
-        if (e instanceof WorkflowExecutionAlreadyStartedError) return;
-        throw e;
-      }
-      return;
-    }
-    throw err;
-  }
-}
-
-function isUndefinedSearchAttribute(err: unknown): boolean {
-  const text = `${(err as Error)?.message ?? ''} ${String((err as Error)?.cause ?? '')}`;
-  return /search attribute .* is not defined/i.test(text);
+  await startSubscriptionWorkflow(temporal, s, state, { taskQueue, workflowIdReusePolicy: 'REJECT_DUPLICATE', logger });
 }
 
 /** The update id of a subscription's termination: one per subscription (a business id, never random). */
