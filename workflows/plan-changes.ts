@@ -32,6 +32,7 @@ import { periodAfterChange } from '../billing/plan-change';
 import type { PeriodPair } from '../billing/period';
 import type { Period } from '../billing/types';
 import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
+import { invoicePeriod } from './period-invoice';
 import type { BillingPeriodState, PendingPlanChangeState, SubscriptionWorkflowState } from '../contracts/workflows';
 
 export const PLAN_CHANGES_PATCH = 'plan-changes-v1';
@@ -200,25 +201,19 @@ export class PlanChanges {
     const { request, effectiveAt } = this.upgrade;
     const resume = sub.phase;
     sub.phase = 'closing';
-    let invoice: PeriodInvoiceResult;
-    try {
-      invoice = await activities.createPeriodInvoice({
-        organizationId: sub.input.organizationId,
-        subscriptionId: sub.input.subscriptionId,
-        kind: 'subscription',
-        period: { start: sub.period.start, end: effectiveAt },
-        fullPeriod: sub.current.fullPeriod,
-      });
-    } catch (err) {
-      const failure = businessFailureOf(err);
-      if (!failure) throw err;
+    const closed = await invoicePeriod(
+      { organizationId: sub.input.organizationId, subscriptionId: sub.input.subscriptionId, kind: 'subscription', period: { start: sub.period.start, end: effectiveAt }, current: sub.current },
+      this.startInvoiceWorkflow,
+    );
+    if (!closed.ok) {
+      const { failure } = closed;
       log.error('Invoicing the period before an upgrade failed with a business failure', { type: failure.type, message: failure.message });
       this.upgradeOutcome = { ok: false, failure: ApplicationFailure.nonRetryable(failure.message, failure.type ?? 'plan_change_failed') };
       this.upgrade = null;
       sub.phase = resume;
       return null;
     }
-    await this.startInvoiceWorkflow(sub.input.organizationId, invoice);
+    const { invoice } = closed;
     let applied: { planCode: string; interval: SubscriptionWorkflowState['schedule']['interval'] };
     try {
       applied = await activities.applyPlanChange({

@@ -54,6 +54,7 @@ import { PlanChanges } from './plan-changes';
 import type { invoiceWorkflow } from './invoice';
 import { ADVANCE_BILLING_PATCH, AdvanceBilling, billPendingInAdvance, finishAdvancePeriod, startAdvanceRun } from './advance-billing';
 import { invoiceClockFields, subscriptionTestClock } from './test-clock';
+import { invoicePeriod } from './period-invoice';
 import {
   SEARCH_ATTRIBUTE_KEYS,
   billingRulesChangedSignal,
@@ -420,29 +421,25 @@ async function startInvoiceWorkflow(organizationId: string, invoice: PeriodInvoi
 
 /** Invoices the ended period and starts its invoice workflow. False when a business failure blocked it. */
 async function closePeriod(sub: SubscriptionEntity): Promise<boolean> {
-  let invoice: PeriodInvoiceResult;
-  try {
-    invoice = await activities.createPeriodInvoice({
-      organizationId: sub.input.organizationId,
-      subscriptionId: sub.input.subscriptionId,
-      kind: 'subscription',
-      period: sub.current.period,
-      fullPeriod: sub.current.fullPeriod,
-    });
-  } catch (err) {
-    const failure = businessFailureOf(err);
-    if (!failure) throw err;
-    const state = sub.recordCloseFailure(failure);
+  const outcome = await invoicePeriod(
+    { ...idsOf(sub), kind: 'subscription', period: sub.current.period, current: sub.current },
+    (org, invoice) => startInvoiceWorkflow(org, invoice, invoiceClockFields(sub.input, sub.period.end)),
+  );
+  if (!outcome.ok) {
+    const state = sub.recordCloseFailure(outcome.failure);
     log.error('Closing the period failed with a business failure; retrying later', { ...state, period: sub.period });
     upsertStatus(sub);
     return false;
   }
-  await startInvoiceWorkflow(sub.input.organizationId, invoice, invoiceClockFields(sub.input, sub.period.end));
   if (sub.billingFailure) {
     sub.billingFailure = null;
     upsertStatus(sub);
   }
   return true;
+}
+
+function idsOf(sub: SubscriptionEntity): { organizationId: string; subscriptionId: string } {
+  return { organizationId: sub.input.organizationId, subscriptionId: sub.input.subscriptionId };
 }
 
 /** Bills [period start, terminatedAt), starts the invoice workflow, marks the subscription terminated. */
@@ -453,23 +450,17 @@ async function terminate(sub: SubscriptionEntity, terminatedAt: string, adv: Adv
     await activities.markSubscriptionTerminated({ organizationId: sub.input.organizationId, subscriptionId: sub.input.subscriptionId, terminatedAt });
     return { ok: true, result: { invoiceId: null, totalAmountCents: 0, terminatedAt } };
   }
-  let invoice: PeriodInvoiceResult;
-  try {
-    invoice = await activities.createPeriodInvoice({
-      organizationId: sub.input.organizationId,
-      subscriptionId: sub.input.subscriptionId,
-      kind: 'termination',
-      period: { start: sub.period.start, end: terminatedAt },
-      fullPeriod: sub.current.fullPeriod,
-    });
-  } catch (err) {
-    const failure = businessFailureOf(err);
-    if (!failure) throw err;
+  const outcome = await invoicePeriod(
+    { ...idsOf(sub), kind: 'termination', period: { start: sub.period.start, end: terminatedAt }, current: sub.current },
+    (org, inv) => startInvoiceWorkflow(org, inv, invoiceClockFields(sub.input, terminatedAt)),
+  );
+  if (!outcome.ok) {
+    const { failure } = outcome;
     log.error('Invoicing the termination failed with a business failure', { type: failure.type, message: failure.message });
     return { ok: false, failure: ApplicationFailure.nonRetryable(failure.message, failure.type ?? 'termination_failed') };
   }
   // From here the termination is committed: the invoice exists, the rest only records it.
-  await startInvoiceWorkflow(sub.input.organizationId, invoice, invoiceClockFields(sub.input, terminatedAt));
+  const { invoice } = outcome;
   await activities.markSubscriptionTerminated({
     organizationId: sub.input.organizationId,
     subscriptionId: sub.input.subscriptionId,
