@@ -33,6 +33,8 @@ import type { PeriodPair } from '../billing/period';
 import type { Period } from '../billing/types';
 import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
 import { invoicePeriod } from './period-invoice';
+import { creditUnusedAdvanceFee } from './unused-fee-credit';
+import { PendingStart } from './pending-start';
 import type { BillingPeriodState, PendingPlanChangeState, SubscriptionWorkflowState } from '../contracts/workflows';
 
 export const PLAN_CHANGES_PATCH = 'plan-changes-v1';
@@ -94,6 +96,7 @@ export class PlanChanges {
   pending: PendingPlanChangeState | null;
   upgrade: { request: PlanChangeRequest; effectiveAt: string } | null = null;
   upgradeOutcome: UpgradeOutcome | null = null;
+  readonly pendingStart = new PendingStart();
 
   constructor(
     state: SubscriptionWorkflowState,
@@ -138,6 +141,7 @@ export class PlanChanges {
       { validator: (req) => this.validateTerms(sub, req) },
     );
     if (this.endingAt !== null) this.armEndingTimer(sub);
+    this.pendingStart.register(sub);
   }
 
   validatePlanChange(sub: SubscriptionView, req: PlanChangeRequest): void {
@@ -203,7 +207,11 @@ export class PlanChanges {
     sub.phase = 'closing';
     const closed = await invoicePeriod(
       { organizationId: sub.input.organizationId, subscriptionId: sub.input.subscriptionId, kind: 'subscription', period: { start: sub.period.start, end: effectiveAt }, current: sub.current },
-      this.startInvoiceWorkflow,
+      async (org, inv) => {
+        // The old plan's unused advance fee is credited (patched 'unused-fee-credit-v1', workflows/unused-fee-credit.ts).
+        await creditUnusedAdvanceFee({ organizationId: sub.input.organizationId, subscriptionId: sub.input.subscriptionId, at: effectiveAt, reason: 'upgrade' });
+        await this.startInvoiceWorkflow(org, inv);
+      },
     );
     if (!closed.ok) {
       const { failure } = closed;
@@ -246,11 +254,13 @@ export class PlanChanges {
    * A pending subscription waits for its start, then becomes active. No command for a subscription that has
    * started (every run but a pending subscription's first).
    */
-  async awaitStart(sub: SubscriptionView): Promise<void> {
+  async awaitStart(sub: SubscriptionView): Promise<SubscriptionWorkflowState | null> {
     const untilStartMs = Date.parse(sub.period.start) - Date.now();
-    if (sub.input.closedPeriods > 0 || untilStartMs <= 0 || !patched(PLAN_CHANGES_PATCH)) return;
-    await sleep(untilStartMs);
+    if (sub.input.closedPeriods > 0 || untilStartMs <= 0 || !patched(PLAN_CHANGES_PATCH)) return null;
+    // The start may move while pending (workflows/pending-start.ts, patch pending-start-move-v1): the next run waits.
+    if (!(await this.pendingStart.waitForStart(untilStartMs, sleep))) return this.carry(this.pendingStart.movedState(sub.input));
     await activities.activateSubscription({ organizationId: sub.input.organizationId, subscriptionId: sub.input.subscriptionId });
+    return null;
   }
 
   /**

@@ -31,6 +31,7 @@ import { planChangeViews, type PlanChangeView } from '../../db/repositories/plan
 import { firstBilledPeriod, trialEndsAt } from '../../billing/plan-change';
 import { openPeriodAt } from '../../usage/open-period';
 import { testClockForNewSubscription } from '../services/test-clock-time';
+import { moveSubscriptionStart } from '../services/pending-start';
 
 export function scheduleOf(s: SubscriptionRecord, defaultTimezone: string): ScheduleInput {
   return subscriptionScheduleOf(s, defaultTimezone);
@@ -222,7 +223,10 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     const input = parseBody(SubscriptionUpdateBody, req.body).subscription;
     const s = await getSubscriptionByExternalId(ctx.db, organizationId, req.params.external_id);
     if (!s) throw notFound('subscription');
-    await updateSubscription(ctx, organizationId, s, input, new Date());
+    const { subscription_at: subscriptionAt, ...terms } = input;
+    // A pending subscription's start (issue 11): moved first, so a refusal leaves name / ending_at unchanged.
+    if (subscriptionAt !== undefined) await moveSubscriptionStart(ctx, organizationId, s, subscriptionAt, new Date());
+    await updateSubscription(ctx, organizationId, s, terms, new Date());
     ctx.cache.invalidateSubscription(organizationId, s.externalId);
     const after = (await getSubscriptionByExternalId(ctx.db, organizationId, s.externalId))!;
     res.json({ subscription: (await serializeAll(ctx, organizationId, [after], defaultTimezoneOf(res)))[0] });
@@ -262,6 +266,11 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     // Lago's on_termination_invoice (query): generate (default) | skip (no termination invoice). Pay in advance, issue 11.
     const onTerminationInvoice = req.query.on_termination_invoice ?? 'generate';
     if (onTerminationInvoice !== 'generate' && onTerminationInvoice !== 'skip') throw validationError({ on_termination_invoice: ['value_is_invalid'] });
+    // Lago's on_termination_credit_note (query): credit (default: the unused advance fee credited) | skip. `refund`
+    // is Lago's too; not supported yet (the credit note would have to refund the paid part through the provider).
+    const onTerminationCreditNote = req.query.on_termination_credit_note ?? 'credit';
+    if (onTerminationCreditNote === 'refund') throw validationError({ on_termination_credit_note: ['not_supported'] });
+    if (onTerminationCreditNote !== 'credit' && onTerminationCreditNote !== 'skip') throw validationError({ on_termination_credit_note: ['value_is_invalid'] });
     const s = await getSubscriptionByExternalId(ctx.db, organizationId, req.params.external_id);
     if (!s) throw notFound('subscription');
     if (s.status === 'terminated') {
@@ -275,7 +284,10 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       // termination_in_progress; once the workflow has completed, its result is the first call's result. The update
       // returns once the workflow's markSubscriptionTerminated activity has written the row (the one write of a
       // termination).
-      await terminateOnce(handle, s.id, onTerminationInvoice === 'skip' ? { onTerminationInvoice } : {});
+      await terminateOnce(handle, s.id, {
+        ...(onTerminationInvoice === 'skip' ? { onTerminationInvoice } : {}),
+        ...(onTerminationCreditNote === 'skip' ? { onTerminationCreditNote } : {}),
+      });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         const type = err.cause.type ?? 'termination_failed';
