@@ -11,9 +11,9 @@
 // their clock, so only their "not running" case is healed here.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { startSubscriptionWorkflow, subscriptionScheduleOf } from '../contracts/subscription-start';
 import type { Knex } from 'knex';
-import { nextPeriod, type ScheduleInput } from '../billing/period';
-import type { Interval } from '../billing/types';
+import { nextPeriod } from '../billing/period';
 import {
   FINALIZE_INVOICE_UPDATE,
   RETRY_PERIOD_CLOSE_SIGNAL,
@@ -58,18 +58,9 @@ export interface SweepSubscriptionsInput {
 const CLOSED_FAILED = new Set(['FAILED', 'TERMINATED', 'TIMED_OUT', 'CANCELLED']);
 const MAX_IDS = 50;
 
-function scheduleOfRecord(s: SubscriptionRecord, defaultTimezone: string): ScheduleInput {
-  return {
-    subscriptionAt: s.subscriptionAt.toISOString(),
-    interval: s.planInterval as Interval,
-    billingTime: s.billingTime,
-    timezone: s.customerTimezone ?? defaultTimezone,
-  };
-}
-
 /** The workflow state of a subscription rebuilt from Postgres: the period after its last period invoice. */
 export async function restartStateOf(db: Knex, s: SubscriptionRecord): Promise<SubscriptionWorkflowState> {
-  const schedule = scheduleOfRecord(s, await organizationDefaultTimezone(db, s.organizationId));
+  const schedule = subscriptionScheduleOf(s, await organizationDefaultTimezone(db, s.organizationId));
   const billed = await billedPeriodsOf(db, s.organizationId, s.id);
   return {
     version: 1,
@@ -85,11 +76,6 @@ export async function restartStateOf(db: Knex, s: SubscriptionRecord): Promise<S
     usageSignalsReceived: 0,
     ...(s.testClockId ? { testClockId: s.testClockId } : {}),
   };
-}
-
-function isUndefinedSearchAttribute(err: unknown): boolean {
-  const text = `${(err as Error)?.message ?? ''} ${String((err as Error)?.cause ?? '')}`;
-  return /search attribute .* is not defined/i.test(text);
 }
 
 type Status = { name: string; periodEndMs: number | null } | 'not_found';
@@ -114,33 +100,9 @@ export function createFleetActivities(deps: FleetActivityDeps) {
 
   async function restart(client: Client, s: SubscriptionRecord): Promise<boolean> {
     const state = await restartStateOf(db, s);
-    const options = {
-      taskQueue: deps.taskQueue,
-      workflowId: subscriptionWorkflowId(s.id),
-      args: [state] as [SubscriptionWorkflowState],
-      // A failed / terminated / timed-out run may be replaced; a completed one (a termination) never.
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY' as const,
-      workflowIdConflictPolicy: 'USE_EXISTING' as const,
-    };
-    const typedSearchAttributes = [
-      { key: SEARCH_ATTRIBUTE_KEYS.CustomerId, value: s.externalCustomerId },
-      { key: SEARCH_ATTRIBUTE_KEYS.SubscriptionId, value: s.externalId },
-      { key: SEARCH_ATTRIBUTE_KEYS.PlanCode, value: s.planCode },
-      { key: SEARCH_ATTRIBUTE_KEYS.SubscriptionStatus, value: 'active' },
-    ];
-    try {
-      await client.workflow.start('subscriptionWorkflow', { ...options, typedSearchAttributes });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
-      if (!isUndefinedSearchAttribute(err)) throw err;
-      try {
-        await client.workflow.start('subscriptionWorkflow', options);
-      } catch (e) {
-        if (e instanceof WorkflowExecutionAlreadyStartedError) return false;
-        throw e;
-      }
-    }
-    return true;
+    // A failed / terminated / timed-out run may be replaced; a completed one (a termination) never.
+    const started = await startSubscriptionWorkflow(client, s, state, { taskQueue: deps.taskQueue, workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY' });
+    return started === 'started';
   }
 
   return {

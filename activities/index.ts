@@ -15,6 +15,9 @@ import { createThresholdActivities } from './thresholds';
 import type { SubscriptionActivities } from './types';
 import { createWebhookActivities, type WebhookActivityDeps, type WebhookActivities } from './webhooks';
 import { createWalletActivities, type WalletActivities } from './wallets';
+import { createCreditActivities, type CreditActivities } from './credits';
+import { createUnusedFeeCreditActivities } from './unused-fee-credit';
+import type { UnusedFeeCreditActivities } from './unused-fee-credit-types';
 
 export interface ActivityDeps {
   db: Knex;
@@ -26,7 +29,7 @@ export interface ActivityDeps {
   webhooks?: Omit<WebhookActivityDeps, 'db'>;
 }
 
-export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities & PlanChangeActivities {
+export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities & PlanChangeActivities & CreditActivities & UnusedFeeCreditActivities {
   const invoiceActivities = createInvoiceActivities(deps);
   return withHeartbeats({
     // Pay in advance (issue 11): the start invoice reuses the period-invoice activity.
@@ -39,6 +42,9 @@ export function createActivities(deps: ActivityDeps): SubscriptionActivities & F
     ...createThresholdActivities(deps),
     ...createWebhookActivities({ db: deps.db, ...deps.webhooks }),
     ...createWalletActivities(deps),
+    // The unused advance fee's credit note on termination / upgrade (issue 11, workflows/unused-fee-credit.ts).
+    ...createCreditActivities(deps),
+    ...createUnusedFeeCreditActivities(deps),
   });
 }
 

@@ -118,6 +118,8 @@ export interface TerminateRequest {
   terminatedAt?: string;
   /** Lago's `on_termination_invoice`: `skip` issues no termination invoice (default `generate`). Pay in advance, issue 11. */
   onTerminationInvoice?: 'generate' | 'skip';
+  /** Lago's `on_termination_credit_note`: `skip` issues no credit note for the unused advance fee (default `credit`). */
+  onTerminationCreditNote?: 'credit' | 'skip';
 }
 
 export interface TerminateResult {

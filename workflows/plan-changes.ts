@@ -32,6 +32,9 @@ import { periodAfterChange } from '../billing/plan-change';
 import type { PeriodPair } from '../billing/period';
 import type { Period } from '../billing/types';
 import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
+import { invoicePeriod } from './period-invoice';
+import { creditUnusedAdvanceFee } from './unused-fee-credit';
+import { PendingStart } from './pending-start';
 import type { BillingPeriodState, PendingPlanChangeState, SubscriptionWorkflowState } from '../contracts/workflows';
 
 export const PLAN_CHANGES_PATCH = 'plan-changes-v1';
@@ -93,6 +96,7 @@ export class PlanChanges {
   pending: PendingPlanChangeState | null;
   upgrade: { request: PlanChangeRequest; effectiveAt: string } | null = null;
   upgradeOutcome: UpgradeOutcome | null = null;
+  readonly pendingStart = new PendingStart();
 
   constructor(
     state: SubscriptionWorkflowState,
@@ -137,6 +141,7 @@ export class PlanChanges {
       { validator: (req) => this.validateTerms(sub, req) },
     );
     if (this.endingAt !== null) this.armEndingTimer(sub);
+    this.pendingStart.register(sub);
   }
 
   validatePlanChange(sub: SubscriptionView, req: PlanChangeRequest): void {
@@ -200,25 +205,23 @@ export class PlanChanges {
     const { request, effectiveAt } = this.upgrade;
     const resume = sub.phase;
     sub.phase = 'closing';
-    let invoice: PeriodInvoiceResult;
-    try {
-      invoice = await activities.createPeriodInvoice({
-        organizationId: sub.input.organizationId,
-        subscriptionId: sub.input.subscriptionId,
-        kind: 'subscription',
-        period: { start: sub.period.start, end: effectiveAt },
-        fullPeriod: sub.current.fullPeriod,
-      });
-    } catch (err) {
-      const failure = businessFailureOf(err);
-      if (!failure) throw err;
+    const closed = await invoicePeriod(
+      { organizationId: sub.input.organizationId, subscriptionId: sub.input.subscriptionId, kind: 'subscription', period: { start: sub.period.start, end: effectiveAt }, current: sub.current },
+      async (org, inv) => {
+        // The old plan's unused advance fee is credited (patched 'unused-fee-credit-v1', workflows/unused-fee-credit.ts).
+        await creditUnusedAdvanceFee({ organizationId: sub.input.organizationId, subscriptionId: sub.input.subscriptionId, at: effectiveAt, reason: 'upgrade' });
+        await this.startInvoiceWorkflow(org, inv);
+      },
+    );
+    if (!closed.ok) {
+      const { failure } = closed;
       log.error('Invoicing the period before an upgrade failed with a business failure', { type: failure.type, message: failure.message });
       this.upgradeOutcome = { ok: false, failure: ApplicationFailure.nonRetryable(failure.message, failure.type ?? 'plan_change_failed') };
       this.upgrade = null;
       sub.phase = resume;
       return null;
     }
-    await this.startInvoiceWorkflow(sub.input.organizationId, invoice);
+    const { invoice } = closed;
     let applied: { planCode: string; interval: SubscriptionWorkflowState['schedule']['interval'] };
     try {
       applied = await activities.applyPlanChange({
@@ -251,11 +254,13 @@ export class PlanChanges {
    * A pending subscription waits for its start, then becomes active. No command for a subscription that has
    * started (every run but a pending subscription's first).
    */
-  async awaitStart(sub: SubscriptionView): Promise<void> {
+  async awaitStart(sub: SubscriptionView): Promise<SubscriptionWorkflowState | null> {
     const untilStartMs = Date.parse(sub.period.start) - Date.now();
-    if (sub.input.closedPeriods > 0 || untilStartMs <= 0 || !patched(PLAN_CHANGES_PATCH)) return;
-    await sleep(untilStartMs);
+    if (sub.input.closedPeriods > 0 || untilStartMs <= 0 || !patched(PLAN_CHANGES_PATCH)) return null;
+    // The start may move while pending (workflows/pending-start.ts, patch pending-start-move-v1): the next run waits.
+    if (!(await this.pendingStart.waitForStart(untilStartMs, sleep))) return this.carry(this.pendingStart.movedState(sub.input));
     await activities.activateSubscription({ organizationId: sub.input.organizationId, subscriptionId: sub.input.subscriptionId });
+    return null;
   }
 
   /**

@@ -55,6 +55,8 @@ import type { invoiceWorkflow } from './invoice';
 import { ADVANCE_BILLING_PATCH, AdvanceBilling, billPendingInAdvance, finishAdvancePeriod, startAdvanceRun } from './advance-billing';
 import { invoiceClockFields, subscriptionTestClock } from './test-clock';
 import { DUNNING_SUSPEND_PATCH, SubscriptionSuspension, carrySuspension } from './suspension';
+import { invoicePeriod } from './period-invoice';
+import { creditUnusedAdvanceFee, type OnTerminationCreditNote } from './unused-fee-credit';
 import {
   SEARCH_ATTRIBUTE_KEYS,
   billingRulesChangedSignal,
@@ -123,6 +125,8 @@ export class SubscriptionEntity {
   retryRequested = false;
   terminationRequest: { terminatedAt: string; resumePhase: Phase } | null = null;
   terminationOutcome: TerminationOutcome | null = null;
+  /** Set by the workflow function: records a termination request's options (see subscriptionWorkflow). */
+  noteTerminationOptions: (req: TerminateRequest | undefined) => void = () => undefined;
 
   // Usage thresholds and alerts (see the header). `rules` is null until loaded in this run.
   rules: BillingRules | null = null;
@@ -421,24 +425,16 @@ async function startInvoiceWorkflow(organizationId: string, invoice: PeriodInvoi
 
 /** Invoices the ended period and starts its invoice workflow. False when a business failure blocked it. */
 async function closePeriod(sub: SubscriptionEntity): Promise<boolean> {
-  let invoice: PeriodInvoiceResult;
-  try {
-    invoice = await activities.createPeriodInvoice({
-      organizationId: sub.input.organizationId,
-      subscriptionId: sub.input.subscriptionId,
-      kind: 'subscription',
-      period: sub.current.period,
-      fullPeriod: sub.current.fullPeriod,
-    });
-  } catch (err) {
-    const failure = businessFailureOf(err);
-    if (!failure) throw err;
-    const state = sub.recordCloseFailure(failure);
+  const outcome = await invoicePeriod(
+    { ...idsOf(sub), kind: 'subscription', period: sub.current.period, current: sub.current },
+    (org, invoice) => startInvoiceWorkflow(org, invoice, invoiceClockFields(sub.input, sub.period.end)),
+  );
+  if (!outcome.ok) {
+    const state = sub.recordCloseFailure(outcome.failure);
     log.error('Closing the period failed with a business failure; retrying later', { ...state, period: sub.period });
     upsertStatus(sub);
     return false;
   }
-  await startInvoiceWorkflow(sub.input.organizationId, invoice, invoiceClockFields(sub.input, sub.period.end));
   if (sub.billingFailure) {
     sub.billingFailure = null;
     upsertStatus(sub);
@@ -446,31 +442,35 @@ async function closePeriod(sub: SubscriptionEntity): Promise<boolean> {
   return true;
 }
 
+function idsOf(sub: SubscriptionEntity): { organizationId: string; subscriptionId: string } {
+  return { organizationId: sub.input.organizationId, subscriptionId: sub.input.subscriptionId };
+}
+
 /** Bills [period start, terminatedAt), starts the invoice workflow, marks the subscription terminated. */
-async function terminate(sub: SubscriptionEntity, terminatedAt: string, adv: AdvanceBilling): Promise<TerminationOutcome> {
+async function terminate(sub: SubscriptionEntity, terminatedAt: string, adv: AdvanceBilling, creditNote: OnTerminationCreditNote = 'credit'): Promise<TerminationOutcome> {
   // Pay in advance (patched, workflows/advance-billing.ts): events billed per event first; `skip` issues no invoice.
   await finishAdvancePeriod(adv, sub.input, sub.current, startInvoiceWorkflow);
+  // The unused advance fee's credit note (patched 'unused-fee-credit-v1', workflows/unused-fee-credit.ts).
+  const creditUnused = () => creditUnusedAdvanceFee({ ...idsOf(sub), at: terminatedAt, reason: 'termination' }, creditNote);
   if (adv.skipsTerminationInvoice()) {
+    await creditUnused();
     await activities.markSubscriptionTerminated({ organizationId: sub.input.organizationId, subscriptionId: sub.input.subscriptionId, terminatedAt });
     return { ok: true, result: { invoiceId: null, totalAmountCents: 0, terminatedAt } };
   }
-  let invoice: PeriodInvoiceResult;
-  try {
-    invoice = await activities.createPeriodInvoice({
-      organizationId: sub.input.organizationId,
-      subscriptionId: sub.input.subscriptionId,
-      kind: 'termination',
-      period: { start: sub.period.start, end: terminatedAt },
-      fullPeriod: sub.current.fullPeriod,
-    });
-  } catch (err) {
-    const failure = businessFailureOf(err);
-    if (!failure) throw err;
+  const outcome = await invoicePeriod(
+    { ...idsOf(sub), kind: 'termination', period: { start: sub.period.start, end: terminatedAt }, current: sub.current },
+    async (org, inv) => {
+      await creditUnused();
+      await startInvoiceWorkflow(org, inv, invoiceClockFields(sub.input, terminatedAt));
+    },
+  );
+  if (!outcome.ok) {
+    const { failure } = outcome;
     log.error('Invoicing the termination failed with a business failure', { type: failure.type, message: failure.message });
     return { ok: false, failure: ApplicationFailure.nonRetryable(failure.message, failure.type ?? 'termination_failed') };
   }
   // From here the termination is committed: the invoice exists, the rest only records it.
-  await startInvoiceWorkflow(sub.input.organizationId, invoice, invoiceClockFields(sub.input, terminatedAt));
+  const { invoice } = outcome;
   await activities.markSubscriptionTerminated({
     organizationId: sub.input.organizationId,
     subscriptionId: sub.input.subscriptionId,
@@ -552,6 +552,12 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
   const adv = new AdvanceBilling(patched(ADVANCE_BILLING_PATCH));
   // Plan changes, ending_at, scheduled start (workflows/plan-changes.ts, patch plan-changes-v1).
   const planChanges = new PlanChanges(state, startInvoiceWorkflow);
+  let creditNoteOption: OnTerminationCreditNote = 'credit'; // Lago's on_termination_credit_note (unused-fee-credit-v1)
+  // The termination's options, from this handler or the test clock's (workflows/test-clock.ts).
+  sub.noteTerminationOptions = (req) => {
+    adv.onTerminationRequest(req);
+    creditNoteOption = req?.onTerminationCreditNote === 'skip' ? 'skip' : 'credit';
+  };
   planChanges.register(sub);
   // Dunning consequence suspend_subscription (workflows/suspension.ts, patch dunning-suspend-v1): holds period closes.
   const suspension = patched(DUNNING_SUSPEND_PATCH) ? new SubscriptionSuspension(state, () => sub.searchStatus()) : null;
@@ -573,7 +579,7 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
     async (req) => {
       // The validator is not re-run on replay: the handler relies only on state, not on its checks.
       sub.requestTermination(SubscriptionEntity.requestedTerminatedAt(req));
-      adv.onTerminationRequest(req);
+      sub.noteTerminationOptions(req);
       await condition(() => sub.terminationOutcome !== null);
       const outcome = sub.terminationOutcome!;
       if (!outcome.ok) throw outcome.failure;
@@ -585,7 +591,12 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
   upsertSubscriptionSearchAttributes(sub);
   // Test clocks (workflows/test-clock.ts, patched 'test-clocks-v1'): the period ends when the clock says so.
   const clock = await subscriptionTestClock(state, sub);
-  await planChanges.awaitStart(sub);
+  const moved = await planChanges.awaitStart(sub);
+  if (moved) {
+    // A pending subscription's start moved (patched 'pending-start-move-v1'): the next run waits for the new start.
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof subscriptionWorkflow>(carrySuspension(suspension, moved));
+  }
 
   for (;;) {
     const terminationPending = () => (sub.terminationRequest !== null && sub.terminationOutcome === null) || planChanges.due(sub);
@@ -635,7 +646,7 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
 
     if (terminationPending()) {
       const request = sub.terminationRequest!;
-      const outcome = await terminate(sub, request.terminatedAt, adv);
+      const outcome = await terminate(sub, request.terminatedAt, adv, creditNoteOption);
       sub.terminationOutcome = outcome;
       if (!outcome.ok) {
         sub.terminationRequest = null;

@@ -86,6 +86,8 @@ export interface TerminableSubscription {
   period: { start: string; end: string };
   terminationOutcome: { ok: true; result: TerminateResult } | { ok: false; failure: ApplicationFailure } | null;
   requestTermination(terminatedAt: string): void;
+  /** The request's options (on_termination_invoice / on_termination_credit_note), read by the termination. */
+  noteTerminationOptions?(req: TerminateRequest | undefined): void;
 }
 
 /**
@@ -121,6 +123,7 @@ export async function subscriptionTestClock(state: SubscriptionWorkflowState, su
     terminateUpdate,
     async (req) => {
       sub.requestTermination(validateTerminationOnClock(sub, clock, req));
+      sub.noteTerminationOptions?.(req);
       await condition(() => sub.terminationOutcome !== null);
       const outcome = sub.terminationOutcome!;
       if (!outcome.ok) throw outcome.failure;

@@ -1,8 +1,8 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
+import { startSubscriptionWorkflow, subscriptionScheduleOf } from '../../contracts/subscription-start';
 import { Router } from 'express';
 import type { ScheduleInput } from '../../billing/period';
-import type { Interval } from '../../billing/types';
 import { getPlanByCode } from '../../db/repositories/plans';
 import { assignCustomerCurrencyIfUnset, getCustomerByExternalId } from '../../db/repositories/customers';
 import {
@@ -12,7 +12,6 @@ import {
   type SubscriptionRecord,
 } from '../../db/repositories/subscriptions';
 import {
-  SEARCH_ATTRIBUTE_KEYS,
   SUBSCRIPTION_TASK_QUEUE,
   subscriptionWorkflowId,
   terminateUpdate,
@@ -32,14 +31,10 @@ import { planChangeViews, type PlanChangeView } from '../../db/repositories/plan
 import { firstBilledPeriod, trialEndsAt } from '../../billing/plan-change';
 import { openPeriodAt } from '../../usage/open-period';
 import { testClockForNewSubscription } from '../services/test-clock-time';
+import { moveSubscriptionStart } from '../services/pending-start';
 
 export function scheduleOf(s: SubscriptionRecord, defaultTimezone: string): ScheduleInput {
-  return {
-    subscriptionAt: s.subscriptionAt.toISOString(),
-    interval: s.planInterval as Interval,
-    billingTime: s.billingTime,
-    timezone: s.customerTimezone ?? defaultTimezone,
-  };
+  return subscriptionScheduleOf(s, defaultTimezone);
 }
 
 export function serializeSubscription(s: SubscriptionRecord, defaultTimezone = 'UTC', now = new Date(), change?: PlanChangeView) {
@@ -126,45 +121,7 @@ export async function ensureSubscriptionWorkflow(
     ...(s.billingStartsAt ? { current: firstBilledPeriod(scheduleOf(s, defaultTimezone), s.billingStartsAt.toISOString()) } : {}),
     ...(s.endingAt ? { endingAt: s.endingAt.toISOString() } : {}),
   };
-  const options = {
-    taskQueue,
-    workflowId: subscriptionWorkflowId(s.id),
-    args: [state] as [SubscriptionWorkflowState],
-    workflowIdConflictPolicy: 'USE_EXISTING' as const,
-    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
-  };
-  const typedSearchAttributes = [
-    { key: SEARCH_ATTRIBUTE_KEYS.CustomerId, value: s.externalCustomerId },
-    { key: SEARCH_ATTRIBUTE_KEYS.SubscriptionId, value: s.externalId },
-    { key: SEARCH_ATTRIBUTE_KEYS.PlanCode, value: s.planCode },
-    { key: SEARCH_ATTRIBUTE_KEYS.SubscriptionStatus, value: 'active' },
-  ];
-  try {
-    await temporal.workflow.start('subscriptionWorkflow', { ...options, typedSearchAttributes });
-  } catch (err) {
-    // A closed run with this id: the subscription's process already ended; never start a second one.
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
-    // A namespace without Meterline's search attributes (e.g. the time-skipping test server): billing must
-    // still run; operators lose the UI filters, so say so loudly.
-    if (isUndefinedSearchAttribute(err)) {
-      logger?.warn('search attributes are not registered in this Temporal namespace; starting the workflow without them', {
-        workflowId: options.workflowId,
-      });
-      try {
-        await temporal.workflow.start('subscriptionWorkflow', options);
-      } catch (e) {
-        if (e instanceof WorkflowExecutionAlreadyStartedError) return;
-        throw e;
-      }
-      return;
-    }
-    throw err;
-  }
-}
-
-function isUndefinedSearchAttribute(err: unknown): boolean {
-  const text = `${(err as Error)?.message ?? ''} ${String((err as Error)?.cause ?? '')}`;
-  return /search attribute .* is not defined/i.test(text);
+  await startSubscriptionWorkflow(temporal, s, state, { taskQueue, workflowIdReusePolicy: 'REJECT_DUPLICATE', logger });
 }
 
 /** The update id of a subscription's termination: one per subscription (a business id, never random). */
@@ -266,7 +223,10 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     const input = parseBody(SubscriptionUpdateBody, req.body).subscription;
     const s = await getSubscriptionByExternalId(ctx.db, organizationId, req.params.external_id);
     if (!s) throw notFound('subscription');
-    await updateSubscription(ctx, organizationId, s, input, new Date());
+    const { subscription_at: subscriptionAt, ...terms } = input;
+    // A pending subscription's start (issue 11): moved first, so a refusal leaves name / ending_at unchanged.
+    if (subscriptionAt !== undefined) await moveSubscriptionStart(ctx, organizationId, s, subscriptionAt, new Date());
+    await updateSubscription(ctx, organizationId, s, terms, new Date());
     ctx.cache.invalidateSubscription(organizationId, s.externalId);
     const after = (await getSubscriptionByExternalId(ctx.db, organizationId, s.externalId))!;
     res.json({ subscription: (await serializeAll(ctx, organizationId, [after], defaultTimezoneOf(res)))[0] });
@@ -306,6 +266,11 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     // Lago's on_termination_invoice (query): generate (default) | skip (no termination invoice). Pay in advance, issue 11.
     const onTerminationInvoice = req.query.on_termination_invoice ?? 'generate';
     if (onTerminationInvoice !== 'generate' && onTerminationInvoice !== 'skip') throw validationError({ on_termination_invoice: ['value_is_invalid'] });
+    // Lago's on_termination_credit_note (query): credit (default: the unused advance fee credited) | skip. `refund`
+    // is Lago's too; not supported yet (the credit note would have to refund the paid part through the provider).
+    const onTerminationCreditNote = req.query.on_termination_credit_note ?? 'credit';
+    if (onTerminationCreditNote === 'refund') throw validationError({ on_termination_credit_note: ['not_supported'] });
+    if (onTerminationCreditNote !== 'credit' && onTerminationCreditNote !== 'skip') throw validationError({ on_termination_credit_note: ['value_is_invalid'] });
     const s = await getSubscriptionByExternalId(ctx.db, organizationId, req.params.external_id);
     if (!s) throw notFound('subscription');
     if (s.status === 'terminated') {
@@ -319,7 +284,10 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       // termination_in_progress; once the workflow has completed, its result is the first call's result. The update
       // returns once the workflow's markSubscriptionTerminated activity has written the row (the one write of a
       // termination).
-      await terminateOnce(handle, s.id, onTerminationInvoice === 'skip' ? { onTerminationInvoice } : {});
+      await terminateOnce(handle, s.id, {
+        ...(onTerminationInvoice === 'skip' ? { onTerminationInvoice } : {}),
+        ...(onTerminationCreditNote === 'skip' ? { onTerminationCreditNote } : {}),
+      });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         const type = err.cause.type ?? 'termination_failed';

@@ -29,8 +29,9 @@ export const SubscriptionUpdateBody = z.object({
   subscription: z.object({
     name: z.string().nullable().optional(),
     ending_at: isoDateTime.nullable().optional(),
-    // Not implemented: moving a pending subscription's start, per-customer plan overrides (refused, never ignored).
-    subscription_at: z.null({ error: 'not_supported' }).optional(),
+    // A pending subscription's start moves (api/services/pending-start.ts); refused once it has started.
+    subscription_at: isoDateTime.optional(),
+    // Not implemented: per-customer plan overrides (refused, never ignored).
     plan_overrides: z.null({ error: 'not_supported' }).optional(),
   }),
 });

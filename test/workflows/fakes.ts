@@ -18,6 +18,7 @@ import type {
 } from '../../activities/types';
 import { type SubscriptionWorkflowState } from '../../workflows/messages';
 import type { PaymentActivities } from '../../activities/payment-types';
+import { fakeUnusedFeeCreditActivities } from './unused-fee-credit-fakes';
 import { fakePaymentActivities } from './payment-fakes';
 import { awaitStartedChildren } from '../support/workflow-leaks';
 
@@ -138,7 +139,8 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
     },
   };
   // Payment collection: no provider configured (invoice workflows attempt nothing and end after finalizing).
-  return { activities: { ...activities, ...fakePaymentActivities().activities }, calls };
+  // The unused advance fee's credit (issue 11, patch unused-fee-credit-v1): answered like the real activity.
+  return { activities: { ...activities, ...fakePaymentActivities().activities, ...fakeUnusedFeeCreditActivities().activities }, calls };
 }
 
 export const invalidPlan = (): ApplicationFailure =>

@@ -34,6 +34,8 @@ import { MIN_CHECK_SPACING_MS } from '../../workflows/subscription';
 import { testClockAdvancedSignal } from '../../workflows/test-clock';
 import { planChangeUpdate } from '../../workflows/plan-changes';
 import { fakePlanChangeActivities } from './plan-change-fakes';
+import { fakeUnusedFeeCreditActivities } from './unused-fee-credit-fakes';
+import { subscriptionStartUpdate } from '../../workflows/pending-start';
 
 /** Plan changes the recorder's fake applyPlanChange knows (patch plan-changes-v1). */
 const REC_PLAN_CHANGES = { 'chg-rec-up': { planCode: 'scale', interval: 'yearly' as const } };
@@ -69,6 +71,7 @@ async function withServer(fn: (env: TestWorkflowEnvironment, save: Save) => Prom
       activities: {
         ...(payments ? { ...activities, ...fakePaymentActivities(payments).activities } : activities),
         ...fakePlanChangeActivities(REC_PLAN_CHANGES).activities,
+        ...fakeUnusedFeeCreditActivities().activities,
         // Test clocks: the clock's time as Postgres holds it (workflows on a clock read it when they start).
         readTestClock: async () => ({ frozenTime: TEST_CLOCK_START }),
         // Dunning suspension (patch dunning-suspend-v1): suspended until the recorder marks the invoice paid.
@@ -309,7 +312,42 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((err) => {
+async function issue11Groups(): Promise<void> {
+  // The unused advance fee's credit (patched 'unused-fee-credit-v1'): an advance plan started 3 days ago, terminated
+  // an hour ago: the termination invoice, the credit activity, then the invoice workflow and the termination mark.
+  if (wanted('subscription-unused-fee-credit')) {
+    const advanceAt = new Date(Math.floor((Date.now() - 3 * 24 * HOUR_MS) / HOUR_MS) * HOUR_MS).toISOString();
+    await withServer(async (env, save) => {
+      const handle = await env.client.workflow.start(subscriptionWorkflow, {
+        workflowId: subscriptionWorkflowId('sub-rec-credit'),
+        taskQueue: SUBSCRIPTION_TASK_QUEUE,
+        args: [subscriptionState({ subscriptionId: 'sub-rec-credit', schedule: { subscriptionAt: advanceAt, interval: 'monthly', billingTime: 'anniversary', timezone: 'UTC' } })],
+      });
+      await eventually(async () => ((await handle.fetchHistory()).events ?? []).some((e) => e.timerStartedEventAttributes), 'the run waits on its timer');
+      await handle.executeUpdate(terminateUpdate, { args: [{ terminatedAt: new Date((await env.currentTimeMs()) - HOUR_MS).toISOString() }] });
+      await handle.result();
+      await save('subscription-unused-fee-credit', handle.workflowId, handle.firstExecutionRunId);
+    }, { advance: { subscriptionAt: advanceAt, payInAdvance: true } });
+  }
+  // A pending subscription's start moved (patched 'pending-start-move-v1'): the run waiting for its start gets
+  // subscriptionStartUpdate and continues as new with the moved start (run 1 saved).
+  if (wanted('subscription-pending-start-moved')) await withServer(async (env, save) => {
+    const now = await env.currentTimeMs();
+    const start = Math.floor(now / HOUR_MS) * HOUR_MS + 48 * HOUR_MS;
+    const handle = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId: subscriptionWorkflowId('sub-rec-pending'),
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [subscriptionState({ subscriptionId: 'sub-rec-pending', schedule: { subscriptionAt: new Date(start).toISOString(), interval: 'monthly', billingTime: 'anniversary', timezone: 'UTC' } })],
+    });
+    await eventually(async () => ((await handle.fetchHistory()).events ?? []).some((e) => e.timerStartedEventAttributes), 'the run waits for its start');
+    await handle.executeUpdate(subscriptionStartUpdate, { args: [{ subscriptionAt: new Date(start + 48 * HOUR_MS).toISOString() }] });
+    await eventually(async () => (await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).describe()).status.name === 'CONTINUED_AS_NEW', 'continued as new');
+    await save('subscription-pending-start-moved', handle.workflowId, handle.firstExecutionRunId);
+    await env.client.workflow.getHandle(handle.workflowId).terminate('recorded');
+  });
+}
+
+main().then(issue11Groups).catch((err) => {
   console.error(err);
   process.exit(1);
 });
