@@ -1,33 +1,14 @@
 // The OpenAPI part for Lago's everyday API (issue 13: api/routes/catalog-edits.ts, api/routes/everyday-reads.ts),
 // merged into api/schemas/openapi.ts method by method (several of its paths already hold other methods).
-import { z } from 'zod';
 import { paginationQuery } from './common';
+import { errorAnswers, jsonBody, okResponse, pathParam, queryParameters, schemaOf } from './openapi-helpers';
 import { BillableMetricUpdateBody, CustomerListQuery, EventListQuery, FeeListQuery, PlanUpdateBody, ProjectedUsageQuery } from './everyday';
 import type { ResponseName } from './responses';
 import { SubscriptionListQuery } from './subscriptions';
 
-function schemaOf(s: z.ZodType): Record<string, unknown> {
-  const json = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  delete json.$schema;
-  return json;
-}
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const errorRef = { content: { 'application/json': { schema: ref('Error') } } };
-const errors = {
-  '400': { description: 'Malformed JSON', ...errorRef },
-  '401': { description: 'Missing or invalid API key', ...errorRef },
-  '404': { description: 'Not found (`<resource>_not_found`)', ...errorRef },
-  '422': { description: 'Validation errors (`error_details: {field: [codes]}`)', ...errorRef },
-};
-const ok = (name: ResponseName) => ({ '200': { description: 'OK (Lago envelope)', content: { 'application/json': { schema: ref(name) } } }, ...errors });
-const pathParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
-const body = (name: string) => ({ required: true, content: { 'application/json': { schema: ref(name) } } });
-
-function queryParameters(query: z.ZodObject) {
-  const json = schemaOf(query) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
-  return Object.entries(json.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: (json.required ?? []).includes(name), schema }));
-}
+const errors = errorAnswers(['400', '401', '404', '422']);
+const ok = (name: ResponseName) => ({ ...okResponse(name), ...errors });
+const body = jsonBody;
 
 function everydayPaths(): Record<string, Record<string, unknown>> {
   const code = [pathParam('code')];
