@@ -5,7 +5,7 @@ import { validatePlan } from '../../billing/plan-validation';
 import type { BillableMetric, Plan } from '../../billing/types';
 import { metricsByIdsOrCodes, toBillingMetric, type BillableMetricRecord } from '../../db/repositories/billable-metrics';
 import { DuplicateCodeError } from '../../db/repositories/errors';
-import { createPlan, getPlanByCode, type PlanRecord } from '../../db/repositories/plans';
+import { createPlan, getPlanByCode, type NewPlan, type PlanRecord } from '../../db/repositories/plans';
 import { orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { addDetail, notFound, validationError } from '../errors';
@@ -149,52 +149,58 @@ export function planBodyValidator(ctx: RouteContext) {
   };
 }
 
+export type ValidatedPlan = Awaited<ReturnType<ReturnType<typeof planBodyValidator>>>;
+
+/**
+ * The validated plan body as the repository writes it (POST /plans; PUT /plans and the nested charge routes add
+ * the ids of the thresholds and charges they keep). One mapper from Lago's input to the stored plan.
+ */
+export function newPlanOf({ plan, input, byId, byCode, planTaxes, chargeTaxes }: ValidatedPlan): NewPlan {
+  return {
+    code: input.code,
+    name: input.name,
+    description: input.description ?? null,
+    interval: input.interval,
+    amountCents: input.amount_cents,
+    amountCurrency: input.amount_currency,
+    payInAdvance: input.pay_in_advance,
+    trialPeriod: String(plan.trialPeriodDays),
+    minimumCommitmentAmountCents: plan.minimumCommitmentAmountCents,
+    usageThresholds: input.usage_thresholds.map((t) => ({
+      amount_cents: t.amount_cents,
+      recurring: t.recurring,
+      threshold_display_name: t.threshold_display_name ?? null,
+    })),
+    taxIds: planTaxes.map((t) => t.id),
+    chargeTaxIds: chargeTaxes.map((list) => list.map((t) => t.id)),
+    charges: input.charges.map((c) => {
+      const metric =
+        (c.billable_metric_id !== undefined ? byId.get(c.billable_metric_id) : undefined) ??
+        (c.billable_metric_code !== undefined ? byCode.get(c.billable_metric_code) : undefined);
+      return {
+        billableMetricId: metric!.id,
+        chargeModel: c.charge_model,
+        payInAdvance: c.pay_in_advance,
+        invoiceable: c.invoiceable,
+        prorated: c.prorated,
+        minAmountCents: c.min_amount_cents,
+        invoiceDisplayName: c.invoice_display_name ?? null,
+        properties: c.properties,
+        filters: c.filters.map((f) => ({ invoice_display_name: f.invoice_display_name ?? null, properties: f.properties, values: f.values })),
+      };
+    }),
+  };
+}
+
 export function planRoutes(ctx: RouteContext): Router {
   const r = Router();
   const validatePlanBody = planBodyValidator(ctx);
 
   r.post('/plans', async (req, res) => {
     const organizationId = orgId(res);
-    const { plan, input, byId, byCode, planTaxes, chargeTaxes } = await validatePlanBody(organizationId, req.body);
+    const validated = await validatePlanBody(organizationId, req.body);
     try {
-      const created = await createPlan(ctx.db, organizationId, {
-        code: input.code,
-        name: input.name,
-        description: input.description ?? null,
-        interval: input.interval,
-        amountCents: input.amount_cents,
-        amountCurrency: input.amount_currency,
-        payInAdvance: input.pay_in_advance,
-        trialPeriod: String(plan.trialPeriodDays),
-        minimumCommitmentAmountCents: plan.minimumCommitmentAmountCents,
-        usageThresholds: input.usage_thresholds.map((t) => ({
-          amount_cents: t.amount_cents,
-          recurring: t.recurring,
-          threshold_display_name: t.threshold_display_name ?? null,
-        })),
-        taxIds: planTaxes.map((t) => t.id),
-        chargeTaxIds: chargeTaxes.map((list) => list.map((t) => t.id)),
-        charges: input.charges.map((c) => {
-          const metric =
-            (c.billable_metric_id !== undefined ? byId.get(c.billable_metric_id) : undefined) ??
-            (c.billable_metric_code !== undefined ? byCode.get(c.billable_metric_code) : undefined);
-          return {
-            billableMetricId: metric!.id,
-            chargeModel: c.charge_model,
-            payInAdvance: c.pay_in_advance,
-            invoiceable: c.invoiceable,
-            prorated: c.prorated,
-            minAmountCents: c.min_amount_cents,
-            invoiceDisplayName: c.invoice_display_name ?? null,
-            properties: c.properties,
-            filters: c.filters.map((f) => ({
-              invoice_display_name: f.invoice_display_name ?? null,
-              properties: f.properties,
-              values: f.values,
-            })),
-          };
-        }),
-      });
+      const created = await createPlan(ctx.db, organizationId, newPlanOf(validated));
       ctx.catalogChanged(organizationId); // charge filters/group keys change the rollup dimensions
       res.status(200).json({ plan: serializePlan(created, await loadPlanTaxes(ctx.db, organizationId, created)) });
     } catch (err) {
