@@ -66,8 +66,8 @@ function metricInput(m: BillableMetricRecord) {
   };
 }
 
-/** The stored plan as Lago's create input, charges with their `id` (the base a PUT body is merged onto). */
-async function planInput(ctx: RouteContext, organizationId: string, p: PlanRecord) {
+/** The stored plan as Lago's create input (charges with code, filters with lago_id), charges with their `id` (the base a PUT body is merged onto). */
+export async function planInput(ctx: RouteContext, organizationId: string, p: PlanRecord) {
   const taxes = await loadPlanTaxes(ctx.db, organizationId, p);
   return {
     name: p.name,
@@ -88,6 +88,7 @@ async function planInput(ctx: RouteContext, organizationId: string, p: PlanRecor
     tax_codes: taxes.plan.map((t) => t.code),
     charges: p.charges.map((c) => ({
       id: c.id,
+      ...(c.code !== null ? { code: c.code } : {}),
       billable_metric_id: c.billableMetricId,
       charge_model: c.chargeModel,
       pay_in_advance: c.payInAdvance,
@@ -107,7 +108,7 @@ async function planInput(ctx: RouteContext, organizationId: string, p: PlanRecor
  * alerts at once; the period's invoice is computed from Postgres at close anyway). A workflow that cannot be
  * reached is logged, not an error: the change is already durable and it reloads its rules each period.
  */
-async function tellSubscriptions(ctx: RouteContext, subscriptionIds: string[]): Promise<void> {
+export async function tellSubscriptions(ctx: RouteContext, subscriptionIds: string[]): Promise<void> {
   for (const id of subscriptionIds) {
     try {
       await ctx.temporal.workflow.getHandle(subscriptionWorkflowId(id)).signal(billingRulesChangedSignal);

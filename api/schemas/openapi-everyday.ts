@@ -3,16 +3,20 @@
 import { paginationQuery } from './common';
 import { errorAnswers, jsonBody, okResponse, pathParam, queryParameters, schemaOf } from './openapi-helpers';
 import { BillableMetricUpdateBody, CustomerListQuery, EventListQuery, FeeListQuery, PlanUpdateBody, ProjectedUsageQuery } from './everyday';
+import { PlanChargeBody, PlanChargeDeleteBody, PlanChargeFilterBody, PlanChargeFilterDeleteBody } from './plan-charges';
 import type { ResponseName } from './responses';
 import { SubscriptionListQuery } from './subscriptions';
 
 const errors = errorAnswers(['400', '401', '404', '422']);
 const ok = (name: ResponseName) => ({ ...okResponse(name), ...errors });
 const body = jsonBody;
+const optionalBody = (name: string) => ({ ...jsonBody(name), required: false });
 
 function everydayPaths(): Record<string, Record<string, unknown>> {
   const code = [pathParam('code')];
   const customer = [pathParam('external_customer_id')];
+  const chargeParams = [...code, pathParam('charge_code')];
+  const filterParams = [...chargeParams, pathParam('filter_id')];
   return {
     '/billable_metrics/{code}': {
       put: {
@@ -32,6 +36,24 @@ function everydayPaths(): Record<string, Record<string, unknown>> {
         responses: ok('PlanResponse'),
       },
       delete: { summary: 'Delete a plan: its live subscriptions are terminated (their period so far invoiced), its code freed', parameters: code, responses: ok('PlanResponse') },
+    },
+    '/plans/{code}/charges': {
+      get: { summary: "List a plan's charges", parameters: [...code, ...queryParameters(paginationQuery)], responses: ok('ChargeListResponse') },
+      post: { summary: 'Add a charge to a plan (validated as in POST /plans; applies to live subscriptions from their open period)', parameters: code, requestBody: body('ChargeCreateInput'), responses: ok('ChargeResponse') },
+    },
+    '/plans/{code}/charges/{charge_code}': {
+      get: { summary: 'Retrieve a charge by its code', parameters: chargeParams, responses: ok('ChargeResponse') },
+      put: { summary: "Update a charge (its billable metric is fixed); applies to live subscriptions' open periods", parameters: chargeParams, requestBody: body('ChargeUpdateInput'), responses: ok('ChargeResponse') },
+      delete: { summary: "Remove a charge: live subscriptions' open periods no longer bill it", parameters: chargeParams, requestBody: optionalBody('ChargeDeleteInput'), responses: ok('ChargeResponse') },
+    },
+    '/plans/{code}/charges/{charge_code}/filters': {
+      get: { summary: "List a charge's filters", parameters: [...chargeParams, ...queryParameters(paginationQuery)], responses: ok('ChargeFilterListResponse') },
+      post: { summary: 'Add a filter to a charge', parameters: chargeParams, requestBody: body('ChargeFilterCreateInput'), responses: ok('ChargeFilterResponse') },
+    },
+    '/plans/{code}/charges/{charge_code}/filters/{filter_id}': {
+      get: { summary: 'Retrieve a charge filter', parameters: filterParams, responses: ok('ChargeFilterResponse') },
+      put: { summary: 'Update a charge filter (it keeps its lago_id)', parameters: filterParams, requestBody: body('ChargeFilterUpdateInput'), responses: ok('ChargeFilterResponse') },
+      delete: { summary: 'Remove a charge filter', parameters: filterParams, requestBody: optionalBody('ChargeFilterDeleteInput'), responses: ok('ChargeFilterResponse') },
     },
     '/customers': { get: { summary: 'List customers', parameters: queryParameters(CustomerListQuery), responses: ok('CustomerListResponse') } },
     '/customers/{external_customer_id}': {
@@ -62,4 +84,10 @@ export function addEverydayOpenApi(doc: { paths: Record<string, Record<string, u
   for (const [path, methods] of Object.entries(everydayPaths())) doc.paths[path] = { ...(doc.paths[path] ?? {}), ...methods };
   doc.components.schemas.BillableMetricUpdateInput = schemaOf(BillableMetricUpdateBody);
   doc.components.schemas.PlanUpdateInput = schemaOf(PlanUpdateBody);
+  doc.components.schemas.ChargeCreateInput = schemaOf(PlanChargeBody);
+  doc.components.schemas.ChargeUpdateInput = schemaOf(PlanChargeBody);
+  doc.components.schemas.ChargeDeleteInput = schemaOf(PlanChargeDeleteBody);
+  doc.components.schemas.ChargeFilterCreateInput = schemaOf(PlanChargeFilterBody);
+  doc.components.schemas.ChargeFilterUpdateInput = schemaOf(PlanChargeFilterBody);
+  doc.components.schemas.ChargeFilterDeleteInput = schemaOf(PlanChargeFilterDeleteBody);
 }
