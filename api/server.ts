@@ -39,6 +39,7 @@ import type { VatNumberChecker } from '../adapters/vies/checker';
 import { webhookRoutes } from './routes/webhooks';
 import { walletRoutes } from './routes/wallets';
 import { catalogEditRoutes } from './routes/catalog-edits';
+import { planChargeRoutes } from './routes/plan-charges';
 import { everydayReadRoutes } from './routes/everyday-reads';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { paymentRoutes, type ProviderFactory } from './routes/payments';
@@ -211,6 +212,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(analyticsRoutes({ db: deps.db })); // GET /analytics/gross_revenue, invoiced_usage, mrr, overdue_balance
   // Lago's everyday API (issue 13): catalog/customer edits and deletions, lists, GET /events, /fees, projected_usage.
   v1.use(catalogEditRoutes(ctx));
+  v1.use(planChargeRoutes(ctx)); // issue 13: /plans/:code/charges[/:charge_code[/filters[/:filter_id]]]
   v1.use(everydayReadRoutes(ctx, { plans }));
   app.use('/api/v1', v1);
 

@@ -50,7 +50,7 @@ import { paginationMeta, parseBody, paginationQuery } from '../schemas/common';
 import { BillableMetricUpdateBody, CustomerListQuery, PlanUpdateBody } from '../schemas/everyday';
 import { serializeBillableMetric } from './billable-metrics';
 import { serializeCustomer } from './customers';
-import { loadPlanTaxes, planBodyValidator, serializePlan } from './plans';
+import { loadPlanTaxes, newPlanOf, planBodyValidator, serializePlan } from './plans';
 import { terminationUpdateId } from './subscriptions';
 
 /** The stored metric as Lago's create input (the base a PUT body is merged onto). */
@@ -66,8 +66,8 @@ function metricInput(m: BillableMetricRecord) {
   };
 }
 
-/** The stored plan as Lago's create input, charges with their `id` (the base a PUT body is merged onto). */
-async function planInput(ctx: RouteContext, organizationId: string, p: PlanRecord) {
+/** The stored plan as Lago's create input (charges with code, filters with lago_id), charges with their `id` (the base a PUT body is merged onto). */
+export async function planInput(ctx: RouteContext, organizationId: string, p: PlanRecord) {
   const taxes = await loadPlanTaxes(ctx.db, organizationId, p);
   return {
     name: p.name,
@@ -88,6 +88,7 @@ async function planInput(ctx: RouteContext, organizationId: string, p: PlanRecor
     tax_codes: taxes.plan.map((t) => t.code),
     charges: p.charges.map((c) => ({
       id: c.id,
+      ...(c.code !== null ? { code: c.code } : {}),
       billable_metric_id: c.billableMetricId,
       charge_model: c.chargeModel,
       pay_in_advance: c.payInAdvance,
@@ -107,7 +108,7 @@ async function planInput(ctx: RouteContext, organizationId: string, p: PlanRecor
  * alerts at once; the period's invoice is computed from Postgres at close anyway). A workflow that cannot be
  * reached is logged, not an error: the change is already durable and it reloads its rules each period.
  */
-async function tellSubscriptions(ctx: RouteContext, subscriptionIds: string[]): Promise<void> {
+export async function tellSubscriptions(ctx: RouteContext, subscriptionIds: string[]): Promise<void> {
   for (const id of subscriptionIds) {
     try {
       await ctx.temporal.workflow.getHandle(subscriptionWorkflowId(id)).signal(billingRulesChangedSignal);
@@ -236,50 +237,21 @@ export function catalogEditRoutes(ctx: RouteContext): Router {
       }
       if (Object.keys(details).length > 0) throw validationError(details);
     }
-    const { plan: billingPlan, input, byId, byCode, planTaxes, chargeTaxes } = await validatePlanBody(organizationId, { plan: merged });
+    const record = newPlanOf(await validatePlanBody(organizationId, { plan: merged }));
     const ownChargeIds = new Set(plan.charges.map((c) => c.id));
     const rawCharges = merged.charges as { id?: unknown }[];
     const rawThresholds = (Array.isArray(merged.usage_thresholds) ? merged.usage_thresholds : []) as { lago_id?: unknown }[];
     let updated: PlanRecord;
     try {
       updated = await updatePlan(ctx.db, organizationId, plan.id, {
-        code: input.code,
-        name: input.name,
-        description: input.description ?? null,
-        interval: input.interval,
-        amountCents: input.amount_cents,
-        amountCurrency: input.amount_currency,
-        payInAdvance: input.pay_in_advance,
-        trialPeriod: String(billingPlan.trialPeriodDays),
-        minimumCommitmentAmountCents: billingPlan.minimumCommitmentAmountCents,
-        usageThresholds: input.usage_thresholds.map((t, i) => {
+        ...record,
+        usageThresholds: record.usageThresholds.map((t, i) => {
           const id = rawThresholds[i]?.lago_id;
-          return {
-            ...(typeof id === 'string' ? { lago_id: id } : {}),
-            amount_cents: t.amount_cents,
-            recurring: t.recurring,
-            threshold_display_name: t.threshold_display_name ?? null,
-          };
+          return { ...(typeof id === 'string' ? { lago_id: id } : {}), ...t };
         }),
-        taxIds: planTaxes.map((t) => t.id),
-        chargeTaxIds: chargeTaxes.map((list) => list.map((t) => t.id)),
-        charges: input.charges.map((c, i) => {
+        charges: record.charges.map((c, i) => {
           const id = rawCharges[i]?.id;
-          const metric =
-            (c.billable_metric_id !== undefined ? byId.get(c.billable_metric_id) : undefined) ??
-            (c.billable_metric_code !== undefined ? byCode.get(c.billable_metric_code) : undefined);
-          return {
-            ...(typeof id === 'string' && ownChargeIds.has(id) ? { id } : {}),
-            billableMetricId: metric!.id,
-            chargeModel: c.charge_model,
-            payInAdvance: c.pay_in_advance,
-            invoiceable: c.invoiceable,
-            prorated: c.prorated,
-            minAmountCents: c.min_amount_cents,
-            invoiceDisplayName: c.invoice_display_name ?? null,
-            properties: c.properties,
-            filters: c.filters.map((f) => ({ invoice_display_name: f.invoice_display_name ?? null, properties: f.properties, values: f.values })),
-          };
+          return { ...(typeof id === 'string' && ownChargeIds.has(id) ? { id } : {}), ...c };
         }),
       });
     } catch (err) {

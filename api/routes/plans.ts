@@ -5,7 +5,7 @@ import { validatePlan } from '../../billing/plan-validation';
 import type { BillableMetric, Plan } from '../../billing/types';
 import { metricsByIdsOrCodes, toBillingMetric, type BillableMetricRecord } from '../../db/repositories/billable-metrics';
 import { DuplicateCodeError } from '../../db/repositories/errors';
-import { createPlan, getPlanByCode, type PlanRecord } from '../../db/repositories/plans';
+import { createPlan, getPlanByCode, type ChargeRecord, type NewPlan, type PlanRecord } from '../../db/repositories/plans';
 import { orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { addDetail, notFound, validationError } from '../errors';
@@ -28,6 +28,31 @@ export async function loadPlanTaxes(db: RouteContext['db'], organizationId: stri
     taxesOf(db, organizationId, 'charge', p.charges.map((c) => c.id)),
   ]);
   return { plan: plan.get(p.id) ?? [], charges };
+}
+
+/** A charge in Lago's ChargeObject shape (inside a plan, and alone on the nested charge routes). */
+export function serializeCharge(c: ChargeRecord, taxes?: PlanTaxes) {
+  return {
+    lago_id: c.id,
+    code: c.code,
+    lago_billable_metric_id: c.billableMetricId,
+    billable_metric_code: c.billableMetricCode,
+    invoice_display_name: c.invoiceDisplayName,
+    created_at: iso(c.createdAt),
+    charge_model: c.chargeModel,
+    pay_in_advance: c.payInAdvance,
+    invoiceable: c.invoiceable,
+    regroup_paid_fees: null,
+    prorated: c.prorated,
+    min_amount_cents: c.minAmountCents,
+    properties: c.properties,
+    filters: c.filters.map((f) => ({
+      invoice_display_name: f.invoice_display_name ?? null,
+      properties: f.properties ?? {},
+      values: f.values,
+    })),
+    taxes: (taxes?.charges.get(c.id) ?? []).map(serializeTax),
+  };
 }
 
 export function serializePlan(p: PlanRecord, taxes?: PlanTaxes) {
@@ -55,26 +80,7 @@ export function serializePlan(p: PlanRecord, taxes?: PlanTaxes) {
             taxes: [],
           }
         : null,
-    charges: p.charges.map((c) => ({
-      lago_id: c.id,
-      lago_billable_metric_id: c.billableMetricId,
-      billable_metric_code: c.billableMetricCode,
-      invoice_display_name: c.invoiceDisplayName,
-      created_at: iso(c.createdAt),
-      charge_model: c.chargeModel,
-      pay_in_advance: c.payInAdvance,
-      invoiceable: c.invoiceable,
-      regroup_paid_fees: null,
-      prorated: c.prorated,
-      min_amount_cents: c.minAmountCents,
-      properties: c.properties,
-      filters: c.filters.map((f) => ({
-        invoice_display_name: f.invoice_display_name ?? null,
-        properties: f.properties ?? {},
-        values: f.values,
-      })),
-      taxes: (taxes?.charges.get(c.id) ?? []).map(serializeTax),
-    })),
+    charges: p.charges.map((c) => serializeCharge(c, taxes)),
     taxes: (taxes?.plan ?? []).map(serializeTax),
     usage_thresholds: p.usageThresholds.map((t) => ({
       lago_id: t.lago_id,
@@ -129,6 +135,12 @@ export function planBodyValidator(ctx: RouteContext) {
       }
     }
     if (parsed.success) {
+      const seen = new Set<string>();
+      parsed.data.plan.charges.forEach((c, i) => {
+        if (c.code === undefined) return;
+        if (seen.has(c.code)) addDetail(details, `charges[${i}].code`, 'value_already_exist');
+        seen.add(c.code);
+      });
       // Prices and tier bounds beyond what billing carries (billing/input-limits.ts) are refused here.
       parsed.data.plan.charges.forEach((c, i) => {
         collectNumericLimitIssues(c.properties, `charges[${i}].properties`, details);
@@ -149,52 +161,82 @@ export function planBodyValidator(ctx: RouteContext) {
   };
 }
 
+export type ValidatedPlan = Awaited<ReturnType<ReturnType<typeof planBodyValidator>>>;
+
+/**
+ * The validated plan body as the repository writes it (POST /plans; PUT /plans and the nested charge routes add
+ * the ids of the thresholds and charges they keep). One mapper from Lago's input to the stored plan.
+ */
+export function newPlanOf({ plan, input, byId, byCode, planTaxes, chargeTaxes }: ValidatedPlan): NewPlan {
+  const codes = chargeCodes(input, byId, byCode);
+  return {
+    code: input.code,
+    name: input.name,
+    description: input.description ?? null,
+    interval: input.interval,
+    amountCents: input.amount_cents,
+    amountCurrency: input.amount_currency,
+    payInAdvance: input.pay_in_advance,
+    trialPeriod: String(plan.trialPeriodDays),
+    minimumCommitmentAmountCents: plan.minimumCommitmentAmountCents,
+    usageThresholds: input.usage_thresholds.map((t) => ({
+      amount_cents: t.amount_cents,
+      recurring: t.recurring,
+      threshold_display_name: t.threshold_display_name ?? null,
+    })),
+    taxIds: planTaxes.map((t) => t.id),
+    chargeTaxIds: chargeTaxes.map((list) => list.map((t) => t.id)),
+    charges: input.charges.map((c, i) => {
+      const metric =
+        (c.billable_metric_id !== undefined ? byId.get(c.billable_metric_id) : undefined) ??
+        (c.billable_metric_code !== undefined ? byCode.get(c.billable_metric_code) : undefined);
+      return {
+        code: codes[i]!,
+        billableMetricId: metric!.id,
+        chargeModel: c.charge_model,
+        payInAdvance: c.pay_in_advance,
+        invoiceable: c.invoiceable,
+        prorated: c.prorated,
+        minAmountCents: c.min_amount_cents,
+        invoiceDisplayName: c.invoice_display_name ?? null,
+        properties: c.properties,
+        filters: c.filters.map((f) => ({
+          ...(f.lago_id !== undefined ? { lago_id: f.lago_id } : {}),
+          invoice_display_name: f.invoice_display_name ?? null,
+          properties: f.properties,
+          values: f.values,
+        })),
+      };
+    }),
+  };
+}
+
+/**
+ * Each charge's code: the one sent, else its billable metric's code, else that code + `_2`, `_3`… (the first
+ * free one in the plan). Codes sent twice are refused by planBodyValidator.
+ */
+function chargeCodes(input: ValidatedPlan['input'], byId: ValidatedPlan['byId'], byCode: ValidatedPlan['byCode']): string[] {
+  const taken = new Set(input.charges.map((c) => c.code).filter((c): c is string => c !== undefined));
+  return input.charges.map((c) => {
+    if (c.code !== undefined) return c.code;
+    const metric = (c.billable_metric_id !== undefined ? byId.get(c.billable_metric_id) : undefined) ?? byCode.get(c.billable_metric_code ?? '');
+    const base = metric!.code;
+    let code = base;
+    for (let n = 2; taken.has(code); n++) code = `${base}_${n}`;
+    taken.add(code);
+    return code;
+  });
+}
+
 export function planRoutes(ctx: RouteContext): Router {
   const r = Router();
   const validatePlanBody = planBodyValidator(ctx);
 
   r.post('/plans', async (req, res) => {
     const organizationId = orgId(res);
-    const { plan, input, byId, byCode, planTaxes, chargeTaxes } = await validatePlanBody(organizationId, req.body);
+    const validated = await validatePlanBody(organizationId, req.body);
     try {
-      const created = await createPlan(ctx.db, organizationId, {
-        code: input.code,
-        name: input.name,
-        description: input.description ?? null,
-        interval: input.interval,
-        amountCents: input.amount_cents,
-        amountCurrency: input.amount_currency,
-        payInAdvance: input.pay_in_advance,
-        trialPeriod: String(plan.trialPeriodDays),
-        minimumCommitmentAmountCents: plan.minimumCommitmentAmountCents,
-        usageThresholds: input.usage_thresholds.map((t) => ({
-          amount_cents: t.amount_cents,
-          recurring: t.recurring,
-          threshold_display_name: t.threshold_display_name ?? null,
-        })),
-        taxIds: planTaxes.map((t) => t.id),
-        chargeTaxIds: chargeTaxes.map((list) => list.map((t) => t.id)),
-        charges: input.charges.map((c) => {
-          const metric =
-            (c.billable_metric_id !== undefined ? byId.get(c.billable_metric_id) : undefined) ??
-            (c.billable_metric_code !== undefined ? byCode.get(c.billable_metric_code) : undefined);
-          return {
-            billableMetricId: metric!.id,
-            chargeModel: c.charge_model,
-            payInAdvance: c.pay_in_advance,
-            invoiceable: c.invoiceable,
-            prorated: c.prorated,
-            minAmountCents: c.min_amount_cents,
-            invoiceDisplayName: c.invoice_display_name ?? null,
-            properties: c.properties,
-            filters: c.filters.map((f) => ({
-              invoice_display_name: f.invoice_display_name ?? null,
-              properties: f.properties,
-              values: f.values,
-            })),
-          };
-        }),
-      });
+      const created = await createPlan(ctx.db, organizationId, newPlanOf(validated));
       ctx.catalogChanged(organizationId); // charge filters/group keys change the rollup dimensions
       res.status(200).json({ plan: serializePlan(created, await loadPlanTaxes(ctx.db, organizationId, created)) });
     } catch (err) {

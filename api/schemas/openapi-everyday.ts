@@ -1,37 +1,22 @@
 // The OpenAPI part for Lago's everyday API (issue 13: api/routes/catalog-edits.ts, api/routes/everyday-reads.ts),
 // merged into api/schemas/openapi.ts method by method (several of its paths already hold other methods).
-import { z } from 'zod';
 import { paginationQuery } from './common';
+import { errorAnswers, jsonBody, okResponse, pathParam, queryParameters, schemaOf } from './openapi-helpers';
 import { BillableMetricUpdateBody, CustomerListQuery, EventListQuery, FeeListQuery, PlanUpdateBody, ProjectedUsageQuery } from './everyday';
+import { PlanChargeBody, PlanChargeDeleteBody, PlanChargeFilterBody, PlanChargeFilterDeleteBody } from './plan-charges';
 import type { ResponseName } from './responses';
 import { SubscriptionListQuery } from './subscriptions';
 
-function schemaOf(s: z.ZodType): Record<string, unknown> {
-  const json = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  delete json.$schema;
-  return json;
-}
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const errorRef = { content: { 'application/json': { schema: ref('Error') } } };
-const errors = {
-  '400': { description: 'Malformed JSON', ...errorRef },
-  '401': { description: 'Missing or invalid API key', ...errorRef },
-  '404': { description: 'Not found (`<resource>_not_found`)', ...errorRef },
-  '422': { description: 'Validation errors (`error_details: {field: [codes]}`)', ...errorRef },
-};
-const ok = (name: ResponseName) => ({ '200': { description: 'OK (Lago envelope)', content: { 'application/json': { schema: ref(name) } } }, ...errors });
-const pathParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
-const body = (name: string) => ({ required: true, content: { 'application/json': { schema: ref(name) } } });
-
-function queryParameters(query: z.ZodObject) {
-  const json = schemaOf(query) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
-  return Object.entries(json.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: (json.required ?? []).includes(name), schema }));
-}
+const errors = errorAnswers(['400', '401', '404', '422']);
+const ok = (name: ResponseName) => ({ ...okResponse(name), ...errors });
+const body = jsonBody;
+const optionalBody = (name: string) => ({ ...jsonBody(name), required: false });
 
 function everydayPaths(): Record<string, Record<string, unknown>> {
   const code = [pathParam('code')];
   const customer = [pathParam('external_customer_id')];
+  const chargeParams = [...code, pathParam('charge_code')];
+  const filterParams = [...chargeParams, pathParam('filter_id')];
   return {
     '/billable_metrics/{code}': {
       put: {
@@ -51,6 +36,24 @@ function everydayPaths(): Record<string, Record<string, unknown>> {
         responses: ok('PlanResponse'),
       },
       delete: { summary: 'Delete a plan: its live subscriptions are terminated (their period so far invoiced), its code freed', parameters: code, responses: ok('PlanResponse') },
+    },
+    '/plans/{code}/charges': {
+      get: { summary: "List a plan's charges", parameters: [...code, ...queryParameters(paginationQuery)], responses: ok('ChargeListResponse') },
+      post: { summary: 'Add a charge to a plan (validated as in POST /plans; applies to live subscriptions from their open period)', parameters: code, requestBody: body('ChargeCreateInput'), responses: ok('ChargeResponse') },
+    },
+    '/plans/{code}/charges/{charge_code}': {
+      get: { summary: 'Retrieve a charge by its code', parameters: chargeParams, responses: ok('ChargeResponse') },
+      put: { summary: "Update a charge (its billable metric is fixed); applies to live subscriptions' open periods", parameters: chargeParams, requestBody: body('ChargeUpdateInput'), responses: ok('ChargeResponse') },
+      delete: { summary: "Remove a charge: live subscriptions' open periods no longer bill it", parameters: chargeParams, requestBody: optionalBody('ChargeDeleteInput'), responses: ok('ChargeResponse') },
+    },
+    '/plans/{code}/charges/{charge_code}/filters': {
+      get: { summary: "List a charge's filters", parameters: [...chargeParams, ...queryParameters(paginationQuery)], responses: ok('ChargeFilterListResponse') },
+      post: { summary: 'Add a filter to a charge', parameters: chargeParams, requestBody: body('ChargeFilterCreateInput'), responses: ok('ChargeFilterResponse') },
+    },
+    '/plans/{code}/charges/{charge_code}/filters/{filter_id}': {
+      get: { summary: 'Retrieve a charge filter', parameters: filterParams, responses: ok('ChargeFilterResponse') },
+      put: { summary: 'Update a charge filter (it keeps its lago_id)', parameters: filterParams, requestBody: body('ChargeFilterUpdateInput'), responses: ok('ChargeFilterResponse') },
+      delete: { summary: 'Remove a charge filter', parameters: filterParams, requestBody: optionalBody('ChargeFilterDeleteInput'), responses: ok('ChargeFilterResponse') },
     },
     '/customers': { get: { summary: 'List customers', parameters: queryParameters(CustomerListQuery), responses: ok('CustomerListResponse') } },
     '/customers/{external_customer_id}': {
@@ -81,4 +84,10 @@ export function addEverydayOpenApi(doc: { paths: Record<string, Record<string, u
   for (const [path, methods] of Object.entries(everydayPaths())) doc.paths[path] = { ...(doc.paths[path] ?? {}), ...methods };
   doc.components.schemas.BillableMetricUpdateInput = schemaOf(BillableMetricUpdateBody);
   doc.components.schemas.PlanUpdateInput = schemaOf(PlanUpdateBody);
+  doc.components.schemas.ChargeCreateInput = schemaOf(PlanChargeBody);
+  doc.components.schemas.ChargeUpdateInput = schemaOf(PlanChargeBody);
+  doc.components.schemas.ChargeDeleteInput = schemaOf(PlanChargeDeleteBody);
+  doc.components.schemas.ChargeFilterCreateInput = schemaOf(PlanChargeFilterBody);
+  doc.components.schemas.ChargeFilterUpdateInput = schemaOf(PlanChargeFilterBody);
+  doc.components.schemas.ChargeFilterDeleteInput = schemaOf(PlanChargeFilterDeleteBody);
 }

@@ -1,21 +1,9 @@
 // The OpenAPI part for the customer portal link and analytics (issue 13), merged into api/schemas/openapi.ts.
 // Response bodies are the closed schemas of api/schemas/responses.ts.
-import { z } from 'zod';
+import { errorAnswers, okResponse, queryParameters } from './openapi-helpers';
 import { AnalyticsCustomerQuery, AnalyticsQuery } from './analytics';
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const errorRef = { content: { 'application/json': { schema: ref('Error') } } };
-const errors = {
-  '401': { description: 'Missing or invalid API key', ...errorRef },
-  '404': { description: 'Not found (`customer_not_found`)', ...errorRef },
-  '422': { description: 'Validation errors (`error_details: {field: [codes]}`)', ...errorRef },
-};
-const ok = (name: string) => ({ '200': { description: 'OK (Lago envelope)', content: { 'application/json': { schema: ref(name) } } }, ...errors });
-
-function queryParameters(query: z.ZodObject) {
-  const json = z.toJSONSchema(query, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
-  return Object.entries(json.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: (json.required ?? []).includes(name), schema }));
-}
+const ok = (name: string) => ({ ...okResponse(name), ...errorAnswers(['401', '404', '422'], '`customer_not_found`') });
 
 export function portalOpenApiPaths(): Record<string, unknown> {
   return {

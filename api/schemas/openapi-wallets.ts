@@ -1,31 +1,12 @@
 // The OpenAPI part for wallets and wallet transactions (issue 12), merged into api/schemas/openapi.ts. Response
 // bodies are the closed schemas of api/schemas/responses.ts (WalletResponse, …).
-import { z } from 'zod';
+import { errorAnswers, idempotencyKeyHeader, jsonBody, okResponse, pathParam, queryParameters, schemaOf } from './openapi-helpers';
 import { WalletCreateBody, WalletListQuery, WalletTransactionCreateBody, WalletTransactionListQuery, WalletUpdateBody } from './wallets';
 
-function schemaOf(s: z.ZodType): Record<string, unknown> {
-  const json = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  delete json.$schema;
-  return json;
-}
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const errorRef = { content: { 'application/json': { schema: ref('Error') } } };
-const errors = {
-  '400': { description: 'Malformed JSON', ...errorRef },
-  '401': { description: 'Missing or invalid API key', ...errorRef },
-  '404': { description: 'Not found (`customer_not_found`, `wallet_not_found`, `wallet_transaction_not_found`)', ...errorRef },
-  '422': { description: 'Validation errors (`error_details: {field: [codes]}`)', ...errorRef },
-};
-const ok = (name: string) => ({ '200': { description: 'OK (Lago envelope)', content: { 'application/json': { schema: ref(name) } } }, ...errors });
-const lagoIdParam = { name: 'lago_id', in: 'path', required: true, schema: { type: 'string' } };
-const idempotencyKeyHeader = { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } };
-const body = (name: string) => ({ required: true, content: { 'application/json': { schema: ref(name) } } });
-
-function queryParameters(query: z.ZodObject) {
-  const json = schemaOf(query) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
-  return Object.entries(json.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: (json.required ?? []).includes(name), schema }));
-}
+const errors = errorAnswers(['400', '401', '404', '422'], '`customer_not_found`, `wallet_not_found`, `wallet_transaction_not_found`');
+const ok = (name: string) => ({ ...okResponse(name), ...errors });
+const lagoIdParam = pathParam('lago_id');
+const body = jsonBody;
 
 export function walletOpenApiPaths(): Record<string, unknown> {
   return {

@@ -1,6 +1,6 @@
 // The OpenAPI part for outgoing webhooks (paths and components), merged into api/schemas/openapi.ts. Kept apart
 // so it adds to the document without touching the other routes' entries.
-import { z } from 'zod';
+import { errorAnswers, idempotencyKeyHeader, jsonBody, okResponse, pathParam, queryParameters, schemaOf } from './openapi-helpers';
 import { paginationQuery } from './common';
 import {
   WebhookEndpointCreateBody,
@@ -14,29 +14,10 @@ import {
   WebhooksPaginatedResponse,
 } from './webhooks';
 
-function schemaOf(s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const json = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;
-  delete json.$schema;
-  return json;
-}
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const errorRef = { content: { 'application/json': { schema: ref('Error') } } };
-const errors = {
-  '401': { description: 'Missing or invalid API key', ...errorRef },
-  '404': { description: 'Not found (`webhook_endpoint_not_found`, `webhook_not_found`)', ...errorRef },
-  '422': { description: 'Validation errors (`error_details: {field: [codes]}`)', ...errorRef },
-};
-const ok = (name: string) => ({ '200': { description: 'OK', content: { 'application/json': { schema: ref(name) } } }, ...errors });
-const lagoIdParam = { name: 'lago_id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-const idempotencyKeyHeader = { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } };
-
-function queryParameters(query: z.ZodObject) {
-  const json = schemaOf(query, 'input') as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
-  return Object.entries(json.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: (json.required ?? []).includes(name), schema }));
-}
-
-const body = (name: string) => ({ required: true, content: { 'application/json': { schema: ref(name) } } });
+const errors = errorAnswers(['401', '404', '422'], '`webhook_endpoint_not_found`, `webhook_not_found`');
+const ok = (name: string) => ({ ...okResponse(name, 'OK'), ...errors });
+const lagoIdParam = pathParam('lago_id', 'uuid');
+const body = jsonBody;
 
 export function webhookOpenApiPaths(): Record<string, unknown> {
   return {

@@ -27,6 +27,7 @@ import { TestClockAdvanceBody, TestClockCreateBody } from './test-clocks';
 import { walletOpenApiPaths, walletOpenApiSchemas } from './openapi-wallets';
 import { portalOpenApiPaths } from './openapi-portal';
 import { addEverydayOpenApi } from './openapi-everyday';
+import { errorAnswers, idempotencyKeyHeader, okResponse, pathParameters, queryParameters, schemaOf } from './openapi-helpers';
 
 const ErrorBody = z.object({
   status: z.number().int(),
@@ -36,43 +37,10 @@ const ErrorBody = z.object({
   request_id: z.string().optional(),
 });
 
-function schemaOf(s: z.ZodType): Record<string, unknown> {
-  const json = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  delete json.$schema;
-  return json;
-}
-
-const errorResponses = {
-  '400': { description: 'Malformed JSON', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-  '401': { description: 'Missing or invalid API key', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-  '404': { description: 'Not found (`<resource>_not_found`)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-  '409': { description: 'Idempotency-Key reused with a different body', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-  '422': { description: 'Validation errors (`error_details: {field: [codes]}`)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-};
-
-const idempotencyKeyHeader = { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } };
-
-/** One required string parameter per `{name}` of the path template. */
-function pathParameters(path: string) {
-  return [...path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
-}
-
-/** The query parameters of the zod schema that validates the query (its top-level properties). */
-function queryParameters(query: z.ZodObject | undefined) {
-  if (!query) return [];
-  const json = schemaOf(query) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
-  return Object.entries(json.properties ?? {}).map(([name, schema]) => ({
-    name,
-    in: 'query',
-    required: (json.required ?? []).includes(name),
-    schema,
-  }));
-}
+const errorResponses = errorAnswers(['400', '401', '404', '409', '422']);
 
 /** The 200 answer: its body schema from api/schemas/responses.ts (every route answers 200 on success). */
-function ok(response: ResponseName) {
-  return { '200': { description: 'OK (Lago envelope)', content: { 'application/json': { schema: { $ref: `#/components/schemas/${response}` } } } } };
-}
+const ok = (response: ResponseName) => okResponse(response);
 
 function post(path: string, summary: string, schemaName: string, response: ResponseName) {
   return {

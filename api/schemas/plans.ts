@@ -7,6 +7,8 @@ export const INTERVALS = ['weekly', 'monthly', 'quarterly', 'semiannual', 'yearl
 export const CHARGE_MODELS = ['standard', 'graduated', 'volume', 'package', 'percentage', 'graduated_percentage', 'dynamic'] as const;
 
 const ChargeFilterInput = z.object({
+  /** A stored filter's id (PUT /plans and the nested filter routes keep it); ignored on create. */
+  lago_id: z.string().optional(),
   invoice_display_name: z.string().nullable().optional(),
   properties: z.record(z.string(), z.unknown()).default({}),
   values: z.record(z.string(), z.array(z.string())),
@@ -16,6 +18,8 @@ export const ChargeInput = z
   .object({
     billable_metric_id: z.string().optional(),
     billable_metric_code: z.string().optional(),
+    /** Lago's charge code, unique within the plan (default: the billable metric's code). */
+    code: z.string().min(1).max(255).optional(),
     charge_model: z.enum(CHARGE_MODELS),
     pay_in_advance: z.boolean().optional().default(false),
     invoiceable: z.boolean().optional().default(true),

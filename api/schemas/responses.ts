@@ -152,6 +152,34 @@ export const TaxDecisionObject = component(
   }),
 );
 
+/** A plan's charge (Lago ChargeObject), in a plan and alone (GET/POST/PUT/DELETE /plans/{code}/charges…). */
+export const ChargeObject = component(
+  'ChargeObject',
+  z.object({
+    lago_id: str,
+    code: nstr,
+    lago_billable_metric_id: str,
+    billable_metric_code: str,
+    invoice_display_name: nstr,
+    created_at: instant,
+    charge_model: z.enum(['standard', 'graduated', 'volume', 'package', 'percentage', 'graduated_percentage', 'dynamic']),
+    pay_in_advance: z.boolean(),
+    invoiceable: z.boolean(),
+    regroup_paid_fees: nstr,
+    prorated: z.boolean(),
+    min_amount_cents: int,
+    properties: json,
+    filters: z.array(z.object({ invoice_display_name: nstr, properties: json, values: z.record(z.string(), z.array(str)) })),
+    taxes: z.array(TaxObject),
+  }),
+);
+
+/** A charge filter alone (Lago ChargeFilterFullObject: /plans/{code}/charges/{charge_code}/filters…). */
+export const ChargeFilterObject = component(
+  'ChargeFilterObject',
+  z.object({ lago_id: str, charge_code: str, invoice_display_name: nstr, properties: json, values: z.record(z.string(), z.array(str)) }),
+);
+
 export const PlanObject = component(
   'PlanObject',
   z.object({
@@ -170,24 +198,7 @@ export const PlanObject = component(
     minimum_commitment: z
       .object({ lago_id: str, plan_code: str, amount_cents: int, interval: str, created_at: instant, taxes: z.array(TaxObject) })
       .nullable(),
-    charges: z.array(
-      z.object({
-        lago_id: str,
-        lago_billable_metric_id: str,
-        billable_metric_code: str,
-        invoice_display_name: nstr,
-        created_at: instant,
-        charge_model: z.enum(['standard', 'graduated', 'volume', 'package', 'percentage', 'graduated_percentage', 'dynamic']),
-        pay_in_advance: z.boolean(),
-        invoiceable: z.boolean(),
-        regroup_paid_fees: nstr,
-        prorated: z.boolean(),
-        min_amount_cents: int,
-        properties: json,
-        filters: z.array(z.object({ invoice_display_name: nstr, properties: json, values: z.record(z.string(), z.array(str)) })),
-        taxes: z.array(TaxObject),
-      }),
-    ),
+    charges: z.array(ChargeObject),
     taxes: z.array(TaxObject),
     usage_thresholds: z.array(
       z.object({ lago_id: str, threshold_display_name: nstr, amount_cents: int, recurring: z.boolean(), created_at: instant, updated_at: instant }),
@@ -950,6 +961,10 @@ export const responses = {
   PortalTopUpRequestResponse: z.object({ top_up_request: PortalTopUpRequestObject }),
   // Lago's everyday API (api/routes/catalog-edits.ts, api/routes/everyday-reads.ts).
   PlanListResponse: z.object({ plans: z.array(PlanObject), meta: PaginationMeta }),
+  ChargeResponse: z.object({ charge: ChargeObject }),
+  ChargeListResponse: z.object({ charges: z.array(ChargeObject), meta: PaginationMeta }),
+  ChargeFilterResponse: z.object({ filter: ChargeFilterObject }),
+  ChargeFilterListResponse: z.object({ filters: z.array(ChargeFilterObject), meta: PaginationMeta }),
   CustomerListResponse: z.object({ customers: z.array(CustomerObject), meta: PaginationMeta }),
   StoredEventListResponse: z.object({ events: z.array(StoredEventObject), meta: PaginationMeta }),
   FeeResponse: z.object({ fee: FeeObject }),

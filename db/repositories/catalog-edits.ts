@@ -7,7 +7,7 @@ import type { AggregationType, MetricFilter } from '../../billing/types';
 import { toMetric, type BillableMetricRecord } from './billable-metrics';
 import { toCustomer, type CustomerRecord } from './customers';
 import { DuplicateCodeError, isUniqueViolation } from './errors';
-import { getPlanById, type NewCharge, type NewPlan, type PlanRecord, type StoredUsageThreshold } from './plans';
+import { getPlanById, type NewCharge, type NewPlan, type PlanRecord, type StoredChargeFilter, type StoredUsageThreshold } from './plans';
 import { setTaxes } from './taxes';
 
 /** Postgres foreign_key_violation (SQLSTATE 23503): something still references the row. */
@@ -121,7 +121,34 @@ export type ChargeEdit = NewCharge & { id?: string };
 export type PlanEdit = Omit<NewPlan, 'charges' | 'usageThresholds'> & {
   charges: ChargeEdit[];
   usageThresholds: (NewPlan['usageThresholds'][number] & { lago_id?: string })[];
+  /** The plan's revision the edit was computed from: another edit committed since → PlanChangedError, nothing written. */
+  expectedRevision?: number;
 };
+
+/** The plan changed between the read an edit was computed from and its write (see PlanEdit.expectedRevision). */
+export class PlanChangedError extends Error {
+  constructor(readonly planId: string) {
+    super(`plan ${planId} changed during the edit`);
+    this.name = 'PlanChangedError';
+  }
+}
+
+/**
+ * The filters to store for a charge: a filter keeps its lago_id when it names one of the charge's stored filters,
+ * else the id of the stored filter with the same values (PUT /plans sends filters without ids), else gets a new one.
+ */
+function filtersWithIds(given: StoredChargeFilter[], stored: StoredChargeFilter[]): StoredChargeFilter[] {
+  const storedIds = new Set(stored.map((f) => f.lago_id).filter((id): id is string => id !== undefined));
+  const key = (v: Record<string, string[]>) => JSON.stringify(Object.keys(v).sort().map((k) => [k, [...v[k]!].sort()]));
+  const byValues = new Map(stored.filter((f) => f.lago_id !== undefined).map((f) => [key(f.values), f.lago_id!]));
+  const used = new Set<string>();
+  return given.map(({ lago_id, ...f }) => {
+    let id = lago_id !== undefined && storedIds.has(lago_id) && !used.has(lago_id) ? lago_id : byValues.get(key(f.values));
+    if (id === undefined || used.has(id)) id = crypto.randomUUID();
+    used.add(id);
+    return { lago_id: id, ...f };
+  });
+}
 
 /**
  * Replaces the plan's fields and its set of charges in ONE transaction, as Lago's plan update does: a charge given
@@ -133,7 +160,8 @@ export async function updatePlan(db: Knex, organizationId: string, planId: strin
   const nowIso = new Date().toISOString();
   try {
     await db.transaction(async (trx) => {
-      const plan = await trx('plans').where({ organization_id: organizationId, id: planId }).forUpdate().first('usage_thresholds');
+      const plan = await trx('plans').where({ organization_id: organizationId, id: planId }).forUpdate().first('usage_thresholds', 'revision');
+      if (p.expectedRevision !== undefined && plan?.revision !== p.expectedRevision) throw new PlanChangedError(planId);
       const stored = new Map<string, StoredUsageThreshold>(((plan?.usage_thresholds ?? []) as StoredUsageThreshold[]).map((t) => [t.lago_id, t]));
       await trx('plans')
         .where({ organization_id: organizationId, id: planId })
@@ -153,14 +181,22 @@ export async function updatePlan(db: Knex, organizationId: string, planId: strin
               return { lago_id: kept?.lago_id ?? crypto.randomUUID(), ...t, created_at: kept?.created_at ?? nowIso };
             }),
           ),
+          revision: trx.raw('revision + 1'),
         });
-      const existing: { id: string }[] = await trx('charges').where({ organization_id: organizationId, plan_id: planId }).select('id');
+      const existing: { id: string; filters: StoredChargeFilter[] }[] = await trx('charges')
+        .where({ organization_id: organizationId, plan_id: planId })
+        .select('id', 'filters');
       const existingIds = new Set(existing.map((c) => c.id));
+      const storedFilters = new Map(existing.map((c) => [c.id, c.filters ?? []]));
       const keptIds = new Set(p.charges.map((c) => c.id).filter((id): id is string => id !== undefined && existingIds.has(id)));
       const removed = [...existingIds].filter((id) => !keptIds.has(id));
       if (removed.length > 0) await trx('charges').where({ organization_id: organizationId, plan_id: planId }).whereIn('id', removed).delete();
+      // Codes are unique per plan: a code moving from one charge to another within this edit must not collide.
+      if (keptIds.size > 0) await trx('charges').where({ organization_id: organizationId, plan_id: planId }).whereIn('id', [...keptIds]).update({ code: null });
       for (const [position, c] of p.charges.entries()) {
+        const kept = c.id !== undefined && keptIds.has(c.id);
         const row = {
+          code: c.code ?? null,
           billable_metric_id: c.billableMetricId,
           position,
           charge_model: c.chargeModel,
@@ -170,12 +206,12 @@ export async function updatePlan(db: Knex, organizationId: string, planId: strin
           min_amount_cents: c.minAmountCents,
           invoice_display_name: c.invoiceDisplayName,
           properties: JSON.stringify(c.properties),
-          filters: JSON.stringify(c.filters),
+          filters: JSON.stringify(filtersWithIds(c.filters, kept ? (storedFilters.get(c.id!) ?? []) : [])),
         };
         let chargeId: string;
-        if (c.id !== undefined && keptIds.has(c.id)) {
+        if (kept) {
           await trx('charges').where({ organization_id: organizationId, plan_id: planId, id: c.id }).update(row);
-          chargeId = c.id;
+          chargeId = c.id!;
         } else {
           const [inserted] = await trx('charges').insert({ organization_id: organizationId, plan_id: planId, ...row }).returning('id');
           chargeId = inserted.id;

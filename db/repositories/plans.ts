@@ -99,7 +99,17 @@ export async function metricIdsOfPlanCharges(db: Db, organizationId: string, pla
   return new Map(rows.map((r) => [r.id, r.billable_metric_id]));
 }
 
+/** A charge filter as stored (charges.filters JSON); `lago_id` is Lago's filter_id (kept across edits). */
+export interface StoredChargeFilter {
+  lago_id?: string;
+  invoice_display_name: string | null;
+  properties: Record<string, unknown>;
+  values: Record<string, string[]>;
+}
+
 export interface NewCharge {
+  /** Lago's charge code, unique within the plan. */
+  code?: string | null;
   billableMetricId: string;
   chargeModel: string;
   payInAdvance: boolean;
@@ -108,7 +118,7 @@ export interface NewCharge {
   minAmountCents: number;
   invoiceDisplayName: string | null;
   properties: Record<string, unknown>;
-  filters: { invoice_display_name: string | null; properties: Record<string, unknown>; values: Record<string, string[]> }[];
+  filters: StoredChargeFilter[];
 }
 
 export interface NewPlan {
@@ -132,6 +142,7 @@ export interface NewPlan {
 
 export interface ChargeRecord {
   id: string;
+  code: string | null;
   billableMetricId: string;
   billableMetricCode: string;
   position: number;
@@ -168,6 +179,8 @@ export interface PlanRecord {
   minimumCommitmentAmountCents: number;
   usageThresholds: StoredUsageThreshold[];
   createdAt: Date;
+  /** Bumped by every edit (updatePlan's optimistic check). */
+  revision: number;
   charges: ChargeRecord[];
 }
 
@@ -198,6 +211,7 @@ export async function createPlan(db: Knex, organizationId: string, p: NewPlan): 
           p.charges.map((c, position) => ({
             organization_id: organizationId,
             plan_id: plan.id,
+            code: c.code ?? null,
             billable_metric_id: c.billableMetricId,
             position,
             charge_model: c.chargeModel,
@@ -207,7 +221,7 @@ export async function createPlan(db: Knex, organizationId: string, p: NewPlan): 
             min_amount_cents: c.minAmountCents,
             invoice_display_name: c.invoiceDisplayName,
             properties: JSON.stringify(c.properties),
-            filters: JSON.stringify(c.filters),
+            filters: JSON.stringify(c.filters.map(({ lago_id: _given, ...f }) => ({ lago_id: crypto.randomUUID(), ...f }))),
           })),
         ).returning(['id', 'position']);
         for (const c of inserted) {
@@ -240,6 +254,7 @@ function toPlan(row: Record<string, any>, charges: ChargeRecord[]): PlanRecord {
     minimumCommitmentAmountCents: row.minimum_commitment_amount_cents,
     usageThresholds: row.usage_thresholds ?? [],
     createdAt: row.created_at,
+    revision: row.revision ?? 0,
     charges,
   };
 }
@@ -252,6 +267,7 @@ async function loadCharges(db: Knex, organizationId: string, planId: string): Pr
     .select('c.*', 'm.code as metric_code');
   return rows.map((r: Record<string, any>) => ({
     id: r.id,
+    code: r.code ?? null,
     billableMetricId: r.billable_metric_id,
     billableMetricCode: r.metric_code,
     position: r.position,

@@ -198,6 +198,18 @@ test("every method of Meterline's groups, called for real, answers what Lago 1.5
   await call('plans.updatePlan', () =>
     lago.plans.updatePlan(`pro_${S}`, { plan: { amount_cents: 1600, charges: [{ id: charge.lago_id, billable_metric_id: charge.lago_billable_metric_id, charge_model: 'standard', properties: { amount: '0.015' } }] } }),
   );
+  // Nested charges and filters, on the plan destroyed next (the rest of the walk sees pro_ as it was).
+  const oldCharges = await call('plans.findAllPlanCharges', () => lago.plans.findAllPlanCharges(`old_${S}`, { page: 1, per_page: 5 }));
+  const oldCode = oldCharges.charges[0].code;
+  await call('plans.findPlanCharge', () => lago.plans.findPlanCharge(`old_${S}`, oldCode));
+  await call('plans.createPlanCharge', () => lago.plans.createPlanCharge(`old_${S}`, { charge: { billable_metric_id: bm.billable_metric.lago_id, code: `extra_${S}`, charge_model: 'standard', properties: { amount: '1' } } }));
+  await call('plans.updatePlanCharge', () => lago.plans.updatePlanCharge(`old_${S}`, `extra_${S}`, { charge: { properties: { amount: '2' } } }));
+  const oldFilters = await call('plans.findAllPlanChargeFilters', () => lago.plans.findAllPlanChargeFilters(`old_${S}`, oldCode, { page: 1, per_page: 5 }));
+  await call('plans.findPlanChargeFilter', () => lago.plans.findPlanChargeFilter(`old_${S}`, oldCode, oldFilters.filters[0].lago_id));
+  const newFilter = await call('plans.createPlanChargeFilter', () => lago.plans.createPlanChargeFilter(`old_${S}`, `extra_${S}`, { filter: { values: { model: ['l'] }, properties: { amount: '3' } } }));
+  await call('plans.updatePlanChargeFilter', () => lago.plans.updatePlanChargeFilter(`old_${S}`, `extra_${S}`, newFilter.filter.lago_id, { filter: { properties: { amount: '4' } } }));
+  await call('plans.destroyPlanChargeFilter', () => lago.plans.destroyPlanChargeFilter(`old_${S}`, `extra_${S}`, newFilter.filter.lago_id, { filter: {} }));
+  await call('plans.destroyPlanCharge', () => lago.plans.destroyPlanCharge(`old_${S}`, `extra_${S}`, { charge: {} }));
   await call('plans.destroyPlan', () => lago.plans.destroyPlan(`old_${S}`));
 
   // Customers and subscriptions

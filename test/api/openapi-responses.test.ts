@@ -520,6 +520,17 @@ test('real answers of every route conform to the documented 200 schema', async (
   await call('DELETE', `/billable_metrics/scratch_${s}`);
   await call('PUT', `/plans/pro_${s}`, { plan: { amount_cents: 1600, description: 'more' } });
   await call('POST', '/plans', { plan: { name: 'Scratch', code: `scratch_${s}`, interval: 'weekly', amount_cents: 1, amount_currency: 'USD' } });
+  // Nested charges and filters (api/routes/plan-charges.ts), on the scratch plan.
+  await call('POST', `/plans/scratch_${s}/charges`, { charge: { billable_metric_code: `tokens_${s}`, code: `tok_${s}`, charge_model: 'standard', properties: { amount: '1' } } });
+  await call('GET', `/plans/scratch_${s}/charges?per_page=5`);
+  await call('GET', `/plans/scratch_${s}/charges/tok_${s}`);
+  await call('PUT', `/plans/scratch_${s}/charges/tok_${s}`, { charge: { properties: { amount: '2' } } });
+  const scratchFilter = await call('POST', `/plans/scratch_${s}/charges/tok_${s}/filters`, { filter: { values: { model: ['xl'] }, properties: { amount: '3' } } });
+  await call('GET', `/plans/scratch_${s}/charges/tok_${s}/filters`);
+  await call('GET', `/plans/scratch_${s}/charges/tok_${s}/filters/${scratchFilter.filter.lago_id}`);
+  await call('PUT', `/plans/scratch_${s}/charges/tok_${s}/filters/${scratchFilter.filter.lago_id}`, { filter: { invoice_display_name: 'XL' } });
+  await call('DELETE', `/plans/scratch_${s}/charges/tok_${s}/filters/${scratchFilter.filter.lago_id}`);
+  await call('DELETE', `/plans/scratch_${s}/charges/tok_${s}`);
   await call('DELETE', `/plans/scratch_${s}`);
   await call('POST', '/customers', { customer: { external_id: `gone_${s}` } });
   await call('DELETE', `/customers/gone_${s}`);
