@@ -146,12 +146,14 @@ describe('invoice actions through workflow updates', () => {
   }
 
   test('finalizeInvoiceUpdate ends a 5-day grace period at once and answers the finalized state; a second finalize is rejected is_not_draft', async () => {
-    const calls = await start('inv-act-fin', {}, 5, async (handle, startMs) => {
+    // A due date keeps the workflow open after finalization (its overdue watch), so the second update meets a running
+    // workflow and its validator; without one the workflow may complete first and the update finds no workflow.
+    const calls = await start('inv-act-fin', { plan: { paymentDueDate: '2099-12-31' } }, 5, async (handle, startMs) => {
       const state = await handle.executeUpdate(finalizeInvoiceUpdate);
       expect(state).toMatchObject({ status: 'finalized' });
       expect((await env.currentTimeMs()) - startMs).toBeLessThan(DAY_MS);
       await expect(handle.executeUpdate(finalizeInvoiceUpdate)).rejects.toMatchObject({ cause: { type: 'is_not_draft' } });
-      await handle.result();
+      await handle.terminate('test done'); // only the overdue watch's timer is left
     });
     expect(calls.billing.finalizeInvoice).toHaveLength(1);
   });
