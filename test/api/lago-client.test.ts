@@ -72,6 +72,7 @@ const KNOWN_DIVERGENCES: Record<string, string> = {
   'creditNotes.findAllCreditNotes': 'same',
   'creditNotes.findCreditNote': 'same',
   'creditNotes.voidCreditNote': 'same',
+  'creditNotes.downloadCreditNote': 'same',
 };
 
 const problems: string[] = [];
@@ -313,6 +314,7 @@ test("every method of Meterline's groups, called for real, answers what Lago 1.5
   const note = await call('creditNotes.createCreditNote', () => lago.creditNotes.createCreditNote({ credit_note: { invoice_id: oneOff.invoice.lago_id, reason: 'other', credit_amount_cents: 1200, refund_amount_cents: 0, items } }));
   await call('creditNotes.findAllCreditNotes', () => lago.creditNotes.findAllCreditNotes({ external_customer_id: `cust_${S}`, page: 1, per_page: 5 }));
   await call('creditNotes.findCreditNote', () => lago.creditNotes.findCreditNote(note.credit_note.lago_id));
+  await call('creditNotes.downloadCreditNote', () => lago.creditNotes.downloadCreditNote(note.credit_note.lago_id));
   await call('creditNotes.voidCreditNote', () => lago.creditNotes.voidCreditNote(note.credit_note.lago_id));
   await call('addOns.destroyAddOn', () => lago.addOns.destroyAddOn(`gpu_${S}`));
 
