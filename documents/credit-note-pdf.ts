@@ -4,7 +4,7 @@
 // It prints the number, the invoice it corrects, the reason, every item (the credited fee and amount), the
 // coupons adjustment, one row per tax (rate, base, amount), the total, and how the total is settled: credited to
 // the customer's balance, refunded, offset against the invoice's unpaid amount.
-import PDFDocument from 'pdfkit';
+import { A4, BOLD, FONT, GREY, LINE, MARGIN, openPdf, pageFooters, totalsColumn } from './pdf-page';
 import { minorUnitsToDecimalString } from '../billing/money';
 import type { PartyBlock } from './invoice-model';
 import { formatMoney } from './invoice-pdf';
@@ -30,12 +30,6 @@ export interface CreditNoteDocumentModel {
   offsetAmountCents: number;
 }
 
-const A4 = { width: 595.28, height: 841.89 };
-const MARGIN = 50;
-const FONT = 'Helvetica';
-const BOLD = 'Helvetica-Bold';
-const GREY = '#555555';
-const LINE = '#cccccc';
 
 /** Lago's reason codes as words ("order_change" → "Order change"). */
 export function reasonText(reason: string): string {
@@ -44,29 +38,7 @@ export function reasonText(reason: string): string {
 }
 
 export function renderCreditNotePdf(m: CreditNoteDocumentModel): Promise<Buffer> {
-  const fixedDate = new Date(`${m.issuingDate}T00:00:00.000Z`);
-  const doc = new PDFDocument({
-    size: [A4.width, A4.height],
-    margin: MARGIN,
-    bufferPages: true,
-    compress: true,
-    font: FONT,
-    info: {
-      Title: `Credit note ${m.number}`,
-      Author: m.seller.name,
-      Subject: `Credit note ${m.number} on invoice ${m.invoiceNumber} for ${m.buyer.name}`,
-      Producer: 'Meterline',
-      Creator: 'Meterline',
-      CreationDate: fixedDate,
-      ModDate: fixedDate,
-    },
-  });
-  const chunks: Buffer[] = [];
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('data', (c: Buffer) => chunks.push(c));
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
+  const { doc, done } = openPdf({ title: `Credit note ${m.number}`, subject: `Credit note ${m.number} on invoice ${m.invoiceNumber} for ${m.buyer.name}`, author: m.seller.name, issuingDate: m.issuingDate });
   const left = MARGIN;
   const width = A4.width - 2 * MARGIN;
 
@@ -132,14 +104,8 @@ export function renderCreditNotePdf(m: CreditNoteDocumentModel): Promise<Buffer>
     y = MARGIN;
   }
   y += 10;
-  const tx = left + 180;
-  const tw = width - 180;
-  const row = (label: string, value: string, bold = false) => {
-    doc.font(bold ? BOLD : FONT).fontSize(bold ? 11 : 9).fillColor('black');
-    doc.text(label, tx, y, { width: tw - 110 });
-    doc.text(value, tx + tw - 110, y, { width: 110, align: 'right' });
-    y = doc.y + 4;
-  };
+  const totals = totalsColumn(doc, y);
+  const { row } = totals;
   const itemsCents = m.items.reduce((a, i) => a + i.amountCents, 0);
   row('Credited items', formatMoney(itemsCents, m.currency));
   if (m.couponsAdjustmentAmountCents !== 0) row('Coupons adjustment', formatMoney(-m.couponsAdjustmentAmountCents, m.currency));
@@ -147,21 +113,14 @@ export function renderCreditNotePdf(m: CreditNoteDocumentModel): Promise<Buffer>
   if (m.taxes.length === 0) row('Tax (0%)', formatMoney(0, m.currency));
   for (const t of m.taxes) row(`${t.name} (${t.rate}%) on ${formatMoney(t.baseAmountCents, m.currency)}`, formatMoney(t.amountCents, m.currency));
   row('Total taxes', formatMoney(m.taxesAmountCents, m.currency));
-  doc.moveTo(tx, y).lineTo(left + width, y).strokeColor('black').lineWidth(0.8).stroke();
-  y += 6;
+  totals.rule();
   row('Total credited', formatMoney(m.totalAmountCents, m.currency), true);
-  y += 10;
+  totals.gap(10);
   row('Credited to the customer balance', formatMoney(m.creditAmountCents, m.currency));
   row('Refunded', formatMoney(m.refundAmountCents, m.currency));
   row('Offset against the invoice', formatMoney(m.offsetAmountCents, m.currency));
 
-  const range = doc.bufferedPageRange();
-  for (let i = range.start; i < range.start + range.count; i++) {
-    doc.switchToPage(i);
-    doc.page.margins.bottom = 0;
-    doc.font(FONT).fontSize(7.5).fillColor(GREY);
-    doc.text(`${m.seller.name} · Credit note ${m.number} · page ${i - range.start + 1} of ${range.count}`, left, A4.height - MARGIN + 10, { width, align: 'center', lineBreak: false });
-  }
+  pageFooters(doc, (page, pages) => `${m.seller.name} · Credit note ${m.number} · page ${page} of ${pages}`);
   doc.end();
   return done;
 }

@@ -3,16 +3,10 @@
 // is therefore fixed too; no images, no random ids. Font: Helvetica, the standard font whose metrics ship in the
 // pdfkit package (AFM); a standard-14 font is not embedded, every PDF reader provides it (WinAnsi: Latin
 // scripts and €; names in other scripts would need an embedded TrueType font — not done).
-import PDFDocument from 'pdfkit';
+import { A4, BOLD, FONT, GREY, LINE, MARGIN, openPdf, pageFooters, totalsColumn } from './pdf-page';
 import { minorUnitsToDecimalString } from '../billing/money';
 import type { InvoiceDocumentModel } from './invoice-model';
 
-const A4 = { width: 595.28, height: 841.89 };
-const MARGIN = 50;
-const FONT = 'Helvetica';
-const BOLD = 'Helvetica-Bold';
-const GREY = '#555555';
-const LINE = '#cccccc';
 
 // Table columns (x offset from the left margin, width).
 const COLS = {
@@ -47,29 +41,7 @@ export function fxNoteText(m: InvoiceDocumentModel): string | null {
 
 /** Renders the invoice; resolves with the whole PDF. */
 export function renderInvoicePdf(m: InvoiceDocumentModel): Promise<Buffer> {
-  const fixedDate = new Date(`${m.issuingDate}T00:00:00.000Z`);
-  const doc = new PDFDocument({
-    size: [A4.width, A4.height],
-    margin: MARGIN,
-    bufferPages: true,
-    compress: true,
-    font: FONT,
-    info: {
-      Title: `Invoice ${m.number}`,
-      Author: m.seller.name,
-      Subject: `Invoice ${m.number} for ${m.buyer.name}`,
-      Producer: 'Meterline',
-      Creator: 'Meterline',
-      CreationDate: fixedDate,
-      ModDate: fixedDate,
-    },
-  });
-  const chunks: Buffer[] = [];
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('data', (c: Buffer) => chunks.push(c));
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
+  const { doc, done } = openPdf({ title: `Invoice ${m.number}`, subject: `Invoice ${m.number} for ${m.buyer.name}`, author: m.seller.name, issuingDate: m.issuingDate });
 
   const left = MARGIN;
   const width = A4.width - 2 * MARGIN;
@@ -143,15 +115,8 @@ export function renderInvoicePdf(m: InvoiceDocumentModel): Promise<Buffer> {
     y = MARGIN;
   }
   y += 10;
-  // Wide enough for a tax row's "name (rate%) on base" on one line.
-  const tx = left + 180;
-  const tw = width - 180;
-  const row = (label: string, value: string, bold = false) => {
-    doc.font(bold ? BOLD : FONT).fontSize(bold ? 11 : 9).fillColor('black');
-    doc.text(label, tx, y, { width: tw - 110 });
-    doc.text(value, tx + tw - 110, y, { width: 110, align: 'right' });
-    y = doc.y + 4;
-  };
+  const totals = totalsColumn(doc, y);
+  const { row } = totals;
   row('Subtotal (fees)', formatMoney(m.feesAmountCents, m.currency));
   if (m.discounts.length === 0) row('Discounts', formatMoney(0, m.currency));
   for (const d of m.discounts) row(`Discount: ${d.description}`, formatMoney(-Math.abs(d.amountCents), m.currency));
@@ -161,9 +126,9 @@ export function renderInvoicePdf(m: InvoiceDocumentModel): Promise<Buffer> {
     row(`${t.name} (${t.rate}%)${base}`, formatMoney(t.amountCents, m.currency));
   }
   row('Total taxes', formatMoney(m.taxesAmountCents, m.currency));
-  doc.moveTo(tx, y).lineTo(left + width, y).strokeColor('black').lineWidth(0.8).stroke();
-  y += 6;
+  totals.rule();
   row('Total due', formatMoney(m.totalAmountCents, m.currency), true);
+  y = totals.y();
 
   // Notes.
   y += 18;
@@ -175,17 +140,7 @@ export function renderInvoicePdf(m: InvoiceDocumentModel): Promise<Buffer> {
   }
 
   // Footer on every page.
-  const range = doc.bufferedPageRange();
-  for (let i = range.start; i < range.start + range.count; i++) {
-    doc.switchToPage(i);
-    doc.page.margins.bottom = 0; // the footer sits in the bottom margin: no automatic page break
-    doc.font(FONT).fontSize(7.5).fillColor(GREY);
-    doc.text(`${m.seller.name} · Invoice ${m.number} · page ${i - range.start + 1} of ${range.count}`, left, A4.height - MARGIN + 10, {
-      width,
-      align: 'center',
-      lineBreak: false,
-    });
-  }
+  pageFooters(doc, (page, pages) => `${m.seller.name} · Invoice ${m.number} · page ${page} of ${pages}`);
   doc.end();
   return done;
 }
