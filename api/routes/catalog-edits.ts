@@ -41,7 +41,7 @@ import { DuplicateCodeError } from '../../db/repositories/errors';
 import { getPlanByCode, type PlanRecord } from '../../db/repositories/plans';
 import { getSubscriptionsByIds } from '../../db/repositories/subscriptions';
 import { taxesOf } from '../../db/repositories/taxes';
-import { billingRulesChangedSignal, subscriptionWorkflowId, terminateUpdate } from '../../workflows/messages';
+import { subscriptionWorkflowId, terminateUpdate } from '../../workflows/messages';
 import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { ApiError, addDetail, notFound, validationError } from '../errors';
@@ -52,6 +52,7 @@ import { serializeBillableMetric } from './billable-metrics';
 import { serializeCustomer } from './customers';
 import { loadPlanTaxes, newPlanOf, planBodyValidator, serializePlan } from './plans';
 import { terminationUpdateId } from './subscriptions';
+import { cascadeToChildren, childPlanIds } from '../services/plan-overrides';
 
 /** The stored metric as Lago's create input (the base a PUT body is merged onto). */
 function metricInput(m: BillableMetricRecord) {
@@ -66,60 +67,9 @@ function metricInput(m: BillableMetricRecord) {
   };
 }
 
-/** The stored plan as Lago's create input (charges with code, filters with lago_id), charges with their `id` (the base a PUT body is merged onto). */
-export async function planInput(ctx: RouteContext, organizationId: string, p: PlanRecord) {
-  const taxes = await loadPlanTaxes(ctx.db, organizationId, p);
-  return {
-    name: p.name,
-    code: p.code,
-    description: p.description,
-    interval: p.interval,
-    amount_cents: p.amountCents,
-    amount_currency: p.amountCurrency,
-    pay_in_advance: p.payInAdvance,
-    trial_period: Number(p.trialPeriod),
-    minimum_commitment: p.minimumCommitmentAmountCents > 0 ? { amount_cents: p.minimumCommitmentAmountCents } : null,
-    usage_thresholds: p.usageThresholds.map((t) => ({
-      lago_id: t.lago_id,
-      amount_cents: t.amount_cents,
-      recurring: t.recurring,
-      threshold_display_name: t.threshold_display_name,
-    })),
-    tax_codes: taxes.plan.map((t) => t.code),
-    charges: p.charges.map((c) => ({
-      id: c.id,
-      ...(c.code !== null ? { code: c.code } : {}),
-      billable_metric_id: c.billableMetricId,
-      charge_model: c.chargeModel,
-      pay_in_advance: c.payInAdvance,
-      invoiceable: c.invoiceable,
-      prorated: c.prorated,
-      min_amount_cents: c.minAmountCents,
-      invoice_display_name: c.invoiceDisplayName,
-      properties: c.properties,
-      filters: c.filters,
-      tax_codes: (taxes.charges.get(c.id) ?? []).map((t) => t.code),
-    })),
-  };
-}
-
-/**
- * Tells the workflows of the given subscriptions that their billing rules changed (they reload plan thresholds and
- * alerts at once; the period's invoice is computed from Postgres at close anyway). A workflow that cannot be
- * reached is logged, not an error: the change is already durable and it reloads its rules each period.
- */
-export async function tellSubscriptions(ctx: RouteContext, subscriptionIds: string[]): Promise<void> {
-  for (const id of subscriptionIds) {
-    try {
-      await ctx.temporal.workflow.getHandle(subscriptionWorkflowId(id)).signal(billingRulesChangedSignal);
-    } catch (err) {
-      ctx.logger.warn('could not tell a subscription workflow that its plan changed; it reloads its rules at its next period', {
-        subscriptionId: id,
-        error: (err as Error)?.message,
-      });
-    }
-  }
-}
+// planInput and tellSubscriptions live in api/services/plan-input.ts (plan overrides use them too: no import cycle).
+export { planInput, tellSubscriptions } from '../services/plan-input';
+import { planInput, tellSubscriptions } from '../services/plan-input';
 
 /**
  * Terminates each subscription through its workflow, as DELETE /subscriptions does (the same update id, so a retried
@@ -226,10 +176,11 @@ export function catalogEditRoutes(ctx: RouteContext): Router {
     const body = parseBody(PlanUpdateBody, req.body).plan;
     const plan = await getPlanByCode(ctx.db, organizationId, req.params.code);
     if (!plan) throw notFound('plan');
-    const { cascade_updates: _cascade, ...fields } = body;
+    const { cascade_updates: cascade, ...fields } = body;
     const base = await planInput(ctx, organizationId, plan);
     const merged = { ...base, ...fields };
-    const live = await liveSubscriptionIdsOfPlans(ctx.db, organizationId, [plan.id]);
+    // The subscriptions of its override children (api/services/plan-overrides.ts) are the plan's too.
+    const live = await liveSubscriptionIdsOfPlans(ctx.db, organizationId, [plan.id, ...(await childPlanIds(ctx, organizationId, plan.id))]);
     if (live.length > 0) {
       const details: Record<string, string[]> = {};
       for (const f of ['code', 'interval', 'amount_currency', 'pay_in_advance'] as const) {
@@ -258,6 +209,8 @@ export function catalogEditRoutes(ctx: RouteContext): Router {
       if (err instanceof DuplicateCodeError) throw validationError({ code: ['value_already_exist'] });
       throw err;
     }
+    // Lago's cascade_updates: the children re-derived as the edited plan + their own overrides.
+    if (cascade === true) await cascadeToChildren(ctx, organizationId, updated);
     ctx.catalogChanged(organizationId);
     await tellSubscriptions(ctx, live);
     res.json({ plan: serializePlan(updated, await loadPlanTaxes(ctx.db, organizationId, updated)) });
@@ -268,7 +221,8 @@ export function catalogEditRoutes(ctx: RouteContext): Router {
     const plan = await getPlanByCode(ctx.db, organizationId, req.params.code);
     if (!plan) throw notFound('plan');
     const taxes = await loadPlanTaxes(ctx.db, organizationId, plan);
-    await terminateSubscriptions(ctx, organizationId, await liveSubscriptionIdsOfPlans(ctx.db, organizationId, [plan.id]));
+    const planIds = [plan.id, ...(await childPlanIds(ctx, organizationId, plan.id))];
+    await terminateSubscriptions(ctx, organizationId, await liveSubscriptionIdsOfPlans(ctx.db, organizationId, planIds));
     await softDeletePlan(ctx.db, organizationId, plan.id, new Date());
     ctx.catalogChanged(organizationId);
     res.json({ plan: serializePlan(plan, taxes) });

@@ -25,13 +25,14 @@ import { ApiError, notFound, validationError, type Logger } from '../errors';
 import { iso, paginationMeta, parseBody } from '../schemas/common';
 import { currencyError, subscriptionCurrencyViolation } from '../currency-policy';
 import { subscriptionAtViolation } from '../schemas/dates';
-import { SubscriptionCreateBody, SubscriptionListQuery, SubscriptionUpdateBody } from '../schemas/subscriptions';
+import { SubscriptionCreateBody, SubscriptionListQuery, SubscriptionUpdateBody, type SubscriptionCreateInput } from '../schemas/subscriptions';
 import { changeSubscriptionPlan, updateSubscription } from '../services/subscription-changes';
 import { planChangeViews, type PlanChangeView } from '../../db/repositories/plan-changes';
 import { firstBilledPeriod, trialEndsAt } from '../../billing/plan-change';
 import { openPeriodAt } from '../../usage/open-period';
 import { testClockForNewSubscription } from '../services/test-clock-time';
 import { moveSubscriptionStart } from '../services/pending-start';
+import { overrideWritten, prepareOverride, writeOverride } from '../services/plan-overrides';
 
 export function scheduleOf(s: SubscriptionRecord, defaultTimezone: string): ScheduleInput {
   return subscriptionScheduleOf(s, defaultTimezone);
@@ -153,6 +154,14 @@ function isWorkflowCompleted(err: unknown): boolean {
   return /workflow execution already completed|already completed/i.test(text);
 }
 
+/** Overrides of an existing subscription's plan: validated, then written in one transaction; its workflow told. */
+async function applyOverrides(ctx: RouteContext, organizationId: string, s: SubscriptionRecord, overrides: NonNullable<SubscriptionCreateInput['plan_overrides']>) {
+  if (s.status === 'terminated') throw validationError({ plan_overrides: ['subscription_terminated'] });
+  const prepared = await prepareOverride(ctx, organizationId, s.planId, overrides);
+  await ctx.db.transaction((trx) => writeOverride(trx, organizationId, prepared, s.id));
+  await overrideWritten(ctx, organizationId, [s.id]);
+}
+
 export function subscriptionRoutes(ctx: RouteContext): Router {
   const r = Router();
 
@@ -188,7 +197,12 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     if (billingStartsAt && billingStartsAt.getTime() > now.getTime()) throw validationError({ billing_starts_at: ['too_far_in_future'] });
     const endingAt = input.ending_at ? new Date(input.ending_at) : null;
     if (endingAt && endingAt.getTime() <= Math.max(now.getTime(), subscriptionAt.getTime())) throw validationError({ ending_at: ['invalid_date'] });
-    const { subscription, created } = await insertSubscription(ctx.db, organizationId, {
+    // Plan overrides (api/services/plan-overrides.ts): validated before anything is written; a new subscription and
+    // its child plan commit together.
+    const overrides = input.plan_overrides ?? null;
+    const prepared = overrides ? await prepareOverride(ctx, organizationId, plan.id, overrides) : null;
+    const inserted = await ctx.db.transaction(async (trx) => {
+      const result = await insertSubscription(trx, organizationId, {
       customerId: customer.id,
       planId: plan.id,
       externalId: input.external_id,
@@ -200,10 +214,24 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       testClockId: clock?.id ?? null,
       endingAt: endingAt?.toISOString() ?? null,
       billingStartsAt: billingStartsAt?.toISOString() ?? null,
+      });
+      if (result.created && prepared) await writeOverride(trx, organizationId, prepared, result.subscription.id);
+      return result;
     });
+    const created = inserted.created;
+    let subscription = inserted.subscription;
+    if (created && prepared) subscription = (await getSubscriptionByExternalId(ctx.db, organizationId, subscription.externalId))!;
     // Another customer's id is refused; another plan is a plan change (Lago): api/services/subscription-changes.ts.
     if (!created && subscription.customerId !== customer.id) throw validationError({ external_id: ['value_already_exist'] });
-    if (!created && subscription.planId !== plan.id) {
+    // An overridden subscription's plan is a child of the catalog plan: the same plan.
+    const samePlan = subscription.planId === plan.id || subscription.planParentId === plan.id;
+    if (!created && !samePlan && overrides) throw validationError({ plan_overrides: ['not_supported_with_plan_change'] });
+    if (!created && samePlan && overrides) {
+      // The same request again (a retry of a create with overrides), or overrides of the existing subscription: applied to its plan.
+      await applyOverrides(ctx, organizationId, subscription, overrides);
+      subscription = (await getSubscriptionByExternalId(ctx.db, organizationId, subscription.externalId))!;
+    }
+    if (!created && !samePlan) {
       await changeSubscriptionPlan(ctx, organizationId, subscription, plan, now);
       ctx.cache.invalidateSubscription(organizationId, subscription.externalId);
       const [changed] = await serializeAll(ctx, organizationId, [(await getSubscriptionByExternalId(ctx.db, organizationId, subscription.externalId))!], defaultTimezoneOf(res));
@@ -223,10 +251,17 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     const input = parseBody(SubscriptionUpdateBody, req.body).subscription;
     const s = await getSubscriptionByExternalId(ctx.db, organizationId, req.params.external_id);
     if (!s) throw notFound('subscription');
-    const { subscription_at: subscriptionAt, ...terms } = input;
+    const { subscription_at: subscriptionAt, plan_overrides: overrides, ...terms } = input;
+    // Plan overrides are validated first (nothing written on a refusal) and written last.
+    if (overrides && s.status === 'terminated') throw validationError({ plan_overrides: ['subscription_terminated'] });
+    const prepared = overrides ? await prepareOverride(ctx, organizationId, s.planId, overrides) : null;
     // A pending subscription's start (issue 11): moved first, so a refusal leaves name / ending_at unchanged.
     if (subscriptionAt !== undefined) await moveSubscriptionStart(ctx, organizationId, s, subscriptionAt, new Date());
     await updateSubscription(ctx, organizationId, s, terms, new Date());
+    if (prepared) {
+      await ctx.db.transaction((trx) => writeOverride(trx, organizationId, prepared, s.id));
+      await overrideWritten(ctx, organizationId, [s.id]);
+    }
     ctx.cache.invalidateSubscription(organizationId, s.externalId);
     const after = (await getSubscriptionByExternalId(ctx.db, organizationId, s.externalId))!;
     res.json({ subscription: (await serializeAll(ctx, organizationId, [after], defaultTimezoneOf(res)))[0] });

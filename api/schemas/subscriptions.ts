@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isoDateTime, paginationQuery } from './common';
+import { PlanOverridesInput } from './plan-overrides';
 
 export const SubscriptionCreateBody = z.object({
   subscription: z.object({
@@ -19,20 +20,20 @@ export const SubscriptionCreateBody = z.object({
      * stays the subscription's real start (anniversary anchor, trial). See README "Plan changes, trials and migration".
      */
     billing_starts_at: isoDateTime.nullable().optional(),
-    // Not implemented (it changes what is billed): refused rather than silently ignored.
-    plan_overrides: z.null({ error: 'not_supported' }).optional(),
+    /** Lago's plan overrides: a child plan used by this subscription only (api/services/plan-overrides.ts). */
+    plan_overrides: PlanOverridesInput.nullable().optional(),
   }),
 });
 
-/** PUT /subscriptions/:external_id (Lago's UpdateSubscriptionInput; plan_overrides not implemented). */
+/** PUT /subscriptions/:external_id (Lago's UpdateSubscriptionInput). */
 export const SubscriptionUpdateBody = z.object({
   subscription: z.object({
     name: z.string().nullable().optional(),
     ending_at: isoDateTime.nullable().optional(),
     // A pending subscription's start moves (api/services/pending-start.ts); refused once it has started.
     subscription_at: isoDateTime.optional(),
-    // Not implemented: per-customer plan overrides (refused, never ignored).
-    plan_overrides: z.null({ error: 'not_supported' }).optional(),
+    /** Lago's plan overrides: creates the subscription's child plan, or edits it (api/services/plan-overrides.ts). */
+    plan_overrides: PlanOverridesInput.nullable().optional(),
   }),
 });
 

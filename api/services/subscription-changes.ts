@@ -62,7 +62,8 @@ async function sendPlanChange(deps: Deps, s: SubscriptionRecord, req: PlanChange
 export async function changeSubscriptionPlan(deps: Deps, organizationId: string, s: SubscriptionRecord, plan: TargetPlan, now: Date): Promise<void> {
   if (s.status !== 'active') throw validationError({ plan_code: [s.status === 'pending' ? 'subscription_pending' : 'subscription_terminated'] });
   const pending = await getPendingPlanChange(deps.db, organizationId, s.id);
-  if (plan.id === s.planId) {
+  // An overridden subscription's plan (a child plan, api/services/plan-overrides.ts) is its catalog plan here.
+  if (plan.id === s.planId || plan.id === s.planParentId) {
     if (pending?.kind === 'downgrade') {
       await sendPlanChange(deps, s, { changeId: pending.id, kind: 'cancel_downgrade', planCode: plan.code });
       await cancelPendingPlanChange(deps.db, organizationId, s.id);

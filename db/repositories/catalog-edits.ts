@@ -91,7 +91,8 @@ export async function deleteBillableMetric(db: Knex, organizationId: string, met
 // ---------------------------------------------------------------------------------------------- plans
 
 export async function listPlansPage(db: Knex, organizationId: string, page: number, perPage: number): Promise<{ plans: PlanRecord[]; totalCount: number }> {
-  const base = db('plans').where({ organization_id: organizationId }).whereNull('deleted_at');
+  // Child plans of plan overrides are not catalog plans (Lago hides them from the list).
+  const base = db('plans').where({ organization_id: organizationId }).whereNull('deleted_at').whereNull('parent_id');
   const [{ count }] = await base.clone().count<{ count: string }[]>('* as count');
   const rows: { id: string }[] = await base
     .clone()

@@ -182,6 +182,8 @@ export interface PlanRecord {
   /** Bumped by every edit (updatePlan's optimistic check). */
   revision: number;
   charges: ChargeRecord[];
+  /** A plan override's child plan: the plan it copies (null for a catalog plan). */
+  parentId?: string | null;
 }
 
 /** Plan and charges in ONE transaction: a failure writes nothing. */
@@ -256,6 +258,7 @@ function toPlan(row: Record<string, any>, charges: ChargeRecord[]): PlanRecord {
     createdAt: row.created_at,
     revision: row.revision ?? 0,
     charges,
+    parentId: row.parent_id ?? null,
   };
 }
 
@@ -289,6 +292,7 @@ export async function getPlanById(db: Knex, organizationId: string, planId: stri
 }
 
 export async function getPlanByCode(db: Knex, organizationId: string, code: string): Promise<PlanRecord | null> {
-  const row = await db('plans').where({ organization_id: organizationId, code }).whereNull('deleted_at').first();
+  // Child plans of plan overrides share their parent's code and are never found by it (db/repositories/plan-overrides.ts).
+  const row = await db('plans').where({ organization_id: organizationId, code }).whereNull('deleted_at').whereNull('parent_id').first();
   return row ? toPlan(row, await loadCharges(db, organizationId, row.id)) : null;
 }

@@ -35,6 +35,8 @@ export interface SubscriptionRecord {
   billingStartsAt: Date | null;
   /** The plan's trial, in days (decimal string as stored). */
   planTrialPeriod: string;
+  /** Plan overrides: the subscription's plan is a child plan of this catalog plan (plan_code is the parent's), else null. */
+  planParentId?: string | null;
 }
 
 export interface NewSubscription {
@@ -66,6 +68,7 @@ function baseQuery(db: Knex, organizationId: string) {
       'p.amount_cents as plan_amount_cents',
       'p.amount_currency as plan_amount_currency',
       'p.trial_period as plan_trial_period',
+      'p.parent_id as plan_parent_id',
     );
 }
 
@@ -94,6 +97,7 @@ function toSubscription(row: Record<string, any>): SubscriptionRecord {
     endingAt: row.ending_at ?? null,
     billingStartsAt: row.billing_starts_at ?? null,
     planTrialPeriod: String(row.plan_trial_period ?? '0'),
+    planParentId: row.plan_parent_id ?? null,
   };
 }
 
