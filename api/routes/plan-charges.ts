@@ -11,9 +11,11 @@
 // Edits are computed from a read of the plan: updatePlan refuses one whose plan changed since (plans.revision) and
 // it is recomputed from a fresh read, so two edits at once never lose one.
 // A charge is named by its `code` (unique in its plan; its lago_id is accepted too). Lago's `cascade_updates`
-// (children plans of subscription overrides) is accepted and has nothing to reach: Meterline has no child plans.
+// (children plans of subscription overrides, api/services/plan-overrides.ts): true re-derives each child as the
+// edited plan + its own overrides (as PUT /plans does); false or absent leaves the children as they are.
 import { Router, type Response } from 'express';
 import { PlanChangedError, liveSubscriptionIdsOfPlans, updatePlan } from '../../db/repositories/catalog-edits';
+import { cascadeToChildren } from '../services/plan-overrides';
 import { DuplicateCodeError } from '../../db/repositories/errors';
 import { getPlanByCode, type ChargeRecord, type PlanRecord, type StoredChargeFilter } from '../../db/repositories/plans';
 import { orgId } from '../auth';
@@ -141,17 +143,18 @@ export function planChargeRoutes(ctx: RouteContext): Router {
 
   r.post('/plans/:code/charges', async (req, res) => {
     const organizationId = orgId(res);
-    const { cascade_updates: _cascade, ...body } = parseBody(PlanChargeBody, req.body).charge;
+    const { cascade_updates: cascade, ...body } = parseBody(PlanChargeBody, req.body).charge;
     const { after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (_p, charges) => ({
       charges: [...charges, body],
       index: charges.length,
     }));
+    if (cascade === true) await cascadeToChildren(ctx, organizationId, after);
     await sendCharge(ctx, res, organizationId, after, after.charges[after.charges.length - 1]!);
   });
 
   r.put('/plans/:code/charges/:charge_code', async (req, res) => {
     const organizationId = orgId(res);
-    const { cascade_updates: _cascade, ...body } = parseBody(PlanChargeBody, req.body).charge;
+    const { cascade_updates: cascade, ...body } = parseBody(PlanChargeBody, req.body).charge;
     let chargeId = '';
     const { after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (p, charges) => {
       const charge = chargeOf(p, req.params.charge_code);
@@ -164,17 +167,19 @@ export function planChargeRoutes(ctx: RouteContext): Router {
       const { billable_metric_code: _code, ...rest } = body;
       return { charges: charges.map((c, i) => (i === index ? { ...c, ...rest } : c)), index };
     });
+    if (cascade === true) await cascadeToChildren(ctx, organizationId, after);
     await sendCharge(ctx, res, organizationId, after, after.charges.find((c) => c.id === chargeId)!);
   });
 
   r.delete('/plans/:code/charges/:charge_code', async (req, res) => {
     const organizationId = orgId(res);
-    parseBody(PlanChargeDeleteBody, req.body);
+    const cascade = parseBody(PlanChargeDeleteBody, req.body).charge?.cascade_updates;
     let removed: ChargeRecord | undefined;
-    const { before } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (p, charges) => {
+    const { before, after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (p, charges) => {
       removed = chargeOf(p, req.params.charge_code);
       return { charges: charges.filter((c) => c.id !== removed!.id), index: -1 };
     });
+    if (cascade === true) await cascadeToChildren(ctx, organizationId, after);
     await sendCharge(ctx, res, organizationId, before, removed!);
   });
 
@@ -194,7 +199,7 @@ export function planChargeRoutes(ctx: RouteContext): Router {
 
   r.post('/plans/:code/charges/:charge_code/filters', async (req, res) => {
     const organizationId = orgId(res);
-    const { cascade_updates: _cascade, ...body } = parseBody(PlanChargeFilterBody, req.body).filter;
+    const { cascade_updates: cascade, ...body } = parseBody(PlanChargeFilterBody, req.body).filter;
     if (body.values === undefined) throw validationError({ 'filter.values': ['value_is_mandatory'] });
     let chargeId = '';
     let position = 0;
@@ -206,13 +211,14 @@ export function planChargeRoutes(ctx: RouteContext): Router {
       const filter = { invoice_display_name: body.invoice_display_name ?? null, properties: body.properties ?? {}, values: body.values! };
       return { charges: charges.map((c, i) => (i === index ? { ...c, filters: [...(c.filters ?? []), filter] } : c)), index, filterIndex: position };
     });
+    if (cascade === true) await cascadeToChildren(ctx, organizationId, after);
     const charge = after.charges.find((c) => c.id === chargeId)!;
     res.json({ filter: serializeFilter(charge, charge.filters[position]!) });
   });
 
   r.put('/plans/:code/charges/:charge_code/filters/:filter_id', async (req, res) => {
     const organizationId = orgId(res);
-    const { cascade_updates: _cascade, ...body } = parseBody(PlanChargeFilterBody, req.body).filter;
+    const { cascade_updates: cascade, ...body } = parseBody(PlanChargeFilterBody, req.body).filter;
     let chargeId = '';
     const { after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (p, charges) => {
       const charge = chargeOf(p, req.params.charge_code);
@@ -224,15 +230,16 @@ export function planChargeRoutes(ctx: RouteContext): Router {
       );
       return { charges: edited, index, filterIndex };
     });
+    if (cascade === true) await cascadeToChildren(ctx, organizationId, after);
     const charge = after.charges.find((c) => c.id === chargeId)!;
     res.json({ filter: serializeFilter(charge, filterOf(charge, req.params.filter_id).filter) });
   });
 
   r.delete('/plans/:code/charges/:charge_code/filters/:filter_id', async (req, res) => {
     const organizationId = orgId(res);
-    parseBody(PlanChargeFilterDeleteBody, req.body);
+    const cascade = parseBody(PlanChargeFilterDeleteBody, req.body).filter?.cascade_updates;
     let removed: { charge: ChargeRecord; filter: StoredChargeFilter } | undefined;
-    await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (p, charges) => {
+    const { after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (p, charges) => {
       const charge = chargeOf(p, req.params.charge_code);
       const { filter } = filterOf(charge, req.params.filter_id);
       removed = { charge, filter };
@@ -240,6 +247,7 @@ export function planChargeRoutes(ctx: RouteContext): Router {
       const edited = charges.map((c, i) => (i === index ? { ...c, filters: (c.filters ?? []).filter((f) => f.lago_id !== filter.lago_id) } : c));
       return { charges: edited, index };
     });
+    if (cascade === true) await cascadeToChildren(ctx, organizationId, after);
     res.json({ filter: serializeFilter(removed!.charge, removed!.filter) });
   });
 

@@ -21,7 +21,7 @@
 // - Lago's plan `invoice_display_name` and the minimum commitment's are accepted and not stored, as POST /plans does.
 import type { Knex } from 'knex';
 import { ERROR_CODES } from '../../billing/error-codes';
-import type { PlanEdit } from '../../db/repositories/catalog-edits';
+import { liveSubscriptionIdsOfPlans, type PlanEdit } from '../../db/repositories/catalog-edits';
 import { childPlanIdsOf, childPlanInfo, parentChargeIdsOf, writeChildPlan, type ChildPlanWrite, type StoredPlanOverrides } from '../../db/repositories/plan-overrides';
 import { getPlanById, type PlanRecord } from '../../db/repositories/plans';
 import type { RouteContext } from '../context';
@@ -199,6 +199,10 @@ export async function cascadeToChildren(ctx: RouteContext, organizationId: strin
       ctx.logger.warn('plan override no longer fits its edited parent plan: the child plan keeps its content', { childId, error: err.message });
       kept.push(childId);
     }
+  }
+  if (updated.length > 0) {
+    ctx.catalogChanged(organizationId);
+    await tellSubscriptions(ctx, await liveSubscriptionIdsOfPlans(ctx.db, organizationId, updated));
   }
   return { updated, kept };
 }

@@ -98,7 +98,8 @@ test('PUT /subscriptions/:external_id sets name and ending_at (shown, held by th
   expect(bad.body.error_details).toEqual({ ending_at: ['invalid_date'] });
   expect((await h.request('GET', '/subscriptions/pc-put')).body.subscription.ending_at).toBe(new Date(endingAt).toISOString());
   expect((await h.request('PUT', '/subscriptions/nope', { subscription: { name: 'x' } })).status).toBe(404);
-  const overrides = await h.request('PUT', '/subscriptions/pc-put', { subscription: { plan_overrides: { amount_cents: 1 } } });
+  // Plan overrides are test/api/plan-overrides.test.ts's; one in another currency than the plan's is refused.
+  const overrides = await h.request('PUT', '/subscriptions/pc-put', { subscription: { plan_overrides: { amount_currency: 'EUR' } } });
   expect(overrides.status).toBe(422);
 });
 

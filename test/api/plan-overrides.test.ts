@@ -175,6 +175,15 @@ test('PUT /plans/:code with cascade_updates reaches the children for the fields 
   child = await planOf('ovr-cascade');
   // Name and charge price follow the parent; the overridden amount stays.
   expect([child.plan.name, Number(child.plan.amount_cents), child.charges[0].properties, child.charges[0].parent_id]).toEqual(['Team 2', 4000, { amount: '0.02' }, team.charges[0].lago_id]);
+  // The nested charge routes cascade the same way: a new charge reaches the child, with its parent link.
+  const added = await h.request('POST', '/plans/ovr_team/charges', { charge: { billable_metric_id: tokensMetricId, charge_model: 'standard', properties: { amount: '0.1' }, cascade_updates: true } });
+  expect(added.status).toBe(200);
+  child = await planOf('ovr-cascade');
+  expect(child.charges.map((c: any) => [c.parent_id, c.properties])).toEqual([
+    [team.charges[0].lago_id, { amount: '0.02' }],
+    [added.body.charge.lago_id, { amount: '0.1' }],
+  ]);
+  expect(Number(child.plan.amount_cents)).toBe(4000);
   // The catalog plan's interval cannot change while the overridden subscription lives.
   const interval = await h.request('PUT', '/plans/ovr_team', { plan: { interval: 'yearly' } });
   expect(interval.status).toBe(422);

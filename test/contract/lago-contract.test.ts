@@ -160,7 +160,7 @@ describeIfSpec('Lago API v1 contract', () => {
 
   test('subscriptions: create (Lago example body), get, list', async () => {
     const body = example(doc.components.schemas.SubscriptionCreateInput);
-    delete body.subscription.plan_overrides; // not implemented (422 not_supported)
+    delete body.subscription.plan_overrides; // its example names charge ids of Lago's example plan (unknown here: 422)
     delete body.subscription.ending_at; // not implemented (422 not_supported)
     body.subscription.external_customer_id = ids.customerId;
     body.subscription.plan_code = ids.planCode;
