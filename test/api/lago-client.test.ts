@@ -228,6 +228,13 @@ test("every method of Meterline's groups, called for real, answers what Lago 1.5
     lago.subscriptions.createSubscription({ subscription: { external_customer_id: `grace_${S}`, plan_code: `pro_${S}`, external_id: `grace_${S}`, subscription_at: backdated } }),
   );
   await call('subscriptions.createSubscription (gone)', () => lago.subscriptions.createSubscription({ subscription: { external_customer_id: `gone_${S}`, plan_code: `pro_${S}`, external_id: `gone_${S}` } }));
+  // plan_overrides (Lago's PlanOverridesObject): the subscription keeps the plan's code, billed with its own copy of it.
+  const overridden = await call('subscriptions.createSubscription (plan_overrides)', () =>
+    lago.subscriptions.createSubscription({
+      subscription: { external_customer_id: `grace_${S}`, plan_code: `pro_${S}`, external_id: `ovr_${S}`, plan_overrides: { amount_cents: 1200, charges: [{ id: charge.lago_id, properties: { amount: '0.02' } }] } },
+    }),
+  );
+  expect(overridden.subscription).toMatchObject({ plan_code: `pro_${S}`, plan_amount_cents: 1200 });
   await call('subscriptions.findAllSubscriptions', () => lago.subscriptions.findAllSubscriptions({ external_customer_id: `cust_${S}`, plan_code: `pro_${S}`, 'status[]': ['active'] }));
   await call('subscriptions.findSubscription', () => lago.subscriptions.findSubscription(`sub_${S}`));
   await call('subscriptions.createSubscriptionAlert', () =>
