@@ -4,6 +4,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createBillingWorker } from '../../worker/worker';
 import { stateQuery, subscriptionWorkflowId } from '../../workflows/messages';
 import { temporalTestAddress } from '../support/services';
+import { testWorkflowBundle } from '../support/workflow-bundle';
 import { startApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
@@ -14,7 +15,7 @@ let workerRun: Promise<void>;
 beforeAll(async () => {
   h = await startApiHarness({ prefix: 'api_pendingstart' });
   nativeConnection = await NativeConnection.connect({ address: temporalTestAddress() });
-  worker = await createBillingWorker({ connection: nativeConnection, namespace: 'default', db: h.database.db, taskQueue: h.taskQueue });
+  worker = await createBillingWorker({ connection: nativeConnection, namespace: 'default', db: h.database.db, taskQueue: h.taskQueue, workflowBundle: await testWorkflowBundle() });
   workerRun = worker.run();
   await h.request('POST', '/customers', { customer: { external_id: 'ps-cus', currency: 'USD', timezone: 'UTC' } });
   expect((await h.request('POST', '/plans', { plan: { name: 'basic', code: 'basic', interval: 'monthly', amount_cents: 10000, amount_currency: 'USD', pay_in_advance: false } })).status).toBe(200);

@@ -8,6 +8,7 @@ import { createBillingWorker } from '../../worker/worker';
 import { createApiKey, ensureOrganization } from '../../db/repositories/organizations';
 import { startApiHarness, type ApiHarness } from './harness';
 import { temporalTestAddress } from '../support/services';
+import { testWorkflowBundle } from '../support/workflow-bundle';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
 let h: ApiHarness;
@@ -26,6 +27,7 @@ beforeAll(async () => {
     db: h.database.db,
     taskQueue: h.taskQueue,
     webhooks: { baseDelayMs: 100, timeoutMs: 5_000 },
+    workflowBundle: await testWorkflowBundle(),
   });
   workerRun = worker.run();
   await h.client.workflow.start(webhookDeliveryWorkflow, { workflowId, taskQueue: h.taskQueue, args: [{ pollIntervalMs: 100, maxIterations: 50 }] });

@@ -6,6 +6,7 @@ import { createDb, migrateLatest } from '../../db/knexfile';
 import { startEmbeddedPostgres, withDatabase } from '../../dev/postgres';
 import { freePort, startTemporalDevServer, temporalCliPath, temporalTestServerPath } from '../../dev/temporal';
 import { TEMPLATE_DB } from './services';
+import { WORKFLOW_BUNDLE_ENV, writeWorkflowBundle } from './workflow-bundle';
 
 export default async function globalSetup(): Promise<void> {
   const g = globalThis as Record<string, unknown>;
@@ -18,6 +19,12 @@ export default async function globalSetup(): Promise<void> {
     oneLine.stack = oneLine.message;
     throw oneLine;
   }
+
+  // The run's one workflow bundle (test/support/workflow-bundle.ts), built while Postgres and Temporal start.
+  const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-test-bundle-'));
+  g.__METERLINE_BUNDLE_DIR__ = bundleDir;
+  const bundled = writeWorkflowBundle(bundleDir);
+  bundled.catch(() => undefined); // awaited below; a failure there fails the setup
 
   let serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
@@ -51,4 +58,5 @@ export default async function globalSetup(): Promise<void> {
     g.__METERLINE_TEMPORAL__ = temporal;
     process.env.METERLINE_TEST_TEMPORAL_ADDRESS = temporal.address;
   }
+  process.env[WORKFLOW_BUNDLE_ENV] = await bundled;
 }
