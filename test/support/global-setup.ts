@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createDb, migrateLatest } from '../../db/knexfile';
-import { startEmbeddedPostgres, withDatabase } from '../../dev/postgres';
+import { THROWAWAY_CLUSTER_FLAGS, startEmbeddedPostgres, withDatabase } from '../../dev/postgres';
 import { freePort, startTemporalDevServer, temporalCliPath, temporalTestServerPath } from '../../dev/temporal';
-import { TEMPLATE_DB } from './services';
+import { TEMPLATE_DB, THROWAWAY_PG_ENV } from './services';
 import { WORKFLOW_BUNDLE_ENV, writeWorkflowBundle } from './workflow-bundle';
 
 export default async function globalSetup(): Promise<void> {
@@ -32,7 +32,9 @@ export default async function globalSetup(): Promise<void> {
     // A throw-away cluster per run, so concurrent runs on one checkout never share a data folder.
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-test-pg-'));
     fs.chmodSync(dataDir, 0o755); // the postgres system user (when run as root) must reach it
-    const pgServer = await startEmbeddedPostgres(path.join(dataDir, 'data'), pgPort);
+    // Deleted at teardown: no fsync, no synchronous commit (dev/postgres.ts THROWAWAY_CLUSTER_FLAGS).
+    const pgServer = await startEmbeddedPostgres(path.join(dataDir, 'data'), pgPort, undefined, THROWAWAY_CLUSTER_FLAGS);
+    process.env[THROWAWAY_PG_ENV] = '1';
     g.__METERLINE_PG__ = pgServer;
     g.__METERLINE_PG_DIR__ = dataDir;
     serverUrl = pgServer.url;
