@@ -12,8 +12,18 @@ export interface RunningPostgres {
 const USER = 'meterline';
 const PASSWORD = 'meterline';
 
-/** Starts (initialising on first use) an embedded Postgres cluster whose data lives in `dataDir`. */
-export async function startEmbeddedPostgres(dataDir: string, port: number, log: (m: string) => void = () => {}): Promise<RunningPostgres> {
+/**
+ * Server settings for a throw-away cluster (the tests' one, deleted after the run): no fsync, no waiting for the
+ * WAL flush at commit, no full-page writes. A crash would lose it, which for a cluster that never outlives its run
+ * costs nothing; every commit and every CREATE DATABASE stops waiting for the disk. Never for data you keep.
+ */
+export const THROWAWAY_CLUSTER_FLAGS: readonly string[] = ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
+
+/**
+ * Starts (initialising on first use) an embedded Postgres cluster whose data lives in `dataDir`. `extraFlags`
+ * (`-c name=value` pairs) come after the defaults and override them.
+ */
+export async function startEmbeddedPostgres(dataDir: string, port: number, log: (m: string) => void = () => {}, extraFlags: readonly string[] = []): Promise<RunningPostgres> {
   const databaseDir = path.resolve(dataDir);
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
@@ -32,7 +42,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     persistent: true,
     // Postgres refuses to run as root; as root the package runs it as a `postgres` system user.
     createPostgresUser: asRoot,
-    postgresFlags: ['-c', 'max_connections=200', '-c', 'shared_buffers=256MB', '-c', 'synchronous_commit=on'],
+    postgresFlags: ['-c', 'max_connections=200', '-c', 'shared_buffers=256MB', '-c', 'synchronous_commit=on', ...extraFlags],
     onLog: log,
     onError: (e: unknown) => log(String(e)),
   });
@@ -87,15 +97,19 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-/** Creates `database` on the server at `serverUrl` if it does not exist (optionally from a template). */
-export async function ensureDatabase(serverUrl: string, database: string, template?: string): Promise<void> {
+/**
+ * Creates `database` on the server at `serverUrl` if it does not exist (optionally from a template). `strategy`
+ * (Postgres 15+): FILE_COPY copies the template's files (two checkpoints, cheap on a THROWAWAY cluster) and is
+ * 2-3x faster there than the default WAL_LOG, which writes every block of the template to the WAL.
+ */
+export async function ensureDatabase(serverUrl: string, database: string, template?: string, strategy?: 'FILE_COPY' | 'WAL_LOG'): Promise<void> {
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   try {
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (exists.rowCount === 0) {
       const tpl = template ? ` TEMPLATE "${template}"` : '';
-      await client.query(`CREATE DATABASE "${database}"${tpl}`);
+      await client.query(`CREATE DATABASE "${database}"${tpl}${strategy ? ` STRATEGY ${strategy}` : ''}`);
     }
   } finally {
     await client.end();

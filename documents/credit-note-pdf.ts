@@ -4,7 +4,7 @@
 // It prints the number, the invoice it corrects, the reason, every item (the credited fee and amount), the
 // coupons adjustment, one row per tax (rate, base, amount), the total, and how the total is settled: credited to
 // the customer's balance, refunded, offset against the invoice's unpaid amount.
-import { A4, BOLD, FONT, GREY, LINE, MARGIN, openPdf, pageFooters, totalsColumn } from './pdf-page';
+import { A4, BOLD, FONT, GREY, LINE, MARGIN, metaBlock, openPdf, pageFooters, partyBlock, totalsColumn } from './pdf-page';
 import { minorUnitsToDecimalString } from '../billing/money';
 import type { PartyBlock } from './invoice-model';
 import { formatMoney } from './invoice-pdf';
@@ -43,35 +43,16 @@ export function renderCreditNotePdf(m: CreditNoteDocumentModel): Promise<Buffer>
   const width = A4.width - 2 * MARGIN;
 
   doc.font(BOLD).fontSize(20).fillColor('black').text('Credit note', left, MARGIN);
-  const meta: [string, string][] = [
+  let y = metaBlock(doc, [
     ['Number', m.number],
     ['Issuing date', m.issuingDate],
     ['Invoice', m.invoiceNumber],
     ['Reason', reasonText(m.reason)],
     ['Currency', m.currency],
-  ];
-  let y = MARGIN + 4;
-  for (const [k, v] of meta) {
-    doc.font(FONT).fontSize(10).fillColor(GREY).text(k, left + 260, y, { width: 80 });
-    doc.font(BOLD).fillColor('black').text(v, left + 340, y, { width: width - 340 });
-    y = doc.y + 3;
-  }
+  ]);
 
   y = Math.max(y, MARGIN + 40) + 20;
-  const party = (title: string, p: PartyBlock, x: number) => {
-    let py = y;
-    doc.font(FONT).fontSize(8).fillColor(GREY).text(title.toUpperCase(), x, py, { width: 230 });
-    py += 12;
-    doc.font(BOLD).fontSize(11).fillColor('black').text(p.name, x, py, { width: 230 });
-    py = doc.y + 2;
-    doc.font(FONT).fontSize(9).fillColor('black');
-    for (const l of p.lines) {
-      doc.text(l, x, py, { width: 230 });
-      py = doc.y + 1;
-    }
-    return py;
-  };
-  y = Math.max(party('From', m.seller, left), party('Credited to', m.buyer, left + 270)) + 16;
+  y = Math.max(partyBlock(doc, 'From', m.seller, left, y), partyBlock(doc, 'Credited to', m.buyer, left + 270, y)) + 16;
   if (m.description) {
     doc.font(FONT).fontSize(9).fillColor('black').text(m.description, left, y, { width });
     y = doc.y + 12;

@@ -3,7 +3,7 @@
 // is therefore fixed too; no images, no random ids. Font: Helvetica, the standard font whose metrics ship in the
 // pdfkit package (AFM); a standard-14 font is not embedded, every PDF reader provides it (WinAnsi: Latin
 // scripts and €; names in other scripts would need an embedded TrueType font — not done).
-import { A4, BOLD, FONT, GREY, LINE, MARGIN, openPdf, pageFooters, totalsColumn } from './pdf-page';
+import { A4, BOLD, FONT, GREY, LINE, MARGIN, metaBlock, openPdf, pageFooters, partyBlock, totalsColumn } from './pdf-page';
 import { minorUnitsToDecimalString } from '../billing/money';
 import type { InvoiceDocumentModel } from './invoice-model';
 
@@ -48,36 +48,18 @@ export function renderInvoicePdf(m: InvoiceDocumentModel): Promise<Buffer> {
 
   // Header.
   doc.font(BOLD).fontSize(20).fillColor('black').text('Invoice', left, MARGIN);
-  doc.font(FONT).fontSize(10).fillColor(GREY);
-  const meta = [
+  // (A grey fill set once more before the rows: the invoice's bytes as they have always been.)
+  doc.fillColor(GREY);
+  let y = metaBlock(doc, [
     ['Number', m.number],
     ['Issuing date', m.issuingDate],
     ['Billing period', `${m.periodFrom} to ${m.periodTo}`],
     ['Currency', m.currency],
-  ];
-  let y = MARGIN + 4;
-  for (const [k, v] of meta) {
-    doc.font(FONT).fillColor(GREY).text(k!, left + 260, y, { width: 80 });
-    doc.font(BOLD).fillColor('black').text(v!, left + 340, y, { width: width - 340 });
-    y = doc.y + 3;
-  }
+  ]);
 
   // Parties.
   y = Math.max(y, MARGIN + 40) + 20;
-  const party = (title: string, p: InvoiceDocumentModel['seller'], x: number) => {
-    let py = y;
-    doc.font(FONT).fontSize(8).fillColor(GREY).text(title.toUpperCase(), x, py, { width: 230 });
-    py += 12;
-    doc.font(BOLD).fontSize(11).fillColor('black').text(p.name, x, py, { width: 230 });
-    py = doc.y + 2;
-    doc.font(FONT).fontSize(9).fillColor('black');
-    for (const l of p.lines) {
-      doc.text(l, x, py, { width: 230 });
-      py = doc.y + 1;
-    }
-    return py;
-  };
-  y = Math.max(party('From', m.seller, left), party('Bill to', m.buyer, left + 270)) + 24;
+  y = Math.max(partyBlock(doc, 'From', m.seller, left, y), partyBlock(doc, 'Bill to', m.buyer, left + 270, y)) + 24;
 
   // Lines.
   const header = (hy: number) => {

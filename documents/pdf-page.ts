@@ -48,6 +48,37 @@ export function openPdf(info: PdfInfo): { doc: PDFKit.PDFDocument; done: Promise
 }
 
 /**
+ * The header's metadata block at the right of the title, from the top margin: one row a pair, the label in grey
+ * and the value in bold (10 pt). Returns the y under the last row.
+ */
+export function metaBlock(doc: PDFKit.PDFDocument, rows: readonly (readonly [string, string])[]): number {
+  const left = MARGIN;
+  const width = A4.width - 2 * MARGIN;
+  let y = MARGIN + 4;
+  for (const [label, value] of rows) {
+    doc.font(FONT).fontSize(10).fillColor(GREY).text(label, left + 260, y, { width: 80 });
+    doc.font(BOLD).fillColor('black').text(value, left + 340, y, { width: width - 340 });
+    y = doc.y + 3;
+  }
+  return y;
+}
+
+/** A party (seller, buyer) at `x` from `y`: the title in small grey capitals, the name in bold, then its lines. Returns the y under it. */
+export function partyBlock(doc: PDFKit.PDFDocument, title: string, party: { name: string; lines: readonly string[] }, x: number, y: number): number {
+  let py = y;
+  doc.font(FONT).fontSize(8).fillColor(GREY).text(title.toUpperCase(), x, py, { width: 230 });
+  py += 12;
+  doc.font(BOLD).fontSize(11).fillColor('black').text(party.name, x, py, { width: 230 });
+  py = doc.y + 2;
+  doc.font(FONT).fontSize(9).fillColor('black');
+  for (const l of party.lines) {
+    doc.text(l, x, py, { width: 230 });
+    py = doc.y + 1;
+  }
+  return py;
+}
+
+/**
  * The totals column at the right of the page, from `startY` down: `row` prints a label and its amount, `rule` a
  * line under the rows so far; `y()` is where the next thing goes.
  */

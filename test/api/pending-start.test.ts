@@ -1,40 +1,25 @@
 // PUT /subscriptions/:external_id with subscription_at through the real API, a real worker and the Temporal dev
 // server: a pending subscription's start moves (row and workflow), an active one's is refused with nothing written.
-import { NativeConnection, type Worker } from '@temporalio/worker';
-import { createBillingWorker } from '../../worker/worker';
 import { stateQuery, subscriptionWorkflowId } from '../../workflows/messages';
-import { temporalTestAddress } from '../support/services';
+import { startHarnessWorker, waitFor, type HarnessWorker } from '../support/harness-worker';
 import { startApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
-let nativeConnection: NativeConnection;
-let worker: Worker;
-let workerRun: Promise<void>;
+let worker: HarnessWorker;
 
 beforeAll(async () => {
   h = await startApiHarness({ prefix: 'api_pendingstart' });
-  nativeConnection = await NativeConnection.connect({ address: temporalTestAddress() });
-  worker = await createBillingWorker({ connection: nativeConnection, namespace: 'default', db: h.database.db, taskQueue: h.taskQueue });
-  workerRun = worker.run();
+  worker = await startHarnessWorker(h);
   await h.request('POST', '/customers', { customer: { external_id: 'ps-cus', currency: 'USD', timezone: 'UTC' } });
   expect((await h.request('POST', '/plans', { plan: { name: 'basic', code: 'basic', interval: 'monthly', amount_cents: 10000, amount_currency: 'USD', pay_in_advance: false } })).status).toBe(200);
 });
 afterAll(async () => {
-  worker?.shutdown();
-  await workerRun;
-  await nativeConnection?.close();
+  await worker?.stop();
   await h?.stop();
 });
 
-async function until<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Polls until truthy (test/support/harness-worker.ts). */
+const until = waitFor;
 
 test("PUT subscription_at moves a pending subscription's start in Postgres and in its workflow; an active subscription's start is refused and unchanged", async () => {
   const day = 86_400_000;

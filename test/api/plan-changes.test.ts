@@ -1,22 +1,16 @@
 // Plan changes, PUT /subscriptions and the migration start through the real API, a real worker (real activities,
 // Postgres) and the Temporal dev server (real time).
-import { NativeConnection, type Worker } from '@temporalio/worker';
 import { DateTime } from 'luxon';
-import { createBillingWorker } from '../../worker/worker';
 import { stateQuery, subscriptionWorkflowId } from '../../workflows/messages';
-import { temporalTestAddress } from '../support/services';
+import { startHarnessWorker, waitFor, type HarnessWorker } from '../support/harness-worker';
 import { startApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
-let nativeConnection: NativeConnection;
-let worker: Worker;
-let workerRun: Promise<void>;
+let worker: HarnessWorker;
 
 beforeAll(async () => {
   h = await startApiHarness({ prefix: 'api_planchange' });
-  nativeConnection = await NativeConnection.connect({ address: temporalTestAddress() });
-  worker = await createBillingWorker({ connection: nativeConnection, namespace: 'default', db: h.database.db, taskQueue: h.taskQueue });
-  workerRun = worker.run();
+  worker = await startHarnessWorker(h);
   await h.request('POST', '/customers', { customer: { external_id: 'pc-cus', currency: 'USD', timezone: 'UTC', billing_configuration: { invoice_grace_period: 0 } } });
   for (const [code, amount, interval] of [['basic', 10000, 'monthly'], ['pro', 20000, 'monthly'], ['cheap', 5000, 'monthly'], ['pro_yearly', 300000, 'yearly']] as const) {
     const res = await h.request('POST', '/plans', { plan: { name: code, code, interval, amount_cents: amount, amount_currency: 'USD', pay_in_advance: false } });
@@ -24,21 +18,12 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => {
-  worker?.shutdown();
-  await workerRun;
-  await nativeConnection?.close();
+  await worker?.stop();
   await h?.stop();
 });
 
-async function until<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Polls until truthy (test/support/harness-worker.ts). */
+const until = waitFor;
 
 const subscribe = (externalId: string, planCode: string, extra: Record<string, unknown> = {}) =>
   h.request('POST', '/subscriptions', { subscription: { external_customer_id: 'pc-cus', plan_code: planCode, external_id: externalId, billing_time: 'anniversary', ...extra } });

@@ -2,41 +2,27 @@
 // Temporal dev server, and a real local receiver that verifies both signatures with the keys the API serves.
 // Retries use short intervals (options), and the tests wait for deliveries to arrive, never for a time.
 import crypto from 'node:crypto';
-import { NativeConnection, type Worker } from '@temporalio/worker';
 import { webhookDeliveryWorkflow } from '../../workflows/webhook-delivery';
-import { createBillingWorker } from '../../worker/worker';
 import { createApiKey, ensureOrganization } from '../../db/repositories/organizations';
 import { startApiHarness, type ApiHarness } from './harness';
-import { temporalTestAddress } from '../support/services';
+import { startHarnessWorker, type HarnessWorker } from '../support/harness-worker';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
 let h: ApiHarness;
-let nativeConnection: NativeConnection;
-let worker: Worker;
-let workerRun: Promise<void>;
+let worker: HarnessWorker;
 const workflowId = `webhook-delivery-test-${crypto.randomBytes(4).toString('hex')}`;
 const receivers: WebhookReceiver[] = [];
 
 beforeAll(async () => {
   h = await startApiHarness({ prefix: 'webhooks' });
-  nativeConnection = await NativeConnection.connect({ address: temporalTestAddress() });
-  worker = await createBillingWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    db: h.database.db,
-    taskQueue: h.taskQueue,
-    webhooks: { baseDelayMs: 100, timeoutMs: 5_000 },
-  });
-  workerRun = worker.run();
+  worker = await startHarnessWorker(h, { webhooks: { baseDelayMs: 100, timeoutMs: 5_000 } });
   await h.client.workflow.start(webhookDeliveryWorkflow, { workflowId, taskQueue: h.taskQueue, args: [{ pollIntervalMs: 100, maxIterations: 50 }] });
 });
 
 afterAll(async () => {
   await h.client.workflow.getHandle(workflowId).terminate('test cleanup').catch(() => undefined);
   await Promise.all(receivers.map((r) => r.close()));
-  worker.shutdown();
-  await workerRun;
-  await nativeConnection.close();
+  await worker.stop();
   await h.stop();
 });
 

@@ -17,6 +17,7 @@ import { createBillingWorker } from '../../worker/worker';
 import { invoicePaymentQuery, invoiceWorkflowId, stateQuery, subscriptionWorkflowId } from '../../workflows/messages';
 import { FakeStripe } from '../support/fake-stripe';
 import { createTestDatabase, temporalTestAddress, type TestDatabase } from '../support/services';
+import { testWorkflowBundle } from '../support/workflow-bundle';
 import { eventually } from './harness';
 
 jest.setTimeout(900_000);
@@ -55,7 +56,7 @@ beforeAll(async () => {
   // Our own task queue: no other test file's worker (another database) may run these workflows.
   const taskQueue = `suspend-e2e-${crypto.randomBytes(6).toString('hex')}`;
   const providerFor = () => new StripePaymentProvider(fake.client());
-  worker = await createBillingWorker({ connection: nativeConnection, namespace: 'default', db: database.db, client, taskQueue, paymentProviderFor: providerFor });
+  worker = await createBillingWorker({ connection: nativeConnection, namespace: 'default', db: database.db, client, taskQueue, paymentProviderFor: providerFor, workflowBundle: await testWorkflowBundle() });
   workerRun = worker.run();
   api = await startApi({ db: database.db, temporal: client, subscriptionTaskQueue: taskQueue, paymentProviderFor: providerFor }, 0);
 });

@@ -8,7 +8,7 @@
 // - The Schedules exist once however often they are ensured, and a triggered run's result is its workflow's result.
 import { randomUUID } from 'node:crypto';
 import type { FinalizeDraftsResult, OverdueCheckResult, SweepSubscriptionsResult } from '../../contracts/fleet';
-import { SUBSCRIPTION_TASK_QUEUE, invoiceWorkflowId, stateQuery, subscriptionWorkflowId } from '../../workflows/messages';
+import { invoiceWorkflowId, stateQuery, subscriptionWorkflowId } from '../../workflows/messages';
 import { FLEET_SCHEDULES, ensureSchedule } from '../../worker/schedules';
 import { startSystem, eventually, type System } from './harness';
 
@@ -50,7 +50,7 @@ function periodInvoices(subscriptionId: string) {
 
 function sweep(): Promise<SweepSubscriptionsResult> {
   // minAgeMs 0: the subscriptions of this test are seconds old (the Schedule's runs leave new ones a minute).
-  return sys.client.workflow.execute('sweepSubscriptionsWorkflow', { taskQueue: SUBSCRIPTION_TASK_QUEUE, workflowId: `sweep-test-${randomUUID()}`, args: [{ minAgeMs: 0 }] });
+  return sys.client.workflow.execute('sweepSubscriptionsWorkflow', { taskQueue: sys.taskQueue, workflowId: `sweep-test-${randomUUID()}`, args: [{ minAgeMs: 0 }] });
 }
 
 it('the sweeper restarts a killed subscription workflow from Postgres at the period after its last invoice, and nothing is invoiced twice', async () => {
@@ -132,7 +132,7 @@ it('draft finalization finalizes drafts whose grace period is over: through the 
     return x?.status === 'draft' && y?.status === 'draft' ? [x, y] : undefined;
   }, 90_000, 'two drafts in their grace period');
   // Nothing is past its grace yet: nothing to do.
-  const early: FinalizeDraftsResult = await sys.client.workflow.execute('finalizeDraftsWorkflow', { taskQueue: SUBSCRIPTION_TASK_QUEUE, workflowId: `drafts-test-${randomUUID()}`, args: [{}] });
+  const early: FinalizeDraftsResult = await sys.client.workflow.execute('finalizeDraftsWorkflow', { taskQueue: sys.taskQueue, workflowId: `drafts-test-${randomUUID()}`, args: [{}] });
   expect(early.found).toBe(0);
 
   // Both drafts were created 4 days ago (their 3-day grace is over); b's invoice workflow is gone.
@@ -140,14 +140,14 @@ it('draft finalization finalizes drafts whose grace period is over: through the 
   await eventually(async () => ((await sys.client.workflow.getHandle(invoiceWorkflowId(drafts[1].id)).describe().catch(() => null)) ? true : undefined), 30_000, "b's invoice workflow");
   await sys.client.workflow.getHandle(invoiceWorkflowId(drafts[1].id)).terminate('lost');
 
-  const run: FinalizeDraftsResult = await sys.client.workflow.execute('finalizeDraftsWorkflow', { taskQueue: SUBSCRIPTION_TASK_QUEUE, workflowId: `drafts-test-${randomUUID()}`, args: [{}] });
+  const run: FinalizeDraftsResult = await sys.client.workflow.execute('finalizeDraftsWorkflow', { taskQueue: sys.taskQueue, workflowId: `drafts-test-${randomUUID()}`, args: [{}] });
   expect(run).toMatchObject({ found: 2, finalizedByUpdate: 1, restarted: 1, failed: 0 });
   expect([...run.invoiceIds].sort()).toEqual(drafts.map((d: any) => d.id).sort());
   await eventually(async () => {
     const rows = await sys.database.db('invoices').whereIn('id', drafts.map((d: any) => d.id)).select('status', 'number');
     return rows.every((x: any) => x.status === 'finalized' && x.number) ? true : undefined;
   }, 60_000, 'both drafts finalized');
-  const after: FinalizeDraftsResult = await sys.client.workflow.execute('finalizeDraftsWorkflow', { taskQueue: SUBSCRIPTION_TASK_QUEUE, workflowId: `drafts-test-${randomUUID()}`, args: [{}] });
+  const after: FinalizeDraftsResult = await sys.client.workflow.execute('finalizeDraftsWorkflow', { taskQueue: sys.taskQueue, workflowId: `drafts-test-${randomUUID()}`, args: [{}] });
   expect(after.found).toBe(0);
 });
 
@@ -158,7 +158,7 @@ it('the overdue check marks an unpaid invoice past its payment_due_date once (on
     return x?.status === 'finalized' && x.payment_due_date ? x : undefined;
   }, 90_000, 'a finalized invoice with a due date');
   const overdueCheck = (): Promise<OverdueCheckResult> =>
-    sys.client.workflow.execute('overdueCheckWorkflow', { taskQueue: SUBSCRIPTION_TASK_QUEUE, workflowId: `overdue-test-${randomUUID()}` });
+    sys.client.workflow.execute('overdueCheckWorkflow', { taskQueue: sys.taskQueue, workflowId: `overdue-test-${randomUUID()}` });
 
   // Due today: not overdue yet (overdue once the due date is over).
   expect((await overdueCheck()).invoiceIds).not.toContain(inv.id);
@@ -177,10 +177,10 @@ it('each fleet Schedule is created once however often it is ensured, and a trigg
   try {
     for (const def of FLEET_SCHEDULES) {
       const scheduleId = `${def.scheduleId}-${suffix}`;
-      expect(await ensureSchedule(sys.client, def, { scheduleId })).toBe('created');
-      expect(await ensureSchedule(sys.client, def, { scheduleId })).toBe('exists');
+      expect(await ensureSchedule(sys.client, def, { scheduleId, taskQueue: sys.taskQueue })).toBe('created');
+      expect(await ensureSchedule(sys.client, def, { scheduleId, taskQueue: sys.taskQueue })).toBe('exists');
       const desc = await sys.client.schedule.getHandle(scheduleId).describe();
-      expect(desc.action).toMatchObject({ type: 'startWorkflow', workflowType: def.workflowType, taskQueue: SUBSCRIPTION_TASK_QUEUE });
+      expect(desc.action).toMatchObject({ type: 'startWorkflow', workflowType: def.workflowType, taskQueue: sys.taskQueue });
       expect(desc.spec.intervals?.length).toBe(1);
     }
     // The sweeper is triggered when created: its run's result is the sweep's counts.

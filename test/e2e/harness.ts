@@ -1,5 +1,6 @@
 // The whole system for end-to-end tests: the real HTTP API, the real worker (real activities), a Postgres
 // database of its own and a Temporal server (the shared dev server, or a time-skipping test server).
+import crypto from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -8,12 +9,18 @@ import { createApiKey, ensureOrganization } from '../../db/repositories/organiza
 import { createBillingWorker } from '../../worker/worker';
 import { createTimeSkippingEnv } from '../support/time-skipping';
 import { createTestDatabase, temporalTestAddress, type TestDatabase } from '../support/services';
+import { testWorkflowBundle } from '../support/workflow-bundle';
 
 export interface System {
   baseUrl: string;
   apiKey: string;
   database: TestDatabase;
   client: Client;
+  /**
+   * The task queue of this system's worker and API (its own: test files run in parallel on the shared dev
+   * server, and another file's worker, on another database, must never pick up this system's workflows).
+   */
+  taskQueue: string;
   /** Present with the time-skipping server: `env.sleep(ms)` moves the server's clock forward. */
   env: TestWorkflowEnvironment | null;
   request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
@@ -40,11 +47,12 @@ export async function startSystem(temporalKind: 'dev-server' | 'time-skipping'):
     nativeConnection = await NativeConnection.connect({ address });
   }
 
+  const taskQueue = `e2e-${crypto.randomBytes(6).toString('hex')}`;
   // `client`: the fleet Schedules' activities (sweeper, draft finalization) talk to Temporal.
-  const worker: Worker = await createBillingWorker({ connection: nativeConnection, namespace: 'default', db: database.db, client });
+  const worker: Worker = await createBillingWorker({ connection: nativeConnection, namespace: 'default', db: database.db, client, taskQueue, workflowBundle: await testWorkflowBundle() });
   const workerRun = worker.run();
 
-  const api = await startApi({ db: database.db, temporal: client }, 0);
+  const api = await startApi({ db: database.db, temporal: client, subscriptionTaskQueue: taskQueue }, 0);
   const baseUrl = `${api.url}/api/v1`;
 
   return {
@@ -52,6 +60,7 @@ export async function startSystem(temporalKind: 'dev-server' | 'time-skipping'):
     apiKey,
     database,
     client,
+    taskQueue,
     env,
     async request(method, path, body) {
       const res = await fetch(`${baseUrl}${path}`, {

@@ -4,7 +4,6 @@
 // expiration_at is expired by the run (not by a read: the test reads Postgres directly), an interval rule tops up
 // once per boundary (a second run adds nothing).
 import { randomUUID } from 'node:crypto';
-import { SUBSCRIPTION_TASK_QUEUE } from '../../workflows/messages';
 import { ALL_SCHEDULES, WALLET_EXPIRY_SCHEDULE_ID, WALLET_INTERVAL_TOP_UPS_SCHEDULE_ID, WALLET_SCHEDULES, ensureSchedule } from '../../worker/schedules';
 import { startSystem, eventually, type System } from './harness';
 
@@ -55,10 +54,10 @@ it('each wallet Schedule is created once however often it is ensured; its runs e
   const idOf = (base: string) => `${base}-${suffix}`;
   try {
     for (const def of WALLET_SCHEDULES) {
-      expect(await ensureSchedule(sys.client, def, { scheduleId: idOf(def.scheduleId) })).toBe('created');
-      expect(await ensureSchedule(sys.client, def, { scheduleId: idOf(def.scheduleId) })).toBe('exists');
+      expect(await ensureSchedule(sys.client, def, { scheduleId: idOf(def.scheduleId), taskQueue: sys.taskQueue })).toBe('created');
+      expect(await ensureSchedule(sys.client, def, { scheduleId: idOf(def.scheduleId), taskQueue: sys.taskQueue })).toBe('exists');
       const desc = await sys.client.schedule.getHandle(idOf(def.scheduleId)).describe();
-      expect(desc.action).toMatchObject({ type: 'startWorkflow', workflowType: def.workflowType, taskQueue: SUBSCRIPTION_TASK_QUEUE });
+      expect(desc.action).toMatchObject({ type: 'startWorkflow', workflowType: def.workflowType, taskQueue: sys.taskQueue });
     }
     // Both are triggered once when created.
     expect(await runResults(idOf(WALLET_EXPIRY_SCHEDULE_ID), 1)).toEqual([{ expired: 1 }]);

@@ -3,9 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createDb, migrateLatest } from '../../db/knexfile';
-import { startEmbeddedPostgres, withDatabase } from '../../dev/postgres';
+import { THROWAWAY_CLUSTER_FLAGS, startEmbeddedPostgres, withDatabase } from '../../dev/postgres';
 import { freePort, startTemporalDevServer, temporalCliPath, temporalTestServerPath } from '../../dev/temporal';
-import { TEMPLATE_DB } from './services';
+import { TEMPLATE_DB, THROWAWAY_PG_ENV } from './services';
+import { WORKFLOW_BUNDLE_ENV, writeWorkflowBundle } from './workflow-bundle';
 
 export default async function globalSetup(): Promise<void> {
   const g = globalThis as Record<string, unknown>;
@@ -19,13 +20,21 @@ export default async function globalSetup(): Promise<void> {
     throw oneLine;
   }
 
+  // The run's one workflow bundle (test/support/workflow-bundle.ts), built while Postgres and Temporal start.
+  const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-test-bundle-'));
+  g.__METERLINE_BUNDLE_DIR__ = bundleDir;
+  const bundled = writeWorkflowBundle(bundleDir);
+  bundled.catch(() => undefined); // awaited below; a failure there fails the setup
+
   let serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     const pgPort = await freePort();
     // A throw-away cluster per run, so concurrent runs on one checkout never share a data folder.
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-test-pg-'));
     fs.chmodSync(dataDir, 0o755); // the postgres system user (when run as root) must reach it
-    const pgServer = await startEmbeddedPostgres(path.join(dataDir, 'data'), pgPort);
+    // Deleted at teardown: no fsync, no synchronous commit (dev/postgres.ts THROWAWAY_CLUSTER_FLAGS).
+    const pgServer = await startEmbeddedPostgres(path.join(dataDir, 'data'), pgPort, undefined, THROWAWAY_CLUSTER_FLAGS);
+    process.env[THROWAWAY_PG_ENV] = '1';
     g.__METERLINE_PG__ = pgServer;
     g.__METERLINE_PG_DIR__ = dataDir;
     serverUrl = pgServer.url;
@@ -51,4 +60,5 @@ export default async function globalSetup(): Promise<void> {
     g.__METERLINE_TEMPORAL__ = temporal;
     process.env.METERLINE_TEST_TEMPORAL_ADDRESS = temporal.address;
   }
+  process.env[WORKFLOW_BUNDLE_ENV] = await bundled;
 }

@@ -8,4 +8,6 @@ export default async function globalTeardown(): Promise<void> {
   await (g.__METERLINE_PG__ as RunningPostgres | undefined)?.stop();
   const dir = g.__METERLINE_PG_DIR__ as string | undefined;
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  const bundleDir = g.__METERLINE_BUNDLE_DIR__ as string | undefined;
+  if (bundleDir) fs.rmSync(bundleDir, { recursive: true, force: true });
 }

@@ -6,6 +6,8 @@ import { createDb } from '../../db/knexfile';
 import { ensureDatabase, withDatabase } from '../../dev/postgres';
 
 export const TEMPLATE_DB = 'meterline_test_template';
+/** Set by global-setup when it started the run's own embedded cluster (THROWAWAY_CLUSTER_FLAGS: no fsync). */
+export const THROWAWAY_PG_ENV = 'METERLINE_TEST_PG_THROWAWAY';
 
 export function pgServerUrl(): string {
   const url = process.env.METERLINE_TEST_PG_URL;
@@ -29,7 +31,8 @@ export interface TestDatabase {
 export async function createTestDatabase(prefix = 't'): Promise<TestDatabase> {
   const server = pgServerUrl();
   const name = `${prefix}_${crypto.randomBytes(6).toString('hex')}`.toLowerCase();
-  await ensureDatabase(server, name, TEMPLATE_DB);
+  // On the run's own throw-away cluster (no fsync) the file copy is the fast way; on a DATABASE_URL server the default.
+  await ensureDatabase(server, name, TEMPLATE_DB, process.env[THROWAWAY_PG_ENV] ? 'FILE_COPY' : undefined);
   const url = withDatabase(server, name);
   const db = createDb(url);
   return {

@@ -152,10 +152,20 @@ export async function awaitStartedChildren(client: Client, workflowId: string): 
 }
 
 const DRAIN_TIMEOUT_MS = 30_000;
+/** Envs whose drain gives up sooner than DRAIN_TIMEOUT_MS (setDrainTimeout). */
+const drainTimeouts = new WeakMap<TestWorkflowEnvironment, number>();
+
+/**
+ * How long (real time) the guard waits for a leftover's in-flight activities before terminating it anyway, on
+ * this env. For a test whose leftover activity is known never to finish (its wait would only burn wall time).
+ */
+export function setDrainTimeout(env: TestWorkflowEnvironment, ms: number): void {
+  drainTimeouts.set(env, ms);
+}
 
 /** Waits (real time, bounded) until the workflow has no activity in flight or has closed; false on timeout. */
-async function drained(client: Client, workflowId: string): Promise<boolean> {
-  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+async function drained(client: Client, workflowId: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const d = await client.workflow.getHandle(workflowId).describe();
     if (d.status.name !== 'RUNNING' || (d.raw.pendingActivities ?? []).length === 0) return true;
@@ -168,7 +178,7 @@ async function terminateAll(env: TestWorkflowEnvironment, leftovers: readonly Le
   const client = env.client;
   const stuck: LeftoverWorkflow[] = [];
   for (const w of leftovers) {
-    if (!(await drained(client, w.workflowId))) stuck.push(w);
+    if (!(await drained(client, w.workflowId, drainTimeouts.get(env) ?? DRAIN_TIMEOUT_MS))) stuck.push(w);
     await client.workflow
       .getHandle(w.workflowId)
       .terminate(reason)

@@ -3,7 +3,7 @@ export { createTimeSkippingEnv } from '../support/time-skipping';
 // implemented by an object literal that records every call.
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type {
   AdvancePeriodInput,
   BillingRules,
@@ -18,6 +18,7 @@ import type {
 } from '../../activities/types';
 import { type SubscriptionWorkflowState } from '../../workflows/messages';
 import type { PaymentActivities } from '../../activities/payment-types';
+import { testWorkflowBundle } from '../support/workflow-bundle';
 import { fakeUnusedFeeCreditActivities } from './unused-fee-credit-fakes';
 import { fakePaymentActivities } from './payment-fakes';
 import { awaitStartedChildren } from '../support/workflow-leaks';
@@ -161,20 +162,10 @@ export function subscriptionState(overrides: Partial<SubscriptionWorkflowState> 
   };
 }
 
+/** The run's one workflow bundle (test/support/workflow-bundle.ts: built once by the global setup). */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+  return testWorkflowBundle();
 }
-
-const quietLogger = {
-  log() {},
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error(message: string, meta?: Record<string, unknown>) {
-    console.error(message, meta);
-  },
-};
 
 /** Polls `predicate` (real time) until it holds; the test server's clock only moves with env.sleep. */
 export async function eventually(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {

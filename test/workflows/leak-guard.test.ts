@@ -8,7 +8,7 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { InvoiceRef } from '../../activities/types';
 import { subscriptionWorkflow } from '../../workflows';
 import { SUBSCRIPTION_TASK_QUEUE, invoiceWorkflowId, subscriptionWorkflowId, terminateUpdate } from '../../workflows/messages';
-import { awaitStartedChildren, runUntilSettled } from '../support/workflow-leaks';
+import { awaitStartedChildren, runUntilSettled, setDrainTimeout } from '../support/workflow-leaks';
 import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, subscriptionState } from './fakes';
 
 let env: TestWorkflowEnvironment;
@@ -105,6 +105,8 @@ test('a failing test keeps its own error, and the guard terminates what it left 
 
 test('a leak whose activity never finishes marks its server: a later env.sleep there fails at once, naming the leak, instead of stalling', async () => {
   const lockedEnv = await createTimeSkippingEnv();
+  // Its collection never answers: the guard's drain can only time out, so a short one (not the default 30 s).
+  setDrainTimeout(lockedEnv, 2_000);
   try {
     const childId = invoiceWorkflowId('inv-guard-stuck');
     // The collection does not answer while the child runs: the guard's drain gives up and terminates it in flight.
