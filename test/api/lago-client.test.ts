@@ -16,6 +16,7 @@ import { parse } from 'yaml';
 import { Client as LagoClient } from 'lago-javascript-client';
 import { clientCalls, meterlineRoutes, OPENAPI_FILE, routeFor } from '../../tools/lago-coverage';
 import { eventually, startSystem, type System } from '../e2e/harness';
+import { seedUninvoicedFee } from '../support/uninvoiced-fee';
 
 let sys: System;
 let lago: any;
@@ -261,6 +262,12 @@ test("every method of Meterline's groups, called for real, answers what Lago 1.5
   }, 60_000, 'no draft left');
   const fees = await call('fees.findAllFees', () => lago.fees.findAllFees({ external_customer_id: `cust_${S}`, page: 1, per_page: 5 }));
   await call('fees.findFee', () => lago.fees.findFee(fees.fees[0].lago_id));
+  // A fee on no invoice (a pay-in-advance charge's, invoiceable false) has its own payment status; an invoiced one refuses it.
+  const subscription = (await lago.subscriptions.findSubscription(`sub_${S}`)).data.subscription;
+  const instantFee = await seedUninvoicedFee(sys.database.db, { organizationId: (await sys.database.db('subscriptions').where({ id: subscription.lago_id }).first('organization_id')).organization_id, subscriptionId: subscription.lago_id, transactionId: `instant_${S}`, amount: '2', amountCents: 200 });
+  await call('fees.findAllFees (no invoice)', () => lago.fees.findAllFees({ event_transaction_id: `instant_${S}` }));
+  await call('fees.updateFee', () => lago.fees.updateFee(instantFee, { fee: { payment_status: 'succeeded' } }));
+  await call('fees.updateFee (invoiced)', () => lago.fees.updateFee(fees.fees[0].lago_id, { fee: { payment_status: 'succeeded' } }), false);
   await call('payments.createPayment', () => lago.payments.createPayment({ payment: { invoice_id: finalized.lago_id, amount_cents: 1, reference: `wire_${S}` } }));
   // No payment provider is connected: Lago's documented errors, not 2xx.
   await call('invoices.invoicePaymentUrl', () => lago.invoices.invoicePaymentUrl(finalized.lago_id), false);
