@@ -170,7 +170,8 @@ export function everydayReadRoutes(ctx: RouteContext, deps: { plans?: PlanCache 
         projected_amount_cents: p.projectedAmountCents,
         amount_currency: c.amount_currency,
         groups: [],
-        charge: c.charge,
+        // Lago's schema: a string; a charge without one is shown under its billable metric's name (Lago's documented default).
+        charge: { ...c.charge, invoice_display_name: c.charge.invoice_display_name ?? c.billable_metric.name },
         billable_metric: c.billable_metric,
         filters: c.filters.map((f) => ({ ...f, ...project(f) })),
         grouped_usage: c.grouped_usage.map((g) => ({ ...g, ...project(g), filters: g.filters.map((f) => ({ ...f, ...project(f) })) })),
