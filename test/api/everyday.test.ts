@@ -199,13 +199,16 @@ describe('fees on no invoice (pay-in-advance charges with invoiceable false) and
     });
     await ok('POST', '/customers', { customer: { external_id: `cust_${tag}`, currency: 'USD', timezone: 'UTC' } });
     const sub = (await ok('POST', '/subscriptions', { subscription: { external_customer_id: `cust_${tag}`, plan_code: `adv_${tag}`, external_id: `sub_${tag}`, subscription_at: new Date(Date.now() - 60_000).toISOString() } })).subscription;
-    // The events go in once the run knows its pay-in-advance metrics (startAdvancePeriod completed): a usage signal
-    // that arrives earlier is only billed at the period close (workflows/advance-billing.ts onUsage).
+    // The events go in once the run knows its pay-in-advance metrics (startAdvancePeriod completed AND a workflow
+    // task applied the result): a usage signal that arrives earlier is only billed at the period close
+    // (workflows/advance-billing.ts onUsage ignores it while inAdvanceMetricCodes is empty).
     const handle = sys.client.workflow.getHandle(`subscription:${sub.lago_id}`);
     await eventually(async () => {
-      const history = await handle.fetchHistory().catch(() => null);
-      const scheduled = new Set((history?.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'startAdvancePeriod').map((e) => String(e.eventId)));
-      return (history?.events ?? []).some((e) => scheduled.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId))) ? true : undefined;
+      const events = (await handle.fetchHistory().catch(() => null))?.events ?? [];
+      const scheduled = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'startAdvancePeriod').map((e) => String(e.eventId)));
+      const completed = events.find((e) => scheduled.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)));
+      if (!completed) return undefined;
+      return events.some((e) => e.workflowTaskCompletedEventAttributes && Number(e.eventId) > Number(completed.eventId)) ? true : undefined;
     }, 60_000, 'the run to know its pay-in-advance metrics');
     const ts = Math.floor(Date.now() / 1000) - 5;
     await ok('POST', '/events/batch', {
