@@ -41,6 +41,7 @@ import { walletRoutes } from './routes/wallets';
 import { catalogEditRoutes } from './routes/catalog-edits';
 import { planChargeRoutes } from './routes/plan-charges';
 import { everydayReadRoutes } from './routes/everyday-reads';
+import { feeUpdateRoutes } from './routes/fee-updates';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { paymentRoutes, type ProviderFactory } from './routes/payments';
 import { invoiceActionRoutes } from './routes/invoice-actions';
@@ -214,6 +215,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(catalogEditRoutes(ctx));
   v1.use(planChargeRoutes(ctx)); // issue 13: /plans/:code/charges[/:charge_code[/filters[/:filter_id]]]
   v1.use(everydayReadRoutes(ctx, { plans }));
+  v1.use(feeUpdateRoutes(ctx)); // issue 13: PUT /fees/:lago_id (payment_status of fees on no invoice)
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

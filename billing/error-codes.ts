@@ -78,6 +78,8 @@ export const ERROR_CODE_CLASSES = {
   is_not_draft: 'not_allowed',
   not_voidable: 'not_allowed',
   payment_not_retryable: 'not_allowed',
+  // PUT /fees/:lago_id on a fee that is on an invoice (Lago answers 405 invoiced_fee)
+  invoiced_fee: 'not_allowed',
   // transient: retried until it passes
   fx_rate_missing: 'transient',
   // wallets (billing/wallet.ts)

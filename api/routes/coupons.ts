@@ -1,6 +1,7 @@
 // Lago's /coupons (create, list, get, update, delete by code) and /applied_coupons (apply to a customer, list),
 // DELETE /customers/:external_customer_id/applied_coupons/:applied_coupon_id (terminate an application).
 // The rules (order, split, consumption) are billing/coupons.ts; the refusals are db/repositories/coupons.ts.
+import { creditsOfAppliedCoupons, type AppliedCouponCredit } from '../../db/repositories/applied-coupon-credits';
 import { Router } from 'express';
 import { getBillableMetricByCode } from '../../db/repositories/billable-metrics';
 import {
@@ -48,6 +49,18 @@ export function serializeCoupon(c: CouponRecord) {
     expiration_at: iso(c.expirationAt),
     created_at: iso(c.createdAt),
     terminated_at: iso(c.terminatedAt),
+  };
+}
+
+/** Lago's CreditObject for what an applied coupon took from an invoice (before taxes: coupons apply to fees). */
+function serializeCouponCredit(c: AppliedCouponCredit) {
+  return {
+    lago_id: c.id,
+    amount_cents: c.amountCents,
+    amount_currency: c.currency,
+    before_taxes: true,
+    item: { lago_item_id: c.couponId, type: 'coupon', code: c.couponCode, name: c.couponName },
+    invoice: { lago_id: c.invoiceId, payment_status: c.invoicePaymentStatus === 'succeeded' || c.invoicePaymentStatus === 'failed' ? c.invoicePaymentStatus : 'pending' },
   };
 }
 
@@ -200,7 +213,12 @@ export function couponRoutes(ctx: RouteContext): Router {
       customerId = customer.id;
     }
     const { appliedCoupons, totalCount } = await listAppliedCoupons(ctx.db, organizationId, { customerId, status: q.status, page: q.page, perPage: q.per_page });
-    res.json({ applied_coupons: appliedCoupons.map(serializeAppliedCoupon), meta: paginationMeta(q.page, q.per_page, totalCount) });
+    // Lago's AppliedCouponObjectExtended: each with what it took from finalized invoices (`credits`).
+    const credits = await creditsOfAppliedCoupons(ctx.db, organizationId, appliedCoupons.map((a) => a.id));
+    res.json({
+      applied_coupons: appliedCoupons.map((a) => ({ ...serializeAppliedCoupon(a), credits: (credits.get(a.id) ?? []).map(serializeCouponCredit) })),
+      meta: paginationMeta(q.page, q.per_page, totalCount),
+    });
   });
 
   r.delete('/customers/:external_customer_id/applied_coupons/:applied_coupon_id', async (req, res) => {

@@ -4,14 +4,16 @@
 // billing/projection.ts).
 //
 // Fees are served as they appear on their invoice (api/serializers/invoice.ts, the same serializer as GET
-// /invoices/:id), so a fee reads the same through both routes. A fee's payment_status is its invoice's: every fee
-// Meterline stores is invoiced and paid with its invoice.
+// /invoices/:id), so a fee reads the same through both routes; an invoiced fee's payment_status is its invoice's.
+// Fees on no invoice (pay-in-advance charges with `invoiceable: false`) are listed beside them, with their own
+// payment_status (api/serializers/uninvoiced-fee.ts; PUT /fees/:lago_id sets it: api/routes/fee-updates.ts).
 import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { getBillableMetricByCode } from '../../db/repositories/billable-metrics';
 import { getCustomerByExternalId, getCustomersByIds } from '../../db/repositories/customers';
 import { invoiceIdOfFee, listEventsPage, listFeeRefsPage, subscriptionStartedAt, type FeeRef } from '../../db/repositories/everyday-reads';
 import { getInvoice, type InvoiceRecord } from '../../db/repositories/invoices';
+import { getUninvoicedFeesByIds } from '../../db/repositories/uninvoiced-fees';
 import { metricIdsOfCharges } from '../../db/repositories/plans';
 import { getSubscriptionsByIds, listSubscriptions } from '../../db/repositories/subscriptions';
 import { SubscriptionListQuery } from '../schemas/subscriptions';
@@ -23,16 +25,18 @@ import { notFound } from '../errors';
 import { iso, paginationMeta, parseBody, parseIsoInstant } from '../schemas/common';
 import { EventListQuery, FeeListQuery, ProjectedUsageQuery } from '../schemas/everyday';
 import { storedInvoice } from '../serializers/invoice';
+import { uninvoicedFee } from '../serializers/uninvoiced-fee';
 import { computeCurrentUsage, type PlanCache } from '../services/current-usage';
 
-/** The fees, each serialized as on its invoice, in the order of `refs`. */
-async function serializeFees(ctx: RouteContext, organizationId: string, res: Response, refs: FeeRef[]) {
+/** The fees, each serialized as on its invoice (or as a fee on no invoice), in the order of `refs`. */
+export async function serializeFees(ctx: RouteContext, organizationId: string, res: Response, refs: FeeRef[]) {
   const invoices: InvoiceRecord[] = [];
-  for (const id of [...new Set(refs.map((r) => r.invoiceId))]) {
+  for (const id of [...new Set(refs.map((r) => r.invoiceId).filter((i): i is string => i !== null))]) {
     const inv = await getInvoice(ctx.db, organizationId, id);
     if (inv) invoices.push(inv);
   }
-  const chargeIds = invoices.flatMap((i) => i.fees.map((f) => f.chargeId)).filter((id): id is string => id !== null);
+  const uninvoiced = await getUninvoicedFeesByIds(ctx.db, organizationId, refs.filter((r) => r.invoiceId === null).map((r) => r.feeId));
+  const chargeIds = [...invoices.flatMap((i) => i.fees.map((f) => f.chargeId)), ...[...uninvoiced.values()].map((f) => f.chargeId)].filter((id): id is string => id !== null);
   const [customers, subscriptions, metricIdByCharge] = await Promise.all([
     getCustomersByIds(ctx.db, organizationId, invoices.map((i) => i.customerId)),
     getSubscriptionsByIds(ctx.db, organizationId, invoices.map((i) => i.subscriptionId)),
@@ -44,6 +48,7 @@ async function serializeFees(ctx: RouteContext, organizationId: string, res: Res
     const body = storedInvoice(inv, customers.get(inv.customerId), inv.subscriptionId === null ? undefined : subById.get(inv.subscriptionId), metricIdByCharge, defaultTimezoneOf(res));
     for (const fee of body.fees) if (fee.lago_id) byId.set(fee.lago_id, fee);
   }
+  for (const fee of uninvoiced.values()) byId.set(fee.id, uninvoicedFee(fee, metricIdByCharge));
   return refs.map((r) => byId.get(r.feeId)).filter((f) => f !== undefined);
 }
 
@@ -87,29 +92,26 @@ export function everydayReadRoutes(ctx: RouteContext, deps: { plans?: PlanCache 
   r.get('/fees', async (req, res) => {
     const organizationId = orgId(res);
     const q = parseBody(FeeListQuery, req.query);
-    // Event transaction ids name pay-in-advance fees (one per event); every stored fee is a period fee.
-    const { fees, totalCount } =
-      q.event_transaction_id !== undefined
-        ? { fees: [], totalCount: 0 }
-        : await listFeeRefsPage(ctx.db, organizationId, {
-            externalCustomerId: q.external_customer_id,
-            externalSubscriptionId: q.external_subscription_id,
-            currency: q.currency,
-            feeType: q.fee_type,
-            billableMetricCode: q.billable_metric_code,
-            paymentStatus: q.payment_status,
-            createdAtFrom: q.created_at_from !== undefined ? parseIsoInstant(q.created_at_from)! : undefined,
-            createdAtTo: q.created_at_to !== undefined ? parseIsoInstant(q.created_at_to)! : undefined,
-            page: q.page,
-            perPage: q.per_page,
-          });
+    // Event transaction ids name pay-in-advance fees (one per event): uninvoiced ones and the fee of an event's invoice.
+    const { fees, totalCount } = await listFeeRefsPage(ctx.db, organizationId, {
+      externalCustomerId: q.external_customer_id,
+      externalSubscriptionId: q.external_subscription_id,
+      currency: q.currency,
+      feeType: q.fee_type,
+      billableMetricCode: q.billable_metric_code,
+      paymentStatus: q.payment_status,
+      eventTransactionId: q.event_transaction_id,
+      createdAtFrom: q.created_at_from !== undefined ? parseIsoInstant(q.created_at_from)! : undefined,
+      createdAtTo: q.created_at_to !== undefined ? parseIsoInstant(q.created_at_to)! : undefined,
+      page: q.page,
+      perPage: q.per_page,
+    });
     res.json({ fees: await serializeFees(ctx, organizationId, res, fees), meta: paginationMeta(q.page, q.per_page, totalCount) });
   });
 
   r.get('/fees/:lago_id', async (req, res) => {
     const organizationId = orgId(res);
     const invoiceId = await invoiceIdOfFee(ctx.db, organizationId, req.params.lago_id);
-    if (!invoiceId) throw notFound('fee');
     const [fee] = await serializeFees(ctx, organizationId, res, [{ feeId: req.params.lago_id, invoiceId }]);
     if (!fee) throw notFound('fee');
     res.json({ fee });
@@ -168,7 +170,8 @@ export function everydayReadRoutes(ctx: RouteContext, deps: { plans?: PlanCache 
         projected_amount_cents: p.projectedAmountCents,
         amount_currency: c.amount_currency,
         groups: [],
-        charge: c.charge,
+        // Lago's schema: a string; a charge without one is shown under its billable metric's name (Lago's documented default).
+        charge: { ...c.charge, invoice_display_name: c.charge.invoice_display_name ?? c.billable_metric.name },
         billable_metric: c.billable_metric,
         filters: c.filters.map((f) => ({ ...f, ...project(f) })),
         grouped_usage: c.grouped_usage.map((g) => ({ ...g, ...project(g), filters: g.filters.map((f) => ({ ...f, ...project(f) })) })),

@@ -60,7 +60,8 @@ export function serializePlan(p: PlanRecord, taxes?: PlanTaxes) {
     lago_id: p.id,
     name: p.name,
     invoice_display_name: p.name,
-    description: p.description,
+    // Lago's schema: a string. A plan created without one answers '' (the stored value stays NULL).
+    description: p.description ?? '',
     created_at: iso(p.createdAt),
     code: p.code,
     interval: p.interval,

@@ -2,7 +2,7 @@
 // merged into api/schemas/openapi.ts method by method (several of its paths already hold other methods).
 import { paginationQuery } from './common';
 import { errorAnswers, jsonBody, okResponse, pathParam, queryParameters, schemaOf } from './openapi-helpers';
-import { BillableMetricUpdateBody, CustomerListQuery, EventListQuery, FeeListQuery, PlanUpdateBody, ProjectedUsageQuery } from './everyday';
+import { BillableMetricUpdateBody, CustomerListQuery, EventListQuery, FeeListQuery, FeeUpdateBody, PlanUpdateBody, ProjectedUsageQuery } from './everyday';
 import { PlanChargeBody, PlanChargeDeleteBody, PlanChargeFilterBody, PlanChargeFilterDeleteBody } from './plan-charges';
 import type { ResponseName } from './responses';
 import { SubscriptionListQuery } from './subscriptions';
@@ -74,8 +74,16 @@ function everydayPaths(): Record<string, Record<string, unknown>> {
       },
     },
     '/events': { get: { summary: 'List stored events, newest first', parameters: queryParameters(EventListQuery), responses: ok('StoredEventListResponse') } },
-    '/fees': { get: { summary: 'List fees (as on their invoices), newest invoice first', parameters: queryParameters(FeeListQuery), responses: ok('FeeListResponse') } },
-    '/fees/{lago_id}': { get: { summary: 'Retrieve a fee', parameters: [pathParam('lago_id')], responses: ok('FeeResponse') } },
+    '/fees': { get: { summary: 'List fees (as on their invoices, and the fees on no invoice), newest first', parameters: queryParameters(FeeListQuery), responses: ok('FeeListResponse') } },
+    '/fees/{lago_id}': {
+      get: { summary: 'Retrieve a fee (an invoiced fee as on its invoice, or a fee on no invoice)', parameters: [pathParam('lago_id')], responses: ok('FeeResponse') },
+      put: {
+        summary: "Set the payment_status of a fee on no invoice (a pay-in-advance charge's fee with invoiceable false); 405 invoiced_fee for an invoiced fee",
+        parameters: [pathParam('lago_id')],
+        requestBody: body('FeeUpdateInput'),
+        responses: { ...ok('FeeResponse'), ...errorAnswers(['405']) },
+      },
+    },
   };
 }
 
@@ -84,6 +92,7 @@ export function addEverydayOpenApi(doc: { paths: Record<string, Record<string, u
   for (const [path, methods] of Object.entries(everydayPaths())) doc.paths[path] = { ...(doc.paths[path] ?? {}), ...methods };
   doc.components.schemas.BillableMetricUpdateInput = schemaOf(BillableMetricUpdateBody);
   doc.components.schemas.PlanUpdateInput = schemaOf(PlanUpdateBody);
+  doc.components.schemas.FeeUpdateInput = schemaOf(FeeUpdateBody);
   doc.components.schemas.ChargeCreateInput = schemaOf(PlanChargeBody);
   doc.components.schemas.ChargeUpdateInput = schemaOf(PlanChargeBody);
   doc.components.schemas.ChargeDeleteInput = schemaOf(PlanChargeDeleteBody);

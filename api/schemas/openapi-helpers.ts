@@ -16,6 +16,7 @@ const ERROR_DESCRIPTIONS = {
   '400': 'Malformed JSON',
   '401': 'Missing or invalid API key',
   '404': 'Not found (`<resource>_not_found`)',
+  '405': "Not allowed in the resource's state (`code` says why)",
   '409': 'Idempotency-Key reused with a different body',
   '422': 'Validation errors (`error_details: {field: [codes]}`)',
 } as const;

@@ -650,6 +650,20 @@ export const AppliedCouponObject = component(
   }),
 );
 
+/** Lago's AppliedCouponObjectExtended (GET /applied_coupons): with what the coupon took from finalized invoices. */
+export const AppliedCouponObjectExtended = component(
+  'AppliedCouponObjectExtended',
+  AppliedCouponObject.extend({
+    credits: z.array(
+      z.object({
+        lago_id: str, amount_cents: int, amount_currency: currency, before_taxes: z.literal(true),
+        item: z.object({ lago_item_id: str, type: z.literal('coupon'), code: str, name: str }),
+        invoice: z.object({ lago_id: str, payment_status: z.enum(['pending', 'succeeded', 'failed']) }),
+      }),
+    ),
+  }),
+);
+
 export const AddOnObject = component(
   'AddOnObject',
   z.object({ lago_id: str, name: str, invoice_display_name: nstr, code: str, amount_cents: int, amount_currency: currency, description: nstr, created_at: instant, taxes: z.array(TaxObject) }),
@@ -764,7 +778,7 @@ export const WalletTransactionObject = component(
     created_at: instant,
     metadata: metadataPairs,
     name: nstr,
-    payment_method: z.null(),
+    payment_method: z.object({ payment_method_type: z.literal('provider') }),
   }),
 );
 /** A wallet top-up request recorded from the customer portal. */
@@ -973,7 +987,7 @@ export const responses = {
   CouponResponse: z.object({ coupon: CouponObject }),
   CouponListResponse: z.object({ coupons: z.array(CouponObject), meta: PaginationMeta }),
   AppliedCouponResponse: z.object({ applied_coupon: AppliedCouponObject }),
-  AppliedCouponListResponse: z.object({ applied_coupons: z.array(AppliedCouponObject), meta: PaginationMeta }),
+  AppliedCouponListResponse: z.object({ applied_coupons: z.array(AppliedCouponObjectExtended), meta: PaginationMeta }),
   AddOnResponse: z.object({ add_on: AddOnObject }),
   AddOnListResponse: z.object({ add_ons: z.array(AddOnObject), meta: PaginationMeta }),
   CreditNoteResponse: z.object({ credit_note: CreditNoteObject }),

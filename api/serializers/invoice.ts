@@ -66,7 +66,25 @@ export interface LagoFeeInput extends FeeLine {
   preciseCouponsAmountCents?: string;
   /** Add-on fees: the add-on's lago_id and code. */
   addOn?: { id: string; code: string } | null;
+  /** A fee on no invoice (api/serializers/uninvoiced-fee.ts): its own payment status, timestamps and event. */
+  uninvoiced?: UninvoicedFeeFacts;
 }
+
+/** What a fee on no invoice has of its own (an invoiced fee takes these from its invoice). */
+export interface UninvoicedFeeFacts {
+  paymentStatus: 'pending' | 'succeeded' | 'failed' | 'refunded';
+  createdAt: string;
+  succeededAt: string | null;
+  failedAt: string | null;
+  refundedAt: string | null;
+  eventTransactionId: string;
+}
+
+/** What a fee's serialization reads from its invoice (a fee on no invoice passes its own, with `id` null). */
+export type LagoFeeContext = Pick<
+  LagoInvoiceInput,
+  'id' | 'subscriptionId' | 'customerId' | 'externalCustomerId' | 'externalSubscriptionId' | 'metricIdByCharge' | 'createdAt' | 'paymentStatus' | 'planCode'
+>;
 
 export interface LagoInvoiceInput {
   /** null: not stored (preview). */
@@ -130,7 +148,7 @@ function fxFields(fx: InvoiceFx | null | undefined) {
   };
 }
 
-function chargeItem(f: LagoFeeInput, inv: LagoInvoiceInput, filterInvoiceDisplayName: string | null) {
+function chargeItem(f: LagoFeeInput, inv: LagoFeeContext, filterInvoiceDisplayName: string | null) {
   return {
     name: f.displayName,
     invoice_display_name: f.displayName,
@@ -144,11 +162,11 @@ function chargeItem(f: LagoFeeInput, inv: LagoInvoiceInput, filterInvoiceDisplay
   };
 }
 
-function subscriptionItem(f: LagoFeeInput, inv: LagoInvoiceInput, type: string, code: string) {
+function subscriptionItem(f: LagoFeeInput, inv: LagoFeeContext, type: string, code: string) {
   return { name: f.displayName, invoice_display_name: f.displayName, type, code, lago_item_id: inv.subscriptionId, item_type: 'Subscription' };
 }
 
-function feeItem(f: LagoFeeInput, inv: LagoInvoiceInput) {
+function feeItem(f: LagoFeeInput, inv: LagoFeeContext) {
   switch (f.feeType) {
     case 'charge':
     case 'charge_minimum':
@@ -173,7 +191,8 @@ function feeItem(f: LagoFeeInput, inv: LagoInvoiceInput) {
   }
 }
 
-function lagoFee(f: LagoFeeInput, inv: LagoInvoiceInput) {
+/** Lago's FeeObject, as on its invoice (`inv`). */
+export function lagoFee(f: LagoFeeInput, inv: LagoFeeContext) {
   const body = {
     lago_id: f.id,
     lago_charge_id: f.lagoChargeId,
@@ -201,15 +220,15 @@ function lagoFee(f: LagoFeeInput, inv: LagoInvoiceInput) {
     sub_total_excluding_taxes_precise_amount_cents: shiftDecimal(f.preciseAmount, currencyExponent(f.currency)),
     events_count: f.eventsCount,
     pay_in_advance: f.payInAdvance,
-    invoiceable: true,
+    invoiceable: f.uninvoiced === undefined,
     from_date: f.fromDatetime,
     to_date: f.toDatetime,
-    payment_status: inv.paymentStatus === 'succeeded' || inv.paymentStatus === 'failed' ? inv.paymentStatus : 'pending',
-    created_at: inv.createdAt,
-    succeeded_at: null,
-    failed_at: null,
-    refunded_at: null,
-    event_transaction_id: null,
+    payment_status: f.uninvoiced?.paymentStatus ?? (inv.paymentStatus === 'succeeded' || inv.paymentStatus === 'failed' ? inv.paymentStatus : 'pending'),
+    created_at: f.uninvoiced?.createdAt ?? inv.createdAt,
+    succeeded_at: f.uninvoiced?.succeededAt ?? null,
+    failed_at: f.uninvoiced?.failedAt ?? null,
+    refunded_at: f.uninvoiced?.refundedAt ?? null,
+    event_transaction_id: f.uninvoiced?.eventTransactionId ?? null,
     self_billed: false,
   };
   if (f.adjustment === undefined) return body;
@@ -312,7 +331,8 @@ export function storedInvoice(
         ...f,
         addOn: f.addOnId ? { id: f.addOnId, code: extras.addOnCodes?.get(f.addOnId) ?? '' } : null,
         lagoChargeId: f.chargeId,
-        payInAdvance: false,
+        // The fee of a pay-in-advance charge's per-event invoice is a pay-in-advance fee.
+        payInAdvance: inv.invoiceType === 'in_advance_charge' && f.feeType === 'charge',
         adjustment:
           f.feeType === 'adjustment'
             ? { invoiceId: f.adjustsInvoiceId, feeType: f.adjustsFeeType, periodStart: f.adjustsPeriodStart, periodEnd: f.adjustsPeriodEnd }

@@ -85,6 +85,8 @@ export function serializeWalletTransaction(t: WalletTransactionRecord, w: Pick<W
     created_at: t.createdAt,
     metadata: t.metadata,
     name: t.name,
-    payment_method: null,
+    // Lago's PaymentMethodReference, its default: the customer's payment provider collects a paid top-up's invoice
+    // (no payment method objects: no payment_method_id).
+    payment_method: { payment_method_type: 'provider' },
   };
 }

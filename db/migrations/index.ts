@@ -25,6 +25,7 @@ import * as wallets from './20261201001000_wallets';
 import * as customerPortal from './20261201001200_customer_portal';
 import * as catalogDeletion from './20261201001300_catalog_deletion';
 import * as chargeCodes from './20261201001600_charge_codes';
+import * as feePaymentStatus from './20261201002100_fee_payment_status';
 import * as couponsAddOnsCreditNotes from './20261201001100_coupons_add_ons_credit_notes';
 import * as planChanges from './20261201000800_plan_changes';
 import * as subscriptionSuspensions from './20261201001500_subscription_suspensions';
@@ -66,6 +67,7 @@ export const migrations: Record<string, Migration> = {
   '20261201001901_rollup_value_time': rollupValueTime,
   '20261201001600_charge_codes': chargeCodes,
   '20261201002200_plan_overrides': planOverrides,
+  '20261201002100_fee_payment_status': feePaymentStatus,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,8 +1,9 @@
 // Lago's everyday reads that page through the ledger: GET /events (stored events, newest first) and GET /fees (the
-// fees of invoices, newest first). Every query is scoped by organization_id; filters are the Lago query parameters.
+// fees of invoices and the fees on no invoice, newest first). Every query is scoped by organization_id; filters are the Lago query parameters.
 import type { Knex } from 'knex';
 import { canonicalDecimal } from '../../billing/decimal-string';
 import type { StoredEvent } from './event-errors';
+import { uninvoicedFeesQuery } from './uninvoiced-fees';
 
 type Db = Knex | Knex.Transaction;
 
@@ -62,8 +63,9 @@ const FEE_TYPES: Record<string, string[]> = {
   charge: ['charge', 'charge_minimum', 'adjustment'],
   subscription: ['subscription'],
   commitment: ['minimum_commitment'],
-  credit: ['progressive_billing_credit'],
-  add_on: [],
+  // Lago's `credit` fees: paid wallet credits (top-up invoices); the progressive-billing credit line is shown as one.
+  credit: ['progressive_billing_credit', 'credit'],
+  add_on: ['add_on'],
 };
 
 export interface FeeListFilter {
@@ -72,8 +74,10 @@ export interface FeeListFilter {
   currency?: string;
   feeType?: string;
   billableMetricCode?: string;
-  /** pending | succeeded | failed | refunded: the fee's invoice's payment status (fees are paid with their invoice). */
+  /** pending | succeeded | failed | refunded: an invoiced fee's is its invoice's; an uninvoiced fee has its own. */
   paymentStatus?: string;
+  /** The event a pay-in-advance fee bills (uninvoiced fees, and the fee of an event's own invoice). */
+  eventTransactionId?: string;
   createdAtFrom?: string;
   createdAtTo?: string;
   page: number;
@@ -82,15 +86,16 @@ export interface FeeListFilter {
 
 export interface FeeRef {
   feeId: string;
-  invoiceId: string;
+  /** null: a fee on no invoice (db/repositories/uninvoiced-fees.ts). */
+  invoiceId: string | null;
 }
 
-/** A page of fees (newest invoice first, then by position): which fee of which invoice. */
-export async function listFeeRefsPage(db: Db, organizationId: string, f: FeeListFilter): Promise<{ fees: FeeRef[]; totalCount: number }> {
+/** The invoices' fees matching `f` (fees of invoices without subscription, one-off and top-up, included). */
+function invoicedFeesQuery(db: Db, organizationId: string, f: FeeListFilter) {
   const base = db('fees as f')
     .join('invoices as i', 'i.id', 'f.invoice_id')
     .join('customers as c', 'c.id', 'i.customer_id')
-    .join('subscriptions as s', 's.id', 'i.subscription_id')
+    .leftJoin('subscriptions as s', 's.id', 'i.subscription_id')
     .where('f.organization_id', organizationId)
     .andWhere('i.organization_id', organizationId);
   if (f.externalCustomerId !== undefined) base.andWhere('c.external_id', f.externalCustomerId);
@@ -102,16 +107,51 @@ export async function listFeeRefsPage(db: Db, organizationId: string, f: FeeList
     if (f.paymentStatus === 'pending') base.whereNotIn('i.payment_status', ['succeeded', 'failed']);
     else base.andWhere('i.payment_status', f.paymentStatus);
   }
+  if (f.eventTransactionId !== undefined) {
+    const txId = f.eventTransactionId;
+    base.whereExists(function eventInvoice() {
+      void this.from('pay_in_advance_fees as p').where('p.organization_id', organizationId).whereRaw('p.invoice_id = f.invoice_id').andWhere('p.transaction_id', txId);
+    });
+  }
   if (f.createdAtFrom !== undefined) base.andWhere('i.created_at', '>=', f.createdAtFrom);
   if (f.createdAtTo !== undefined) base.andWhere('i.created_at', '<=', f.createdAtTo);
-  const [{ count }] = await base.clone().count<{ count: string }[]>('* as count');
-  const rows: { id: string; invoice_id: string }[] = await base
-    .clone()
-    .orderBy([{ column: 'i.created_at', order: 'desc' }, { column: 'i.id', order: 'desc' }, { column: 'f.position' }])
+  return base;
+}
+
+/** The fees on no invoice matching `f` (pay-in-advance charges' fees with invoiceable false: charge fees). */
+function uninvoicedFeesMatching(db: Db, organizationId: string, f: FeeListFilter) {
+  const base = uninvoicedFeesQuery(db, organizationId);
+  if (f.externalCustomerId !== undefined) base.andWhere('c.external_id', f.externalCustomerId);
+  if (f.externalSubscriptionId !== undefined) base.andWhere('s.external_id', f.externalSubscriptionId);
+  if (f.currency !== undefined) base.andWhere('p.currency', f.currency);
+  if (f.feeType !== undefined && f.feeType !== 'charge') base.whereRaw('false');
+  if (f.billableMetricCode !== undefined) base.andWhere('p.metric_code', f.billableMetricCode);
+  if (f.paymentStatus !== undefined) base.andWhere('p.payment_status', f.paymentStatus);
+  if (f.eventTransactionId !== undefined) base.andWhere('p.transaction_id', f.eventTransactionId);
+  if (f.createdAtFrom !== undefined) base.andWhere('p.created_at', '>=', f.createdAtFrom);
+  if (f.createdAtTo !== undefined) base.andWhere('p.created_at', '<=', f.createdAtTo);
+  return base;
+}
+
+/**
+ * A page of fees, newest first: the invoices' fees (by invoice creation, then position) and the fees on no invoice
+ * (by their creation), merged in one order. Which fee, on which invoice (null: none).
+ */
+export async function listFeeRefsPage(db: Db, organizationId: string, f: FeeListFilter): Promise<{ fees: FeeRef[]; totalCount: number }> {
+  const invoiced = invoicedFeesQuery(db, organizationId, f);
+  const uninvoiced = uninvoicedFeesMatching(db, organizationId, f);
+  const [[a], [b]] = await Promise.all([invoiced.clone().count<{ count: string }[]>('* as count'), uninvoiced.clone().count<{ count: string }[]>('* as count')]);
+  const both = db.raw('(? UNION ALL ?) as u', [
+    invoiced.clone().select('f.id', 'f.invoice_id', 'i.created_at as sort_at', 'i.id as sort_id', 'f.position as sort_pos'),
+    uninvoiced.clone().select('p.id', db.raw('NULL::uuid as invoice_id'), 'p.created_at as sort_at', 'p.id as sort_id', db.raw('0 as sort_pos')),
+  ]);
+  const rows: { id: string; invoice_id: string | null }[] = await db
+    .from(both)
+    .orderBy([{ column: 'sort_at', order: 'desc' }, { column: 'sort_id', order: 'desc' }, { column: 'sort_pos' }])
     .limit(f.perPage)
     .offset((f.page - 1) * f.perPage)
-    .select('f.id', 'f.invoice_id');
-  return { fees: rows.map((r) => ({ feeId: r.id, invoiceId: r.invoice_id })), totalCount: Number(count) };
+    .select('id', 'invoice_id');
+  return { fees: rows.map((r) => ({ feeId: r.id, invoiceId: r.invoice_id })), totalCount: Number(a!.count) + Number(b!.count) };
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -2,6 +2,7 @@
 // (concurrent `once` coupon, foreign currency, above creditable, unknown fee, voided invoice) write nothing, and the
 // cents balance (offset lowers the due amount; a credit-note balance is consumed by the next invoice).
 import { creditUnusedFee } from '../../activities/credits';
+import { recordCouponCredits } from '../../db/repositories/coupons';
 import { startApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
@@ -45,6 +46,27 @@ describe('coupons', () => {
   it('a recurring coupon without frequency_duration is a 422 naming the field', async () => {
     const res = await h.request('POST', '/coupons', { coupon: { name: 'R', code: 'r', coupon_type: 'percentage', percentage_rate: '5', frequency: 'recurring', expiration: 'no_expiration' } });
     expect([res.status, res.body.error_details]).toEqual([422, { frequency_duration: ['value_is_mandatory'] }]);
+  });
+});
+
+describe('applied coupons list what they took (Lago AppliedCouponObjectExtended credits)', () => {
+  it('GET /applied_coupons answers each finalized invoice a coupon reduced as a credit, and none before', async () => {
+    await h.request('POST', '/customers', { customer: { external_id: 'cc', currency: 'USD' } });
+    await h.request('POST', '/coupons', { coupon: { name: 'Fifty', code: 'fifty', coupon_type: 'fixed_amount', amount_cents: 5000, amount_currency: 'USD', frequency: 'forever', expiration: 'no_expiration' } });
+    const applied = (await h.request('POST', '/applied_coupons', { applied_coupon: { external_customer_id: 'cc', coupon_code: 'fifty' } })).body.applied_coupon;
+    const before = await h.request('GET', '/applied_coupons?external_customer_id=cc');
+    expect(before.body.applied_coupons.map((a: any) => [a.lago_id, a.credits])).toEqual([[applied.lago_id, []]]);
+    const inv = (await h.request('POST', '/invoices', { invoice: { external_customer_id: 'cc', fees: [{ add_on_code: 'gpu' }] } })).body.invoice;
+    // As the finalization of an invoice the coupon reduced records it (db/repositories/coupons.ts recordCouponCredits).
+    await h.database.db.transaction((trx) => recordCouponCredits(trx, h.org.id, inv.lago_id, [{ appliedCouponId: applied.lago_id, amountCents: 1200 }]));
+    const after = (await h.request('GET', '/applied_coupons?external_customer_id=cc')).body.applied_coupons[0];
+    expect(after.credits).toEqual([
+      {
+        lago_id: expect.any(String), amount_cents: 1200, amount_currency: 'USD', before_taxes: true,
+        item: { lago_item_id: applied.lago_coupon_id, type: 'coupon', code: 'fifty', name: 'Fifty' },
+        invoice: { lago_id: inv.lago_id, payment_status: 'pending' },
+      },
+    ]);
   });
 });
 

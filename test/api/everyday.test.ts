@@ -182,3 +182,104 @@ describe('events, fees and projected usage', () => {
     expect(p.amount_cents).toBe(450);
   });
 });
+
+describe('fees on no invoice (pay-in-advance charges with invoiceable false) and PUT /fees/:lago_id', () => {
+  /** A plan with two pay-in-advance charges: `inst_` without invoice (Lago's instant fee), `inv_` invoiced per event. */
+  async function seedInAdvance(tag: string) {
+    const inst = (await ok('POST', '/billable_metrics', { billable_metric: { name: 'Instant', code: `inst_${tag}`, aggregation_type: 'sum_agg', field_name: 'n' } })).billable_metric;
+    const inv = (await ok('POST', '/billable_metrics', { billable_metric: { name: 'Invoiced', code: `inv_${tag}`, aggregation_type: 'sum_agg', field_name: 'n' } })).billable_metric;
+    await ok('POST', '/plans', {
+      plan: {
+        name: 'Advance charges', code: `adv_${tag}`, interval: 'monthly', amount_cents: 0, amount_currency: 'USD',
+        charges: [
+          { billable_metric_id: inst.lago_id, charge_model: 'standard', pay_in_advance: true, invoiceable: false, properties: { amount: '0.5' } },
+          { billable_metric_id: inv.lago_id, charge_model: 'standard', pay_in_advance: true, invoiceable: true, properties: { amount: '2' } },
+        ],
+      },
+    });
+    await ok('POST', '/customers', { customer: { external_id: `cust_${tag}`, currency: 'USD', timezone: 'UTC' } });
+    const sub = (await ok('POST', '/subscriptions', { subscription: { external_customer_id: `cust_${tag}`, plan_code: `adv_${tag}`, external_id: `sub_${tag}`, subscription_at: new Date(Date.now() - 60_000).toISOString() } })).subscription;
+    // The events go in once the run knows its pay-in-advance metrics (startAdvancePeriod completed AND a workflow
+    // task applied the result): a usage signal that arrives earlier is only billed at the period close
+    // (workflows/advance-billing.ts onUsage ignores it while inAdvanceMetricCodes is empty).
+    const handle = sys.client.workflow.getHandle(`subscription:${sub.lago_id}`);
+    await eventually(async () => {
+      const events = (await handle.fetchHistory().catch(() => null))?.events ?? [];
+      const scheduled = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'startAdvancePeriod').map((e) => String(e.eventId)));
+      const completed = events.find((e) => scheduled.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)));
+      if (!completed) return undefined;
+      return events.some((e) => e.workflowTaskCompletedEventAttributes && Number(e.eventId) > Number(completed.eventId)) ? true : undefined;
+    }, 60_000, 'the run to know its pay-in-advance metrics');
+    const ts = Math.floor(Date.now() / 1000) - 5;
+    await ok('POST', '/events/batch', {
+      events: [
+        { transaction_id: `i1_${tag}`, external_subscription_id: `sub_${tag}`, code: `inst_${tag}`, timestamp: ts, properties: { n: 4 } },
+        { transaction_id: `i2_${tag}`, external_subscription_id: `sub_${tag}`, code: `inst_${tag}`, timestamp: ts, properties: { n: 6 } },
+        { transaction_id: `v1_${tag}`, external_subscription_id: `sub_${tag}`, code: `inv_${tag}`, timestamp: ts, properties: { n: 3 } },
+      ],
+    });
+    const byTx = async (tx: string) => (await ok('GET', `/fees?event_transaction_id=${tx}`)).fees[0];
+    const [i1, i2, v1] = [
+      await eventually(() => byTx(`i1_${tag}`), 60_000, 'the first instant fee'),
+      await eventually(() => byTx(`i2_${tag}`), 60_000, 'the second instant fee'),
+      await eventually(() => byTx(`v1_${tag}`), 60_000, "the invoiced event's fee"),
+    ];
+    return { i1, i2, v1, metricId: inst.lago_id };
+  }
+
+  test('GET /fees and GET /fees/:id answer a fee on no invoice in Lago’s shape (invoiceable false, its own pending status, its event)', async () => {
+    const tag = `ni${S}`;
+    const { i1, i2, v1, metricId } = await seedInAdvance(tag);
+    expect(i1).toMatchObject({
+      lago_invoice_id: null, invoiceable: false, pay_in_advance: true, payment_status: 'pending', event_transaction_id: `i1_${tag}`,
+      amount_cents: 200, amount_currency: 'USD', units: '4', events_count: 1, external_subscription_id: `sub_${tag}`, external_customer_id: `cust_${tag}`,
+      succeeded_at: null, failed_at: null, refunded_at: null,
+      item: { type: 'charge', code: `inst_${tag}`, item_type: 'BillableMetric', lago_item_id: metricId },
+    });
+    expect(i2.amount_cents).toBe(300);
+    // The invoiced event's fee is its invoice's fee (pay in advance, invoiceable), found by its event too.
+    expect(v1).toMatchObject({ invoiceable: true, pay_in_advance: true, amount_cents: 600 });
+    expect(v1.lago_invoice_id).toEqual(expect.any(String));
+    expect((await ok('GET', `/fees/${i1.lago_id}`)).fee).toEqual(i1);
+    // The list holds the three (newest first by creation), filters apply to the uninvoiced ones as well.
+    const all = await ok('GET', `/fees?external_subscription_id=sub_${tag}`);
+    expect(all.fees.map((f: any) => f.lago_id).sort()).toEqual([i1.lago_id, i2.lago_id, v1.lago_id].sort());
+    expect(all.meta.total_count).toBe(3);
+    const byMetric = await ok('GET', `/fees?external_customer_id=cust_${tag}&billable_metric_code=inst_${tag}&fee_type=charge`);
+    expect(byMetric.fees.map((f: any) => f.lago_id).sort()).toEqual([i1.lago_id, i2.lago_id].sort());
+    expect((await ok('GET', `/fees?external_subscription_id=sub_${tag}&fee_type=subscription`)).fees.map((f: any) => f.lago_id)).not.toContain(i1.lago_id);
+    const paged = await ok('GET', `/fees?external_subscription_id=sub_${tag}&per_page=2&page=2`);
+    expect(paged.fees).toHaveLength(1);
+    expect(paged.meta).toMatchObject({ current_page: 2, total_count: 3, total_pages: 2 });
+  });
+
+  test('PUT /fees/:id sets the payment status of a fee on no invoice, once (a repeat changes nothing); an invoiced fee is refused 405 invoiced_fee', async () => {
+    const tag = `pu${S}`;
+    const { i1, i2, v1 } = await seedInAdvance(tag);
+    const paid = (await ok('PUT', `/fees/${i1.lago_id}`, { fee: { payment_status: 'succeeded' } })).fee;
+    expect(paid).toMatchObject({ lago_id: i1.lago_id, payment_status: 'succeeded', failed_at: null, refunded_at: null, amount_cents: i1.amount_cents });
+    expect(Date.parse(paid.succeeded_at)).not.toBeNaN();
+    // Idempotent: the same status again answers the same fee (its succeeded_at is the first one).
+    expect((await ok('PUT', `/fees/${i1.lago_id}`, { fee: { payment_status: 'succeeded' } })).fee).toEqual(paid);
+    expect((await ok('GET', `/fees/${i1.lago_id}`)).fee).toEqual(paid);
+    expect((await ok('GET', `/fees?external_subscription_id=sub_${tag}&payment_status=succeeded`)).fees.map((f: any) => f.lago_id)).toEqual([i1.lago_id]);
+    // Another status: only its own timestamp is set (Lago clears the others).
+    const refunded = (await ok('PUT', `/fees/${i1.lago_id}`, { fee: { payment_status: 'refunded' } })).fee;
+    expect(refunded).toMatchObject({ payment_status: 'refunded', succeeded_at: null, failed_at: null });
+    expect(Date.parse(refunded.refunded_at)).not.toBeNaN();
+    // The other fee is untouched.
+    expect((await ok('GET', `/fees/${i2.lago_id}`)).fee).toEqual(i2);
+
+    // An invoiced fee: 405 invoiced_fee (Lago's answer), even with a valid body; nothing changes.
+    const invoicedFee = await sys.request('PUT', `/fees/${v1.lago_id}`, { fee: { payment_status: 'succeeded' } });
+    expect([invoicedFee.status, invoicedFee.body]).toEqual([405, { status: 405, error: 'Method Not Allowed', code: 'invoiced_fee' }]);
+    expect((await ok('GET', `/fees/${v1.lago_id}`)).fee).toEqual(v1);
+    // A bad status: 422 with the field; an unknown id: 404.
+    const bad = await sys.request('PUT', `/fees/${i2.lago_id}`, { fee: { payment_status: 'paid' } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error_details).toEqual({ payment_status: ['value_is_invalid'] }); // Lago's field and code
+    expect((await ok('GET', `/fees/${i2.lago_id}`)).fee).toEqual(i2);
+    const unknown = await sys.request('PUT', `/fees/${crypto.randomUUID()}`, { fee: { payment_status: 'succeeded' } });
+    expect([unknown.status, unknown.body.code]).toEqual([404, 'fee_not_found']);
+  });
+});

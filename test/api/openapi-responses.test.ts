@@ -20,6 +20,7 @@ import { upsertDunningCampaign, upsertProviderConfig } from '../../db/repositori
 import { claimDueWebhooks, enqueueWebhook, recordWebhookAttempt } from '../../db/repositories/webhooks';
 import { createBillingWorker } from '../../worker/worker';
 import { invoicePaymentQuery, invoiceWorkflowId } from '../../workflows/messages';
+import { seedUninvoicedFee } from '../support/uninvoiced-fee';
 import { FakeStripe } from '../support/fake-stripe';
 import { ingestEvents } from '../support/fixtures';
 import { temporalTestAddress } from '../support/services';
@@ -512,6 +513,11 @@ test('real answers of every route conform to the documented 200 schema', async (
   const chargeFees = await call('GET', `/fees?external_customer_id=cust_${s}&fee_type=charge&per_page=5`);
   await call('GET', '/fees?per_page=3');
   await call('GET', `/fees/${chargeFees.fees[0].lago_id}`);
+  // A fee on no invoice (a pay-in-advance charge's, invoiceable false): listed, read and its payment status set.
+  const uninvoicedFeeId = await seedUninvoicedFee(sys.database.db, { organizationId, subscriptionId: sub.subscription.lago_id, transactionId: `instant_${s}`, amount: '2.5', amountCents: 250 });
+  expect((await call('GET', `/fees?event_transaction_id=instant_${s}`)).fees.map((f: any) => f.lago_id)).toEqual([uninvoicedFeeId]);
+  await call('GET', `/fees/${uninvoicedFeeId}`);
+  expect((await call('PUT', `/fees/${uninvoicedFeeId}`, { fee: { payment_status: 'succeeded' } })).fee.payment_status).toBe('succeeded');
   await call('GET', `/customers/cust_${s}/projected_usage?external_subscription_id=sub_${s}`);
   await call('GET', `/customers/cust_${s}/subscriptions?status[]=active&status[]=terminated&per_page=10`);
   await call('PUT', `/billable_metrics/tokens_${s}`, { billable_metric: { name: 'Tokens v2', filters: [{ key: 'model', values: ['small', 'large', 'xl'] }] } });

@@ -28,6 +28,7 @@ import { claimDueWebhooks, enqueueWebhook, recordWebhookAttempt } from '../../db
 import { invoicePaymentQuery, invoiceWorkflowId } from '../../workflows/messages';
 import { eventually, startSystem, type System } from '../e2e/harness';
 import { apiRoutes, type MountedRoute } from '../support/route-table';
+import { seedUninvoicedFee } from '../support/uninvoiced-fee';
 
 // Walks every route (the walk grows with the route table, and a loaded machine slows each call): a wide budget.
 // B's calls grow with every route and id (hundreds of requests): on a loaded machine they take minutes.
@@ -204,6 +205,8 @@ beforeAll(async () => {
   ids.oneOffInvoice = oneOff.lago_id;
   oneOffFeeOfA = oneOff.fees[0].lago_id;
   ids.creditNote = (await asA('POST', '/credit_notes', { credit_note: { invoice_id: ids.oneOffInvoice, reason: 'other', description: MARK, items: [{ fee_id: oneOffFeeOfA, amount_cents: 100 }] } })).credit_note.lago_id;
+  // A fee of A on no invoice (a pay-in-advance charge's, invoiceable false): B must neither read it nor set its status.
+  ids.uninvoicedFee = await seedUninvoicedFee(sys.database.db, { organizationId: orgA, subscriptionId: ids.subscription!, transactionId: `instant_${SUF}`, amount: '1', amountCents: 100, displayName: MARK });
   keysA.hmac = (await asA('GET', '/webhooks/hmac_key')).webhook.hmac_key;
   keysA.publicKey = (await asA('GET', '/webhooks/json_public_key')).webhook.public_key;
 });
@@ -325,6 +328,7 @@ function bodies(): Record<string, unknown[]> {
     'POST /credit_notes/estimate': [{ credit_note: { invoice_id: ids.oneOffInvoice, items: [{ fee_id: oneOffFeeOfA, amount_cents: 1 }] } }],
     'PUT /credit_notes/{lago_id}/void': [{}],
     'POST /credit_notes/{lago_id}/download': [undefined],
+    'PUT /fees/{lago_id}': [{ fee: { payment_status: 'succeeded' } }],
   };
 }
 
