@@ -19,6 +19,7 @@ import type { Knex } from 'knex';
 import { createActivities } from '../activities';
 import { aggregateCharge } from '../billing/aggregation';
 import { createDb, migrateLatest } from '../db/knexfile';
+import { insertEventsSelect } from '../db/repositories/events';
 import { loadPlan } from '../db/repositories/plans';
 import { loadPeriodEvents } from '../db/repositories/usage';
 import { ensureDatabase, startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../dev/postgres';
@@ -94,9 +95,9 @@ async function insertEvents(db: Knex, s: { orgId: string; subId: string; codes: 
   const chunk = 1_000_000;
   for (let from = 0; from < EVENTS; from += chunk) {
     const n = Math.min(chunk, EVENTS - from);
-    await db.raw(
-      `INSERT INTO events (organization_id, transaction_id, external_subscription_id, subscription_id, code, "timestamp", properties, precise_total_amount)
-       SELECT ?, 'e' || g, 'sub', ?, (?::text[])[1 + g % ?],
+    await insertEventsSelect(
+      db,
+      `SELECT ?::uuid, 'e' || g, 'sub', ?::uuid, (?::text[])[1 + g % ?],
               ?::timestamptz + (g::double precision / ?) * (?::timestamptz - ?::timestamptz),
               jsonb_build_object('model', (ARRAY['a','b','c','d'])[1 + g % 4], 'region', 'r' || (g % 7), 'v', (g % 1000)),
               (g % 100)::numeric / 100

@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createDb, migrateLatest } from '../db/knexfile';
+import { insertEventsSelect } from '../db/repositories/events';
 import { loadPlan } from '../db/repositories/plans';
 import { backfillRollups } from '../db/repositories/rollup-backfill';
 import { ensureDatabase, startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../dev/postgres';
@@ -61,11 +62,11 @@ async function main(): Promise<void> {
     });
     console.log(`bench:close-rollups: ${EVENTS.toLocaleString('en-US')} events in one subscription's 30-day period, ${AGGS.length} metrics (count, sum, max, weighted sum; metric + charge filter); ${os.cpus().length} CPUs (shared), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     let t0 = performance.now();
-    await db.raw(
-      `INSERT INTO events (organization_id, transaction_id, external_subscription_id, subscription_id, code, "timestamp", properties)
-       SELECT ?, 'e' || g, 'sub', ?, (?::text[])[1 + g % ?],
+    await insertEventsSelect(
+      db,
+      `SELECT ?::uuid, 'e' || g, 'sub', ?::uuid, (?::text[])[1 + g % ?],
               timestamptz '2026-11-01T00:00:00Z' + (g::double precision / ?) * interval '30 days 1 hour',
-              jsonb_build_object('model', (ARRAY['a','b','c','d'])[1 + g % 4], 'v', (g % 1000))
+              jsonb_build_object('model', (ARRAY['a','b','c','d'])[1 + g % 4], 'v', (g % 1000)), NULL::numeric
        FROM generate_series(0::bigint, ?::bigint) AS g`,
       [org.id, subId, [...AGGS], AGGS.length, EVENTS, EVENTS - 1],
     );

@@ -18,7 +18,8 @@
 //              the acknowledged events (lost = acknowledged but missing, doubled = a transaction id twice,
 //              unacknowledged = written but not acknowledged, e.g. a timed-out request: reported only).
 //   Ceiling    the raw insert rate of the same Postgres: 2 connections, multi-row INSERT ... SELECT FROM
-//              unnest(...) ON CONFLICT DO NOTHING, 1,000 rows a statement, 10 s, same table and columns.
+//              unnest(...) with the keys' ON CONFLICT DO NOTHING (eventInsertCtes), 1,000 rows a statement, 10 s,
+//              same table and columns.
 //              Also the API's database step alone (insertEventsWithRollups, same 2 x 1,000 rows).
 //   Exit code  non-zero if an acknowledged event was lost or an event doubled; missed targets only print.
 //
@@ -32,7 +33,7 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import { createDb } from '../db/knexfile';
-import type { EventRow } from '../db/repositories/events';
+import { eventInsertCtes, type EventRow } from '../db/repositories/events';
 import { createApiKey, ensureOrganization } from '../db/repositories/organizations';
 import { insertEventsWithRollups, RollupSpecCache } from '../db/repositories/rollups';
 import { ensureDatabase, startEmbeddedPostgres, withDatabase } from '../dev/postgres';
@@ -291,9 +292,11 @@ async function rollupCheck(db: Knex, orgId: string): Promise<{ events: number; r
 // ---------------------------------------------------------------------------------------------------------
 // Raw insert ceiling of the same Postgres
 
-const RAW_SQL = `INSERT INTO events (organization_id, transaction_id, external_subscription_id, subscription_id, code, "timestamp", properties, precise_total_amount)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::timestamptz[], $7::jsonb[], $8::numeric[])
-ON CONFLICT (organization_id, transaction_id) DO NOTHING`;
+// The events' dedup as every writer does it (keys set-based in the same statement: db/repositories/events.ts).
+const RAW_SQL = `WITH src AS MATERIALIZED (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::timestamptz[], $7::jsonb[], $8::numeric[])
+  AS x(o, t, e, s, c, ts, p, a)),
+${eventInsertCtes('src')}
+SELECT count(*)::int AS n FROM ins`;
 
 async function rawCeiling(
   databaseUrl: string,
@@ -335,7 +338,7 @@ async function rawCeiling(
           }
           seq += chunk;
           const r = await c.query(RAW_SQL, [orgs, tids, exts, subIds, codes, tss, props, amounts]);
-          rows += r.rowCount ?? 0;
+          rows += (r.rows[0] as { n: number }).n;
           statements += 1;
         }
       }),

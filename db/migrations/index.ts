@@ -12,6 +12,7 @@ import * as invoiceFx from './20261201000401_invoice_fx';
 import * as invoiceDocuments from './20261201000402_invoice_documents';
 import * as partitionedEvents from './20261201001900_partitioned_events';
 import * as rollupValueTime from './20261201001901_rollup_value_time';
+import * as eventsSetBasedDedup from './20261201002000_events_set_based_dedup';
 import * as quarantinedEvents from './20261201000200_quarantined_events';
 import * as apiKeyManagement from './20261201000201_api_key_management';
 import * as perOrgNumbering from './20261201000202_per_org_numbering';
@@ -68,6 +69,7 @@ export const migrations: Record<string, Migration> = {
   '20261201001600_charge_codes': chargeCodes,
   '20261201002200_plan_overrides': planOverrides,
   '20261201002100_fee_payment_status': feePaymentStatus,
+  '20261201002000_events_set_based_dedup': eventsSetBasedDedup,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -52,15 +52,25 @@ export function eventRecord(r: EventRow, dims: Record<string, string | null> | n
 export const EVENT_RECORD_COLUMNS = 'o uuid, t text, e text, s uuid, c text, ts timestamptz, p jsonb, a numeric';
 
 /**
- * INSERT of the events of CTE/relation `src` (EventRecord columns); RETURNING what callers need. Duplicates
- * are skipped by the events_dedup trigger on event_transaction_ids (migration 20261201001900: the partitioned
- * table cannot hold UNIQUE (organization_id, transaction_id)), exactly as ON CONFLICT DO NOTHING did: a
- * skipped row is not RETURNed.
+ * The CTEs (for a WITH list; `src` a CTE with EventRecord columns, each (o, t) at most once) that insert the
+ * events of `src`: `keys` inserts their (organization_id, transaction_id) into event_transaction_ids ON CONFLICT
+ * DO NOTHING (set-based, in the same statement: migration 20261201002000 replaced the per-row dedup trigger of
+ * 20261201001900; the partitioned table cannot hold UNIQUE (organization_id, transaction_id)), and `ins`
+ * inserts exactly the events whose key `keys` inserted, RETURNING organization_id, transaction_id, id (lago_id),
+ * created_at. A key that already exists, or that a concurrent uncommitted statement holds and then commits,
+ * skips its event, exactly as ON CONFLICT DO NOTHING on the old unique index did; a skipped row is not
+ * RETURNed. Keys are inserted in `src` order (callers pre-sort: sortedForInsert), so concurrent statements take
+ * them in one global order. Every insert into `events` goes through this module (nothing else dedups).
  */
-export function insertEventsFrom(src: string): string {
-  return `INSERT INTO events (organization_id, transaction_id, external_subscription_id, subscription_id, code, "timestamp", properties, precise_total_amount)
-    SELECT o, t, e, s, c, ts, p, a FROM ${src}
-    RETURNING organization_id, transaction_id, lago_id::text AS id, created_at`;
+export function eventInsertCtes(src: string): string {
+  return `keys AS (INSERT INTO event_transaction_ids AS k (organization_id, transaction_id)
+    SELECT o, t FROM ${src}
+    ON CONFLICT DO NOTHING
+    RETURNING k.organization_id, k.transaction_id),
+  ins AS (INSERT INTO events (organization_id, transaction_id, external_subscription_id, subscription_id, code, "timestamp", properties, precise_total_amount)
+    SELECT ${src}.o, ${src}.t, ${src}.e, ${src}.s, ${src}.c, ${src}.ts, ${src}.p, ${src}.a
+    FROM ${src} JOIN keys ON keys.organization_id = ${src}.o AND keys.transaction_id = ${src}.t
+    RETURNING organization_id, transaction_id, lago_id::text AS id, created_at)`;
 }
 
 /**
@@ -115,17 +125,48 @@ export function insertedEvents(rows: unknown[][]): InsertedEvent[] {
   });
 }
 
-const INSERT_EVENTS_SQL = `WITH src AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(${EVENT_RECORD_COLUMNS}))
-${insertEventsFrom('src')}`;
+const INSERT_EVENTS_SQL = `WITH src AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(${EVENT_RECORD_COLUMNS})),
+${eventInsertCtes('src')}
+SELECT organization_id, transaction_id, id, created_at FROM ins`;
+
+/** `rows` sorted (sortedForInsert) with a repeated (organization_id, transaction_id) kept once (its first occurrence). */
+export function uniqueSortedForInsert<T extends EventRow>(rows: T[]): T[] {
+  const out: T[] = [];
+  let prev: T | null = null;
+  for (const r of sortedForInsert(rows)) {
+    if (prev && prev.organizationId === r.organizationId && prev.transactionId === r.transactionId) continue; // stable sort: first wins
+    out.push((prev = r));
+  }
+  return out;
+}
 
 /**
  * Insert rows in ONE statement; rows whose (organization_id, transaction_id) already exists are skipped.
- * Returns only the rows this statement inserted. `rows` must not repeat an (organization_id, transaction_id).
+ * Returns only the rows this statement inserted. A row repeated in `rows` is written once (the first occurrence).
  */
 export async function insertEvents(db: Knex | Knex.Transaction, rows: EventRow[]): Promise<InsertedEvent[]> {
   if (rows.length === 0) return [];
-  const json = JSON.stringify(sortedForInsert(rows).map((r) => eventRecord(r)));
-  return insertedEvents(await pgQuery(db, 'meterline_insert_events_v1', INSERT_EVENTS_SQL, [json]));
+  const json = JSON.stringify(uniqueSortedForInsert(rows).map((r) => eventRecord(r)));
+  return insertedEvents(await pgQuery(db, 'meterline_insert_events_v2', INSERT_EVENTS_SQL, [json]));
+}
+
+/**
+ * Bulk load (loaders, benchmarks, test fixtures): inserts the rows of `select` — a SELECT (knex `?` bindings)
+ * of exactly 8 columns (organization_id, transaction_id, external_subscription_id, subscription_id, code,
+ * "timestamp", properties, precise_total_amount) whose (organization_id, transaction_id) are all NEW and
+ * distinct — and their keys, in one statement, without the writer's join (for millions of rows). The keys are
+ * inserted without ON CONFLICT: a known or repeated transaction id fails the whole statement with a
+ * unique_violation and nothing is written (never a second event). Returns the number of events inserted.
+ */
+export async function insertEventsSelect(db: Knex | Knex.Transaction, select: string, bindings: readonly Knex.RawBinding[]): Promise<number> {
+  const r = (await db.raw(
+    `WITH src AS MATERIALIZED (SELECT * FROM (${select}) AS g(o, t, e, s, c, ts, p, a)),
+     keys AS (INSERT INTO event_transaction_ids (organization_id, transaction_id) SELECT o, t FROM src)
+     INSERT INTO events (organization_id, transaction_id, external_subscription_id, subscription_id, code, "timestamp", properties, precise_total_amount)
+     SELECT o, t, e, s, c, ts, p, a FROM src`,
+    bindings,
+  )) as { rowCount: number | null };
+  return r.rowCount ?? 0;
 }
 
 export async function countEvents(db: Knex, organizationId: string, externalSubscriptionId?: string): Promise<number> {

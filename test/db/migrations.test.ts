@@ -1,3 +1,4 @@
+import { insertEvents } from '../../db/repositories/events';
 import { createTestDatabase, type TestDatabase } from '../support/services';
 
 describe('migrations', () => {
@@ -5,13 +6,14 @@ describe('migrations', () => {
   beforeAll(async () => { t = await createTestDatabase('mig'); });
   afterAll(async () => { await t.drop(); });
 
-  // Partitioned events (migration 20261201001900): the key is unique in event_transaction_ids and a second insert is
-  // skipped (the events_dedup trigger), as ON CONFLICT DO NOTHING did; the key table itself rejects a duplicate.
+  // Partitioned events (migrations 20261201001900, 20261201002000): the key is unique in event_transaction_ids, the
+  // events repository's statement skips a second event with a known key (in another month too), and the key
+  // table itself rejects a duplicate.
   it('never stores a second event with the same (organization_id, transaction_id)', async () => {
     const [org] = await t.db('organizations').insert({ name: 'o', slug: 'o' }).returning('id');
-    const row = { organization_id: org.id, transaction_id: 'tx-1', external_subscription_id: 's', code: 'c', timestamp: new Date() };
-    await t.db('events').insert(row);
-    await t.db('events').insert({ ...row, timestamp: new Date('2020-01-01Z') });
+    const row = { organizationId: org.id, transactionId: 'tx-1', externalSubscriptionId: 's', subscriptionId: null as unknown as string, code: 'c', timestamp: new Date().toISOString(), properties: {}, preciseTotalAmount: null };
+    expect(await insertEvents(t.db, [row])).toHaveLength(1);
+    expect(await insertEvents(t.db, [{ ...row, timestamp: '2020-01-01T00:00:00Z' }])).toEqual([]);
     expect(await t.db('events').where({ organization_id: org.id, transaction_id: 'tx-1' }).count<{ count: number }[]>('* as count')).toEqual([{ count: 1 }]);
     await expect(t.db('event_transaction_ids').insert({ organization_id: org.id, transaction_id: 'tx-1' })).rejects.toThrow(/duplicate key/);
   });

@@ -4,12 +4,15 @@
 // rows) and drops only partitions past the retention whose every event is invoiced.
 import type { Knex } from 'knex';
 import { createEventPartitionActivities } from '../../activities/event-partitions';
-import { insertEvents, type EventRow } from '../../db/repositories/events';
+import { insertEvents, insertEventsSelect, type EventRow } from '../../db/repositories/events';
+import { insertEventsWithRollups, loadRollupMetricSpecs } from '../../db/repositories/rollups';
 import { listEventPartitions } from '../../db/repositories/event-partitions';
 import { createBillingSetup } from '../support/fixtures';
 import { createTestDatabase, type TestDatabase } from '../support/services';
 
 const MIGRATION = '20261201001900_partitioned_events';
+// Applied after MIGRATION (it drops MIGRATION's row trigger): rolled back first, re-applied last.
+const SET_BASED_DEDUP = '20261201002000_events_set_based_dedup';
 
 async function newOrg(db: Knex): Promise<string> {
   const [org] = await db('organizations').insert({ name: 'o', slug: `o-${Math.random().toString(36).slice(2)}` }).returning('id');
@@ -35,21 +38,25 @@ describe('partitioned events', () => {
   });
 
   it('the migration moves a populated unpartitioned table: every row, id and key kept, rows routed to their month', async () => {
+    await t.db.migrate.down({ name: SET_BASED_DEDUP });
     await t.db.migrate.down({ name: MIGRATION });
     const isPartitioned = async () => (await t.db.raw(`SELECT relkind FROM pg_class WHERE relname = 'events'`)).rows[0].relkind === 'p';
     expect(await isPartitioned()).toBe(false);
     const org = await newOrg(t.db);
     // 5,000 events over 2024-11 .. 2025-02 (four months) plus one in 2031-06: every month with rows gets its partition.
     await t.db.raw(
+      // insert-path-ok: the unpartitioned table before MIGRATION (its UNIQUE (organization_id, transaction_id) dedups)
       `INSERT INTO events (organization_id, transaction_id, external_subscription_id, code, "timestamp", properties)
        SELECT ?, 'old-' || g, 'ext', 'calls', timestamptz '2024-11-01T00:00:00Z' + (g * interval '30 minutes'), jsonb_build_object('n', g)
        FROM generate_series(0, 4999) g`,
       [org],
     );
+    // insert-path-ok: the unpartitioned table before MIGRATION
     await t.db('events').insert({ organization_id: org, transaction_id: 'far-future', external_subscription_id: 'ext', code: 'calls', timestamp: new Date('2031-06-01T00:00:00Z') });
     const before = await t.db.raw(`SELECT count(*)::int AS n, sum(id)::text AS ids, string_agg(lago_id::text, ',' ORDER BY id) AS lago, sum((properties->>'n')::numeric)::text AS s FROM events`);
 
     await t.db.migrate.up({ name: MIGRATION });
+    await t.db.migrate.up({ name: SET_BASED_DEDUP });
     expect(await isPartitioned()).toBe(true);
     const after = await t.db.raw(`SELECT count(*)::int AS n, sum(id)::text AS ids, string_agg(lago_id::text, ',' ORDER BY id) AS lago, sum((properties->>'n')::numeric)::text AS s FROM events`);
     expect(after.rows[0]).toEqual(before.rows[0]);
@@ -69,18 +76,47 @@ describe('partitioned events', () => {
     expect(freshId).toBeGreaterThan(maxOld);
   });
 
-  it('a transaction id is one event across partitions: a replay with another timestamp (another month) is skipped, for the ingest insert and a plain INSERT', async () => {
+  it('a transaction id is one event across partitions: a replay with another timestamp (another month) is skipped', async () => {
     const org = await newOrg(t.db);
     const first = await insertEvents(t.db, [row(org, 'tx-a', '2025-01-10T00:00:00Z')]);
     expect(first).toHaveLength(1);
     expect(await insertEvents(t.db, [row(org, 'tx-a', '2025-02-10T00:00:00Z'), row(org, 'tx-b', '2025-02-10T00:00:00Z')])).toEqual([
       expect.objectContaining({ transactionId: 'tx-b' }),
     ]);
-    await t.db('events').insert({ organization_id: org, transaction_id: 'tx-a', external_subscription_id: 'ext', code: 'calls', timestamp: new Date('2031-01-01Z') });
+    expect(await insertEvents(t.db, [row(org, 'tx-a', '2031-01-01T00:00:00Z')])).toEqual([]);
     const n = await t.db('events').where({ organization_id: org, transaction_id: 'tx-a' }).count<{ count: string }[]>('* as count');
     expect(Number(n[0]!.count)).toBe(1);
     // Another organization may use the same transaction id.
     expect(await insertEvents(t.db, [row(await newOrg(t.db), 'tx-a', '2025-03-10T00:00:00Z')])).toHaveLength(1);
+  });
+
+  it('a duplicate transaction_id in another monthly partition is rejected by the API ingest step and the bulk loader; the row trigger is gone', async () => {
+    const setup = await createBillingSetup(t.db, { metrics: [{ code: 'calls', aggregationType: 'count_agg' }], charges: () => [] });
+    const org = setup.org.id;
+    await t.db.raw(`SELECT meterline_ensure_event_partition('2030-05-01'), meterline_ensure_event_partition('2030-06-01')`);
+    const specs = await loadRollupMetricSpecs(t.db, org);
+    const lookup = (_o: string, code: string) => specs.get(code);
+    const may = await insertEventsWithRollups(t.db, [row(org, 'dup-1', '2030-05-31T23:59:59.999Z', setup.sub.id)], lookup);
+    expect(may).toHaveLength(1);
+    // The same transaction id one millisecond later, in the June partition, alone and inside a batch: not inserted.
+    expect(await insertEventsWithRollups(t.db, [row(org, 'dup-1', '2030-06-01T00:00:00.000Z', setup.sub.id)], lookup)).toEqual([]);
+    const batch = await insertEventsWithRollups(t.db, [row(org, 'dup-1', '2030-06-15T00:00:00Z', setup.sub.id), row(org, 'new-1', '2030-06-15T00:00:00Z', setup.sub.id)], lookup);
+    expect(batch.map((e) => e.transactionId)).toEqual(['new-1']);
+    expect(await partitionOf(t.db, org, 'dup-1')).toBe('events_p203005');
+    expect(await partitionOf(t.db, org, 'new-1')).toBe('events_p203006');
+    const stored = await t.db('events').where({ organization_id: org, transaction_id: 'dup-1' }).select('lago_id');
+    expect(stored.map((r) => r.lago_id)).toEqual([may[0]!.id]);
+    // Only the first event was rolled up (count 1 in May, 1 in June for new-1).
+    const rolled = await t.db('usage_rollups').where({ organization_id: org }).select(t.db.raw('sum(events_count)::int AS n'));
+    expect(rolled[0].n).toBe(2);
+    // The bulk loader refuses a known transaction id outright: nothing of the load is written.
+    await expect(
+      insertEventsSelect(t.db, `SELECT ?::uuid, x, 'ext', NULL::uuid, 'calls', timestamptz '2030-06-20T00:00:00Z', '{}'::jsonb, NULL::numeric FROM unnest(?::text[]) AS x`, [org, ['bulk-1', 'dup-1']]),
+    ).rejects.toThrow(/duplicate key/);
+    expect(await t.db('events').where({ organization_id: org, transaction_id: 'bulk-1' }).count<{ count: number }[]>('* as count')).toEqual([{ count: 0 }]);
+    expect(await t.db('event_transaction_ids').where({ organization_id: org, transaction_id: 'bulk-1' }).count<{ count: number }[]>('* as count')).toEqual([{ count: 0 }]);
+    const triggers = await t.db.raw(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'events'::regclass AND NOT tgisinternal`);
+    expect(triggers.rows).toEqual([]);
   });
 
   it('concurrent inserts of the same transaction ids in different months store each id once', async () => {
@@ -104,7 +140,7 @@ describe('partitioned events', () => {
     expect(r.created).toEqual(['events_p203102', 'events_p203103', 'events_p203104']);
     expect(await partitionOf(t.db, org, 'early')).toBe('events_p203103');
     expect((await act.maintainEventPartitions({ now: '2031-02-20T00:00:00Z' })).created).toEqual([]);
-    // The dedup trigger is on the new partition too.
+    // The dedup holds for the new partition too.
     expect(await insertEvents(t.db, [row(org, 'early', '2031-03-09T00:00:00Z')])).toEqual([]);
   });
 

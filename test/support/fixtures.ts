@@ -2,7 +2,7 @@
 // subscriptions and events, inserted directly with knex (no API, no Temporal).
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import type { EventRow, InsertedEvent } from '../../db/repositories/events';
+import { insertEventsSelect, type EventRow, type InsertedEvent } from '../../db/repositories/events';
 import { insertEventsWithRollups, loadRollupMetricSpecs } from '../../db/repositories/rollups';
 
 let counter = 0;
@@ -155,17 +155,26 @@ export async function insertEvents(
   sub: { organizationId: string; subscriptionId: string; externalSubscriptionId: string },
   events: EventFixture[],
 ): Promise<void> {
-  const rows = events.map((e) => ({
-    organization_id: sub.organizationId,
-    transaction_id: e.transactionId ?? uniq('tx'),
-    external_subscription_id: sub.externalSubscriptionId,
-    subscription_id: sub.subscriptionId,
-    code: e.code,
-    timestamp: new Date(e.timestamp),
-    properties: JSON.stringify(e.properties ?? {}),
-    precise_total_amount: e.preciseTotalAmount ?? null,
-  }));
-  for (let i = 0; i < rows.length; i += 2000) await db('events').insert(rows.slice(i, i + 2000));
+  // Keys written with the events (db/repositories/events insertEventsSelect), in the given order (ids follow it);
+  // a transaction id already stored, or repeated here, is skipped as before (fixtures run one at a time).
+  const seen = new Set<string>();
+  const records = [];
+  for (const e of events) {
+    const t = e.transactionId ?? uniq('tx');
+    if (seen.has(t)) continue;
+    seen.add(t);
+    records.push({ t, c: e.code, ts: new Date(e.timestamp).toISOString(), p: e.properties ?? {}, a: e.preciseTotalAmount ?? null });
+  }
+  for (let i = 0; i < records.length; i += 2000) {
+    await insertEventsSelect(
+      db,
+      `SELECT ?::uuid, x.t, ?::text, ?::uuid, x.c, x.ts, x.p, x.a
+       FROM ROWS FROM (jsonb_to_recordset(?::jsonb) AS (t text, c text, ts timestamptz, p jsonb, a numeric)) WITH ORDINALITY AS x(t, c, ts, p, a, n)
+       WHERE NOT EXISTS (SELECT 1 FROM event_transaction_ids k WHERE k.organization_id = ?::uuid AND k.transaction_id = x.t)
+       ORDER BY x.n`,
+      [sub.organizationId, sub.externalSubscriptionId, sub.subscriptionId, JSON.stringify(records.slice(i, i + 2000)), sub.organizationId],
+    );
+  }
 }
 
 /** `count` events generated in SQL (fast bulk load), spread evenly over [from, to), each with `{field: value}`. */
@@ -174,11 +183,11 @@ export async function insertGeneratedEvents(
   sub: { organizationId: string; subscriptionId: string; externalSubscriptionId: string },
   opts: { code: string; count: number; from: string; to: string; field?: string; value?: string },
 ): Promise<void> {
-  await db.raw(
-    `INSERT INTO events (organization_id, transaction_id, external_subscription_id, subscription_id, code, "timestamp", properties)
-     SELECT ?, ? || '-' || g, ?, ?, ?,
+  await insertEventsSelect(
+    db,
+    `SELECT ?::uuid, ? || '-' || g, ?, ?::uuid, ?,
             ?::timestamptz + (g::double precision / ?) * (?::timestamptz - ?::timestamptz),
-            CASE WHEN ?::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object(?::text, ?::numeric) END
+            CASE WHEN ?::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object(?::text, ?::numeric) END, NULL::numeric
      FROM generate_series(0, ? - 1) AS g`,
     [
       sub.organizationId, uniq('gen'), sub.externalSubscriptionId, sub.subscriptionId, opts.code,
