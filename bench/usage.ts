@@ -27,6 +27,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
+import pino from 'pino';
 import type { Logger } from '../api/errors';
 import { createApp, runtimeOf, type ApiRuntime } from '../api/server';
 import { computeCurrentUsage, PlanCache } from '../api/services/current-usage';
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
     // The real app (api/server.ts createApp: auth, idempotency, every router, the group-commit writer). The
     // Temporal client points nowhere: usage signals fail and are retried (advisory, see the header).
     temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
-    const app = createApp({ db, temporal, logger: quietLogger });
+    const app = createApp({ db, temporal, logger: quietLogger, log: pino({ level: 'silent' }) });
     runtime = runtimeOf(app);
     server = await new Promise<http.Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
