@@ -1,11 +1,13 @@
 // Memory and duration of ONE period close with many events in the period. Run with
-// `npm run bench:close-memory` (BENCH_EVENTS, default 10,000,000).
+// `npm run bench:close-memory` (BENCH_EVENTS, default 10,000,000; or a list, e.g. 1000000,3000000).
 //
 // - Postgres: an embedded cluster in a temp dir (or a fresh database on DATABASE_URL's server, left there).
 // - Data: one subscription whose plan has one charge per aggregation (count, sum, max, unique count, latest,
 //   weighted sum), each with a metric filter (model), a charge filter and pricing groups (region), plus a
-//   dynamic charge; BENCH_EVENTS events spread over the 30-day period and over the 7 metrics (generate_series,
-//   straight into the events table: ingest is not what is measured here).
+//   dynamic charge; BENCH_EVENTS events spread over the 30-day period and over the 6 metrics (the shared bench
+//   loader bench/support/event-loader.ts: generate_series straight into the events table, ingest is not what is
+//   measured here). BENCH_EVENTS accepts a list (1000000,3000000): each N in a fresh database, then a table of
+//   peak RSS and close time per N (is the memory flat in N?).
 // - Measure: the period-close activity itself (activities/invoices.ts createPeriodInvoice: usage read in SQL by
 //   usage/period-usage.ts ledgerUsage, rated, the draft invoice written) in this process: wall time, and the
 //   process' RSS sampled every 20 ms (peak − before) plus the kernel's high-water mark (VmHWM). With
@@ -13,19 +15,16 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Knex } from 'knex';
 import { createActivities } from '../activities';
 import { aggregateCharge } from '../billing/aggregation';
-import { createDb, migrateLatest } from '../db/knexfile';
-import { insertEventsSelect } from '../db/repositories/events';
 import { loadPlan } from '../db/repositories/plans';
 import { loadPeriodEvents } from '../db/repositories/usage';
-import { ensureDatabase, startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../dev/postgres';
-import { freePort } from '../dev/temporal';
+import { sqlUsage } from '../usage/sql-usage';
+import { loadEventSeries, openBenchDatabase } from './support/event-loader';
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
+const SIZES = (process.env.BENCH_EVENTS ?? '10000000').split(',').map(Number);
 const RAW = process.env.BENCH_RAW === '1';
 const PERIOD = { start: '2026-11-01T00:00:00.000Z', end: '2026-12-01T00:00:00.000Z' };
 const AGGS = ['count_agg', 'sum_agg', 'max_agg', 'unique_count_agg', 'latest_agg', 'weighted_sum_agg'] as const;
@@ -44,7 +43,17 @@ function resetHwm(): void {
   }
 }
 
-async function measure<T>(label: string, fn: () => Promise<T>): Promise<T> {
+interface Measured {
+  label: string;
+  seconds: number;
+  rssBeforeMb: number;
+  peakDeltaMb: number;
+  hwmMb: number;
+}
+
+const mb = (b: number) => b / 1024 / 1024;
+
+async function measure<T>(label: string, fn: () => Promise<T>): Promise<{ value: T; m: Measured }> {
   if (global.gc) global.gc();
   resetHwm();
   const before = process.memoryUsage().rss;
@@ -54,13 +63,13 @@ async function measure<T>(label: string, fn: () => Promise<T>): Promise<T> {
   }, 20);
   const t0 = performance.now();
   try {
-    return await fn();
+    const value = await fn();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    const m = { label, seconds: (performance.now() - t0) / 1000, rssBeforeMb: mb(before), peakDeltaMb: mb(peak - before), hwmMb: vmHwmMb() };
+    console.log(`  ${label.padEnd(50)} ${m.seconds.toFixed(2).padStart(7)} s   RSS before ${m.rssBeforeMb.toFixed(1)} MB, peak +${m.peakDeltaMb.toFixed(1)} MB, VmHWM ${m.hwmMb.toFixed(1)} MB`);
+    return { value, m };
   } finally {
     clearInterval(timer);
-    const ms = performance.now() - t0;
-    peak = Math.max(peak, process.memoryUsage().rss);
-    const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
-    console.log(`${label.padEnd(52)} ${(ms / 1000).toFixed(2)} s   RSS before ${mb(before)} MB, peak ${mb(peak)} MB (+${mb(peak - before)} MB), VmHWM ${vmHwmMb().toFixed(1)} MB`);
   }
 }
 
@@ -91,61 +100,60 @@ async function seed(db: Knex) {
   return { orgId: org.id as string, planId: plan.id as string, subId, codes };
 }
 
-async function insertEvents(db: Knex, s: { orgId: string; subId: string; codes: string[] }): Promise<void> {
-  const chunk = 1_000_000;
-  for (let from = 0; from < EVENTS; from += chunk) {
-    const n = Math.min(chunk, EVENTS - from);
-    await insertEventsSelect(
+async function runOne(events: number): Promise<Measured[]> {
+  const bench = await openBenchDatabase('close_memory');
+  const { db } = bench;
+  const out: Measured[] = [];
+  try {
+    const s = await seed(db);
+    console.log(`bench:close-memory: ${events.toLocaleString('en-US')} events in one subscription's period, ${AGGS.length} metrics (every aggregation, filter + pricing groups) + a dynamic charge; ${os.cpus().length} CPUs (shared), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    const load = await loadEventSeries(
       db,
-      `SELECT ?::uuid, 'e' || g, 'sub', ?::uuid, (?::text[])[1 + g % ?],
-              ?::timestamptz + (g::double precision / ?) * (?::timestamptz - ?::timestamptz),
-              jsonb_build_object('model', (ARRAY['a','b','c','d'])[1 + g % 4], 'region', 'r' || (g % 7), 'v', (g % 1000)),
-              (g % 100)::numeric / 100
-       FROM generate_series(?::bigint, ?::bigint) AS g`,
-      [s.orgId, s.subId, s.codes, s.codes.length, PERIOD.start, EVENTS, PERIOD.end, PERIOD.start, from, from + n - 1],
+      {
+        organizationId: s.orgId, subscriptionId: s.subId, externalSubscriptionId: 'sub', codes: s.codes, count: events, from: PERIOD.start, to: PERIOD.end,
+        properties: `jsonb_build_object('model', (ARRAY['a','b','c','d'])[1 + g % 4], 'region', 'r' || (g % 7), 'v', (g % 1000))`,
+        preciseTotalAmount: '(g % 100)::numeric / 100',
+      },
+      (done) => process.stdout.write(`  inserted ${done} / ${events}\r`),
     );
-    process.stdout.write(`  inserted ${from + n} / ${EVENTS}\r`);
+    console.log(`\n  load: ${load.seconds.toFixed(1)} s (${load.eventsPerSec.toLocaleString('en-US')} events/s, bench/support/event-loader.ts)`);
+    const activities = createActivities({ db });
+    const close = await measure('close (createPeriodInvoice, every charge)', () =>
+      activities.createPeriodInvoice({ organizationId: s.orgId, subscriptionId: s.subId, kind: 'subscription', period: PERIOD, fullPeriod: PERIOD }),
+    );
+    out.push(close.m);
+    const res = close.value;
+    const fees = (await db('fees').where({ invoice_id: res.invoiceId }).select(db.raw('count(*)::int AS n'), db.raw('sum(events_count)::bigint AS events'))) as { n: number; events: string }[];
+    console.log(`  invoice ${res.invoiceId}: total ${res.totalAmountCents} cents, ${fees[0]!.n} fee lines, ${fees[0]!.events} events counted (the dynamic charge counts the sum metric's events again)`);
+    // Each aggregation's usage read alone (its filtered + grouped charge, and the dynamic one for sum): the same
+    // reader the close uses, to show which aggregation costs what.
+    const plan = await loadPlan(db, s.orgId, s.planId);
+    for (const agg of AGGS) {
+      const charges = plan.charges.filter((c) => c.billableMetric.code === agg);
+      out.push((await measure(`  usage read ${agg} (${charges.length} charge${charges.length > 1 ? 's' : ''}, filter + groups)`, () => sqlUsage(db, s.orgId, s.subId, charges, PERIOD))).m);
+    }
+    if (RAW) {
+      out.push(
+        (await measure('old way: load every event, aggregate in JS', async () => {
+          const evs = await loadPeriodEvents(db, s.orgId, s.subId, s.codes, PERIOD);
+          return plan.charges.map((c) => aggregateCharge(c, evs[c.billableMetric.code] ?? [], PERIOD));
+        })).m,
+      );
+    }
+  } finally {
+    await bench.close();
   }
-  process.stdout.write('\n');
-  await db.raw('ANALYZE events');
+  return out;
 }
 
 async function main(): Promise<void> {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-bench-close-memory-'));
-  fs.chmodSync(tmp, 0o755);
-  let pgServer: RunningPostgres | null = null;
-  let serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) {
-    pgServer = await startEmbeddedPostgres(path.join(tmp, 'pg'), await freePort());
-    serverUrl = pgServer.url;
-  }
-  const dbName = `bench_close_memory_${crypto.randomBytes(4).toString('hex')}`;
-  await ensureDatabase(serverUrl, dbName);
-  const db = createDb(withDatabase(serverUrl, dbName), 4);
-  try {
-    await migrateLatest(db);
-    const s = await seed(db);
-    console.log(`bench:close-memory: ${EVENTS.toLocaleString('en-US')} events in one subscription's period, ${AGGS.length} metrics (every aggregation, filter + pricing groups) + a dynamic charge; ${os.cpus().length} CPUs (shared)`);
-    const t0 = performance.now();
-    await insertEvents(db, s);
-    console.log(`  load: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const activities = createActivities({ db });
-    const res = await measure('close (createPeriodInvoice, SQL aggregation)', () =>
-      activities.createPeriodInvoice({ organizationId: s.orgId, subscriptionId: s.subId, kind: 'subscription', period: PERIOD, fullPeriod: PERIOD }),
-    );
-    const fees = (await db('fees').where({ invoice_id: res.invoiceId }).select(db.raw('count(*)::int AS n'), db.raw('sum(events_count)::bigint AS events'))) as { n: number; events: string }[];
-    console.log(`  invoice ${res.invoiceId}: total ${res.totalAmountCents} cents, ${fees[0]!.n} fee lines, ${fees[0]!.events} events counted (the dynamic charge counts the sum metric's events again)`);
-    if (RAW) {
-      const plan = await loadPlan(db, s.orgId, s.planId);
-      await measure('old way: load every event, aggregate in JS', async () => {
-        const events = await loadPeriodEvents(db, s.orgId, s.subId, s.codes, PERIOD);
-        return plan.charges.map((c) => aggregateCharge(c, events[c.billableMetric.code] ?? [], PERIOD));
-      });
+  const rows: { events: number; m: Measured[] }[] = [];
+  for (const n of SIZES) rows.push({ events: n, m: await runOne(n) });
+  if (rows.length > 1) {
+    console.log('\nmemory vs N (peak RSS growth of this process, which runs the close activity as the worker does):');
+    for (const label of rows[0]!.m.map((x) => x.label)) {
+      console.log(`  ${label.trim().padEnd(52)} ${rows.map((r) => { const x = r.m.find((y) => y.label === label)!; return `N=${r.events.toLocaleString('en-US')}: ${x.seconds.toFixed(1)} s, +${x.peakDeltaMb.toFixed(1)} MB`; }).join(' | ')}`);
     }
-  } finally {
-    await db.destroy();
-    if (pgServer) await pgServer.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 

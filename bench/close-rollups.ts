@@ -4,24 +4,20 @@
 // - Postgres: an embedded cluster in a temp dir (or a fresh database on DATABASE_URL's server, left there).
 // - Data: one subscription, one metric per rolled-up aggregation (count, sum, max, weighted sum), each with a
 //   metric filter (model, 4 values) and a charge with a charge filter; BENCH_EVENTS events over a 30-day
-//   anniversary period starting at :30 (so both edge hours are partial and read raw), inserted by
-//   generate_series straight into `events` (no rollups), then `rollups:backfill` (db/repositories/rollup-backfill.ts,
-//   timed: that is the backfill's throughput).
+//   anniversary period starting at :30 (so both edge hours are partial and read raw), loaded by the shared bench
+//   loader (bench/support/event-loader.ts: generate_series straight into `events`, no rollups), then
+//   `rollups:backfill` (db/repositories/rollup-backfill.ts, timed: that is the backfill's throughput, printed in
+//   events/s).
 // - Measure: the close's usage read, usage/sql-usage.ts — sqlUsageFromEvents (the raw SQL scan, what every close
 //   did before) vs sqlUsage (rollups + edge events), BENCH_REPS times each (best and median), and that both give
 //   the same usage.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createDb, migrateLatest } from '../db/knexfile';
-import { insertEventsSelect } from '../db/repositories/events';
 import { loadPlan } from '../db/repositories/plans';
 import { backfillRollups } from '../db/repositories/rollup-backfill';
-import { ensureDatabase, startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../dev/postgres';
-import { freePort } from '../dev/temporal';
 import { sqlUsage, sqlUsageFromEvents } from '../usage/sql-usage';
+import { loadEventSeries, openBenchDatabase } from './support/event-loader';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -29,19 +25,9 @@ const PERIOD = { start: '2026-11-01T00:30:00.000Z', end: '2026-12-01T00:30:00.00
 const AGGS = ['count_agg', 'sum_agg', 'max_agg', 'weighted_sum_agg'] as const;
 
 async function main(): Promise<void> {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-bench-close-rollups-'));
-  fs.chmodSync(tmp, 0o755);
-  let pgServer: RunningPostgres | null = null;
-  let serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) {
-    pgServer = await startEmbeddedPostgres(path.join(tmp, 'pg'), await freePort());
-    serverUrl = pgServer.url;
-  }
-  const dbName = `bench_close_rollups_${crypto.randomBytes(4).toString('hex')}`;
-  await ensureDatabase(serverUrl, dbName);
-  const db = createDb(withDatabase(serverUrl, dbName), 4);
+  const bench = await openBenchDatabase('close_rollups');
+  const { db } = bench;
   try {
-    await migrateLatest(db);
     const [org] = await db('organizations').insert({ name: 'bench', slug: `bench-${crypto.randomBytes(4).toString('hex')}` }).returning('id');
     const [customer] = await db('customers').insert({ organization_id: org.id, external_id: 'cust', name: 'Bench', timezone: 'UTC', currency: 'USD' }).returning('id');
     const [plan] = await db('plans').insert({ organization_id: org.id, code: 'p', name: 'P', interval: 'monthly', amount_cents: 1000, amount_currency: 'USD' }).returning('id');
@@ -61,18 +47,14 @@ async function main(): Promise<void> {
       billing_time: 'anniversary', subscription_at: PERIOD.start, started_at: PERIOD.start, workflow_id: `subscription:${subId}`,
     });
     console.log(`bench:close-rollups: ${EVENTS.toLocaleString('en-US')} events in one subscription's 30-day period, ${AGGS.length} metrics (count, sum, max, weighted sum; metric + charge filter); ${os.cpus().length} CPUs (shared), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-    let t0 = performance.now();
-    await insertEventsSelect(
-      db,
-      `SELECT ?::uuid, 'e' || g, 'sub', ?::uuid, (?::text[])[1 + g % ?],
-              timestamptz '2026-11-01T00:00:00Z' + (g::double precision / ?) * interval '30 days 1 hour',
-              jsonb_build_object('model', (ARRAY['a','b','c','d'])[1 + g % 4], 'v', (g % 1000)), NULL::numeric
-       FROM generate_series(0::bigint, ?::bigint) AS g`,
-      [org.id, subId, [...AGGS], AGGS.length, EVENTS, EVENTS - 1],
-    );
-    await db.raw('ANALYZE events');
-    console.log(`  load (plain INSERT, no rollups): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    t0 = performance.now();
+    // Timestamps over [Nov 1 00:00, Dec 1 01:00): the :30 period start and end both fall in partial hours.
+    const load = await loadEventSeries(db, {
+      organizationId: org.id, subscriptionId: subId, externalSubscriptionId: 'sub', codes: AGGS, count: EVENTS,
+      from: '2026-11-01T00:00:00.000Z', to: '2026-12-01T01:00:00.000Z',
+      properties: `jsonb_build_object('model', (ARRAY['a','b','c','d'])[1 + g % 4], 'v', (g % 1000))`,
+    });
+    console.log(`  load (bench/support/event-loader.ts, no rollups): ${load.seconds.toFixed(1)} s`);
+    const t0 = performance.now();
     const bf = await backfillRollups(db, { organizationId: org.id });
     const bfS = (performance.now() - t0) / 1000;
     const [{ n: rollupRows }] = (await db.raw('SELECT count(*)::int AS n FROM usage_rollups')).rows;
@@ -99,9 +81,7 @@ async function main(): Promise<void> {
     console.log(`  speed-up ×${(raw.best / rolled.best).toFixed(1)}; same usage: ${same ? 'yes' : 'NO'}; load average after ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     if (!same) process.exitCode = 1;
   } finally {
-    await db.destroy();
-    if (pgServer) await pgServer.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await bench.close();
   }
 }
 

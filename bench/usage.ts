@@ -1,15 +1,23 @@
-// Current-usage latency with 1,000,000 events in the open period. Run with `npm run bench:usage`.
+// Current-usage latency of one subscription with many events in its open period, idle and while ingest runs.
+// Run with `npm run bench:usage` (issue 14).
 //
-// - Postgres: DATABASE_URL if set (a fresh database `meterline_bench_<random>` is created on that server and
-//   dropped at the end), else an embedded cluster in a temp dir (mode 0o755 so the `postgres` user can reach
-//   it when run as root).
-// - Load: the events go through the API's ingest step, db/repositories/rollups insertEventsWithRollups (one
-//   multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING + applyRollups, one transaction per 5,000-row
-//   group, like the group-commit writer's groups) — so the rollups are built exactly as in production, and
-//   the load rate of that step is printed too (single connection, sequential groups).
-// - Measure: N sequential GET /api/v1/customers/:id/current_usage over HTTP (the real app from api/server.ts
-//   createApp: bearer-key auth, idempotency middleware, error middleware), then the same service function called directly, then the same computation with usage
-//   read by scanning raw events (usage/period-usage.ts ledgerUsage: the period-invoice path).
+// - Postgres: DATABASE_URL if set (a fresh database is created on that server and dropped at the end), else an
+//   embedded cluster in a temp dir (bench/support/event-loader.ts openBenchDatabase).
+// - Data: BENCH_EVENTS events (default 10,000,000) spread over the FULL open period (a calendar month of 31 days:
+//   the current calendar month, 31 days in December; the period length is printed), half `tokens` (sum, metric filter model × 5 values;
+//   the charge has 5 charge filters and pricing groups by region × 4: 20 filter/group combinations) and half
+//   `calls` (count, graduated). Loaded by the shared bench loader (generate_series straight into `events`), then
+//   the rollups rebuilt by `rollups:backfill` (db/repositories/rollup-backfill.ts, the production rebuild; its
+//   throughput is printed).
+// - Measure, over HTTP (the real app from api/server.ts createApp: bearer-key auth, idempotency middleware, error
+//   middleware, the group-commit event writer): BENCH_N sequential GET /api/v1/customers/:id/current_usage idle;
+//   then the same while a load generator in its own process (bench/support/load.ts, open loop) POSTs
+//   /api/v1/events/batch (100 events a request) into the SAME subscription at BENCH_INGEST_RATE events/s
+//   (default 10,000) for BENCH_INGEST_S seconds (default 60): p50/p99 of current usage under load and the ingest
+//   rate achieved (accepted events / s). No Temporal server: the usage signals the writer schedules fail and are
+//   retried by the signaller (they are advisory), the ingest path is otherwise production's. Also: the service
+//   call alone, and the same computation read from raw events (a consistency check: same amount).
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type http from 'node:http';
@@ -19,22 +27,27 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
+import pino from 'pino';
 import type { Logger } from '../api/errors';
 import { createApp, runtimeOf, type ApiRuntime } from '../api/server';
 import { computeCurrentUsage, PlanCache } from '../api/services/current-usage';
 import { ledgerUsage } from '../usage/period-usage';
 import { periodContaining } from '../billing/period';
-import { createDb, migrateLatest } from '../db/knexfile';
-import type { EventRow } from '../db/repositories/events';
 import { createApiKey } from '../db/repositories/organizations';
-import { insertEventsWithRollups, loadRollupMetricSpecs } from '../db/repositories/rollups';
-import { ensureDatabase, startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../dev/postgres';
-import { freePort } from '../dev/temporal';
+import { backfillRollups } from '../db/repositories/rollup-backfill';
+import { loadEventSeries, openBenchDatabase } from './support/event-loader';
+import type { LoadConfig, LoadResult } from './support/load';
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const N = Number(process.env.BENCH_N ?? 2000);
-const RAW_N = Number(process.env.BENCH_RAW_N ?? 5);
-const GROUP = 5000;
+const RAW_N = Number(process.env.BENCH_RAW_N ?? 1);
+const INGEST_RATE = Number(process.env.BENCH_INGEST_RATE ?? 10_000);
+const INGEST_S = Number(process.env.BENCH_INGEST_S ?? 60);
+const BATCH = 100;
+const MODELS = ['small', 'medium', 'large', 'xl', 'vision'];
+const REGIONS = ['us', 'eu', 'ap', 'sa'];
+const ROOT = path.resolve(__dirname, '..');
+const TSX_CLI = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 const quietLogger: Logger = { info: () => {}, warn: () => {}, error: (msg, meta) => console.error(msg, meta) };
 
@@ -54,15 +67,16 @@ async function seed(db: Knex) {
   const apiKey = await createApiKey(db, org.id);
   const [customer] = await db('customers').insert({ organization_id: org.id, external_id: 'cust_bench', name: 'Bench', timezone: 'UTC', currency: 'USD' }).returning('id');
   const [tokens] = await db('billable_metrics')
-    .insert({ organization_id: org.id, code: 'tokens', name: 'Tokens', aggregation_type: 'sum_agg', field_name: 'tokens', filters: JSON.stringify([{ key: 'model', values: ['small', 'medium', 'large'] }]) })
+    .insert({ organization_id: org.id, code: 'tokens', name: 'Tokens', aggregation_type: 'sum_agg', field_name: 'tokens', filters: JSON.stringify([{ key: 'model', values: MODELS }]) })
     .returning('id');
   const [calls] = await db('billable_metrics').insert({ organization_id: org.id, code: 'calls', name: 'API calls', aggregation_type: 'count_agg' }).returning('id');
   const [plan] = await db('plans').insert({ organization_id: org.id, code: 'ai_pro', name: 'AI Pro', interval: 'monthly', amount_cents: 2000, amount_currency: 'USD' }).returning('id');
   await db('charges').insert([
     {
       organization_id: org.id, plan_id: plan.id, billable_metric_id: tokens.id, position: 0, charge_model: 'standard',
-      properties: JSON.stringify({ amount: '0.000002' }),
-      filters: JSON.stringify([{ invoice_display_name: 'Large model', properties: { amount: '0.00001' }, values: { model: ['large'] } }]),
+      // 5 charge filters (one per model) × pricing groups by region (4 values) = 20 filter/group combinations.
+      properties: JSON.stringify({ amount: '0.000002', pricing_group_keys: ['region'] }),
+      filters: JSON.stringify(MODELS.map((m, i) => ({ invoice_display_name: `Model ${m}`, properties: { amount: `0.00000${i + 1}`, pricing_group_keys: ['region'] }, values: { model: [m] } }))),
     },
     {
       organization_id: org.id, plan_id: plan.id, billable_metric_id: calls.id, position: 1, charge_model: 'graduated',
@@ -81,70 +95,82 @@ async function seed(db: Knex) {
   return { orgId: org.id as string, apiKey, subId, subscriptionAt };
 }
 
-async function load(db: Knex, orgId: string, subId: string, from: number, to: number): Promise<void> {
-  const specs = await loadRollupMetricSpecs(db, orgId);
-  const lookup = (_o: string, code: string) => specs.get(code);
-  const models = ['small', 'medium', 'large'];
+async function load(db: Knex, orgId: string, subId: string, period: { start: string; end: string }): Promise<void> {
+  const r = await loadEventSeries(
+    db,
+    {
+      organizationId: orgId, subscriptionId: subId, externalSubscriptionId: 'sub_bench', codes: ['tokens', 'calls'], count: EVENTS, from: period.start, to: period.end,
+      // tokens (even g): model = MODELS[(g/2) % 5], region = REGIONS[(g/10) % 4]: every (model, region) pair.
+      properties: `CASE WHEN g % 2 = 0 THEN jsonb_build_object('tokens', (g * 7919) % 4000, 'model', (ARRAY[${MODELS.map((m) => `'${m}'`).join(',')}])[1 + (g / 2) % 5], 'region', (ARRAY[${REGIONS.map((m) => `'${m}'`).join(',')}])[1 + (g / 10) % 4]) ELSE jsonb_build_object('endpoint', '/v1/chat') END`,
+      transactionPrefix: 'bench-',
+    },
+    (done) => process.stdout.write(`  inserted ${done} / ${EVENTS}\r`),
+  );
+  console.log(`\nloaded ${EVENTS.toLocaleString('en-US')} events (bench/support/event-loader.ts): ${r.seconds.toFixed(1)} s`);
   const t0 = performance.now();
-  for (let i = 0; i < EVENTS; i += GROUP) {
-    const rows: EventRow[] = [];
-    for (let j = i; j < Math.min(EVENTS, i + GROUP); j++) {
-      const ts = new Date(from + Math.floor(((to - from) * j) / EVENTS)).toISOString();
-      const isCall = j % 2 === 1;
-      rows.push({
-        organizationId: orgId,
-        transactionId: `bench-${j}`,
-        externalSubscriptionId: 'sub_bench',
-        subscriptionId: subId,
-        code: isCall ? 'calls' : 'tokens',
-        timestamp: ts,
-        properties: isCall ? { endpoint: '/v1/chat' } : { tokens: (j * 7919) % 4000, model: models[j % 3]! },
-        preciseTotalAmount: null,
-      });
-    }
-    await insertEventsWithRollups(db, rows, lookup);
-  }
+  const bf = await backfillRollups(db, { organizationId: orgId });
   const s = (performance.now() - t0) / 1000;
-  console.log(`loaded ${EVENTS} events through insertEventsWithRollups (${GROUP}-row groups, 1 connection): ${s.toFixed(1)} s = ${Math.round(EVENTS / s)} events/s`);
+  console.log(`rollups:backfill: ${bf.events.toLocaleString('en-US')} events in ${s.toFixed(1)} s = ${Math.round(bf.events / s).toLocaleString('en-US')} events/s (${bf.days} (subscription, metric, day) transactions)`);
+}
+
+/** Runs bench/support/load.ts in its own process for the config; resolves with its result line. */
+function runLoad(cfg: LoadConfig): { done: Promise<LoadResult>; kill: () => void } {
+  const child = spawn(process.execPath, [TSX_CLI, 'bench/support/load.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, BENCH_LOAD: JSON.stringify(cfg), BENCH_PARENT_PID: String(process.pid) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString('utf8');
+  });
+  const done = new Promise<LoadResult>((resolve, reject) => {
+    child.once('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as LoadResult);
+      else reject(new Error(`load generator exited ${code}: ${out}`));
+    });
+  });
+  return { done, kill: () => child.exitCode === null && child.kill('SIGTERM') };
+}
+
+async function timedGet(url: string, headers: Record<string, string>): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(url, { headers });
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+  return performance.now() - t0;
 }
 
 async function main(): Promise<void> {
-  let pg: RunningPostgres | null = null;
-  let dataDir: string | null = null;
-  let serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-bench-pg-'));
-    fs.chmodSync(dataDir, 0o755);
-    pg = await startEmbeddedPostgres(path.join(dataDir, 'data'), await freePort());
-    serverUrl = pg.url;
-  }
-  const dbName = `meterline_bench_${crypto.randomBytes(4).toString('hex')}`;
-  await ensureDatabase(serverUrl, dbName);
-  const db = createDb(withDatabase(serverUrl, dbName), 4);
+  const bench = await openBenchDatabase('usage', { poolSize: 10, dropOnClose: true });
+  const { db } = bench;
   let server: http.Server | null = null;
   let temporal: Client | null = null;
   let runtime: ApiRuntime | null = null;
+  let ingest: ReturnType<typeof runLoad> | null = null;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-bench-usage-'));
   try {
-    await migrateLatest(db);
     const { orgId, apiKey, subId, subscriptionAt } = await seed(db);
     const now = new Date().toISOString();
     const { period } = periodContaining({ subscriptionAt, interval: 'monthly', billingTime: 'calendar', timezone: 'UTC' }, now);
-    console.log(`open period ${period.start} .. ${period.end}; events spread over ${period.start} .. ${now}`);
-    await load(db, orgId, subId, Date.parse(period.start), Date.parse(now));
-    await db.raw('VACUUM ANALYZE events');
+    const days = (Date.parse(period.end) - Date.parse(period.start)) / 86_400_000;
+    console.log(`bench:usage: ${EVENTS.toLocaleString('en-US')} events over the whole open period ${period.start} .. ${period.end} (${days} days), 20 filter/group combinations; ${os.cpus().length} CPUs (shared), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    await load(db, orgId, subId, period);
     await db.raw('VACUUM ANALYZE usage_rollups');
-    const [{ n }] = (await db.raw('SELECT count(*)::int AS n FROM usage_rollups')).rows;
-    console.log(`usage_rollups rows: ${n}`);
+    const [{ n, combos }] = (await db.raw(`SELECT count(*)::int AS n, count(DISTINCT dims) FILTER (WHERE metric_code = 'tokens')::int AS combos FROM usage_rollups`)).rows;
+    console.log(`usage_rollups rows: ${n}; tokens filter/group combinations (distinct dims): ${combos}`);
 
-    // The real app (api/server.ts createApp: auth, idempotency, every router). The Temporal client is lazy and
-    // never used here (no event goes through HTTP, so no usage signal is sent).
+    // The real app (api/server.ts createApp: auth, idempotency, every router, the group-commit writer). The
+    // Temporal client points nowhere: usage signals fail and are retried (advisory, see the header).
     temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
-    const app = createApp({ db, temporal, logger: quietLogger });
+    const app = createApp({ db, temporal, logger: quietLogger, log: pino({ level: 'silent' }) });
     runtime = runtimeOf(app);
     server = await new Promise<http.Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/customers/cust_bench/current_usage?external_subscription_id=sub_bench`;
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const url = `${base}/api/v1/customers/cust_bench/current_usage?external_subscription_id=sub_bench`;
     const headers = { authorization: `Bearer ${apiKey}` };
 
     let body: any = null;
@@ -154,13 +180,7 @@ async function main(): Promise<void> {
       u.charges_usage.map((c: any) => `${c.billable_metric.code}: units=${c.units} events=${c.events_count} amount_cents=${c.amount_cents}`).join('; '));
 
     const http_ms: number[] = [];
-    for (let i = 0; i < N; i++) {
-      const t0 = performance.now();
-      const res = await fetch(url, { headers });
-      await res.arrayBuffer();
-      http_ms.push(performance.now() - t0);
-      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-    }
+    for (let i = 0; i < N; i++) http_ms.push(await timedGet(url, headers));
     const q = { externalCustomerId: 'cust_bench', externalSubscriptionId: 'sub_bench' };
     const plans = new PlanCache();
     const fn_ms: number[] = [];
@@ -170,57 +190,69 @@ async function main(): Promise<void> {
       fn_ms.push(performance.now() - t0);
     }
 
-    // The same computation, usage read from raw events (the period-invoice path: SQL count for `calls`,
-    // the filtered `tokens` charge loads its events and aggregates them with billing/aggregateCharge).
+    // The same computation, usage read from raw events (usage/period-usage.ts ledgerUsage, the period-close
+    // reader): a consistency check of the rollups (same amount), and its cost.
     const rawReader = ledgerUsage;
-    const raw = await computeCurrentUsage(db, orgId, q, { readUsage: rawReader });
-    if (raw.customer_usage.amount_cents !== (await computeCurrentUsage(db, orgId, q)).customer_usage.amount_cents) {
-      throw new Error(`raw and rollup current usage differ: ${raw.customer_usage.amount_cents}`);
-    }
     const raw_ms: number[] = [];
+    let rawAmount: number | null = null;
     for (let i = 0; i < RAW_N; i++) {
       const t0 = performance.now();
-      await computeCurrentUsage(db, orgId, q, { readUsage: rawReader });
+      rawAmount = (await computeCurrentUsage(db, orgId, q, { readUsage: rawReader })).customer_usage.amount_cents;
       raw_ms.push(performance.now() - t0);
     }
-    // Best case of a raw scan: one SQL COUNT/SUM over the 1M rows, no filters (a lower bound for any raw path).
-    const sql_ms: number[] = [];
-    for (let i = 0; i < RAW_N; i++) {
-      const t0 = performance.now();
-      await db.raw(
-        `SELECT code, count(*), sum((properties->>'tokens')::numeric) FROM events
-         WHERE organization_id = ? AND subscription_id = ? AND "timestamp" >= ? AND "timestamp" < ? GROUP BY code`,
-        [orgId, subId, period.start, period.end],
-      );
-      sql_ms.push(performance.now() - t0);
+    const rolledAmount = (await computeCurrentUsage(db, orgId, q)).customer_usage.amount_cents;
+    if (rawAmount !== null && rawAmount !== rolledAmount) throw new Error(`raw and rollup current usage differ: ${rawAmount} vs ${rolledAmount}`);
+
+    // Under write load: the load generator POSTs batches into this subscription at INGEST_RATE events/s while
+    // current usage is read sequentially over HTTP until it ends.
+    const load_ms: number[] = [];
+    let ingestResult: LoadResult | null = null;
+    if (INGEST_RATE > 0) {
+      const cfg: LoadConfig = {
+        url: base, apiKey, mode: 'batch', batchSize: BATCH, durationMs: INGEST_S * 1000, ratePerSec: INGEST_RATE / BATCH,
+        prefix: `live-${crypto.randomBytes(3).toString('hex')}-`, subscriptions: ['sub_bench'], metricCode: 'tokens', outFile: path.join(tmp, 'accepted.txt'),
+      };
+      ingest = runLoad(cfg);
+      let finished = false;
+      const done = ingest.done.then((r) => {
+        finished = true;
+        ingestResult = r;
+      });
+      await new Promise((r) => setTimeout(r, 2000)); // let the open loop reach its rate
+      while (!finished) load_ms.push(await timedGet(url, headers));
+      await done;
     }
 
     console.log('');
-    const h = summary('current usage via HTTP (rollups)', http_ms);
+    const h = summary('current usage via HTTP (rollups), idle', http_ms);
     const f = summary('current usage, service call (rollups)', fn_ms);
     const r = summary('current usage, service call (raw events)', raw_ms);
-    const s = summary('raw SQL COUNT/SUM scan only (no pricing)', sql_ms);
-    console.log('');
-    console.log(`ratio raw-events / rollups (p50, service call): ${(r.p50 / f.p50).toFixed(0)}x`);
-    console.log(`ratio raw SQL scan only / rollups via HTTP (p50): ${(s.p50 / h.p50).toFixed(0)}x`);
-    console.log(`target p99 < 25 ms via HTTP: ${pct([...http_ms].sort((a, b) => a - b), 99) < 25 ? 'met' : 'NOT met'}`);
-  } finally {
-    if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
-    if (runtime) await runtime.signaller.stop();
-    if (temporal) await temporal.connection.close().catch(() => undefined);
-    await db.destroy();
-    const admin = createDb(serverUrl, 1);
-    try {
-      await admin.raw(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-    } finally {
-      await admin.destroy();
+    console.log(`ratio raw-events / rollups (p50, service call): ${(r.p50 / f.p50).toFixed(0)}x; same amount: ${rawAmount === rolledAmount ? 'yes' : 'NO'} (${rolledAmount} cents)`);
+    if (ingestResult) {
+      const ir = ingestResult as LoadResult;
+      const l = summary(`current usage via HTTP, under ingest`, load_ms);
+      console.log(`ingest during it: target ${INGEST_RATE.toLocaleString('en-US')} events/s (${BATCH}/request, open loop, ${INGEST_S} s): achieved ${ir.eventsPerSec.toLocaleString('en-US')} accepted events/s (${ir.acceptedEvents.toLocaleString('en-US')} events, ${ir.requests} requests, errors ${JSON.stringify(ir.errors)}, request p50 ${ir.latencyMs.p50.toFixed(1)} ms p99 ${ir.latencyMs.p99.toFixed(1)} ms)`);
+      const p99 = pct([...load_ms].sort((a, b) => a - b), 99);
+      console.log(`target p99 <= 10 ms via HTTP under ingest: ${p99 <= 10 ? 'met' : 'NOT met'} (p99 ${p99.toFixed(2)} ms, p50 ${l.p50.toFixed(2)} ms)`);
+    } else {
+      console.log(`idle p50 ${h.p50.toFixed(2)} ms (BENCH_INGEST_RATE=0: no ingest phase)`);
     }
-    if (pg) await pg.stop();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  } finally {
+    ingest?.kill();
+    if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+    // The signaller's last flush targets no Temporal server: do not wait for it for long.
+    if (runtime) await Promise.race([runtime.signaller.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+    // The Temporal connection is not closed: the signaller's retries against the absent server would then throw
+    // 'Channel has been shut down' from a timer; the process exits right after.
+    await bench.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -13,6 +13,7 @@ import * as invoiceDocuments from './20261201000402_invoice_documents';
 import * as partitionedEvents from './20261201001900_partitioned_events';
 import * as rollupValueTime from './20261201001901_rollup_value_time';
 import * as eventsSetBasedDedup from './20261201002000_events_set_based_dedup';
+import * as eventsKeysetIndex from './20261201002400_events_keyset_index';
 import * as quarantinedEvents from './20261201000200_quarantined_events';
 import * as apiKeyManagement from './20261201000201_api_key_management';
 import * as perOrgNumbering from './20261201000202_per_org_numbering';
@@ -66,6 +67,7 @@ export const migrations: Record<string, Migration> = {
   '20261201001801_top_up_invoices': topUpInvoices,
   '20261201001900_partitioned_events': partitionedEvents,
   '20261201001901_rollup_value_time': rollupValueTime,
+  '20261201002400_events_keyset_index': eventsKeysetIndex,
   '20261201001600_charge_codes': chargeCodes,
   '20261201002200_plan_overrides': planOverrides,
   '20261201002100_fee_payment_status': feePaymentStatus,

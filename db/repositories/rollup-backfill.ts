@@ -15,6 +15,7 @@ import { applyRollups, isRolledUp, loadRollupMetricSpecs } from './rollups';
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 const PAGE = 5_000;
+
 const MAX_ATTEMPTS = 8;
 
 export interface BackfillRollupsInput {
@@ -23,6 +24,8 @@ export interface BackfillRollupsInput {
   from?: Date;
   /** Up to this instant (ceiled to the hour); default: after the last event. */
   to?: Date;
+  /** Events read per page (default 5,000): the memory bound of the rebuild. */
+  pageSize?: number;
 }
 
 export interface BackfillRollupsResult {
@@ -32,22 +35,33 @@ export interface BackfillRollupsResult {
   retries: number;
 }
 
-async function rebuildDay(db: Knex, org: string, sub: string, code: string, from: Date, to: Date, specs: Awaited<ReturnType<typeof loadRollupMetricSpecs>>): Promise<number> {
+// One page: the next `limit` events of (subscription, metric) in [from, to) after the cursor, in ("timestamp", id)
+// order. The cursor is the last row's timestamp as Postgres' own text (microseconds; a JS Date keeps only
+// milliseconds, and a cursor truncated to the millisecond re-reads the last row for ever once the range's last
+// event has sub-millisecond digits) and its id. Served by (subscription_id, code, "timestamp", id) INCLUDE (organization_id) (migration 20261201002400):
+// the row comparison is an index condition, so a page reads its own rows in index order, no sort, and only the
+// partition of that day (the bounds are values, pruned at plan time).
+const PAGE_SQL = `SELECT id::text AS id_key, "timestamp", "timestamp"::text AS ts_key, properties FROM events
+  WHERE organization_id = ? AND subscription_id = ? AND code = ? AND "timestamp" >= ? AND "timestamp" < ?
+    AND ("timestamp", id) > (?::timestamptz, ?::bigint)
+  ORDER BY "timestamp", id LIMIT ?`;
+
+interface PageRow {
+  id_key: string;
+  timestamp: Date;
+  ts_key: string;
+  properties: Record<string, unknown> | null;
+}
+
+async function rebuildDay(db: Knex, org: string, sub: string, code: string, from: Date, to: Date, specs: Awaited<ReturnType<typeof loadRollupMetricSpecs>>, pageSize: number): Promise<number> {
   return db.transaction(
     async (trx) => {
       await trx('usage_rollups').where({ organization_id: org, subscription_id: sub, metric_code: code }).where('bucket_start', '>=', from).where('bucket_start', '<', to).delete();
       let n = 0;
-      let after: { ts: Date; id: string } | null = null;
+      // Before every event of the range: its lower bound and an id below every id.
+      let after: { ts: string; id: string } = { ts: from.toISOString(), id: '-9223372036854775808' };
       for (;;) {
-        const q = trx('events')
-          .where({ organization_id: org, subscription_id: sub, code })
-          .where('timestamp', '>=', from)
-          .where('timestamp', '<', to);
-        if (after) {
-          const a = after;
-          q.whereRaw('("timestamp", id) > (?, ?)', [a.ts, a.id]);
-        }
-        const page = (await q.orderBy([{ column: 'timestamp' }, { column: 'id' }]).limit(PAGE).select('id', 'timestamp', 'properties')) as { id: string | number; timestamp: Date; properties: Record<string, unknown> | null }[];
+        const page = ((await trx.raw(PAGE_SQL, [org, sub, code, from, to, after.ts, after.id, pageSize])) as { rows: PageRow[] }).rows;
         if (page.length === 0) break;
         await applyRollups(
           trx,
@@ -56,7 +70,8 @@ async function rebuildDay(db: Knex, org: string, sub: string, code: string, from
         );
         n += page.length;
         const last = page[page.length - 1]!;
-        after = { ts: last.timestamp, id: String(last.id) };
+        after = { ts: last.ts_key, id: last.id_key };
+        if (page.length < pageSize) break;
       }
       return n;
     },
@@ -91,7 +106,7 @@ export async function backfillRollups(db: Knex, input: BackfillRollupsInput): Pr
       const to = new Date(Math.min(d + DAY_MS, end));
       for (let attempt = 1; ; attempt++) {
         try {
-          out.events += await rebuildDay(db, org, p.subscription_id, p.code, from, to, specs);
+          out.events += await rebuildDay(db, org, p.subscription_id, p.code, from, to, specs, input.pageSize ?? PAGE);
           break;
         } catch (err) {
           if (!isSerializationFailure(err) || attempt >= MAX_ATTEMPTS) throw err;

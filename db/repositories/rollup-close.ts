@@ -2,7 +2,8 @@
 // - rollupDimsOfHours: per stored dims (the rollup's own key set, stringified values), over the whole hours
 //   [fromHour, toHour): Σ events_count, Σ sum, max, Σ invalid_values_count, and the weighted-sum area
 //   endMs × Σ sum − Σ value_time_sum (NULL when a row's value_time_sum is unknown, see migration 20261201001901).
-// - eventCountOfHours: the raw events of those hours, counted on the (subscription_id, code, "timestamp") index:
+// - eventCountOfHours: the raw events of those hours, counted index-only on (subscription_id, code, "timestamp", id)
+//   INCLUDE (organization_id):
 //   the close uses the rollups only when they count exactly the events that are there (a metric rolled up
 //   after some of its events were stored, or not yet backfilled, reads raw events instead).
 import type { Knex } from 'knex';
@@ -45,12 +46,12 @@ export async function rollupDimsOfHours(db: Db, q: RollupHoursQuery): Promise<Ro
 export async function eventCountOfHours(db: Db, q: Omit<RollupHoursQuery, 'endMs'>): Promise<number> {
   if (q.fromHour >= q.toHour) return 0;
   const r = (await db.raw(
-    // No organization_id predicate on purpose: subscription ids are globally unique (subscriptions' uuid primary
-    // key), and with only the index's columns in the query the count is an index-only scan (no heap row read).
-    // The number is only compared with the organization-scoped rollups, never returned.
+    // Scoped by organization_id like every query; still an index-only scan (no heap row read): the index
+    // (subscription_id, code, "timestamp", id) INCLUDE (organization_id) (migration 20261201002400) has it, so the predicate is
+    // checked on the index entry.
     `SELECT count(*)::bigint AS n FROM events
-     WHERE subscription_id = ? AND code = ? AND "timestamp" >= ? AND "timestamp" < ?`,
-    [q.subscriptionId, q.metricCode, q.fromHour, q.toHour],
+     WHERE organization_id = ? AND subscription_id = ? AND code = ? AND "timestamp" >= ? AND "timestamp" < ?`,
+    [q.organizationId, q.subscriptionId, q.metricCode, q.fromHour, q.toHour],
   )) as { rows: { n: string | number }[] };
   return Number(r.rows[0]!.n);
 }

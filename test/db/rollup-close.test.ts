@@ -52,26 +52,60 @@ const valueArb = fc.oneof(
   fc.constant(null),
 );
 
+// Where an event lands, biased toward the instants where a rollup read can go wrong (issue 14): an hour boundary
+// of the window (± 1 ms), the period's start or end (± 1 ms), the first and the last whole-hour boundary inside the
+// period (± 1 ms: where rollup hours meet the raw edge ranges); the period is only known once `cut` is drawn, so
+// the place is resolved in the property. Or anywhere in and around the window.
+const HOUR_MS = 3_600_000;
+const placeArb = fc.oneof(
+  { arbitrary: fc.record({ at: fc.constant('hour' as const), k: fc.integer({ min: 0, max: WINDOW_MS / HOUR_MS }), delta: fc.constantFrom(-1, 0, 1) }), weight: 2 },
+  { arbitrary: fc.record({ at: fc.constantFrom('periodStart' as const, 'periodEnd' as const), k: fc.constant(0), delta: fc.constantFrom(-1, 0, 1) }), weight: 2 },
+  { arbitrary: fc.record({ at: fc.constantFrom('firstWholeHour' as const, 'lastWholeHour' as const), k: fc.constant(0), delta: fc.constantFrom(-1, 0, 1) }), weight: 2 },
+  { arbitrary: fc.record({ at: fc.constant('offset' as const), k: fc.integer({ min: -HOUR_MS, max: WINDOW_MS + HOUR_MS }), delta: fc.constant(0) }), weight: 2 },
+);
+type Place = { at: 'hour' | 'periodStart' | 'periodEnd' | 'firstWholeHour' | 'lastWholeHour' | 'offset'; k: number; delta: number };
+/** The place's offset from BASE_MS in the cut period [cut, WINDOW_MS − cut). */
+function offsetOf(p: Place, cut: number): number {
+  switch (p.at) {
+    case 'hour':
+      return p.k * HOUR_MS + p.delta;
+    case 'periodStart':
+      return cut + p.delta;
+    case 'periodEnd':
+      return WINDOW_MS - cut + p.delta;
+    case 'firstWholeHour':
+      return Math.ceil(cut / HOUR_MS) * HOUR_MS + p.delta;
+    case 'lastWholeHour':
+      return Math.floor((WINDOW_MS - cut) / HOUR_MS) * HOUR_MS + p.delta;
+    case 'offset':
+      return p.k;
+  }
+}
+// The cut: none (whole hours only), 1 ms, one hour minus / exactly one hour (an edge on an hour boundary), or any.
+const cutArb = fc.oneof(fc.constantFrom(0, 1, HOUR_MS - 1, HOUR_MS, HOUR_MS / 2), fc.integer({ min: 0, max: HOUR_MS }));
+
 const eventArb = fc.record({
   metric: fc.constantFrom(...AGGS),
-  offsetMs: fc.oneof(fc.constantFrom(0, 1, 3_600_000, WINDOW_MS - 1), fc.integer({ min: -3_600_000, max: WINDOW_MS + 3_600_000 })),
+  place: placeArb,
   model: fc.oneof({ arbitrary: fc.constantFrom('a', 'b'), weight: 4 }, fc.constantFrom('c', undefined, null)),
   tier: fc.constantFrom('1', 1, true, 'true', undefined),
   value: valueArb,
 });
-type Ev = { metric: string; offsetMs: number; model: unknown; tier: unknown; value: unknown };
+// size 'max': lengths up to 120 (fast-check's default size caps arrays at ~10 events, whatever maxLength says).
+const eventsArb = fc.array(eventArb, { minLength: 0, maxLength: 120, size: 'max' });
+type Ev = { metric: string; place: Place; model: unknown; tier: unknown; value: unknown };
 
 function view(u: ChargeUsage) {
   return u.buckets.map((b) => [b.filterIndex, b.groupedBy, b.units, b.eventsCount]);
 }
 
-function fixtures(run: number, evs: Ev[]) {
+function fixtures(run: number, evs: Ev[], cut: number) {
   return evs.map((e, i) => {
     const properties: Record<string, unknown> = {};
     if (e.model !== undefined) properties.model = e.model;
     if (e.tier !== undefined) properties.tier = e.tier;
     if (e.value !== undefined) properties.v = e.value;
-    return { transactionId: `r${run}-${i}`, code: e.metric, timestamp: new Date(BASE_MS + e.offsetMs).toISOString(), properties };
+    return { transactionId: `r${run}-${i}`, code: e.metric, timestamp: new Date(BASE_MS + offsetOf(e.place, cut)).toISOString(), properties };
   });
 }
 
@@ -87,28 +121,55 @@ function dimsQuery(s: Awaited<ReturnType<typeof setup>>, code: string, period: P
   };
 }
 
+describe('the rollups = raw-scan generator', () => {
+  it('reaches every edge instant: the period start and end (± 1 ms), the last whole hour boundary before the end, an hour boundary ± 1 ms, and 60 events a run on average', () => {
+    const hits = { start: 0, end: 0, endMinus1: 0, lastWholeHour: 0, hourPlus1: 0, hourMinus1: 0 };
+    let total = 0;
+    for (const [evs, cut] of fc.sample(fc.tuple(eventsArb, cutArb), { numRuns: 30, seed: 14 })) {
+      const endOff = WINDOW_MS - cut;
+      const lastWholeHour = Math.floor(endOff / HOUR_MS) * HOUR_MS;
+      total += evs.length;
+      for (const e of evs) {
+        const o = offsetOf(e.place, cut);
+        if (o === cut) hits.start += 1;
+        if (o === endOff) hits.end += 1;
+        if (o === endOff - 1) hits.endMinus1 += 1;
+        if (o === lastWholeHour && lastWholeHour !== endOff) hits.lastWholeHour += 1;
+        if (o % HOUR_MS === 1) hits.hourPlus1 += 1;
+        if (o % HOUR_MS === HOUR_MS - 1) hits.hourMinus1 += 1;
+      }
+    }
+    for (const [k, n] of Object.entries(hits)) expect([k, n > 0]).toEqual([k, true]);
+    expect(total / 30).toBeGreaterThan(30);
+  });
+});
+
 describe('period close from rollups', () => {
-  it('equals the raw SQL scan and billing/aggregateCharge for count, sum, max and weighted sum, with filters and partial edge hours, and takes the rollup path', async () => {
+  it('equals the raw SQL scan and billing/aggregateCharge for count, sum, max and weighted sum, with filters and partial edge hours (events biased to hour boundaries and the period start/end), and takes the rollup path', async () => {
     const s = await setup();
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(eventArb, { minLength: 0, maxLength: 120 }), fc.integer({ min: 0, max: 3_600_000 }), async (evs: Ev[], cut) => {
+      fc.asyncProperty(eventsArb, cutArb, async (evs: Ev[], cut) => {
         run += 1;
-        await ingestEvents(t.db, s.ref, fixtures(run, evs));
-        const periods: Period[] = [
-          { start: new Date(BASE_MS).toISOString(), end: new Date(BASE_MS + WINDOW_MS).toISOString() },
-          { start: new Date(BASE_MS + cut).toISOString(), end: new Date(BASE_MS + WINDOW_MS - cut).toISOString() },
-        ];
-        for (const period of periods) {
-          const events = await loadPeriodEvents(t.db, s.org.id, s.sub.id, [...AGGS], period);
-          const inMemory = s.plan.charges.map((c: Charge) => aggregateCharge(c, events[c.billableMetric.code] ?? [], period));
-          const fromRollups = await sqlUsage(t.db, s.org.id, s.sub.id, s.plan.charges, period);
-          expect(fromRollups.map(view)).toEqual((await sqlUsageFromEvents(t.db, s.org.id, s.sub.id, s.plan.charges, period)).map(view));
-          expect(fromRollups.map(view)).toEqual(inMemory.map(view));
-          for (const code of AGGS) expect(await rollupDimsAggregates(t.db, dimsQuery(s, code, period), code)).not.toBeNull();
+        // Cleanup in finally: a failing run must not leave its events to the shrinking runs after it.
+        try {
+          await ingestEvents(t.db, s.ref, fixtures(run, evs, cut));
+          const periods: Period[] = [
+            { start: new Date(BASE_MS).toISOString(), end: new Date(BASE_MS + WINDOW_MS).toISOString() },
+            { start: new Date(BASE_MS + cut).toISOString(), end: new Date(BASE_MS + WINDOW_MS - cut).toISOString() },
+          ];
+          for (const period of periods) {
+            const events = await loadPeriodEvents(t.db, s.org.id, s.sub.id, [...AGGS], period);
+            const inMemory = s.plan.charges.map((c: Charge) => aggregateCharge(c, events[c.billableMetric.code] ?? [], period));
+            const fromRollups = await sqlUsage(t.db, s.org.id, s.sub.id, s.plan.charges, period);
+            expect(fromRollups.map(view)).toEqual((await sqlUsageFromEvents(t.db, s.org.id, s.sub.id, s.plan.charges, period)).map(view));
+            expect(fromRollups.map(view)).toEqual(inMemory.map(view));
+            for (const code of AGGS) expect(await rollupDimsAggregates(t.db, dimsQuery(s, code, period), code)).not.toBeNull();
+          }
+        } finally {
+          await t.db('events').where({ organization_id: s.org.id }).delete();
+          await t.db('usage_rollups').where({ organization_id: s.org.id }).delete();
         }
-        await t.db('events').where({ organization_id: s.org.id }).delete();
-        await t.db('usage_rollups').where({ organization_id: s.org.id }).delete();
       }),
       { numRuns: 30 },
     );
