@@ -10,6 +10,7 @@ import { backfillRollups } from '../../db/repositories/rollup-backfill';
 import { sqlUsage, sqlUsageFromEvents } from '../../usage/sql-usage';
 import { createBillingSetup } from '../support/fixtures';
 import { createTestDatabase, type TestDatabase } from '../support/services';
+import { insertEventsSelect } from '../../db/repositories/events';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -29,10 +30,10 @@ async function setup() {
 
 /** n events of `gpu` from 2026-11-03, g-th at 00:00 + g × 61.000037 s (microsecond digits on every one, the last included). */
 async function insertMicrosecondEvents(s: Awaited<ReturnType<typeof setup>>, n: number): Promise<void> {
-  await t.db.raw(
-    `INSERT INTO events (organization_id, transaction_id, external_subscription_id, subscription_id, code, "timestamp", properties)
-     SELECT ?, 'us-' || g, ?, ?, 'gpu', timestamptz '2026-11-03T00:00:00Z' + g * interval '61.000037 seconds',
-            jsonb_build_object('model', (ARRAY['a','b'])[1 + g % 2], 'v', g % 13)
+  await insertEventsSelect(
+    t.db,
+    `SELECT ?::uuid, 'us-' || g, ?, ?::uuid, 'gpu', timestamptz '2026-11-03T00:00:00Z' + g * interval '61.000037 seconds',
+            jsonb_build_object('model', (ARRAY['a','b'])[1 + g % 2], 'v', g % 13), NULL::numeric
      FROM generate_series(0, ? - 1) AS g`,
     [s.org.id, s.sub.externalId, s.sub.id, n],
   );
