@@ -19,6 +19,10 @@ export const SubscriptionCreateBody = z.object({
      * stays the subscription's real start (anniversary anchor, trial). See README "Plan changes, trials and migration".
      */
     billing_starts_at: isoDateTime.nullable().optional(),
+    // Lago's termination options, stored on the subscription and used whenever it ends (DELETE, ending_at, a test
+    // clock); a DELETE's query overrides them. Lago 1.51 returns them on the Subscription object.
+    on_termination_invoice: z.enum(['generate', 'skip']).optional(),
+    on_termination_credit_note: z.enum(['credit', 'refund', 'skip']).optional(),
     // Not implemented (it changes what is billed): refused rather than silently ignored.
     plan_overrides: z.null({ error: 'not_supported' }).optional(),
   }),
@@ -31,6 +35,10 @@ export const SubscriptionUpdateBody = z.object({
     ending_at: isoDateTime.nullable().optional(),
     // A pending subscription's start moves (api/services/pending-start.ts); refused once it has started.
     subscription_at: isoDateTime.optional(),
+    // Lago's termination options, stored on the subscription and used whenever it ends (DELETE, ending_at, a test
+    // clock); a DELETE's query overrides them. Lago 1.51 returns them on the Subscription object.
+    on_termination_invoice: z.enum(['generate', 'skip']).optional(),
+    on_termination_credit_note: z.enum(['credit', 'refund', 'skip']).optional(),
     // Not implemented: per-customer plan overrides (refused, never ignored).
     plan_overrides: z.null({ error: 'not_supported' }).optional(),
   }),

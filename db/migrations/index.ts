@@ -30,6 +30,7 @@ import * as planChanges from './20261201000800_plan_changes';
 import * as subscriptionSuspensions from './20261201001500_subscription_suspensions';
 import * as creditNoteDocuments from './20261201001800_credit_note_documents';
 import * as topUpInvoices from './20261201001801_top_up_invoices';
+import * as subscriptionTerminationOptions from './20261201002300_subscription_termination_options';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -64,6 +65,7 @@ export const migrations: Record<string, Migration> = {
   '20261201001900_partitioned_events': partitionedEvents,
   '20261201001901_rollup_value_time': rollupValueTime,
   '20261201001600_charge_codes': chargeCodes,
+  '20261201002300_subscription_termination_options': subscriptionTerminationOptions,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -35,6 +35,9 @@ export interface SubscriptionRecord {
   billingStartsAt: Date | null;
   /** The plan's trial, in days (decimal string as stored). */
   planTrialPeriod: string;
+  /** Termination options stored on the subscription (db/repositories/termination-options.ts); null = Lago's default. */
+  onTerminationInvoice?: 'generate' | 'skip' | null;
+  onTerminationCreditNote?: 'credit' | 'refund' | 'skip' | null;
 }
 
 export interface NewSubscription {
@@ -94,6 +97,8 @@ function toSubscription(row: Record<string, any>): SubscriptionRecord {
     endingAt: row.ending_at ?? null,
     billingStartsAt: row.billing_starts_at ?? null,
     planTrialPeriod: String(row.plan_trial_period ?? '0'),
+    onTerminationInvoice: row.on_termination_invoice ?? null,
+    onTerminationCreditNote: row.on_termination_credit_note ?? null,
   };
 }
 
