@@ -33,6 +33,7 @@ import { openPeriodAt } from '../../usage/open-period';
 import { testClockForNewSubscription } from '../services/test-clock-time';
 import { moveSubscriptionStart } from '../services/pending-start';
 import { storeTerminationOptions, terminationOptionFields } from '../services/termination-options';
+import { subscriptionNow } from '../services/subscription-now';
 
 export function scheduleOf(s: SubscriptionRecord, defaultTimezone: string): ScheduleInput {
   return subscriptionScheduleOf(s, defaultTimezone);
@@ -207,14 +208,15 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     // Termination options given (issue 11): stored on the subscription (api/services/termination-options.ts).
     const withOptions = await storeTerminationOptions(ctx.db, subscription, input);
     if (!created && subscription.planId !== plan.id) {
-      await changeSubscriptionPlan(ctx, organizationId, subscription, plan, now);
+      // On a test clock, the change happens at the clock's time (api/services/subscription-now.ts).
+      await changeSubscriptionPlan(ctx, organizationId, subscription, plan, await subscriptionNow(ctx.db, subscription, now));
       ctx.cache.invalidateSubscription(organizationId, subscription.externalId);
       const [changed] = await serializeAll(ctx, organizationId, [(await getSubscriptionByExternalId(ctx.db, organizationId, subscription.externalId))!], defaultTimezoneOf(res));
       res.status(200).json({ subscription: changed });
       return;
     }
     // The current plan again while a downgrade is pending cancels the downgrade (no-op otherwise).
-    if (!created && subscription.status === 'active') await changeSubscriptionPlan(ctx, organizationId, subscription, plan, now);
+    if (!created && subscription.status === 'active') await changeSubscriptionPlan(ctx, organizationId, subscription, plan, await subscriptionNow(ctx.db, subscription, now));
     // Also heals an earlier attempt whose row was written but whose workflow start failed.
     await ensureSubscriptionWorkflow(ctx.temporal, subscription, defaultTimezoneOf(res), ctx.taskQueue, ctx.logger);
     ctx.cache.invalidateSubscription(organizationId, subscription.externalId);
