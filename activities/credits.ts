@@ -17,7 +17,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { couponInvoiceDraft } from '../billing/coupons';
-import { computeCreditNote, consumeCreditNotes, splitCreditNote, type CreditNoteReason, type CreditNoteSplit } from '../billing/credit-notes';
+import { computeCreditNote, consumeCreditNotes, splitCreditNote, type ComputedCreditNote, type CreditNoteReason, type CreditNoteSplit } from '../billing/credit-notes';
+import { terminationCreditNoteSplit, type TerminationCreditNoteMode } from '../billing/termination-refund';
 import { BillingError } from '../billing/errors';
 import type { InvoiceDraft } from '../billing/invoice';
 import type { Plan } from '../billing/types';
@@ -67,7 +68,8 @@ export interface IssueCreditNoteInput {
   reason: CreditNoteReason;
   description: string | null;
   items: { feeId: string; amountCents: number }[];
-  split: Partial<CreditNoteSplit>;
+  /** The split, or a function of the computed note (termination refunds: refund what was paid, credit the rest). */
+  split: Partial<CreditNoteSplit> | ((computed: ComputedCreditNote) => Partial<CreditNoteSplit>);
   /** When set, a second call with the same key returns the first note (unique index). */
   businessKey?: string;
   /** YYYY-MM-DD. */
@@ -87,7 +89,7 @@ export async function issueCreditNote(db: Knex, input: IssueCreditNoteInput): Pr
       throw new BillingError('invoice_not_creditable', `Invoice ${input.invoiceId} is ${ctx.invoice.voided ? 'voided' : ctx.invoice.status}: only a finalized invoice can be credited`, 'invoice_id');
     }
     const computed = computeCreditNote(ctx.invoice, ctx.fees, input.items);
-    const split = splitCreditNote(computed, input.split);
+    const split = splitCreditNote(computed, typeof input.split === 'function' ? input.split(computed) : input.split);
     const note = await insertCreditNote(trx, {
       organizationId: input.organizationId,
       invoice: ctx.invoice,
@@ -167,6 +169,8 @@ export interface CreditUnusedFeeInput {
   reason: 'order_change' | 'other';
   /** YYYY-MM-DD: the termination / upgrade date. */
   issuingDate: string;
+  /** Lago's on_termination_credit_note: `refund` refunds the paid part, credits the rest (default credit). */
+  mode?: TerminationCreditNoteMode;
 }
 
 /** Credits the unused part of a pay-in-advance fee to the customer's balance (idempotent on the fee). */
@@ -178,7 +182,7 @@ export async function creditUnusedFee(db: Knex, input: CreditUnusedFeeInput): Pr
     reason: input.reason,
     description: 'Unused part of a pay-in-advance fee',
     items: [{ feeId: input.feeId, amountCents: input.amountCents }],
-    split: {},
+    split: (computed) => terminationCreditNoteSplit(computed, input.mode ?? 'credit'),
     businessKey: `unused_fee:${input.feeId}`,
     issuingDate: input.issuingDate,
   });

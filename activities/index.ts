@@ -18,6 +18,7 @@ import { createWalletActivities, type WalletActivities } from './wallets';
 import { createCreditActivities, type CreditActivities } from './credits';
 import { createUnusedFeeCreditActivities } from './unused-fee-credit';
 import type { UnusedFeeCreditActivities } from './unused-fee-credit-types';
+import { createTerminationOptionsActivities, type TerminationOptionsActivities } from './termination-options';
 
 export interface ActivityDeps {
   db: Knex;
@@ -29,7 +30,7 @@ export interface ActivityDeps {
   webhooks?: Omit<WebhookActivityDeps, 'db'>;
 }
 
-export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities & PlanChangeActivities & CreditActivities & UnusedFeeCreditActivities {
+export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities & PlanChangeActivities & CreditActivities & UnusedFeeCreditActivities & TerminationOptionsActivities {
   const invoiceActivities = createInvoiceActivities(deps);
   return withHeartbeats({
     // Pay in advance (issue 11): the start invoice reuses the period-invoice activity.
@@ -45,6 +46,8 @@ export function createActivities(deps: ActivityDeps): SubscriptionActivities & F
     // The unused advance fee's credit note on termination / upgrade (issue 11, workflows/unused-fee-credit.ts).
     ...createCreditActivities(deps),
     ...createUnusedFeeCreditActivities(deps),
+    // Termination options stored on the subscription (issue 11, workflows/termination-options.ts).
+    ...createTerminationOptionsActivities(deps),
   });
 }
 

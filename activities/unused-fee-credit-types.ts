@@ -27,3 +27,16 @@ export interface UnusedFeeCreditActivities {
   /** The unused part of the pay-in-advance subscription fee covering `at`, credited once per fee (credit note). */
   creditUnusedAdvanceFee(input: CreditUnusedAdvanceFeeInput): Promise<CreditUnusedAdvanceFeeResult>;
 }
+
+/** Lago's on_termination_credit_note=refund (activities/unused-fee-refund.ts). */
+export interface RefundUnusedAdvanceFeeResult extends CreditUnusedAdvanceFeeResult {
+  /** The note's refund_amount_cents: what the fee's invoice had paid (and not refunded), at most the note's total. */
+  refundAmountCents: number;
+  /** The refund's state after this call (null when nothing is refunded: unpaid invoice, no note). */
+  refundStatus: 'pending' | 'succeeded' | 'failed' | null;
+}
+
+export interface UnusedFeeRefundActivities {
+  /** The unused advance fee's credit note with its paid part refunded through the provider, the rest credited. */
+  refundUnusedAdvanceFee(input: CreditUnusedAdvanceFeeInput): Promise<RefundUnusedAdvanceFeeResult>;
+}

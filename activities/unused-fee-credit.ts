@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import { BillingError } from '../billing/errors';
 import { instantInZone } from '../billing/period';
+import type { TerminationCreditNoteMode } from '../billing/termination-refund';
 import { loadPlan } from '../db/repositories/plans';
 import { loadSubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import { unusedAdvanceFeeCredit } from './advance-billing';
@@ -16,7 +17,8 @@ import type { CreditUnusedAdvanceFeeInput, CreditUnusedAdvanceFeeResult, UnusedF
 
 const NOTHING: CreditUnusedAdvanceFeeResult = { status: 'nothing_to_credit', creditNoteId: null, totalAmountCents: 0, creditedAmountCents: 0 };
 
-export async function creditUnusedAdvanceFee(db: Knex, input: CreditUnusedAdvanceFeeInput): Promise<CreditUnusedAdvanceFeeResult> {
+/** `mode` refund (activities/unused-fee-refund.ts): the paid part is refunded, the rest credited (billing/termination-refund). */
+export async function creditUnusedAdvanceFee(db: Knex, input: CreditUnusedAdvanceFeeInput, mode: TerminationCreditNoteMode = 'credit'): Promise<CreditUnusedAdvanceFeeResult> {
   const ctx = await loadSubscriptionBillingContext(db, input.organizationId, input.subscriptionId);
   const plan = await loadPlan(db, input.organizationId, ctx.planId);
   // Lago: only pay-in-advance plans have a paid fee to credit (the option is ignored for plans in arrears).
@@ -32,6 +34,7 @@ export async function creditUnusedAdvanceFee(db: Knex, input: CreditUnusedAdvanc
       // Lago's reason for the credit note of a termination or an upgrade.
       reason: 'order_change',
       issuingDate: instantInZone(input.at, ctx.timezone, 'at').toFormat('yyyy-MM-dd'),
+      mode,
     });
     if (!note) return NOTHING;
     return { status: 'issued', creditNoteId: note.id, totalAmountCents: note.totalAmountCents, creditedAmountCents: unused.credit.amountCents };

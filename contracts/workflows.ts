@@ -118,8 +118,11 @@ export interface TerminateRequest {
   terminatedAt?: string;
   /** Lago's `on_termination_invoice`: `skip` issues no termination invoice (default `generate`). Pay in advance, issue 11. */
   onTerminationInvoice?: 'generate' | 'skip';
-  /** Lago's `on_termination_credit_note`: `skip` issues no credit note for the unused advance fee (default `credit`). */
-  onTerminationCreditNote?: 'credit' | 'skip';
+  /**
+   * Lago's `on_termination_credit_note`: `skip` issues no credit note for the unused advance fee (default `credit`);
+   * `refund` refunds its paid part through the payment provider and credits the rest.
+   */
+  onTerminationCreditNote?: 'credit' | 'refund' | 'skip';
 }
 
 export interface TerminateResult {

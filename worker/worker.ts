@@ -15,6 +15,7 @@ import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/messages';
 import { eventPartitionOptions } from './event-partitions';
 import { workerTuning } from './tuning';
 import { createSuspensionActivities } from '../activities/suspensions';
+import { createUnusedFeeRefundActivities } from '../activities/unused-fee-refund';
 import { subscriptionSuspensionNotifier } from './subscription-suspension-notifier';
 
 export interface BillingWorkerDeps {
@@ -41,6 +42,7 @@ export async function createBillingWorker(deps: BillingWorkerDeps): Promise<Work
     ? { workflowBundle: deps.workflowBundle }
     : { workflowsPath: require.resolve('../workflows') };
   const taskQueue = deps.taskQueue ?? SUBSCRIPTION_TASK_QUEUE;
+  const providerFor: PaymentActivityDeps['providerFor'] = deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey })));
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
@@ -52,12 +54,14 @@ export async function createBillingWorker(deps: BillingWorkerDeps): Promise<Work
       ...createActivities({ db: deps.db, fxFeed: deps.fxFeed, webhooks: { webhooks: deps.webhooks, renderWebhookObject } }),
       ...createPaymentActivities({
         db: deps.db,
-        providerFor: deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey }))),
+        providerFor,
         terminateSubscription: deps.terminateSubscription,
         // Dunning consequence suspend_subscription (issue 10): signals the subscription workflow.
         notifySubscriptionSuspension: deps.client ? subscriptionSuspensionNotifier(deps.client) : undefined,
       }),
       ...createSuspensionActivities({ db: deps.db }),
+      // on_termination_credit_note=refund (issue 11): the unused advance fee's paid part refunded through the provider.
+      ...createUnusedFeeRefundActivities({ db: deps.db, providerFor }),
       // Fleet Schedules and test clocks (issue 11c).
       ...createFleetActivities({ db: deps.db, client: deps.client, taskQueue }),
       ...createTestClockActivities({ db: deps.db }),

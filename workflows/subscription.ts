@@ -57,6 +57,7 @@ import { invoiceClockFields, subscriptionTestClock } from './test-clock';
 import { DUNNING_SUSPEND_PATCH, SubscriptionSuspension, carrySuspension } from './suspension';
 import { invoicePeriod } from './period-invoice';
 import { creditUnusedAdvanceFee, type OnTerminationCreditNote } from './unused-fee-credit';
+import { terminationOptions } from './termination-options';
 import {
   SEARCH_ATTRIBUTE_KEYS,
   billingRulesChangedSignal,
@@ -554,9 +555,11 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
   const planChanges = new PlanChanges(state, startInvoiceWorkflow);
   let creditNoteOption: OnTerminationCreditNote = 'credit'; // Lago's on_termination_credit_note (unused-fee-credit-v1)
   // The termination's options, from this handler or the test clock's (workflows/test-clock.ts).
+  let requestedOptions: TerminateRequest | undefined; // the request's, merged with the stored ones (termination-options-v1)
   sub.noteTerminationOptions = (req) => {
+    requestedOptions = req;
     adv.onTerminationRequest(req);
-    creditNoteOption = req?.onTerminationCreditNote === 'skip' ? 'skip' : 'credit';
+    creditNoteOption = req?.onTerminationCreditNote === 'skip' || req?.onTerminationCreditNote === 'refund' ? req.onTerminationCreditNote : 'credit';
   };
   planChanges.register(sub);
   // Dunning consequence suspend_subscription (workflows/suspension.ts, patch dunning-suspend-v1): holds period closes.
@@ -646,6 +649,8 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
 
     if (terminationPending()) {
       const request = sub.terminationRequest!;
+      // Options stored on the subscription (patched 'termination-options-v1', workflows/termination-options.ts).
+      sub.noteTerminationOptions(await terminationOptions(idsOf(sub), requestedOptions));
       const outcome = await terminate(sub, request.terminatedAt, adv, creditNoteOption);
       sub.terminationOutcome = outcome;
       if (!outcome.ok) {

@@ -33,6 +33,8 @@ import { openPeriodAt } from '../../usage/open-period';
 import { testClockForNewSubscription } from '../services/test-clock-time';
 import { moveSubscriptionStart } from '../services/pending-start';
 import { overrideWritten, prepareOverride, writeOverride } from '../services/plan-overrides';
+import { storeTerminationOptions, terminationOptionFields } from '../services/termination-options';
+import { subscriptionNow } from '../services/subscription-now';
 
 export function scheduleOf(s: SubscriptionRecord, defaultTimezone: string): ScheduleInput {
   return subscriptionScheduleOf(s, defaultTimezone);
@@ -75,8 +77,8 @@ export function serializeSubscription(s: SubscriptionRecord, defaultTimezone = '
     trial_ended_at: trialEndedAt(s, defaultTimezone, now),
     current_billing_period_started_at: periodStart,
     current_billing_period_ending_at: periodEnd,
-    on_termination_credit_note: 'skip',
-    on_termination_invoice: 'generate',
+    // The stored options or Lago's defaults (api/services/termination-options.ts).
+    ...terminationOptionFields(s),
   };
 }
 
@@ -231,19 +233,22 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       await applyOverrides(ctx, organizationId, subscription, overrides);
       subscription = (await getSubscriptionByExternalId(ctx.db, organizationId, subscription.externalId))!;
     }
+    // Termination options given (issue 11): stored on the subscription (api/services/termination-options.ts).
+    const withOptions = await storeTerminationOptions(ctx.db, subscription, input);
     if (!created && !samePlan) {
-      await changeSubscriptionPlan(ctx, organizationId, subscription, plan, now);
+      // On a test clock, the change happens at the clock's time (api/services/subscription-now.ts).
+      await changeSubscriptionPlan(ctx, organizationId, subscription, plan, await subscriptionNow(ctx.db, subscription, now));
       ctx.cache.invalidateSubscription(organizationId, subscription.externalId);
       const [changed] = await serializeAll(ctx, organizationId, [(await getSubscriptionByExternalId(ctx.db, organizationId, subscription.externalId))!], defaultTimezoneOf(res));
       res.status(200).json({ subscription: changed });
       return;
     }
     // The current plan again while a downgrade is pending cancels the downgrade (no-op otherwise).
-    if (!created && subscription.status === 'active') await changeSubscriptionPlan(ctx, organizationId, subscription, plan, now);
+    if (!created && subscription.status === 'active') await changeSubscriptionPlan(ctx, organizationId, subscription, plan, await subscriptionNow(ctx.db, subscription, now));
     // Also heals an earlier attempt whose row was written but whose workflow start failed.
     await ensureSubscriptionWorkflow(ctx.temporal, subscription, defaultTimezoneOf(res), ctx.taskQueue, ctx.logger);
     ctx.cache.invalidateSubscription(organizationId, subscription.externalId);
-    res.status(200).json({ subscription: (await serializeAll(ctx, organizationId, [subscription], defaultTimezoneOf(res)))[0] });
+    res.status(200).json({ subscription: (await serializeAll(ctx, organizationId, [withOptions], defaultTimezoneOf(res)))[0] });
   });
 
   r.put('/subscriptions/:external_id', async (req, res) => {
@@ -251,13 +256,14 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     const input = parseBody(SubscriptionUpdateBody, req.body).subscription;
     const s = await getSubscriptionByExternalId(ctx.db, organizationId, req.params.external_id);
     if (!s) throw notFound('subscription');
-    const { subscription_at: subscriptionAt, plan_overrides: overrides, ...terms } = input;
+    const { subscription_at: subscriptionAt, plan_overrides: overrides, on_termination_invoice: oti, on_termination_credit_note: otcn, ...terms } = input;
     // Plan overrides are validated first (nothing written on a refusal) and written last.
     if (overrides && s.status === 'terminated') throw validationError({ plan_overrides: ['subscription_terminated'] });
     const prepared = overrides ? await prepareOverride(ctx, organizationId, s.planId, overrides) : null;
     // A pending subscription's start (issue 11): moved first, so a refusal leaves name / ending_at unchanged.
     if (subscriptionAt !== undefined) await moveSubscriptionStart(ctx, organizationId, s, subscriptionAt, new Date());
     await updateSubscription(ctx, organizationId, s, terms, new Date());
+    await storeTerminationOptions(ctx.db, s, { on_termination_invoice: oti, on_termination_credit_note: otcn });
     if (prepared) {
       await ctx.db.transaction((trx) => writeOverride(trx, organizationId, prepared, s.id));
       await overrideWritten(ctx, organizationId, [s.id]);
@@ -301,17 +307,18 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     // Lago's on_termination_invoice (query): generate (default) | skip (no termination invoice). Pay in advance, issue 11.
     const onTerminationInvoice = req.query.on_termination_invoice ?? 'generate';
     if (onTerminationInvoice !== 'generate' && onTerminationInvoice !== 'skip') throw validationError({ on_termination_invoice: ['value_is_invalid'] });
-    // Lago's on_termination_credit_note (query): credit (default: the unused advance fee credited) | skip. `refund`
-    // is Lago's too; not supported yet (the credit note would have to refund the paid part through the provider).
+    // Lago's on_termination_credit_note (query): credit (default: the unused advance fee credited) | refund (its paid
+    // part refunded through the payment provider, the rest credited: activities/unused-fee-refund.ts) | skip.
     const onTerminationCreditNote = req.query.on_termination_credit_note ?? 'credit';
-    if (onTerminationCreditNote === 'refund') throw validationError({ on_termination_credit_note: ['not_supported'] });
-    if (onTerminationCreditNote !== 'credit' && onTerminationCreditNote !== 'skip') throw validationError({ on_termination_credit_note: ['value_is_invalid'] });
+    if (onTerminationCreditNote !== 'credit' && onTerminationCreditNote !== 'refund' && onTerminationCreditNote !== 'skip') throw validationError({ on_termination_credit_note: ['value_is_invalid'] });
     const s = await getSubscriptionByExternalId(ctx.db, organizationId, req.params.external_id);
     if (!s) throw notFound('subscription');
     if (s.status === 'terminated') {
       res.json({ subscription: serializeSubscription(s, defaultTimezoneOf(res)) });
       return;
     }
+    // The query's options are stored too (Lago), so the subscription shows what its termination used.
+    await storeTerminationOptions(ctx.db, s, { on_termination_invoice: req.query.on_termination_invoice === undefined ? undefined : onTerminationInvoice, on_termination_credit_note: req.query.on_termination_credit_note === undefined ? undefined : onTerminationCreditNote });
     const handle = ctx.temporal.workflow.getHandle(subscriptionWorkflowId(s.id));
     try {
       // Idempotent (issue 8): the update id is the business key, so a DELETE retried while the first one's
@@ -320,8 +327,9 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       // returns once the workflow's markSubscriptionTerminated activity has written the row (the one write of a
       // termination).
       await terminateOnce(handle, s.id, {
-        ...(onTerminationInvoice === 'skip' ? { onTerminationInvoice } : {}),
-        ...(onTerminationCreditNote === 'skip' ? { onTerminationCreditNote } : {}),
+        // Only options given in the query: the workflow takes the stored ones for the rest (termination-options-v1).
+        ...(req.query.on_termination_invoice !== undefined ? { onTerminationInvoice } : {}),
+        ...(req.query.on_termination_credit_note !== undefined ? { onTerminationCreditNote } : {}),
       });
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {

@@ -22,6 +22,10 @@ export const SubscriptionCreateBody = z.object({
     billing_starts_at: isoDateTime.nullable().optional(),
     /** Lago's plan overrides: a child plan used by this subscription only (api/services/plan-overrides.ts). */
     plan_overrides: PlanOverridesInput.nullable().optional(),
+    // Lago's termination options, stored on the subscription and used whenever it ends (DELETE, ending_at, a test
+    // clock); a DELETE's query overrides them. Lago 1.51 returns them on the Subscription object.
+    on_termination_invoice: z.enum(['generate', 'skip']).optional(),
+    on_termination_credit_note: z.enum(['credit', 'refund', 'skip']).optional(),
   }),
 });
 
@@ -34,6 +38,10 @@ export const SubscriptionUpdateBody = z.object({
     subscription_at: isoDateTime.optional(),
     /** Lago's plan overrides: creates the subscription's child plan, or edits it (api/services/plan-overrides.ts). */
     plan_overrides: PlanOverridesInput.nullable().optional(),
+    // Lago's termination options, stored on the subscription and used whenever it ends (DELETE, ending_at, a test
+    // clock); a DELETE's query overrides them. Lago 1.51 returns them on the Subscription object.
+    on_termination_invoice: z.enum(['generate', 'skip']).optional(),
+    on_termination_credit_note: z.enum(['credit', 'refund', 'skip']).optional(),
   }),
 });
 

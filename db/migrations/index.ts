@@ -34,6 +34,7 @@ import * as subscriptionSuspensions from './20261201001500_subscription_suspensi
 import * as creditNoteDocuments from './20261201001800_credit_note_documents';
 import * as topUpInvoices from './20261201001801_top_up_invoices';
 import * as planOverrides from './20261201002200_plan_overrides';
+import * as subscriptionTerminationOptions from './20261201002300_subscription_termination_options';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -72,6 +73,7 @@ export const migrations: Record<string, Migration> = {
   '20261201002200_plan_overrides': planOverrides,
   '20261201002100_fee_payment_status': feePaymentStatus,
   '20261201002000_events_set_based_dedup': eventsSetBasedDedup,
+  '20261201002300_subscription_termination_options': subscriptionTerminationOptions,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -37,6 +37,9 @@ export interface SubscriptionRecord {
   planTrialPeriod: string;
   /** Plan overrides: the subscription's plan is a child plan of this catalog plan (plan_code is the parent's), else null. */
   planParentId?: string | null;
+  /** Termination options stored on the subscription (db/repositories/termination-options.ts); null = Lago's default. */
+  onTerminationInvoice?: 'generate' | 'skip' | null;
+  onTerminationCreditNote?: 'credit' | 'refund' | 'skip' | null;
 }
 
 export interface NewSubscription {
@@ -98,6 +101,8 @@ function toSubscription(row: Record<string, any>): SubscriptionRecord {
     billingStartsAt: row.billing_starts_at ?? null,
     planTrialPeriod: String(row.plan_trial_period ?? '0'),
     planParentId: row.plan_parent_id ?? null,
+    onTerminationInvoice: row.on_termination_invoice ?? null,
+    onTerminationCreditNote: row.on_termination_credit_note ?? null,
   };
 }
 

@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { startApi } from '../../api/server';
+import type { ProviderFactory } from '../../api/routes/payments';
 import { createApiKey, ensureOrganization } from '../../db/repositories/organizations';
 import { createBillingWorker } from '../../worker/worker';
 import { createTimeSkippingEnv } from '../support/time-skipping';
@@ -27,7 +28,12 @@ export interface System {
   stop(): Promise<void>;
 }
 
-export async function startSystem(temporalKind: 'dev-server' | 'time-skipping'): Promise<System> {
+/** Options: the payment provider adapter of the worker and the API (e.g. the Stripe fake's client), none by default. */
+export interface SystemOptions {
+  paymentProviderFor?: ProviderFactory;
+}
+
+export async function startSystem(temporalKind: 'dev-server' | 'time-skipping', options: SystemOptions = {}): Promise<System> {
   const database = await createTestDatabase('e2e');
   const org = await ensureOrganization(database.db, 'e2e', 'E2E organization');
   const apiKey = await createApiKey(database.db, org.id);
@@ -49,10 +55,10 @@ export async function startSystem(temporalKind: 'dev-server' | 'time-skipping'):
 
   const taskQueue = `e2e-${crypto.randomBytes(6).toString('hex')}`;
   // `client`: the fleet Schedules' activities (sweeper, draft finalization) talk to Temporal.
-  const worker: Worker = await createBillingWorker({ connection: nativeConnection, namespace: 'default', db: database.db, client, taskQueue, workflowBundle: await testWorkflowBundle() });
+  const worker: Worker = await createBillingWorker({ connection: nativeConnection, namespace: 'default', db: database.db, client, taskQueue, workflowBundle: await testWorkflowBundle(), ...(options.paymentProviderFor ? { paymentProviderFor: options.paymentProviderFor } : {}) });
   const workerRun = worker.run();
 
-  const api = await startApi({ db: database.db, temporal: client, subscriptionTaskQueue: taskQueue }, 0);
+  const api = await startApi({ db: database.db, temporal: client, subscriptionTaskQueue: taskQueue, ...(options.paymentProviderFor ? { paymentProviderFor: options.paymentProviderFor } : {}) }, 0);
   const baseUrl = `${api.url}/api/v1`;
 
   return {

@@ -20,6 +20,8 @@ import { type SubscriptionWorkflowState } from '../../workflows/messages';
 import type { PaymentActivities } from '../../activities/payment-types';
 import { testWorkflowBundle } from '../support/workflow-bundle';
 import { fakeUnusedFeeCreditActivities } from './unused-fee-credit-fakes';
+import type { TerminationOptionsActivities } from '../../activities/termination-options';
+import type { StoredTerminationOptions } from '../../db/repositories/termination-options';
 import { fakePaymentActivities } from './payment-fakes';
 import { awaitStartedChildren } from '../support/workflow-leaks';
 
@@ -58,6 +60,8 @@ export interface FakeOptions {
   advance?: { subscriptionAt: string; payInAdvance: boolean; inAdvanceMetricCodes?: string[] };
   /** Per-event invoices answered by the n-th billInAdvanceCharges call (0-based); none by default. */
   inAdvanceInvoices?: (callIndex: number, input: AdvancePeriodInput) => string[];
+  /** What loadTerminationOptions answers (termination-options-v1); nothing stored by default. */
+  terminationOptions?: StoredTerminationOptions;
 }
 
 export function fakeActivities(opts: FakeOptions = {}): { activities: SubscriptionActivities & PaymentActivities; calls: RecordedCalls } {
@@ -141,7 +145,13 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
   };
   // Payment collection: no provider configured (invoice workflows attempt nothing and end after finalizing).
   // The unused advance fee's credit (issue 11, patch unused-fee-credit-v1): answered like the real activity.
-  return { activities: { ...activities, ...fakePaymentActivities().activities, ...fakeUnusedFeeCreditActivities().activities }, calls };
+  // Termination options stored on the subscription (patch termination-options-v1): as opts say, none by default.
+  const terminationOptions: TerminationOptionsActivities = {
+    async loadTerminationOptions() {
+      return opts.terminationOptions ?? { onTerminationInvoice: null, onTerminationCreditNote: null };
+    },
+  };
+  return { activities: { ...activities, ...fakePaymentActivities().activities, ...fakeUnusedFeeCreditActivities().activities, ...terminationOptions }, calls };
 }
 
 export const invalidPlan = (): ApplicationFailure =>

@@ -347,7 +347,41 @@ async function issue11Groups(): Promise<void> {
   });
 }
 
-main().then(issue11Groups).catch((err) => {
+async function terminationGroups(): Promise<void> {
+  // on_termination_credit_note=refund (patched 'unused-fee-refund-v1'): the termination invoice, the refund activity,
+  // the invoice workflow, the termination mark; the stored options read first (patched 'termination-options-v1').
+  if (wanted('subscription-termination-refund')) {
+    const advanceAt = new Date(Math.floor((Date.now() - 3 * 24 * HOUR_MS) / HOUR_MS) * HOUR_MS).toISOString();
+    await withServer(async (env, save) => {
+      const handle = await env.client.workflow.start(subscriptionWorkflow, {
+        workflowId: subscriptionWorkflowId('sub-rec-refund'),
+        taskQueue: SUBSCRIPTION_TASK_QUEUE,
+        args: [subscriptionState({ subscriptionId: 'sub-rec-refund', schedule: { subscriptionAt: advanceAt, interval: 'monthly', billingTime: 'anniversary', timezone: 'UTC' } })],
+      });
+      await eventually(async () => ((await handle.fetchHistory()).events ?? []).some((e) => e.timerStartedEventAttributes), 'the run waits on its timer');
+      await handle.executeUpdate(terminateUpdate, { args: [{ terminatedAt: new Date((await env.currentTimeMs()) - HOUR_MS).toISOString(), onTerminationCreditNote: 'refund' }] });
+      await handle.result();
+      await save('subscription-termination-refund', handle.workflowId, handle.firstExecutionRunId);
+    }, { advance: { subscriptionAt: advanceAt, payInAdvance: true } });
+  }
+  // ending_at reached with options stored on the subscription (patched 'termination-options-v1'): skip / skip, so
+  // no termination invoice and no credit note.
+  if (wanted('subscription-ending-stored-options')) {
+    const advanceAt = new Date(Math.floor((Date.now() - 3 * 24 * HOUR_MS) / HOUR_MS) * HOUR_MS).toISOString();
+    await withServer(async (env, save) => {
+      const endingAt = new Date(Date.parse(advanceAt) + 4 * 24 * HOUR_MS).toISOString();
+      const handle = await env.client.workflow.start(subscriptionWorkflow, {
+        workflowId: subscriptionWorkflowId('sub-rec-ending-options'),
+        taskQueue: SUBSCRIPTION_TASK_QUEUE,
+        args: [subscriptionState({ subscriptionId: 'sub-rec-ending-options', schedule: { subscriptionAt: advanceAt, interval: 'monthly', billingTime: 'anniversary', timezone: 'UTC' }, endingAt })],
+      });
+      await handle.result();
+      await save('subscription-ending-stored-options', handle.workflowId, handle.firstExecutionRunId);
+    }, { advance: { subscriptionAt: advanceAt, payInAdvance: true }, terminationOptions: { onTerminationInvoice: 'skip', onTerminationCreditNote: 'skip' } });
+  }
+}
+
+main().then(issue11Groups).then(terminationGroups).catch((err) => {
   console.error(err);
   process.exit(1);
 });

@@ -1,0 +1,11 @@
+// "Now" for a request about an existing subscription (issue 11, test clocks): its test clock's time when it lives
+// on one, else the request's real time. A plan change (POST /subscriptions with another plan_code) of a
+// subscription on a clock takes effect at the clock's time even when the request does not repeat test_clock_id.
+import type { Knex } from 'knex';
+import { clockTimeOfSubscription } from '../../db/repositories/test-clocks';
+import type { SubscriptionRecord } from '../../db/repositories/subscriptions';
+
+export async function subscriptionNow(db: Knex, s: SubscriptionRecord, realNow: Date): Promise<Date> {
+  if (!s.testClockId) return realNow;
+  return (await clockTimeOfSubscription(db, s.organizationId, s.id)) ?? realNow;
+}
