@@ -3,6 +3,7 @@
 // plan (api/services/plan-overrides.ts): these tests check what a client sees and what the database holds.
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createBillingWorker } from '../../worker/worker';
+import { testWorkflowBundle } from '../support/workflow-bundle';
 import { temporalTestAddress } from '../support/services';
 import { startApiHarness, type ApiHarness } from './harness';
 
@@ -19,7 +20,7 @@ let callsChargeId: string;
 beforeAll(async () => {
   h = await startApiHarness({ prefix: 'api_overrides' });
   nativeConnection = await NativeConnection.connect({ address: temporalTestAddress() });
-  worker = await createBillingWorker({ connection: nativeConnection, namespace: 'default', db: h.database.db, taskQueue: h.taskQueue });
+  worker = await createBillingWorker({ connection: nativeConnection, namespace: 'default', db: h.database.db, taskQueue: h.taskQueue, workflowBundle: await testWorkflowBundle() });
   workerRun = worker.run();
   const tokens = await h.request('POST', '/billable_metrics', { billable_metric: { name: 'Tokens', code: 'ovr_tokens', aggregation_type: 'sum_agg', field_name: 'tokens' } });
   const calls = await h.request('POST', '/billable_metrics', { billable_metric: { name: 'Calls', code: 'ovr_calls', aggregation_type: 'count_agg' } });
