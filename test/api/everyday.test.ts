@@ -254,7 +254,7 @@ describe('fees on no invoice (pay-in-advance charges with invoiceable false) and
   });
 
   test('PUT /fees/:id sets the payment status of a fee on no invoice, once (a repeat changes nothing); an invoiced fee is refused 405 invoiced_fee', async () => {
-    const tag = `pu${S}`;
+    const tag = `fu${S}`; // not `pu`: the projected-usage test above seeds sub_pu… on another plan
     const { i1, i2, v1 } = await seedInAdvance(tag);
     const paid = (await ok('PUT', `/fees/${i1.lago_id}`, { fee: { payment_status: 'succeeded' } })).fee;
     expect(paid).toMatchObject({ lago_id: i1.lago_id, payment_status: 'succeeded', failed_at: null, refunded_at: null, amount_cents: i1.amount_cents });
