@@ -25,7 +25,7 @@ import { performance } from 'node:perf_hooks';
 import type { Knex } from 'knex';
 import { createDb, migrateLatest } from '../db/knexfile';
 import { EVENT_RECORD_COLUMNS, eventRecord, insertedEvents, pgQuery, sortedForInsert, type EventRow, type InsertedEvent } from '../db/repositories/events';
-import { insertEventsWithRollups, isRolledUp, loadRollupMetricSpecs, type RollupMetricSpec } from '../db/repositories/rollups';
+import { insertEventsWithRollups, isRolledUp, loadRollupMetricSpecs, rollupUpsertFrom, type RollupMetricSpec } from '../db/repositories/rollups';
 import { NUMERIC_TEXT_RE } from '../db/repositories/usage';
 import { ensureDatabase, startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../dev/postgres';
 import { freePort } from '../dev/temporal';
@@ -49,24 +49,7 @@ const TRIGGER_INGEST_SQL = `WITH src AS MATERIALIZED (SELECT * FROM jsonb_to_rec
 ins AS (INSERT INTO events (organization_id, transaction_id, external_subscription_id, subscription_id, code, "timestamp", properties, precise_total_amount)
     SELECT o, t, e, s, c, ts, p, a FROM src
     RETURNING organization_id, transaction_id, lago_id::text AS id, created_at),
-roll AS (INSERT INTO usage_rollups AS r
-    (organization_id, subscription_id, metric_code, bucket_start, dims, events_count, sum, max, invalid_values_count, value_time_sum)
-  SELECT o, s, c, bucket, dims, count(*), coalesce(sum(v), 0), max(v), count(*) FILTER (WHERE bad), coalesce(sum(v * tms), 0)
-  FROM (
-    SELECT src.o, src.s, src.c, date_bin('1 hour', src.ts, timestamptz '2000-01-01 00:00:00+00') AS bucket, src.dims,
-           CASE WHEN src.val ~ $2 THEN src.val::numeric END AS v,
-           floor(extract(epoch FROM src.ts) * 1000) AS tms,
-           (src.val IS NOT NULL AND src.val !~ $2) AS bad
-    FROM ins JOIN src ON src.o = ins.organization_id AND src.t = ins.transaction_id WHERE src.dims IS NOT NULL
-  ) x
-  GROUP BY o, s, c, bucket, dims
-  ORDER BY o, s, c, bucket, dims
-  ON CONFLICT (organization_id, subscription_id, metric_code, bucket_start, dims) DO UPDATE SET
-    events_count = r.events_count + EXCLUDED.events_count,
-    sum = r.sum + EXCLUDED.sum,
-    max = GREATEST(r.max, EXCLUDED.max),
-    invalid_values_count = r.invalid_values_count + EXCLUDED.invalid_values_count,
-    value_time_sum = r.value_time_sum + EXCLUDED.value_time_sum)
+roll AS (${rollupUpsertFrom('ins JOIN src ON src.o = ins.organization_id AND src.t = ins.transaction_id WHERE src.dims IS NOT NULL')})
 SELECT organization_id, transaction_id, id, created_at FROM ins`;
 
 type Insert = (db: Knex, rows: EventRow[]) => Promise<InsertedEvent[]>;

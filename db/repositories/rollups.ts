@@ -197,7 +197,8 @@ function valueText(e: { properties: Record<string, unknown> }, spec: RollupMetri
  * val; $2 = NUMERIC_TEXT_RE): grouped by (org, subscription, metric, UTC hour, dims), upserted IN KEY ORDER so
  * concurrent statements lock shared rollup rows in the same order (no deadlock between writers).
  */
-function rollupUpsertFrom(from: string): string {
+/** The rollup upsert of the rows `from` yields (o, s, c, ts, dims, val); exported for bench:event-writer's old statement. */
+export function rollupUpsertFrom(from: string): string {
   return `INSERT INTO usage_rollups AS r
     (organization_id, subscription_id, metric_code, bucket_start, dims, events_count, sum, max, invalid_values_count, value_time_sum)
   SELECT o, s, c, bucket, dims, count(*), coalesce(sum(v), 0), max(v), count(*) FILTER (WHERE bad), coalesce(sum(v * tms), 0)

@@ -16,9 +16,10 @@ import type {
   PeriodInvoiceResult,
   SubscriptionActivities,
 } from '../../activities/types';
-import { type SubscriptionWorkflowState } from '../../workflows/messages';
+import { SUBSCRIPTION_TASK_QUEUE, type SubscriptionWorkflowState } from '../../workflows/messages';
 import type { PaymentActivities } from '../../activities/payment-types';
 import { testWorkflowBundle } from '../support/workflow-bundle';
+import { createTimeSkippingEnv as startTimeSkippingEnv } from '../support/time-skipping';
 import { fakeUnusedFeeCreditActivities } from './unused-fee-credit-fakes';
 import type { TerminationOptionsActivities } from '../../activities/termination-options';
 import type { StoredTerminationOptions } from '../../db/repositories/termination-options';
@@ -214,4 +215,37 @@ export async function waitUntilContinuedRunWaitsOnTimer(env: TestWorkflowEnviron
 export async function terminateAndSettle(env: TestWorkflowEnvironment, workflowId: string): Promise<void> {
   await env.client.workflow.getHandle(workflowId).terminate('test done');
   await awaitStartedChildren(env.client, workflowId);
+}
+
+/** The state one time-skipping test keeps: its own server, the run's workflow bundle, its task queue and attempt. */
+export interface PerTestServer {
+  env: TestWorkflowEnvironment;
+  workflowBundle: WorkflowBundleWithSourceMap;
+  taskQueue: string;
+  attempt: number;
+}
+
+/**
+ * Registers the hooks of a suite that gives every test (and every retry of it) a time-skipping server of its own
+ * and a task queue `meterline-billing-<label>-<attempt>`, and hands each test's state to `use`. One server per
+ * test: a workflow that started a child and continued as new may stall its server's time skipping
+ * (test/support/time-skipping.ts).
+ */
+export function perTestTimeSkippingServer(label: string, use: (s: PerTestServer) => void): void {
+  let workflowBundle: WorkflowBundleWithSourceMap;
+  let attempt = 0;
+  let env: TestWorkflowEnvironment | undefined;
+  jest.retryTimes(2, { logErrorsBeforeRetry: true });
+  beforeAll(async () => {
+    workflowBundle = await bundleWorkflows();
+  });
+  beforeEach(async () => {
+    attempt += 1;
+    const started = await startTimeSkippingEnv();
+    env = started;
+    use({ env: started, workflowBundle, taskQueue: `${SUBSCRIPTION_TASK_QUEUE}-${label}-${attempt}`, attempt });
+  });
+  afterEach(async () => {
+    await env?.teardown();
+  });
 }

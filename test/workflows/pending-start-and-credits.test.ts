@@ -10,7 +10,7 @@ import { subscriptionWorkflow } from '../../workflows';
 import { SUBSCRIPTION_TASK_QUEUE, stateQuery, subscriptionWorkflowId, terminateUpdate, type SubscriptionWorkflowState } from '../../workflows/messages';
 import { subscriptionStartUpdate } from '../../workflows/pending-start';
 import { planChangeUpdate } from '../../workflows/plan-changes';
-import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, subscriptionState } from './fakes';
+import { eventually, fakeActivities, subscriptionState, perTestTimeSkippingServer } from './fakes';
 import { fakePlanChangeActivities } from './plan-change-fakes';
 import { fakeUnusedFeeCreditActivities } from './unused-fee-credit-fakes';
 
@@ -21,18 +21,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 let attempt = 0;
 let taskQueue: string;
 
-jest.retryTimes(2, { logErrorsBeforeRetry: true });
-
-beforeAll(async () => {
-  workflowBundle = await bundleWorkflows();
-});
-beforeEach(async () => {
-  attempt += 1;
-  taskQueue = `${SUBSCRIPTION_TASK_QUEUE}-psc-${attempt}`;
-  env = await createTimeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
+perTestTimeSkippingServer('psc', (s) => {
+  ({ env, workflowBundle, taskQueue, attempt } = s);
 });
 
 const sid = (name: string) => `${name}-${attempt}`;

@@ -13,7 +13,7 @@ import { invoiceWorkflow, subscriptionWorkflow } from '../../workflows';
 import { SUBSCRIPTION_TASK_QUEUE, invoiceWorkflowId, stateQuery, subscriptionWorkflowId, type SubscriptionWorkflowState } from '../../workflows/messages';
 import { planChangeUpdate, subscriptionTermsUpdate } from '../../workflows/plan-changes';
 import { awaitStartedChildren, runUntilSettled } from '../support/workflow-leaks';
-import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, subscriptionState, terminateAndSettle, waitUntilContinuedRunWaitsOnTimer } from './fakes';
+import { eventually, fakeActivities, subscriptionState, terminateAndSettle, waitUntilContinuedRunWaitsOnTimer, perTestTimeSkippingServer } from './fakes';
 import { fakePlanChangeActivities } from './plan-change-fakes';
 
 let env: TestWorkflowEnvironment;
@@ -23,20 +23,10 @@ const iso = (ms: number) => new Date(ms).toISOString();
 let attempt = 0;
 let taskQueue: string;
 
-jest.retryTimes(2, { logErrorsBeforeRetry: true });
-
 // One time-skipping server per test: once a workflow on a server has started a child and continued as new, that
 // server's time skipping may stall (test/support/time-skipping.ts), and these tests do both.
-beforeAll(async () => {
-  workflowBundle = await bundleWorkflows();
-});
-beforeEach(async () => {
-  attempt += 1;
-  taskQueue = `${SUBSCRIPTION_TASK_QUEUE}-pc-${attempt}`;
-  env = await createTimeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
+perTestTimeSkippingServer('pc', (s) => {
+  ({ env, workflowBundle, taskQueue, attempt } = s);
 });
 
 const sid = (name: string) => `${name}-${attempt}`;

@@ -6,7 +6,7 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { subscriptionWorkflow } from '../../workflows';
 import { SUBSCRIPTION_TASK_QUEUE, subscriptionWorkflowId, terminateUpdate, type SubscriptionWorkflowState } from '../../workflows/messages';
 import type { StoredTerminationOptions } from '../../db/repositories/termination-options';
-import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, subscriptionState } from './fakes';
+import { eventually, fakeActivities, subscriptionState, perTestTimeSkippingServer } from './fakes';
 import { fakePlanChangeActivities } from './plan-change-fakes';
 import { fakeUnusedFeeCreditActivities } from './unused-fee-credit-fakes';
 
@@ -17,18 +17,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 let attempt = 0;
 let taskQueue: string;
 
-jest.retryTimes(2, { logErrorsBeforeRetry: true });
-
-beforeAll(async () => {
-  workflowBundle = await bundleWorkflows();
-});
-beforeEach(async () => {
-  attempt += 1;
-  taskQueue = `${SUBSCRIPTION_TASK_QUEUE}-term-${attempt}`;
-  env = await createTimeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
+perTestTimeSkippingServer('term', (s) => {
+  ({ env, workflowBundle, taskQueue, attempt } = s);
 });
 
 const sid = (name: string) => `${name}-${attempt}`;
