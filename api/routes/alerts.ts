@@ -21,6 +21,7 @@ import { canonicalDecimal } from '../../billing/decimal-string';
 import { notFound, validationError } from '../errors';
 import { AlertCreateBody } from '../schemas/alerts';
 import { paginationMeta, paginationQuery, parseBody } from '../schemas/common';
+import { decimalAsJsonNumber } from '../serializers/json-number';
 import { serializeBillableMetric } from './billable-metrics';
 
 /** The one canonicalizer (billing/decimal-string.ts) for threshold values. */
@@ -40,7 +41,7 @@ function serializeAlert(a: AlertRecord, organizationId: string, metric: Billable
     code: a.code,
     name: a.name,
     direction: 'increasing',
-    previous_value: a.previousValue,
+    previous_value: decimalAsJsonNumber(a.previousValue), // Lago's schema and the official client: a number
     last_processed_at: a.lastProcessedAt,
     thresholds: a.thresholds.map((t) => ({ code: t.code, value: t.value, recurring: t.recurring })),
     created_at: a.createdAt,

@@ -7,11 +7,12 @@ import { Router } from 'express';
 import { getCreditNote } from '../../db/repositories/credit-notes';
 import { CreditNoteNotFoundError, ensureCreditNoteDocument } from '../../documents/credit-note-document';
 import { defaultDocumentStore, type DocumentStore } from '../../documents/storage';
-import { orgId } from '../auth';
+import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { ApiError, notFound } from '../errors';
 import { creditNoteFileUrl } from '../services/credit-note-files';
 import { publicBaseUrl } from '../services/invoice-extras';
+import { creditNoteFees } from '../serializers/credit-note-fees';
 import { serializeCreditNote } from './credit-notes';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -33,7 +34,7 @@ export function creditNoteDocumentRoutes(ctx: RouteContext, store: DocumentStore
     const organizationId = orgId(res);
     const doc = await ensure(organizationId, req.params.lago_id);
     const n = (await getCreditNote(ctx.db, organizationId, doc.creditNoteId))!;
-    res.json({ credit_note: serializeCreditNote(n, creditNoteFileUrl(publicBaseUrl(req), n.id)) });
+    res.json({ credit_note: serializeCreditNote(n, creditNoteFileUrl(publicBaseUrl(req), n.id), await creditNoteFees(ctx.db, organizationId, defaultTimezoneOf(res), [n])) });
   });
 
   r.get('/credit_notes/:lago_id/file', async (req, res) => {

@@ -9,7 +9,7 @@ import { BillingError } from '../../billing/errors';
 import { lockCreditableInvoice, getCreditNote, listCreditNotes, voidCreditNote, type CreditNoteRecord } from '../../db/repositories/credit-notes';
 import { getCustomerByExternalId } from '../../db/repositories/customers';
 import { getProviderConfig } from '../../db/repositories/payments';
-import { orgId } from '../auth';
+import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { notFound } from '../errors';
 import { iso, paginationMeta, parseBody } from '../schemas/common';
@@ -17,6 +17,9 @@ import { CreditNoteCreateBody, CreditNoteEstimateBody, CreditNoteListQuery } fro
 import type { ProviderFactory } from './payments';
 import { creditNoteFileUrls } from '../services/credit-note-files';
 import { publicBaseUrl } from '../services/invoice-extras';
+import { creditNoteFees } from '../serializers/credit-note-fees';
+import { decimalAsJsonNumber } from '../serializers/json-number';
+import { nameUuid } from '../serializers/taxes';
 
 function lagoTaxes(taxes: ComputedCreditNote['appliedTaxes'], creditNoteId: string | null) {
   return taxes.map((t) => ({
@@ -30,12 +33,18 @@ function lagoTaxes(taxes: ComputedCreditNote['appliedTaxes'], creditNoteId: stri
   }));
 }
 
-/** Lago CreditNoteObject (items name their fee by lago_id); file_url once its PDF is stored (POST .../download). */
-export function serializeCreditNote(n: CreditNoteRecord, fileUrl: string | null = null) {
+/**
+ * Lago CreditNoteObject. Items carry their fee as its invoice shows it (Lago's CreditNoteItemObject `fee`; `feeById`
+ * from api/serializers/credit-note-fees.ts) and, as a Meterline extra, its lago_fee_id. An applied tax has no row of
+ * its own (JSON on the credit note): its lago_id is a name-based UUID of the credit note and the tax, stable across
+ * reads (as invoices' applied taxes); tax_description is null (a credit note keeps no tax description).
+ * file_url once its PDF is stored (POST .../download).
+ */
+export function serializeCreditNote(n: CreditNoteRecord, fileUrl: string | null, feeById: Map<string, unknown>) {
   return {
     lago_id: n.id,
     sequential_id: n.sequentialId,
-    billing_entity_code: null,
+    billing_entity_code: n.billingEntityCode,
     number: n.number,
     lago_invoice_id: n.invoiceId,
     invoice_number: n.invoiceNumber ?? '',
@@ -60,9 +69,21 @@ export function serializeCreditNote(n: CreditNoteRecord, fileUrl: string | null 
     voided_at: iso(n.voidedAt),
     self_billed: false,
     file_url: fileUrl,
-    items: n.items.map((i) => ({ lago_id: i.id, amount_cents: i.amountCents, amount_currency: n.currency, lago_fee_id: i.feeId })),
-    applied_taxes: lagoTaxes(n.appliedTaxes, n.id),
+    items: n.items.map((i) => ({ lago_id: i.id, amount_cents: i.amountCents, amount_currency: n.currency, lago_fee_id: i.feeId, fee: feeOf(feeById, i.feeId) })),
+    applied_taxes: lagoTaxes(n.appliedTaxes, n.id).map((t) => ({
+      lago_id: nameUuid(`credit_note:${n.id}:${t.tax_code}:${t.tax_rate}`),
+      ...t,
+      tax_description: null,
+      amount_currency: n.currency,
+      created_at: iso(n.createdAt),
+    })),
   };
+}
+
+function feeOf(feeById: Map<string, unknown>, feeId: string): unknown {
+  const fee = feeById.get(feeId);
+  if (fee === undefined) throw new Error(`credit note item: fee ${feeId} not found`);
+  return fee;
 }
 
 function serializeEstimate(invoiceId: string, invoiceNumber: string | null, c: ComputedCreditNote) {
@@ -71,14 +92,14 @@ function serializeEstimate(invoiceId: string, invoiceNumber: string | null, c: C
     invoice_number: invoiceNumber ?? '',
     currency: c.currency,
     taxes_amount_cents: c.taxesAmountCents,
-    precise_taxes_amount_cents: c.preciseTaxesAmountCents,
+    precise_taxes_amount_cents: decimalAsJsonNumber(c.preciseTaxesAmountCents), // Lago: a JSON number
     taxes_rate: Number(c.taxesRate),
     sub_total_excluding_taxes_amount_cents: c.subTotalExcludingTaxesAmountCents,
     max_creditable_amount_cents: c.maxCreditableAmountCents,
     max_refundable_amount_cents: c.maxRefundableAmountCents,
     max_offsettable_amount_cents: c.maxOffsettableAmountCents,
     coupons_adjustment_amount_cents: c.couponsAdjustmentAmountCents,
-    precise_coupons_adjustment_amount_cents: c.preciseCouponsAdjustmentAmountCents,
+    precise_coupons_adjustment_amount_cents: decimalAsJsonNumber(c.preciseCouponsAdjustmentAmountCents), // Lago: a JSON number
     items: c.items.map((i) => ({ lago_fee_id: i.feeId, amount_cents: i.amountCents })),
     applied_taxes: lagoTaxes(c.appliedTaxes, null),
   };
@@ -118,7 +139,7 @@ export function creditNoteRoutes(ctx: RouteContext, providerFor: ProviderFactory
     });
     const config = note.refundAmountCents > 0 ? await getProviderConfig(ctx.db, organizationId) : null;
     const refunded = await refundCreditNote(ctx.db, config ? providerFor(config) : null, note);
-    res.json({ credit_note: serializeCreditNote(refunded) });
+    res.json({ credit_note: serializeCreditNote(refunded, null, await creditNoteFees(ctx.db, organizationId, defaultTimezoneOf(res), [refunded])) });
   });
 
   r.get('/credit_notes', async (req, res) => {
@@ -140,21 +161,22 @@ export function creditNoteRoutes(ctx: RouteContext, providerFor: ProviderFactory
       perPage: q.per_page,
     });
     const urls = await creditNoteFileUrls(ctx.db, organizationId, creditNotes.map((n) => n.id), publicBaseUrl(req));
-    res.json({ credit_notes: creditNotes.map((n) => serializeCreditNote(n, urls.get(n.id) ?? null)), meta: paginationMeta(q.page, q.per_page, totalCount) });
+    const fees = await creditNoteFees(ctx.db, organizationId, defaultTimezoneOf(res), creditNotes);
+    res.json({ credit_notes: creditNotes.map((n) => serializeCreditNote(n, urls.get(n.id) ?? null, fees)), meta: paginationMeta(q.page, q.per_page, totalCount) });
   });
 
   r.get('/credit_notes/:lago_id', async (req, res) => {
     const n = await getCreditNote(ctx.db, orgId(res), req.params.lago_id);
     if (!n) throw notFound('credit_note');
     const urls = await creditNoteFileUrls(ctx.db, n.organizationId, [n.id], publicBaseUrl(req));
-    res.json({ credit_note: serializeCreditNote(n, urls.get(n.id) ?? null) });
+    res.json({ credit_note: serializeCreditNote(n, urls.get(n.id) ?? null, await creditNoteFees(ctx.db, n.organizationId, defaultTimezoneOf(res), [n])) });
   });
 
   r.put('/credit_notes/:lago_id/void', async (req, res) => {
     const n = await voidCreditNote(ctx.db, orgId(res), req.params.lago_id);
     if (!n) throw notFound('credit_note');
     const urls = await creditNoteFileUrls(ctx.db, n.organizationId, [n.id], publicBaseUrl(req));
-    res.json({ credit_note: serializeCreditNote(n, urls.get(n.id) ?? null) });
+    res.json({ credit_note: serializeCreditNote(n, urls.get(n.id) ?? null, await creditNoteFees(ctx.db, n.organizationId, defaultTimezoneOf(res), [n])) });
   });
 
   return r;

@@ -24,32 +24,12 @@ import type { RouteContext } from '../context';
 import { notFound } from '../errors';
 import { iso, paginationMeta, parseBody, parseIsoInstant } from '../schemas/common';
 import { EventListQuery, FeeListQuery, ProjectedUsageQuery } from '../schemas/everyday';
-import { storedInvoice } from '../serializers/invoice';
-import { uninvoicedFee } from '../serializers/uninvoiced-fee';
+import { lagoFeesByRef } from '../serializers/fees-by-ref';
 import { computeCurrentUsage, type PlanCache } from '../services/current-usage';
 
 /** The fees, each serialized as on its invoice (or as a fee on no invoice), in the order of `refs`. */
 export async function serializeFees(ctx: RouteContext, organizationId: string, res: Response, refs: FeeRef[]) {
-  const invoices: InvoiceRecord[] = [];
-  for (const id of [...new Set(refs.map((r) => r.invoiceId).filter((i): i is string => i !== null))]) {
-    const inv = await getInvoice(ctx.db, organizationId, id);
-    if (inv) invoices.push(inv);
-  }
-  const uninvoiced = await getUninvoicedFeesByIds(ctx.db, organizationId, refs.filter((r) => r.invoiceId === null).map((r) => r.feeId));
-  const chargeIds = [...invoices.flatMap((i) => i.fees.map((f) => f.chargeId)), ...[...uninvoiced.values()].map((f) => f.chargeId)].filter((id): id is string => id !== null);
-  const [customers, subscriptions, metricIdByCharge] = await Promise.all([
-    getCustomersByIds(ctx.db, organizationId, invoices.map((i) => i.customerId)),
-    getSubscriptionsByIds(ctx.db, organizationId, invoices.map((i) => i.subscriptionId)),
-    metricIdsOfCharges(ctx.db, organizationId, chargeIds),
-  ]);
-  const subById = new Map(subscriptions.map((s) => [s.id, s]));
-  const byId = new Map<string, unknown>();
-  for (const inv of invoices) {
-    const body = storedInvoice(inv, customers.get(inv.customerId), inv.subscriptionId === null ? undefined : subById.get(inv.subscriptionId), metricIdByCharge, defaultTimezoneOf(res));
-    for (const fee of body.fees) if (fee.lago_id) byId.set(fee.lago_id, fee);
-  }
-  for (const fee of uninvoiced.values()) byId.set(fee.id, uninvoicedFee(fee, metricIdByCharge));
-  return refs.map((r) => byId.get(r.feeId)).filter((f) => f !== undefined);
+  return lagoFeesByRef(ctx.db, organizationId, defaultTimezoneOf(res), refs);
 }
 
 function serializeStoredEvent(e: Awaited<ReturnType<typeof listEventsPage>>['events'][number]) {

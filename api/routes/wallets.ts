@@ -106,7 +106,9 @@ export function walletRoutes(ctx: RouteContext): Router {
     const t = await getWalletTransaction(ctx.db, organizationId, req.params.lago_id);
     const wallet = t ? await getWallet(ctx.db, organizationId, t.walletId) : null;
     if (!t || !wallet) throw notFound('wallet_transaction');
-    res.json({ wallet_transaction: serializeWalletTransaction(t, wallet) });
+    // Lago 1.51's schema and the official client read the bare object; lago-api itself answers the envelope.
+    const body = serializeWalletTransaction(t, wallet);
+    res.json({ ...body, wallet_transaction: body });
   });
 
   return r;

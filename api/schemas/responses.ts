@@ -367,7 +367,7 @@ export const AlertObject = component(
     code: str,
     name: nstr,
     direction: z.enum(['increasing', 'decreasing']),
-    previous_value: decimal,
+    previous_value: z.number(),
     last_processed_at: ninstant,
     thresholds: z.array(AlertThreshold),
     created_at: instant,
@@ -674,18 +674,24 @@ const CreditNoteAppliedTaxObject = component(
   z.object({ lago_credit_note_id: nstr, lago_tax_id: nstr, tax_name: str, tax_code: str, tax_rate: z.number(), amount_cents: int, base_amount_cents: int }),
 );
 
+/** An issued credit note's applied tax (Lago's BaseAppliedTax fields: lago_id name-based, no description kept). */
+const IssuedCreditNoteAppliedTaxObject = component(
+  'IssuedCreditNoteAppliedTaxObject',
+  CreditNoteAppliedTaxObject.extend({ lago_id: str, lago_credit_note_id: str, tax_description: z.null(), amount_currency: currency, created_at: instant }),
+);
+
 export const CreditNoteObject = component(
   'CreditNoteObject',
   z.object({
-    lago_id: str, sequential_id: int, billing_entity_code: nstr, number: str, lago_invoice_id: str, invoice_number: str, issuing_date: date,
+    lago_id: str, sequential_id: int, billing_entity_code: str, number: str, lago_invoice_id: str, invoice_number: str, issuing_date: date,
     credit_status: z.enum(['available', 'consumed', 'voided']).nullable(), refund_status: z.enum(['pending', 'succeeded', 'failed']).nullable(),
     reason: z.enum(['duplicated_charge', 'product_unsatisfactory', 'order_change', 'order_cancellation', 'fraudulent_charge', 'other']), description: nstr,
     currency, total_amount_cents: int, taxes_amount_cents: int, precise_taxes_amount_cents: decimal, taxes_rate: z.number(),
     sub_total_excluding_taxes_amount_cents: int, balance_amount_cents: int, credit_amount_cents: int, refund_amount_cents: int, offset_amount_cents: int,
     coupons_adjustment_amount_cents: int, created_at: instant, updated_at: instant, voided_at: ninstant, self_billed: z.boolean(),
     file_url: nstr,
-    items: z.array(z.object({ lago_id: str, amount_cents: int, amount_currency: currency, lago_fee_id: str })),
-    applied_taxes: z.array(CreditNoteAppliedTaxObject),
+    items: z.array(z.object({ lago_id: str, amount_cents: int, amount_currency: currency, lago_fee_id: str, fee: FeeObject })),
+    applied_taxes: z.array(IssuedCreditNoteAppliedTaxObject),
   }),
 );
 
@@ -733,6 +739,8 @@ export const WalletObject = component(
     priority: int,
     rate_amount: decimal,
     credits_balance: decimal,
+    /** Lago 1.51's deprecated alias of credits_balance (still required by its schema). */
+    balance: decimal,
     balance_cents: int,
     consumed_credits: decimal,
     created_at: instant,
@@ -924,7 +932,9 @@ export const responses = {
   WalletListResponse: z.object({ wallets: z.array(WalletObject), meta: PaginationMeta }),
   WalletTransactionsResponse: z.object({ wallet_transactions: z.array(WalletTransactionObject) }),
   WalletTransactionListResponse: z.object({ wallet_transactions: z.array(WalletTransactionObject), meta: PaginationMeta }),
-  WalletTransactionResponse: z.object({ wallet_transaction: WalletTransactionObject }),
+  /** GET /wallet_transactions/:id: Lago 1.51's schema (and the official client) the bare object; lago-api answers
+   * `{wallet_transaction: …}`: both, so either reader works. */
+  WalletTransactionResponse: WalletTransactionObject.extend({ wallet_transaction: WalletTransactionObject }),
   // ---- customer portal and analytics (issue 13: api/portal/routes.ts, api/routes/analytics.ts) ----------------
   /** Lago getCustomerPortalUrl: a signed link, valid 1 hour. */
   CustomerPortalUrlResponse: z.object({ customer: z.object({ portal_url: z.string().regex(/^https?:\/\/[^#]+\/portal#v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/) }) }),
@@ -994,9 +1004,9 @@ export const responses = {
   CreditNoteListResponse: z.object({ credit_notes: z.array(CreditNoteObject), meta: PaginationMeta }),
   CreditNoteEstimateResponse: z.object({
     estimated_credit_note: z.object({
-      lago_invoice_id: str, invoice_number: str, currency, taxes_amount_cents: int, precise_taxes_amount_cents: decimal, taxes_rate: z.number(),
+      lago_invoice_id: str, invoice_number: str, currency, taxes_amount_cents: int, precise_taxes_amount_cents: z.number(), taxes_rate: z.number(),
       sub_total_excluding_taxes_amount_cents: int, max_creditable_amount_cents: int, max_refundable_amount_cents: int, max_offsettable_amount_cents: int,
-      coupons_adjustment_amount_cents: int, precise_coupons_adjustment_amount_cents: decimal,
+      coupons_adjustment_amount_cents: int, precise_coupons_adjustment_amount_cents: z.number(),
       items: z.array(z.object({ lago_fee_id: str, amount_cents: int })), applied_taxes: z.array(CreditNoteAppliedTaxObject),
     }),
   }),

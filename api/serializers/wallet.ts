@@ -41,6 +41,8 @@ export function serializeWallet(w: WalletRecord) {
     priority: w.priority,
     rate_amount: w.rateAmount,
     credits_balance: credits(w.balanceCents),
+    // Lago 1.51 still requires its deprecated `balance` (the balance in credits, credits_balance's old name).
+    balance: credits(w.balanceCents),
     balance_cents: w.balanceCents,
     consumed_credits: credits(w.consumedCents),
     created_at: w.createdAt,

@@ -20,6 +20,7 @@ import { planChangeViews } from '../../db/repositories/plan-changes';
 import { thresholdCrossingOf } from '../../db/repositories/subscription-webhooks';
 import { taxesOf } from '../../db/repositories/taxes';
 import { serializeCreditNote } from '../routes/credit-notes';
+import { creditNoteFees } from './credit-note-fees';
 import { serializeCustomer } from '../routes/customers';
 import { loadPlanTaxes, serializePlan } from '../routes/plans';
 import { serializeSubscription } from '../routes/subscriptions';
@@ -58,7 +59,7 @@ async function renderPayment(db: Knex, organizationId: string, paymentId: string
 async function renderCreditNote(db: Knex, organizationId: string, creditNoteId: string): Promise<Record<string, unknown>> {
   const note = await getCreditNote(db, organizationId, creditNoteId);
   if (!note) throw new Error(`credit note ${creditNoteId} not found`);
-  return serializeCreditNote(note);
+  return serializeCreditNote(note, null, await creditNoteFees(db, organizationId, await organizationDefaultTimezone(db, organizationId), [note]));
 }
 
 /** GET /subscriptions/:external_id's object with its plan and customer (Lago's SubscriptionWithCustomerObject). */
