@@ -21,6 +21,7 @@ import type { Period } from '../billing/types';
 import { finalizeLockedInvoice, lockSubscriptionForAdjustments, replaceDraftFees } from '../db/repositories/invoices';
 import {
   advanceFeeCovering,
+  advanceFeeCoveringBefore,
   billedTransactionIds,
   claimFeeInvoice,
   eventsInArrivalOrder,
@@ -135,7 +136,9 @@ export async function unusedAdvanceFeeCredit(
   input: { organizationId: string; subscriptionId: string; terminatedAt: string; reason: 'termination' | 'upgrade'; alreadyCreditedCents?: number },
 ): Promise<{ feeId: string; invoiceId: string; credit: UnusedFeeCredit } | null> {
   const ctx = await loadSubscriptionBillingContext(db, input.organizationId, input.subscriptionId);
-  const fee = await advanceFeeCovering(db, input.organizationId, input.subscriptionId, input.terminatedAt);
+  const fee = input.reason === 'upgrade'
+    ? await advanceFeeCoveringBefore(db, input.organizationId, input.subscriptionId, input.terminatedAt)
+    : await advanceFeeCovering(db, input.organizationId, input.subscriptionId, input.terminatedAt);
   if (!fee) return null;
   const paid = { amountCents: fee.amountCents, currency: fee.currency, feePeriod: fee.feePeriod, alreadyCreditedCents: input.alreadyCreditedCents ?? 0 };
   const credit = input.reason === 'upgrade' ? upgradeCreditCents(paid, input.terminatedAt, ctx.timezone) : terminationCreditCents(paid, input.terminatedAt, ctx.timezone);

@@ -5,7 +5,9 @@ import { advanceFeeCents, boundaryBilling, isEmptyPeriod } from '../billing/adva
 import type { InvoiceKind } from '../billing/invoice';
 import type { PeriodPair, ScheduleInput } from '../billing/period';
 import type { Period, Plan } from '../billing/types';
+import { changeBoundaryBilling } from '../billing/plan-change-advance';
 import { inAdvanceFeesAmountCents, subscriptionBillingTime } from '../db/repositories/pay-in-advance';
+import { planChangeEffectiveAt } from '../db/repositories/plan-changes';
 import type { SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 
 type Db = Knex | Knex.Transaction;
@@ -51,7 +53,12 @@ export async function boundaryRatingOptions(
     };
   }
   const schedule = await scheduleOf(db, ctx, plan);
-  const b = boundaryBilling({ plan, kind, usagePeriod: period, usageFullPeriod: fullPeriod, schedule });
+  // A plan change effective at period.end (billing/plan-change-advance.ts): the period that begins is the new plan's,
+  // so the old plan's fee is not billed again (the new plan's first advance fee: activities/plan-change-boundary.ts).
+  const change = kind === 'subscription' && !isEmptyPeriod(period) ? await planChangeEffectiveAt(db, ctx.organizationId, ctx.subscriptionId, period.end) : null;
+  const b = change && change.toPlanId !== change.fromPlanId
+    ? changeBoundaryBilling({ plan, kind: change.kind, usagePeriod: period, usageFullPeriod: fullPeriod, timezone: ctx.timezone })
+    : boundaryBilling({ plan, kind, usagePeriod: period, usageFullPeriod: fullPeriod, schedule });
   let earlier = 0;
   if (b.feePaidEarlierFor) earlier += advanceFeeCents(plan, b.feePaidEarlierFor, ctx.timezone, ctx.subscriptionAt);
   if (b.rateUsage && hasAdvanceCharges) earlier += await inAdvanceFeesAmountCents(db, ctx.organizationId, ctx.subscriptionId, period);

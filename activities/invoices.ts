@@ -62,6 +62,7 @@ import type { CreatePeriodInvoiceInput, InvoiceRef, PeriodInvoiceResult, Subscri
 import { enqueueWebhook } from '../db/repositories/webhooks';
 import { clockTimeOfSubscription } from '../db/repositories/test-clocks';
 import { planIdOfPeriod, subscriptionFeePeriodOf } from './plan-history';
+import { firstAdvanceFeesAtChange, withSubscriptionFeePlan } from './plan-change-boundary';
 
 // Error classification at the source (CONVENTIONS "Errors"), shared by every activity group:
 // - BillingError (invalid plan data, non-numeric event value, missing rows...) → non-retryable
@@ -153,7 +154,7 @@ export async function rateInvoiceDraft(
   const boundary = await boundaryRatingOptions(db, ctx, plan, kind === 'preview' ? 'subscription' : kind, period, fullPeriod);
   const usage = boundary.rateUsage ? await aggregatePeriodUsage(db, ctx, plan, period) : [];
   // FX hook: priced in the plan's currency, converted per line into the customer's (activities/fx.ts).
-  return convertForInvoice(db, ctx, plan, period, ratePeriod({
+  const rated = ratePeriod({
     // The start invoice of an advance plan (empty usage period) has no usage lines.
     plan: boundary.rateUsage ? plan : { ...plan, charges: [] },
     kind,
@@ -173,7 +174,12 @@ export async function rateInvoiceDraft(
     subscriptionAt,
     // Usage of this period already billed by progressive-billing invoices (db/repositories/thresholds.ts).
     alreadyBilledAmountCents: await progressiveBilledAmountCents(db, ctx.organizationId, ctx.subscriptionId, period),
-  }).draft);
+  }).draft;
+  // Plan changes (activities/plan-change-boundary.ts): at a change the new plan's first advance fee; every
+  // subscription fee keeps the plan it was billed under (fees.plan_id).
+  const withNextPlanFee = withExtraFees(rated, await firstAdvanceFeesAtChange(db, ctx, kind, period));
+  const attributed = withSubscriptionFeePlan(withNextPlanFee, await planIdOfPeriod(db, ctx, period));
+  return convertForInvoice(db, ctx, plan, period, attributed);
 }
 
 /** How many earlier finalized invoices of the subscription are re-rated for late events (about a year of monthly periods). */

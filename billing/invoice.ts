@@ -102,6 +102,8 @@ export interface Fee {
   prorationRatio: string | null;
   /** Only on `adjustment` fees. */
   adjusts?: FeeAdjustsRef;
+  /** Subscription fees of stored invoices: the id of the plan the fee was billed under (fees.plan_id). */
+  planId?: string;
 }
 
 export interface InvoiceDraft {

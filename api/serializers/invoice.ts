@@ -68,6 +68,8 @@ export interface LagoFeeInput extends FeeLine {
   addOn?: { id: string; code: string } | null;
   /** A fee on no invoice (api/serializers/uninvoiced-fee.ts): its own payment status, timestamps and event. */
   uninvoiced?: UninvoicedFeeFacts;
+  /** Subscription fees: the code of the plan the fee was billed under (fees.plan_id); absent/null → the invoice's planCode. */
+  planCode?: string | null;
 }
 
 /** What a fee on no invoice has of its own (an invoiced fee takes these from its invoice). */
@@ -187,7 +189,8 @@ function feeItem(f: LagoFeeInput, inv: LagoFeeContext) {
     case 'add_on':
       return { name: f.displayName, invoice_display_name: f.displayName, type: 'add_on', code: f.addOn?.code ?? '', lago_item_id: f.addOn?.id ?? null, item_type: 'AddOn' };
     default:
-      return subscriptionItem(f, inv, 'subscription', inv.planCode);
+      // The fee's own plan (a fee billed before an upgrade keeps the old plan's code), else the invoice's.
+      return subscriptionItem(f, inv, 'subscription', f.planCode ?? inv.planCode);
   }
 }
 

@@ -67,6 +67,8 @@ export interface FeeRecord {
   /** Add-on fees of one-off invoices: the add-on and the line's description. */
   addOnId: string | null;
   description: string | null;
+  /** Subscription fees: the code of the plan the fee was billed under (null: not recorded; the subscription's plan). */
+  planCode?: string | null;
 }
 
 export interface StoredFeeTaxes {
@@ -194,6 +196,8 @@ interface FeeRow {
   precise_coupons_amount_cents?: string;
   add_on_id?: string | null;
   description?: string | null;
+  /** Joined: the code of fees.plan_id (subscription fees), migration 20261201002500. */
+  plan_code?: string | null;
 }
 
 function iso(d: Date): string {
@@ -239,6 +243,7 @@ function feeFromRow(r: FeeRow): FeeRecord {
     preciseCouponsAmountCents: canonicalDecimal(r.precise_coupons_amount_cents ?? '0'),
     addOnId: r.add_on_id ?? null,
     description: r.description ?? null,
+    planCode: r.plan_code ?? null,
   };
 }
 
@@ -295,10 +300,12 @@ function selectInvoiceColumns(db: Db, q: Knex.QueryBuilder): Knex.QueryBuilder {
 async function loadFees(db: Db, organizationId: string, invoiceIds: string[]): Promise<Map<string, FeeRecord[]>> {
   const byInvoice = new Map<string, FeeRecord[]>();
   if (invoiceIds.length === 0) return byInvoice;
-  const rows: FeeRow[] = await db('fees')
-    .where('organization_id', organizationId)
-    .whereIn('invoice_id', invoiceIds)
-    .orderBy([{ column: 'invoice_id' }, { column: 'position' }]);
+  const rows: FeeRow[] = await db('fees as f')
+    .leftJoin('plans as fp', 'fp.id', 'f.plan_id')
+    .where('f.organization_id', organizationId)
+    .whereIn('f.invoice_id', invoiceIds)
+    .orderBy([{ column: 'f.invoice_id' }, { column: 'f.position' }])
+    .select('f.*', 'fp.code as plan_code');
   for (const r of rows) {
     const list = byInvoice.get(r.invoice_id) ?? [];
     list.push(feeFromRow(r));
@@ -513,6 +520,7 @@ function feeRow(organizationId: string, invoiceId: string, fee: Fee, position: n
     adjusts_period_start: fee.adjusts ? instant(fee.adjusts.period.start, 'fee.adjusts.period.start') : null,
     adjusts_period_end: fee.adjusts ? instant(fee.adjusts.period.end, 'fee.adjusts.period.end') : null,
     adjusts_fee_type: fee.adjusts ? fee.adjusts.feeKind : null,
+    plan_id: fee.planId !== undefined && UUID_RE.test(fee.planId) ? fee.planId : null,
     ...taxColumns(fee),
     ...couponColumns(fee),
   };

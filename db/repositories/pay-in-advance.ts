@@ -190,13 +190,38 @@ export async function advanceFeeCovering(
   subscriptionId: string,
   at: string,
 ): Promise<{ feeId: string; invoiceId: string; amountCents: number; currency: string; feePeriod: Period } | null> {
+  return subscriptionFeeCovering(db, organizationId, subscriptionId, at, '<=');
+}
+
+/**
+ * The advance fee an UPGRADE at `at` credits: the subscription fee covering `at` that started before it. The
+ * upgrade's own invoice carries the new plan's first fee starting at `at` (activities/plan-change-boundary.ts),
+ * which is never the one credited.
+ */
+export async function advanceFeeCoveringBefore(
+  db: Db,
+  organizationId: string,
+  subscriptionId: string,
+  at: string,
+): Promise<{ feeId: string; invoiceId: string; amountCents: number; currency: string; feePeriod: Period } | null> {
+  return subscriptionFeeCovering(db, organizationId, subscriptionId, at, '<');
+}
+
+async function subscriptionFeeCovering(
+  db: Db,
+  organizationId: string,
+  subscriptionId: string,
+  at: string,
+  startsAt: '<' | '<=',
+): Promise<{ feeId: string; invoiceId: string; amountCents: number; currency: string; feePeriod: Period } | null> {
   const row: { id: string; invoice_id: string; amount_cents: string; currency: string; from_datetime: Date; to_datetime: Date } | undefined = await db('fees as f')
     .join('invoices as i', 'i.id', 'f.invoice_id')
     .where({ 'f.organization_id': organizationId, 'i.subscription_id': subscriptionId, 'f.fee_type': 'subscription' })
     .whereNull('i.voided_at')
-    .where('f.from_datetime', '<=', new Date(at))
+    .where('f.from_datetime', startsAt, new Date(at))
     .where('f.to_datetime', '>', new Date(at))
-    .orderBy('f.to_datetime', 'desc')
+    // After an upgrade the old plan's fee and the new plan's first fee both end at the boundary: the later start pays now.
+    .orderBy([{ column: 'f.to_datetime', order: 'desc' }, { column: 'f.from_datetime', order: 'desc' }])
     .first('f.id', 'f.invoice_id', 'f.amount_cents', 'f.currency', 'f.from_datetime', 'f.to_datetime');
   if (!row) return null;
   return {

@@ -194,3 +194,18 @@ export async function activatePendingSubscription(db: Db, organizationId: string
     return n > 0;
   });
 }
+
+/** A plan change (upgrade or downgrade, pending or applied) effective exactly at `periodEnd`: the plan the next period is billed with. */
+export async function planChangeEffectiveAt(
+  db: Db,
+  organizationId: string,
+  subscriptionId: string,
+  periodEnd: string,
+): Promise<{ kind: PlanChangeKind; fromPlanId: string; toPlanId: string; effectiveAt: string } | null> {
+  const row: { kind: PlanChangeKind; from_plan_id: string; to_plan_id: string; effective_at: Date } | undefined = await db('subscription_plan_changes')
+    .where({ organization_id: organizationId, subscription_id: subscriptionId, effective_at: new Date(periodEnd) })
+    .whereIn('status', ['pending', 'applied'])
+    .orderBy('created_at', 'desc')
+    .first('kind', 'from_plan_id', 'to_plan_id', 'effective_at');
+  return row ? { kind: row.kind, fromPlanId: row.from_plan_id, toPlanId: row.to_plan_id, effectiveAt: row.effective_at.toISOString() } : null;
+}

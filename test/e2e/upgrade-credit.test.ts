@@ -6,7 +6,13 @@
 //   - credit note at the upgrade (the change day belongs to the new plan, so it is credited): 17 days (Jan 15..31) of
 //     31 → 10000 × 17 / 31 = 5483.87…, rounded DOWN (rounding point A1) → 5483, reason order_change, on the start
 //     invoice's subscription fee, issued 2026-01-15;
-// (The new plan's first fee, 17/31 × 20000 = 10968 in Lago, is not asserted here: see the report of term11.)
+//   - the upgrade invoice, Jan 15 (Lago groups the old subscription's closing invoice and the new one's first advance
+//     invoice into one, lago-api PR 1712): the old plan's in-arrears usage (none here: no charges, and its fee was
+//     paid in advance, so it is NOT billed again) + the new plan's first advance fee over [Jan 15, Feb 1):
+//     20000 × 17 / 31 = 10967.74… → 10968 (R1 half-up), labelled adv-pro; the 5483 credit note is consumed by it at
+//     finalization: total 10968 − 5483 = 5485. Total charged: 10000 + 5485 = 15485 (Lago's 100.00 + 109.68 − 54.83).
+//   - the Feb 1 invoice: the new plan's February fee in advance, 20000 over [Feb 1, Mar 1), labelled adv-pro.
+//   - every fee keeps the plan it was billed under: the Jan 1 fee stays adv-basic after the upgrade.
 import { startSystem, eventually, type System } from './harness';
 
 jest.setTimeout(600_000);
@@ -28,7 +34,7 @@ afterAll(async () => {
 const subscriptionFeeInvoices = async (externalCustomerId: string) =>
   ((await r('GET', `/invoices?external_customer_id=${externalCustomerId}`)).body.invoices as any[]).filter((i) => i.fees?.some((f: any) => f.item.type === 'subscription' && f.amount_cents > 0));
 
-it("upgrading a paid-in-advance plan mid-month credits the old plan's unused 17/31 (5483 of 10000) on the start invoice's fee", async () => {
+it("upgrading a paid-in-advance plan mid-month credits the old plan's unused 17/31 (5483 of 10000) on the start invoice's fee, bills the new plan's 17/31 (10968) once in advance on the upgrade invoice less that credit (5485), keeps each fee's own plan code, and bills February once at 20000", async () => {
   const clock = await r('POST', '/test_clocks', { test_clock: { name: 'upgrade', frozen_time: '2026-01-01T00:00:00.000Z' } });
   const clockId: string = clock.body.test_clock.lago_id;
   expect((await r('POST', '/customers', { customer: { external_id: 'up-cus', currency: 'EUR', timezone: 'UTC', billing_configuration: { invoice_grace_period: 0 } } })).status).toBe(200);
@@ -56,6 +62,32 @@ it("upgrading a paid-in-advance plan mid-month credits the old plan's unused 17/
   expect(notes).toHaveLength(1);
   expect(notes[0]).toMatchObject({ lago_invoice_id: start.lago_id, reason: 'order_change', issuing_date: '2026-01-15', total_amount_cents: 5483, credit_amount_cents: 5483, refund_amount_cents: 0 });
   expect(notes[0].items).toEqual([expect.objectContaining({ lago_fee_id: oldFee.lago_id, amount_cents: 5483 })]);
+
+
+  // Every invoice of the customer after the upgrade: amounts, each fee's plan code and dates.
+  const feeView = (inv: any) => inv.fees.filter((f: any) => f.amount_cents !== 0).map((f: any) => ({ type: f.item.type, code: f.item.code, amount_cents: f.amount_cents, from_date: f.from_date, to_date: f.to_date }));
+  const afterUpgrade = await eventually(async () => {
+    const invs = (await r('GET', '/invoices?external_customer_id=up-cus')).body.invoices as any[];
+    return invs.length === 2 && invs.every((i) => i.status === 'finalized') ? invs : undefined;
+  }, WAIT_MS, 'the finalized upgrade invoice');
+  const byIssuing = [...afterUpgrade].sort((a, b) => a.issuing_date.localeCompare(b.issuing_date));
+  expect(byIssuing.map((i) => [i.issuing_date, i.fees_amount_cents, i.credit_notes_amount_cents, i.total_amount_cents])).toEqual([
+    ['2026-01-01', 10000, 0, 10000],
+    ['2026-01-15', 10968, 5483, 5485],
+  ]);
+  expect(feeView(byIssuing[0])).toEqual([{ type: 'subscription', code: 'adv-basic', amount_cents: 10000, from_date: '2026-01-01T00:00:00.000Z', to_date: '2026-02-01T00:00:00.000Z' }]);
+  expect(feeView(byIssuing[1])).toEqual([{ type: 'subscription', code: 'adv-pro', amount_cents: 10968, from_date: '2026-01-15T00:00:00.000Z', to_date: '2026-02-01T00:00:00.000Z' }]);
+  expect(byIssuing.reduce((a, i) => a + i.total_amount_cents, 0)).toBe(15485);
+
+  // The new plan's next period is billed in advance at its start, once.
+  expect((await r('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: '2026-02-01T00:00:00.000Z' } })).status).toBe(200);
+  const withFebruary = await eventually(async () => {
+    const invs = (await r('GET', '/invoices?external_customer_id=up-cus')).body.invoices as any[];
+    return invs.length === 3 && invs.every((i) => i.status === 'finalized') ? invs : undefined;
+  }, WAIT_MS, 'the finalized February invoice');
+  const feb = withFebruary.find((i) => i.issuing_date === '2026-02-01');
+  expect(feb.total_amount_cents).toBe(20000);
+  expect(feeView(feb)).toEqual([{ type: 'subscription', code: 'adv-pro', amount_cents: 20000, from_date: '2026-02-01T00:00:00.000Z', to_date: '2026-03-01T00:00:00.000Z' }]);
 
   await r('DELETE', '/subscriptions/up-sub?on_termination_credit_note=skip');
 });

@@ -38,7 +38,7 @@ import { fakeUnusedFeeCreditActivities } from './unused-fee-credit-fakes';
 import { subscriptionStartUpdate } from '../../workflows/pending-start';
 
 /** Plan changes the recorder's fake applyPlanChange knows (patch plan-changes-v1). */
-const REC_PLAN_CHANGES = { 'chg-rec-up': { planCode: 'scale', interval: 'yearly' as const } };
+const REC_PLAN_CHANGES = { 'chg-rec-up': { planCode: 'scale', interval: 'yearly' as const }, 'chg-rec-adv-up': { planCode: 'pro', interval: 'monthly' as const } };
 
 const OUT = path.join(__dirname, 'histories');
 const HOUR_MS = 3_600_000;
@@ -381,7 +381,33 @@ async function terminationGroups(): Promise<void> {
   }
 }
 
-main().then(issue11Groups).then(terminationGroups).catch((err) => {
+async function planChangeAdvanceGroups(): Promise<void> {
+  // An upgrade of a pay-in-advance plan (adv11): run 1 = the start invoice, the upgrade's close (the invoice that
+  // carries the new plan's first advance fee: activities/plan-change-boundary.ts), the unused fee's credit, the
+  // plan applied, continue-as-new; run 2 = the new plan's first period (no start invoice), waiting on its timer.
+  if (wanted('subscription-advance-upgrade')) {
+    const advanceAt = new Date(Math.floor((Date.now() - 10 * 24 * HOUR_MS) / HOUR_MS) * HOUR_MS).toISOString();
+    await withServer(async (env, save) => {
+      const handle = await env.client.workflow.start(subscriptionWorkflow, {
+        workflowId: subscriptionWorkflowId('sub-rec-adv-upgrade'),
+        taskQueue: SUBSCRIPTION_TASK_QUEUE,
+        args: [subscriptionState({ subscriptionId: 'sub-rec-adv-upgrade', schedule: { subscriptionAt: advanceAt, interval: 'monthly', billingTime: 'anniversary', timezone: 'UTC' } })],
+      });
+      await eventually(async () => ((await handle.fetchHistory()).events ?? []).some((e) => e.timerStartedEventAttributes), 'the run waits on its timer');
+      const now = await env.currentTimeMs();
+      await handle.executeUpdate(planChangeUpdate, { args: [{ changeId: 'chg-rec-adv-up', kind: 'upgrade', planCode: 'pro', effectiveAt: new Date(now - HOUR_MS).toISOString() }] });
+      await eventually(async () => (await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).describe()).status.name === 'CONTINUED_AS_NEW', 'continued as new');
+      const second = env.client.workflow.getHandle(handle.workflowId);
+      await eventually(async () => ((await second.fetchHistory()).events ?? []).some((e) => e.timerStartedEventAttributes), 'the new plan\'s run waits on its timer');
+      const secondRunId = (await second.describe()).runId;
+      await save('subscription-advance-upgrade-run1', handle.workflowId, handle.firstExecutionRunId);
+      await save('subscription-advance-upgrade-run2', handle.workflowId, secondRunId);
+      await second.terminate('recorded');
+    }, { advance: { subscriptionAt: advanceAt, payInAdvance: true } });
+  }
+}
+
+main().then(issue11Groups).then(terminationGroups).then(planChangeAdvanceGroups).catch((err) => {
   console.error(err);
   process.exit(1);
 });
