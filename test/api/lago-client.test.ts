@@ -64,6 +64,19 @@ const KNOWN_DIVERGENCES: Record<string, string> = {
   'creditNotes.findCreditNote': 'same',
   'creditNotes.voidCreditNote': 'same',
   'creditNotes.downloadCreditNote': 'same',
+  // ops13a (issue 13): the same serializers as the entries above.
+  'payments.findAllPayments': 'a manual payment has no provider: payment_provider_code/type and provider_customer_id are null',
+  'payments.findPayment': "same, and answered as {payment: …} where Lago 1.51's schema documents the bare PaymentObject",
+  'customers.findAllCustomerPayments': 'same as payments.findAllPayments',
+  'paymentReceipts.findAllPaymentReceipts': 'the receipt of a manual payment nests it: null provider fields',
+  'paymentReceipts.findPaymentReceipt': 'same',
+  'paymentRequests.findPaymentRequest': "answered as {payment_request: …} where Lago 1.51's schema documents the bare PaymentRequestObject",
+  'customers.createCustomerWallet': 'same as wallets.createWallet',
+  'customers.findAllCustomerWallets': 'same as wallets.createWallet',
+  'customers.findCustomerWallet': 'same as wallets.createWallet',
+  'customers.updateCustomerWallet': 'same as wallets.createWallet',
+  'customers.destroyCustomerWallet': 'same as wallets.createWallet',
+  'customers.findAllCustomerCreditNotes': 'same as creditNotes.findAllCreditNotes',
 };
 
 const problems: string[] = [];
