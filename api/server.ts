@@ -58,6 +58,7 @@ import { PlanCache } from './services/current-usage';
 import { insertEventsWithRollups, RollupSpecCache } from '../db/repositories/rollups';
 import { portalRoutes, portalUrlRoutes } from './portal/routes';
 import { analyticsRoutes } from './routes/analytics';
+import { customerMoneyRoutes } from './routes/customer-money'; // ops13a (issue 13)
 import type pino from 'pino';
 import { appLogger, createRootLogger } from '../config/logger';
 import { httpRequestLogger } from './operations/request-log';
@@ -216,6 +217,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(planChargeRoutes(ctx)); // issue 13: /plans/:code/charges[/:charge_code[/filters[/:filter_id]]]
   v1.use(everydayReadRoutes(ctx, { plans }));
   v1.use(feeUpdateRoutes(ctx)); // issue 13: PUT /fees/:lago_id (payment_status of fees on no invoice)
+  v1.use(customerMoneyRoutes(ctx, deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey }))))); // issue 13 (ops13a): /customers/:id/{invoices,credit_notes,applied_coupons,payments,payment_requests,wallets}, /payments, /payment_receipts, /payment_requests, DELETE /fees/:id
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

@@ -53,7 +53,7 @@ export function serializeCoupon(c: CouponRecord) {
 }
 
 /** Lago's CreditObject for what an applied coupon took from an invoice (before taxes: coupons apply to fees). */
-function serializeCouponCredit(c: AppliedCouponCredit) {
+export function serializeCouponCredit(c: AppliedCouponCredit) {
   return {
     lago_id: c.id,
     amount_cents: c.amountCents,

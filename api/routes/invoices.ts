@@ -1,4 +1,6 @@
+import type { Request, Response } from 'express';
 import { Router } from 'express';
+import type { z } from 'zod';
 import { getCustomersByIds } from '../../db/repositories/customers';
 import { getInvoice, listInvoices, type InvoiceRecord } from '../../db/repositories/invoices';
 import { metricIdsOfCharges } from '../../db/repositories/plans';
@@ -24,32 +26,8 @@ export function invoiceRoutes(ctx: RouteContext): Router {
   // Lago's list items are InvoiceObject; the fees and subscriptions are included as well (extra fields are
   // allowed by the schema) so a client needs no second call per invoice.
   r.get('/invoices', async (req, res) => {
-    const organizationId = orgId(res);
     const q = parseBody(InvoiceListQuery, req.query);
-    const { invoices, totalCount } = await listInvoices(ctx.db, organizationId, {
-      externalCustomerId: q.external_customer_id,
-      externalSubscriptionId: q.external_subscription_id,
-      status: q.status,
-      page: q.page,
-      perPage: q.per_page,
-    });
-    const [customers, subscriptions, metricIdByCharge, extras] = await Promise.all([
-      getCustomersByIds(ctx.db, organizationId, invoices.map((i) => i.customerId)),
-      getSubscriptionsByIds(ctx.db, organizationId, invoices.map((i) => i.subscriptionId)),
-      metricIdsByCharge(organizationId, invoices),
-      loadStoredInvoiceExtras(ctx.db, organizationId, invoices.map((i) => i.id), publicBaseUrl(req)), // FX + file_url
-    ]);
-    const subById = new Map(subscriptions.map((s) => [s.id, s]));
-    const payment = await invoicePaymentFields(ctx.db, organizationId, invoices.map((i) => i.id));
-    res.json({
-      invoices: invoices.map((i) =>
-        withPaymentFields(
-          storedInvoice(i, customers.get(i.customerId), (i.subscriptionId === null ? undefined : subById.get(i.subscriptionId)), metricIdByCharge, defaultTimezoneOf(res), extras.get(i.id)),
-          payment.get(i.id),
-        ),
-      ),
-      meta: paginationMeta(q.page, q.per_page, totalCount),
-    });
+    await sendInvoiceList(ctx, req, res, q);
   });
 
   r.get('/invoices/:lago_id', async (req, res) => {
@@ -72,4 +50,48 @@ export function invoiceRoutes(ctx: RouteContext): Router {
   });
 
   return r;
+}
+
+/**
+ * One page of invoices with Lago's filters (GET /invoices, and GET /customers/:external_customer_id/invoices with
+ * the customer fixed): InvoiceObject items with their fees, subscriptions and payment fields.
+ */
+export async function sendInvoiceList(ctx: RouteContext, req: Request, res: Response, q: z.output<typeof InvoiceListQuery>): Promise<void> {
+  const organizationId = orgId(res);
+  const { invoices, totalCount } = await listInvoices(ctx.db, organizationId, {
+    externalCustomerId: q.external_customer_id,
+    externalSubscriptionId: q.external_subscription_id,
+    status: q.status,
+    paymentStatus: q.payment_status,
+    paymentOverdue: q.payment_overdue,
+    invoiceType: q.invoice_type,
+    currency: q.currency,
+    issuingDateFrom: q.issuing_date_from,
+    issuingDateTo: q.issuing_date_to,
+    amountFrom: q.amount_from,
+    amountTo: q.amount_to,
+    searchTerm: q.search_term,
+    page: q.page,
+    perPage: q.per_page,
+  });
+  res.json({ invoices: await serializeInvoiceRecords(ctx, req, res, invoices), meta: paginationMeta(q.page, q.per_page, totalCount) });
+}
+
+/** Invoice records as GET /invoices answers them (InvoiceObject with fees, subscriptions and payment fields). */
+export async function serializeInvoiceRecords(ctx: RouteContext, req: Request, res: Response, invoices: InvoiceRecord[]) {
+  const organizationId = orgId(res);
+  const [customers, subscriptions, metricIdByCharge, extras] = await Promise.all([
+    getCustomersByIds(ctx.db, organizationId, invoices.map((i) => i.customerId)),
+    getSubscriptionsByIds(ctx.db, organizationId, invoices.map((i) => i.subscriptionId)),
+    metricIdsOfCharges(ctx.db, organizationId, invoices.flatMap((i) => i.fees.map((f) => f.chargeId)).filter((id): id is string => id !== null)),
+    loadStoredInvoiceExtras(ctx.db, organizationId, invoices.map((i) => i.id), publicBaseUrl(req)), // FX + file_url
+  ]);
+  const subById = new Map(subscriptions.map((s) => [s.id, s]));
+  const payment = await invoicePaymentFields(ctx.db, organizationId, invoices.map((i) => i.id));
+  return invoices.map((i) =>
+    withPaymentFields(
+      storedInvoice(i, customers.get(i.customerId), (i.subscriptionId === null ? undefined : subById.get(i.subscriptionId)), metricIdByCharge, defaultTimezoneOf(res), extras.get(i.id)),
+      payment.get(i.id),
+    ),
+  );
 }

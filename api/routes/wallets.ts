@@ -22,7 +22,7 @@ import { assertWallet, createTransactions, createWallet, readWallet, terminate, 
  * period (the invoice is already finalized) — as POST /invoices does for one-off invoices. A start that fails is
  * logged: the invoice stays payable by POST /payments, whose payment credits the wallet all the same.
  */
-async function startTopUpInvoiceWorkflows(ctx: RouteContext, organizationId: string, invoiceIds: string[]): Promise<void> {
+export async function startTopUpInvoiceWorkflows(ctx: RouteContext, organizationId: string, invoiceIds: string[]): Promise<void> {
   for (const invoiceId of invoiceIds) {
     try {
       await ctx.temporal.workflow.start('invoiceWorkflow', {
@@ -36,6 +36,18 @@ async function startTopUpInvoiceWorkflows(ctx: RouteContext, organizationId: str
   }
 }
 
+/** After POST /wallets (and POST /customers/:id/wallets): top-up invoices collected, subscription workflows told. */
+export async function afterWalletCreated(ctx: RouteContext, organizationId: string, customerId: string, topUpInvoiceIds: string[]): Promise<void> {
+  await startTopUpInvoiceWorkflows(ctx, organizationId, topUpInvoiceIds);
+  for (const id of await listSubscriptionIdsOfCustomer(ctx.db, organizationId, customerId)) {
+    try {
+      await ctx.temporal.workflow.getHandle(subscriptionWorkflowId(id)).signal(billingRulesChangedSignal);
+    } catch (err) {
+      ctx.logger.warn('could not tell a subscription workflow about a new wallet; its ongoing balance is confirmed on reads', { subscriptionId: id, error: (err as Error)?.message });
+    }
+  }
+}
+
 export function walletRoutes(ctx: RouteContext): Router {
   const r = Router();
 
@@ -43,14 +55,7 @@ export function walletRoutes(ctx: RouteContext): Router {
     const body = parseBody(WalletCreateBody, req.body).wallet;
     const organizationId = orgId(res);
     const { wallet, topUpInvoiceIds } = await createWallet(ctx.db, organizationId, body, new Date());
-    await startTopUpInvoiceWorkflows(ctx, organizationId, topUpInvoiceIds);
-    for (const id of await listSubscriptionIdsOfCustomer(ctx.db, organizationId, wallet.customerId)) {
-      try {
-        await ctx.temporal.workflow.getHandle(subscriptionWorkflowId(id)).signal(billingRulesChangedSignal);
-      } catch (err) {
-        ctx.logger.warn('could not tell a subscription workflow about a new wallet; its ongoing balance is confirmed on reads', { subscriptionId: id, error: (err as Error)?.message });
-      }
-    }
+    await afterWalletCreated(ctx, organizationId, wallet.customerId, topUpInvoiceIds);
     res.status(200).json({ wallet: serializeWallet(wallet) });
   });
 

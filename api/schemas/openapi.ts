@@ -27,6 +27,7 @@ import { TestClockAdvanceBody, TestClockCreateBody } from './test-clocks';
 import { walletOpenApiPaths, walletOpenApiSchemas } from './openapi-wallets';
 import { portalOpenApiPaths } from './openapi-portal';
 import { addEverydayOpenApi } from './openapi-everyday';
+import { addCustomerMoneyOpenApi } from './openapi-customer-money'; // ops13a (issue 13)
 import { errorAnswers, idempotencyKeyHeader, okResponse, pathParameters, queryParameters, schemaOf } from './openapi-helpers';
 
 const ErrorBody = z.object({
@@ -366,5 +367,6 @@ export function openApiDocument(): Record<string, unknown> {
     },
   };
   addEverydayOpenApi(cached as Parameters<typeof addEverydayOpenApi>[0]);
+  addCustomerMoneyOpenApi(cached as Parameters<typeof addCustomerMoneyOpenApi>[0]); // ops13a (issue 13)
   return cached;
 }

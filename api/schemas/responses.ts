@@ -1029,3 +1029,29 @@ export function responseComponents(): Record<string, Record<string, unknown>> {
   }
   return out.schemas;
 }
+
+// ---- Lago's customer-and-money operations (issue 13, ops13a: api/routes/customer-money.ts) -------------------
+// Registered after `responses` so they reuse its objects (the payment is POST /payments' PaymentObject).
+const PaymentObject = responses.PaymentResponse.shape.payment;
+const PaymentReceiptObject = z.object({ lago_id: str, number: z.string().regex(/^[A-Z0-9]+-RCPT-\d{6,}$/), created_at: instant, payment: PaymentObject });
+const PaymentRequestObject = z.object({
+  lago_id: str,
+  email: str,
+  amount_cents: int,
+  amount_currency: currency,
+  payment_status: z.enum(['pending', 'succeeded', 'failed']),
+  created_at: instant,
+  customer: CustomerObject,
+  invoices: z.array(InvoiceObject),
+});
+export const customerMoneyResponses = {
+  PaymentListResponse: z.object({ payments: z.array(PaymentObject), meta: PaginationMeta }),
+  PaymentReceiptResponse: z.object({ payment_receipt: PaymentReceiptObject }),
+  PaymentReceiptListResponse: z.object({ payment_receipts: z.array(PaymentReceiptObject), meta: PaginationMeta }),
+  PaymentRequestResponse: z.object({ payment_request: PaymentRequestObject }),
+  PaymentRequestListResponse: z.object({ payment_requests: z.array(PaymentRequestObject), meta: PaginationMeta }),
+  WalletTransactionPaymentUrlResponse: z.object({
+    wallet_transaction_payment_details: z.object({ lago_customer_id: str, lago_wallet_transaction_id: str, external_customer_id: str, payment_provider: z.literal('stripe'), payment_url: z.string() }),
+  }),
+} as const;
+for (const [id, schema] of Object.entries(customerMoneyResponses)) component(id, schema);

@@ -36,6 +36,7 @@ import * as topUpInvoices from './20261201001801_top_up_invoices';
 import * as planOverrides from './20261201002200_plan_overrides';
 import * as subscriptionTerminationOptions from './20261201002300_subscription_termination_options';
 import * as feePlan from './20261201002500_fee_plan';
+import * as customerMoney from './20261201002900_customer_money'; // ops13a (issue 13)
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -76,6 +77,7 @@ export const migrations: Record<string, Migration> = {
   '20261201002000_events_set_based_dedup': eventsSetBasedDedup,
   '20261201002300_subscription_termination_options': subscriptionTerminationOptions,
   '20261201002500_fee_plan': feePlan,
+  '20261201002900_customer_money': customerMoney, // ops13a (issue 13)
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

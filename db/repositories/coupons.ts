@@ -313,6 +313,8 @@ export async function applyCoupon(db: Knex, organizationId: string, input: Apply
 export interface AppliedCouponFilter {
   customerId?: string;
   status?: 'active' | 'terminated';
+  /** Lago's coupon_code[] (GET /customers/:id/applied_coupons). */
+  couponCodes?: string[];
   page: number;
   perPage: number;
 }
@@ -322,12 +324,14 @@ export async function listAppliedCoupons(db: Db, organizationId: string, f: Appl
     const q = db('applied_coupons').where({ organization_id: organizationId });
     if (f.customerId) q.where('customer_id', f.customerId);
     if (f.status) q.where('status', f.status);
+    if (f.couponCodes?.length) q.whereIn('coupon_id', db('coupons').where({ organization_id: organizationId }).whereIn('code', f.couponCodes).select('id'));
     return q;
   };
   const [{ count }] = await base().count({ count: '*' });
   const q = appliedQuery(db, organizationId);
   if (f.customerId) q.where('ac.customer_id', f.customerId);
   if (f.status) q.where('ac.status', f.status);
+  if (f.couponCodes?.length) q.whereIn('cp.code', f.couponCodes);
   const rows = await q.orderBy([{ column: 'ac.created_at', order: 'desc' }, { column: 'ac.id', order: 'desc' }]).limit(f.perPage).offset((f.page - 1) * f.perPage);
   return { appliedCoupons: rows.map(toApplied), totalCount: Number(count) };
 }

@@ -126,6 +126,19 @@ export interface ListInvoicesFilter {
   externalCustomerId?: string;
   externalSubscriptionId?: string;
   status?: string;
+  // Lago's further list filters (issue 13: GET /customers/:id/invoices and GET /invoices).
+  paymentStatus?: string;
+  paymentOverdue?: boolean;
+  invoiceType?: string;
+  currency?: string;
+  /** Inclusive, YYYY-MM-DD. */
+  issuingDateFrom?: string;
+  issuingDateTo?: string;
+  /** Inclusive bounds on total_amount_cents. */
+  amountFrom?: number;
+  amountTo?: number;
+  /** Case-insensitive part of the number, the lago_id or the customer's external id / name / email. */
+  searchTerm?: string;
   /** 1-based. */
   page: number;
   perPage: number;
@@ -340,6 +353,7 @@ export async function listInvoices(
     if (filter.externalCustomerId !== undefined) q.where('c.external_id', filter.externalCustomerId);
     if (filter.externalSubscriptionId !== undefined) q.where('s.external_id', filter.externalSubscriptionId);
     if (filter.status !== undefined) q.where('i.status', filter.status);
+    applyLagoInvoiceFilters(q, filter);
     return q;
   };
   const countRow = (await filtered().count<{ count: string | number }[]>({ count: '*' }).first()) as
@@ -352,6 +366,21 @@ export async function listInvoices(
     .offset((page - 1) * perPage);
   const fees = await loadFees(db, organizationId, rows.map((r) => r.id));
   return { invoices: rows.map((r) => invoiceFromRow(r, fees.get(r.id) ?? [])), totalCount };
+}
+
+function applyLagoInvoiceFilters(q: Knex.QueryBuilder, f: ListInvoicesFilter): void {
+  if (f.paymentStatus !== undefined) q.where('i.payment_status', f.paymentStatus);
+  if (f.paymentOverdue !== undefined) q.where('i.payment_overdue', f.paymentOverdue);
+  if (f.invoiceType !== undefined) q.where('i.invoice_type', f.invoiceType);
+  if (f.currency !== undefined) q.where('i.currency', f.currency);
+  if (f.issuingDateFrom !== undefined) q.where('i.issuing_date', '>=', f.issuingDateFrom);
+  if (f.issuingDateTo !== undefined) q.where('i.issuing_date', '<=', f.issuingDateTo);
+  if (f.amountFrom !== undefined) q.where('i.total_amount_cents', '>=', f.amountFrom);
+  if (f.amountTo !== undefined) q.where('i.total_amount_cents', '<=', f.amountTo);
+  if (f.searchTerm !== undefined && f.searchTerm !== '') {
+    const like = `%${f.searchTerm.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+    q.where((w) => w.whereILike('i.number', like).orWhereRaw('i.id::text ilike ?', [like]).orWhereILike('c.external_id', like).orWhereILike('c.name', like).orWhereILike('c.email', like));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ function scoped(db: Db, organizationId: string) {
 
 /** The organization's fees on no invoice (neither their own nor a regrouping one). */
 export function uninvoicedFeesQuery(db: Db, organizationId: string) {
-  return scoped(db, organizationId).whereNull('p.invoice_id').whereNull('p.regrouped_invoice_id');
+  return scoped(db, organizationId).whereNull('p.invoice_id').whereNull('p.regrouped_invoice_id').whereNull('p.deleted_at'); // deleted: DELETE /fees/:id
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -119,6 +119,7 @@ export async function feeStanding(db: Db, organizationId: string, feeId: string)
   if (await db('fees').where({ organization_id: organizationId, id: feeId }).first('id')) return 'invoiced';
   const row: { invoice_id: string | null; regrouped_invoice_id: string | null } | undefined = await db('pay_in_advance_fees')
     .where({ organization_id: organizationId, id: feeId })
+    .whereNull('deleted_at') // a deleted fee names nothing (DELETE /fees/:id)
     .first('invoice_id', 'regrouped_invoice_id');
   if (!row) return 'not_found';
   return row.invoice_id !== null || row.regrouped_invoice_id !== null ? 'invoiced' : 'uninvoiced';
@@ -143,6 +144,7 @@ export async function setFeePaymentStatus(db: Knex, organizationId: string, feeI
     if (invoiced) throw new BillingError('invoiced_fee', `Fee ${feeId} is on an invoice: its payment status is the invoice's`, 'payment_status');
     const row: { id: string; invoice_id: string | null; regrouped_invoice_id: string | null; payment_status: string } | undefined = await trx('pay_in_advance_fees')
       .where({ organization_id: organizationId, id: feeId })
+      .whereNull('deleted_at') // a deleted fee names nothing (DELETE /fees/:id)
       .forUpdate()
       .first('id', 'invoice_id', 'regrouped_invoice_id', 'payment_status');
     if (!row) return { outcome: 'not_found' } as const;

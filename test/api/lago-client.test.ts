@@ -55,6 +55,19 @@ const KNOWN_DIVERGENCES: Record<string, string> = {
   'wallets.findWallet': "credits_ongoing_balance negative once usage exceeds the credits (Lago's pattern: unsigned; lago-api accepts negative ongoing balances since PR 1925, and its description defines it as credits_balance − credits_ongoing_usage_balance)",
   'wallets.updateWallet': 'same',
   'wallets.destroyWallet': 'same',
+  // ops13a (issue 13): the same serializers as the entries above.
+  'payments.findAllPayments': 'a manual payment has no provider: payment_provider_code/type and provider_customer_id are null',
+  'payments.findPayment': "same, and answered as {payment: …} where Lago 1.51's schema documents the bare PaymentObject",
+  'customers.findAllCustomerPayments': 'same as payments.findAllPayments',
+  'paymentReceipts.findAllPaymentReceipts': 'the receipt of a manual payment nests it: null provider fields',
+  'paymentReceipts.findPaymentReceipt': 'same',
+  'paymentRequests.findPaymentRequest': "answered as {payment_request: …} where Lago 1.51's schema documents the bare PaymentRequestObject",
+  'customers.createCustomerWallet': 'same as wallets.createWallet',
+  'customers.findAllCustomerWallets': 'same as wallets.createWallet',
+  'customers.findCustomerWallet': 'same as wallets.createWallet',
+  'customers.updateCustomerWallet': 'same as wallets.createWallet',
+  'customers.destroyCustomerWallet': 'same as wallets.createWallet',
+  'customers.findAllCustomerCreditNotes': 'same as creditNotes.findAllCreditNotes',
 };
 
 const problems: string[] = [];
@@ -319,6 +332,37 @@ test("every method of Meterline's groups, called for real, answers what Lago 1.5
   await call('analytics.findAllInvoicedUsages', () => lago.analytics.findAllInvoicedUsages({ currency: 'USD' }));
   await call('analytics.findAllMrrs', () => lago.analytics.findAllMrrs({ currency: 'USD' }));
   await call('analytics.findAllOverdueBalances', () => lago.analytics.findAllOverdueBalances({ currency: 'USD' }));
+
+  // Customer-and-money operations (issue 13, ops13a): the customer's lists, payments and receipts, a payment request
+  // of the overdue invoice, a wallet by its code, a fee on no invoice deleted.
+  await call('customers.findAllCustomerInvoices', () => lago.customers.findAllCustomerInvoices(`cust_${S}`, { page: 1, per_page: 5, payment_status: 'pending' }));
+  await call('customers.findAllCustomerCreditNotes', () => lago.customers.findAllCustomerCreditNotes(`cust_${S}`, { page: 1, per_page: 5 }));
+  await call('customers.findAllCustomerAppliedCoupons', () => lago.customers.findAllCustomerAppliedCoupons(`grace_${S}`, { page: 1, per_page: 5 }));
+  const payments = await call('payments.findAllPayments', () => lago.payments.findAllPayments({ external_customer_id: `cust_${S}`, page: 1, per_page: 5 }));
+  await call('payments.findPayment', () => lago.payments.findPayment(payments.payments[0].lago_id));
+  await call('customers.findAllCustomerPayments', () => lago.customers.findAllCustomerPayments(`cust_${S}`, { page: 1, per_page: 5 }));
+  const receipts = await call('paymentReceipts.findAllPaymentReceipts', () => lago.paymentReceipts.findAllPaymentReceipts({ invoice_id: finalized.lago_id }));
+  await call('paymentReceipts.findPaymentReceipt', () => lago.paymentReceipts.findPaymentReceipt(receipts.payment_receipts[0].lago_id));
+  await sys.database.db('invoices').where({ id: finalized.lago_id }).update({ payment_overdue: true }); // as the overdue check marks it
+  const paymentRequest = await call('paymentRequests.createPaymentRequest', () =>
+    lago.paymentRequests.createPaymentRequest({ payment_request: { external_customer_id: `cust_${S}`, email: 'ada@example.com', lago_invoice_ids: [finalized.lago_id] } }),
+  );
+  await call('paymentRequests.findAllPaymentRequests', () => lago.paymentRequests.findAllPaymentRequests({ external_customer_id: `cust_${S}`, page: 1, per_page: 5 }));
+  await call('paymentRequests.findPaymentRequest', () => lago.paymentRequests.findPaymentRequest(paymentRequest.payment_request.lago_id));
+  await call('customers.findAllCustomerPaymentRequests', () => lago.customers.findAllCustomerPaymentRequests(`cust_${S}`, { page: 1, per_page: 5 }));
+  await call('customers.createCustomerWallet', () => lago.customers.createCustomerWallet(`cust_${S}`, { wallet: { external_customer_id: `cust_${S}`, name: 'By code', code: `bycode_${S}`, rate_amount: '1', currency: 'USD', granted_credits: '3' } }));
+  await call('customers.findAllCustomerWallets', () => lago.customers.findAllCustomerWallets(`cust_${S}`, { page: 1, per_page: 5 }));
+  await call('customers.findCustomerWallet', () => lago.customers.findCustomerWallet(`cust_${S}`, `bycode_${S}`));
+  await call('customers.updateCustomerWallet', () => lago.customers.updateCustomerWallet(`cust_${S}`, `bycode_${S}`, { wallet: { name: 'By code, renamed' } }));
+  const byCode = (await lago.customers.findCustomerWallet(`cust_${S}`, `bycode_${S}`)).data.wallet.lago_id;
+  const purchase = await call('walletTransactions.createWalletTransaction (purchase)', () =>
+    lago.walletTransactions.createWalletTransaction({ wallet_transaction: { wallet_id: byCode, paid_credits: '2', invoice_requires_successful_payment: true } }),
+  );
+  // No payment provider is connected: Lago's documented 422.
+  await call('walletTransactions.walletTransactionPaymentUrl', () => lago.walletTransactions.walletTransactionPaymentUrl(purchase.wallet_transactions[0].lago_id), false);
+  await call('customers.destroyCustomerWallet', () => lago.customers.destroyCustomerWallet(`cust_${S}`, `bycode_${S}`));
+  await call('fees.deleteFee', () => lago.fees.deleteFee(instantFee));
+  await call('fees.deleteFee (invoiced)', () => lago.fees.deleteFee(fees.fees[0].lago_id), false);
 
   // Organization, then the deletions (through the subscription workflows)
   await call('organizations.updateOrganization', () => lago.organizations.updateOrganization({ organization: { timezone: 'UTC', net_payment_term: 0 } }));

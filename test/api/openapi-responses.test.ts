@@ -473,6 +473,28 @@ test('real answers of every route conform to the documented 200 schema', async (
   const final = await call('PUT', `/invoices/${draft.lago_id}/finalize`, {}, payApi.url + '/api/v1');
   expect(final.invoice.status).toBe('finalized');
 
+  // ---- customer-and-money operations (issue 13, ops13a), before Stripe is connected ------------------------
+  await call('GET', `/customers/cust_${s}/invoices?payment_status=pending&amount_from=1&issuing_date_from=2020-01-01&search_term=cust`);
+  await call('GET', `/customers/cust_${s}/credit_notes?per_page=5`);
+  await call('GET', `/customers/cust_${s}/applied_coupons?status=active&coupon_code[]=none`);
+  expect((await call('GET', `/payments?external_customer_id=cust_${s}&invoice_id=${finalized.lago_id}`)).payments.map((p: any) => p.lago_id)).toEqual([paid.payment.lago_id]);
+  await call('GET', `/customers/cust_${s}/payments`);
+  await call('GET', `/payments/${paid.payment.lago_id}`);
+  const receipts = await call('GET', `/payment_receipts?invoice_id=${finalized.lago_id}`);
+  expect(receipts.payment_receipts.map((r: any) => r.payment.lago_id)).toEqual([paid.payment.lago_id]);
+  await call('GET', `/payment_receipts/${receipts.payment_receipts[0].lago_id}`);
+  await sys.database.db('invoices').where({ id: finalized.lago_id }).update({ payment_overdue: true }); // as the overdue check marks it
+  const requested = await call('POST', '/payment_requests', { payment_request: { external_customer_id: `cust_${s}`, email: 'billing@example.com', lago_invoice_ids: [finalized.lago_id] } });
+  expect(requested.payment_request.invoices.map((i: any) => i.lago_id)).toEqual([finalized.lago_id]);
+  await call('GET', `/payment_requests?external_customer_id=cust_${s}&payment_status=pending`);
+  await call('GET', `/payment_requests/${requested.payment_request.lago_id}`);
+  await call('GET', `/customers/cust_${s}/payment_requests?currency=USD`);
+  await call('POST', `/customers/cust_${s}/wallets`, { wallet: { name: 'By code', code: `bycode_${s}`, rate_amount: '1', currency: 'USD', granted_credits: '1' } });
+  await call('GET', `/customers/cust_${s}/wallets?per_page=5`);
+  await call('GET', `/customers/cust_${s}/wallets/bycode_${s}`);
+  await call('PUT', `/customers/cust_${s}/wallets/bycode_${s}`, { wallet: { name: 'By code, renamed' } });
+  await call('DELETE', `/customers/cust_${s}/wallets/bycode_${s}`);
+
   // Stripe connected (the fake): a checkout link, a payment link, and a declined invoice in dunning retried now.
   await upsertProviderConfig(sys.database.db, { organizationId, code: 'stripe-oa', secretKey: 'sk_test_fake', webhookSecret: 'whsec_oa', successRedirectUrl: 'https://example.test/thanks' });
   await upsertDunningCampaign(sys.database.db, organizationId, { code: `dunning_${s}`, maxAttempts: 2, daysBetweenAttempts: 3, thresholds: [{ currency: 'USD', amountCents: 0 }], consequence: 'mark_uncollectible', appliedToOrganization: true });
@@ -480,6 +502,10 @@ test('real answers of every route conform to the documented 200 schema', async (
   expect(checkout.customer.checkout_url).toMatch(/^https:\/\//);
   const link = await call('POST', `/invoices/${finalized.lago_id}/payment_url`, {}, payApi.url + '/api/v1');
   expect(link.invoice_payment_details.lago_invoice_id).toBe(finalized.lago_id);
+  // A pending purchase of credits (ops13a): a checkout link for its top-up invoice.
+  const purchase = await call('POST', '/wallet_transactions', { wallet_transaction: { wallet_id: (await call('POST', '/wallets', { wallet: { external_customer_id: `cust_${s}`, name: 'To pay', rate_amount: '1', currency: 'USD' } }, payApi.url + '/api/v1')).wallet.lago_id, paid_credits: '2', invoice_requires_successful_payment: true } }, payApi.url + '/api/v1');
+  const topUpLink = await call('POST', `/wallet_transactions/${purchase.wallet_transactions[0].lago_id}/payment_url`, {}, payApi.url + '/api/v1');
+  expect(topUpLink.wallet_transaction_payment_details.payment_url).toMatch(/^https:\/\//);
   const dunned = await call('POST', '/customers', { customer: { external_id: `dun_${s}`, currency: 'USD', country: 'DE', customer_type: 'individual', billing_configuration: { invoice_grace_period: 0 } } }, payApi.url + '/api/v1');
   const { providerCustomerId } = await new StripePaymentProvider(fake.client()).syncCustomer({ customerId: dunned.customer.lago_id, externalCustomerId: `dun_${s}`, name: null, email: null, providerCustomerId: null });
   await sys.database.db('customers').where({ id: dunned.customer.lago_id }).update({ payment_provider: 'stripe', provider_customer_id: providerCustomerId });
@@ -518,6 +544,9 @@ test('real answers of every route conform to the documented 200 schema', async (
   expect((await call('GET', `/fees?event_transaction_id=instant_${s}`)).fees.map((f: any) => f.lago_id)).toEqual([uninvoicedFeeId]);
   await call('GET', `/fees/${uninvoicedFeeId}`);
   expect((await call('PUT', `/fees/${uninvoicedFeeId}`, { fee: { payment_status: 'succeeded' } })).fee.payment_status).toBe('succeeded');
+  // DELETE /fees/:lago_id (ops13a): a second fee on no invoice, soft-deleted.
+  const deletableFeeId = await seedUninvoicedFee(sys.database.db, { organizationId, subscriptionId: sub.subscription.lago_id, transactionId: `instant_del_${s}`, amount: '1', amountCents: 100 });
+  expect((await call('DELETE', `/fees/${deletableFeeId}`)).fee.lago_id).toBe(deletableFeeId);
   await call('GET', `/customers/cust_${s}/projected_usage?external_subscription_id=sub_${s}`);
   await call('GET', `/customers/cust_${s}/subscriptions?status[]=active&status[]=terminated&per_page=10`);
   await call('PUT', `/billable_metrics/tokens_${s}`, { billable_metric: { name: 'Tokens v2', filters: [{ key: 'model', values: ['small', 'large', 'xl'] }] } });

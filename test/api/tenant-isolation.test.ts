@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { recordAlertTriggers } from '../../db/repositories/alerts';
+import { insertPaymentRequest, lockInvoicesOfCustomer } from '../../db/repositories/customer-money';
 import { createApiKey, ensureOrganization } from '../../db/repositories/organizations';
 import { upsertProviderConfig } from '../../db/repositories/payments';
 import { claimDueWebhooks, enqueueWebhook, recordWebhookAttempt } from '../../db/repositories/webhooks';
@@ -175,6 +176,13 @@ beforeAll(async () => {
   expect((await asA('POST', `/invoices/${ids.invoice}/download`)).invoice.file_url).toEqual(expect.any(String));
   // A manual payment of A's invoice (B must not pay, void, update or retry it).
   ids.payment = (await asA('POST', '/payments', { payment: { invoice_id: ids.invoice, amount_cents: 1, reference: MARK } })).payment.lago_id;
+  // Its receipt, and a payment request of A's invoice (written as POST /payment_requests writes it, without asking the
+  // invoice's workflow for an attempt) (ops13a): B must neither read nor list them.
+  ids.paymentReceipt = (await sys.database.db('payment_receipts').where({ organization_id: orgA, payment_id: ids.payment }).first('id')).id;
+  ids.paymentRequest = await sys.database.db.transaction(async (trx) => {
+    const invoices = await lockInvoicesOfCustomer(trx, orgA, ids.customer!, [ids.invoice!]);
+    return (await insertPaymentRequest(trx, { organizationId: orgA, customerId: ids.customer!, email: `${MARK}@a.example.test`, currency: 'USD', invoices })).id;
+  });
   // A's Stripe connection, once its invoice's collection has started without one (so no payment attempt runs:
   // this test's worker talks to no Stripe).
   await eventually(async () => ((await sys.client.workflow.getHandle(invoiceWorkflowId(ids.invoice!)).query(invoicePaymentQuery).catch(() => null)) ? true : undefined), 60_000, "A's invoice collection to start");
@@ -238,6 +246,7 @@ function queries(): string[] {
   out.push(`?external_subscription_id=${A.subscription}&status[]=active&status[]=pending&status[]=terminated`);
   out.push(`?external_customer_id=${A.customer}&status=finalized`);
   out.push(`?webhook_endpoint_id=${ids.webhookEndpoint}&status=failed`);
+  out.push(`?invoice_id=${ids.invoice}`); // payments, payment receipts (ops13a)
   return out;
 }
 
@@ -329,6 +338,13 @@ function bodies(): Record<string, unknown[]> {
     'PUT /credit_notes/{lago_id}/void': [{}],
     'POST /credit_notes/{lago_id}/download': [undefined],
     'PUT /fees/{lago_id}': [{ fee: { payment_status: 'succeeded' } }],
+    // ops13a (issue 13): customer-and-money operations.
+    'POST /payment_requests': [{ payment_request: { external_customer_id: A.customer, email: 'b@b.example.test', lago_invoice_ids: [ids.invoice] } }],
+    'POST /customers/{external_customer_id}/wallets': [{ wallet: { code: A.wallet, rate_amount: '1', currency: 'USD', granted_credits: '1' } }],
+    'PUT /customers/{external_customer_id}/wallets/{code}': [{ wallet: { name: 'B', priority: 1 } }],
+    'DELETE /customers/{external_customer_id}/wallets/{code}': [undefined],
+    'DELETE /fees/{lago_id}': [undefined],
+    'POST /wallet_transactions/{lago_id}/payment_url': [{}],
   };
 }
 
