@@ -63,6 +63,7 @@ import { serializeWallet } from '../serializers/wallet';
 import { assertWallet, createWallet, readWallet, terminate, updateWallet } from '../services/wallets';
 import { serializeAppliedCoupon, serializeCouponCredit } from './coupons';
 import { serializeCreditNote } from './credit-notes';
+import { creditNoteFees } from '../serializers/credit-note-fees';
 import { serializeCustomer } from './customers';
 import { serializeFees } from './everyday-reads';
 import { sendInvoiceList, serializeInvoiceRecords } from './invoices';
@@ -110,7 +111,8 @@ export function customerMoneyRoutes(ctx: RouteContext, providerFor: ProviderFact
     }
     const { creditNotes, totalCount } = await listCreditNotes(ctx.db, organizationId, { customerId: customer.id, invoiceId: q.invoice_id, page: q.page, perPage: q.per_page });
     const urls = await creditNoteFileUrls(ctx.db, organizationId, creditNotes.map((n) => n.id), publicBaseUrl(req));
-    res.json({ credit_notes: creditNotes.map((n) => serializeCreditNote(n, urls.get(n.id) ?? null)), meta: paginationMeta(q.page, q.per_page, totalCount) });
+    const fees = await creditNoteFees(ctx.db, organizationId, defaultTimezoneOf(res), creditNotes);
+    res.json({ credit_notes: creditNotes.map((n) => serializeCreditNote(n, urls.get(n.id) ?? null, fees)), meta: paginationMeta(q.page, q.per_page, totalCount) });
   });
 
   r.get('/customers/:external_customer_id/applied_coupons', async (req, res) => {

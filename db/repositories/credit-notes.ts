@@ -63,9 +63,10 @@ export async function lockCreditableInvoice(trx: Knex.Transaction, organizationI
       status: inv.status,
       voided: inv.voided_at !== null && inv.voided_at !== undefined,
       currency: String(inv.currency).trim(),
-      // What the customer was charged, prepaid credits included (they paid for these fees too): creditable as
-      // credit; only what was paid in money is refundable (refundableCents below).
-      totalAmountCents: total + int(inv.prepaid_credit_amount_cents ?? 0),
+      // What the customer was charged, prepaid credits and applied credit notes included (they paid for these fees
+      // too, as Lago's creditable amount counts them): creditable as credit; only what was paid in money is
+      // refundable (refundableCents below).
+      totalAmountCents: total + int(inv.prepaid_credit_amount_cents ?? 0) + int(inv.credit_notes_amount_cents ?? 0),
       taxesAmountCents: int(inv.taxes_amount_cents),
       creditedTotalCents: int(sums.total),
       creditedTaxesCents: int(sums.taxes),

@@ -62,12 +62,10 @@ const KNOWN_DIVERGENCES: Record<string, string> = {
   'paymentReceipts.findAllPaymentReceipts': 'the receipt of a manual payment nests it: null provider fields',
   'paymentReceipts.findPaymentReceipt': 'same',
   'paymentRequests.findPaymentRequest': "answered as {payment_request: …} where Lago 1.51's schema documents the bare PaymentRequestObject",
-  'customers.createCustomerWallet': 'same as wallets.createWallet',
-  'customers.findAllCustomerWallets': 'same as wallets.createWallet',
-  'customers.findCustomerWallet': 'same as wallets.createWallet',
-  'customers.updateCustomerWallet': 'same as wallets.createWallet',
-  'customers.destroyCustomerWallet': 'same as wallets.createWallet',
-  'customers.findAllCustomerCreditNotes': 'same as creditNotes.findAllCreditNotes',
+  'customers.findAllCustomerWallets': 'same as wallets.findWallet',
+  'customers.findCustomerWallet': 'same as wallets.findWallet',
+  'customers.updateCustomerWallet': 'same as wallets.findWallet',
+  'customers.destroyCustomerWallet': 'same as wallets.findWallet',
 };
 
 const problems: string[] = [];

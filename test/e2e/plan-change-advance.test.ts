@@ -144,22 +144,22 @@ it('a monthly → yearly upgrade of a pay-in-advance plan on Jan 15 bills 351/36
   await r('DELETE', '/subscriptions/pca-m2y-sub?on_termination_credit_note=skip');
 });
 
-// (A termination on Jan 20 would credit 10968 × 11/17 → 7096, more than the 5485 the upgrade invoice still "has" after
-// the 5483 credit note paid part of it: billing/credit-notes.ts refuses it — see the adv11 report. Jan 28 stays below.)
-it("a termination after an advance → advance upgrade credits the NEW plan's fee (the one paying on Jan 28): 10968 × 3/17 → 1935, beside the upgrade's 5483 on the old fee", async () => {
+// Jan 20 credits 10968 × 11/17 → 7096, more than the 5485 the upgrade invoice's total shows after the 5483 credit note
+// paid part of it: the creditable amount counts applied credit notes (as it counts prepaid credits), as Lago's does.
+it("a termination after an advance → advance upgrade credits the NEW plan's fee (the one paying on Jan 20): 10968 × 11/17 → 7096, beyond the invoice's total after the 5483 applied credit, beside the upgrade's 5483 on the old fee", async () => {
   const { clockId } = await subscribeThenChange('pca-term', 'pca-adv-100', 'pca-adv-200', '2026-01-15');
   const [, upgradeInvoice] = await billedInvoices('pca-term-cus', 2, 'the upgrade invoice');
   const newFee = upgradeInvoice.fees.find((f: any) => f.item.type === 'subscription' && f.item.code === 'pca-adv-200');
   expect(newFee.amount_cents).toBe(10968);
-  await advance(clockId, '2026-01-28');
+  await advance(clockId, '2026-01-20');
   expect((await r('DELETE', '/subscriptions/pca-term-sub')).status).toBe(200);
   const notes = await eventually(async () => {
     const list = await creditNotes('pca-term-cus');
     return list.length === 2 ? [...list].sort((a, b) => a.total_amount_cents - b.total_amount_cents) : undefined;
   }, WAIT_MS, 'the termination credit note');
   expect(notes.map((n) => [n.reason, n.total_amount_cents, n.items.map((i: any) => i.lago_fee_id)])).toEqual([
-    ['order_change', 1935, [newFee.lago_id]],
     ['order_change', 5483, [expect.any(String)]],
+    ['order_change', 7096, [newFee.lago_id]],
   ]);
-  expect(notes[1].items[0].lago_fee_id).not.toBe(newFee.lago_id);
+  expect(notes[0].items[0].lago_fee_id).not.toBe(newFee.lago_id);
 });
