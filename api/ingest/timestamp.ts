@@ -1,13 +1,18 @@
 // Event timestamps, as Lago accepts them: unix seconds (integer, or a string with an optional fraction)
 // or an ISO-8601 instant with an explicit offset. Parsed WITHOUT floats: "1700000000.123456" is split on
 // '.', and the fraction is truncated to milliseconds (JS Date precision; documented, deterministic).
-import { parseIsoInstant } from '../schemas/common';
+import { parseIsoInstantMs, type IsoInstant } from '../schemas/common';
 
 const UNIX = /^(\d{1,12})(?:\.(\d{1,9}))?$/;
 const MAX_UNIX_SECONDS = 253402300799; // 9999-12-31T23:59:59Z
 
 /** ISO UTC string, or null when the value is not a valid timestamp. */
 export function parseEventTimestamp(value: unknown): string | null {
+  return parseEventInstant(value)?.iso ?? null;
+}
+
+/** parseEventTimestamp with the instant's epoch milliseconds (the ingest path checks the window on them). */
+export function parseEventInstant(value: unknown): IsoInstant | null {
   let text: string;
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0) return null;
@@ -15,6 +20,9 @@ export function parseEventTimestamp(value: unknown): string | null {
     text = String(value);
     if (/e/i.test(text)) return null;
   } else if (typeof value === 'string') {
+    // An ISO instant in the canonical UTC forms needs no trim and no unix-seconds test (parseIsoInstantMs's fast path).
+    const c = value.charCodeAt(value.length - 1);
+    if (c === 90 /* Z */ && value.charCodeAt(4) === 45 /* - */) return parseIsoInstantMs(value);
     text = value.trim();
   } else {
     return null;
@@ -24,16 +32,26 @@ export function parseEventTimestamp(value: unknown): string | null {
     const seconds = Number(m[1]);
     if (seconds > MAX_UNIX_SECONDS) return null;
     const millis = Number((m[2] ?? '').padEnd(3, '0').slice(0, 3));
-    return new Date(seconds * 1000 + millis).toISOString();
+    const ms = seconds * 1000 + millis;
+    return { iso: new Date(ms).toISOString(), ms };
   }
   if (typeof value === 'number') return null;
-  return parseIsoInstant(text);
+  return parseIsoInstantMs(text);
 }
+
+let lastHourMs = Number.NaN;
+let lastHourIso = '';
 
 /** Hour floor of an ISO instant (ISO UTC): the usage signal's bucket. */
 export function hourBucket(isoInstant: string): string {
-  const ms = Date.parse(isoInstant);
-  return new Date(ms - (((ms % 3_600_000) + 3_600_000) % 3_600_000)).toISOString();
+  const ms = parseIsoInstantMs(isoInstant)?.ms ?? Date.parse(isoInstant);
+  const hour = ms - (((ms % 3_600_000) + 3_600_000) % 3_600_000);
+  // The events of a request mostly share their hour: its text is kept (one toISOString per hour, not per event).
+  if (hour !== lastHourMs) {
+    lastHourIso = new Date(hour).toISOString();
+    lastHourMs = hour;
+  }
+  return lastHourIso;
 }
 
 /**
@@ -86,7 +104,11 @@ export type TimeWindowError = 'too_far_in_future' | 'too_old';
 
 /** Where an ISO timestamp falls against the window around `receivedAtMs` (bounds inclusive). */
 export function checkTimeWindow(isoInstant: string, receivedAtMs: number, window: EventTimeWindow): TimeWindowError | null {
-  const ms = Date.parse(isoInstant);
+  return checkTimeWindowMs(Date.parse(isoInstant), receivedAtMs, window);
+}
+
+/** checkTimeWindow of an instant given in epoch milliseconds. */
+export function checkTimeWindowMs(ms: number, receivedAtMs: number, window: EventTimeWindow): TimeWindowError | null {
   if (ms > receivedAtMs + window.maxFutureMs) return 'too_far_in_future';
   if (window.maxAgeMs !== null && ms < receivedAtMs - window.maxAgeMs) return 'too_old';
   return null;

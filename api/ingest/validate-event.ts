@@ -7,7 +7,7 @@ import type { IngestCache, MetricInfo } from './catalog-cache';
 import { decimalLimitViolation } from '../../billing/input-limits';
 import { isUnsafeText, unsafeTextPaths, INVALID_CHARACTERS } from '../input-safety';
 import { toDecimalString } from './decimal';
-import { checkTimeWindow, eventTimeWindow, IMPORT_TIME_WINDOW, parseEventTimestamp, type EventTimeWindow } from './timestamp';
+import { checkTimeWindowMs, eventTimeWindow, IMPORT_TIME_WINDOW, parseEventInstant, type EventTimeWindow } from './timestamp';
 
 export type FieldErrors = Record<string, string[]>;
 
@@ -25,6 +25,8 @@ export interface ValidEvent {
 interface TimeRules {
   /** Receive time, ISO UTC. */
   now: string;
+  /** The receive time in epoch milliseconds (parsed once per request, not per event). */
+  nowMs: number;
   window: EventTimeWindow;
   /** Used for an omitted timestamp; null: the timestamp is mandatory. */
   defaultTimestamp: string | null;
@@ -81,10 +83,11 @@ function shape(raw: unknown, rules: TimeRules): Shaped {
 
   let timestamp: string | undefined = rules.defaultTimestamp ?? undefined;
   if (r.timestamp !== undefined && r.timestamp !== null && r.timestamp !== '') {
-    timestamp = parseEventTimestamp(r.timestamp) ?? undefined;
-    if (!timestamp) add(errors, 'timestamp', 'invalid_format');
+    const instant = parseEventInstant(r.timestamp);
+    timestamp = instant?.iso;
+    if (!instant) add(errors, 'timestamp', 'invalid_format');
     else {
-      const outside = checkTimeWindow(timestamp, Date.parse(rules.now), rules.window);
+      const outside = checkTimeWindowMs(instant.ms, rules.nowMs, rules.window);
       if (outside) add(errors, 'timestamp', outside);
     }
   } else if (timestamp === undefined) {
@@ -141,7 +144,7 @@ export function validateEvents(
   now: string = new Date().toISOString(),
   window: EventTimeWindow = eventTimeWindow(),
 ): Promise<ValidationOutcome> {
-  return validate(cache, organizationId, rawEvents, { now, window, defaultTimestamp: now });
+  return validate(cache, organizationId, rawEvents, { now, nowMs: Date.parse(now), window, defaultTimestamp: now });
 }
 
 /** Validate events to import (POST /events/import): the timestamp is mandatory, of any age, never after `now`. */
@@ -151,7 +154,7 @@ export function validateImportEvents(
   rawEvents: unknown[],
   now: string = new Date().toISOString(),
 ): Promise<ValidationOutcome> {
-  return validate(cache, organizationId, rawEvents, { now, window: IMPORT_TIME_WINDOW, defaultTimestamp: null });
+  return validate(cache, organizationId, rawEvents, { now, nowMs: Date.parse(now), window: IMPORT_TIME_WINDOW, defaultTimestamp: null });
 }
 
 async function validate(cache: IngestCache, organizationId: string, rawEvents: unknown[], rules: TimeRules): Promise<ValidationOutcome> {

@@ -13,6 +13,7 @@ import * as invoiceDocuments from './20261201000402_invoice_documents';
 import * as partitionedEvents from './20261201001900_partitioned_events';
 import * as rollupValueTime from './20261201001901_rollup_value_time';
 import * as eventsSetBasedDedup from './20261201002000_events_set_based_dedup';
+import * as eventKeysLocateEvents from './20261201002700_event_keys_locate_events';
 import * as eventsKeysetIndex from './20261201002400_events_keyset_index';
 import * as quarantinedEvents from './20261201000200_quarantined_events';
 import * as apiKeyManagement from './20261201000201_api_key_management';
@@ -78,6 +79,7 @@ export const migrations: Record<string, Migration> = {
   '20261201002300_subscription_termination_options': subscriptionTerminationOptions,
   '20261201002500_fee_plan': feePlan,
   '20261201002900_customer_money': customerMoney, // ops13a (issue 13)
+  '20261201002700_event_keys_locate_events': eventKeysLocateEvents,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { canonicalDecimal } from '../../billing/decimal-string';
+import { eventByKeyJoin } from './events';
 import { enqueueEventErrorWebhooks, type EventErrorRow } from './webhook-events';
 
 type Db = Knex | Knex.Transaction;
@@ -108,7 +109,8 @@ function withResolved(db: Db, q: Knex.QueryBuilder): Knex.QueryBuilder {
   return q.select(
     'ee.*',
     db.raw(
-      'exists (select 1 from events e where e.organization_id = ee.organization_id and e.transaction_id = ee.transaction_id) as resolved',
+      `exists (select 1 from event_transaction_ids k join events e on ${eventByKeyJoin('e', 'k')}
+               where k.organization_id = ee.organization_id and k.transaction_id = ee.transaction_id) as resolved`,
     ),
   );
 }
@@ -170,9 +172,10 @@ export interface StoredEvent {
 // Read here rather than in db/repositories/events.ts, whose write path is being rewritten; it is a plain
 // read of the events table by its unique key (organization_id, transaction_id) and can move there later.
 export async function findStoredEvent(db: Db, organizationId: string, transactionId: string): Promise<StoredEvent | null> {
-  const r = await db('events as e')
+  const r = await db('event_transaction_ids as k')
+    .join('events as e', db.raw(eventByKeyJoin('e', 'k')))
     .leftJoin('subscriptions as s', 's.id', 'e.subscription_id')
-    .where({ 'e.organization_id': organizationId, 'e.transaction_id': transactionId })
+    .where({ 'k.organization_id': organizationId, 'k.transaction_id': transactionId })
     .first(
       'e.lago_id', 'e.transaction_id', 'e.external_subscription_id', 'e.subscription_id', 's.customer_id', 'e.code', 'e.timestamp',
       'e.properties', db.raw('e.precise_total_amount::text as precise_total_amount'), 'e.created_at',

@@ -52,8 +52,9 @@ export function eventRecord(r: EventRow, dims: Record<string, string | null> | n
 export const EVENT_RECORD_COLUMNS = 'o uuid, t text, e text, s uuid, c text, ts timestamptz, p jsonb, a numeric';
 
 /**
- * The CTEs (for a WITH list; `src` a CTE with EventRecord columns, each (o, t) at most once) that insert the
- * events of `src`: `keys` inserts their (organization_id, transaction_id) into event_transaction_ids ON CONFLICT
+ * The CTEs (for a WITH list; `src` a MATERIALIZED CTE with EventRecord columns and EVENT_ID_COLUMN `i`, each
+ * (o, t) at most once) that insert the events of `src`: `keys` inserts their (organization_id, transaction_id),
+ * with the event's id and timestamp (migration 20261201002700), into event_transaction_ids ON CONFLICT
  * DO NOTHING (set-based, in the same statement: migration 20261201002000 replaced the per-row dedup trigger of
  * 20261201001900; the partitioned table cannot hold UNIQUE (organization_id, transaction_id)), and `ins`
  * inserts exactly the events whose key `keys` inserted, RETURNING organization_id, transaction_id, id (lago_id),
@@ -63,14 +64,26 @@ export const EVENT_RECORD_COLUMNS = 'o uuid, t text, e text, s uuid, c text, ts 
  * them in one global order. Every insert into `events` goes through this module (nothing else dedups).
  */
 export function eventInsertCtes(src: string): string {
-  return `keys AS (INSERT INTO event_transaction_ids AS k (organization_id, transaction_id)
-    SELECT o, t FROM ${src}
+  return `keys AS (INSERT INTO event_transaction_ids AS k (organization_id, transaction_id, event_id, event_timestamp)
+    SELECT o, t, i, ts FROM ${src}
     ON CONFLICT DO NOTHING
-    RETURNING k.organization_id, k.transaction_id),
-  ins AS (INSERT INTO events (organization_id, transaction_id, external_subscription_id, subscription_id, code, "timestamp", properties, precise_total_amount)
-    SELECT ${src}.o, ${src}.t, ${src}.e, ${src}.s, ${src}.c, ${src}.ts, ${src}.p, ${src}.a
+    RETURNING k.organization_id, k.transaction_id, k.event_id),
+  ins AS (INSERT INTO events (id, organization_id, transaction_id, external_subscription_id, subscription_id, code, "timestamp", properties, precise_total_amount)
+    SELECT keys.event_id, ${src}.o, ${src}.t, ${src}.e, ${src}.s, ${src}.c, ${src}.ts, ${src}.p, ${src}.a
     FROM ${src} JOIN keys ON keys.organization_id = ${src}.o AND keys.transaction_id = ${src}.t
     RETURNING organization_id, transaction_id, lago_id::text AS id, created_at)`;
+}
+
+/** The `src` column `i`: the event's id, drawn once per row from the events' sequence (src is MATERIALIZED). */
+export const EVENT_ID_COLUMN = "nextval('events_id_seq') AS i";
+
+/**
+ * A read of events by (organization_id, transaction_id): the key row names its event's primary key (id,
+ * "timestamp"; migration 20261201002700), so `alias` is joined to `keyAlias` (event_transaction_ids) through
+ * it and the read touches one partition's primary key (no (organization_id, transaction_id) index on events).
+ */
+export function eventByKeyJoin(alias: string, keyAlias: string): string {
+  return `${alias}.id = ${keyAlias}.event_id AND ${alias}."timestamp" = ${keyAlias}.event_timestamp AND ${alias}.organization_id = ${keyAlias}.organization_id AND ${alias}.transaction_id = ${keyAlias}.transaction_id`;
 }
 
 /**
@@ -125,7 +138,7 @@ export function insertedEvents(rows: unknown[][]): InsertedEvent[] {
   });
 }
 
-const INSERT_EVENTS_SQL = `WITH src AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(${EVENT_RECORD_COLUMNS})),
+const INSERT_EVENTS_SQL = `WITH src AS MATERIALIZED (SELECT x.*, ${EVENT_ID_COLUMN} FROM jsonb_to_recordset($1::jsonb) AS x(${EVENT_RECORD_COLUMNS})),
 ${eventInsertCtes('src')}
 SELECT organization_id, transaction_id, id, created_at FROM ins`;
 
@@ -147,7 +160,7 @@ export function uniqueSortedForInsert<T extends EventRow>(rows: T[]): T[] {
 export async function insertEvents(db: Knex | Knex.Transaction, rows: EventRow[]): Promise<InsertedEvent[]> {
   if (rows.length === 0) return [];
   const json = JSON.stringify(uniqueSortedForInsert(rows).map((r) => eventRecord(r)));
-  return insertedEvents(await pgQuery(db, 'meterline_insert_events_v2', INSERT_EVENTS_SQL, [json]));
+  return insertedEvents(await pgQuery(db, 'meterline_insert_events_v3', INSERT_EVENTS_SQL, [json]));
 }
 
 /**
@@ -160,10 +173,10 @@ export async function insertEvents(db: Knex | Knex.Transaction, rows: EventRow[]
  */
 export async function insertEventsSelect(db: Knex | Knex.Transaction, select: string, bindings: readonly Knex.RawBinding[]): Promise<number> {
   const r = (await db.raw(
-    `WITH src AS MATERIALIZED (SELECT * FROM (${select}) AS g(o, t, e, s, c, ts, p, a)),
-     keys AS (INSERT INTO event_transaction_ids (organization_id, transaction_id) SELECT o, t FROM src)
-     INSERT INTO events (organization_id, transaction_id, external_subscription_id, subscription_id, code, "timestamp", properties, precise_total_amount)
-     SELECT o, t, e, s, c, ts, p, a FROM src`,
+    `WITH src AS MATERIALIZED (SELECT g.*, ${EVENT_ID_COLUMN} FROM (${select}) AS g(o, t, e, s, c, ts, p, a)),
+     keys AS (INSERT INTO event_transaction_ids (organization_id, transaction_id, event_id, event_timestamp) SELECT o, t, i, ts FROM src)
+     INSERT INTO events (id, organization_id, transaction_id, external_subscription_id, subscription_id, code, "timestamp", properties, precise_total_amount)
+     SELECT i, o, t, e, s, c, ts, p, a FROM src`,
     bindings,
   )) as { rowCount: number | null };
   return r.rowCount ?? 0;

@@ -8,6 +8,7 @@
 // Idempotent on (organization_id, transaction_id): a re-import of a transaction id is a duplicate (nothing
 // written), and so is a transaction id Meterline already holds as a live event (it is already counted there).
 import type { Knex } from 'knex';
+import { eventByKeyJoin } from './events';
 
 type Db = Knex | Knex.Transaction;
 
@@ -40,7 +41,8 @@ export async function insertImportedUsage(db: Db, rows: ImportedUsageRow[]): Pro
                                  properties, value, source, import_batch)
      SELECT r.* FROM unnest(?::uuid[], ?::text[], ?::uuid[], ?::text[], ?::text[], ?::timestamptz[], ?::jsonb[], ?::numeric[], ?::text[], ?::text[])
        AS r(organization_id, transaction_id, subscription_id, external_subscription_id, code, ts, properties, value, source, import_batch)
-     WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.organization_id = r.organization_id AND e.transaction_id = r.transaction_id)
+     WHERE NOT EXISTS (SELECT 1 FROM event_transaction_ids k JOIN events e ON ${eventByKeyJoin('e', 'k')}
+                       WHERE k.organization_id = r.organization_id AND k.transaction_id = r.transaction_id)
      ON CONFLICT ON CONSTRAINT imported_usage_transaction DO NOTHING
      RETURNING transaction_id, id::text AS id, imported_at`,
     [
@@ -62,9 +64,10 @@ export async function insertImportedUsage(db: Db, rows: ImportedUsageRow[]): Pro
 /** Which of these transaction ids are live events already (reported as duplicates of an event). */
 export async function existingEventTransactionIds(db: Db, organizationId: string, transactionIds: string[]): Promise<Set<string>> {
   if (transactionIds.length === 0) return new Set();
-  const rows: { transaction_id: string }[] = await db('events')
-    .where('organization_id', organizationId)
-    .whereIn('transaction_id', [...new Set(transactionIds)])
-    .select('transaction_id');
+  const rows: { transaction_id: string }[] = await db('event_transaction_ids as k')
+    .join('events as e', db.raw(eventByKeyJoin('e', 'k')))
+    .where('k.organization_id', organizationId)
+    .whereIn('k.transaction_id', [...new Set(transactionIds)])
+    .select('k.transaction_id');
   return new Set(rows.map((r) => r.transaction_id));
 }

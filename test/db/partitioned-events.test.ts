@@ -13,6 +13,8 @@ import { createTestDatabase, type TestDatabase } from '../support/services';
 const MIGRATION = '20261201001900_partitioned_events';
 // Applied after MIGRATION (it drops MIGRATION's row trigger): rolled back first, re-applied last.
 const SET_BASED_DEDUP = '20261201002000_events_set_based_dedup';
+// Applied after SET_BASED_DEDUP (the keys locate their events): rolled back before it, re-applied after it.
+const KEYED = '20261201002700_event_keys_locate_events';
 
 async function newOrg(db: Knex): Promise<string> {
   const [org] = await db('organizations').insert({ name: 'o', slug: `o-${Math.random().toString(36).slice(2)}` }).returning('id');
@@ -38,6 +40,7 @@ describe('partitioned events', () => {
   });
 
   it('the migration moves a populated unpartitioned table: every row, id and key kept, rows routed to their month', async () => {
+    await t.db.migrate.down({ name: KEYED });
     await t.db.migrate.down({ name: SET_BASED_DEDUP });
     await t.db.migrate.down({ name: MIGRATION });
     const isPartitioned = async () => (await t.db.raw(`SELECT relkind FROM pg_class WHERE relname = 'events'`)).rows[0].relkind === 'p';
@@ -57,10 +60,20 @@ describe('partitioned events', () => {
 
     await t.db.migrate.up({ name: MIGRATION });
     await t.db.migrate.up({ name: SET_BASED_DEDUP });
+    await t.db.migrate.up({ name: KEYED });
     expect(await isPartitioned()).toBe(true);
     const after = await t.db.raw(`SELECT count(*)::int AS n, sum(id)::text AS ids, string_agg(lago_id::text, ',' ORDER BY id) AS lago, sum((properties->>'n')::numeric)::text AS s FROM events`);
     expect(after.rows[0]).toEqual(before.rows[0]);
     expect(after.rows[0].n).toBe(5001);
+    // Every moved key names its event's primary key (20261201002700's backfill): the reads by transaction id use it.
+    const unlocated = await t.db.raw(
+      `SELECT count(*)::int AS n FROM event_transaction_ids k
+       LEFT JOIN events e ON e.id = k.event_id AND e."timestamp" = k.event_timestamp AND e.organization_id = k.organization_id AND e.transaction_id = k.transaction_id
+       WHERE k.organization_id = ? AND e.id IS NULL`,
+      [org],
+    );
+    expect(unlocated.rows[0].n).toBe(0);
+    expect((await t.db.raw(`SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'events' AND indexname = 'events_organization_id_transaction_id_index'`)).rows[0].n).toBe(0);
     const names = (await listEventPartitions(t.db)).map((p) => p.name);
     expect(names).toEqual(expect.arrayContaining(['events_default', 'events_p203106', 'events_p202411', 'events_p202412', 'events_p202501', 'events_p202502']));
     expect(await partitionOf(t.db, org, 'old-0')).toBe('events_p202411');
