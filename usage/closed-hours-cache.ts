@@ -2,14 +2,14 @@
 // usage14). Without it every GET current_usage summed the period's rollup rows: 744 hours × 21 dims = 15,624
 // rows for a 31-day period with 20 filter/group combinations (HashAggregate over jsonb dims: ~40 ms on a quiet
 // core here, ~110 ms at load average 12), whatever the event count. With it a request sums the rows of the open
-// hours only (the current and the previous hour) and takes the closed hours' totals from memory.
+// hours only (the previous, the current and the next hour) and takes the other hours' totals from memory.
 //
 // Exact, across any number of API processes, under late events — how:
 // - Rollup rows change only through an inserted event (the ingest statement writes the event and its rollup rows
 //   in one statement) or a recorded rewrite (backfill, quarantine: rollup_rewrites). Every process follows both
 //   with ONE feed query (db/repositories/rollup-feed.ts pollRollupFeed): the events with id > cursor, grouped by
-//   subscription with their earliest timestamp. An entry of a subscription whose sealed range [from, seal) holds
-//   such a timestamp is dropped (a late event); a new rewrite drops every entry. Events of the open hours
+//   subscription with their earliest and latest timestamps. An entry of a subscription whose cached range holds
+//   such a timestamp is dropped (a late event); a new rewrite drops every entry. Events of the open window
 //   (the normal case) invalidate nothing.
 // - Every request waits for a feed poll that STARTED after the request did (polls are single-flight and run
 //   back to back while requests arrive), so whatever was committed before the request is seen: read-your-writes
@@ -21,13 +21,13 @@
 //   Ids between the cursor and the newest id are re-read by the next polls (invalidating twice is harmless).
 //   This relies on a writer having its transaction id before it draws an event id, which holds for the ingest
 //   statement and insertEvents (db/repositories/events.ts: the event rows join the dedup keys inserted first).
-// - A fill (the closed hours' query) is stored only if no invalidation of its subscription (and no clear)
-//   happened since it started (per-subscription generations), so a poll that ran during the fill cannot be
-//   lost. Until the first cursor is proven safe (the first poll after start-up whose xmin ≥ the start xmax),
-//   nothing is stored.
-// - The seal (end of the cached range) is the start of the previous wall-clock hour (at most the period's last
-//   whole hour). Correctness does not depend on it or on the clock (a late event is caught whatever its
-//   timestamp); it only decides how often an entry is refilled (once an hour) and how many rows a request reads.
+// - A fill (a cached range's query) is stored only if no poll saw an event of its subscription inside its range
+//   (nor a rewrite) while it ran, so a poll that ran during the fill cannot be lost. Until the first cursor is
+//   proven safe (the first poll after start-up whose xmin ≥ the start xmax), nothing is stored.
+// - Cached ranges: every hour of the period outside the open window [previous hour, next hour) of the wall
+//   clock — the hours before it, and the hours after it (events stamped ahead of time, as bench:usage loads them).
+//   Correctness does not depend on the window or on the clock (an event anywhere in a cached range drops it); the
+//   window only keeps the normal flow of events (stamped now) from dropping entries.
 // - Bounded: an LRU of `maxEntries` (default 10,000 subscriptions × metric sets), each a few dozen rows.
 // Reads mix two snapshots (cached closed hours as of a poll after the request began, open hours as of their own
 // query), like the uncached reader's rollup and edge-event queries.
@@ -45,8 +45,18 @@ const HOUR_MS = 3_600_000;
 
 interface Entry {
   subscriptionId: string;
-  sealMs: number;
+  /** The cached hours [loMs, hiMs). */
+  loMs: number;
+  hiMs: number;
   rows: RollupTotalsRow[];
+}
+
+/** A fill running now: dropped (not stored) when a poll sees an event of its subscription inside its range. */
+interface Fill {
+  subscriptionId: string;
+  loMs: number;
+  hiMs: number;
+  invalidated: boolean;
 }
 
 export interface ClosedHoursCacheStats {
@@ -60,15 +70,11 @@ export class ClosedHoursCache {
   private readonly entries: LRUCache<string, Entry>;
   /** Keys of the entries of each subscription (for invalidation). */
   private readonly keysBySubscription = new Map<string, Set<string>>();
-  /** Per subscription: bumped on each invalidation of it. */
-  private readonly generations = new Map<string, number>();
-  private clearGeneration = 0;
+  private readonly fills = new Set<Fill>();
   private cursor: bigint | null = null;
   private readonly pending: { maxId: bigint; xmax: bigint }[] = [];
   private safe = false;
   private rewrites: bigint | null = null;
-  /** Largest seal ever used (invalidation compares against it, so a clock step back cannot hide a late event). */
-  private maxSealMs = Number.NEGATIVE_INFINITY;
   private inFlight: { startedAt: number; done: Promise<void> } | null = null;
   private queued: Promise<void> | null = null;
   readonly stats: ClosedHoursCacheStats = { hits: 0, fills: 0, invalidations: 0, polls: 0 };
@@ -87,37 +93,49 @@ export class ClosedHoursCache {
   readonly usageSource: UsageSource = (db, scope, charges, period) =>
     rollupUsage(db, scope.organizationId, scope.subscriptionId, charges, period, this.totalsOfHours);
 
-  /** rollupTotalsOfHours with the closed hours [fromHour, seal) from the cache (see the header). */
+  /**
+   * rollupTotalsOfHours with every hour outside the open window [previous hour, next hour) of the wall clock from
+   * the cache (the hours before it and, for events stamped ahead, after it); the window's hours are read per call.
+   */
   readonly totalsOfHours: TotalsOfHours = async (db, organizationId, subscriptionId, codes, fromHour, toHour) => {
-    const nowMs = (this.options.now ?? Date.now)();
-    const sealMs = Math.min(toHour.getTime(), Math.floor(nowMs / HOUR_MS) * HOUR_MS - HOUR_MS);
-    if (sealMs <= fromHour.getTime() || codes.length === 0) return rollupTotalsOfHours(db, organizationId, subscriptionId, codes, fromHour, toHour);
+    if (codes.length === 0 || fromHour >= toHour) return rollupTotalsOfHours(db, organizationId, subscriptionId, codes, fromHour, toHour);
+    const nowHour = Math.floor((this.options.now ?? Date.now)() / HOUR_MS) * HOUR_MS;
+    const from = fromHour.getTime();
+    const to = toHour.getTime();
+    const openLo = Math.min(to, Math.max(from, nowHour - HOUR_MS));
+    const openHi = Math.max(openLo, Math.min(to, nowHour + HOUR_MS));
     await this.fresh();
-    const seal = new Date(sealMs);
-    const closed = await this.closedRows(db, organizationId, subscriptionId, codes, fromHour, sealMs);
-    const open = await rollupTotalsOfHours(db, organizationId, subscriptionId, codes, seal, toHour);
-    return closed.concat(open);
+    const codesKey = [...codes].sort().join(',');
+    const parts = await Promise.all([
+      openLo > from ? this.cachedRows(db, organizationId, subscriptionId, codes, codesKey, from, openLo) : [],
+      openHi > openLo ? rollupTotalsOfHours(db, organizationId, subscriptionId, codes, new Date(openLo), new Date(openHi)) : [],
+      to > openHi ? this.cachedRows(db, organizationId, subscriptionId, codes, codesKey, openHi, to) : [],
+    ]);
+    return parts.flat();
   };
 
-  private async closedRows(db: Db, org: string, sub: string, codes: string[], fromHour: Date, sealMs: number): Promise<RollupTotalsRow[]> {
-    const key = `${org}|${sub}|${[...codes].sort().join(',')}|${fromHour.getTime()}`;
+  private async cachedRows(db: Db, org: string, sub: string, codes: string[], codesKey: string, loMs: number, hiMs: number): Promise<RollupTotalsRow[]> {
+    const key = `${org}|${sub}|${codesKey}|${loMs}|${hiMs}`;
     const hit = this.entries.get(key);
-    if (hit && hit.sealMs === sealMs) {
+    if (hit) {
       this.stats.hits += 1;
       return hit.rows;
     }
-    const gen = this.generations.get(sub) ?? 0;
-    const clear = this.clearGeneration;
-    if (sealMs > this.maxSealMs) this.maxSealMs = sealMs;
-    const rows = await rollupTotalsOfHours(db, org, sub, codes, fromHour, new Date(sealMs));
-    if (this.safe && (this.generations.get(sub) ?? 0) === gen && this.clearGeneration === clear) {
-      this.entries.set(key, { subscriptionId: sub, sealMs, rows });
-      let keys = this.keysBySubscription.get(sub);
-      if (!keys) this.keysBySubscription.set(sub, (keys = new Set()));
-      keys.add(key);
-      this.stats.fills += 1;
+    const fill: Fill = { subscriptionId: sub, loMs, hiMs, invalidated: !this.safe };
+    this.fills.add(fill);
+    try {
+      const rows = await rollupTotalsOfHours(db, org, sub, codes, new Date(loMs), new Date(hiMs));
+      if (!fill.invalidated) {
+        this.entries.set(key, { subscriptionId: sub, loMs, hiMs, rows });
+        let keys = this.keysBySubscription.get(sub);
+        if (!keys) this.keysBySubscription.set(sub, (keys = new Set()));
+        keys.add(key);
+        this.stats.fills += 1;
+      }
+      return rows;
+    } finally {
+      this.fills.delete(fill);
     }
-    return rows;
   }
 
   /** Resolves after a feed poll that started after this call (single-flight; see the header). */
@@ -160,9 +178,7 @@ export class ClosedHoursCache {
     const p = await pollRollupFeed(this.db, this.cursor);
     if (this.rewrites !== null && p.rewrites !== this.rewrites) this.clear();
     this.rewrites = p.rewrites;
-    for (const [sub, earliestMs] of p.earliestBySubscription) {
-      if (earliestMs < this.maxSealMs) this.invalidate(sub, earliestMs);
-    }
+    for (const [sub, t] of p.timestampsBySubscription) this.invalidate(sub, t.earliestMs, t.latestMs);
     this.pending.push({ maxId: p.maxId, xmax: p.xmax });
     // While a long transaction holds xmin back, keep the oldest and the newest checkpoints only (dropping the
     // ones between only delays the cursor; it never moves it past an unfinished transaction).
@@ -179,13 +195,15 @@ export class ClosedHoursCache {
     }
   }
 
-  private invalidate(subscriptionId: string, earliestMs: number): void {
-    this.generations.set(subscriptionId, (this.generations.get(subscriptionId) ?? 0) + 1);
+  /** Drops the subscription's entries (and running fills) whose hours meet [earliestMs, latestMs]. */
+  private invalidate(subscriptionId: string, earliestMs: number, latestMs: number): void {
+    const meets = (r: { loMs: number; hiMs: number }) => earliestMs < r.hiMs && latestMs >= r.loMs;
+    for (const f of this.fills) if (f.subscriptionId === subscriptionId && meets(f)) f.invalidated = true;
     const keys = this.keysBySubscription.get(subscriptionId);
     if (!keys) return;
     for (const k of [...keys]) {
       const e = this.entries.peek(k);
-      if (e && earliestMs < e.sealMs) {
+      if (e && meets(e)) {
         this.entries.delete(k);
         this.stats.invalidations += 1;
       }
@@ -193,7 +211,7 @@ export class ClosedHoursCache {
   }
 
   private clear(): void {
-    this.clearGeneration += 1;
+    for (const f of this.fills) f.invalidated = true;
     this.stats.invalidations += this.entries.size;
     this.entries.clear();
     this.keysBySubscription.clear();

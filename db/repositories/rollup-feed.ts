@@ -20,8 +20,8 @@ export interface RollupFeedPoll {
   xmax: bigint;
   /** The largest event id visible with id > afterId (afterId when none). */
   maxId: bigint;
-  /** Per subscription, the earliest event timestamp among the events with id > afterId. */
-  earliestBySubscription: Map<string, number>;
+  /** Per subscription, the earliest and latest event timestamps (ms) among the events with id > afterId. */
+  timestampsBySubscription: Map<string, { earliestMs: number; latestMs: number }>;
   /** rollup_rewrites rows ever recorded (append-only). */
   rewrites: bigint;
 }
@@ -29,26 +29,27 @@ export interface RollupFeedPoll {
 const POLL_SQL = `WITH fresh AS (
     SELECT id, subscription_id, "timestamp" FROM events WHERE id > ?::bigint
   ), per_sub AS (
-    SELECT subscription_id, min("timestamp") AS t FROM fresh WHERE subscription_id IS NOT NULL GROUP BY subscription_id
+    SELECT subscription_id, min("timestamp") AS t, max("timestamp") AS u FROM fresh WHERE subscription_id IS NOT NULL GROUP BY subscription_id
   )
   SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
          pg_snapshot_xmax(pg_current_snapshot())::text AS xmax,
          (SELECT max(id) FROM fresh)::text AS max_id,
          (SELECT count(*) FROM rollup_rewrites)::text AS rewrites,
-         (SELECT coalesce(json_agg(json_build_array(subscription_id, (extract(epoch FROM t) * 1000)::float8)), '[]'::json) FROM per_sub) AS subs`;
+         (SELECT coalesce(json_agg(json_build_array(subscription_id, (extract(epoch FROM t) * 1000)::float8, (extract(epoch FROM u) * 1000)::float8)), '[]'::json) FROM per_sub) AS subs`;
 
 /** The feed since `afterId` (see the header). */
 export async function pollRollupFeed(db: Db, afterId: bigint): Promise<RollupFeedPoll> {
   const r = (await db.raw(POLL_SQL, [afterId.toString()])) as {
-    rows: { xmin: string; xmax: string; max_id: string | null; rewrites: string; subs: [string, number][] | string }[];
+    rows: { xmin: string; xmax: string; max_id: string | null; rewrites: string; subs: [string, number, number][] | string }[];
   };
   const row = r.rows[0]!;
-  const subs = typeof row.subs === 'string' ? (JSON.parse(row.subs) as [string, number][]) : row.subs;
+  const subs = typeof row.subs === 'string' ? (JSON.parse(row.subs) as [string, number, number][]) : row.subs;
   return {
     xmin: BigInt(row.xmin),
     xmax: BigInt(row.xmax),
     maxId: row.max_id === null ? afterId : BigInt(row.max_id),
-    earliestBySubscription: new Map(subs.map(([s, t]) => [s, Math.floor(t)])),
+    // Floor / ceil to the millisecond: the range only ever widens (an entry is dropped when in doubt).
+    timestampsBySubscription: new Map(subs.map(([s, t, u]) => [s, { earliestMs: Math.floor(t), latestMs: Math.ceil(u) }])),
     rewrites: BigInt(row.rewrites),
   };
 }
