@@ -6,8 +6,8 @@
 // property values, which is what the benches generate (a float such as 1e21 or an object value would print
 // differently); bench:usage checks the result anyway (current usage from these rollups = the raw-event scan).
 // The production rebuild (db/repositories/rollup-backfill.ts, JS dims rule, paged) stays what
-// `rollups:backfill` runs; it reads ~15,000–23,000 events/s here, this ~10× more, so 10M-event benches load in
-// minutes instead of a quarter of an hour.
+// `rollups:backfill` runs; measured here at load average 17–18: the backfill ~5,900 events/s, this 24,800–30,600
+// events/s (~4–5×); the events insert itself is then the slower half of a bench load.
 import { performance } from 'node:perf_hooks';
 import type { Knex } from 'knex';
 import { pgQuery } from '../../db/repositories/events';
