@@ -31,11 +31,14 @@ import pino from 'pino';
 import type { Logger } from '../api/errors';
 import { createApp, runtimeOf, type ApiRuntime } from '../api/server';
 import { computeCurrentUsage, PlanCache } from '../api/services/current-usage';
-import { ledgerUsage } from '../usage/period-usage';
+import { ledgerUsage, rollupUsageSource } from '../usage/period-usage';
+import { ClosedHoursCache } from '../usage/closed-hours-cache';
 import { periodContaining } from '../billing/period';
 import { createApiKey } from '../db/repositories/organizations';
 import { backfillRollups } from '../db/repositories/rollup-backfill';
 import { loadEventSeries, openBenchDatabase } from './support/event-loader';
+import { buildRollupsSetBased } from './support/rollup-loader';
+import { printProfile, profileCalls } from './support/usage-profile';
 import type { LoadConfig, LoadResult } from './support/load';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
@@ -44,6 +47,11 @@ const RAW_N = Number(process.env.BENCH_RAW_N ?? 1);
 const INGEST_RATE = Number(process.env.BENCH_INGEST_RATE ?? 10_000);
 const INGEST_S = Number(process.env.BENCH_INGEST_S ?? 60);
 const BATCH = 100;
+/** 1: rebuild the rollups with rollups:backfill (the production rebuild, ~20,000 events/s) instead of set-based SQL. */
+const BACKFILL = process.env.BENCH_BACKFILL === '1';
+const PROFILE_N = Number(process.env.BENCH_PROFILE_N ?? 20);
+/** 1: reads go to a second API process (bench/support/usage-api.ts), ingest to the first (docker-compose's two APIs). */
+const READ_PROCESS = process.env.BENCH_READ_PROCESS === '1';
 const MODELS = ['small', 'medium', 'large', 'xl', 'vision'];
 const REGIONS = ['us', 'eu', 'ap', 'sa'];
 const ROOT = path.resolve(__dirname, '..');
@@ -107,6 +115,11 @@ async function load(db: Knex, orgId: string, subId: string, period: { start: str
     (done) => process.stdout.write(`  inserted ${done} / ${EVENTS}\r`),
   );
   console.log(`\nloaded ${EVENTS.toLocaleString('en-US')} events (bench/support/event-loader.ts): ${r.seconds.toFixed(1)} s`);
+  if (!BACKFILL) {
+    const b = await buildRollupsSetBased(db, { organizationId: orgId, subscriptionId: subId, from: period.start, to: period.end });
+    console.log(`rollups built set-based (bench/support/rollup-loader.ts): ${b.events.toLocaleString('en-US')} events in ${b.seconds.toFixed(1)} s = ${Math.round(b.events / b.seconds).toLocaleString('en-US')} events/s (${b.statements} statements)`);
+    return;
+  }
   const t0 = performance.now();
   const bf = await backfillRollups(db, { organizationId: orgId });
   const s = (performance.now() - t0) / 1000;
@@ -134,6 +147,25 @@ function runLoad(cfg: LoadConfig): { done: Promise<LoadResult>; kill: () => void
   return { done, kill: () => child.exitCode === null && child.kill('SIGTERM') };
 }
 
+/** Starts bench/support/usage-api.ts on the bench database; resolves with its base URL. */
+function startReadProcess(dbUrl: string): { base: Promise<string>; kill: () => void } {
+  const child = spawn(process.execPath, [TSX_CLI, 'bench/support/usage-api.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, BENCH_DB_URL: dbUrl, BENCH_PARENT_PID: String(process.pid) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const base = new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString('utf8');
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve(`http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`);
+    });
+    child.once('exit', (code) => reject(new Error(`read API process exited ${code}: ${out}`)));
+  });
+  return { base, kill: () => child.exitCode === null && child.kill('SIGTERM') };
+}
+
 async function timedGet(url: string, headers: Record<string, string>): Promise<number> {
   const t0 = performance.now();
   const res = await fetch(url, { headers });
@@ -149,6 +181,7 @@ async function main(): Promise<void> {
   let temporal: Client | null = null;
   let runtime: ApiRuntime | null = null;
   let ingest: ReturnType<typeof runLoad> | null = null;
+  let reader: ReturnType<typeof startReadProcess> | null = null;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-bench-usage-'));
   try {
     const { orgId, apiKey, subId, subscriptionAt } = await seed(db);
@@ -170,7 +203,13 @@ async function main(): Promise<void> {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    if (READ_PROCESS) reader = startReadProcess(bench.url);
+    const readBase = reader ? await reader.base : base;
+    console.log(READ_PROCESS
+      ? `reads alternate between the ingest API process (${base}) and a second API process (${readBase}), one sample each in turn`
+      : `reads and ingest served by one API process (${base})`);
     const url = `${base}/api/v1/customers/cust_bench/current_usage?external_subscription_id=sub_bench`;
+    const url2 = `${readBase}/api/v1/customers/cust_bench/current_usage?external_subscription_id=sub_bench`;
     const headers = { authorization: `Bearer ${apiKey}` };
 
     let body: any = null;
@@ -180,15 +219,30 @@ async function main(): Promise<void> {
       u.charges_usage.map((c: any) => `${c.billable_metric.code}: units=${c.units} events=${c.events_count} amount_cents=${c.amount_cents}`).join('; '));
 
     const http_ms: number[] = [];
-    for (let i = 0; i < N; i++) http_ms.push(await timedGet(url, headers));
+    const http2_ms: number[] = [];
+    for (let i = 0; i < 50 && reader; i++) await timedGet(url2, headers); // warm-up of the second process
+    for (let i = 0; i < N; i++) {
+      http_ms.push(await timedGet(url, headers));
+      if (reader) http2_ms.push(await timedGet(url2, headers));
+    }
     const q = { externalCustomerId: 'cust_bench', externalSubscriptionId: 'sub_bench' };
     const plans = new PlanCache();
+    if (PROFILE_N > 0) await printProfile(db, 'HTTP GET current_usage', await profileCalls(db, PROFILE_N, () => timedGet(url, headers)));
+    if (PROFILE_N > 0) await printProfile(db, 'service call', await profileCalls(db, PROFILE_N, () => computeCurrentUsage(db, orgId, q, { plans })));
     const fn_ms: number[] = [];
     for (let i = 0; i < N; i++) {
       const t0 = performance.now();
-      await computeCurrentUsage(db, orgId, q, { plans });
+      await computeCurrentUsage(db, orgId, q, { plans, readUsage: rollupUsageSource });
       fn_ms.push(performance.now() - t0);
     }
+    const cache = new ClosedHoursCache(db);
+    const cached_ms: number[] = [];
+    for (let i = 0; i < N; i++) {
+      const t0 = performance.now();
+      await computeCurrentUsage(db, orgId, q, { plans, readUsage: cache.usageSource });
+      cached_ms.push(performance.now() - t0);
+    }
+    if (PROFILE_N > 0) await printProfile(db, 'service call, closed-hours cache', await profileCalls(db, PROFILE_N, () => computeCurrentUsage(db, orgId, q, { plans, readUsage: cache.usageSource })));
 
     // The same computation, usage read from raw events (usage/period-usage.ts ledgerUsage, the period-close
     // reader): a consistency check of the rollups (same amount), and its cost.
@@ -206,6 +260,7 @@ async function main(): Promise<void> {
     // Under write load: the load generator POSTs batches into this subscription at INGEST_RATE events/s while
     // current usage is read sequentially over HTTP until it ends.
     const load_ms: number[] = [];
+    const load2_ms: number[] = [];
     let ingestResult: LoadResult | null = null;
     if (INGEST_RATE > 0) {
       const cfg: LoadConfig = {
@@ -219,18 +274,29 @@ async function main(): Promise<void> {
         ingestResult = r;
       });
       await new Promise((r) => setTimeout(r, 2000)); // let the open loop reach its rate
-      while (!finished) load_ms.push(await timedGet(url, headers));
+      while (!finished) {
+        load_ms.push(await timedGet(url, headers));
+        if (reader) load2_ms.push(await timedGet(url2, headers));
+      }
       await done;
     }
 
     console.log('');
     const h = summary('current usage via HTTP (rollups), idle', http_ms);
-    const f = summary('current usage, service call (rollups)', fn_ms);
+    if (reader) summary('  same, second API process', http2_ms);
+    const f = summary('current usage, service call (rollups, no cache)', fn_ms);
+    summary('current usage, service call (closed-hours cache)', cached_ms);
+    console.log(`closed-hours cache (service calls): ${JSON.stringify(cache.stats)}`);
     const r = summary('current usage, service call (raw events)', raw_ms);
     console.log(`ratio raw-events / rollups (p50, service call): ${(r.p50 / f.p50).toFixed(0)}x; same amount: ${rawAmount === rolledAmount ? 'yes' : 'NO'} (${rolledAmount} cents)`);
     if (ingestResult) {
       const ir = ingestResult as LoadResult;
       const l = summary(`current usage via HTTP, under ingest`, load_ms);
+      if (reader) {
+        const l2 = summary('  same, second API process (no ingest on it)', load2_ms);
+        const p99b = pct([...load2_ms].sort((a, b) => a - b), 99);
+        console.log(`  second process: p99 ${p99b.toFixed(2)} ms, p50 ${l2.p50.toFixed(2)} ms (target p99 <= 10 ms: ${p99b <= 10 ? 'met' : 'NOT met'})`);
+      }
       console.log(`ingest during it: target ${INGEST_RATE.toLocaleString('en-US')} events/s (${BATCH}/request, open loop, ${INGEST_S} s): achieved ${ir.eventsPerSec.toLocaleString('en-US')} accepted events/s (${ir.acceptedEvents.toLocaleString('en-US')} events, ${ir.requests} requests, errors ${JSON.stringify(ir.errors)}, request p50 ${ir.latencyMs.p50.toFixed(1)} ms p99 ${ir.latencyMs.p99.toFixed(1)} ms)`);
       const p99 = pct([...load_ms].sort((a, b) => a - b), 99);
       console.log(`target p99 <= 10 ms via HTTP under ingest: ${p99 <= 10 ? 'met' : 'NOT met'} (p99 ${p99.toFixed(2)} ms, p50 ${l.p50.toFixed(2)} ms)`);
@@ -239,6 +305,7 @@ async function main(): Promise<void> {
     }
   } finally {
     ingest?.kill();
+    reader?.kill();
     if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
     // The signaller's last flush targets no Temporal server: do not wait for it for long.
     if (runtime) await Promise.race([runtime.signaller.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);

@@ -15,10 +15,13 @@ import type { Knex } from 'knex';
 import { aggregateCharge, usageReadableFromTotals, type ChargeUsage } from '../billing/aggregation';
 import { chargeDimKeys, DimsTotalsAccumulator, usageFromDimsTotals, type DimsTotals } from '../billing/dims-totals';
 import type { AggregationType, Charge, Period } from '../billing/types';
-import { eventsInRanges, rollupTotalsOfHours, splitPeriod } from '../db/repositories/rollups';
+import { eventsInRanges, rollupTotalsOfHours, splitPeriod, type RollupTotalsRow } from '../db/repositories/rollups';
 import { loadPeriodEvents } from '../db/repositories/usage';
 
 type Db = Knex | Knex.Transaction;
+
+/** Where the whole hours' totals come from: rollupTotalsOfHours, or usage/closed-hours-cache.ts's cached variant. */
+export type TotalsOfHours = (db: Db, organizationId: string, subscriptionId: string, codes: string[], fromHour: Date, toHour: Date) => Promise<RollupTotalsRow[]>;
 
 interface MetricSpec {
   keys: string[];
@@ -38,6 +41,7 @@ async function rolledUpDims(
   subscriptionId: string,
   metrics: Map<string, MetricSpec>,
   period: Period,
+  totalsOfHours: TotalsOfHours,
 ): Promise<Map<string, DimsTotals[] | 'raw'>> {
   const codes = [...metrics.keys()];
   const split = splitPeriod(period);
@@ -57,7 +61,7 @@ async function rolledUpDims(
   };
 
   const [rollups, edges] = await Promise.all([
-    rollupTotalsOfHours(db, organizationId, subscriptionId, codes, split.fromHour, split.toHour),
+    totalsOfHours(db, organizationId, subscriptionId, codes, split.fromHour, split.toHour),
     eventsInRanges(db, organizationId, subscriptionId, codes, split.rawRanges),
   ]);
   for (const r of rollups) {
@@ -88,6 +92,7 @@ export async function rollupUsage(
   subscriptionId: string,
   charges: Charge[],
   period: Period,
+  totalsOfHours: TotalsOfHours = rollupTotalsOfHours,
 ): Promise<ChargeUsage[]> {
   const metrics = new Map<string, { keys: Set<string>; aggregationType: AggregationType; fieldName: string | null }>();
   for (const c of charges) {
@@ -98,7 +103,7 @@ export async function rollupUsage(
     for (const k of chargeDimKeys(c)) e.keys.add(k);
   }
   const specs = new Map([...metrics].map(([code, e]) => [code, { ...e, keys: [...e.keys].sort() }]));
-  const dims = specs.size > 0 ? await rolledUpDims(db, organizationId, subscriptionId, specs, period) : new Map<string, 'raw'>();
+  const dims = specs.size > 0 ? await rolledUpDims(db, organizationId, subscriptionId, specs, period, totalsOfHours) : new Map<string, 'raw'>();
 
   const rawCodes = new Set<string>();
   for (const c of charges) {

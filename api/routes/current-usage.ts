@@ -10,12 +10,16 @@ import { orgId } from '../auth';
 import { parseBody } from '../schemas/common';
 import { CurrentUsageQuery } from '../schemas/current-usage';
 import { computeCurrentUsage, PlanCache } from '../services/current-usage';
+import { ClosedHoursCache } from '../../usage/closed-hours-cache';
 
 /** `now` (tests only; default the wall clock) picks the instant whose billing period is current. */
 /** `plans`: the process's plan cache (api/server.ts passes the one `catalogChanged` invalidates). */
-export function currentUsageRouter(deps: { db: Knex; now?: () => string; plans?: PlanCache }): express.Router {
+/** `closedHours`: the process's cache of closed hours' rollup totals (usage/closed-hours-cache.ts; exact under
+ * late events and across processes); `null` reads every hour's rollups per request. */
+export function currentUsageRouter(deps: { db: Knex; now?: () => string; plans?: PlanCache; closedHours?: ClosedHoursCache | null }): express.Router {
   const r = express.Router();
   const plans = deps.plans ?? new PlanCache();
+  const closedHours = deps.closedHours === undefined ? new ClosedHoursCache(deps.db) : deps.closedHours;
   r.get('/customers/:external_customer_id/current_usage', async (req, res) => {
     const organizationId = orgId(res);
     const q = parseBody(CurrentUsageQuery, req.query);
@@ -24,7 +28,7 @@ export function currentUsageRouter(deps: { db: Knex; now?: () => string; plans?:
       externalSubscriptionId: q.external_subscription_id,
       chargeId: q.charge_id ?? q.filter_by_charge_id,
       billableMetricCode: q.billable_metric_code,
-    }, { now: deps.now ? deps.now() : new Date().toISOString(), plans });
+    }, { now: deps.now ? deps.now() : new Date().toISOString(), plans, ...(closedHours ? { readUsage: closedHours.usageSource } : {}) });
     let body: Awaited<ReturnType<typeof compute>>;
     try {
       body = await compute();

@@ -38,6 +38,7 @@ import * as planOverrides from './20261201002200_plan_overrides';
 import * as subscriptionTerminationOptions from './20261201002300_subscription_termination_options';
 import * as feePlan from './20261201002500_fee_plan';
 import * as customerMoney from './20261201002900_customer_money'; // ops13a (issue 13)
+import * as rollupRewrites from './20261201002800_rollup_rewrites';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -80,6 +81,7 @@ export const migrations: Record<string, Migration> = {
   '20261201002500_fee_plan': feePlan,
   '20261201002900_customer_money': customerMoney, // ops13a (issue 13)
   '20261201002700_event_keys_locate_events': eventKeysLocateEvents,
+  '20261201002800_rollup_rewrites': rollupRewrites,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

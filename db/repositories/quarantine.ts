@@ -11,6 +11,7 @@ import { ERROR_CODES } from '../../billing/error-codes';
 import { unusableEventReason } from '../../billing/input-limits';
 import { recordEventErrors } from './event-errors';
 import { applyRollups, loadRollupMetricSpecs } from './rollups';
+import { recordRollupRewrite } from './rollup-feed';
 
 type Db = Knex | Knex.Transaction;
 
@@ -130,6 +131,7 @@ async function rebuildRollupBuckets(trx: Knex.Transaction, moved: UnusableEvent[
     const hour = new Date(Math.floor(e.timestamp.getTime() / 3_600_000) * 3_600_000);
     const key = `${e.subscriptionId}|${e.code}|${hour.toISOString()}`;
     if (seen.has(key)) continue;
+    if (![...seen].some((k) => k.startsWith(`${e.subscriptionId}|`))) await recordRollupRewrite(trx, organizationId, e.subscriptionId); // usage/closed-hours-cache.ts
     seen.add(key);
     await trx('usage_rollups')
       .where({ organization_id: organizationId, subscription_id: e.subscriptionId, metric_code: e.code, bucket_start: hour })

@@ -11,6 +11,7 @@
 // Memory: one page of events (PAGE rows) at a time.
 import type { Knex } from 'knex';
 import { applyRollups, isRolledUp, loadRollupMetricSpecs } from './rollups';
+import { recordRollupRewrite } from './rollup-feed';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -57,6 +58,7 @@ async function rebuildDay(db: Knex, org: string, sub: string, code: string, from
   return db.transaction(
     async (trx) => {
       await trx('usage_rollups').where({ organization_id: org, subscription_id: sub, metric_code: code }).where('bucket_start', '>=', from).where('bucket_start', '<', to).delete();
+      await recordRollupRewrite(trx, org, sub); // current-usage caches drop closed hours they hold (usage/closed-hours-cache.ts)
       let n = 0;
       // Before every event of the range: its lower bound and an id below every id.
       let after: { ts: string; id: string } = { ts: from.toISOString(), id: '-9223372036854775808' };
