@@ -61,6 +61,11 @@ import { analyticsRoutes } from './routes/analytics';
 import type pino from 'pino';
 import { appLogger, createRootLogger } from '../config/logger';
 import { httpRequestLogger } from './operations/request-log';
+import { alertEditRoutes } from './routes/alert-edits';
+import { objectMetadataRoutes } from './routes/object-metadata';
+import { creditNoteUpdateRoutes } from './routes/credit-note-updates';
+import { feeEstimateRoutes } from './routes/fee-estimates';
+import { invoiceCollectionRoutes } from './routes/invoice-collections';
 
 export interface IngestOptions {
   writer?: Omit<EventWriterOptions, 'logger'>;
@@ -188,6 +193,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(subscriptionRoutes(ctx));
   v1.use(alertRoutes(ctx));
   // Before eventRoutes: /events/errors and /events/import are not transaction ids.
+  v1.use(feeEstimateRoutes(ctx)); // ops13b (issue 13): POST /events/estimate_fees, estimate_instant_fees, batch_estimate_instant_fees
   v1.use(eventErrorRoutes(ctx));
   v1.use(eventQuarantineRoutes(ctx));
   v1.use(eventsImportRoutes(ctx));
@@ -216,6 +222,11 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(planChargeRoutes(ctx)); // issue 13: /plans/:code/charges[/:charge_code[/filters[/:filter_id]]]
   v1.use(everydayReadRoutes(ctx, { plans }));
   v1.use(feeUpdateRoutes(ctx)); // issue 13: PUT /fees/:lago_id (payment_status of fees on no invoice)
+  // ops13b (issue 13): alert edits by code (after alertRoutes: /alerts/triggered is not a code), metadata endpoints.
+  v1.use(alertEditRoutes(ctx));
+  v1.use(objectMetadataRoutes(ctx));
+  v1.use(creditNoteUpdateRoutes(ctx)); // PUT /credit_notes/:lago_id (refund_status)
+  v1.use(invoiceCollectionRoutes({ db: deps.db })); // GET /analytics/invoice_collection
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

@@ -62,6 +62,7 @@ export function serializeCreditNote(n: CreditNoteRecord, fileUrl: string | null 
     file_url: fileUrl,
     items: n.items.map((i) => ({ lago_id: i.id, amount_cents: i.amountCents, amount_currency: n.currency, lago_fee_id: i.feeId })),
     applied_taxes: lagoTaxes(n.appliedTaxes, n.id),
+    metadata: n.metadata ?? null, // Lago's MetadataObject (api/routes/object-metadata.ts)
   };
 }
 

@@ -27,6 +27,7 @@ import { TestClockAdvanceBody, TestClockCreateBody } from './test-clocks';
 import { walletOpenApiPaths, walletOpenApiSchemas } from './openapi-wallets';
 import { portalOpenApiPaths } from './openapi-portal';
 import { addEverydayOpenApi } from './openapi-everyday';
+import { addOps13bOpenApi } from './openapi-ops13b';
 import { errorAnswers, idempotencyKeyHeader, okResponse, pathParameters, queryParameters, schemaOf } from './openapi-helpers';
 
 const ErrorBody = z.object({
@@ -366,5 +367,6 @@ export function openApiDocument(): Record<string, unknown> {
     },
   };
   addEverydayOpenApi(cached as Parameters<typeof addEverydayOpenApi>[0]);
+  addOps13bOpenApi(cached as Parameters<typeof addOps13bOpenApi>[0]); // issue 13, ops13b
   return cached;
 }
