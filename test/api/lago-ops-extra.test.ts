@@ -168,3 +168,11 @@ test('fee estimates price a hypothetical pay-in-advance event on top of the peri
   expect(missing.status).toBe(422);
   expect(Object.keys(missing.body.error_details)).toEqual(['code']);
 });
+
+test('invoice collection counts the finalized one-off invoice, paid, under its issuing month and currency', async () => {
+  const month = `${new Date().toISOString().slice(0, 7)}-01T00:00:00.000Z`;
+  const rows = (await ok('GET', '/analytics/invoice_collection?currency=USD')).invoice_collections;
+  expect(rows).toEqual([{ month, payment_status: 'succeeded', invoices_count: 1, amount_cents: 5000, currency: 'USD' }]);
+  expect((await ok('GET', '/analytics/invoice_collection?currency=EUR')).invoice_collections).toEqual([]);
+  expect((await sys.request('GET', '/analytics/invoice_collection?months=0')).status).toBe(422);
+});
