@@ -62,6 +62,11 @@ import { customerMoneyRoutes } from './routes/customer-money'; // ops13a (issue 
 import type pino from 'pino';
 import { appLogger, createRootLogger } from '../config/logger';
 import { httpRequestLogger } from './operations/request-log';
+import { alertEditRoutes } from './routes/alert-edits';
+import { objectMetadataRoutes } from './routes/object-metadata';
+import { creditNoteUpdateRoutes } from './routes/credit-note-updates';
+import { feeEstimateRoutes } from './routes/fee-estimates';
+import { invoiceCollectionRoutes } from './routes/invoice-collections';
 
 export interface IngestOptions {
   writer?: Omit<EventWriterOptions, 'logger'>;
@@ -189,6 +194,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(subscriptionRoutes(ctx));
   v1.use(alertRoutes(ctx));
   // Before eventRoutes: /events/errors and /events/import are not transaction ids.
+  v1.use(feeEstimateRoutes(ctx)); // ops13b (issue 13): POST /events/estimate_fees, estimate_instant_fees, batch_estimate_instant_fees
   v1.use(eventErrorRoutes(ctx));
   v1.use(eventQuarantineRoutes(ctx));
   v1.use(eventsImportRoutes(ctx));
@@ -218,6 +224,11 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(everydayReadRoutes(ctx, { plans }));
   v1.use(feeUpdateRoutes(ctx)); // issue 13: PUT /fees/:lago_id (payment_status of fees on no invoice)
   v1.use(customerMoneyRoutes(ctx, deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey }))))); // issue 13 (ops13a): /customers/:id/{invoices,credit_notes,applied_coupons,payments,payment_requests,wallets}, /payments, /payment_receipts, /payment_requests, DELETE /fees/:id
+  // ops13b (issue 13): alert edits by code (after alertRoutes: /alerts/triggered is not a code), metadata endpoints.
+  v1.use(alertEditRoutes(ctx));
+  v1.use(objectMetadataRoutes(ctx));
+  v1.use(creditNoteUpdateRoutes(ctx)); // PUT /credit_notes/:lago_id (refund_status)
+  v1.use(invoiceCollectionRoutes({ db: deps.db })); // GET /analytics/invoice_collection
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

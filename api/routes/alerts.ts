@@ -29,7 +29,7 @@ function canonicalThreshold(v: number | string): string {
   return canonicalDecimal(String(v));
 }
 
-function serializeAlert(a: AlertRecord, organizationId: string, metric: BillableMetricRecord | null) {
+export function serializeAlert(a: AlertRecord, organizationId: string, metric: BillableMetricRecord | null) {
   return {
     lago_id: a.id,
     lago_organization_id: organizationId,

@@ -77,6 +77,7 @@ export function serializeCreditNote(n: CreditNoteRecord, fileUrl: string | null,
       amount_currency: n.currency,
       created_at: iso(n.createdAt),
     })),
+    metadata: n.metadata ?? null, // Lago's MetadataObject (api/routes/object-metadata.ts)
   };
 }
 

@@ -91,6 +91,7 @@ export function serializePlan(p: PlanRecord, taxes?: PlanTaxes) {
       created_at: t.created_at,
       updated_at: t.created_at,
     })),
+    metadata: p.metadata ?? null, // Lago's MetadataObject (api/routes/object-metadata.ts)
   };
 }
 

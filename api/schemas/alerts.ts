@@ -20,3 +20,13 @@ export const AlertCreateBody = z.object({
     thresholds: z.array(ThresholdInput).min(1),
   }),
 });
+
+/** PUT /subscriptions/:external_id/alerts/:code body (Lago's AlertUpdateInput): every field optional; thresholds replace. */
+export const AlertUpdateBody = z.object({
+  alert: z.object({
+    code: z.string().min(1).optional(),
+    name: z.string().nullable().optional(),
+    billable_metric_code: z.string().nullable().optional(),
+    thresholds: z.array(ThresholdInput).min(1).optional(),
+  }),
+});

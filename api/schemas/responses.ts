@@ -180,6 +180,9 @@ export const ChargeFilterObject = component(
   z.object({ lago_id: str, charge_code: str, invoice_display_name: nstr, properties: json, values: z.record(z.string(), z.array(str)) }),
 );
 
+/** Lago MetadataObject: string (or null) values by key; null until set (api/routes/object-metadata.ts). */
+export const MetadataObject = component('MetadataObject', z.record(z.string(), z.string().nullable()).nullable());
+
 export const PlanObject = component(
   'PlanObject',
   z.object({
@@ -203,6 +206,7 @@ export const PlanObject = component(
     usage_thresholds: z.array(
       z.object({ lago_id: str, threshold_display_name: nstr, amount_cents: int, recurring: z.boolean(), created_at: instant, updated_at: instant }),
     ),
+    metadata: MetadataObject,
   }),
 );
 
@@ -692,6 +696,7 @@ export const CreditNoteObject = component(
     file_url: nstr,
     items: z.array(z.object({ lago_id: str, amount_cents: int, amount_currency: currency, lago_fee_id: str, fee: FeeObject })),
     applied_taxes: z.array(IssuedCreditNoteAppliedTaxObject),
+    metadata: MetadataObject,
   }),
 );
 
@@ -759,6 +764,7 @@ export const WalletObject = component(
     ongoing_balance_confirmed_at: ninstant,
     paid_top_up_min_amount_cents: nint,
     paid_top_up_max_amount_cents: nint,
+    metadata: MetadataObject,
   }),
 );
 
@@ -799,6 +805,25 @@ const PortalTopUpRequestObject = z.object({
   request_key: str,
   created_at: instant,
 });
+
+// ---- ops13b (issue 13): a fee estimate of a hypothetical event (api/routes/fee-estimates.ts) -------------------
+/** An unsaved pay-in-advance fee: the fields of Lago's FeeObject and FeeEstimateObject, precise amounts as decimals. */
+export const EstimatedFeeObject = component(
+  'EstimatedFeeObject',
+  z.object({
+    lago_id: z.null(), lago_charge_id: str, lago_charge_filter_id: z.null(), lago_invoice_id: z.null(), lago_true_up_fee_id: z.null(), lago_true_up_parent_fee_id: z.null(),
+    lago_subscription_id: str, lago_customer_id: str, external_customer_id: str, external_subscription_id: str,
+    item: z.object({
+      type: z.literal('charge'), code: str, name: str, invoice_display_name: str, filters: z.record(z.string(), z.array(z.string())).nullable(),
+      filter_invoice_display_name: nstr, lago_item_id: str, item_type: z.literal('BillableMetric'), grouped_by: z.record(z.string(), z.string()),
+    }),
+    amount_cents: int, precise_amount: decimal, precise_total_amount: decimal, amount_currency: currency, taxes_amount_cents: int, taxes_precise_amount: decimal,
+    taxes_rate: z.number(), total_amount_cents: int, total_amount_currency: currency, units: decimal, total_aggregated_units: decimal, precise_unit_amount: decimal,
+    precise_coupons_amount_cents: decimal, sub_total_excluding_taxes_amount_cents: int, sub_total_excluding_taxes_precise_amount_cents: decimal, events_count: int,
+    pay_in_advance: z.literal(true), invoiceable: z.boolean(), from_date: instant, to_date: instant, payment_status: z.literal('pending'),
+    created_at: z.null(), succeeded_at: z.null(), failed_at: z.null(), refunded_at: z.null(), event_transaction_id: nstr,
+  }),
+);
 
 export const responses = {
   BillableMetricResponse: z.object({ billable_metric: BillableMetricObject }),
@@ -1009,6 +1034,13 @@ export const responses = {
       coupons_adjustment_amount_cents: int, precise_coupons_adjustment_amount_cents: z.number(),
       items: z.array(z.object({ lago_fee_id: str, amount_cents: int })), applied_taxes: z.array(CreditNoteAppliedTaxObject),
     }),
+  }),
+  // ops13b (issue 13): alert edits by code, metadata endpoints.
+  AlertDeletedListResponse: z.object({ alerts: z.array(AlertObject) }),
+  MetadataResponse: z.object({ metadata: MetadataObject }),
+  EstimatedFeeListResponse: z.object({ fees: z.array(EstimatedFeeObject) }),
+  InvoiceCollectionListResponse: z.object({
+    invoice_collections: z.array(z.object({ month: instant, payment_status: z.enum(['pending', 'succeeded', 'failed']), invoices_count: int, amount_cents: int, currency })),
   }),
 } as const;
 

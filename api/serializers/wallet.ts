@@ -61,6 +61,7 @@ export function serializeWallet(w: WalletRecord) {
     ongoing_balance_confirmed_at: w.ongoingBalanceConfirmedAt,
     paid_top_up_min_amount_cents: null,
     paid_top_up_max_amount_cents: null,
+    metadata: w.metadata ?? null, // Lago's MetadataObject (api/routes/object-metadata.ts)
   };
 }
 

@@ -235,3 +235,49 @@ export async function listAlertTriggers(
     })),
   };
 }
+
+// ---- Edits by code (issue 13: GET/PUT/DELETE /subscriptions/:external_id/alerts/:code, DELETE …/alerts) ----------
+// A deleted alert is gone (hard delete): its code can be reused at once, and its trigger records go with it
+// (usage_alert_triggers cascades); webhooks already written to the outbox are delivered as they are.
+
+/** The subscription's alert with this code, or null. */
+export async function getAlertByCode(db: Db, organizationId: string, subscriptionId: string, code: string): Promise<AlertRecord | null> {
+  const row = await alertsQuery(db, organizationId).where({ 'a.subscription_id': subscriptionId, 'a.code': code }).first();
+  return row ? alertFromRow(row) : null;
+}
+
+export interface AlertEdit {
+  code?: string;
+  name?: string | null;
+  billableMetricId?: string | null;
+  thresholds?: AlertThreshold[];
+}
+
+/** Updates the alert's code, name, metric or thresholds; DuplicateAlertCodeError when the new code is taken. */
+export async function updateAlert(db: Knex, organizationId: string, alertId: string, edit: AlertEdit): Promise<AlertRecord> {
+  const patch: Record<string, unknown> = {};
+  if (edit.code !== undefined) patch.code = edit.code;
+  if (edit.name !== undefined) patch.name = edit.name;
+  if (edit.billableMetricId !== undefined) patch.billable_metric_id = edit.billableMetricId;
+  if (edit.thresholds !== undefined) patch.thresholds = JSON.stringify(edit.thresholds);
+  if (Object.keys(patch).length > 0) {
+    try {
+      await db('usage_alerts').where({ organization_id: organizationId, id: alertId }).update(patch);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505' && edit.code !== undefined) throw new DuplicateAlertCodeError(edit.code);
+      throw err;
+    }
+  }
+  const row = await alertsQuery(db, organizationId).where('a.id', alertId).first();
+  return alertFromRow(row);
+}
+
+/** Deletes one alert (and its trigger records). */
+export async function deleteAlert(db: Db, organizationId: string, alertId: string): Promise<void> {
+  await db('usage_alerts').where({ organization_id: organizationId, id: alertId }).delete();
+}
+
+/** Deletes every alert of the subscription; returns how many. */
+export async function deleteSubscriptionAlerts(db: Db, organizationId: string, subscriptionId: string): Promise<number> {
+  return db('usage_alerts').where({ organization_id: organizationId, subscription_id: subscriptionId }).delete();
+}

@@ -156,3 +156,24 @@ export async function overdueBalances(db: Db, f: AnalyticsFilter): Promise<Overd
   );
   return rows.map((r: any) => ({ month: r.month, currency: r.currency, amountCents: cents(r.amount_cents), invoiceIds: r.invoice_ids }));
 }
+
+// ---- invoice collection (issue 13, ops13b: GET /analytics/invoice_collection, Lago's findAllInvoiceCollections) ----
+// Finalized, unvoided invoices by issuing month, currency and payment status (pending / succeeded / failed), with
+// their count and Σ total_amount_cents (taxes included). Same scope, filters and month bounds as gross revenue.
+
+export interface InvoiceCollectionRow { month: string; currency: string; paymentStatus: string; invoicesCount: number; amountCents: number }
+
+export async function invoiceCollections(db: Db, f: AnalyticsFilter): Promise<InvoiceCollectionRow[]> {
+  const scope = invoiceScope(f);
+  const bounds = monthBounds(f);
+  const { rows } = await db.raw(
+    `SELECT ${MONTH_ISO} AS month, currency, payment_status, invoices_count, amount_cents FROM (
+       SELECT ${ISSUED_MONTH} AS month, trim(i.currency) AS currency, i.payment_status, count(*)::int AS invoices_count, sum(i.total_amount_cents)::bigint AS amount_cents
+       FROM invoices i JOIN customers c ON c.id = i.customer_id AND c.organization_id = i.organization_id
+       WHERE ${scope.sql}
+       GROUP BY 1, 2, 3
+     ) t WHERE ${bounds.sql} ORDER BY t.month, currency, payment_status`,
+    [...scope.bindings, ...bounds.bindings],
+  );
+  return rows.map((r: any) => ({ month: r.month, currency: r.currency, paymentStatus: r.payment_status, invoicesCount: r.invoices_count, amountCents: cents(r.amount_cents) }));
+}

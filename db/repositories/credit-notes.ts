@@ -86,6 +86,8 @@ export async function lockCreditableInvoice(trx: Knex.Transaction, organizationI
 
 export interface CreditNoteRecord {
   id: string;
+  /** Lago's metadata (db/repositories/object-metadata.ts); null until set. */
+  metadata?: Record<string, string | null> | null;
   organizationId: string;
   invoiceId: string;
   invoiceNumber: string | null;
@@ -148,6 +150,7 @@ function toCreditNote(r: Record<string, any>, items: { id: string; fee_id: strin
     items: items.map((i) => ({ id: i.id, feeId: i.fee_id, amountCents: int(i.amount_cents) })),
     billingEntityCode: r.organization_slug,
     voidedAt: r.voided_at ?? null,
+    metadata: r.metadata ?? null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -372,5 +375,29 @@ export async function recordCreditNoteRefund(
       updated_at: trx.fn.now(),
     });
     await trx('credit_notes').where({ organization_id: organizationId, id: creditNoteId }).update({ refund_status: outcome.status, updated_at: trx.fn.now() });
+  });
+}
+
+/**
+ * Lago's PUT /credit_notes/:lago_id (issue 13): sets the refund status by hand (a refund made outside the payment
+ * provider, or one whose outcome the operator knows first) and merges metadata, in one statement. Null when the
+ * organization has no such note; 'no_refund' when the note refunds nothing (its refund_status stays null).
+ */
+export async function updateCreditNoteRefundStatus(
+  db: Knex,
+  organizationId: string,
+  id: string,
+  refundStatus: 'pending' | 'succeeded' | 'failed',
+  metadata: Record<string, string | null> | undefined,
+): Promise<CreditNoteRecord | 'no_refund' | null> {
+  if (!UUID_RE.test(id)) return null;
+  return db.transaction(async (trx) => {
+    const row = await trx('credit_notes').where({ organization_id: organizationId, id }).forUpdate().first('id', 'refund_amount_cents');
+    if (!row) return null;
+    if (Number(row.refund_amount_cents) <= 0) return 'no_refund';
+    const patch: Record<string, unknown> = { refund_status: refundStatus, updated_at: trx.fn.now() };
+    if (metadata !== undefined) patch.metadata = trx.raw(`coalesce(metadata, '{}'::jsonb) || ?::jsonb`, [JSON.stringify(metadata)]);
+    await trx('credit_notes').where({ organization_id: organizationId, id }).update(patch);
+    return getCreditNote(trx, organizationId, id);
   });
 }

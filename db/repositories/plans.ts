@@ -184,6 +184,8 @@ export interface PlanRecord {
   charges: ChargeRecord[];
   /** A plan override's child plan: the plan it copies (null for a catalog plan). */
   parentId?: string | null;
+  /** Lago's metadata (db/repositories/object-metadata.ts); null until set. */
+  metadata?: Record<string, string | null> | null;
 }
 
 /** Plan and charges in ONE transaction: a failure writes nothing. */
@@ -259,6 +261,7 @@ function toPlan(row: Record<string, any>, charges: ChargeRecord[]): PlanRecord {
     revision: row.revision ?? 0,
     charges,
     parentId: row.parent_id ?? null,
+    metadata: row.metadata ?? null,
   };
 }
 

@@ -54,6 +54,8 @@ export interface RecurringRuleRecord {
 
 export interface WalletRecord {
   id: string;
+  /** Lago's metadata (db/repositories/object-metadata.ts); null until set. */
+  metadata?: Record<string, string | null> | null;
   organizationId: string;
   customerId: string;
   externalCustomerId: string;
@@ -168,6 +170,7 @@ function walletFromRow(r: any, rules: RecurringRuleRecord[]): WalletRecord {
     createdAt: iso(r.created_at)!,
     updatedAt: iso(r.updated_at)!,
     rules,
+    metadata: r.metadata ?? null,
   };
 }
 

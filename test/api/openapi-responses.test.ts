@@ -601,6 +601,45 @@ test('real answers of every route conform to the documented 200 schema', async (
   await call('PUT', `/credit_notes/${note.lago_id}/void`, {});
   await call('DELETE', `/coupons/fixed_${s}`);
 
+  // ---- ops13b (issue 13): alert edits by code, metadata, PUT /credit_notes, fee estimates -----------------------
+  {
+    const t = `o13b_${s}`;
+    await call('POST', '/billable_metrics', { billable_metric: { name: 'Units', code: `u_${t}`, aggregation_type: 'sum_agg', field_name: 'n' } });
+    await call('POST', '/plans', { plan: { name: 'Advance', code: `adv_${t}`, interval: 'monthly', amount_cents: 100, amount_currency: 'USD', charges: [{ billable_metric_code: `u_${t}`, charge_model: 'standard', pay_in_advance: true, invoiceable: false, properties: { amount: '2' } }] } });
+    await call('POST', '/customers', { customer: { external_id: `c_${t}`, currency: 'USD', country: 'FR' } });
+    await call('POST', '/subscriptions', { subscription: { external_customer_id: `c_${t}`, plan_code: `adv_${t}`, external_id: `s_${t}` } });
+    await call('POST', `/subscriptions/s_${t}/alerts`, { alert: { alert_type: 'current_usage_amount', code: `a1_${t}`, thresholds: [{ value: 10 }] } });
+    await call('POST', `/subscriptions/s_${t}/alerts`, { alert: { alert_type: 'billable_metric_current_usage_units', code: `a2_${t}`, billable_metric_code: `u_${t}`, thresholds: [{ value: 3 }] } });
+    await call('GET', `/subscriptions/s_${t}/alerts/a1_${t}`);
+    await call('PUT', `/subscriptions/s_${t}/alerts/a1_${t}`, { alert: { name: 'Spend', thresholds: [{ value: 20, recurring: true }] } });
+    await call('DELETE', `/subscriptions/s_${t}/alerts/a1_${t}`);
+    expect((await call('DELETE', `/subscriptions/s_${t}/alerts`)).alerts.map((a: any) => a.code)).toEqual([`a2_${t}`]);
+    await call('POST', `/plans/adv_${t}/metadata`, { metadata: { crm: 'X', tier: null } });
+    await call('PATCH', `/plans/adv_${t}/metadata`, { metadata: { tier: 'gold' } });
+    await call('DELETE', `/plans/adv_${t}/metadata/crm`);
+    expect((await call('GET', `/plans/adv_${t}`)).plan.metadata).toEqual({ tier: 'gold' });
+    await call('DELETE', `/plans/adv_${t}/metadata`);
+    const w = (await call('POST', '/wallets', { wallet: { external_customer_id: `c_${t}`, name: 'W', rate_amount: '1', currency: 'USD', granted_credits: '1' } })).wallet;
+    await call('POST', `/wallets/${w.lago_id}/metadata`, { metadata: { k: 'v' } });
+    await call('PATCH', `/wallets/${w.lago_id}/metadata`, { metadata: { k2: 'v2' } });
+    await call('DELETE', `/wallets/${w.lago_id}/metadata/k`);
+    expect((await call('GET', `/wallets/${w.lago_id}`)).wallet.metadata).toEqual({ k2: 'v2' });
+    await call('DELETE', `/wallets/${w.lago_id}/metadata`);
+    const inv = (await call('POST', '/invoices', { invoice: { external_customer_id: `c_${t}`, fees: [{ add_on_code: `gpu_${s}`, units: '1' }] } })).invoice;
+    await call('POST', '/payments', { payment: { invoice_id: inv.lago_id, amount_cents: inv.total_amount_cents, reference: `r_${t}` } });
+    const cn = (await call('POST', '/credit_notes', { credit_note: { invoice_id: inv.lago_id, reason: 'other', credit_amount_cents: 0, refund_amount_cents: 600, items: [{ fee_id: inv.fees[0].lago_id, amount_cents: 500 }] } })).credit_note;
+    await call('POST', `/credit_notes/${cn.lago_id}/metadata`, { metadata: { ticket: 'T' } });
+    await call('PATCH', `/credit_notes/${cn.lago_id}/metadata`, { metadata: { bank: 'B' } });
+    await call('DELETE', `/credit_notes/${cn.lago_id}/metadata/ticket`);
+    expect((await call('PUT', `/credit_notes/${cn.lago_id}`, { credit_note: { refund_status: 'succeeded' } })).credit_note).toMatchObject({ refund_status: 'succeeded', metadata: { bank: 'B' } });
+    await call('DELETE', `/credit_notes/${cn.lago_id}/metadata`);
+    const ev = { code: `u_${t}`, external_subscription_id: `s_${t}`, transaction_id: `e_${t}`, properties: { n: 3 } };
+    expect((await call('POST', '/events/estimate_fees', { event: ev })).fees[0].amount_cents).toBe(600);
+    await call('POST', '/events/estimate_instant_fees', { event: ev });
+    await call('POST', '/events/batch_estimate_instant_fees', { events: [{ event: ev }, ev] });
+    expect((await call('GET', '/analytics/invoice_collection?currency=USD')).invoice_collections.length).toBeGreaterThan(0);
+  }
+
   // Every mounted route was answered 2xx at least once above and each answer conformed.
   const never = routes.map((r) => key(r.method, r.template)).filter((k) => !exercised.has(k));
   expect(never).toEqual([]);

@@ -215,6 +215,8 @@ beforeAll(async () => {
   ids.creditNote = (await asA('POST', '/credit_notes', { credit_note: { invoice_id: ids.oneOffInvoice, reason: 'other', description: MARK, items: [{ fee_id: oneOffFeeOfA, amount_cents: 100 }] } })).credit_note.lago_id;
   // A fee of A on no invoice (a pay-in-advance charge's, invoiceable false): B must neither read it nor set its status.
   ids.uninvoicedFee = await seedUninvoicedFee(sys.database.db, { organizationId: orgA, subscriptionId: ids.subscription!, transactionId: `instant_${SUF}`, amount: '1', amountCents: 100, displayName: MARK });
+  // Metadata of A's plan, credit note and wallet (ops13b): B must neither read nor change it.
+  for (const p of [`/plans/${A.plan}`, `/credit_notes/${ids.creditNote}`, `/wallets/${ids.wallet}`]) await asA('POST', `${p}/metadata`, { metadata: { k: MARK } });
   keysA.hmac = (await asA('GET', '/webhooks/hmac_key')).webhook.hmac_key;
   keysA.publicKey = (await asA('GET', '/webhooks/json_public_key')).webhook.public_key;
 });
@@ -345,6 +347,26 @@ function bodies(): Record<string, unknown[]> {
     'DELETE /customers/{external_customer_id}/wallets/{code}': [undefined],
     'DELETE /fees/{lago_id}': [undefined],
     'POST /wallet_transactions/{lago_id}/payment_url': [{}],
+    // ops13b (issue 13): alert edits by code, metadata, PUT /credit_notes, fee estimates.
+    'DELETE /subscriptions/{external_id}/alerts': [undefined],
+    'PUT /subscriptions/{external_id}/alerts/{code}': [{ alert: { code: `${A.alert}_b`, name: 'B', thresholds: [{ value: 2 }] } }],
+    'DELETE /subscriptions/{external_id}/alerts/{code}': [undefined],
+    'POST /plans/{code}/metadata': [{ metadata: { b: 'B' } }],
+    'PATCH /plans/{code}/metadata': [{ metadata: { b: 'B' } }],
+    'DELETE /plans/{code}/metadata': [undefined],
+    'DELETE /plans/{code}/metadata/{key}': [undefined],
+    'POST /credit_notes/{lago_id}/metadata': [{ metadata: { b: 'B' } }],
+    'PATCH /credit_notes/{lago_id}/metadata': [{ metadata: { b: 'B' } }],
+    'DELETE /credit_notes/{lago_id}/metadata': [undefined],
+    'DELETE /credit_notes/{lago_id}/metadata/{key}': [undefined],
+    'POST /wallets/{lago_id}/metadata': [{ metadata: { b: 'B' } }],
+    'PATCH /wallets/{lago_id}/metadata': [{ metadata: { b: 'B' } }],
+    'DELETE /wallets/{lago_id}/metadata': [undefined],
+    'DELETE /wallets/{lago_id}/metadata/{key}': [undefined],
+    'PUT /credit_notes/{lago_id}': [{ credit_note: { refund_status: 'succeeded', metadata: { b: 'B' } } }],
+    'POST /events/estimate_fees': [{ event: { code: A.metric, external_subscription_id: A.subscription, properties: { tokens: 1 } } }],
+    'POST /events/estimate_instant_fees': [{ event: { code: A.metric, external_subscription_id: A.subscription, properties: { tokens: 1 } } }],
+    'POST /events/batch_estimate_instant_fees': [{ events: [{ code: A.metric, external_subscription_id: A.subscription, properties: { tokens: 1 } }] }],
   };
 }
 

@@ -1,0 +1,62 @@
+// Lago's metadata endpoints (issue 13) for plans (by code), credit notes and wallets (by lago_id):
+//   POST   /<owner>/:ref/metadata        {metadata: {...}} → {metadata}  replaces every key
+//   PATCH  /<owner>/:ref/metadata        {metadata: {...}} → {metadata}  adds / overwrites the given keys
+//   DELETE /<owner>/:ref/metadata                          → {metadata: null}
+//   DELETE /<owner>/:ref/metadata/:key                     → {metadata}  (a missing key: unchanged, still 200)
+// The object's GET (and every answer carrying it) shows the same `metadata` (null until set).
+import { Router } from 'express';
+import { clearMetadata, deleteMetadataKey, lockMetadata, mergeMetadata, metadataOwnerId, replaceMetadata, type MetadataOwner } from '../../db/repositories/object-metadata';
+import { orgId } from '../auth';
+import type { RouteContext } from '../context';
+import { notFound, validationError } from '../errors';
+import { parseBody } from '../schemas/common';
+import { MAX_METADATA_KEYS, MetadataBody } from '../schemas/object-metadata';
+
+const OWNERS: { owner: MetadataOwner; base: string; param: string }[] = [
+  { owner: 'plan', base: '/plans/:code', param: 'code' },
+  { owner: 'credit_note', base: '/credit_notes/:lago_id', param: 'lago_id' },
+  { owner: 'wallet', base: '/wallets/:lago_id', param: 'lago_id' },
+];
+
+export function objectMetadataRoutes(ctx: RouteContext): Router {
+  const r = Router();
+  for (const { owner, base, param } of OWNERS) {
+    const ownerId = async (organizationId: string, ref: string) => {
+      const id = await metadataOwnerId(ctx.db, organizationId, owner, ref);
+      if (!id) throw notFound(owner);
+      return id;
+    };
+
+    r.post(`${base}/metadata`, async (req, res) => {
+      const organizationId = orgId(res);
+      const { metadata } = parseBody(MetadataBody, req.body);
+      const id = await ownerId(organizationId, (req.params as Record<string, string>)[param]!);
+      res.json({ metadata: await replaceMetadata(ctx.db, organizationId, owner, id, metadata) });
+    });
+
+    r.patch(`${base}/metadata`, async (req, res) => {
+      const organizationId = orgId(res);
+      const { metadata } = parseBody(MetadataBody, req.body);
+      const id = await ownerId(organizationId, (req.params as Record<string, string>)[param]!);
+      const merged = await ctx.db.transaction(async (trx) => {
+        const current = await lockMetadata(trx, organizationId, owner, id);
+        if (Object.keys({ ...(current ?? {}), ...metadata }).length > MAX_METADATA_KEYS) throw validationError({ metadata: ['too_many_keys'] });
+        return mergeMetadata(trx, organizationId, owner, id, metadata);
+      });
+      res.json({ metadata: merged });
+    });
+
+    r.delete(`${base}/metadata`, async (req, res) => {
+      const organizationId = orgId(res);
+      const id = await ownerId(organizationId, (req.params as Record<string, string>)[param]!);
+      res.json({ metadata: await clearMetadata(ctx.db, organizationId, owner, id) });
+    });
+
+    r.delete(`${base}/metadata/:key`, async (req, res) => {
+      const organizationId = orgId(res);
+      const id = await ownerId(organizationId, (req.params as Record<string, string>)[param]!);
+      res.json({ metadata: await deleteMetadataKey(ctx.db, organizationId, owner, id, (req.params as Record<string, string>).key!) });
+    });
+  }
+  return r;
+}
