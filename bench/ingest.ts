@@ -33,7 +33,7 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import { createDb } from '../db/knexfile';
-import { EVENT_ID_COLUMN, eventInsertCtes, type EventRow } from '../db/repositories/events';
+import { EVENT_ID_COLUMN, EVENT_ID_XID_FIRST, eventInsertCtes, type EventRow } from '../db/repositories/events';
 import { createApiKey, ensureOrganization } from '../db/repositories/organizations';
 import { insertEventsWithRollups, RollupSpecCache } from '../db/repositories/rollups';
 import { ensureDatabase, startEmbeddedPostgres, withDatabase } from '../dev/postgres';
@@ -294,7 +294,7 @@ async function rollupCheck(db: Knex, orgId: string): Promise<{ events: number; r
 
 // The events' dedup as every writer does it (keys set-based in the same statement: db/repositories/events.ts).
 const RAW_SQL = `WITH src AS MATERIALIZED (SELECT x.*, ${EVENT_ID_COLUMN} FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::timestamptz[], $7::jsonb[], $8::numeric[])
-  AS x(o, t, e, s, c, ts, p, a)),
+  AS x(o, t, e, s, c, ts, p, a) WHERE ${EVENT_ID_XID_FIRST}),
 ${eventInsertCtes('src')}
 SELECT count(*)::int AS n FROM ins`;
 

@@ -19,8 +19,8 @@
 //   snapshot's xmax); a later poll whose snapshot xmin ≥ that xmax proves every transaction of that time ended,
 //   so every event with an id up to that largest id is visible (or will never be), and the cursor moves there.
 //   Ids between the cursor and the newest id are re-read by the next polls (invalidating twice is harmless).
-//   This relies on a writer having its transaction id before it draws an event id, which holds for the ingest
-//   statement and insertEvents (db/repositories/events.ts: the event rows join the dedup keys inserted first).
+//   This relies on a writer having its transaction id before it draws an event id: every insert path draws ids in
+//   its `src` CTE behind the EVENT_ID_XID_FIRST qual (db/repositories/events.ts), which assigns the xid first.
 // - A fill (a cached range's query) is stored only if no poll saw an event of its subscription inside its range
 //   (nor a rewrite) while it ran, so a poll that ran during the fill cannot be lost. Until the first cursor is
 //   proven safe (the first poll after start-up whose xmin ≥ the start xmax), nothing is stored.

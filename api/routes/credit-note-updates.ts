@@ -5,13 +5,14 @@
 // merged into the note's metadata (keys kept unless named); POST /credit_notes/:lago_id/metadata replaces it.
 import { Router } from 'express';
 import { updateCreditNoteRefundStatus } from '../../db/repositories/credit-notes';
-import { orgId } from '../auth';
+import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { notFound, validationError } from '../errors';
 import { parseBody } from '../schemas/common';
 import { CreditNoteUpdateBody } from '../schemas/object-metadata';
 import { creditNoteFileUrls } from '../services/credit-note-files';
 import { publicBaseUrl } from '../services/invoice-extras';
+import { creditNoteFees } from '../serializers/credit-note-fees';
 import { serializeCreditNote } from './credit-notes';
 
 export function creditNoteUpdateRoutes(ctx: RouteContext): Router {
@@ -23,7 +24,7 @@ export function creditNoteUpdateRoutes(ctx: RouteContext): Router {
     if (updated === null) throw notFound('credit_note');
     if (updated === 'no_refund') throw validationError({ refund_status: ['value_is_invalid'] });
     const urls = await creditNoteFileUrls(ctx.db, organizationId, [updated.id], publicBaseUrl(req));
-    res.json({ credit_note: serializeCreditNote(updated, urls.get(updated.id) ?? null) });
+    res.json({ credit_note: serializeCreditNote(updated, urls.get(updated.id) ?? null, await creditNoteFees(ctx.db, organizationId, defaultTimezoneOf(res), [updated])) });
   });
   return r;
 }

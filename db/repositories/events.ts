@@ -78,6 +78,14 @@ export function eventInsertCtes(src: string): string {
 export const EVENT_ID_COLUMN = "nextval('events_id_seq') AS i";
 
 /**
+ * The `src` qual that gives the writing transaction its xid before the first id is drawn (a scan's qual is evaluated
+ * before its projection, where nextval runs). usage/closed-hours-cache.ts relies on it: a transaction that could
+ * still commit an event id is either visible as running in a later snapshot or ended, never "not yet started" while
+ * it already holds the id. Without it, the xid would come with the first insert, after the ids were drawn.
+ */
+export const EVENT_ID_XID_FIRST = 'pg_current_xact_id() IS NOT NULL';
+
+/**
  * A read of events by (organization_id, transaction_id): the key row names its event's primary key (id,
  * "timestamp"; migration 20261201002700), so `alias` is joined to `keyAlias` (event_transaction_ids) through
  * it and the read touches one partition's primary key (no (organization_id, transaction_id) index on events).
@@ -138,7 +146,7 @@ export function insertedEvents(rows: unknown[][]): InsertedEvent[] {
   });
 }
 
-const INSERT_EVENTS_SQL = `WITH src AS MATERIALIZED (SELECT x.*, ${EVENT_ID_COLUMN} FROM jsonb_to_recordset($1::jsonb) AS x(${EVENT_RECORD_COLUMNS})),
+const INSERT_EVENTS_SQL = `WITH src AS MATERIALIZED (SELECT x.*, ${EVENT_ID_COLUMN} FROM jsonb_to_recordset($1::jsonb) AS x(${EVENT_RECORD_COLUMNS}) WHERE ${EVENT_ID_XID_FIRST}),
 ${eventInsertCtes('src')}
 SELECT organization_id, transaction_id, id, created_at FROM ins`;
 
@@ -160,7 +168,7 @@ export function uniqueSortedForInsert<T extends EventRow>(rows: T[]): T[] {
 export async function insertEvents(db: Knex | Knex.Transaction, rows: EventRow[]): Promise<InsertedEvent[]> {
   if (rows.length === 0) return [];
   const json = JSON.stringify(uniqueSortedForInsert(rows).map((r) => eventRecord(r)));
-  return insertedEvents(await pgQuery(db, 'meterline_insert_events_v3', INSERT_EVENTS_SQL, [json]));
+  return insertedEvents(await pgQuery(db, 'meterline_insert_events_v4', INSERT_EVENTS_SQL, [json]));
 }
 
 /**
@@ -173,7 +181,7 @@ export async function insertEvents(db: Knex | Knex.Transaction, rows: EventRow[]
  */
 export async function insertEventsSelect(db: Knex | Knex.Transaction, select: string, bindings: readonly Knex.RawBinding[]): Promise<number> {
   const r = (await db.raw(
-    `WITH src AS MATERIALIZED (SELECT g.*, ${EVENT_ID_COLUMN} FROM (${select}) AS g(o, t, e, s, c, ts, p, a)),
+    `WITH src AS MATERIALIZED (SELECT g.*, ${EVENT_ID_COLUMN} FROM (${select}) AS g(o, t, e, s, c, ts, p, a) WHERE ${EVENT_ID_XID_FIRST}),
      keys AS (INSERT INTO event_transaction_ids (organization_id, transaction_id, event_id, event_timestamp) SELECT o, t, i, ts FROM src)
      INSERT INTO events (id, organization_id, transaction_id, external_subscription_id, subscription_id, code, "timestamp", properties, precise_total_amount)
      SELECT i, o, t, e, s, c, ts, p, a FROM src`,

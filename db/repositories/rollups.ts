@@ -30,7 +30,7 @@ import { aggregatesFromTotals, pricingGroupKeys } from '../../billing/aggregatio
 import { BillingError } from '../../billing/errors';
 import type { AggregationType, ChargeProperties, EventPropertyValue, Period } from '../../billing/types';
 import { TtlCache } from '../../cache/ttl-cache';
-import { EVENT_ID_COLUMN, EVENT_RECORD_COLUMNS, eventInsertCtes, eventRecord, insertedEvents, pgQuery, sortedForInsert, type EventRecord, type EventRow, type InsertedEvent } from './events';
+import { EVENT_ID_COLUMN, EVENT_ID_XID_FIRST, EVENT_RECORD_COLUMNS, eventInsertCtes, eventRecord, insertedEvents, pgQuery, sortedForInsert, type EventRecord, type EventRow, type InsertedEvent } from './events';
 import { NUMERIC_TEXT_RE } from './usage';
 
 type Db = Knex | Knex.Transaction;
@@ -250,7 +250,7 @@ export async function applyRollups(trx: Db, insertedEvents: RollupEventInput[], 
 // Execution order inside the statement: every event insert (rows pre-sorted by (org, transaction id)) happens
 // before the first rollup upsert (the rollup's GROUP BY / ORDER BY consume all of `ins` first), so concurrent
 // statements wait on each other only in one global order: events, then rollup rows in key order.
-const INGEST_SQL = `WITH src AS MATERIALIZED (SELECT x.*, ${EVENT_ID_COLUMN} FROM jsonb_to_recordset($1::jsonb) AS x(${EVENT_RECORD_COLUMNS}, dims jsonb, val text)),
+const INGEST_SQL = `WITH src AS MATERIALIZED (SELECT x.*, ${EVENT_ID_COLUMN} FROM jsonb_to_recordset($1::jsonb) AS x(${EVENT_RECORD_COLUMNS}, dims jsonb, val text) WHERE ${EVENT_ID_XID_FIRST}),
 ${eventInsertCtes('src')},
 roll AS (${rollupUpsertFrom('ins JOIN src ON src.o = ins.organization_id AND src.t = ins.transaction_id WHERE src.dims IS NOT NULL')})
 SELECT organization_id, transaction_id, id, created_at FROM ins`;
@@ -272,7 +272,7 @@ export async function insertEventsWithRollups(db: Db, rows: EventRow[], specs: R
     if (!spec) throw new Error(`insertEventsWithRollups: no metric spec for ${r.organizationId}/${r.code}`);
     records.push(isRolledUp(spec) ? eventRecord(r, dimsObject(r.properties, spec.dimKeys), valueText(r, spec)) : eventRecord(r));
   }
-  return insertedEvents(await pgQuery(db, 'meterline_ingest_v5', INGEST_SQL, [JSON.stringify(records), NUMERIC_TEXT_RE]));
+  return insertedEvents(await pgQuery(db, 'meterline_ingest_v6', INGEST_SQL, [JSON.stringify(records), NUMERIC_TEXT_RE]));
 }
 
 // ---------------------------------------------------------------------------------------------------------
