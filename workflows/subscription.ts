@@ -55,6 +55,7 @@ import type { invoiceWorkflow } from './invoice';
 import { ADVANCE_BILLING_PATCH, AdvanceBilling, billPendingInAdvance, finishAdvancePeriod, startAdvanceRun } from './advance-billing';
 import { invoiceClockFields, subscriptionTestClock } from './test-clock';
 import { ClockCoverage } from './clock-coverage';
+import { regroupPaidFeesAtClose } from './regroup-paid-fees';
 import { DUNNING_SUSPEND_PATCH, SubscriptionSuspension, carrySuspension } from './suspension';
 import { invoicePeriod } from './period-invoice';
 import { creditUnusedAdvanceFee, type OnTerminationCreditNote } from './unused-fee-credit';
@@ -452,6 +453,8 @@ function idsOf(sub: SubscriptionEntity): { organizationId: string; subscriptionI
 async function terminate(sub: SubscriptionEntity, terminatedAt: string, adv: AdvanceBilling, creditNote: OnTerminationCreditNote = 'credit'): Promise<TerminationOutcome> {
   // Pay in advance (patched, workflows/advance-billing.ts): events billed per event first; `skip` issues no invoice.
   await finishAdvancePeriod(adv, sub.input, sub.current, startInvoiceWorkflow);
+  // regroup_paid_fees for [period start, terminatedAt) (patched 'regroup-paid-fees-v1', workflows/regroup-paid-fees.ts).
+  await regroupPaidFeesAtClose(idsOf(sub), { start: sub.period.start, end: terminatedAt }, sub.current);
   // The unused advance fee's credit note (patched 'unused-fee-credit-v1', workflows/unused-fee-credit.ts).
   const creditUnused = () => creditUnusedAdvanceFee({ ...idsOf(sub), at: terminatedAt, reason: 'termination' }, creditNote);
   if (adv.skipsTerminationInvoice()) {
@@ -688,6 +691,7 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
     sub.phase = 'closing';
     await finishAdvancePeriod(adv, sub.input, sub.current, startInvoiceWorkflow); // pay in advance (patched)
     if (!(await closePeriod(sub))) continue;
+    await regroupPaidFeesAtClose(idsOf(sub), sub.period, sub.current); // regroup_paid_fees (patched 'regroup-paid-fees-v1')
     let next: PeriodPair;
     try {
       next = nextPeriod(sub.input.schedule, sub.period);

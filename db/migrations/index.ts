@@ -35,6 +35,7 @@ import * as creditNoteDocuments from './20261201001800_credit_note_documents';
 import * as topUpInvoices from './20261201001801_top_up_invoices';
 import * as planOverrides from './20261201002200_plan_overrides';
 import * as subscriptionTerminationOptions from './20261201002300_subscription_termination_options';
+import * as chargeRegroupPaidFees from './20261201002600_charge_regroup_paid_fees';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -74,6 +75,7 @@ export const migrations: Record<string, Migration> = {
   '20261201002100_fee_payment_status': feePaymentStatus,
   '20261201002000_events_set_based_dedup': eventsSetBasedDedup,
   '20261201002300_subscription_termination_options': subscriptionTerminationOptions,
+  '20261201002600_charge_regroup_paid_fees': chargeRegroupPaidFees,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
