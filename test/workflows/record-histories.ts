@@ -276,6 +276,19 @@ async function main(): Promise<void> {
     await invoice.result();
     await save('invoice-test-clock-grace', invoice.workflowId, invoice.firstExecutionRunId);
   });
+  // regroup_paid_fees (patch regroup-paid-fees-v1): a past period closes at once, then regroupPaidFees runs after its
+  // invoice, and the run continues as new (run 1 saved).
+  if (wanted('regroup-paid-fees')) await withServer(async (env, save) => {
+    const workflowId = subscriptionWorkflowId('sub-rec-regroup');
+    const handle = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId,
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [subscriptionState({ subscriptionId: 'sub-rec-regroup', schedule: { subscriptionAt: '2026-01-15T10:00:00Z', ...MONTHLY_NY } })],
+    });
+    await eventually(async () => (await env.client.workflow.getHandle(workflowId).query(stateQuery)).closedPeriods >= 1, 'one close');
+    await save('subscription-regroup-paid-fees-close', workflowId, handle.firstExecutionRunId);
+    await env.client.workflow.getHandle(workflowId).terminate('recorded');
+  });
   // Test-clock coverage (patch test-clock-coverage-v1): a subscription on a clock with a progressive threshold and
   // an ending_at set through the terms update (validated against the clock). Usage crossing the threshold on the
   // frozen clock; the clock advanced to Jan 10 runs one check as of the clock (a progressive invoice on the clock);
