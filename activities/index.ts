@@ -19,6 +19,7 @@ import { createCreditActivities, type CreditActivities } from './credits';
 import { createUnusedFeeCreditActivities } from './unused-fee-credit';
 import type { UnusedFeeCreditActivities } from './unused-fee-credit-types';
 import { createTerminationOptionsActivities, type TerminationOptionsActivities } from './termination-options';
+import { createRegroupPaidFeesActivities, type RegroupPaidFeesActivities } from './regroup-paid-fees';
 
 export interface ActivityDeps {
   db: Knex;
@@ -30,7 +31,7 @@ export interface ActivityDeps {
   webhooks?: Omit<WebhookActivityDeps, 'db'>;
 }
 
-export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities & PlanChangeActivities & CreditActivities & UnusedFeeCreditActivities & TerminationOptionsActivities {
+export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities & PlanChangeActivities & CreditActivities & UnusedFeeCreditActivities & TerminationOptionsActivities & RegroupPaidFeesActivities {
   const invoiceActivities = createInvoiceActivities(deps);
   return withHeartbeats({
     // Pay in advance (issue 11): the start invoice reuses the period-invoice activity.
@@ -48,6 +49,8 @@ export function createActivities(deps: ActivityDeps): SubscriptionActivities & F
     ...createUnusedFeeCreditActivities(deps),
     // Termination options stored on the subscription (issue 11, workflows/termination-options.ts).
     ...createTerminationOptionsActivities(deps),
+    // regroup_paid_fees 'invoice' at the period close (issue 11, workflows/regroup-paid-fees.ts).
+    ...createRegroupPaidFeesActivities(deps),
   });
 }
 

@@ -220,7 +220,8 @@ export function createThresholdActivities(deps: { db: Knex }): Pick<Subscription
           const ctx = await loadSubscriptionBillingContext(trx, input.organizationId, input.subscriptionId);
           const plan = await loadPlan(trx, input.organizationId, ctx.planId);
           const alerts = await listAlerts(trx, input.organizationId, input.subscriptionId);
-          const now = new Date();
+          // A test clock's check comes with its instant (the clock's time), a real-time one is made now.
+          const now = input.asOf !== undefined ? new Date(input.asOf) : new Date();
           const asOfMs = Math.min(now.getTime(), Date.parse(input.period.end));
           const usage = await confirmedUsage(trx, ctx, plan, input.period, input.fullPeriod);
 

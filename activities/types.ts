@@ -69,6 +69,8 @@ export interface EvaluateThresholdsInput {
   /** The open period [start, end) (business ids only: the idempotency keys are derived from these). */
   period: Period;
   fullPeriod: Period;
+  /** The instant the check is made at (ISO UTC): a test clock's time (workflows/clock-coverage.ts); absent: now. */
+  asOf?: string;
 }
 
 export interface EvaluateThresholdsResult {

@@ -37,6 +37,14 @@ function bool(v: unknown, field: string, issues: PlanIssues, dflt: boolean): boo
   return dflt;
 }
 
+/** Lago's regroup_paid_fees: null (default: the fees never appear on an invoice) or 'invoice'. */
+function regroupPaidFeesOf(v: unknown, field: string, issues: PlanIssues): 'invoice' | null {
+  if (v === undefined || v === null) return null;
+  if (v === 'invoice') return 'invoice';
+  issues.add(field, 'invalid_value', `${field} must be null or "invoice"`);
+  return null;
+}
+
 function optString(v: unknown, field: string, issues: PlanIssues): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string') return v;
@@ -116,6 +124,7 @@ function mapCharge(raw: unknown, i: number, planCode: string, metrics: MetricLoo
     chargeModel: model as ChargeModel,
     payInAdvance: bool(raw['pay_in_advance'], `${cp}.pay_in_advance`, issues, false),
     invoiceable: bool(raw['invoiceable'], `${cp}.invoiceable`, issues, true),
+    regroupPaidFees: regroupPaidFeesOf(raw['regroup_paid_fees'], `${cp}.regroup_paid_fees`, issues),
     prorated: bool(raw['prorated'], `${cp}.prorated`, issues, false),
     minAmountCents: cents(raw['min_amount_cents'], `${cp}.min_amount_cents`, issues, 0),
     invoiceDisplayName: optString(raw['invoice_display_name'], `${cp}.invoice_display_name`, issues),

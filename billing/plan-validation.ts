@@ -226,6 +226,10 @@ function validateCharge(charge: Charge, i: number, issues: Issues, seenIds: Set<
   if (!charge.payInAdvance && charge.invoiceable === false) {
     issues.add(`${cp}.invoiceable`, 'invalid_invoiceable', 'only pay_in_advance charges can be non-invoiceable');
   }
+  // Lago: regroup_paid_fees only applies to pay-in-advance charges that issue no invoice of their own.
+  if (charge.regroupPaidFees === 'invoice' && (!charge.payInAdvance || charge.invoiceable)) {
+    issues.add(`${cp}.regroup_paid_fees`, 'invalid_regroup_paid_fees', 'regroup_paid_fees needs pay_in_advance true and invoiceable false');
+  }
   validateChargeProperties(charge.chargeModel, charge.properties, `${cp}.properties`, issues, charge);
 
   const allowed = new Map(m.filters.map((f) => [f.key, f.values] as const));

@@ -56,6 +56,8 @@ export interface Charge {
   chargeModel: ChargeModel;
   payInAdvance: boolean;
   invoiceable: boolean;
+  /** Lago's regroup_paid_fees (pay in advance, invoiceable false): 'invoice' groups the paid fees at the period end. */
+  regroupPaidFees?: 'invoice' | null;
   prorated: boolean;
   /** Charge minimum in minor units; 0 means none. */
   minAmountCents: number;

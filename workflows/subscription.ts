@@ -54,6 +54,8 @@ import { PlanChanges } from './plan-changes';
 import type { invoiceWorkflow } from './invoice';
 import { ADVANCE_BILLING_PATCH, AdvanceBilling, billPendingInAdvance, finishAdvancePeriod, startAdvanceRun } from './advance-billing';
 import { invoiceClockFields, subscriptionTestClock } from './test-clock';
+import { ClockCoverage } from './clock-coverage';
+import { regroupPaidFeesAtClose } from './regroup-paid-fees';
 import { DUNNING_SUSPEND_PATCH, SubscriptionSuspension, carrySuspension } from './suspension';
 import { invoicePeriod } from './period-invoice';
 import { creditUnusedAdvanceFee, type OnTerminationCreditNote } from './unused-fee-credit';
@@ -451,6 +453,8 @@ function idsOf(sub: SubscriptionEntity): { organizationId: string; subscriptionI
 async function terminate(sub: SubscriptionEntity, terminatedAt: string, adv: AdvanceBilling, creditNote: OnTerminationCreditNote = 'credit'): Promise<TerminationOutcome> {
   // Pay in advance (patched, workflows/advance-billing.ts): events billed per event first; `skip` issues no invoice.
   await finishAdvancePeriod(adv, sub.input, sub.current, startInvoiceWorkflow);
+  // regroup_paid_fees for [period start, terminatedAt) (patched 'regroup-paid-fees-v1', workflows/regroup-paid-fees.ts).
+  await regroupPaidFeesAtClose(idsOf(sub), { start: sub.period.start, end: terminatedAt }, sub.current);
   // The unused advance fee's credit note (patched 'unused-fee-credit-v1', workflows/unused-fee-credit.ts).
   const creditUnused = () => creditUnusedAdvanceFee({ ...idsOf(sub), at: terminatedAt, reason: 'termination' }, creditNote);
   if (adv.skipsTerminationInvoice()) {
@@ -593,7 +597,9 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
 
   upsertSubscriptionSearchAttributes(sub);
   // Test clocks (workflows/test-clock.ts, patched 'test-clocks-v1'): the period ends when the clock says so.
-  const clock = await subscriptionTestClock(state, sub);
+  // Thresholds and ending_at on the clock too (workflows/clock-coverage.ts, patched 'test-clock-coverage-v1').
+  const coverage = new ClockCoverage(state, planChanges);
+  const clock = await subscriptionTestClock(state, sub, (c) => coverage.bind(c, sub));
   const moved = await planChanges.awaitStart(sub);
   if (moved) {
     // A pending subscription's start moved (patched 'pending-start-move-v1'): the next run waits for the new start.
@@ -602,7 +608,7 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
   }
 
   for (;;) {
-    const terminationPending = () => (sub.terminationRequest !== null && sub.terminationOutcome === null) || planChanges.due(sub);
+    const terminationPending = () => (sub.terminationRequest !== null && sub.terminationOutcome === null) || planChanges.due(sub) || coverage.endingDue(sub);
 
     if (sub.phase === 'open') {
       // Pay in advance (patched): the run's start (start invoice) and events billed per event, before waiting.
@@ -612,7 +618,11 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
         continue;
       }
       const interrupted = () => terminationPending() || adv.hasWork();
-      if (clock) {
+      if (clock && coverage.active) {
+        // Test clock with thresholds (patched 'test-clock-coverage-v1'): checks run when the clock moves.
+        if (await coverage.watchUsage(sub, interrupted, loadRules, startInvoiceWorkflow)) continue;
+        if (adv.hasWork() && !terminationPending() && !workflowInfo().continueAsNewSuggested) continue;
+      } else if (clock) {
         // Test clock (patched 'test-clocks-v1'): the period ends when the clock says so.
         await clock.waitUntil(sub.period.end, () => interrupted() || workflowInfo().continueAsNewSuggested);
         if (adv.hasWork() && !terminationPending() && !workflowInfo().continueAsNewSuggested) continue;
@@ -638,6 +648,7 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
       }
     }
 
+    coverage.fireEnding(sub); // ending_at reached on the test clock (patched 'test-clock-coverage-v1')
     if (planChanges.due(sub)) {
       const changed = await planChanges.run(sub);
       if (changed) {
@@ -680,6 +691,7 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
     sub.phase = 'closing';
     await finishAdvancePeriod(adv, sub.input, sub.current, startInvoiceWorkflow); // pay in advance (patched)
     if (!(await closePeriod(sub))) continue;
+    await regroupPaidFeesAtClose(idsOf(sub), sub.period, sub.current); // regroup_paid_fees (patched 'regroup-paid-fees-v1')
     let next: PeriodPair;
     try {
       next = nextPeriod(sub.input.schedule, sub.period);

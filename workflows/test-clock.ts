@@ -112,7 +112,11 @@ function validateTerminationOnClock(sub: TerminableSubscription, clock: Workflow
  * replaces the terminate handler by one that reads the clock. A run started without a clock time (the API, or the
  * sweeper restarting it) reads it from Postgres first.
  */
-export async function subscriptionTestClock(state: SubscriptionWorkflowState, sub: TerminableSubscription): Promise<WorkflowTestClock | null> {
+export async function subscriptionTestClock(
+  state: SubscriptionWorkflowState,
+  sub: TerminableSubscription,
+  onClock: (clock: WorkflowTestClock) => void = () => undefined,
+): Promise<WorkflowTestClock | null> {
   if (!state.testClockId || !patched(TEST_CLOCKS_PATCH)) return null;
   const start = state.testClockNow ? Date.parse(state.testClockNow) : Number.NEGATIVE_INFINITY;
   const clock = new WorkflowTestClock(state.testClockId, start, (iso) => {
@@ -131,6 +135,8 @@ export async function subscriptionTestClock(state: SubscriptionWorkflowState, su
     },
     { validator: (req) => void validateTerminationOnClock(sub, clock, req) },
   );
+  // The rest of the subscription's time on the clock (workflows/clock-coverage.ts), before the clock is read.
+  onClock(clock);
   if (!state.testClockNow) {
     const { frozenTime } = await clockActivities.readTestClock({ organizationId: state.organizationId, testClockId: state.testClockId });
     clock.advance({ testClockId: state.testClockId, frozenTime });

@@ -15,7 +15,8 @@ import { invoiceIdOfFee, listEventsPage, listFeeRefsPage, subscriptionStartedAt,
 import { getInvoice, type InvoiceRecord } from '../../db/repositories/invoices';
 import { getUninvoicedFeesByIds } from '../../db/repositories/uninvoiced-fees';
 import { metricIdsOfCharges } from '../../db/repositories/plans';
-import { getSubscriptionsByIds, listSubscriptions } from '../../db/repositories/subscriptions';
+import { getSubscriptionByExternalId, getSubscriptionsByIds, listSubscriptions } from '../../db/repositories/subscriptions';
+import { subscriptionNow } from '../services/subscription-now';
 import { SubscriptionListQuery } from '../schemas/subscriptions';
 import { serializeSubscription } from './subscriptions';
 import { projectionMode, projectionRatio, projectUsage } from '../../billing/projection';
@@ -123,7 +124,9 @@ export function everydayReadRoutes(ctx: RouteContext, deps: { plans?: PlanCache 
   r.get('/customers/:external_customer_id/projected_usage', async (req, res) => {
     const organizationId = orgId(res);
     const q = parseBody(ProjectedUsageQuery, req.query);
-    const now = new Date().toISOString();
+    // On a test clock the projection counts from the clock's time (api/services/subscription-now.ts).
+    const subscription = await getSubscriptionByExternalId(ctx.db, organizationId, q.external_subscription_id);
+    const now = (subscription ? await subscriptionNow(ctx.db, subscription, new Date()) : new Date()).toISOString();
     const { customer_usage: usage } = await computeCurrentUsage(
       ctx.db,
       organizationId,

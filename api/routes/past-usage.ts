@@ -39,6 +39,7 @@ import { notFound } from '../errors';
 import { paginationMeta, parseBody } from '../schemas/common';
 import { PastUsageQuery } from '../schemas/past-usage';
 import { startedPeriods } from '../../usage/open-period';
+import { subscriptionNowById } from '../services/subscription-now';
 
 /** Every period of the subscription that has started by `now` (clipped at its termination), oldest first. */
 export function subscriptionPeriods(subject: PastUsageSubject, now: string): Period[] {
@@ -66,7 +67,9 @@ export function pastUsageRoutes(ctx: RouteContext): Router {
     const metrics = await listUsageMetrics(ctx.db, organizationId, q.billable_metric_code);
     if (q.billable_metric_code !== undefined && metrics.length === 0) throw notFound('billable_metric');
 
-    const newestFirst = subscriptionPeriods(subject, new Date().toISOString()).reverse();
+    // On a test clock: the periods started by the clock's time (api/services/subscription-now.ts).
+    const now = await subscriptionNowById(ctx.db, organizationId, subject.subscriptionId, new Date());
+    const newestFirst = subscriptionPeriods(subject, now.toISOString()).reverse();
     const page = newestFirst.slice((q.page - 1) * q.per_page, q.page * q.per_page);
     const [billed, imported] = await Promise.all([
       billedUsage(ctx.db, organizationId, subject.subscriptionId, page, metrics),

@@ -262,7 +262,8 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     const prepared = overrides ? await prepareOverride(ctx, organizationId, s.planId, overrides) : null;
     // A pending subscription's start (issue 11): moved first, so a refusal leaves name / ending_at unchanged.
     if (subscriptionAt !== undefined) await moveSubscriptionStart(ctx, organizationId, s, subscriptionAt, new Date());
-    await updateSubscription(ctx, organizationId, s, terms, new Date());
+    // ending_at is judged against the subscription's own time: its test clock's when it lives on one.
+    await updateSubscription(ctx, organizationId, s, terms, await subscriptionNow(ctx.db, s, new Date()));
     await storeTerminationOptions(ctx.db, s, { on_termination_invoice: oti, on_termination_credit_note: otcn });
     if (prepared) {
       await ctx.db.transaction((trx) => writeOverride(trx, organizationId, prepared, s.id));

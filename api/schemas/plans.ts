@@ -23,6 +23,8 @@ export const ChargeInput = z
     charge_model: z.enum(CHARGE_MODELS),
     pay_in_advance: z.boolean().optional().default(false),
     invoiceable: z.boolean().optional().default(true),
+    /** Lago: null (paid fees never invoiced) or 'invoice' (grouped at the period end); pay_in_advance + invoiceable false only. */
+    regroup_paid_fees: z.enum(['invoice']).nullable().optional().default(null),
     prorated: z.boolean().optional().default(false),
     min_amount_cents: safeCents.optional().default(0),
     invoice_display_name: z.string().nullable().optional(),

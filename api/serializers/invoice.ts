@@ -309,7 +309,7 @@ export function storedInvoice(
       id: inv.id,
       number: inv.number ?? `DRAFT-${inv.id.slice(0, 8).toUpperCase()}`,
       issuingDate: inv.issuingDate ?? inv.periodEnd.slice(0, 10),
-      invoiceType: inv.invoiceType === 'progressive_billing' || inv.invoiceType === 'one_off' || inv.invoiceType === 'credit' ? inv.invoiceType : 'subscription',
+      invoiceType: inv.invoiceType === 'progressive_billing' || inv.invoiceType === 'one_off' || inv.invoiceType === 'credit' || inv.invoiceType === 'advance_charges' ? inv.invoiceType : 'subscription',
       status: inv.status,
       paymentStatus: inv.paymentStatus,
       currency: inv.currency,

@@ -25,6 +25,7 @@ import { findActiveSubscriptionBilling } from '../../db/repositories/subscriptio
 import { openPeriodAt, priceOpenPeriodUsage } from '../../usage/open-period';
 import type { UsageSource } from '../../usage/period-usage';
 import { notFound } from '../errors';
+import { nowOnClock } from './subscription-now';
 import { addDecimal } from '../../billing/decimal-string';
 
 export interface CurrentUsageQuery {
@@ -140,7 +141,8 @@ export async function computeCurrentUsage(db: Knex, organizationId: string, q: C
   const { context: ctx, subscriptionAt, interval, billingTime } = found.subscription;
   const { plan, metricIdByCharge } = await (opts.plans ? opts.plans.get(db, organizationId, ctx.planId) : loadPlanWithMetricIds(db, organizationId, ctx.planId));
   const timezone = ctx.timezone;
-  const nowIso = opts.now ?? new Date().toISOString();
+  // On a test clock the open period is the clock's (api/services/subscription-now.ts), else the request's.
+  const nowIso = nowOnClock(found.subscription.testClockTime, opts.now ?? new Date().toISOString());
   const { period, fullPeriod } = openPeriodAt({ subscriptionAt, interval, billingTime, timezone }, nowIso);
 
   const selected: Plan = {

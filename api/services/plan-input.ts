@@ -33,6 +33,7 @@ export async function planInput(ctx: RouteContext, organizationId: string, p: Pl
       charge_model: c.chargeModel,
       pay_in_advance: c.payInAdvance,
       invoiceable: c.invoiceable,
+      regroup_paid_fees: c.regroupPaidFees,
       prorated: c.prorated,
       min_amount_cents: c.minAmountCents,
       invoice_display_name: c.invoiceDisplayName,

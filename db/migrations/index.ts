@@ -40,6 +40,7 @@ import * as feePlan from './20261201002500_fee_plan';
 import * as customerMoney from './20261201002900_customer_money'; // ops13a (issue 13)
 import * as rollupRewrites from './20261201002800_rollup_rewrites';
 import * as objectMetadata from './20261201003000_object_metadata';
+import * as chargeRegroupPaidFees from './20261201002600_charge_regroup_paid_fees';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -84,6 +85,7 @@ export const migrations: Record<string, Migration> = {
   '20261201002700_event_keys_locate_events': eventKeysLocateEvents,
   '20261201002800_rollup_rewrites': rollupRewrites,
   '20261201003000_object_metadata': objectMetadata,
+  '20261201002600_charge_regroup_paid_fees': chargeRegroupPaidFees,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -203,6 +203,7 @@ export async function updatePlan(db: Knex, organizationId: string, planId: strin
           charge_model: c.chargeModel,
           pay_in_advance: c.payInAdvance,
           invoiceable: c.invoiceable,
+          regroup_paid_fees: c.regroupPaidFees ?? null,
           prorated: c.prorated,
           min_amount_cents: c.minAmountCents,
           invoice_display_name: c.invoiceDisplayName,

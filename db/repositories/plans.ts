@@ -35,6 +35,7 @@ interface ChargeRow {
   charge_model: string;
   pay_in_advance: boolean;
   invoiceable: boolean;
+  regroup_paid_fees?: string | null;
   prorated: boolean;
   min_amount_cents: number;
   invoice_display_name: string | null;
@@ -71,6 +72,7 @@ export async function loadPlan(db: Db, organizationId: string, planId: string): 
       charge_model: c.charge_model,
       pay_in_advance: c.pay_in_advance,
       invoiceable: c.invoiceable,
+      regroup_paid_fees: c.regroup_paid_fees ?? null,
       prorated: c.prorated,
       min_amount_cents: c.min_amount_cents,
       invoice_display_name: c.invoice_display_name,
@@ -114,6 +116,8 @@ export interface NewCharge {
   chargeModel: string;
   payInAdvance: boolean;
   invoiceable: boolean;
+  /** Lago's regroup_paid_fees (charges.regroup_paid_fees); absent: null. */
+  regroupPaidFees?: 'invoice' | null;
   prorated: boolean;
   minAmountCents: number;
   invoiceDisplayName: string | null;
@@ -149,6 +153,7 @@ export interface ChargeRecord {
   chargeModel: string;
   payInAdvance: boolean;
   invoiceable: boolean;
+  regroupPaidFees: 'invoice' | null;
   prorated: boolean;
   minAmountCents: number;
   invoiceDisplayName: string | null;
@@ -221,6 +226,7 @@ export async function createPlan(db: Knex, organizationId: string, p: NewPlan): 
             charge_model: c.chargeModel,
             pay_in_advance: c.payInAdvance,
             invoiceable: c.invoiceable,
+            regroup_paid_fees: c.regroupPaidFees ?? null,
             prorated: c.prorated,
             min_amount_cents: c.minAmountCents,
             invoice_display_name: c.invoiceDisplayName,
@@ -280,6 +286,7 @@ async function loadCharges(db: Knex, organizationId: string, planId: string): Pr
     chargeModel: r.charge_model,
     payInAdvance: r.pay_in_advance,
     invoiceable: r.invoiceable,
+    regroupPaidFees: r.regroup_paid_fees ?? null,
     prorated: r.prorated,
     minAmountCents: r.min_amount_cents,
     invoiceDisplayName: r.invoice_display_name ?? null,

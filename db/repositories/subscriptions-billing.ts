@@ -89,6 +89,8 @@ export interface ActiveSubscriptionBilling {
   subscriptionAt: string;
   interval: Interval;
   billingTime: BillingTime;
+  /** The frozen time of the subscription's test clock (ISO UTC), or null in real time (issue 11: its "now"). */
+  testClockTime: string | null;
 }
 
 interface ActiveRow extends Omit<ContextRow, 'id' | 'organization_id' | 'external_id' | 'status' | 'plan_id' | 'subscription_at'> {
@@ -100,6 +102,7 @@ interface ActiveRow extends Omit<ContextRow, 'id' | 'organization_id' | 'externa
   billing_time: BillingTime | null;
   subscription_at: Date | null;
   plan_interval: Interval | null;
+  test_clock_time: Date | null;
 }
 
 /**
@@ -122,12 +125,13 @@ export async function findActiveSubscriptionBilling(
         .andOn('s.status', '=', db.raw('?', ['active']));
     })
     .leftJoin('plans as p', 'p.id', 's.plan_id')
+    .leftJoin('test_clocks as tc', 'tc.id', 's.test_clock_id')
     .where({ 'c.organization_id': organizationId, 'c.external_id': externalCustomerId })
     .first(
       's.id', 's.organization_id', 's.external_id', 's.status', 's.plan_id', 's.billing_time', 's.subscription_at', 's.terminated_at',
       'c.id as customer_id', 'c.external_id as external_customer_id', 'c.timezone as customer_timezone', 'c.currency as customer_currency',
       'c.invoice_grace_period as customer_grace', 'o.default_timezone as org_timezone', 'o.invoice_grace_period as org_grace',
-      'p.interval as plan_interval',
+      'p.interval as plan_interval', 'tc.frozen_time as test_clock_time',
     );
   if (!row) return { customerFound: false, subscription: null };
   if (!row.id) return { customerFound: true, subscription: null };
@@ -146,6 +150,7 @@ export async function findActiveSubscriptionBilling(
       subscriptionAt: row.subscription_at!.toISOString(),
       interval: row.plan_interval!,
       billingTime: row.billing_time!,
+      testClockTime: row.test_clock_time ? row.test_clock_time.toISOString() : null,
     },
   };
 }

@@ -22,6 +22,7 @@ import { testWorkflowBundle } from '../support/workflow-bundle';
 import { createTimeSkippingEnv as startTimeSkippingEnv } from '../support/time-skipping';
 import { fakeUnusedFeeCreditActivities } from './unused-fee-credit-fakes';
 import type { TerminationOptionsActivities } from '../../activities/termination-options';
+import type { RegroupPaidFeesActivities } from '../../activities/regroup-paid-fees';
 import type { StoredTerminationOptions } from '../../db/repositories/termination-options';
 import { fakePaymentActivities } from './payment-fakes';
 import { awaitStartedChildren } from '../support/workflow-leaks';
@@ -152,7 +153,13 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
       return opts.terminationOptions ?? { onTerminationInvoice: null, onTerminationCreditNote: null };
     },
   };
-  return { activities: { ...activities, ...fakePaymentActivities().activities, ...fakeUnusedFeeCreditActivities().activities, ...terminationOptions }, calls };
+  // regroup_paid_fees (patch regroup-paid-fees-v1): answered like the real activity for a plan without such fees.
+  const regroup: RegroupPaidFeesActivities = {
+    async regroupPaidFees() {
+      return { invoiceId: null, feesRegrouped: 0 };
+    },
+  };
+  return { activities: { ...activities, ...fakePaymentActivities().activities, ...fakeUnusedFeeCreditActivities().activities, ...terminationOptions, ...regroup }, calls };
 }
 
 export const invalidPlan = (): ApplicationFailure =>

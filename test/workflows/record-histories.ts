@@ -32,7 +32,7 @@ import { THRESHOLD_RULES, postgresLikeEvaluation } from './threshold-fakes';
 import { fakePaymentActivities, type PaymentFakeOptions } from './payment-fakes';
 import { MIN_CHECK_SPACING_MS } from '../../workflows/subscription';
 import { testClockAdvancedSignal } from '../../workflows/test-clock';
-import { planChangeUpdate } from '../../workflows/plan-changes';
+import { planChangeUpdate, subscriptionTermsUpdate } from '../../workflows/plan-changes';
 import { fakePlanChangeActivities } from './plan-change-fakes';
 import { fakeUnusedFeeCreditActivities } from './unused-fee-credit-fakes';
 import { subscriptionStartUpdate } from '../../workflows/pending-start';
@@ -276,6 +276,42 @@ async function main(): Promise<void> {
     await invoice.result();
     await save('invoice-test-clock-grace', invoice.workflowId, invoice.firstExecutionRunId);
   });
+  // regroup_paid_fees (patch regroup-paid-fees-v1): a past period closes at once, then regroupPaidFees runs after its
+  // invoice, and the run continues as new (run 1 saved).
+  if (wanted('regroup-paid-fees')) await withServer(async (env, save) => {
+    const workflowId = subscriptionWorkflowId('sub-rec-regroup');
+    const handle = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId,
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [subscriptionState({ subscriptionId: 'sub-rec-regroup', schedule: { subscriptionAt: '2026-01-15T10:00:00Z', ...MONTHLY_NY } })],
+    });
+    await eventually(async () => (await env.client.workflow.getHandle(workflowId).query(stateQuery)).closedPeriods >= 1, 'one close');
+    await save('subscription-regroup-paid-fees-close', workflowId, handle.firstExecutionRunId);
+    await env.client.workflow.getHandle(workflowId).terminate('recorded');
+  });
+  // Test-clock coverage (patch test-clock-coverage-v1): a subscription on a clock with a progressive threshold and
+  // an ending_at set through the terms update (validated against the clock). Usage crossing the threshold on the
+  // frozen clock; the clock advanced to Jan 10 runs one check as of the clock (a progressive invoice on the clock);
+  // advanced to Jan 25, past ending_at (Jan 20): the subscription is terminated at ending_at.
+  const clockDb = { amountCents: 0 };
+  if (wanted('test-clock-coverage')) await withServer(async (env, save) => {
+    const workflowId = subscriptionWorkflowId('sub-rec-clock-cov');
+    const handle = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId,
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [subscriptionState({ subscriptionId: 'sub-rec-clock-cov', testClockId: 'clock-rec', schedule: { subscriptionAt: TEST_CLOCK_START, interval: 'monthly', billingTime: 'calendar', timezone: 'UTC' } })],
+    });
+    await eventually(async () => (await handle.query(stateQuery)).usageChecks !== null, 'rules loaded on the clock');
+    await handle.executeUpdate(subscriptionTermsUpdate, { args: [{ endingAt: '2026-01-20T00:00:00.000Z' }] });
+    clockDb.amountCents = 1100;
+    await handle.signal(usageSignal, { deltas: [{ metricCode: 'tokens', bucketStart: TEST_CLOCK_START, eventsCount: 1, units: '1100' }] });
+    await eventually(async () => (await handle.query(stateQuery)).usageSignalsReceived === 1, 'usage signal');
+    await handle.signal(testClockAdvancedSignal, { testClockId: 'clock-rec', frozenTime: '2026-01-10T00:00:00.000Z' });
+    await eventually(async () => (await handle.query(stateQuery)).usageChecks?.progressiveInvoiceIds.length === 1, 'progressive invoice on the clock');
+    await handle.signal(testClockAdvancedSignal, { testClockId: 'clock-rec', frozenTime: '2026-01-25T00:00:00.000Z' });
+    await handle.result();
+    await save('subscription-test-clock-thresholds-ending', workflowId, handle.firstExecutionRunId);
+  }, { billingRules: THRESHOLD_RULES, evaluateUsageThresholds: postgresLikeEvaluation(clockDb) });
   // Dunning suspension (patched 'dunning-suspend-v1'): a subscription suspended by an unpaid invoice (carried in its
   // state) whose period ended: the close is held (the suspension re-read), the invoice is paid, the wake-up signal
   // re-reads it, the held close runs and the run continues as new (run 1 of the subscription).
