@@ -39,6 +39,7 @@ export async function paidFeesToRegroup(trx: Knex.Transaction, organizationId: s
     .where({ 'p.organization_id': organizationId, 'p.subscription_id': subscriptionId, 'p.payment_status': 'succeeded', 'p.invoiceable': false, 'c.regroup_paid_fees': 'invoice' })
     .whereNull('p.invoice_id')
     .whereNull('p.regrouped_invoice_id')
+    .whereNull('p.deleted_at') // DELETE /fees/:id (soft delete): never billed again
     .where('p.period_start', '<', new Date(periodEnd))
     .orderBy([{ column: 'p.event_timestamp' }, { column: 'p.id' }])
     .forUpdate('p')
