@@ -70,7 +70,6 @@ const KNOWN_DIVERGENCES: Record<string, string> = {
   'subscriptions.getSubscriptionAlert': 'as createSubscriptionAlert',
   'subscriptions.updateSubscriptionAlert': 'as createSubscriptionAlert',
   'subscriptions.deleteSubscriptionAlert': 'as createSubscriptionAlert',
-  'creditNotes.updateCreditNote': 'as createCreditNote',
   'events.eventEstimateInstantFees': "precise_* amounts as decimal strings (Lago's FeeEstimateObject: numbers), as on every fee",
   'events.eventBatchEstimateInstantFees': 'same',
 };
