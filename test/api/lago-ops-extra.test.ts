@@ -134,7 +134,11 @@ test('credit note: metadata endpoints and PUT refund_status (only on a note that
 });
 
 test('fee estimates price a hypothetical pay-in-advance event on top of the period so far (graduated tiers, taxes) and store nothing', async () => {
-  const ts = Math.floor(Date.now() / 1000) - 5;
+  // A timestamp inside the period: at or after the subscription's start (a fixed "now − 5 s" fell before it when the
+  // tests before this one ran in under 5 s), whole seconds as Lago's integer timestamps are.
+  const startedMs = Date.parse((await ok('GET', `/subscriptions/sub_${S}`)).subscription.started_at);
+  while (Date.now() < startedMs + 1000) await new Promise((r) => setTimeout(r, 100));
+  const ts = Math.floor(Date.now() / 1000);
   await ok('POST', '/events', { event: { transaction_id: `e1_${S}`, external_subscription_id: `sub_${S}`, code: `tok_${S}`, timestamp: ts, properties: { tokens: 8 } } });
   // The worker bills the stored event (8 free tokens: a 0 fee); then the fee count is settled for the check below.
   await eventually(async () => ((await ok('GET', `/fees?external_subscription_id=sub_${S}`)).fees.length > 0 ? true : undefined), 60_000, 'the stored event billed');
