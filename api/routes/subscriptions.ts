@@ -28,6 +28,7 @@ import { subscriptionAtViolation } from '../schemas/dates';
 import { SubscriptionCreateBody, SubscriptionListQuery, SubscriptionUpdateBody, type SubscriptionCreateInput } from '../schemas/subscriptions';
 import { changeSubscriptionPlan, updateSubscription } from '../services/subscription-changes';
 import { planChangeViews, type PlanChangeView } from '../../db/repositories/plan-changes';
+import { clockTimesById } from '../../db/repositories/test-clocks';
 import { firstBilledPeriod, trialEndsAt } from '../../billing/plan-change';
 import { openPeriodAt } from '../../usage/open-period';
 import { testClockForNewSubscription } from '../services/test-clock-time';
@@ -96,7 +97,9 @@ function trialEndedAt(s: SubscriptionRecord, defaultTimezone: string, now: Date)
 async function serializeAll(ctx: RouteContext, organizationId: string, subs: SubscriptionRecord[], defaultTimezone: string) {
   const views = await planChangeViews(ctx.db, organizationId, subs.map((s) => s.id));
   const now = new Date();
-  return subs.map((s) => serializeSubscription(s, defaultTimezone, now, views.get(s.id)));
+  // On a test clock the current billing period and trial_ended_at are the clock's (issue 11, test clocks).
+  const clocks = await clockTimesById(ctx.db, organizationId, subs.flatMap((s) => (s.testClockId ? [s.testClockId] : [])));
+  return subs.map((s) => serializeSubscription(s, defaultTimezone, (s.testClockId ? clocks.get(s.testClockId) : undefined) ?? now, views.get(s.id)));
 }
 
 /** Start the subscription's workflow unless it already runs (USE_EXISTING) or already ended (REJECT_DUPLICATE). */

@@ -86,6 +86,13 @@ export async function clockTimeOfSubscription(db: Db, organizationId: string, su
   return row ? (row.frozen_time as Date) : null;
 }
 
+/** The frozen times of an organization's clocks (one query), by clock id: the "now" of the subscriptions on them. */
+export async function clockTimesById(db: Db, organizationId: string, clockIds: string[]): Promise<Map<string, Date>> {
+  if (clockIds.length === 0) return new Map();
+  const rows: { id: string; frozen_time: Date }[] = await db('test_clocks').where({ organization_id: organizationId }).whereIn('id', [...new Set(clockIds)]).select('id', 'frozen_time');
+  return new Map(rows.map((r) => [r.id, r.frozen_time]));
+}
+
 /** The frozen time of the test clock of the invoice's subscription, or null (real time). */
 export async function clockTimeOfInvoice(db: Db, organizationId: string, invoiceId: string): Promise<Date | null> {
   const row = await db('invoices as i')

@@ -144,6 +144,8 @@ it('current, projected and past usage of a subscription on a test clock answer t
     return res.status === 200 && res.body.customer_usage.amount_cents === 300 ? res.body.customer_usage : undefined;
   }, 30_000, 'the current usage');
   expect(usage).toMatchObject({ from_datetime: '2025-05-01T00:00:00.000Z', to_datetime: '2025-06-01T00:00:00.000Z' });
+  // The subscription object's current billing period is the clock's too (the server's time would give this month).
+  expect((await r('GET', '/subscriptions/cov-usage')).body.subscription).toMatchObject({ current_billing_period_started_at: '2025-05-01T00:00:00.000Z', current_billing_period_ending_at: '2025-06-01T00:00:00.000Z' });
   // Projected from the clock: 10 of 31 days elapsed → 3 calls project to 9.3 (count: linear).
   const projected = await r('GET', '/customers/cov-cust/projected_usage?external_subscription_id=cov-usage');
   expect(projected.status).toBe(200);
@@ -159,6 +161,8 @@ it('current, projected and past usage of a subscription on a test clock answer t
     return res.status === 200 && res.body.customer_usage.from_datetime === '2025-06-01T00:00:00.000Z' ? res.body.customer_usage : undefined;
   }, 30_000, 'the June usage');
   expect(june).toMatchObject({ to_datetime: '2025-07-01T00:00:00.000Z', amount_cents: 0 });
+  const listed = (await r('GET', '/subscriptions?external_customer_id=cov-cust')).body.subscriptions.find((x: any) => x.external_id === 'cov-usage');
+  expect(listed).toMatchObject({ current_billing_period_started_at: '2025-06-01T00:00:00.000Z', current_billing_period_ending_at: '2025-07-01T00:00:00.000Z' });
   const pastAfter = await r('GET', '/customers/cov-cust/past_usage?external_subscription_id=cov-usage');
   expect(pastAfter.body.usage_periods.map((p: any) => p.from_datetime)).toEqual(['2025-06-01T00:00:00.000Z', '2025-05-01T00:00:00.000Z']);
 });
