@@ -139,6 +139,7 @@ describeIfSpec('Lago API v1 contract', () => {
       c.billable_metric_id = ids.metricIds[i];
       c.pay_in_advance = false;
       c.invoiceable = true; // Lago allows non-invoiceable charges only when paid in advance
+      c.regroup_paid_fees = null; // Lago allows regrouping only for non-invoiceable charges paid in advance
     });
     const standard = body.plan.charges.find((c: Json) => c.charge_model === 'standard');
     if (standard && !standard.properties.amount) standard.properties.amount = '0.5'; // Lago's example leaves it empty
