@@ -34,7 +34,14 @@ import { classified, invoiceCurrency } from './invoices';
 import { withInvoiceTaxes } from './taxes';
 import type { AdvancePeriodInput, AdvancePeriodStart, InAdvanceChargesResult, PeriodInvoiceResult, SubscriptionActivities } from './types';
 
-function feeLine(f: ReturnType<typeof inAdvanceChargeFees>[number], period: Period): Fee {
+/** The fields of an in-advance charge fee that make its invoice line (a fee just rated, or a stored one regrouped). */
+export type InAdvanceFeeFields = Pick<
+  ReturnType<typeof inAdvanceChargeFees>[number],
+  'chargeId' | 'metricCode' | 'filterIndex' | 'groupedBy' | 'displayName' | 'units' | 'unitAmount' | 'preciseAmount' | 'amountCents' | 'currency' | 'prorationRatio'
+>;
+
+/** The invoice line of one in-advance charge fee over `period` (one event's fee). */
+export function feeLine(f: InAdvanceFeeFields, period: Period): Fee {
   return {
     kind: 'charge',
     chargeId: f.chargeId,

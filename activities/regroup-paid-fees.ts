@@ -12,13 +12,13 @@
 // invoice never rates pay-in-advance charges (ratePeriod 'per_event'), so nothing is billed twice. No paid fee:
 // no invoice. The invoice gets no invoice workflow: it is paid, so there is nothing to collect or dun.
 import type { Knex } from 'knex';
-import type { Fee } from '../billing/invoice';
 import type { Period } from '../billing/types';
 import { finalizeLockedInvoice, lockSubscriptionForAdjustments, replaceDraftFees } from '../db/repositories/invoices';
 import { loadPlan } from '../db/repositories/plans';
 import { claimRegroupInvoice, paidFeesToRegroup, regroupInvoiceOfPeriod, settleRegroupInvoice, type PaidFeeToRegroup } from '../db/repositories/regroup-paid-fees';
 import { loadSubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import { BillingError } from '../billing/errors';
+import { feeLine } from './advance-billing';
 import { classified } from './invoices';
 import { withInvoiceTaxes } from './taxes';
 
@@ -39,27 +39,6 @@ export interface RegroupPaidFeesResult {
 
 export interface RegroupPaidFeesActivities {
   regroupPaidFees(input: RegroupPaidFeesInput): Promise<RegroupPaidFeesResult>;
-}
-
-function lineOf(f: PaidFeeToRegroup): Fee {
-  return {
-    kind: 'charge',
-    chargeId: f.chargeId,
-    metricCode: f.metricCode,
-    filterIndex: f.filterIndex,
-    filterValues: null,
-    groupedBy: f.groupedBy,
-    displayName: f.displayName,
-    units: f.units,
-    eventsCount: 1,
-    unitAmount: f.unitAmount,
-    preciseAmount: f.preciseAmount,
-    amountCents: f.amountCents,
-    currency: f.currency,
-    fromDatetime: f.period.start,
-    toDatetime: f.period.end,
-    prorationRatio: f.prorationRatio,
-  };
 }
 
 /** Σ of integer minor units, checked safe (the amounts were rounded when each fee was billed). */
@@ -83,7 +62,7 @@ export function createRegroupPaidFeesActivities(deps: { db: Knex }): RegroupPaid
         const plan = await loadPlan(trx, input.organizationId, ctx.planId);
         const currency = fees[0]!.currency;
         const invoice = existing ?? (await claimRegroupInvoice(trx, { ...input, customerId: ctx.customerId, currency }));
-        const lines = fees.map(lineOf);
+        const lines = fees.map((f) => feeLine(f, f.period));
         const amount = sumCents(fees);
         const draft = await withInvoiceTaxes(trx, ctx, plan, { currency, fees: lines, feesAmountCents: amount, totalAmountCents: amount }, input.period);
         const finalized = await finalizeLockedInvoice(trx, await replaceDraftFees(trx, invoice, draft));
