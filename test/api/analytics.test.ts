@@ -171,13 +171,15 @@ test('overdue balance: what is still due on finalized, unpaid invoices past thei
   expect((await get('/analytics/overdue_balance')).overdue_balances).toEqual([{ month: month(-1), amount_cents: 5_100, currency: 'USD', lago_invoice_ids: [ids.m1] }]);
   expect((await get(`/analytics/overdue_balance?external_customer_id=${B}`)).overdue_balances).toEqual([]);
   expect((await get('/analytics/overdue_balance?currency=EUR')).overdue_balances).toEqual([]);
-  // Flagged overdue by the payment workflow: counted, whatever its due date.
-  await h.database.db('invoices').where({ id: ids.yearly }).update({ payment_overdue: true });
+  // Flagged overdue by the payment workflow: counted although its due date (today) is not yet past. Today, not the
+  // invoice's later due date: that can fall in next month, which `months` (up to this month) leaves out.
+  const yearlyDue = (await h.database.db('invoices').where({ id: ids.yearly }).first('payment_due_date')).payment_due_date;
+  await h.database.db('invoices').where({ id: ids.yearly }).update({ payment_overdue: true, payment_due_date: monthDay(0, now.getUTCDate()) });
   try {
     const eur = (await get('/analytics/overdue_balance?currency=EUR')).overdue_balances;
-    expect(eur).toEqual([{ month: expect.any(String), amount_cents: 10_000, currency: 'EUR', lago_invoice_ids: [ids.yearly] }]);
+    expect(eur).toEqual([{ month: month(0), amount_cents: 10_000, currency: 'EUR', lago_invoice_ids: [ids.yearly] }]);
   } finally {
-    await h.database.db('invoices').where({ id: ids.yearly }).update({ payment_overdue: false });
+    await h.database.db('invoices').where({ id: ids.yearly }).update({ payment_overdue: false, payment_due_date: yearlyDue });
   }
 });
 
