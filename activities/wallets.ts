@@ -33,7 +33,8 @@ export function watchWallets(rules: BillingRules, customerHasActiveWallet: boole
 /** After a usage check committed: confirm the ongoing balances of the subscription's customer (depletion, threshold top-ups). */
 export async function afterUsageCheck<T>(db: Knex, input: EvaluateThresholdsInput, result: T): Promise<T> {
   const customer = await customerOfSubscription(db, input.organizationId, input.subscriptionId);
-  if (customer) await refreshCustomer(db, input.organizationId, customer, new Date());
+  // A check on a test clock runs as of the clock's time (input.asOf): the ongoing balance is the clock's open period's.
+  if (customer) await refreshCustomer(db, input.organizationId, customer, input.asOf ? new Date(input.asOf) : new Date());
   return result;
 }
 

@@ -29,6 +29,16 @@ function isoOf(value: unknown): string {
 
 export class PendingStart {
   movedTo: string | null = null;
+  /** The subscription's test clock once followed (patch test-clock-plan-changes-v1, workflows/plan-changes.ts). */
+  private clock: { now(): number } | null = null;
+
+  followClock(clock: { now(): number }, _sub: SubscriptionView): void {
+    this.clock = clock;
+  }
+
+  private nowMs(): number {
+    return this.clock ? this.clock.now() : Date.now();
+  }
 
   /** True while the run is a pending subscription's first run waiting for its start. */
   static isPending(sub: SubscriptionView): boolean {
@@ -44,10 +54,11 @@ export class PendingStart {
       },
       {
         validator: (req) => {
-          if (!PendingStart.isPending(sub) || this.movedTo !== null) {
+          const pending = this.clock ? sub.input.closedPeriods === 0 && this.nowMs() < Date.parse(sub.period.start) : PendingStart.isPending(sub);
+          if (!pending || this.movedTo !== null) {
             throw ApplicationFailure.nonRetryable('The subscription is not pending: its start can no longer move', 'subscription_not_pending');
           }
-          if (Date.parse(isoOf(req?.subscriptionAt)) <= Date.now() - CLOCK_SKEW_MS) {
+          if (Date.parse(isoOf(req?.subscriptionAt)) <= this.nowMs() - (this.clock ? 0 : CLOCK_SKEW_MS)) {
             throw ApplicationFailure.nonRetryable('subscription_at must be in the future', 'invalid_subscription_at');
           }
         },

@@ -35,9 +35,16 @@ import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
 import { invoicePeriod } from './period-invoice';
 import { creditUnusedAdvanceFee } from './unused-fee-credit';
 import { PendingStart } from './pending-start';
+import type { WorkflowTestClock } from './test-clock';
 import type { BillingPeriodState, PendingPlanChangeState, SubscriptionWorkflowState } from '../contracts/workflows';
 
 export const PLAN_CHANGES_PATCH = 'plan-changes-v1';
+/**
+ * Test clocks on the plan-change paths (issue 11, adv11b): a run on a clock judges upgrades and the start-move
+ * against the clock, waits for a pending start on the clock, and retries a blocked close on the clock's backoff
+ * (workflows/clock-plan-changes.ts). Taken only by runs on a clock (followClock), never by real-time runs.
+ */
+export const CLOCK_PLAN_CHANGES_PATCH = 'test-clock-plan-changes-v1';
 /** A change instant may be this far ahead of the workflow clock (the API's clock is not the server's). */
 const CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -97,6 +104,8 @@ export class PlanChanges {
   upgrade: { request: PlanChangeRequest; effectiveAt: string } | null = null;
   upgradeOutcome: UpgradeOutcome | null = null;
   readonly pendingStart = new PendingStart();
+  /** The subscription's test clock, once a clock run took CLOCK_PLAN_CHANGES_PATCH (null: the workflow's real time). */
+  clock: WorkflowTestClock | null = null;
 
   constructor(
     state: SubscriptionWorkflowState,
@@ -121,7 +130,7 @@ export class PlanChanges {
           return { changeId: req.changeId, kind: req.kind, effectiveAt, invoiceId: null };
         }
         patched(PLAN_CHANGES_PATCH);
-        this.upgrade = { request: req, effectiveAt: req.effectiveAt === undefined ? new Date(Date.now()).toISOString() : isoOf(req.effectiveAt, 'effectiveAt') };
+        this.upgrade = { request: req, effectiveAt: req.effectiveAt === undefined ? new Date(this.nowMs()).toISOString() : isoOf(req.effectiveAt, 'effectiveAt') };
         this.upgradeOutcome = null;
         await condition(() => this.upgradeOutcome !== null);
         const outcome = this.upgradeOutcome!;
@@ -144,17 +153,34 @@ export class PlanChanges {
     this.pendingStart.register(sub);
   }
 
+  /** "Now" of the subscription: its test clock's time once followed (followClock), else the workflow's time. */
+  nowMs(): number {
+    return this.clock ? this.clock.now() : Date.now();
+  }
+
+  /**
+   * Called once per run on a test clock (workflows/test-clock.ts's onClock hook), before the clock is read: the
+   * plan-change paths follow the clock from here (patched CLOCK_PLAN_CHANGES_PATCH; a run recorded before it keeps
+   * the real-time paths).
+   */
+  followClock(clock: WorkflowTestClock, sub: SubscriptionView): void {
+    if (!patched(CLOCK_PLAN_CHANGES_PATCH)) return;
+    this.clock = clock;
+    this.pendingStart.followClock(clock, sub);
+  }
+
   validatePlanChange(sub: SubscriptionView, req: PlanChangeRequest): void {
     if (sub.phase === 'terminated' || sub.phase === 'terminating') throw ApplicationFailure.nonRetryable('The subscription is terminated', 'already_terminated');
     if (typeof req?.changeId !== 'string' || req.changeId.length === 0) throw ApplicationFailure.nonRetryable('changeId is required', 'invalid_plan_change');
     if (!['upgrade', 'downgrade', 'cancel_downgrade'].includes(req.kind)) throw ApplicationFailure.nonRetryable(`Unknown plan change kind ${String(req.kind)}`, 'invalid_plan_change');
-    if (Date.now() < Date.parse(sub.period.start)) throw ApplicationFailure.nonRetryable('The subscription has not started yet', 'subscription_pending');
+    if (this.nowMs() < Date.parse(sub.period.start)) throw ApplicationFailure.nonRetryable('The subscription has not started yet', 'subscription_pending');
     if (req.kind !== 'upgrade') return;
     if (this.upgrade !== null) throw ApplicationFailure.retryable('A plan change is already in progress', 'plan_change_in_progress');
     if (sub.phase !== 'open') throw ApplicationFailure.retryable(`The period ending ${sub.period.end} is being closed; retry the plan change`, 'period_closing');
-    const at = req.effectiveAt === undefined ? Date.now() : Date.parse(isoOf(req.effectiveAt, 'effectiveAt'));
+    const at = req.effectiveAt === undefined ? this.nowMs() : Date.parse(isoOf(req.effectiveAt, 'effectiveAt'));
     if (at <= Date.parse(sub.period.start)) throw ApplicationFailure.nonRetryable(`The change must be after the open period's start ${sub.period.start}`, 'invalid_plan_change');
-    if (at > Date.now() + CLOCK_SKEW_MS) throw ApplicationFailure.nonRetryable('The change instant is in the future', 'invalid_plan_change');
+    // On a test clock the API sends the clock's time: no skew, never after the clock.
+    if (at > this.nowMs() + (this.clock ? 0 : CLOCK_SKEW_MS)) throw ApplicationFailure.nonRetryable('The change instant is in the future', 'invalid_plan_change');
     if (at >= Date.parse(sub.period.end)) throw ApplicationFailure.retryable(`The period ending ${sub.period.end} is not closed yet; retry the plan change`, 'period_closing');
   }
 
@@ -255,10 +281,20 @@ export class PlanChanges {
    * started (every run but a pending subscription's first).
    */
   async awaitStart(sub: SubscriptionView): Promise<SubscriptionWorkflowState | null> {
+    // On a test clock (patched CLOCK_PLAN_CHANGES_PATCH): the start comes when the clock reaches it.
+    if (this.clock) return this.awaitStartOnClock(sub, this.clock);
     const untilStartMs = Date.parse(sub.period.start) - Date.now();
     if (sub.input.closedPeriods > 0 || untilStartMs <= 0 || !patched(PLAN_CHANGES_PATCH)) return null;
     // The start may move while pending (workflows/pending-start.ts, patch pending-start-move-v1): the next run waits.
     if (!(await this.pendingStart.waitForStart(untilStartMs, sleep))) return this.carry(this.pendingStart.movedState(sub.input));
+    await activities.activateSubscription({ organizationId: sub.input.organizationId, subscriptionId: sub.input.subscriptionId });
+    return null;
+  }
+
+  private async awaitStartOnClock(sub: SubscriptionView, clock: WorkflowTestClock): Promise<SubscriptionWorkflowState | null> {
+    if (sub.input.closedPeriods > 0) return null;
+    // A start already reached (an advance that raced the workflow's start) still activates: a no-op when active.
+    if (!clock.reached(sub.period.start) && !(await clock.waitUntil(sub.period.start, () => this.pendingStart.movedTo !== null))) return this.carry(this.pendingStart.movedState(sub.input));
     await activities.activateSubscription({ organizationId: sub.input.organizationId, subscriptionId: sub.input.subscriptionId });
     return null;
   }

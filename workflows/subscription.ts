@@ -54,6 +54,7 @@ import { PlanChanges } from './plan-changes';
 import type { invoiceWorkflow } from './invoice';
 import { ADVANCE_BILLING_PATCH, AdvanceBilling, billPendingInAdvance, finishAdvancePeriod, startAdvanceRun } from './advance-billing';
 import { invoiceClockFields, subscriptionTestClock } from './test-clock';
+import { ClockCloseRetry } from './clock-close-retry';
 import { ClockCoverage } from './clock-coverage';
 import { regroupPaidFeesAtClose } from './regroup-paid-fees';
 import { DUNNING_SUSPEND_PATCH, SubscriptionSuspension, carrySuspension } from './suspension';
@@ -599,7 +600,12 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
   // Test clocks (workflows/test-clock.ts, patched 'test-clocks-v1'): the period ends when the clock says so.
   // Thresholds and ending_at on the clock too (workflows/clock-coverage.ts, patched 'test-clock-coverage-v1').
   const coverage = new ClockCoverage(state, planChanges);
-  const clock = await subscriptionTestClock(state, sub, (c) => coverage.bind(c, sub));
+  // Plan changes, pending start and a blocked close's backoff on the clock too (patched 'test-clock-plan-changes-v1').
+  const clock = await subscriptionTestClock(state, sub, (c) => {
+    coverage.bind(c, sub);
+    planChanges.followClock(c, sub);
+  });
+  const closeRetry = new ClockCloseRetry();
   const moved = await planChanges.awaitStart(sub);
   if (moved) {
     // A pending subscription's start moved (patched 'pending-start-move-v1'): the next run waits for the new start.
@@ -639,7 +645,10 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
       }
     } else if (sub.phase === 'close_failed') {
       const untilRetryMs = Date.parse(sub.billingFailure!.nextRetryAt) - Date.now();
-      if (untilRetryMs > 0) {
+      if (planChanges.clock) {
+        // On the test clock (patched 'test-clock-plan-changes-v1'): the backoff counts on the clock.
+        await closeRetry.wait(sub, planChanges.clock, () => terminationPending() || sub.retryRequested || workflowInfo().continueAsNewSuggested);
+      } else if (untilRetryMs > 0) {
         await condition(() => terminationPending() || sub.retryRequested || workflowInfo().continueAsNewSuggested, untilRetryMs);
       }
       if (!terminationPending() && !workflowInfo().continueAsNewSuggested) {

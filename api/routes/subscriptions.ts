@@ -264,7 +264,8 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     if (overrides && s.status === 'terminated') throw validationError({ plan_overrides: ['subscription_terminated'] });
     const prepared = overrides ? await prepareOverride(ctx, organizationId, s.planId, overrides) : null;
     // A pending subscription's start (issue 11): moved first, so a refusal leaves name / ending_at unchanged.
-    if (subscriptionAt !== undefined) await moveSubscriptionStart(ctx, organizationId, s, subscriptionAt, new Date());
+    // On a test clock, "in the future" is after the clock's time (api/services/subscription-now.ts).
+    if (subscriptionAt !== undefined) await moveSubscriptionStart(ctx, organizationId, s, subscriptionAt, await subscriptionNow(ctx.db, s, new Date()));
     // ending_at is judged against the subscription's own time: its test clock's when it lives on one.
     await updateSubscription(ctx, organizationId, s, terms, await subscriptionNow(ctx.db, s, new Date()));
     await storeTerminationOptions(ctx.db, s, { on_termination_invoice: oti, on_termination_credit_note: otcn });

@@ -59,7 +59,8 @@ async function withServer(fn: (env: TestWorkflowEnvironment, save: Save) => Prom
       ...fakes,
       // 'sub-rec-failure' fails its first close with a business failure.
       createPeriodInvoiceFailure: (_index, input) => {
-        if (input.subscriptionId !== 'sub-rec-failure' || failedOnce.has(input.subscriptionId)) return undefined;
+        // 'sub-rec-clock-failure' too (on a test clock, patch test-clock-plan-changes-v1).
+        if (!['sub-rec-failure', 'sub-rec-clock-failure'].includes(input.subscriptionId) || failedOnce.has(input.subscriptionId)) return undefined;
         failedOnce.add(input.subscriptionId);
         return invalidPlan();
       },
@@ -443,7 +444,45 @@ async function planChangeAdvanceGroups(): Promise<void> {
   }
 }
 
-main().then(issue11Groups).then(terminationGroups).then(planChangeAdvanceGroups).catch((err) => {
+async function clockPlanChangeGroups(): Promise<void> {
+  // Test clocks on the plan-change paths (patch test-clock-plan-changes-v1, adv11b). A pending subscription on a clock
+  // (start Jan 10, clock Jan 1) waits on the clock, not on a timer: advanced to Jan 12 it is activated, then the run
+  // waits for the period end on the clock (saved there). A close blocked by a business failure on the clock: January
+  // fails once at Feb 1, its backoff counts on the clock, the clock advanced to 01:00 retries it, the run continues.
+  if (wanted('test-clock-plan-changes')) await withServer(async (env, save) => {
+    const pendingId = subscriptionWorkflowId('sub-rec-clock-pending');
+    const pending = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId: pendingId,
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [subscriptionState({ subscriptionId: 'sub-rec-clock-pending', testClockId: 'clock-rec', schedule: { subscriptionAt: '2026-01-10T00:00:00.000Z', interval: 'monthly', billingTime: 'calendar', timezone: 'UTC' } })],
+    });
+    await eventually(async () => (await pending.query(stateQuery)).currentPeriod !== null, 'clock read');
+    await pending.signal(testClockAdvancedSignal, { testClockId: 'clock-rec', frozenTime: '2026-01-12T00:00:00.000Z' });
+    await eventually(async () => {
+      const events = (await pending.fetchHistory()).events ?? [];
+      return events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'activateSubscription') && events.filter((e) => e.activityTaskCompletedEventAttributes).length >= 2;
+    }, 'activated on the clock');
+    await env.sleep(1_000);
+    await save('subscription-test-clock-pending-start', pendingId, pending.firstExecutionRunId);
+    await pending.terminate('recorded');
+
+    const failureId = subscriptionWorkflowId('sub-rec-clock-failure');
+    const failing = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId: failureId,
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [subscriptionState({ subscriptionId: 'sub-rec-clock-failure', testClockId: 'clock-rec', schedule: { subscriptionAt: TEST_CLOCK_START, interval: 'monthly', billingTime: 'calendar', timezone: 'UTC' } })],
+    });
+    await eventually(async () => (await failing.query(stateQuery)).currentPeriod !== null, 'clock read');
+    await failing.signal(testClockAdvancedSignal, { testClockId: 'clock-rec', frozenTime: '2026-02-01T00:00:00.000Z' });
+    await eventually(async () => (await failing.query(stateQuery)).billingFailure?.nextRetryAt === '2026-02-01T01:00:00.000Z', 'failed, retry on the clock');
+    await failing.signal(testClockAdvancedSignal, { testClockId: 'clock-rec', frozenTime: '2026-02-01T01:00:00.000Z' });
+    await eventually(async () => (await env.client.workflow.getHandle(failureId, failing.firstExecutionRunId).describe()).status.name === 'CONTINUED_AS_NEW', 'retried and continued');
+    await save('subscription-test-clock-close-retry', failureId, failing.firstExecutionRunId);
+    await env.client.workflow.getHandle(failureId).terminate('recorded');
+  });
+}
+
+main().then(issue11Groups).then(terminationGroups).then(planChangeAdvanceGroups).then(clockPlanChangeGroups).catch((err) => {
   console.error(err);
   process.exit(1);
 });
