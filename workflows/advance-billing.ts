@@ -11,7 +11,7 @@
 // - A termination with `onTerminationInvoice: 'skip'` issues no termination invoice (Lago's on_termination_invoice).
 // Business failures are logged and retried at the next occasion (the next signal, the period close); transient
 // faults retry inside the activities. Nothing here is billed from workflow state.
-import { log, proxyActivities } from '@temporalio/workflow';
+import { log, patched, proxyActivities } from '@temporalio/workflow';
 import type { AdvancePeriodStart, PeriodInvoiceResult, SubscriptionActivities } from '../activities/types';
 import type { BillingPeriodState, TerminateRequest, UsageSignalPayload } from '../contracts/workflows';
 import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
@@ -19,6 +19,12 @@ import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
 const activities = proxyActivities<SubscriptionActivities>(ACTIVITY_OPTIONS);
 
 export const ADVANCE_BILLING_PATCH = 'advance-billing-v1';
+/**
+ * A usage signal that arrives before the run's startAdvancePeriod answered (the metrics with pay-in-advance charges
+ * are not known yet) is remembered and billed per event right after the start, instead of only at the close
+ * (issue 11, adv11b). Nothing is billed twice: billInAdvanceCharges bills each event once (unique per event).
+ */
+export const ADVANCE_EARLY_USAGE_PATCH = 'advance-early-usage-v1';
 
 export interface AdvanceScope {
   organizationId: string;
@@ -44,10 +50,15 @@ export class AdvanceBilling {
   startFailed = false;
   /** Per-event invoices billed by this run (diagnostics). */
   invoicesIssued = 0;
+  /** Metric codes of usage signals received before startAdvancePeriod answered (ADVANCE_EARLY_USAGE_PATCH). */
+  earlyMetricCodes: string[] = [];
 
   constructor(readonly enabled: boolean) {}
 
   onUsage(payload: UsageSignalPayload): void {
+    if (this.enabled && !this.started) {
+      for (const d of payload?.deltas ?? []) if (typeof d?.metricCode === 'string' && !this.earlyMetricCodes.includes(d.metricCode)) this.earlyMetricCodes.push(d.metricCode);
+    }
     if (!this.enabled || this.inAdvanceMetricCodes.length === 0) return;
     if ((payload?.deltas ?? []).some((d) => this.inAdvanceMetricCodes.includes(d?.metricCode))) this.pending = true;
   }
@@ -83,6 +94,10 @@ export async function startAdvanceRun(adv: AdvanceBilling, scope: AdvanceScope, 
   adv.started = true;
   adv.inAdvanceMetricCodes = start.inAdvanceMetricCodes;
   if (start.startInvoice) await startInvoice(scope.organizationId, start.startInvoice);
+  // Usage signalled before the start answered: its events are billed now, not at the close (patched).
+  const early = adv.earlyMetricCodes.some((code) => adv.inAdvanceMetricCodes.includes(code));
+  adv.earlyMetricCodes = [];
+  if (early && patched(ADVANCE_EARLY_USAGE_PATCH)) adv.pending = true;
 }
 
 /** Bills the pending pay-in-advance events of the open period and starts the per-event invoices' workflows. */

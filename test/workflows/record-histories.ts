@@ -47,6 +47,9 @@ const TEST_CLOCK_START = '2026-01-01T00:00:00.000Z';
 
 type Save = (name: string, workflowId: string, runId: string) => Promise<void>;
 
+/** 'sub-rec-adv-early' (advance-early-usage-v1): its startAdvancePeriod waits until the recorder has signalled usage. */
+const recEarly: { release: () => void; gate: Promise<void> } = { release: () => undefined, gate: Promise.resolve() };
+
 /** What the recorder's fake syncSubscriptionSuspension answers (dunning-suspend-v1). */
 const recSuspension = { paid: false };
 
@@ -73,6 +76,10 @@ async function withServer(fn: (env: TestWorkflowEnvironment, save: Save) => Prom
         ...(payments ? { ...activities, ...fakePaymentActivities(payments).activities } : activities),
         ...fakePlanChangeActivities(REC_PLAN_CHANGES).activities,
         ...fakeUnusedFeeCreditActivities().activities,
+        startAdvancePeriod: async (input: Parameters<typeof activities.startAdvancePeriod>[0]) => {
+          if (input.subscriptionId === 'sub-rec-adv-early') await recEarly.gate;
+          return activities.startAdvancePeriod(input);
+        },
         // Test clocks: the clock's time as Postgres holds it (workflows on a clock read it when they start).
         readTestClock: async () => ({ frozenTime: TEST_CLOCK_START }),
         // Dunning suspension (patch dunning-suspend-v1): suspended until the recorder marks the invoice paid.
@@ -482,7 +489,31 @@ async function clockPlanChangeGroups(): Promise<void> {
   });
 }
 
-main().then(issue11Groups).then(terminationGroups).then(planChangeAdvanceGroups).then(clockPlanChangeGroups).catch((err) => {
+async function advanceEarlyUsageGroup(): Promise<void> {
+  // Usage signalled before startAdvancePeriod answered (patch advance-early-usage-v1, adv11b): the start is held until
+  // the signal is in, then the events are billed right after the start (billInAdvanceCharges); saved while the run
+  // waits on its period timer.
+  if (!wanted('advance-early-usage')) return;
+  const advanceAt = new Date(Math.floor((Date.now() - 2 * 24 * HOUR_MS) / HOUR_MS) * HOUR_MS).toISOString();
+  recEarly.gate = new Promise<void>((resolve) => {
+    recEarly.release = resolve;
+  });
+  await withServer(async (env, save) => {
+    const handle = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId: subscriptionWorkflowId('sub-rec-adv-early'),
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [subscriptionState({ subscriptionId: 'sub-rec-adv-early', schedule: { subscriptionAt: advanceAt, interval: 'monthly', billingTime: 'anniversary', timezone: 'UTC' } })],
+    });
+    await handle.signal(usageSignal, { deltas: [{ metricCode: 'transfers', bucketStart: advanceAt, eventsCount: 1, units: '1' }] });
+    await eventually(async () => (await handle.query(stateQuery)).usageSignalsReceived === 1, 'signal before the start');
+    recEarly.release();
+    await eventually(async () => ((await handle.fetchHistory()).events ?? []).some((e) => e.timerStartedEventAttributes), 'the run waits on its timer');
+    await save('subscription-advance-early-usage', handle.workflowId, handle.firstExecutionRunId);
+    await handle.terminate('recorded');
+  }, { advance: { subscriptionAt: advanceAt, payInAdvance: true, inAdvanceMetricCodes: ['transfers'] } });
+}
+
+main().then(issue11Groups).then(terminationGroups).then(planChangeAdvanceGroups).then(clockPlanChangeGroups).then(advanceEarlyUsageGroup).catch((err) => {
   console.error(err);
   process.exit(1);
 });
