@@ -36,6 +36,7 @@ import { moveSubscriptionStart } from '../services/pending-start';
 import { overrideWritten, prepareOverride, writeOverride } from '../services/plan-overrides';
 import { storeTerminationOptions, terminationOptionFields } from '../services/termination-options';
 import { subscriptionNow } from '../services/subscription-now';
+import { changePlanWithOverrides } from '../services/plan-change-overrides';
 
 export function scheduleOf(s: SubscriptionRecord, defaultTimezone: string): ScheduleInput {
   return subscriptionScheduleOf(s, defaultTimezone);
@@ -230,7 +231,6 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     if (!created && subscription.customerId !== customer.id) throw validationError({ external_id: ['value_already_exist'] });
     // An overridden subscription's plan is a child of the catalog plan: the same plan.
     const samePlan = subscription.planId === plan.id || subscription.planParentId === plan.id;
-    if (!created && !samePlan && overrides) throw validationError({ plan_overrides: ['not_supported_with_plan_change'] });
     if (!created && samePlan && overrides) {
       // The same request again (a retry of a create with overrides), or overrides of the existing subscription: applied to its plan.
       await applyOverrides(ctx, organizationId, subscription, overrides);
@@ -239,8 +239,11 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     // Termination options given (issue 11): stored on the subscription (api/services/termination-options.ts).
     const withOptions = await storeTerminationOptions(ctx.db, subscription, input);
     if (!created && !samePlan) {
-      // On a test clock, the change happens at the clock's time (api/services/subscription-now.ts).
-      await changeSubscriptionPlan(ctx, organizationId, subscription, plan, await subscriptionNow(ctx.db, subscription, now));
+      // On a test clock, the change happens at the clock's time (api/services/subscription-now.ts). With plan_overrides,
+      // the overrides apply to the new plan (api/services/plan-change-overrides.ts).
+      const changeAt = await subscriptionNow(ctx.db, subscription, now);
+      if (overrides) await changePlanWithOverrides(ctx, organizationId, subscription, plan, overrides, changeAt);
+      else await changeSubscriptionPlan(ctx, organizationId, subscription, plan, changeAt);
       ctx.cache.invalidateSubscription(organizationId, subscription.externalId);
       const [changed] = await serializeAll(ctx, organizationId, [(await getSubscriptionByExternalId(ctx.db, organizationId, subscription.externalId))!], defaultTimezoneOf(res));
       res.status(200).json({ subscription: changed });

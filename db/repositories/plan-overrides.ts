@@ -80,3 +80,12 @@ export async function childPlanIdsOf(db: Knex, organizationId: string, parentId:
     .select('id');
   return rows.map((r) => r.id);
 }
+
+/** A child plan written for a change that did not happen (adv11b, api/services/plan-change-overrides.ts): soft-deleted, if no subscription uses it. */
+export async function discardChildPlan(db: Knex, organizationId: string, childId: string): Promise<void> {
+  await db('plans')
+    .where({ organization_id: organizationId, id: childId })
+    .whereNotNull('parent_id')
+    .whereNotExists(db('subscriptions').where({ organization_id: organizationId }).whereRaw('subscriptions.plan_id = plans.id'))
+    .update({ deleted_at: db.fn.now() });
+}

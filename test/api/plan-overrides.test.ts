@@ -203,8 +203,10 @@ test('a plan change compares the overridden amount: Basic overridden to 300 USD 
   const up = await subscribe('ovr-plain', 'ovr_pro');
   expect(up.body).toMatchObject({ subscription: { plan_code: 'ovr_pro', previous_plan_code: 'ovr_basic' } });
 
-  // Overrides together with a plan change are refused (not half-applied).
+  // Overrides together with a plan change apply to the new plan (adv11b, api/services/plan-change-overrides.ts): Pro
+  // overridden to 1 USD is still a downgrade of the overridden Basic; the catalog Pro keeps its 200 USD.
   const both = await subscribe('ovr-change', 'ovr_pro', { plan_overrides: { amount_cents: 100 } });
-  expect(both.status).toBe(422);
-  expect(both.body.error_details).toEqual({ plan_overrides: ['not_supported_with_plan_change'] });
+  expect(both.status).toBe(200);
+  expect(both.body.subscription).toMatchObject({ plan_code: 'ovr_basic', plan_amount_cents: 30000, next_plan_code: 'ovr_pro' });
+  expect((await h.request('GET', '/plans/ovr_pro')).body.plan).toMatchObject({ amount_cents: 20000 });
 });
