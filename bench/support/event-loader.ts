@@ -30,13 +30,13 @@ export interface BenchDatabase {
   close(): Promise<void>;
 }
 
-export async function openBenchDatabase(label: string, opts: { poolSize?: number; dropOnClose?: boolean } = {}): Promise<BenchDatabase> {
+export async function openBenchDatabase(label: string, opts: { poolSize?: number; dropOnClose?: boolean; pgFlags?: readonly string[] } = {}): Promise<BenchDatabase> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `meterline-bench-${label}-`));
   fs.chmodSync(tmp, 0o755); // the `postgres` user must reach it when run as root
   let pg: RunningPostgres | null = null;
   let serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    pg = await startEmbeddedPostgres(path.join(tmp, 'pg'), await freePort());
+    pg = await startEmbeddedPostgres(path.join(tmp, 'pg'), await freePort(), () => {}, opts.pgFlags ?? []);
     serverUrl = pg.url;
   }
   const dbName = `bench_${label.replace(/[^a-z0-9]/gi, '_')}_${crypto.randomBytes(4).toString('hex')}`;
