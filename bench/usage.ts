@@ -225,6 +225,7 @@ async function main(): Promise<void> {
       http_ms.push(await timedGet(url, headers));
       if (reader) http2_ms.push(await timedGet(url2, headers));
     }
+    const idleLoad = os.loadavg().map((l) => l.toFixed(1)).join(' ');
     const q = { externalCustomerId: 'cust_bench', externalSubscriptionId: 'sub_bench' };
     const plans = new PlanCache();
     if (PROFILE_N > 0) await printProfile(db, 'HTTP GET current_usage', await profileCalls(db, PROFILE_N, () => timedGet(url, headers)));
@@ -262,12 +263,15 @@ async function main(): Promise<void> {
     const load_ms: number[] = [];
     const load2_ms: number[] = [];
     let ingestResult: LoadResult | null = null;
+    let ingestLoad = '';
     if (INGEST_RATE > 0) {
       const cfg: LoadConfig = {
         url: base, apiKey, mode: 'batch', batchSize: BATCH, durationMs: INGEST_S * 1000, ratePerSec: INGEST_RATE / BATCH,
         prefix: `live-${crypto.randomBytes(3).toString('hex')}-`, subscriptions: ['sub_bench'], metricCode: 'tokens', outFile: path.join(tmp, 'accepted.txt'),
       };
       ingest = runLoad(cfg);
+      const loads: number[] = [];
+      const loadTimer = setInterval(() => loads.push(os.loadavg()[0]!), 5000);
       let finished = false;
       const done = ingest.done.then((r) => {
         finished = true;
@@ -279,16 +283,23 @@ async function main(): Promise<void> {
         if (reader) load2_ms.push(await timedGet(url2, headers));
       }
       await done;
+      clearInterval(loadTimer);
+      loads.push(os.loadavg()[0]!);
+      ingestLoad = `1-min load average during the ingest phase (every 5 s): min ${Math.min(...loads).toFixed(1)}, max ${Math.max(...loads).toFixed(1)}, mean ${(loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(1)}`;
     }
 
-    console.log('');
+    console.log(`\nload average at the end of the idle phase: ${idleLoad}`);
     const h = summary('current usage via HTTP (rollups), idle', http_ms);
     if (reader) summary('  same, second API process', http2_ms);
     const f = summary('current usage, service call (rollups, no cache)', fn_ms);
     summary('current usage, service call (closed-hours cache)', cached_ms);
     console.log(`closed-hours cache (service calls): ${JSON.stringify(cache.stats)}`);
-    const r = summary('current usage, service call (raw events)', raw_ms);
-    console.log(`ratio raw-events / rollups (p50, service call): ${(r.p50 / f.p50).toFixed(0)}x; same amount: ${rawAmount === rolledAmount ? 'yes' : 'NO'} (${rolledAmount} cents)`);
+    if (raw_ms.length > 0) {
+      const r = summary('current usage, service call (raw events)', raw_ms);
+      console.log(`ratio raw-events / rollups (p50, service call): ${(r.p50 / f.p50).toFixed(0)}x; same amount: ${rawAmount === rolledAmount ? 'yes' : 'NO'} (${rolledAmount} cents)`);
+    } else {
+      console.log(`raw-event read skipped (BENCH_RAW_N=0); amount from rollups ${rolledAmount} cents`);
+    }
     if (ingestResult) {
       const ir = ingestResult as LoadResult;
       const l = summary(`current usage via HTTP, under ingest`, load_ms);
@@ -299,6 +310,7 @@ async function main(): Promise<void> {
       }
       console.log(`ingest during it: target ${INGEST_RATE.toLocaleString('en-US')} events/s (${BATCH}/request, open loop, ${INGEST_S} s): achieved ${ir.eventsPerSec.toLocaleString('en-US')} accepted events/s (${ir.acceptedEvents.toLocaleString('en-US')} events, ${ir.requests} requests, errors ${JSON.stringify(ir.errors)}, request p50 ${ir.latencyMs.p50.toFixed(1)} ms p99 ${ir.latencyMs.p99.toFixed(1)} ms)`);
       const p99 = pct([...load_ms].sort((a, b) => a - b), 99);
+      console.log(ingestLoad);
       console.log(`target p99 <= 10 ms via HTTP under ingest: ${p99 <= 10 ? 'met' : 'NOT met'} (p99 ${p99.toFixed(2)} ms, p50 ${l.p50.toFixed(2)} ms)`);
     } else {
       console.log(`idle p50 ${h.p50.toFixed(2)} ms (BENCH_INGEST_RATE=0: no ingest phase)`);

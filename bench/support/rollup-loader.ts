@@ -46,6 +46,9 @@ export async function buildRollupsSetBased(
   let statements = 0;
   const fromMs = Date.parse(s.from);
   const toMs = Date.parse(s.to);
+  // One statement per (metric, UTC day); BENCH_LOAD_PARALLEL (default 2) of them at once on their own
+  // connections (they write disjoint rollup rows: each (metric, hour) belongs to one day).
+  const work: { name: string; text: string; values: unknown[] }[] = [];
   for (const spec of specs) {
     const val = spec.aggregationType === 'count_agg' || !spec.fieldName ? 'NULL::text' : `properties->>${sqlString(spec.fieldName)}`;
     const from = `(SELECT organization_id AS o, subscription_id AS s, code AS c, "timestamp" AS ts, ${dimsSql(spec.dimKeys)} AS dims, ${val} AS val
@@ -53,12 +56,23 @@ export async function buildRollupsSetBased(
     const text = `WITH up AS (${rollupUpsertFrom(from)} RETURNING events_count) SELECT coalesce(sum(events_count), 0)::text FROM up`;
     for (let d = fromMs; d < toMs; d += DAY_MS) {
       const end = Math.min(toMs, d + DAY_MS);
-      const rows = await pgQuery(db, `bench_rollups_${spec.code}_${spec.dimKeys.join('_')}`.slice(0, 60), text, [
-        s.organizationId, NUMERIC_TEXT_RE, s.subscriptionId, spec.code, new Date(d).toISOString(), new Date(end).toISOString(),
-      ]);
+      work.push({
+        name: `bench_rollups_${spec.code}_${spec.dimKeys.join('_')}`.slice(0, 60),
+        text,
+        values: [s.organizationId, NUMERIC_TEXT_RE, s.subscriptionId, spec.code, new Date(d).toISOString(), new Date(end).toISOString()],
+      });
+    }
+  }
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const w = work[next++];
+      if (!w) return;
+      const rows = await pgQuery(db, w.name, w.text, w.values);
       events += Number(rows[0]![0]);
       statements += 1;
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Number(process.env.BENCH_LOAD_PARALLEL ?? 2)) }, worker));
   return { events, statements, seconds: (performance.now() - t0) / 1000 };
 }
