@@ -195,9 +195,20 @@ describe('the close, lifetime usage and lose_dispute', () => {
     expect((await ok('GET', '/subscriptions/sc-sub-a/lifetime_usage')).lifetime_usage.external_historical_usage_amount_cents).toBe(12345);
     const bad = await r('PUT', '/subscriptions/sc-sub-a/lifetime_usage', { lifetime_usage: { external_historical_usage_amount_cents: -1 } });
     expect(bad.status).toBe(422);
-    expect(Object.keys(bad.body.error_details)).toEqual(['lifetime_usage.external_historical_usage_amount_cents']);
+    expect(Object.keys(bad.body.error_details)).toEqual(['external_historical_usage_amount_cents']);
     expect((await ok('GET', '/subscriptions/sc-sub-a/lifetime_usage')).lifetime_usage.external_historical_usage_amount_cents).toBe(12345);
     expect((await r('GET', '/subscriptions/nope/lifetime_usage')).status).toBe(404);
+  });
+
+  it("a terminated subscription's charges are read with subscription_status=terminated and not overridden (422 charge: subscription_terminated)", async () => {
+    await ok('DELETE', '/subscriptions/sc-sub-race');
+    await eventually(async () => ((await ok('GET', '/subscriptions/sc-sub-race')).subscription.status === 'terminated' ? true : undefined), 60_000, 'the termination');
+    expect((await r('GET', '/subscriptions/sc-sub-race/charges')).status).toBe(404);
+    const read = await ok('GET', '/subscriptions/sc-sub-race/charges/sc_tokens?subscription_status=terminated');
+    expect(read.charge).toMatchObject({ properties: { amount: '0.007' }, invoice_display_name: 'Raced' });
+    const refused = await r('PUT', '/subscriptions/sc-sub-race/charges/sc_tokens?subscription_status=terminated', { charge: { properties: { amount: '1' } } });
+    expect(refused).toMatchObject({ status: 422, body: { error_details: { charge: ['subscription_terminated'] } } });
+    expect((await ok('GET', '/subscriptions/sc-sub-race/charges/sc_tokens?subscription_status=terminated')).charge.properties).toEqual({ amount: '0.007' });
   });
 
   it('lose_dispute: the finalized invoice gets payment_dispute_lost_at (kept on a repeat, one webhook step, no longer overdue); a draft is 405 not_disputable', async () => {
