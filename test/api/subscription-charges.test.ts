@@ -8,6 +8,7 @@
 //   completion and reached_at from the period's progressive invoice.
 // - lose_dispute: finalized invoices only (405 not_disputable for a draft), the first timestamp kept, one webhook
 //   step, collection stopped.
+import { createApiKey, ensureOrganization } from '../../db/repositories/organizations';
 import { stateQuery, subscriptionWorkflowId } from '../../workflows/messages';
 import { startSystem, eventually, type System } from '../e2e/harness';
 
@@ -262,5 +263,40 @@ describe('lifetime usage thresholds', () => {
     ]);
     // Progressive invoices are not counted as invoiced usage (the period's usage is the current usage).
     expect(after).toMatchObject({ invoiced_usage_amount_cents: 0, current_usage_amount_cents: 600 });
+  });
+});
+
+describe('tenant scope', () => {
+  it("another organization naming a's subscription, charge, filter and invoice gets 404 everywhere and changes nothing of a", async () => {
+    const orgB = await ensureOrganization(sys.database.db, 'sc-other', 'Other organization');
+    const keyB = await createApiKey(sys.database.db, orgB.id);
+    const asB = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${sys.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${keyB}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const filterId = (await ok('GET', '/subscriptions/sc-sub-a/charges/sc_tokens/filters')).filters[0].lago_id;
+    const invoiceId = (await ok('GET', '/invoices?external_customer_id=sc-a')).invoices.find((i: any) => i.status === 'finalized').lago_id;
+    const plansBefore = await sys.database.db('plans').orderBy('id').select('id', 'revision');
+    const lifetimeBefore = await sys.database.db('subscription_lifetime_usages').orderBy('subscription_id').select('*');
+    const calls: [string, string, unknown?][] = [
+      ['GET', '/subscriptions/sc-sub-a/charges'],
+      ['GET', '/subscriptions/sc-sub-a/charges/sc_tokens'],
+      ['PUT', '/subscriptions/sc-sub-a/charges/sc_tokens', { charge: { properties: { amount: '9' } } }],
+      ['GET', '/subscriptions/sc-sub-a/charges/sc_tokens/filters'],
+      ['POST', '/subscriptions/sc-sub-a/charges/sc_tokens/filters', { filter: { values: { model: ['l'] }, properties: { amount: '9' } } }],
+      ['GET', `/subscriptions/sc-sub-a/charges/sc_tokens/filters/${filterId}`],
+      ['PUT', `/subscriptions/sc-sub-a/charges/sc_tokens/filters/${filterId}`, { filter: { properties: { amount: '9' } } }],
+      ['DELETE', `/subscriptions/sc-sub-a/charges/sc_tokens/filters/${filterId}`],
+      ['GET', '/subscriptions/sc-sub-a/lifetime_usage'],
+      ['PUT', '/subscriptions/sc-sub-a/lifetime_usage', { lifetime_usage: { external_historical_usage_amount_cents: 1 } }],
+      ['POST', `/invoices/${invoiceId}/lose_dispute`, {}],
+    ];
+    for (const [method, path, body] of calls) {
+      const res = await asB(method, path, body);
+      expect([method, path, res.status]).toEqual([method, path, 404]);
+    }
+    expect(await sys.database.db('plans').orderBy('id').select('id', 'revision')).toEqual(plansBefore);
+    expect(await sys.database.db('subscription_lifetime_usages').orderBy('subscription_id').select('*')).toEqual(lifetimeBefore);
+    expect((await ok('GET', '/subscriptions/sc-sub-a/lifetime_usage')).lifetime_usage.external_historical_usage_amount_cents).toBe(12345);
   });
 });
