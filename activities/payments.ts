@@ -129,8 +129,9 @@ export function createPaymentActivities(deps: PaymentActivityDeps): PaymentActiv
       return classified(async () => {
         const ctx = await loadContext(db, input);
         if (ctx.paymentStatus === 'succeeded') return { attempt: input.attempt, status: 'already_paid', providerPaymentId: null, declineCode: null, recovered: false };
-        if (ctx.status !== 'finalized' || ctx.voided) {
-          throw ApplicationFailure.create({ message: `Invoice ${input.invoiceId} is ${ctx.voided ? 'voided' : ctx.status}, not payable`, type: 'invoice_not_payable', nonRetryable: true });
+        if (ctx.status !== 'finalized' || ctx.voided || ctx.paymentDisputeLost) {
+          const state = ctx.voided ? 'voided' : ctx.paymentDisputeLost ? 'a lost payment dispute' : ctx.status;
+          throw ApplicationFailure.create({ message: `Invoice ${input.invoiceId} is ${state}, not payable`, type: 'invoice_not_payable', nonRetryable: true });
         }
         const config = await getProviderConfig(db, input.organizationId);
         if (!config) {

@@ -63,6 +63,8 @@ import type pino from 'pino';
 import { appLogger, createRootLogger } from '../config/logger';
 import { httpRequestLogger } from './operations/request-log';
 import { alertEditRoutes } from './routes/alert-edits';
+import { subscriptionChargeRoutes } from './routes/subscription-charges'; // ops13c (issue 13)
+import { lifetimeUsageRoutes } from './routes/lifetime-usage'; // ops13c (issue 13)
 import { objectMetadataRoutes } from './routes/object-metadata';
 import { creditNoteUpdateRoutes } from './routes/credit-note-updates';
 import { feeEstimateRoutes } from './routes/fee-estimates';
@@ -229,6 +231,9 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(objectMetadataRoutes(ctx));
   v1.use(creditNoteUpdateRoutes(ctx)); // PUT /credit_notes/:lago_id (refund_status)
   v1.use(invoiceCollectionRoutes({ db: deps.db })); // GET /analytics/invoice_collection
+  // ops13c (issue 13): /subscriptions/:external_id/charges[/:charge_code[/filters[/:filter_id]]], /subscriptions/:external_id/lifetime_usage
+  v1.use(subscriptionChargeRoutes(ctx));
+  v1.use(lifetimeUsageRoutes(ctx));
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

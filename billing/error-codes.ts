@@ -80,6 +80,8 @@ export const ERROR_CODE_CLASSES = {
   payment_not_retryable: 'not_allowed',
   // PUT /fees/:lago_id on a fee that is on an invoice (Lago answers 405 invoiced_fee)
   invoiced_fee: 'not_allowed',
+  // POST /invoices/:lago_id/lose_dispute of an invoice that is not finalized (Lago: 405 not_disputable; ops13c)
+  not_disputable: 'not_allowed',
   // transient: retried until it passes
   fx_rate_missing: 'transient',
   // wallets (billing/wallet.ts)

@@ -8,12 +8,13 @@
 // is_not_draft; retry_payment is 405 payment_not_retryable (collection has ended).
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { httpStatusOf } from '../../billing/error-codes';
+import { ERROR_CODES, httpStatusOf } from '../../billing/error-codes';
 import { Router, type Request, type Response } from 'express';
 import { getCustomersByIds } from '../../db/repositories/customers';
 import { metricIdsByCharge } from '../../db/repositories/invoice-documents';
 import { getInvoice } from '../../db/repositories/invoices';
 import { invoicePaymentFields, updateInvoiceFields, voidInvoiceRow } from '../../db/repositories/payments';
+import { markInvoiceDisputeLost } from '../../db/repositories/invoice-disputes';
 import { getSubscriptionsByIds } from '../../db/repositories/subscriptions';
 import {
   INVOICE_ACTION_ERRORS,
@@ -112,6 +113,17 @@ export function invoiceActionRoutes(ctx: RouteContext): Router {
     if (inv.status !== 'finalized') throw notAllowed(INVOICE_ACTION_ERRORS.paymentNotRetryable);
     const outcome = await throughWorkflow(inv.id, (h) => h.executeUpdate(retryPaymentUpdate));
     if (outcome === 'not_running') throw notAllowed(INVOICE_ACTION_ERRORS.paymentNotRetryable, 'Collection of this invoice has ended');
+    await respond(req, res, organizationId, inv.id);
+  });
+
+  // ops13c (issue 13): Lago's lose_dispute (db/repositories/invoice-disputes.ts): finalized invoices only (405
+  // not_disputable), the first timestamp kept, collection stopped, invoice.payment_dispute_lost sent once.
+  r.post('/invoices/:lago_id/lose_dispute', async (req, res) => {
+    const organizationId = orgId(res);
+    const inv = await existing(organizationId, req.params.lago_id);
+    const outcome = await ctx.db.transaction((trx) => markInvoiceDisputeLost(trx, organizationId, inv.id, new Date()));
+    if (outcome === 'not_found') throw notFound('invoice');
+    if (outcome === 'not_disputable') throw notAllowed(ERROR_CODES.not_disputable, 'Only a finalized invoice can lose a payment dispute');
     await respond(req, res, organizationId, inv.id);
   });
 

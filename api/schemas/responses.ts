@@ -622,6 +622,8 @@ export const InvoiceObject = component(
     payment_due_date: date.nullable(),
     payment_overdue: z.boolean(),
     net_payment_term: int,
+    // Lago's, once POST /invoices/:id/lose_dispute set it (ops13c).
+    payment_dispute_lost_at: instant.optional(),
     // Meterline: where the invoice's PDF is served, once rendered (POST /invoices/:id/download).
     file_url: z.string().url().optional(),
   }),
@@ -1087,3 +1089,22 @@ export const customerMoneyResponses = {
   }),
 } as const;
 for (const [id, schema] of Object.entries(customerMoneyResponses)) component(id, schema);
+
+// ---- ops13c (issue 13): lifetime usage (api/routes/lifetime-usage.ts). The subscription charge routes answer
+// ChargeResponse / ChargeListResponse / ChargeFilterResponse / ChargeFilterListResponse, lose_dispute InvoiceResponse.
+export const ops13cResponses = {
+  LifetimeUsageResponse: z.object({
+    lifetime_usage: z.object({
+      lago_id: str,
+      lago_subscription_id: str,
+      external_subscription_id: str,
+      external_historical_usage_amount_cents: int,
+      invoiced_usage_amount_cents: int,
+      current_usage_amount_cents: int,
+      from_datetime: ninstant,
+      to_datetime: instant,
+      usage_thresholds: z.array(z.object({ amount_cents: int, completion_ratio: z.number().min(0).max(1), reached_at: ninstant })),
+    }),
+  }),
+} as const;
+for (const [id, schema] of Object.entries(ops13cResponses)) component(id, schema);

@@ -12,5 +12,7 @@ export function withPaymentFields<T extends Record<string, unknown>>(invoice: T,
     payment_due_date: fields?.paymentDueDate ?? null,
     payment_overdue: fields?.paymentOverdue ?? false,
     net_payment_term: fields?.netPaymentTerm ?? 0,
+    // Lago's field (a string in its schema): only once a dispute was lost (POST /invoices/:id/lose_dispute, ops13c).
+    ...(fields?.paymentDisputeLostAt ? { payment_dispute_lost_at: fields.paymentDisputeLostAt } : {}),
   };
 }

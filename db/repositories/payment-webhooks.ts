@@ -6,6 +6,7 @@
 //   invoice.voided                  → invoice.voided                 (object: invoice, rendered at delivery)
 //   invoice.payment_status_updated  → invoice.payment_status_updated (invoice)
 //   invoice.payment_overdue         → invoice.payment_overdue        (invoice)
+//   invoice.payment_dispute_lost    → invoice.payment_dispute_lost   (invoice)
 //   payment.succeeded               → payment.succeeded              (payment, rendered at delivery)
 //   payment.requires_action         → payment.requires_action        (payment)
 //   payment.failed                  → invoice.payment_failure        (payment_provider_invoice_payment_error)
@@ -44,6 +45,7 @@ const PRODUCERS: Readonly<Record<string, Producer>> = {
   'invoice.voided': invoiceWebhook('invoice.voided'),
   'invoice.payment_status_updated': invoiceWebhook('invoice.payment_status_updated'),
   'invoice.payment_overdue': invoiceWebhook('invoice.payment_overdue'),
+  'invoice.payment_dispute_lost': invoiceWebhook('invoice.payment_dispute_lost'), // ops13c: POST /invoices/:id/lose_dispute
   'payment.succeeded': paymentWebhook('payment.succeeded'),
   'payment.requires_action': paymentWebhook('payment.requires_action'),
   'payment.failed': async (trx, step) => {
@@ -103,6 +105,7 @@ export const PAYMENT_STEP_WEBHOOKS: Readonly<Record<string, string>> = {
   'invoice.voided': 'invoice.voided',
   'invoice.payment_status_updated': 'invoice.payment_status_updated',
   'invoice.payment_overdue': 'invoice.payment_overdue',
+  'invoice.payment_dispute_lost': 'invoice.payment_dispute_lost',
   'payment.succeeded': 'payment.succeeded',
   'payment.requires_action': 'payment.requires_action',
   'payment.failed': 'invoice.payment_failure',

@@ -63,6 +63,8 @@ export interface CollectionContext {
   issuingDate: string | null;
   paymentDueDate: string | null;
   voided: boolean;
+  /** POST /invoices/:id/lose_dispute set payment_dispute_lost_at (ops13c): no more collection. */
+  paymentDisputeLost: boolean;
   subscriptionId: string;
   customer: {
     id: string;
@@ -189,6 +191,7 @@ export async function getCollectionContext(db: Db, organizationId: string, invoi
     issuingDate: dateOnly(row.issuing_date),
     paymentDueDate: dateOnly(row.payment_due_date),
     voided: row.voided_at !== null && row.voided_at !== undefined,
+    paymentDisputeLost: row.payment_dispute_lost_at !== null && row.payment_dispute_lost_at !== undefined,
     subscriptionId: row.subscription_id,
     customer: {
       id: row.customer_id,
@@ -217,6 +220,7 @@ export async function markPaymentOverdue(db: Db, organizationId: string, invoice
     .where({ organization_id: organizationId, id: invoiceId, payment_overdue: false })
     .whereNot({ payment_status: 'succeeded' })
     .whereNull('voided_at')
+    .whereNull('payment_dispute_lost_at') // a lost dispute is no longer overdue (Lago; ops13c)
     .update({ payment_overdue: true, updated_at: db.fn.now() });
   return n > 0;
 }
@@ -492,6 +496,8 @@ export interface InvoicePaymentFields {
   paymentDueDate: string | null;
   paymentOverdue: boolean;
   netPaymentTerm: number;
+  /** Lago's payment_dispute_lost_at (ISO), null unless POST /invoices/:id/lose_dispute set it (ops13c). */
+  paymentDisputeLostAt: string | null;
 }
 
 /** The payment fields of invoices (Lago: total_paid_amount_cents, total_due_amount_cents, payment_due_date, ...). */
@@ -514,6 +520,7 @@ export async function invoicePaymentFields(db: Db, organizationId: string, invoi
       'i.payment_overdue',
       'i.voided_at',
       'i.metadata',
+      'i.payment_dispute_lost_at',
       db.raw('coalesce(c.net_payment_term, o.net_payment_term) as net_payment_term'),
     );
   return new Map(
@@ -527,6 +534,7 @@ export async function invoicePaymentFields(db: Db, organizationId: string, invoi
         paymentDueDate: dateOnly(r.payment_due_date),
         paymentOverdue: Boolean(r.payment_overdue),
         netPaymentTerm: Number(r.net_payment_term ?? 0),
+        paymentDisputeLostAt: r.payment_dispute_lost_at ? new Date(r.payment_dispute_lost_at).toISOString() : null,
       },
     ]),
   );

@@ -640,6 +640,27 @@ test('real answers of every route conform to the documented 200 schema', async (
     expect((await call('GET', '/analytics/invoice_collection?currency=USD')).invoice_collections.length).toBeGreaterThan(0);
   }
 
+  // ---- ops13c (issue 13): subscription charge overrides, lifetime usage, lose_dispute -----------------------------
+  {
+    const t = `o13c_${s}`;
+    await call('POST', '/billable_metrics', { billable_metric: { name: 'Req', code: `m_${t}`, aggregation_type: 'sum_agg', field_name: 'n', filters: [{ key: 'tier', values: ['a', 'b'] }] } });
+    await call('POST', '/plans', { plan: { name: 'Ovr', code: `p_${t}`, interval: 'monthly', amount_cents: 100, amount_currency: 'USD', usage_thresholds: [{ amount_cents: 10_000 }], charges: [{ billable_metric_code: `m_${t}`, charge_model: 'standard', properties: { amount: '1' }, filters: [{ values: { tier: ['a'] }, properties: { amount: '2' } }] }] } });
+    await call('POST', '/customers', { customer: { external_id: `c_${t}`, currency: 'USD' } });
+    await call('POST', '/subscriptions', { subscription: { external_customer_id: `c_${t}`, plan_code: `p_${t}`, external_id: `s_${t}` } });
+    await call('GET', `/subscriptions/s_${t}/charges?per_page=5`);
+    await call('PUT', `/subscriptions/s_${t}/charges/m_${t}`, { charge: { properties: { amount: '3' }, invoice_display_name: 'Own price' } });
+    await call('GET', `/subscriptions/s_${t}/charges/m_${t}`);
+    const f = (await call('GET', `/subscriptions/s_${t}/charges/m_${t}/filters`)).filters[0];
+    await call('GET', `/subscriptions/s_${t}/charges/m_${t}/filters/${f.lago_id}`);
+    await call('PUT', `/subscriptions/s_${t}/charges/m_${t}/filters/${f.lago_id}`, { filter: { properties: { amount: '4' } } });
+    const added = (await call('POST', `/subscriptions/s_${t}/charges/m_${t}/filters`, { filter: { values: { tier: ['b'] }, properties: { amount: '5' } } })).filter;
+    await call('DELETE', `/subscriptions/s_${t}/charges/m_${t}/filters/${added.lago_id}`);
+    await call('GET', `/subscriptions/s_${t}/lifetime_usage`);
+    expect((await call('PUT', `/subscriptions/s_${t}/lifetime_usage`, { lifetime_usage: { external_historical_usage_amount_cents: 250 } })).lifetime_usage.external_historical_usage_amount_cents).toBe(250);
+    const disputed = (await call('POST', '/invoices', { invoice: { external_customer_id: `c_${t}`, fees: [{ add_on_code: `gpu_${s}`, units: '1' }] } })).invoice;
+    expect((await call('POST', `/invoices/${disputed.lago_id}/lose_dispute`)).invoice.payment_dispute_lost_at).toEqual(expect.any(String));
+  }
+
   // Every mounted route was answered 2xx at least once above and each answer conformed.
   const never = routes.map((r) => key(r.method, r.template)).filter((k) => !exercised.has(k));
   expect(never).toEqual([]);

@@ -367,6 +367,13 @@ function bodies(): Record<string, unknown[]> {
     'POST /events/estimate_fees': [{ event: { code: A.metric, external_subscription_id: A.subscription, properties: { tokens: 1 } } }],
     'POST /events/estimate_instant_fees': [{ event: { code: A.metric, external_subscription_id: A.subscription, properties: { tokens: 1 } } }],
     'POST /events/batch_estimate_instant_fees': [{ events: [{ code: A.metric, external_subscription_id: A.subscription, properties: { tokens: 1 } }] }],
+    // ops13c (issue 13): subscription charge overrides, lifetime usage, lose_dispute.
+    'PUT /subscriptions/{external_id}/charges/{charge_code}': [{ charge: { properties: { amount: '9' }, invoice_display_name: 'B' } }],
+    'POST /subscriptions/{external_id}/charges/{charge_code}/filters': [{ filter: { values: { model: ['x'] }, properties: { amount: '1' } } }],
+    'PUT /subscriptions/{external_id}/charges/{charge_code}/filters/{filter_id}': [{ filter: { properties: { amount: '2' } } }],
+    'DELETE /subscriptions/{external_id}/charges/{charge_code}/filters/{filter_id}': [undefined],
+    'PUT /subscriptions/{external_id}/lifetime_usage': [{ lifetime_usage: { external_historical_usage_amount_cents: 1 } }],
+    'POST /invoices/{lago_id}/lose_dispute': [{}],
   };
 }
 
