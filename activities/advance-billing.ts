@@ -32,6 +32,7 @@ import { loadPlan } from '../db/repositories/plans';
 import { loadSubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import { classified, invoiceCurrency } from './invoices';
 import { withInvoiceTaxes } from './taxes';
+import { hasAdvanceFixedCharges } from './fixed-charges';
 import type { AdvancePeriodInput, AdvancePeriodStart, InAdvanceChargesResult, PeriodInvoiceResult, SubscriptionActivities } from './types';
 
 /** The fields of an in-advance charge fee that make its invoice line (a fee just rated, or a stored one regrouped). */
@@ -78,7 +79,9 @@ export function createAdvanceActivities(deps: AdvanceActivityDeps): Pick<Subscri
       });
       const inAdvanceMetricCodes = [...new Set(plan.plan.charges.filter((c) => c.payInAdvance).map((c) => c.billableMetric.code))];
       const first = Date.parse(input.period.start) === Date.parse(plan.ctx.subscriptionAt);
-      if (!plan.plan.payInAdvance || !first) return { startInvoice: null, inAdvanceMetricCodes };
+      // Fixed charges billed in advance (activities/fixed-charges.ts) need the start invoice on an arrears plan too.
+      const startsInAdvance = plan.plan.payInAdvance || (first && (await hasAdvanceFixedCharges(db, input.organizationId, plan.ctx.planId)));
+      if (!startsInAdvance || !first) return { startInvoice: null, inAdvanceMetricCodes };
       const startInvoice = await deps.createPeriodInvoice({
         organizationId: input.organizationId,
         subscriptionId: input.subscriptionId,

@@ -63,6 +63,7 @@ import { enqueueWebhook } from '../db/repositories/webhooks';
 import { clockTimeOfSubscription } from '../db/repositories/test-clocks';
 import { planIdOfPeriod, subscriptionFeePeriodOf } from './plan-history';
 import { firstAdvanceFeesAtChange, withSubscriptionFeePlan } from './plan-change-boundary';
+import { fixedChargesOfInvoice } from './fixed-charges';
 
 // Error classification at the source (CONVENTIONS "Errors"), shared by every activity group:
 // - BillingError (invalid plan data, non-numeric event value, missing rows...) → non-retryable
@@ -174,6 +175,8 @@ export async function rateInvoiceDraft(
     subscriptionAt,
     // Usage of this period already billed by progressive-billing invoices (db/repositories/thresholds.ts).
     alreadyBilledAmountCents: await progressiveBilledAmountCents(db, ctx.organizationId, ctx.subscriptionId, period),
+    // Fixed charges (activities/fixed-charges.ts): in arrears over this period, in advance over the one that begins.
+    fixedCharges: await fixedChargesOfInvoice(db, ctx, plan, kind, period, fullPeriod),
   }).draft;
   // Plan changes (activities/plan-change-boundary.ts): at a change the new plan's first advance fee; every
   // subscription fee keeps the plan it was billed under (fees.plan_id).

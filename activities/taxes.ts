@@ -16,6 +16,7 @@ import type { Period, Plan } from '../billing/types';
 import { getCustomersByIds } from '../db/repositories/customers';
 import type { SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import { getTaxSettings, loadTaxAssignments, ruleSettings } from '../db/repositories/taxes';
+import { fixedChargeTaxes } from '../db/repositories/fixed-charges';
 import type { Knex } from 'knex';
 
 type Db = Knex | Knex.Transaction;
@@ -43,5 +44,9 @@ export async function loadInvoiceTaxContext(db: Db, ctx: SubscriptionBillingCont
 
 /** The hook: an invoice draft (fees and totals) → the same draft with its taxes, applied taxes and new total. */
 export async function withInvoiceTaxes(db: Db, ctx: SubscriptionBillingContext, plan: Plan, draft: InvoiceDraft, period: Period): Promise<TaxedInvoiceDraft> {
-  return taxInvoiceDraft(draft, await loadInvoiceTaxContext(db, ctx, plan, period));
+  const context = await loadInvoiceTaxContext(db, ctx, plan, period);
+  // Fixed charges (fixed13): a fixed_charge fee carries its fixed charge's tax_codes at the charge level (before the plan's).
+  const fixedIds = draft.fees.filter((f) => f.kind === 'fixed_charge' && f.chargeId !== null).map((f) => f.chargeId!);
+  if (fixedIds.length > 0) context.assignments.chargeTaxes = { ...context.assignments.chargeTaxes, ...(await fixedChargeTaxes(db, ctx.organizationId, fixedIds)) };
+  return taxInvoiceDraft(draft, context);
 }

@@ -40,6 +40,7 @@ import { webhookRoutes } from './routes/webhooks';
 import { walletRoutes } from './routes/wallets';
 import { catalogEditRoutes } from './routes/catalog-edits';
 import { planChargeRoutes } from './routes/plan-charges';
+import { fixedChargeRoutes } from './routes/fixed-charges'; // fixed13 (issues 11 + 13)
 import { everydayReadRoutes } from './routes/everyday-reads';
 import { feeUpdateRoutes } from './routes/fee-updates';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
@@ -234,6 +235,7 @@ export function createApp(deps: ApiDeps): express.Express {
   // ops13c (issue 13): /subscriptions/:external_id/charges[/:charge_code[/filters[/:filter_id]]], /subscriptions/:external_id/lifetime_usage
   v1.use(subscriptionChargeRoutes(ctx));
   v1.use(lifetimeUsageRoutes(ctx));
+  v1.use(fixedChargeRoutes(ctx)); // fixed13 (issues 11 + 13): /plans/:code/fixed_charges[/:code], /subscriptions/:external_id/fixed_charges[/:code]
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

@@ -105,6 +105,8 @@ export const ERROR_CODE_CLASSES = {
   // plan changes (issue 11b, db/repositories/plan-changes.ts)
   plan_change_not_found: 'not_found',
   plan_change_canceled: 'invalid',
+  // fixed charges (fixed13, billing/fixed-charges.ts): a units value that is not a decimal >= 0
+  invalid_units: 'invalid',
 } as const satisfies Record<string, ErrorClass>;
 
 export type ErrorClass = 'not_found' | 'conflict' | 'invalid' | 'not_allowed' | 'transient';

@@ -65,7 +65,7 @@ export interface InvoiceInput {
   inAdvanceFeesAmountCents?: number;
 }
 
-export type FeeKind = 'subscription' | 'charge' | 'charge_minimum' | 'minimum_commitment' | 'progressive_billing_credit' | 'adjustment' | 'add_on' | 'credit';
+export type FeeKind = 'subscription' | 'charge' | 'charge_minimum' | 'minimum_commitment' | 'progressive_billing_credit' | 'adjustment' | 'add_on' | 'credit' | 'fixed_charge';
 
 /** The lines of a period that an adjustment can correct (the usage-related ones). */
 export type AdjustableFeeKind = 'charge' | 'charge_minimum' | 'minimum_commitment';

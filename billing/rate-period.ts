@@ -16,7 +16,8 @@
 //
 // No rounding of its own: lines are rounded once each by buildInvoice (billing/README.md R1, R2).
 import { BillingError } from './errors';
-import { buildInvoice, type Fee, type InvoiceDraft, type InvoiceInput } from './invoice';
+import { fixedChargeFees, type FixedChargesToRate } from './fixed-charges';
+import { buildInvoice, withExtraFees, type Fee, type InvoiceDraft, type InvoiceInput } from './invoice';
 import type { Charge, Plan } from './types';
 
 /** How pay-in-advance charges are rated for this period (see the header). */
@@ -26,6 +27,8 @@ export interface RatePeriodInput extends Omit<InvoiceInput, 'currency'> {
   /** Invoice currency; default the plan's. */
   currency?: string;
   payInAdvanceCharges: PayInAdvanceCharges;
+  /** Fixed charges (billing/fixed-charges.ts) and the periods they are billed for; absent: none. */
+  fixedCharges?: FixedChargesToRate;
 }
 
 export interface RatedPeriod {
@@ -59,9 +62,15 @@ export function usageAmountCents(fees: Fee[]): number {
 
 /** Rates one period: plan + usage + period (+ full period, timezone, options) → priced lines and totals. Pure. */
 export function ratePeriod(input: RatePeriodInput): RatedPeriod {
-  const { payInAdvanceCharges, currency, ...rest } = input;
+  const { payInAdvanceCharges, currency, fixedCharges, ...rest } = input;
   const plan = planAsRated(input.plan, payInAdvanceCharges);
-  const draft = buildInvoice({ ...rest, plan, currency: currency ?? plan.amountCurrency });
+  const invoiceCurrency = currency ?? plan.amountCurrency;
+  const built = buildInvoice({ ...rest, plan, currency: invoiceCurrency });
+  // Fixed charges: appended after the plan's lines (fee_type fixed_charge; not usage, so not in usageAmountCents).
+  // 'on_period_total' prices the pay-in-advance ones over the rated period too (the period's whole cost).
+  const draft = fixedCharges
+    ? withExtraFees(built, fixedChargeFees(fixedCharges, input.timezone, invoiceCurrency, payInAdvanceCharges === 'on_period_total'))
+    : built;
   const chargeFees = draft.fees.filter((f) => f.kind === 'charge');
   return { plan, draft, chargeFees, usageAmountCents: usageAmountCents(chargeFees) };
 }

@@ -15,11 +15,14 @@ import { PlanCreateBody } from '../schemas/plans';
 import { taxesOf, type TaxRecord } from '../../db/repositories/taxes';
 import { serializeTax } from './taxes';
 import { resolveTaxCodes } from './tax-codes';
+import { fixedChargeTaxRecords, serializeFixedCharge, validateFixedChargesInput } from './fixed-charges';
 
 /** The taxes attached to a plan and to each of its charges (for serializePlan). */
 export interface PlanTaxes {
   plan: TaxRecord[];
   charges: Map<string, TaxRecord[]>;
+  /** The taxes named by the plan's fixed charges (code → tax; api/routes/fixed-charges.ts). */
+  fixedCharges?: Map<string, TaxRecord>;
 }
 
 export async function loadPlanTaxes(db: RouteContext['db'], organizationId: string, p: PlanRecord): Promise<PlanTaxes> {
@@ -27,7 +30,7 @@ export async function loadPlanTaxes(db: RouteContext['db'], organizationId: stri
     taxesOf(db, organizationId, 'plan', [p.id]),
     taxesOf(db, organizationId, 'charge', p.charges.map((c) => c.id)),
   ]);
-  return { plan: plan.get(p.id) ?? [], charges };
+  return { plan: plan.get(p.id) ?? [], charges, fixedCharges: await fixedChargeTaxRecords(db, organizationId, p.fixedCharges ?? []) };
 }
 
 /** A charge in Lago's ChargeObject shape (inside a plan, and alone on the nested charge routes). */
@@ -82,6 +85,7 @@ export function serializePlan(p: PlanRecord, taxes?: PlanTaxes) {
           }
         : null,
     charges: p.charges.map((c) => serializeCharge(c, taxes)),
+    fixed_charges: (p.fixedCharges ?? []).map((f) => serializeFixedCharge(f, taxes?.fixedCharges ?? new Map())),
     taxes: (taxes?.plan ?? []).map(serializeTax),
     usage_thresholds: p.usageThresholds.map((t) => ({
       lago_id: t.lago_id,
@@ -104,7 +108,7 @@ type RawCharge = { billable_metric_id?: unknown; billable_metric_code?: unknown 
  */
 export function planBodyValidator(ctx: RouteContext) {
   return async (organizationId: string, rawBody: unknown) => {
-    const body = (rawBody ?? {}) as { plan?: { charges?: RawCharge[] } };
+    const body = (rawBody ?? {}) as { plan?: { charges?: RawCharge[]; fixed_charges?: unknown } };
 
     // Resolve the charges' metrics (Lago sends billable_metric_id = the metric's lago_id; the code is accepted too).
     const rawCharges = Array.isArray(body.plan?.charges) ? body.plan!.charges! : [];
@@ -151,6 +155,9 @@ export function planBodyValidator(ctx: RouteContext) {
       // Billing in advance (the subscription fee at the period start, charges per event) is issued by the
       // subscription workflow since issue 11 (activities/advance-billing.ts): such plans are accepted.
     }
+    // Lago's fixed charges (api/routes/fixed-charges.ts): validated with the rest, written with the plan.
+    const rawFixed = body.plan?.fixed_charges;
+    const fixedCharges = Array.isArray(rawFixed) ? await validateFixedChargesInput(ctx.db, organizationId, rawFixed, 'fixed_charges', details) : undefined;
     if (Object.keys(details).length > 0 || !plan || !parsed.success) throw validationError(details);
     const input = parsed.data.plan;
     // Tax codes resolved before anything is written (unknown → 404 tax_not_found naming the field).
@@ -159,7 +166,7 @@ export function planBodyValidator(ctx: RouteContext) {
     for (const [i, c] of input.charges.entries()) {
       chargeTaxes.push(c.tax_codes ? await resolveTaxCodes(ctx.db, organizationId, c.tax_codes, `charges[${i}].tax_codes`) : []);
     }
-    return { plan, input, byId, byCode, planTaxes, chargeTaxes };
+    return { plan, input, byId, byCode, planTaxes, chargeTaxes, fixedCharges };
   };
 }
 
@@ -169,9 +176,10 @@ export type ValidatedPlan = Awaited<ReturnType<ReturnType<typeof planBodyValidat
  * The validated plan body as the repository writes it (POST /plans; PUT /plans and the nested charge routes add
  * the ids of the thresholds and charges they keep). One mapper from Lago's input to the stored plan.
  */
-export function newPlanOf({ plan, input, byId, byCode, planTaxes, chargeTaxes }: ValidatedPlan): NewPlan {
+export function newPlanOf({ plan, input, byId, byCode, planTaxes, chargeTaxes, fixedCharges }: ValidatedPlan): NewPlan {
   const codes = chargeCodes(input, byId, byCode);
   return {
+    ...(fixedCharges ? { fixedCharges } : {}),
     code: input.code,
     name: input.name,
     description: input.description ?? null,

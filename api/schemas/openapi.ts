@@ -27,6 +27,7 @@ import { TestClockAdvanceBody, TestClockCreateBody } from './test-clocks';
 import { walletOpenApiPaths, walletOpenApiSchemas } from './openapi-wallets';
 import { portalOpenApiPaths } from './openapi-portal';
 import { addEverydayOpenApi } from './openapi-everyday';
+import { addFixedChargesOpenApi } from './openapi-fixed-charges'; // fixed13
 import { addCustomerMoneyOpenApi } from './openapi-customer-money'; // ops13a (issue 13)
 import { addOps13bOpenApi } from './openapi-ops13b';
 import { addOps13cOpenApi } from './openapi-ops13c'; // ops13c (issue 13)
@@ -369,6 +370,7 @@ export function openApiDocument(): Record<string, unknown> {
     },
   };
   addEverydayOpenApi(cached as Parameters<typeof addEverydayOpenApi>[0]);
+  addFixedChargesOpenApi(cached as Parameters<typeof addFixedChargesOpenApi>[0]); // fixed13
   addCustomerMoneyOpenApi(cached as Parameters<typeof addCustomerMoneyOpenApi>[0]); // ops13a (issue 13)
   addOps13bOpenApi(cached as Parameters<typeof addOps13bOpenApi>[0]); // issue 13, ops13b
   addOps13cOpenApi(cached as Parameters<typeof addOps13cOpenApi>[0]); // issue 13, ops13c

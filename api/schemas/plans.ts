@@ -40,8 +40,8 @@ export const ChargeInput = z
 
 export const PlanCreateBody = z.object({
   plan: z.object({
-    /** Lago fixed charges (add-ons) are not implemented: refused rather than silently dropped. */
-    fixed_charges: z.array(z.unknown()).max(0, 'not_supported').optional(),
+    /** Lago's fixed charges: validated item by item by api/routes/fixed-charges.ts validateFixedChargesInput. */
+    fixed_charges: z.array(z.unknown()).optional(),
     name: z.string().min(1),
     code: z.string().min(1).max(255),
     description: z.string().nullable().optional(),

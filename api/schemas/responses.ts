@@ -183,6 +183,26 @@ export const ChargeFilterObject = component(
 /** Lago MetadataObject: string (or null) values by key; null until set (api/routes/object-metadata.ts). */
 export const MetadataObject = component('MetadataObject', z.record(z.string(), z.string().nullable()).nullable());
 
+/** Lago FixedChargeObject (api/routes/fixed-charges.ts serializeFixedCharge), in a plan and alone. */
+export const FixedChargeObject = component(
+  'FixedChargeObject',
+  z.object({
+    lago_id: str,
+    lago_add_on_id: str,
+    invoice_display_name: str,
+    add_on_code: str,
+    created_at: instant,
+    code: str,
+    charge_model: z.enum(['standard', 'graduated', 'volume']),
+    pay_in_advance: z.boolean(),
+    prorated: z.boolean(),
+    properties: json,
+    units: z.number(),
+    lago_parent_id: nstr,
+    taxes: z.array(TaxObject),
+  }),
+);
+
 export const PlanObject = component(
   'PlanObject',
   z.object({
@@ -202,6 +222,7 @@ export const PlanObject = component(
       .object({ lago_id: str, plan_code: str, amount_cents: int, interval: str, created_at: instant, taxes: z.array(TaxObject) })
       .nullable(),
     charges: z.array(ChargeObject),
+    fixed_charges: z.array(FixedChargeObject),
     taxes: z.array(TaxObject),
     usage_thresholds: z.array(
       z.object({ lago_id: str, threshold_display_name: nstr, amount_cents: int, recurring: z.boolean(), created_at: instant, updated_at: instant }),
@@ -1016,6 +1037,9 @@ export const responses = {
   ChargeListResponse: z.object({ charges: z.array(ChargeObject), meta: PaginationMeta }),
   ChargeFilterResponse: z.object({ filter: ChargeFilterObject }),
   ChargeFilterListResponse: z.object({ filters: z.array(ChargeFilterObject), meta: PaginationMeta }),
+  // fixed13 (issues 11 + 13): /plans/{code}/fixed_charges…, /subscriptions/{external_id}/fixed_charges…
+  FixedChargeResponse: z.object({ fixed_charge: FixedChargeObject }),
+  FixedChargeListResponse: z.object({ fixed_charges: z.array(FixedChargeObject), meta: PaginationMeta }),
   CustomerListResponse: z.object({ customers: z.array(CustomerObject), meta: PaginationMeta }),
   StoredEventListResponse: z.object({ events: z.array(StoredEventObject), meta: PaginationMeta }),
   FeeResponse: z.object({ fee: FeeObject }),

@@ -188,6 +188,10 @@ function feeItem(f: LagoFeeInput, inv: LagoFeeContext) {
       return { name: f.displayName, invoice_display_name: f.displayName, type: 'credit', code: 'credit', lago_item_id: null, item_type: 'WalletTransaction' };
     case 'add_on':
       return { name: f.displayName, invoice_display_name: f.displayName, type: 'add_on', code: f.addOn?.code ?? '', lago_item_id: f.addOn?.id ?? null, item_type: 'AddOn' };
+    // Lago's fixed charge fee (billing/fixed-charges.ts): code = the fixed charge's (stored in metric_code), the
+    // item is the fixed charge (Lago's item_type enum has no FixedCharge: its add-on's type).
+    case 'fixed_charge':
+      return { name: f.displayName, invoice_display_name: f.displayName, type: 'fixed_charge', code: f.metricCode ?? '', lago_item_id: f.chargeId, item_type: 'AddOn' };
     default:
       // The fee's own plan (a fee billed before an upgrade keeps the old plan's code), else the invoice's.
       return subscriptionItem(f, inv, 'subscription', f.planCode ?? inv.planCode);
@@ -198,7 +202,7 @@ function feeItem(f: LagoFeeInput, inv: LagoFeeContext) {
 export function lagoFee(f: LagoFeeInput, inv: LagoFeeContext) {
   const body = {
     lago_id: f.id,
-    lago_charge_id: f.lagoChargeId,
+    lago_charge_id: f.feeType === 'fixed_charge' ? null : f.lagoChargeId,
     lago_invoice_id: inv.id,
     lago_subscription_id: inv.subscriptionId,
     lago_customer_id: inv.customerId,

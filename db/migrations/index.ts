@@ -42,6 +42,7 @@ import * as rollupRewrites from './20261201002800_rollup_rewrites';
 import * as objectMetadata from './20261201003000_object_metadata';
 import * as lifetimeUsageDisputes from './20261202000300_lifetime_usage_disputes'; // ops13c (issue 13)
 import * as chargeRegroupPaidFees from './20261201002600_charge_regroup_paid_fees';
+import * as fixedCharges from './20261202000500_fixed_charges'; // fixed13 (issues 11 + 13)
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -88,6 +89,7 @@ export const migrations: Record<string, Migration> = {
   '20261201003000_object_metadata': objectMetadata,
   '20261201002600_charge_regroup_paid_fees': chargeRegroupPaidFees,
   '20261202000300_lifetime_usage_disputes': lifetimeUsageDisputes, // ops13c (issue 13)
+  '20261202000500_fixed_charges': fixedCharges, // fixed13 (issues 11 + 13)
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

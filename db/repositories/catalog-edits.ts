@@ -9,6 +9,7 @@ import { toCustomer, type CustomerRecord } from './customers';
 import { DuplicateCodeError, isUniqueViolation } from './errors';
 import { getPlanById, type NewCharge, type NewPlan, type PlanRecord, type StoredChargeFilter, type StoredUsageThreshold } from './plans';
 import { setTaxes } from './taxes';
+import { replaceFixedCharges } from './fixed-charges';
 
 /** Postgres foreign_key_violation (SQLSTATE 23503): something still references the row. */
 export function isForeignKeyViolation(err: unknown): boolean {
@@ -221,6 +222,7 @@ export async function updatePlan(db: Knex, organizationId: string, planId: strin
         await setTaxes(trx, organizationId, 'charge', chargeId, p.chargeTaxIds?.[position] ?? []);
       }
       await setTaxes(trx, organizationId, 'plan', planId, p.taxIds ?? []);
+      if (p.fixedCharges) await replaceFixedCharges(trx, organizationId, planId, p.fixedCharges); // fixed13: only when given
     });
   } catch (err) {
     if (isUniqueViolation(err)) throw new DuplicateCodeError('plan', p.code);

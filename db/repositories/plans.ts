@@ -12,6 +12,7 @@ import type { BillableMetric, Plan } from '../../billing/types';
 import { toBillingMetric, toMetric } from './billable-metrics';
 import { DuplicateCodeError, isUniqueViolation } from './errors';
 import { setTaxes } from './taxes';
+import { fixedChargesOfPlan, insertFixedCharges, type FixedChargeRecord, type NewFixedCharge } from './fixed-charges';
 
 type Db = Knex | Knex.Transaction;
 
@@ -142,6 +143,8 @@ export interface NewPlan {
   taxIds?: string[];
   /** Taxes attached to each charge, by the charge's index in `charges`. */
   chargeTaxIds?: string[][];
+  /** Lago's fixed charges (db/repositories/fixed-charges.ts); absent on an edit: left as they are. */
+  fixedCharges?: NewFixedCharge[];
 }
 
 export interface ChargeRecord {
@@ -191,6 +194,8 @@ export interface PlanRecord {
   parentId?: string | null;
   /** Lago's metadata (db/repositories/object-metadata.ts); null until set. */
   metadata?: Record<string, string | null> | null;
+  /** Lago's fixed charges of the plan itself (db/repositories/fixed-charges.ts). */
+  fixedCharges?: FixedChargeRecord[];
 }
 
 /** Plan and charges in ONE transaction: a failure writes nothing. */
@@ -240,6 +245,7 @@ export async function createPlan(db: Knex, organizationId: string, p: NewPlan): 
         }
       }
       if (p.taxIds && p.taxIds.length > 0) await setTaxes(trx, organizationId, 'plan', plan.id, p.taxIds);
+      if (p.fixedCharges) await insertFixedCharges(trx, organizationId, plan.id, p.fixedCharges); // fixed13
       return plan.id as string;
     });
     return (await getPlanById(db, organizationId, planId))!;
@@ -298,11 +304,11 @@ async function loadCharges(db: Knex, organizationId: string, planId: string): Pr
 
 export async function getPlanById(db: Knex, organizationId: string, planId: string): Promise<PlanRecord | null> {
   const row = await db('plans').where({ organization_id: organizationId, id: planId }).first();
-  return row ? toPlan(row, await loadCharges(db, organizationId, row.id)) : null;
+  return row ? { ...toPlan(row, await loadCharges(db, organizationId, row.id)), fixedCharges: await fixedChargesOfPlan(db, organizationId, row.id) } : null;
 }
 
 export async function getPlanByCode(db: Knex, organizationId: string, code: string): Promise<PlanRecord | null> {
   // Child plans of plan overrides share their parent's code and are never found by it (db/repositories/plan-overrides.ts).
   const row = await db('plans').where({ organization_id: organizationId, code }).whereNull('deleted_at').whereNull('parent_id').first();
-  return row ? toPlan(row, await loadCharges(db, organizationId, row.id)) : null;
+  return row ? { ...toPlan(row, await loadCharges(db, organizationId, row.id)), fixedCharges: await fixedChargesOfPlan(db, organizationId, row.id) } : null;
 }

@@ -168,12 +168,12 @@ describe('Lago features Meterline does not implement are refused, never silently
     expect(res.body.error_details).toEqual({ expression: ['not_supported'], rounding_function: ['not_supported'] });
   });
 
-  test('plan fixed_charges → 422 not_supported', async () => {
+  test('plan fixed_charges on an unknown add-on → 422 add_on_not_found naming the field, nothing written (fixed charges: api/routes/fixed-charges.ts)', async () => {
     const res = await h.request('POST', '/plans', {
       plan: { name: 'F', code: 'fixed', interval: 'monthly', amount_cents: 1, amount_currency: 'USD', pay_in_advance: false, fixed_charges: [{ add_on_id: 'x', charge_model: 'standard' }] },
     });
     expect(res.status).toBe(422);
-    expect(res.body.error_details).toEqual({ fixed_charges: ['not_supported'] });
+    expect(res.body.error_details).toEqual({ 'fixed_charges[0].add_on_id': ['add_on_not_found'] });
     expect(await h.database.db('plans').where({ code: 'fixed' }).first()).toBeUndefined();
   });
 });

@@ -585,6 +585,18 @@ test('real answers of every route conform to the documented 200 schema', async (
   await call('GET', `/add_ons/gpu_${s}`);
   await call('POST', '/add_ons', { add_on: { name: 'Gone', code: `gone_${s}`, amount_cents: 1, amount_currency: 'USD' } });
   await call('DELETE', `/add_ons/gone_${s}`);
+  // Lago's fixed charges (fixed13): a plan of their own, its nested routes, and a subscription's units override.
+  await call('POST', '/plans', { plan: { name: 'Fixed', code: `fxp_${s}`, interval: 'monthly', amount_cents: 0, amount_currency: 'USD', fixed_charges: [{ add_on_code: `gpu_${s}`, code: `fxs_${s}`, charge_model: 'standard', units: 2, properties: { amount: '3' }, tax_codes: [`vat_${s}`] }] } });
+  await call('POST', `/plans/fxp_${s}/fixed_charges`, { fixed_charge: { add_on_code: `gpu_${s}`, code: `fxv_${s}`, charge_model: 'volume', units: '1', properties: { volume_ranges: [{ from_value: 0, to_value: null, per_unit_amount: '1', flat_amount: '0' }] } } });
+  await call('GET', `/plans/fxp_${s}/fixed_charges?per_page=5`);
+  await call('GET', `/plans/fxp_${s}/fixed_charges/fxv_${s}`);
+  await call('PUT', `/plans/fxp_${s}/fixed_charges/fxv_${s}`, { fixed_charge: { units: '4' } });
+  await call('POST', '/customers', { customer: { external_id: `fxc_${s}`, currency: 'USD' } });
+  await call('POST', '/subscriptions', { subscription: { external_customer_id: `fxc_${s}`, plan_code: `fxp_${s}`, external_id: `fxsub_${s}` } });
+  await call('GET', `/subscriptions/fxsub_${s}/fixed_charges`);
+  await call('GET', `/subscriptions/fxsub_${s}/fixed_charges/fxs_${s}`);
+  await call('PUT', `/subscriptions/fxsub_${s}/fixed_charges/fxs_${s}`, { fixed_charge: { units: '5', apply_units_immediately: true } });
+  await call('DELETE', `/plans/fxp_${s}/fixed_charges/fxv_${s}`);
   const oneOff = (await call('POST', '/invoices', { invoice: { external_customer_id: `auto_${s}`, fees: [{ add_on_code: `gpu_${s}`, units: '2', unit_amount_cents: 5000, description: 'Two packs' }] } })).invoice;
   expect([oneOff.invoice_type, oneOff.status, oneOff.fees_amount_cents, oneOff.taxes_amount_cents]).toEqual(['one_off', 'finalized', 10_000, 2_000]);
   const items = [{ fee_id: oneOff.fees[0].lago_id, amount_cents: 1000 }];

@@ -325,6 +325,11 @@ function bodies(): Record<string, unknown[]> {
     'POST /plans/{code}/charges/{charge_code}/filters': [{ filter: { values: { model: ['x'] }, properties: { amount: '1' } } }],
     'PUT /plans/{code}/charges/{charge_code}/filters/{filter_id}': [{ filter: { properties: { amount: '2' } } }],
     'DELETE /plans/{code}/charges/{charge_code}/filters/{filter_id}': [undefined],
+    // fixed13 (issues 11 + 13): Lago's fixed charges.
+    'POST /plans/{code}/fixed_charges': [{ fixed_charge: { add_on_code: A.addOn, charge_model: 'standard', units: 1, properties: { amount: '1' } } }],
+    'PUT /plans/{code}/fixed_charges/{fixed_charge_code}': [{ fixed_charge: { units: '2' } }],
+    'DELETE /plans/{code}/fixed_charges/{fixed_charge_code}': [undefined],
+    'PUT /subscriptions/{external_id}/fixed_charges/{fixed_charge_code}': [{ fixed_charge: { units: '3', apply_units_immediately: true } }],
     'DELETE /customers/{external_customer_id}': [undefined],
     'POST /coupons': [{ coupon: { name: 'B', code: A.coupon, coupon_type: 'percentage', percentage_rate: '10', frequency: 'forever', expiration: 'no_expiration' } }],
     'PUT /coupons/{code}': [{ coupon: { name: 'B renamed' } }],

@@ -1,0 +1,243 @@
+// Fixed charges (Lago 1.51, migration 20261202000500): a plan's fixed charges (rows of fixed_charges, each on an
+// add-on) and a subscription's units timeline (subscription_fixed_charge_units). Every query is scoped by
+// organization_id. The billing engine's view is `fixedChargesForBilling` (billing/fixed-charges.ts FixedCharge);
+// a plan override's child plan has no fixed charges of its own and bills its parent's.
+import type { Knex } from 'knex';
+import type { FixedCharge, FixedChargeModel, FixedChargeUnitsChange } from '../../billing/fixed-charges';
+import type { Tax } from '../../billing/tax';
+import { taxesByCodes, toBillingTax, UnknownTaxCodesError, type TaxRecord } from './taxes';
+
+type Db = Knex | Knex.Transaction;
+
+export interface FixedChargeRecord {
+  id: string;
+  organizationId: string;
+  planId: string;
+  addOnId: string;
+  addOnCode: string;
+  addOnName: string;
+  addOnInvoiceDisplayName: string | null;
+  code: string;
+  position: number;
+  chargeModel: FixedChargeModel;
+  payInAdvance: boolean;
+  prorated: boolean;
+  invoiceDisplayName: string | null;
+  properties: Record<string, unknown>;
+  /** Canonical decimal string. */
+  units: string;
+  taxCodes: string[];
+  createdAt: Date;
+}
+
+export interface NewFixedCharge {
+  addOnId: string;
+  code: string;
+  chargeModel: FixedChargeModel;
+  payInAdvance: boolean;
+  prorated: boolean;
+  invoiceDisplayName: string | null;
+  properties: Record<string, unknown>;
+  units: string;
+  taxCodes: string[];
+}
+
+/** numeric(40,15) as Postgres prints it ("3.000000000000000") → canonical decimal ("3"). */
+function canonical(v: unknown): string {
+  const s = String(v);
+  if (!s.includes('.')) return s;
+  const t = s.replace(/0+$/, '').replace(/\.$/, '');
+  return t === '' || t === '-0' ? '0' : t;
+}
+
+function select(db: Db) {
+  return db('fixed_charges as f')
+    .join('add_ons as a', 'a.id', 'f.add_on_id')
+    .select('f.*', 'a.code as add_on_code', 'a.name as add_on_name', 'a.invoice_display_name as add_on_invoice_display_name');
+}
+
+function toRecord(r: Record<string, any>): FixedChargeRecord {
+  return {
+    id: r.id,
+    organizationId: r.organization_id,
+    planId: r.plan_id,
+    addOnId: r.add_on_id,
+    addOnCode: r.add_on_code,
+    addOnName: r.add_on_name,
+    addOnInvoiceDisplayName: r.add_on_invoice_display_name ?? null,
+    code: r.code,
+    position: r.position,
+    chargeModel: r.charge_model,
+    payInAdvance: r.pay_in_advance,
+    prorated: r.prorated,
+    invoiceDisplayName: r.invoice_display_name ?? null,
+    properties: r.properties ?? {},
+    units: canonical(r.units),
+    taxCodes: r.tax_codes ?? [],
+    createdAt: r.created_at,
+  };
+}
+
+function row(organizationId: string, planId: string, f: NewFixedCharge, position: number): Record<string, unknown> {
+  return {
+    organization_id: organizationId,
+    plan_id: planId,
+    add_on_id: f.addOnId,
+    code: f.code,
+    position,
+    charge_model: f.chargeModel,
+    pay_in_advance: f.payInAdvance,
+    prorated: f.prorated,
+    invoice_display_name: f.invoiceDisplayName,
+    properties: JSON.stringify(f.properties),
+    units: f.units,
+    tax_codes: JSON.stringify(f.taxCodes),
+  };
+}
+
+/** The plan's own fixed charges, in position order. */
+export async function fixedChargesOfPlan(db: Db, organizationId: string, planId: string): Promise<FixedChargeRecord[]> {
+  const rows = await select(db).where({ 'f.organization_id': organizationId, 'f.plan_id': planId }).orderBy([{ column: 'f.position' }, { column: 'f.created_at' }]);
+  return rows.map(toRecord);
+}
+
+/** planId → its own fixed charges (for plan listings). */
+export async function fixedChargesOfPlans(db: Db, organizationId: string, planIds: string[]): Promise<Map<string, FixedChargeRecord[]>> {
+  const out = new Map<string, FixedChargeRecord[]>(planIds.map((id) => [id, []]));
+  if (planIds.length === 0) return out;
+  const rows = await select(db).where({ 'f.organization_id': organizationId }).whereIn('f.plan_id', [...new Set(planIds)]).orderBy([{ column: 'f.position' }, { column: 'f.created_at' }]);
+  for (const r of rows) out.get(r.plan_id)?.push(toRecord(r));
+  return out;
+}
+
+export async function fixedChargeByCode(db: Db, organizationId: string, planId: string, code: string): Promise<FixedChargeRecord | null> {
+  const r = await select(db).where({ 'f.organization_id': organizationId, 'f.plan_id': planId, 'f.code': code }).first();
+  return r ? toRecord(r) : null;
+}
+
+/** The fixed charges a subscription on `planId` is billed: the plan's own, else (an override child) its parent's. */
+export async function effectiveFixedCharges(db: Db, organizationId: string, planId: string): Promise<FixedChargeRecord[]> {
+  const own = await fixedChargesOfPlan(db, organizationId, planId);
+  if (own.length > 0) return own;
+  const plan: { parent_id: string | null } | undefined = await db('plans').where({ organization_id: organizationId, id: planId }).first('parent_id');
+  return plan?.parent_id ? fixedChargesOfPlan(db, organizationId, plan.parent_id) : [];
+}
+
+export function toBillingFixedCharge(r: FixedChargeRecord): FixedCharge {
+  return {
+    id: r.id,
+    code: r.code,
+    addOnId: r.addOnId,
+    addOnCode: r.addOnCode,
+    addOnName: r.addOnInvoiceDisplayName ?? r.addOnName,
+    chargeModel: r.chargeModel,
+    payInAdvance: r.payInAdvance,
+    prorated: r.prorated,
+    invoiceDisplayName: r.invoiceDisplayName,
+    properties: r.properties,
+    units: r.units,
+  };
+}
+
+export async function fixedChargesForBilling(db: Db, organizationId: string, planId: string): Promise<FixedCharge[]> {
+  return (await effectiveFixedCharges(db, organizationId, planId)).map(toBillingFixedCharge);
+}
+
+/** Inserts a plan's fixed charges (inside the caller's transaction: createPlan). */
+export async function insertFixedCharges(trx: Db, organizationId: string, planId: string, list: NewFixedCharge[], firstPosition = 0): Promise<void> {
+  if (list.length === 0) return;
+  await trx('fixed_charges').insert(list.map((f, i) => row(organizationId, planId, f, firstPosition + i)));
+}
+
+/**
+ * Replaces the plan's set of fixed charges (PUT /plans with `fixed_charges`, inside updatePlan's transaction): one
+ * with the code of a stored fixed charge is updated in place (same lago_id, its subscriptions' units kept), a new
+ * code is created, a stored one not listed is removed (with its subscriptions' units).
+ */
+export async function replaceFixedCharges(trx: Db, organizationId: string, planId: string, list: NewFixedCharge[]): Promise<void> {
+  const stored: { id: string; code: string }[] = await trx('fixed_charges').where({ organization_id: organizationId, plan_id: planId }).select('id', 'code');
+  const byCode = new Map(stored.map((s) => [s.code, s.id]));
+  const keep = new Set(list.map((f) => f.code));
+  const removed = stored.filter((s) => !keep.has(s.code)).map((s) => s.id);
+  if (removed.length > 0) await trx('fixed_charges').where({ organization_id: organizationId, plan_id: planId }).whereIn('id', removed).delete();
+  for (const [position, f] of list.entries()) {
+    const id = byCode.get(f.code);
+    if (id) await trx('fixed_charges').where({ organization_id: organizationId, id }).update(row(organizationId, planId, f, position));
+    else await trx('fixed_charges').insert(row(organizationId, planId, f, position));
+  }
+}
+
+export async function createFixedCharge(db: Db, organizationId: string, planId: string, f: NewFixedCharge): Promise<FixedChargeRecord> {
+  const [{ max }] = await db('fixed_charges').where({ organization_id: organizationId, plan_id: planId }).max('position as max');
+  await insertFixedCharges(db, organizationId, planId, [f], max === null || max === undefined ? 0 : Number(max) + 1);
+  return (await fixedChargeByCode(db, organizationId, planId, f.code))!;
+}
+
+export async function updateFixedCharge(db: Db, organizationId: string, id: string, f: NewFixedCharge): Promise<void> {
+  const { position: _p, organization_id: _o, plan_id: _pl, ...fields } = row(organizationId, '', f, 0);
+  await db('fixed_charges').where({ organization_id: organizationId, id }).update(fields);
+}
+
+export async function deleteFixedCharge(db: Db, organizationId: string, id: string): Promise<void> {
+  await db('fixed_charges').where({ organization_id: organizationId, id }).delete();
+}
+
+// ---- a subscription's units timeline ----------------------------------------------------------------------
+
+/** fixed charge id → the subscription's units changes, oldest first. */
+export async function unitsChangesOf(db: Db, organizationId: string, subscriptionId: string, fixedChargeIds: string[]): Promise<Record<string, FixedChargeUnitsChange[]>> {
+  const out: Record<string, FixedChargeUnitsChange[]> = {};
+  if (fixedChargeIds.length === 0) return out;
+  const rows: { fixed_charge_id: string; units: string; effective_at: Date }[] = await db('subscription_fixed_charge_units')
+    .where({ organization_id: organizationId, subscription_id: subscriptionId })
+    .whereIn('fixed_charge_id', fixedChargeIds)
+    .orderBy('effective_at');
+  for (const r of rows) (out[r.fixed_charge_id] ??= []).push({ effectiveAt: r.effective_at.toISOString(), units: canonical(r.units) });
+  return out;
+}
+
+/**
+ * Records the subscription's units of a fixed charge from `effectiveAt` on. Idempotent on (subscription, fixed
+ * charge, effective_at): a repeat at the same instant replaces the value. Changes effective later than this one are
+ * superseded (removed): the latest request wins for the future.
+ */
+export async function setSubscriptionUnits(db: Knex, organizationId: string, subscriptionId: string, fixedChargeId: string, units: string, effectiveAt: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('subscription_fixed_charge_units')
+      .where({ organization_id: organizationId, subscription_id: subscriptionId, fixed_charge_id: fixedChargeId })
+      .where('effective_at', '>', effectiveAt)
+      .delete();
+    await trx('subscription_fixed_charge_units')
+      .insert({ organization_id: organizationId, subscription_id: subscriptionId, fixed_charge_id: fixedChargeId, units, effective_at: effectiveAt })
+      .onConflict(['subscription_id', 'fixed_charge_id', 'effective_at'])
+      .merge({ units });
+  });
+}
+
+/** fixed charge id → the taxes of its tax_codes (Lago: a fixed charge's taxes come before the plan's). */
+export async function fixedChargeTaxes(db: Db, organizationId: string, fixedChargeIds: string[]): Promise<Record<string, Tax[]>> {
+  const out: Record<string, Tax[]> = {};
+  if (fixedChargeIds.length === 0) return out;
+  const rows: { id: string; tax_codes: string[] }[] = await db('fixed_charges').where({ organization_id: organizationId }).whereIn('id', [...new Set(fixedChargeIds)]).select('id', 'tax_codes');
+  const codes = [...new Set(rows.flatMap((r) => r.tax_codes ?? []))];
+  if (codes.length === 0) return out;
+  const taxes = await taxRecordsByCodes(db, organizationId, codes);
+  for (const r of rows) {
+    const list = (r.tax_codes ?? []).map((c) => taxes.get(c)).filter((t): t is TaxRecord => t !== undefined);
+    if (list.length > 0) out[r.id] = list.map(toBillingTax);
+  }
+  return out;
+}
+
+/** code → tax of the organization (deleted taxes are simply absent). */
+export async function taxRecordsByCodes(db: Db, organizationId: string, codes: string[]): Promise<Map<string, TaxRecord>> {
+  let wanted = [...new Set(codes)];
+  try {
+    return new Map((await taxesByCodes(db, organizationId, wanted)).map((t) => [t.code, t]));
+  } catch (err) {
+    if (!(err instanceof UnknownTaxCodesError)) throw err;
+    const missing = new Set(err.codes);
+    wanted = wanted.filter((c) => !missing.has(c));
+    return new Map((await taxesByCodes(db, organizationId, wanted)).map((t) => [t.code, t]));
+  }
+}
