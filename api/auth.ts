@@ -12,10 +12,12 @@
 // largest cost of single-event ingest): a request is answered only by a lookup that STARTED AFTER it arrived
 // (api/fresh-read-batcher.ts); requests arriving while lookups run wait for the next one, which reads all their
 // hashes in one query. So a key revoked before a request arrived is still refused, and the queries per process
-// are bounded by the lookups in flight (2) instead of the concurrent requests.
+// are bounded by the lookups in flight (2) instead of the concurrent requests. The lookup is one prepared
+// statement sent through pg directly (db/repositories/api-key-lookup.ts), not a knex-built query.
 import type { RequestHandler } from 'express';
 import type { Knex } from 'knex';
-import { findOrganizationsByKeyHashes, hashApiKey, type Organization } from '../db/repositories/organizations';
+import { hashApiKey, type Organization } from '../db/repositories/organizations';
+import { lookupOrganizationsByKeyHashes } from '../db/repositories/api-key-lookup';
 import { FreshReadBatcher } from './fresh-read-batcher';
 import { TtlCache } from '../cache/ttl-cache';
 import { unauthorized } from './errors';
@@ -34,7 +36,7 @@ export class ApiKeyAuthenticator {
   private readonly lookups: FreshReadBatcher<string, Organization>;
 
   constructor(db: Knex, options: AuthOptions = {}) {
-    this.lookups = new FreshReadBatcher({ read: (hashes) => findOrganizationsByKeyHashes(db, hashes), maxInFlight: options.maxLookupsInFlight });
+    this.lookups = new FreshReadBatcher({ read: (hashes) => lookupOrganizationsByKeyHashes(db, hashes), maxInFlight: options.maxLookupsInFlight });
     this.unknown = new TtlCache<string, true>({
       maxEntries: options.maxUnknownEntries ?? 10_000,
       ttlMs: options.negativeTtlMs ?? 2_000,

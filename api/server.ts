@@ -185,6 +185,11 @@ export function createApp(deps: ApiDeps): express.Express {
   const v1 = express.Router();
   v1.use(auth.middleware());
   v1.use(idempotency(deps.db, { logger }));
+  // The ingest posts first (issue 7): POST /events and /events/batch no longer walk every router mounted before
+  // eventRoutes (no earlier router answers these two paths); the same router still serves GET /events/:id below.
+  const events = eventRoutes(ctx);
+  v1.post('/events', events);
+  v1.post('/events/batch', events);
   v1.use(billableMetricRoutes(ctx));
   v1.use(planRoutes(ctx));
   v1.use(customerRoutes(ctx));
@@ -199,7 +204,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(eventQuarantineRoutes(ctx));
   v1.use(eventsImportRoutes(ctx));
   v1.use(pastUsageRoutes(ctx));
-  v1.use(eventRoutes(ctx));
+  v1.use(events);
   v1.use(paymentRoutes(ctx, deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey })))));
   v1.use(invoiceActionRoutes(ctx));
   // Coupons, add-ons + one-off invoices (POST /invoices), credit notes (issue 12b).
