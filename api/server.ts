@@ -159,6 +159,8 @@ export function createApp(deps: ApiDeps): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
   app.use(requestId);
+  // The ingest posts' key lookup starts on arrival, overlapping the body's reading and checks (api/auth.ts).
+  app.use(auth.prefetch(new Set(['/api/v1/events', '/api/v1/events/batch'])));
   app.use(httpRequestLogger(log)); // one JSON line per request, with its request id (api/operations/request-log.ts)
   app.use(metrics.httpMiddleware());
   // Before express.json: Stripe's signature is verified on the raw body (express.raw on that route only).
