@@ -12,10 +12,12 @@
 // largest cost of single-event ingest): a request is answered only by a lookup that STARTED AFTER it arrived
 // (api/fresh-read-batcher.ts); requests arriving while lookups run wait for the next one, which reads all their
 // hashes in one query. So a key revoked before a request arrived is still refused, and the queries per process
-// are bounded by the lookups in flight (2) instead of the concurrent requests.
+// are bounded by the lookups in flight (2) instead of the concurrent requests. The lookup is one prepared
+// statement sent through pg directly (db/repositories/api-key-lookup.ts), not a knex-built query.
 import type { RequestHandler } from 'express';
 import type { Knex } from 'knex';
-import { findOrganizationsByKeyHashes, hashApiKey, type Organization } from '../db/repositories/organizations';
+import { hashApiKey, type Organization } from '../db/repositories/organizations';
+import { lookupOrganizationsByKeyHashes } from '../db/repositories/api-key-lookup';
 import { FreshReadBatcher } from './fresh-read-batcher';
 import { TtlCache } from '../cache/ttl-cache';
 import { unauthorized } from './errors';
@@ -34,7 +36,7 @@ export class ApiKeyAuthenticator {
   private readonly lookups: FreshReadBatcher<string, Organization>;
 
   constructor(db: Knex, options: AuthOptions = {}) {
-    this.lookups = new FreshReadBatcher({ read: (hashes) => findOrganizationsByKeyHashes(db, hashes), maxInFlight: options.maxLookupsInFlight });
+    this.lookups = new FreshReadBatcher({ read: (hashes) => lookupOrganizationsByKeyHashes(db, hashes), maxInFlight: options.maxLookupsInFlight });
     this.unknown = new TtlCache<string, true>({
       maxEntries: options.maxUnknownEntries ?? 10_000,
       ttlMs: options.negativeTtlMs ?? 2_000,
@@ -53,18 +55,49 @@ export class ApiKeyAuthenticator {
     return null;
   }
 
+  /**
+   * For the ingest posts (`paths`, full request paths): starts the key lookup as soon as the request arrives,
+   * before its body is read, parsed and checked, so the probe's round trip overlaps that work (issue 7: on the
+   * single-event path the probe was one more round trip in series with the write). middleware() then awaits
+   * this lookup: it still STARTED AFTER the request arrived, so the revocation guarantee above is unchanged.
+   */
+  prefetch(paths: ReadonlySet<string>): RequestHandler {
+    return (req, res, next) => {
+      if (req.method === 'POST' && paths.has(req.path)) {
+        const key = bearerKey(req.header('authorization'));
+        if (key !== null) {
+          const lookup = this.authenticate(key);
+          lookup.catch(() => {}); // observed by middleware(); a request refused before it (bad JSON) never awaits it
+          res.locals.authPrefetch = { key, lookup } satisfies AuthPrefetch;
+        }
+      }
+      next();
+    };
+  }
+
   middleware(): RequestHandler {
     return async (req, res, next) => {
-      const header = req.header('authorization') ?? '';
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      if (!m) throw unauthorized();
-      const org = await this.authenticate(m[1]);
+      const key = bearerKey(req.header('authorization'));
+      if (key === null) throw unauthorized();
+      const pre = res.locals.authPrefetch as AuthPrefetch | undefined;
+      const org = await (pre !== undefined && pre.key === key ? pre.lookup : this.authenticate(key));
       if (!org) throw unauthorized();
       res.locals.organization = org;
       res.locals.organizationId = org.id;
       next();
     };
   }
+}
+
+interface AuthPrefetch {
+  key: string;
+  lookup: Promise<Organization | null>;
+}
+
+/** The key of an `Authorization: Bearer <key>` header, else null. */
+function bearerKey(header: string | undefined): string | null {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return m ? m[1]! : null;
 }
 
 /** The authenticated organization id of a request (set by the auth middleware). */

@@ -162,6 +162,8 @@ export function createApp(deps: ApiDeps): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
   app.use(requestId);
+  // The ingest posts' key lookup starts on arrival, overlapping the body's reading and checks (api/auth.ts).
+  app.use(auth.prefetch(new Set(['/api/v1/events', '/api/v1/events/batch'])));
   app.use(httpRequestLogger(log)); // one JSON line per request, with its request id (api/operations/request-log.ts)
   app.use(metrics.httpMiddleware());
   // Before express.json: Stripe's signature is verified on the raw body (express.raw on that route only).
@@ -188,6 +190,11 @@ export function createApp(deps: ApiDeps): express.Express {
   const v1 = express.Router();
   v1.use(auth.middleware());
   v1.use(idempotency(deps.db, { logger }));
+  // The ingest posts first (issue 7): POST /events and /events/batch no longer walk every router mounted before
+  // eventRoutes (no earlier router answers these two paths); the same router still serves GET /events/:id below.
+  const events = eventRoutes(ctx);
+  v1.post('/events', events);
+  v1.post('/events/batch', events);
   v1.use(billableMetricRoutes(ctx));
   v1.use(planRoutes(ctx));
   v1.use(customerRoutes(ctx));
@@ -202,7 +209,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(eventQuarantineRoutes(ctx));
   v1.use(eventsImportRoutes(ctx));
   v1.use(pastUsageRoutes(ctx));
-  v1.use(eventRoutes(ctx));
+  v1.use(events);
   v1.use(paymentRoutes(ctx, deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey })))));
   v1.use(invoiceActionRoutes(ctx));
   // Coupons, add-ons + one-off invoices (POST /invoices), credit notes (issue 12b).

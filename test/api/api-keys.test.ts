@@ -56,6 +56,25 @@ describe('API keys', () => {
     expect(await h.database.db('customers').where('external_id', 'like', 'after-revoke-%')).toHaveLength(0);
   });
 
+  test('the ingest posts, whose key lookup starts on arrival, refuse a key revoked just before: nothing written, on every process', async () => {
+    const { value, lago_id: id } = (await h.request('POST', '/api_keys', { api_key: { name: 'ingest-revoke' } })).body.api_key;
+    const event = (tx: string) => ({ transaction_id: tx, external_subscription_id: 'keys-no-such-sub', code: 'keys_metric', properties: {} });
+    // Accepted by both processes just before (the lookup runs; the unknown subscription is a 422, not a 401).
+    for (const base of [h.api.url, second.url]) expect((await call(base, 'POST', '/events', value, { event: event(`keys-before-${base.slice(-5)}`) })).status).toBe(422);
+    expect((await call(h.api.url, 'DELETE', `/api_keys/${id}`, h.apiKey)).status).toBe(200);
+    for (const base of [h.api.url, second.url]) {
+      expect(await call(base, 'POST', '/events', value, { event: event(`keys-after-${base.slice(-5)}`) })).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
+      expect((await call(base, 'POST', '/events/batch', value, { events: [event(`keys-after-batch-${base.slice(-5)}`)] })).status).toBe(401);
+    }
+    // Refused before validation: nothing recorded against these transaction ids (the accepted key's 422s were).
+    expect((await h.database.db('event_errors').where('transaction_id', 'like', 'keys-before-%')).length).toBeGreaterThan(0);
+    expect(await h.database.db('event_errors').where('transaction_id', 'like', 'keys-after-%')).toHaveLength(0);
+    // A body refused before the auth step (malformed JSON) leaves its started lookup unobserved: a 400, no crash.
+    const bad = await fetch(`${h.api.url}/api/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${h.apiKey}`, 'content-type': 'application/json' }, body: '{"event":' });
+    expect(bad.status).toBe(400);
+    expect((await call(h.api.url, 'GET', '/billable_metrics', h.apiKey)).status).toBe(200);
+  });
+
   test('rotate gives a new working key with the same name and revokes the old one', async () => {
     const old = (await h.request('POST', '/api_keys', { api_key: { name: 'rotating' } })).body.api_key;
     expect((await call(second.url, 'GET', '/plans/x', old.value)).status).toBe(404); // authenticated
