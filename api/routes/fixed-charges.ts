@@ -32,6 +32,7 @@ import {
   updateFixedCharge,
   type FixedChargeRecord,
   type NewFixedCharge,
+  addOnsByIdsOrCodes,
 } from '../../db/repositories/fixed-charges';
 import { subscriptionBillingTime } from '../../db/repositories/pay-in-advance';
 import { getPlanByCode, getPlanById } from '../../db/repositories/plans';
@@ -85,24 +86,6 @@ const SubscriptionUnitsBody = z.object({
       }
     }),
 });
-
-interface AddOnRef {
-  id: string;
-  code: string;
-}
-
-async function addOnsByIdsOrCodes(db: Db, organizationId: string, ids: string[], codes: string[]): Promise<AddOnRef[]> {
-  if (ids.length === 0 && codes.length === 0) return [];
-  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-  const rows: AddOnRef[] = await db('add_ons')
-    .where({ organization_id: organizationId })
-    .whereNull('deleted_at')
-    .andWhere((q) => {
-      q.whereIn('id', ids.filter((i) => uuid.test(i))).orWhereIn('code', codes);
-    })
-    .select('id', 'code');
-  return rows;
-}
 
 /**
  * Validates Lago fixed charges (`raw`, the request's list) into rows to write; every issue goes to `details` under

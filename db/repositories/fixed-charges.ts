@@ -241,3 +241,22 @@ export async function taxRecordsByCodes(db: Db, organizationId: string, codes: s
     return new Map((await taxesByCodes(db, organizationId, wanted)).map((t) => [t.code, t]));
   }
 }
+
+export interface AddOnRef {
+  id: string;
+  code: string;
+}
+
+/** Live add-ons of the organization named by id or code (a fixed charge's `add_on_id` / `add_on_code`). */
+export async function addOnsByIdsOrCodes(db: Db, organizationId: string, ids: string[], codes: string[]): Promise<AddOnRef[]> {
+  if (ids.length === 0 && codes.length === 0) return [];
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  const rows: AddOnRef[] = await db('add_ons')
+    .where({ organization_id: organizationId })
+    .whereNull('deleted_at')
+    .andWhere((q) => {
+      q.whereIn('id', ids.filter((i) => uuid.test(i))).orWhereIn('code', codes);
+    })
+    .select('id', 'code');
+  return rows;
+}
