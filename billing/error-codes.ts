@@ -103,6 +103,9 @@ export const ERROR_CODE_CLASSES = {
   // plan changes (issue 11b, db/repositories/plan-changes.ts)
   plan_change_not_found: 'not_found',
   plan_change_canceled: 'invalid',
+  // ops13d (issue 13): billable metric expressions (billing/expression.ts)
+  invalid_expression: 'invalid',
+  expression_evaluation_failed: 'invalid',
 } as const satisfies Record<string, ErrorClass>;
 
 export type ErrorClass = 'not_found' | 'conflict' | 'invalid' | 'not_allowed' | 'transient';

@@ -40,6 +40,7 @@ import * as feePlan from './20261201002500_fee_plan';
 import * as customerMoney from './20261201002900_customer_money'; // ops13a (issue 13)
 import * as rollupRewrites from './20261201002800_rollup_rewrites';
 import * as objectMetadata from './20261201003000_object_metadata';
+import * as walletAlertsTracesPaymentMethods from './20261202000400_wallet_alerts_traces_payment_methods'; // ops13d (issue 13)
 import * as chargeRegroupPaidFees from './20261201002600_charge_regroup_paid_fees';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
@@ -86,6 +87,7 @@ export const migrations: Record<string, Migration> = {
   '20261201002800_rollup_rewrites': rollupRewrites,
   '20261201003000_object_metadata': objectMetadata,
   '20261201002600_charge_regroup_paid_fees': chargeRegroupPaidFees,
+  '20261202000400_wallet_alerts_traces_payment_methods': walletAlertsTracesPaymentMethods, // ops13d (issue 13)
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
