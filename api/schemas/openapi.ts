@@ -29,6 +29,7 @@ import { portalOpenApiPaths } from './openapi-portal';
 import { addEverydayOpenApi } from './openapi-everyday';
 import { addCustomerMoneyOpenApi } from './openapi-customer-money'; // ops13a (issue 13)
 import { addOps13bOpenApi } from './openapi-ops13b';
+import { addOps13dOpenApi } from './openapi-ops13d'; // ops13d (issue 13)
 import { errorAnswers, idempotencyKeyHeader, okResponse, pathParameters, queryParameters, schemaOf } from './openapi-helpers';
 
 const ErrorBody = z.object({
@@ -370,5 +371,6 @@ export function openApiDocument(): Record<string, unknown> {
   addEverydayOpenApi(cached as Parameters<typeof addEverydayOpenApi>[0]);
   addCustomerMoneyOpenApi(cached as Parameters<typeof addCustomerMoneyOpenApi>[0]); // ops13a (issue 13)
   addOps13bOpenApi(cached as Parameters<typeof addOps13bOpenApi>[0]); // issue 13, ops13b
+  addOps13dOpenApi(cached as Parameters<typeof addOps13dOpenApi>[0]); // issue 13, ops13d
   return cached;
 }
