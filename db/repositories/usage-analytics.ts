@@ -69,7 +69,7 @@ export async function usageAnalytics(db: Knex, f: UsageAnalyticsFilter): Promise
       db.raw('fe.metric_code AS code'),
       db.raw('sum(fe.amount_cents)::bigint AS amount_cents'),
       db.raw('sum(fe.units)::text AS units'),
-      db.raw('bool_or(m.deleted_at IS NOT NULL) AS metric_deleted'),
+      db.raw('bool_and(m.id IS NULL) AS metric_deleted'), // metrics are deleted outright: no metric row left
       db.raw(`to_char(date_trunc('${unit}', fe.from_datetime AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS start_dt`),
       db.raw(`to_char(date_trunc('${unit}', fe.from_datetime AT TIME ZONE 'UTC') + interval '1 ${unit}' - interval '1 day', 'YYYY-MM-DD') AS end_dt`),
     );
