@@ -5,7 +5,9 @@
 import { StripePaymentProvider } from '../../adapters/stripe/provider';
 import { createApiKey, ensureOrganization } from '../../db/repositories/organizations';
 import { upsertProviderConfig } from '../../db/repositories/payments';
+import { createActivities } from '../../activities';
 import { FakeStripe } from '../support/fake-stripe';
+import { createBillingSetup, ingestEvents } from '../support/fixtures';
 import { startApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
@@ -109,4 +111,29 @@ test('analytics/usage answers invoiced usage rows (none yet) and names a bad gra
   const ok = await h.request('POST', '/billable_metrics/evaluate_expression', { expression: 'ROUND(event.properties.n * 2)', event: { code: 'x', properties: { n: '1.6' } } });
   expect(ok).toMatchObject({ status: 200, body: { expression_result: { value: '3' } } });
   expect(await h.request('POST', '/billable_metrics/evaluate_expression', { expression: 'ROUND(', event: { code: 'x', properties: {} } })).toMatchObject({ status: 422, body: { error_details: { expression: expect.any(Array) } } });
+});
+
+test('analytics/usage sums the charge fees of a finalized invoice per month and metric (amount and units), in the invoice organization only', async () => {
+  const NOV = { start: '2026-11-01T00:00:00.000Z', end: '2026-12-01T00:00:00.000Z' };
+  const s = await createBillingSetup(h.database.db, {
+    planAmountCents: 1000,
+    subscriptionAt: NOV.start,
+    metrics: [{ code: 'o13d_calls', aggregationType: 'sum_agg', fieldName: 'calls' }],
+    charges: ([calls]) => [{ metricId: calls!.id, properties: { amount: '0.5' } }],
+  });
+  await ingestEvents(h.database.db, s.ref, [
+    { code: 'o13d_calls', timestamp: '2026-11-03T10:00:00Z', properties: { calls: 3 }, transactionId: 'o13d_u1' },
+    { code: 'o13d_calls', timestamp: '2026-11-20T10:00:00Z', properties: { calls: 4.5 }, transactionId: 'o13d_u2' },
+  ]);
+  const billing = createActivities({ db: h.database.db });
+  const draft = await billing.createPeriodInvoice({ organizationId: s.org.id, subscriptionId: s.sub.id, kind: 'subscription', period: NOV, fullPeriod: NOV });
+  await billing.finalizeInvoice({ organizationId: s.org.id, invoiceId: draft.invoiceId });
+  const key = await createApiKey(h.database.db, s.org.id);
+  const usage = await h.raw('GET', '/analytics/usage?time_granularity=monthly', undefined, { authorization: `Bearer ${key}` });
+  expect(usage.status).toBe(200);
+  // 7.5 calls at 0.50 = 375 cents; the plan's subscription fee is not usage.
+  expect(usage.body.usages).toEqual([
+    { organization_id: s.org.id, start_of_period_dt: '2026-11-01', end_of_period_dt: '2026-11-30', amount_currency: 'USD', amount_cents: 375, billable_metric_code: 'o13d_calls', units: '7.5', is_billable_metric_deleted: false },
+  ]);
+  expect((await h.request('GET', '/analytics/usage?time_granularity=monthly')).body.usages).toEqual([]);
 });
