@@ -37,6 +37,9 @@ test('wallet metadata by customer and wallet code: replace, merge, delete a key,
   expect(await h.request('DELETE', base)).toMatchObject({ status: 200, body: { metadata: null } });
   expect(await h.request('POST', '/customers/o13d_meta/wallets/nope/metadata', { metadata: { a: '1' } })).toMatchObject({ status: 404, body: { code: 'wallet_not_found' } });
   expect(await h.request('POST', base, { metadata: 'x' })).toMatchObject({ status: 422, body: { error_details: { metadata: expect.any(Array) } } });
+  expect(await h.request('PATCH', '/customers/o13d_meta/wallets/nope/metadata', { metadata: { a: '1' } })).toMatchObject({ status: 404, body: { code: 'wallet_not_found' } });
+  expect(await h.request('DELETE', '/customers/nobody_o13d/wallets/w_meta/metadata')).toMatchObject({ status: 404, body: { code: 'wallet_not_found' } });
+  expect(await h.request('DELETE', '/customers/o13d_meta/wallets/nope/metadata/b')).toMatchObject({ status: 404, body: { code: 'wallet_not_found' } });
 });
 
 test('wallet alerts: create one and a batch, read, list, update, delete one and all; increasing thresholds and a duplicate code are 422 on their field; another organization gets 404', async () => {
@@ -53,8 +56,13 @@ test('wallet alerts: create one and a batch, read, list, update, delete one and 
   expect((await h.request('GET', `${base}/low`)).body.alert.lago_id).toBe(one.body.alert.lago_id);
   expect((await h.request('GET', base)).body).toMatchObject({ alerts: [{ code: expect.any(String) }, { code: expect.any(String) }], meta: { total_count: 2 } });
   expect((await h.request('PUT', `${base}/low`, { alert: { name: 'Lower', thresholds: [{ value: 200 }] } })).body.alert).toMatchObject({ name: 'Lower', thresholds: [{ value: '200' }] });
-  expect(await h.request('PUT', `${base}/low`, { alert: { thresholds: [{ value: 'ten' }] } })).toMatchObject({ status: 422, body: { error_details: expect.objectContaining({}) } });
+  const bad = await h.request('PUT', `${base}/low`, { alert: { thresholds: [{ value: 'ten' }] } });
+  expect(bad.status).toBe(422);
+  expect(Object.keys(bad.body.error_details).join()).toMatch(/thresholds/);
   expect(await h.request('GET', `${base}/missing`)).toMatchObject({ status: 404, body: { code: 'alert_not_found' } });
+  expect(await h.request('DELETE', `${base}/missing`)).toMatchObject({ status: 404, body: { code: 'alert_not_found' } });
+  expect(await h.request('GET', '/customers/o13d_alerts/wallets/nope/alerts')).toMatchObject({ status: 404, body: { code: 'wallet_not_found' } });
+  expect(await h.request('DELETE', '/customers/nobody_o13d/wallets/w_alerts/alerts')).toMatchObject({ status: 404, body: { code: 'customer_not_found' } });
 
   // Another organization naming this customer and wallet finds nothing.
   const other = await ensureOrganization(h.database.db, 'o13d-other', 'Other');
@@ -78,6 +86,8 @@ test('consumptions of an inbound transaction and fundings of an outbound one pai
   const consumptions = await h.request('GET', `/wallet_transactions/${inbound.lago_id}/consumptions`);
   expect(consumptions.body.wallet_transaction_consumptions).toMatchObject([{ amount_cents: 200, wallet_transaction: { lago_id: outbound.lago_id } }]);
   expect(await h.request('GET', `/wallet_transactions/${outbound.lago_id}/consumptions`)).toMatchObject({ status: 422, body: { error_details: { transaction_type: ['must_be_inbound'] } } });
+  expect(await h.request('GET', `/wallet_transactions/${inbound.lago_id}/fundings`)).toMatchObject({ status: 422, body: { error_details: { transaction_type: ['must_be_outbound'] } } });
+  expect(await h.request('GET', '/wallet_transactions/00000000-0000-4000-8000-000000000000/consumptions')).toMatchObject({ status: 404, body: { code: 'wallet_transaction_not_found' } });
 });
 
 test("payment methods: listed from Stripe, one set as default (written through to Stripe), the other deleted; the default is not deletable while others exist (422 payment_method)", async () => {
@@ -102,6 +112,7 @@ test("payment methods: listed from Stripe, one set as default (written through t
   expect((await h.request('DELETE', `/customers/o13d_pm/payment_methods/${firstId}`)).body.payment_method).toMatchObject({ lago_id: firstId });
   expect((await h.request('GET', '/customers/o13d_pm/payment_methods')).body.payment_methods.map((m: any) => [m.lago_id, m.is_default])).toEqual([[secondId, true]]);
   expect(await h.request('PUT', '/customers/o13d_pm/payment_methods/00000000-0000-4000-8000-000000000000/set_as_default')).toMatchObject({ status: 404, body: { code: 'payment_method_not_found' } });
+  expect(await h.request('GET', '/customers/nobody_o13d/payment_methods')).toMatchObject({ status: 404, body: { code: 'customer_not_found' } });
 });
 
 test('analytics/usage answers invoiced usage rows (none yet) and names a bad granularity; evaluate_expression computes exactly and names the expression it cannot parse', async () => {
@@ -111,6 +122,7 @@ test('analytics/usage answers invoiced usage rows (none yet) and names a bad gra
   const ok = await h.request('POST', '/billable_metrics/evaluate_expression', { expression: 'ROUND(event.properties.n * 2)', event: { code: 'x', properties: { n: '1.6' } } });
   expect(ok).toMatchObject({ status: 200, body: { expression_result: { value: '3' } } });
   expect(await h.request('POST', '/billable_metrics/evaluate_expression', { expression: 'ROUND(', event: { code: 'x', properties: {} } })).toMatchObject({ status: 422, body: { error_details: { expression: expect.any(Array) } } });
+  expect(await h.request('POST', '/billable_metrics/evaluate_expression', { expression: '1 + 1' })).toMatchObject({ status: 422, body: { error_details: { event: expect.any(Array) } } });
 });
 
 test('analytics/usage sums the charge fees of a finalized invoice per month and metric (amount and units), in the invoice organization only', async () => {
