@@ -119,6 +119,17 @@ export interface PaymentProvider {
    * idempotency key: the provider forgets it after 24 h, and replays a cached 500 while it remembers); null if none.
    */
   findRefund(input: { providerPaymentId: string; creditNoteId: string }): Promise<ProviderRefund | null>;
+  /** The payment methods attached to the provider customer, the one its invoices are charged with marked default. */
+  listPaymentMethods(providerCustomerId: string): Promise<ProviderPaymentMethod[]>;
+  /** Makes the method the provider customer's default for off-session charges (idempotent). */
+  setDefaultPaymentMethod(input: { providerCustomerId: string; providerMethodId: string }): Promise<void>;
+  /** Detaches the method from its customer; a method already detached is success. */
+  detachPaymentMethod(providerMethodId: string): Promise<void>;
+}
+
+export interface ProviderPaymentMethod {
+  providerMethodId: string;
+  isDefault: boolean;
 }
 
 /** The idempotency key of a payment attempt: business ids only (CONVENTIONS "Errors"). */

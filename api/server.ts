@@ -70,6 +70,9 @@ import { objectMetadataRoutes } from './routes/object-metadata';
 import { creditNoteUpdateRoutes } from './routes/credit-note-updates';
 import { feeEstimateRoutes } from './routes/fee-estimates';
 import { invoiceCollectionRoutes } from './routes/invoice-collections';
+import { usageToolRoutes } from './routes/usage-tools'; // ops13d (issue 13)
+import { walletAlertRoutes } from './routes/wallet-alerts'; // ops13d (issue 13)
+import { paymentMethodRoutes } from './routes/payment-methods'; // ops13d (issue 13)
 
 export interface IngestOptions {
   writer?: Omit<EventWriterOptions, 'logger'>;
@@ -195,6 +198,10 @@ export function createApp(deps: ApiDeps): express.Express {
   const events = eventRoutes(ctx);
   v1.post('/events', events);
   v1.post('/events/batch', events);
+  // ops13d (issue 13): analytics/usage + evaluate_expression (before billableMetricRoutes: evaluate_expression is no code), wallet alerts and traces, payment methods.
+  v1.use(usageToolRoutes(ctx));
+  v1.use(walletAlertRoutes(ctx));
+  v1.use(paymentMethodRoutes(ctx, deps.paymentProviderFor ?? ((cfg) => new StripePaymentProvider(createStripeClient({ secretKey: cfg.secretKey })))));
   v1.use(billableMetricRoutes(ctx));
   v1.use(planRoutes(ctx));
   v1.use(customerRoutes(ctx));

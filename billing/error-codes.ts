@@ -107,6 +107,9 @@ export const ERROR_CODE_CLASSES = {
   plan_change_canceled: 'invalid',
   // fixed charges (fixed13, billing/fixed-charges.ts): a units value that is not a decimal >= 0
   invalid_units: 'invalid',
+  // ops13d (issue 13): billable metric expressions (billing/expression.ts)
+  invalid_expression: 'invalid',
+  expression_evaluation_failed: 'invalid',
 } as const satisfies Record<string, ErrorClass>;
 
 export type ErrorClass = 'not_found' | 'conflict' | 'invalid' | 'not_allowed' | 'transient';

@@ -17,6 +17,7 @@ import {
   type PaymentProvider,
   type ProviderCustomerInput,
   type ProviderPayment,
+  type ProviderPaymentMethod,
   type ProviderPaymentStatus,
   type ProviderRefund,
   type RefundInput,
@@ -241,6 +242,29 @@ export class StripePaymentProvider implements PaymentProvider {
       const list = await this.stripe.refunds.list({ payment_intent: input.providerPaymentId, limit: 100 });
       const found = list.data.find((r) => r.metadata?.lago_credit_note_id === input.creditNoteId);
       return found ? toRefund(found) : null;
+    });
+  }
+
+  async listPaymentMethods(providerCustomerId: string): Promise<ProviderPaymentMethod[]> {
+    return classifiedStripe(async () => {
+      const customer = (await this.stripe.customers.retrieve(providerCustomerId)) as Stripe.Customer;
+      const d = customer.invoice_settings?.default_payment_method;
+      const defaultId = d ? (typeof d === 'string' ? d : d.id) : null;
+      const list = await this.stripe.paymentMethods.list({ customer: providerCustomerId, limit: 100 });
+      return list.data.map((pm) => ({ providerMethodId: pm.id, isDefault: pm.id === defaultId }));
+    });
+  }
+
+  async setDefaultPaymentMethod(input: { providerCustomerId: string; providerMethodId: string }): Promise<void> {
+    await classifiedStripe(() => this.stripe.customers.update(input.providerCustomerId, { invoice_settings: { default_payment_method: input.providerMethodId } }));
+  }
+
+  async detachPaymentMethod(providerMethodId: string): Promise<void> {
+    await classifiedStripe(async () => {
+      // Detaching twice is refused by Stripe: a method already detached (no customer) is done.
+      const pm = await this.stripe.paymentMethods.retrieve(providerMethodId);
+      if (pm.customer === null) return;
+      await this.stripe.paymentMethods.detach(providerMethodId);
     });
   }
 }

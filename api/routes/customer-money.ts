@@ -71,7 +71,7 @@ import { creditNoteFileUrls } from '../services/credit-note-files';
 import { publicBaseUrl } from '../services/invoice-extras';
 import { afterWalletCreated } from './wallets';
 import type { ProviderFactory } from './payments';
-import { getCollectionContext, getProviderConfig, setProviderCustomerId } from '../../db/repositories/payments';
+import { invoicePaymentUrl } from '../services/invoice-payment-url';
 import { getWalletTransaction } from '../../db/repositories/wallets';
 
 const paymentBody = (p: PaymentView) =>
@@ -310,26 +310,7 @@ export function customerMoneyRoutes(ctx: RouteContext, providerFor: ProviderFact
     if (t.transactionStatus !== 'purchased' || t.status !== 'pending' || t.invoiceId === null) {
       throw new ApiError(405, 'wallet_transaction_not_payable', 'Only a pending purchase of credits has an invoice to pay');
     }
-    const inv = await getCollectionContext(ctx.db, organizationId, t.invoiceId);
-    if (!inv) throw notFound('invoice');
-    if (inv.status !== 'finalized' || inv.voided) throw new ApiError(422, 'invoice_not_payable', `A ${inv.voided ? 'voided' : inv.status} invoice cannot be paid`);
-    if (inv.paymentStatus === 'succeeded' || inv.totalDueAmountCents <= 0) throw new ApiError(422, 'invoice_payment_already_succeeded', 'The invoice is already paid');
-    const config = await getProviderConfig(ctx.db, organizationId);
-    if (!config) throw new ApiError(422, 'payment_provider_not_configured', 'No payment provider is configured for this organization');
-    const provider = providerFor(config);
-    let providerCustomerId = inv.customer.providerCustomerId;
-    if (!providerCustomerId) {
-      ({ providerCustomerId } = await provider.syncCustomer({ customerId: inv.customer.id, externalCustomerId: inv.customer.externalId, name: inv.customer.name, email: inv.customer.email, providerCustomerId: null }));
-      await setProviderCustomerId(ctx.db, organizationId, inv.customer.id, providerCustomerId);
-    }
-    const { url } = await provider.createInvoicePaymentUrl({
-      providerCustomerId,
-      invoiceId: inv.invoiceId,
-      invoiceNumber: inv.number,
-      amountCents: inv.totalDueAmountCents,
-      currency: inv.currency,
-      successUrl: config.successRedirectUrl ?? 'https://www.getlago.com/',
-    });
+    const { invoice: inv, url } = await invoicePaymentUrl(ctx, providerFor, organizationId, t.invoiceId);
     res.json({
       wallet_transaction_payment_details: { lago_customer_id: inv.customer.id, lago_wallet_transaction_id: t.id, external_customer_id: inv.customer.externalId, payment_provider: 'stripe', payment_url: url },
     });

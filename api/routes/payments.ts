@@ -7,11 +7,9 @@
 // `amount_exceeds_due` (nothing written); a draft or voided invoice is 422 `invoice_not_payable`.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
-import type { PaymentProvider } from '../../activities/payment-provider';
 import { getCustomerByExternalId } from '../../db/repositories/customers';
 import {
   getCollectionContext,
-  getProviderConfig,
   getProviderCustomerId,
   insertManualPayment,
   insertPaymentEvent,
@@ -19,7 +17,6 @@ import {
   recomputeInvoicePayment,
   setProviderCustomerId,
   type PaymentRecord,
-  type ProviderConfig,
 } from '../../db/repositories/payments';
 import { invoicePaymentSignal, invoiceWorkflowId, type InvoicePaymentSignalPayload } from '../../workflows/messages';
 import { orgId } from '../auth';
@@ -28,11 +25,12 @@ import { ApiError, notFound } from '../errors';
 import { parseBody } from '../schemas/common';
 import { PaymentCreateBody } from '../schemas/payments';
 import { serializePayment } from '../serializers/payment';
+import { invoicePaymentUrl, providerOfOrganization, type ProviderFactory } from '../services/invoice-payment-url';
 import { wakeSuspendedSubscriptions } from '../services/suspension-wake';
 
 export { serializePayment };
 
-export type ProviderFactory = (config: ProviderConfig) => PaymentProvider;
+export type { ProviderFactory };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -43,11 +41,7 @@ function unprocessable(code: string, message: string): ApiError {
 export function paymentRoutes(ctx: RouteContext, providerFor: ProviderFactory): Router {
   const r = Router();
 
-  async function providerOf(organizationId: string): Promise<{ provider: PaymentProvider; config: ProviderConfig }> {
-    const config = await getProviderConfig(ctx.db, organizationId);
-    if (!config) throw unprocessable('payment_provider_not_configured', 'No payment provider is configured for this organization');
-    return { provider: providerFor(config), config };
-  }
+  const providerOf = (organizationId: string) => providerOfOrganization(ctx, providerFor, organizationId);
 
   r.post('/customers/:external_customer_id/checkout_url', async (req, res) => {
     const organizationId = orgId(res);
@@ -68,24 +62,7 @@ export function paymentRoutes(ctx: RouteContext, providerFor: ProviderFactory): 
   r.post('/invoices/:lago_id/payment_url', async (req, res) => {
     const organizationId = orgId(res);
     if (!UUID.test(req.params.lago_id)) throw notFound('invoice');
-    const inv = await getCollectionContext(ctx.db, organizationId, req.params.lago_id);
-    if (!inv) throw notFound('invoice');
-    if (inv.status !== 'finalized' || inv.voided) throw unprocessable('invoice_not_payable', `A ${inv.voided ? 'voided' : inv.status} invoice cannot be paid`);
-    if (inv.paymentStatus === 'succeeded' || inv.totalDueAmountCents <= 0) throw unprocessable('invoice_payment_already_succeeded', 'The invoice is already paid');
-    const { provider, config } = await providerOf(organizationId);
-    let providerCustomerId = inv.customer.providerCustomerId;
-    if (!providerCustomerId) {
-      ({ providerCustomerId } = await provider.syncCustomer({ customerId: inv.customer.id, externalCustomerId: inv.customer.externalId, name: inv.customer.name, email: inv.customer.email, providerCustomerId: null }));
-      await setProviderCustomerId(ctx.db, organizationId, inv.customer.id, providerCustomerId);
-    }
-    const { url } = await provider.createInvoicePaymentUrl({
-      providerCustomerId,
-      invoiceId: inv.invoiceId,
-      invoiceNumber: inv.number,
-      amountCents: inv.totalDueAmountCents,
-      currency: inv.currency,
-      successUrl: config.successRedirectUrl ?? 'https://www.getlago.com/',
-    });
+    const { invoice: inv, url } = await invoicePaymentUrl(ctx, providerFor, organizationId, req.params.lago_id);
     res.json({
       invoice_payment_details: { lago_customer_id: inv.customer.id, lago_invoice_id: inv.invoiceId, external_customer_id: inv.customer.externalId, payment_provider: 'stripe', payment_url: url },
     });

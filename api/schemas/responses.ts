@@ -1132,3 +1132,65 @@ export const ops13cResponses = {
   }),
 } as const;
 for (const [id, schema] of Object.entries(ops13cResponses)) component(id, schema);
+// ---- ops13d (issue 13): wallet alerts, wallet transaction consumptions / fundings, payment methods,
+// analytics/usage, evaluate_expression (api/routes/wallet-alerts.ts, payment-methods.ts, usage-tools.ts). Wallet
+// metadata by customer and code answers MetadataResponse.
+export const WalletAlertObject = component(
+  'WalletAlertObject',
+  z.object({
+    lago_id: str,
+    lago_organization_id: str,
+    external_subscription_id: z.null(),
+    lago_wallet_id: str,
+    wallet_code: nstr,
+    billable_metric: z.null(),
+    alert_type: z.enum(['wallet_balance_amount', 'wallet_credits_balance', 'wallet_ongoing_balance_amount', 'wallet_credits_ongoing_balance']),
+    code: str,
+    name: nstr,
+    direction: z.literal('decreasing'),
+    previous_value: z.number(),
+    last_processed_at: ninstant,
+    thresholds: z.array(z.object({ code: nstr, value: decimal, recurring: z.boolean() })),
+    created_at: instant,
+  }),
+);
+const WalletTracePairFields = { lago_id: str, amount_cents: int, credit_amount: decimal, created_at: instant, wallet_transaction: WalletTransactionObject };
+export const PaymentMethodObject = component(
+  'PaymentMethodObject',
+  z.object({
+    lago_id: str,
+    is_default: z.boolean(),
+    payment_provider_code: nstr,
+    payment_provider_name: nstr,
+    payment_provider_type: z.literal('stripe'),
+    provider_method_id: str,
+    created_at: instant,
+  }),
+);
+export const ops13dResponses = {
+  WalletAlertResponse: z.object({ alert: WalletAlertObject }),
+  WalletAlertListResponse: z.object({ alerts: z.array(WalletAlertObject), meta: PaginationMeta }),
+  WalletAlertsResponse: z.object({ alerts: z.array(WalletAlertObject) }),
+  /** POST …/alerts: {alert} for one alert, {alerts} for a batch. */
+  WalletAlertCreateResponse: z.union([z.object({ alert: WalletAlertObject }), z.object({ alerts: z.array(WalletAlertObject) })]),
+  WalletTransactionConsumptionListResponse: z.object({ wallet_transaction_consumptions: z.array(z.object(WalletTracePairFields)), meta: PaginationMeta }),
+  WalletTransactionFundingListResponse: z.object({ wallet_transaction_fundings: z.array(z.object(WalletTracePairFields)), meta: PaginationMeta }),
+  PaymentMethodResponse: z.object({ payment_method: PaymentMethodObject }),
+  PaymentMethodListResponse: z.object({ payment_methods: z.array(PaymentMethodObject), meta: PaginationMeta }),
+  UsageAnalyticsResponse: z.object({
+    usages: z.array(
+      z.object({
+        organization_id: str,
+        start_of_period_dt: date,
+        end_of_period_dt: date,
+        amount_currency: currency,
+        amount_cents: int,
+        billable_metric_code: str,
+        units: decimal,
+        is_billable_metric_deleted: z.boolean(),
+      }),
+    ),
+  }),
+  EvaluateExpressionResponse: z.object({ expression_result: z.object({ value: str }) }),
+} as const;
+for (const [id, schema] of Object.entries(ops13dResponses)) component(id, schema);

@@ -41,6 +41,7 @@ import * as customerMoney from './20261201002900_customer_money'; // ops13a (iss
 import * as rollupRewrites from './20261201002800_rollup_rewrites';
 import * as objectMetadata from './20261201003000_object_metadata';
 import * as lifetimeUsageDisputes from './20261202000300_lifetime_usage_disputes'; // ops13c (issue 13)
+import * as walletAlertsTracesPaymentMethods from './20261202000400_wallet_alerts_traces_payment_methods'; // ops13d (issue 13)
 import * as chargeRegroupPaidFees from './20261201002600_charge_regroup_paid_fees';
 import * as fixedCharges from './20261202000500_fixed_charges'; // fixed13 (issues 11 + 13)
 
@@ -90,6 +91,7 @@ export const migrations: Record<string, Migration> = {
   '20261201002600_charge_regroup_paid_fees': chargeRegroupPaidFees,
   '20261202000300_lifetime_usage_disputes': lifetimeUsageDisputes, // ops13c (issue 13)
   '20261202000500_fixed_charges': fixedCharges, // fixed13 (issues 11 + 13)
+  '20261202000400_wallet_alerts_traces_payment_methods': walletAlertsTracesPaymentMethods, // ops13d (issue 13)
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -17,6 +17,8 @@
 import type { Knex } from 'knex';
 import { BillingError } from '../../billing/errors';
 import type { WalletFeeType } from '../../billing/wallet';
+import { evaluateWalletBalanceAlerts, evaluateWalletOngoingAlerts } from './wallet-alerts';
+import { pairOutbound } from './wallet-traces';
 
 type Db = Knex | Knex.Transaction;
 
@@ -397,9 +399,13 @@ async function postEntries(trx: Knex.Transaction, wallet: WalletRecord, txId: st
   if (type === 'inbound') set.last_balance_sync_at = now;
   if (account === 'consumption') set.last_consumed_credit_at = now;
   const updated = await trx('wallets').where({ id: wallet.id, organization_id: wallet.organizationId }).update(set).returning('balance_cents');
-  if (safeInt(updated[0]!.balance_cents, 'balance_cents') < 0) {
+  const balanceAfter = safeInt(updated[0]!.balance_cents, 'balance_cents');
+  if (balanceAfter < 0) {
     throw new BillingError('invalid_amount', `Wallet ${wallet.id} would go below zero`, 'amount');
   }
+  // ops13d (issue 13): which inbound credits an outbound movement spent (FIFO), and the wallet's balance alerts.
+  if (type === 'outbound') await pairOutbound(trx, wallet, txId, amountCents, balanceAfter + amountCents, now);
+  await evaluateWalletBalanceAlerts(trx, { ...wallet, balanceCents: balanceAfter }, `tx:${txId}`, now);
 }
 
 /**
@@ -537,6 +543,8 @@ export async function recordOngoingBalance(
       .ignore();
   }
   await trx('wallets').where({ organization_id: wallet.organizationId, id: wallet.id }).update(set);
+  // ops13d (issue 13): the wallet's ongoing-balance alerts, once per confirmed change.
+  await evaluateWalletOngoingAlerts(trx, { ...wallet, ongoingBalanceCents: v.ongoingBalanceCents }, `ongoing:${now.toISOString()}`, now);
   return { depletionSequence: seq };
 }
 

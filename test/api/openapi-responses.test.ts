@@ -673,6 +673,44 @@ test('real answers of every route conform to the documented 200 schema', async (
     expect((await call('POST', `/invoices/${disputed.lago_id}/lose_dispute`)).invoice.payment_dispute_lost_at).toEqual(expect.any(String));
   }
 
+  // ---- ops13d (issue 13): wallet metadata by code, wallet alerts, traces, payment methods, usage analytics, expressions
+  {
+    const t = `o13d_${s}`;
+    const pay = payApi.url + '/api/v1';
+    const cust = (await call('POST', '/customers', { customer: { external_id: `c_${t}`, currency: 'USD' } }, pay)).customer;
+    await call('POST', `/customers/c_${t}/wallets`, { wallet: { name: 'W', code: `w_${t}`, rate_amount: '1', currency: 'USD', granted_credits: '5' } });
+    const w = `/customers/c_${t}/wallets/w_${t}`;
+    await call('POST', `${w}/metadata`, { metadata: { k: 'v' } });
+    await call('PATCH', `${w}/metadata`, { metadata: { k2: 'v2' } });
+    expect((await call('DELETE', `${w}/metadata/k`)).metadata).toEqual({ k2: 'v2' });
+    await call('DELETE', `${w}/metadata`);
+    const one = await call('POST', `${w}/alerts`, { alert: { alert_type: 'wallet_balance_amount', code: `low_${t}`, thresholds: [{ code: 'warn', value: 300 }, { value: 100 }] } });
+    expect(one.alert.direction).toBe('decreasing');
+    await call('POST', `${w}/alerts`, { alerts: [{ alert_type: 'wallet_credits_balance', code: `cr_${t}`, thresholds: [{ value: '2' }] }] });
+    await call('GET', `${w}/alerts`);
+    await call('GET', `${w}/alerts/low_${t}`);
+    await call('PUT', `${w}/alerts/low_${t}`, { alert: { name: 'Low', thresholds: [{ value: 200 }] } });
+    await call('DELETE', `${w}/alerts/low_${t}`);
+    expect((await call('DELETE', `${w}/alerts`)).alerts.map((a: any) => a.code)).toEqual([`cr_${t}`]);
+    const walletId = (await call('GET', w)).wallet.lago_id;
+    const moves = (await call('POST', '/wallet_transactions', { wallet_transaction: { wallet_id: walletId, granted_credits: '1', voided_credits: '2' } })).wallet_transactions;
+    const inbound = moves.find((x: any) => x.transaction_type === 'inbound');
+    const outbound = moves.find((x: any) => x.transaction_type === 'outbound');
+    expect((await call('GET', `/wallet_transactions/${outbound.lago_id}/fundings`)).wallet_transaction_fundings.length).toBeGreaterThan(0);
+    await call('GET', `/wallet_transactions/${inbound.lago_id}/consumptions`);
+    const { providerCustomerId } = await new StripePaymentProvider(fake.client()).syncCustomer({ customerId: cust.lago_id, externalCustomerId: `c_${t}`, name: null, email: null, providerCustomerId: null });
+    await sys.database.db('customers').where({ id: cust.lago_id }).update({ payment_provider: 'stripe', provider_customer_id: providerCustomerId });
+    fake.addCard(providerCustomerId);
+    fake.attachCard(providerCustomerId);
+    const methods = (await call('GET', `/customers/c_${t}/payment_methods`, undefined, pay)).payment_methods;
+    expect(methods).toHaveLength(2);
+    const other = methods.find((m: any) => !m.is_default);
+    expect((await call('PUT', `/customers/c_${t}/payment_methods/${other.lago_id}/set_as_default`, {}, pay)).payment_method.is_default).toBe(true);
+    await call('DELETE', `/customers/c_${t}/payment_methods/${methods.find((m: any) => m.lago_id !== other.lago_id).lago_id}`, undefined, pay);
+    await call('GET', '/analytics/usage?time_granularity=monthly');
+    expect((await call('POST', '/billable_metrics/evaluate_expression', { expression: 'ROUND(event.properties.n * 2)', event: { code: 'x', properties: { n: '1.6' } } })).expression_result.value).toBe('3');
+  }
+
   // Every mounted route was answered 2xx at least once above and each answer conformed.
   const never = routes.map((r) => key(r.method, r.template)).filter((k) => !exercised.has(k));
   expect(never).toEqual([]);

@@ -379,6 +379,18 @@ function bodies(): Record<string, unknown[]> {
     'DELETE /subscriptions/{external_id}/charges/{charge_code}/filters/{filter_id}': [undefined],
     'PUT /subscriptions/{external_id}/lifetime_usage': [{ lifetime_usage: { external_historical_usage_amount_cents: 1 } }],
     'POST /invoices/{lago_id}/lose_dispute': [{}],
+    // ops13d (issue 13): wallet metadata by code, wallet alerts, payment methods, evaluate_expression.
+    'POST /customers/{external_customer_id}/wallets/{wallet_code}/metadata': [{ metadata: { b: 'B' } }],
+    'PATCH /customers/{external_customer_id}/wallets/{wallet_code}/metadata': [{ metadata: { b: 'B' } }],
+    'DELETE /customers/{external_customer_id}/wallets/{wallet_code}/metadata': [undefined],
+    'DELETE /customers/{external_customer_id}/wallets/{wallet_code}/metadata/{key}': [undefined],
+    'POST /customers/{external_customer_id}/wallets/{wallet_code}/alerts': [{ alert: { alert_type: 'wallet_balance_amount', code: 'b_alert', thresholds: [{ value: 1 }] } }],
+    'DELETE /customers/{external_customer_id}/wallets/{wallet_code}/alerts': [undefined],
+    'PUT /customers/{external_customer_id}/wallets/{wallet_code}/alerts/{code}': [{ alert: { name: 'B', thresholds: [{ value: 2 }] } }],
+    'DELETE /customers/{external_customer_id}/wallets/{wallet_code}/alerts/{code}': [undefined],
+    'PUT /customers/{external_customer_id}/payment_methods/{lago_id}/set_as_default': [{}],
+    'DELETE /customers/{external_customer_id}/payment_methods/{lago_id}': [undefined],
+    'POST /billable_metrics/evaluate_expression': [{ expression: 'event.properties.n', event: { code: A.metric, properties: { n: 1 } } }],
   };
 }
 

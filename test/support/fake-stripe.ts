@@ -93,11 +93,16 @@ export class FakeStripe {
 
   /** Creates a card payment method attached to the customer and makes it the default. */
   addCard(customerId: string, behaviour: CardBehaviour = 'succeeds'): string {
-    const customer = this.customers.get(customerId);
-    if (!customer) throw new Error(`no customer ${customerId}`);
+    const id = this.attachCard(customerId, behaviour);
+    this.customers.get(customerId)!.invoice_settings = { default_payment_method: id };
+    return id;
+  }
+
+  /** Creates a card payment method attached to the customer, leaving its default as it is. */
+  attachCard(customerId: string, behaviour: CardBehaviour = 'succeeds'): string {
+    if (!this.customers.get(customerId)) throw new Error(`no customer ${customerId}`);
     const id = this.nextId('pm');
-    this.paymentMethods.set(id, { id, object: 'payment_method', type: 'card', customer: customerId, behaviour, card: { brand: 'visa', last4: '4242' } });
-    customer.invoice_settings = { default_payment_method: id };
+    this.paymentMethods.set(id, { id, object: 'payment_method', type: 'card', customer: customerId, behaviour, card: { brand: 'visa', last4: '4242' }, created: this.clock });
     return id;
   }
 
@@ -202,6 +207,40 @@ export class FakeStripe {
     if (method === 'GET' && (m = path.match(/^\/v1\/customers\/([^/]+)$/))) {
       const c = this.customers.get(m[1]!);
       return c ? [200, c] : this.notFound('customer', m[1]!);
+    }
+    // Customer update (invoice_settings.default_payment_method: must be a payment method attached to the customer,
+    // as Stripe checks), payment method retrieve and detach (a detached method keeps existing, customer null).
+    if (method === 'POST' && (m = path.match(/^\/v1\/customers\/([^/]+)$/))) {
+      const c = this.customers.get(m[1]!);
+      if (!c) return this.notFound('customer', m[1]!);
+      const settings = f.invoice_settings as Record<string, unknown> | undefined;
+      if (settings && settings.default_payment_method !== undefined) {
+        const pmId = String(settings.default_payment_method);
+        const pm = this.paymentMethods.get(pmId);
+        if (!pm || pm.customer !== c.id) {
+          return [400, { error: { type: 'invalid_request_error', code: 'resource_missing', param: 'invoice_settings[default_payment_method]', message: `No such PaymentMethod: '${pmId}'` } }];
+        }
+        c.invoice_settings = { default_payment_method: pmId };
+      }
+      return [200, c];
+    }
+    if (method === 'GET' && (m = path.match(/^\/v1\/payment_methods\/([^/]+)$/))) {
+      const pm = this.paymentMethods.get(m[1]!);
+      if (!pm) return this.notFound('payment_method', m[1]!);
+      const { behaviour: _b, ...rest } = pm;
+      return [200, rest];
+    }
+    if (method === 'POST' && (m = path.match(/^\/v1\/payment_methods\/([^/]+)\/detach$/))) {
+      const pm = this.paymentMethods.get(m[1]!);
+      if (!pm) return this.notFound('payment_method', m[1]!);
+      if (pm.customer === null) {
+        return [400, { error: { type: 'invalid_request_error', message: 'The payment method you provided is not attached to a customer so detachment is impossible.' } }];
+      }
+      const owner = this.customers.get(String(pm.customer));
+      if (owner && (owner.invoice_settings as Record<string, unknown> | undefined)?.default_payment_method === pm.id) owner.invoice_settings = { default_payment_method: null };
+      pm.customer = null;
+      const { behaviour: _b, ...rest } = pm;
+      return [200, rest];
     }
     if (method === 'GET' && path === '/v1/payment_methods') {
       const data = [...this.paymentMethods.values()].filter((pm) => pm.customer === f.customer).map(({ behaviour: _b, ...pm }) => pm);
