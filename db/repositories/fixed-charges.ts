@@ -3,6 +3,7 @@
 // organization_id. The billing engine's view is `fixedChargesForBilling` (billing/fixed-charges.ts FixedCharge);
 // a plan override's child plan has no fixed charges of its own and bills its parent's.
 import type { Knex } from 'knex';
+import { canonicalDecimal } from '../../billing/decimal-string';
 import type { FixedCharge, FixedChargeModel, FixedChargeUnitsChange } from '../../billing/fixed-charges';
 import type { Tax } from '../../billing/tax';
 import { taxesByCodes, toBillingTax, UnknownTaxCodesError, type TaxRecord } from './taxes';
@@ -42,14 +43,6 @@ export interface NewFixedCharge {
   taxCodes: string[];
 }
 
-/** numeric(40,15) as Postgres prints it ("3.000000000000000") → canonical decimal ("3"). */
-function canonical(v: unknown): string {
-  const s = String(v);
-  if (!s.includes('.')) return s;
-  const t = s.replace(/0+$/, '').replace(/\.$/, '');
-  return t === '' || t === '-0' ? '0' : t;
-}
-
 function select(db: Db) {
   return db('fixed_charges as f')
     .join('add_ons as a', 'a.id', 'f.add_on_id')
@@ -72,7 +65,7 @@ function toRecord(r: Record<string, any>): FixedChargeRecord {
     prorated: r.prorated,
     invoiceDisplayName: r.invoice_display_name ?? null,
     properties: r.properties ?? {},
-    units: canonical(r.units),
+    units: canonicalDecimal(String(r.units)),
     taxCodes: r.tax_codes ?? [],
     createdAt: r.created_at,
   };
@@ -192,7 +185,7 @@ export async function unitsChangesOf(db: Db, organizationId: string, subscriptio
     .where({ organization_id: organizationId, subscription_id: subscriptionId })
     .whereIn('fixed_charge_id', fixedChargeIds)
     .orderBy('effective_at');
-  for (const r of rows) (out[r.fixed_charge_id] ??= []).push({ effectiveAt: r.effective_at.toISOString(), units: canonical(r.units) });
+  for (const r of rows) (out[r.fixed_charge_id] ??= []).push({ effectiveAt: r.effective_at.toISOString(), units: canonicalDecimal(String(r.units)) });
   return out;
 }
 

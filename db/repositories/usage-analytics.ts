@@ -4,6 +4,7 @@
 // invoices are left out (the period's final invoice bills the whole period again, as in invoiced_usage). Money is
 // summed as bigint minor units per currency, never converted.
 import type { Knex } from 'knex';
+import { canonicalDecimal } from '../../billing/decimal-string';
 
 export interface UsageAnalyticsFilter {
   organizationId: string;
@@ -31,11 +32,6 @@ export interface UsageAnalyticsRow {
 }
 
 const TRUNC = { daily: 'day', weekly: 'week', monthly: 'month' } as const;
-
-function canonical(v: string): string {
-  if (!v.includes('.')) return v;
-  return v.replace(/0+$/, '').replace(/\.$/, '');
-}
 
 export async function usageAnalytics(db: Knex, f: UsageAnalyticsFilter): Promise<UsageAnalyticsRow[]> {
   const unit = TRUNC[f.granularity];
@@ -76,6 +72,6 @@ export async function usageAnalytics(db: Knex, f: UsageAnalyticsFilter): Promise
   return rows.map((r) => {
     const cents = Number(r.amount_cents);
     if (!Number.isSafeInteger(cents)) throw new Error(`usage amount out of the safe integer range: ${String(r.amount_cents)}`);
-    return { startOfPeriod: r.start_dt, endOfPeriod: r.end_dt, currency: r.currency, billableMetricCode: r.code, amountCents: cents, units: canonical(r.units), metricDeleted: r.metric_deleted === true };
+    return { startOfPeriod: r.start_dt, endOfPeriod: r.end_dt, currency: r.currency, billableMetricCode: r.code, amountCents: cents, units: canonicalDecimal(String(r.units)), metricDeleted: r.metric_deleted === true };
   });
 }
