@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import { isUniqueViolation } from './errors';
 import { setTaxes, taxesOf, type TaxRecord } from './taxes';
+import { minorUnits } from './minor-units';
 
 type Db = Knex | Knex.Transaction;
 
@@ -36,8 +37,7 @@ export class DuplicateAddOnCodeError extends Error {
 }
 
 function toAddOn(r: Record<string, any>, taxes: TaxRecord[]): AddOnRecord {
-  const amount = Number(r.amount_cents);
-  if (!Number.isSafeInteger(amount)) throw new Error(`add-on amount not a safe integer: ${String(r.amount_cents)}`);
+  const amount = minorUnits(r.amount_cents, 'add-on amount_cents');
   return {
     id: r.id,
     organizationId: r.organization_id,

@@ -18,6 +18,7 @@
 // `months` keeps the last N calendar months up to and including the current one (UTC). Months without data are
 // absent (no zero rows).
 import type { Knex } from 'knex';
+import { minorUnits } from './minor-units';
 
 type Db = Knex | Knex.Transaction;
 
@@ -39,11 +40,6 @@ export interface OverdueBalanceRow { month: string; currency: string; amountCent
 const MONTH_ISO = `to_char(month, 'YYYY-MM-DD') || 'T00:00:00.000Z'`;
 const ISSUED_MONTH = `date_trunc('month', coalesce(i.issuing_date::timestamp, i.finalized_at AT TIME ZONE 'UTC', i.period_end AT TIME ZONE 'UTC'))`;
 
-function cents(v: unknown): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n)) throw new Error(`analytics amount out of the safe integer range: ${String(v)}`);
-  return n;
-}
 
 /** Scope and filters on `invoices i` joined to `customers c`: SQL fragment and its bindings. */
 function invoiceScope(f: AnalyticsFilter): { sql: string; bindings: Knex.RawBinding[] } {
@@ -80,7 +76,7 @@ export async function grossRevenues(db: Db, f: AnalyticsFilter): Promise<GrossRe
      ) t WHERE ${bounds.sql} ORDER BY t.month, currency`,
     [...scope.bindings, ...bounds.bindings],
   );
-  return rows.map((r: any) => ({ month: r.month, currency: r.currency, amountCents: cents(r.amount_cents), invoicesCount: r.invoices_count }));
+  return rows.map((r: any) => ({ month: r.month, currency: r.currency, amountCents: minorUnits(r.amount_cents, 'analytics amount'), invoicesCount: r.invoices_count }));
 }
 
 export async function invoicedUsages(db: Db, f: AnalyticsFilter): Promise<InvoicedUsageRow[]> {
@@ -98,7 +94,7 @@ export async function invoicedUsages(db: Db, f: AnalyticsFilter): Promise<Invoic
      ) t WHERE ${bounds.sql} ORDER BY t.month, currency, code NULLS LAST`,
     [...scope.bindings, ...bounds.bindings],
   );
-  return rows.map((r: any) => ({ month: r.month, code: r.code, currency: r.currency, amountCents: cents(r.amount_cents) }));
+  return rows.map((r: any) => ({ month: r.month, code: r.code, currency: r.currency, amountCents: minorUnits(r.amount_cents, 'analytics amount') }));
 }
 
 export async function mrrs(db: Db, f: AnalyticsFilter): Promise<MrrRow[]> {
@@ -131,7 +127,7 @@ export async function mrrs(db: Db, f: AnalyticsFilter): Promise<MrrRow[]> {
      ) t WHERE ${bounds.sql} ORDER BY t.month, currency`,
     [...scope.bindings, ...bounds.bindings],
   );
-  return rows.map((r: any) => ({ month: r.month, currency: r.currency, amountCents: cents(r.amount_cents) }));
+  return rows.map((r: any) => ({ month: r.month, currency: r.currency, amountCents: minorUnits(r.amount_cents, 'analytics amount') }));
 }
 
 export async function overdueBalances(db: Db, f: AnalyticsFilter): Promise<OverdueBalanceRow[]> {
@@ -154,7 +150,7 @@ export async function overdueBalances(db: Db, f: AnalyticsFilter): Promise<Overd
      ) t WHERE ${bounds.sql} ORDER BY t.month, currency`,
     [...scope.bindings, f.now.toISOString(), ...bounds.bindings],
   );
-  return rows.map((r: any) => ({ month: r.month, currency: r.currency, amountCents: cents(r.amount_cents), invoiceIds: r.invoice_ids }));
+  return rows.map((r: any) => ({ month: r.month, currency: r.currency, amountCents: minorUnits(r.amount_cents, 'analytics amount'), invoiceIds: r.invoice_ids }));
 }
 
 // ---- invoice collection (issue 13, ops13b: GET /analytics/invoice_collection, Lago's findAllInvoiceCollections) ----
@@ -175,5 +171,5 @@ export async function invoiceCollections(db: Db, f: AnalyticsFilter): Promise<In
      ) t WHERE ${bounds.sql} ORDER BY t.month, currency, payment_status`,
     [...scope.bindings, ...bounds.bindings],
   );
-  return rows.map((r: any) => ({ month: r.month, currency: r.currency, paymentStatus: r.payment_status, invoicesCount: r.invoices_count, amountCents: cents(r.amount_cents) }));
+  return rows.map((r: any) => ({ month: r.month, currency: r.currency, paymentStatus: r.payment_status, invoicesCount: r.invoices_count, amountCents: minorUnits(r.amount_cents, 'analytics amount') }));
 }

@@ -3,7 +3,7 @@
 // GET /applied_coupons: one credit per (applied coupon, invoice), with the invoice's currency and payment status.
 // Scoped by organization_id.
 import type { Knex } from 'knex';
-import { BillingError } from '../../billing/errors';
+import { minorUnits } from './minor-units';
 
 type Db = Knex | Knex.Transaction;
 
@@ -32,8 +32,7 @@ export async function creditsOfAppliedCoupons(db: Db, organizationId: string, ap
     .orderBy([{ column: 'acc.created_at' }, { column: 'acc.id' }])
     .select('acc.id', 'acc.applied_coupon_id', 'acc.amount_cents', 'cp.id as coupon_id', 'cp.code', 'cp.name', 'i.id as invoice_id', 'i.currency', 'i.payment_status');
   for (const r of rows) {
-    const amountCents = Number(r.amount_cents);
-    if (!Number.isSafeInteger(amountCents)) throw new BillingError('amount_out_of_range', `Coupon credit ${String(r.id)} is not a safe integer`);
+    const amountCents = minorUnits(r.amount_cents, `coupon credit ${String(r.id)}`);
     const list = out.get(r.applied_coupon_id) ?? [];
     list.push({
       id: r.id, appliedCouponId: r.applied_coupon_id, couponId: r.coupon_id, couponCode: r.code, couponName: r.name, amountCents,

@@ -16,6 +16,7 @@ import type { Knex } from 'knex';
 import { appliedCouponUsage, type ApplicableCoupon, type CouponCredit, type CouponFrequency, type CouponType } from '../../billing/coupons';
 import { BillingError } from '../../billing/errors';
 import { isUniqueViolation } from './errors';
+import { minorUnits, minorUnitsOrNull } from './minor-units';
 
 type Db = Knex | Knex.Transaction;
 
@@ -70,15 +71,7 @@ export interface AppliedCouponRecord {
   terminatedAt: Date | null;
 }
 
-function int(v: unknown): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n)) throw new Error(`Not a safe integer from the database: ${String(v)}`);
-  return n;
-}
 
-function nint(v: unknown): number | null {
-  return v === null || v === undefined ? null : int(v);
-}
 
 const COUPON_COLUMNS = [
   'id', 'organization_id', 'code', 'name', 'description', 'coupon_type', 'amount_cents', 'amount_currency', 'frequency', 'frequency_duration',
@@ -97,7 +90,7 @@ function toCoupon(r: Record<string, any>): CouponRecord {
     name: r.name,
     description: r.description ?? null,
     couponType: r.coupon_type,
-    amountCents: nint(r.amount_cents),
+    amountCents: minorUnitsOrNull(r.amount_cents, 'amount_cents'),
     amountCurrency: r.amount_currency ? String(r.amount_currency).trim() : null,
     percentageRate: r.percentage_rate ?? null,
     frequency: r.frequency,
@@ -232,7 +225,7 @@ function toApplied(r: Record<string, any>): AppliedCouponRecord {
     externalCustomerId: r.external_customer_id,
     status: r.status,
     couponType: r.coupon_type,
-    amountCents: nint(r.amount_cents),
+    amountCents: minorUnitsOrNull(r.amount_cents, 'amount_cents'),
     amountCurrency: r.amount_currency ? String(r.amount_currency).trim() : null,
     percentageRate: r.percentage_rate ?? null,
     frequency: r.frequency,
@@ -240,8 +233,8 @@ function toApplied(r: Record<string, any>): AppliedCouponRecord {
     planCodes: r.plan_codes ?? [],
     billableMetricCodes: r.billable_metric_codes ?? [],
     expirationAt: r.expiration_at ?? null,
-    consumedAmountCents: int(r.consumed),
-    usedOnInvoices: int(r.used),
+    consumedAmountCents: minorUnits(r.consumed, 'consumed'),
+    usedOnInvoices: minorUnits(r.used, 'used'),
     createdAt: r.created_at,
     terminatedAt: r.terminated_at ?? null,
   };

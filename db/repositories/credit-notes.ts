@@ -15,16 +15,12 @@ import { BillingError } from '../../billing/errors';
 import type { AvailableCreditNote, ComputedCreditNote, CreditableFee, CreditableInvoice, CreditNoteAppliedTax, CreditNoteReason, CreditNoteSplit } from '../../billing/credit-notes';
 import type { FeeAppliedTax } from '../../billing/tax';
 import { recomputeInvoicePayment } from './payments';
+import { minorUnits } from './minor-units';
 
 type Db = Knex | Knex.Transaction;
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function int(v: unknown): number {
-  const n = Number(v ?? 0);
-  if (!Number.isSafeInteger(n)) throw new Error(`Not a safe integer from the database: ${String(v)}`);
-  return n;
-}
 
 export interface CreditableInvoiceContext {
   invoice: CreditableInvoice & { id: string; customerId: string; number: string | null; status: string; voided: boolean; paidCents: number };
@@ -45,7 +41,7 @@ export async function lockCreditableInvoice(trx: Knex.Transaction, organizationI
     .where({ 'n.organization_id': organizationId, 'n.invoice_id': invoiceId })
     .groupBy('i.fee_id')
     .select('i.fee_id', trx.raw('sum(i.amount_cents)::bigint as sum'));
-  const creditedBy = new Map(credited.map((c) => [c.fee_id, int(c.sum)]));
+  const creditedBy = new Map(credited.map((c) => [c.fee_id, minorUnits(c.sum, 'sum')]));
   const [sums] = await trx('credit_notes')
     .where({ organization_id: organizationId, invoice_id: invoiceId })
     .select(
@@ -53,8 +49,8 @@ export async function lockCreditableInvoice(trx: Knex.Transaction, organizationI
       trx.raw('coalesce(sum(taxes_amount_cents), 0)::bigint as taxes'),
       trx.raw('coalesce(sum(refund_amount_cents), 0)::bigint as refunds'),
     );
-  const total = int(inv.total_amount_cents);
-  const paid = int(inv.total_paid_amount_cents);
+  const total = minorUnits(inv.total_amount_cents, 'total_amount_cents');
+  const paid = minorUnits(inv.total_paid_amount_cents, 'total_paid_amount_cents');
   return {
     invoice: {
       id: inv.id,
@@ -66,17 +62,17 @@ export async function lockCreditableInvoice(trx: Knex.Transaction, organizationI
       // What the customer was charged, prepaid credits and applied credit notes included (they paid for these fees
       // too, as Lago's creditable amount counts them): creditable as credit; only what was paid in money is
       // refundable (refundableCents below).
-      totalAmountCents: total + int(inv.prepaid_credit_amount_cents ?? 0) + int(inv.credit_notes_amount_cents ?? 0),
-      taxesAmountCents: int(inv.taxes_amount_cents),
-      creditedTotalCents: int(sums.total),
-      creditedTaxesCents: int(sums.taxes),
+      totalAmountCents: total + minorUnits(inv.prepaid_credit_amount_cents ?? 0, 'prepaid_credit_amount_cents') + minorUnits(inv.credit_notes_amount_cents ?? 0, 'credit_notes_amount_cents'),
+      taxesAmountCents: minorUnits(inv.taxes_amount_cents, 'taxes_amount_cents'),
+      creditedTotalCents: minorUnits(sums.total, 'total'),
+      creditedTaxesCents: minorUnits(sums.taxes, 'taxes'),
       paidCents: paid,
-      refundableCents: Math.max(0, paid - int(sums.refunds)),
+      refundableCents: Math.max(0, paid - minorUnits(sums.refunds, 'refunds')),
       dueCents: Math.max(0, total - paid),
     },
     fees: fees.map((f) => ({
       feeId: f.id,
-      amountCents: int(f.amount_cents),
+      amountCents: minorUnits(f.amount_cents, 'amount_cents'),
       preciseCouponsAmountCents: String(f.precise_coupons_amount_cents ?? '0'),
       taxes: (f.applied_taxes ?? []).map((t) => ({ taxId: t.taxId, taxCode: t.taxCode, taxName: t.taxName, taxRate: t.taxRate })),
       creditedAmountCents: creditedBy.get(f.id) ?? 0,
@@ -135,19 +131,19 @@ function toCreditNote(r: Record<string, any>, items: { id: string; fee_id: strin
     currency: String(r.currency).trim(),
     creditStatus: r.credit_status ?? null,
     refundStatus: r.refund_status ?? null,
-    totalAmountCents: int(r.total_amount_cents),
-    creditAmountCents: int(r.credit_amount_cents),
-    balanceAmountCents: int(r.balance_amount_cents),
-    refundAmountCents: int(r.refund_amount_cents),
-    offsetAmountCents: int(r.offset_amount_cents),
-    taxesAmountCents: int(r.taxes_amount_cents),
+    totalAmountCents: minorUnits(r.total_amount_cents, 'total_amount_cents'),
+    creditAmountCents: minorUnits(r.credit_amount_cents, 'credit_amount_cents'),
+    balanceAmountCents: minorUnits(r.balance_amount_cents, 'balance_amount_cents'),
+    refundAmountCents: minorUnits(r.refund_amount_cents, 'refund_amount_cents'),
+    offsetAmountCents: minorUnits(r.offset_amount_cents, 'offset_amount_cents'),
+    taxesAmountCents: minorUnits(r.taxes_amount_cents, 'taxes_amount_cents'),
     preciseTaxesAmountCents: r.precise_taxes_text,
     taxesRate: r.taxes_rate_text,
-    subTotalExcludingTaxesAmountCents: int(r.sub_total_excluding_taxes_amount_cents),
-    couponsAdjustmentAmountCents: int(r.coupons_adjustment_amount_cents),
+    subTotalExcludingTaxesAmountCents: minorUnits(r.sub_total_excluding_taxes_amount_cents, 'sub_total_excluding_taxes_amount_cents'),
+    couponsAdjustmentAmountCents: minorUnits(r.coupons_adjustment_amount_cents, 'coupons_adjustment_amount_cents'),
     preciseCouponsAdjustmentAmountCents: r.precise_coupons_text,
     appliedTaxes: r.applied_taxes ?? [],
-    items: items.map((i) => ({ id: i.id, feeId: i.fee_id, amountCents: int(i.amount_cents) })),
+    items: items.map((i) => ({ id: i.id, feeId: i.fee_id, amountCents: minorUnits(i.amount_cents, 'amount_cents') })),
     billingEntityCode: r.organization_slug,
     voidedAt: r.voided_at ?? null,
     metadata: r.metadata ?? null,
@@ -286,7 +282,7 @@ export async function voidCreditNote(db: Knex, organizationId: string, id: strin
     if (!UUID_RE.test(id)) return null;
     const row = await trx('credit_notes').where({ organization_id: organizationId, id }).forUpdate().first();
     if (!row) return null;
-    if (row.voided_at || int(row.balance_amount_cents) === 0) {
+    if (row.voided_at || minorUnits(row.balance_amount_cents, 'balance_amount_cents') === 0) {
       throw new BillingError('credit_note_not_voidable', `Credit note ${id} has no credit left to void`, 'lago_id');
     }
     await trx('credit_notes').where({ organization_id: organizationId, id }).update({ balance_amount_cents: 0, credit_status: 'voided', voided_at: trx.fn.now(), updated_at: trx.fn.now() });
@@ -303,12 +299,12 @@ export async function lockAvailableCreditNotes(trx: Knex.Transaction, organizati
     .orderBy([{ column: 'created_at' }, { column: 'id' }])
     .forUpdate()
     .select('id', 'balance_amount_cents', 'created_at');
-  return rows.map((r) => ({ creditNoteId: r.id, balanceAmountCents: int(r.balance_amount_cents), createdAt: r.created_at.toISOString() }));
+  return rows.map((r) => ({ creditNoteId: r.id, balanceAmountCents: minorUnits(r.balance_amount_cents, 'balance_amount_cents'), createdAt: r.created_at.toISOString() }));
 }
 
 export async function appliedCreditNotesOf(db: Db, organizationId: string, invoiceId: string): Promise<number> {
   const [{ sum }] = await db('credit_note_applications').where({ organization_id: organizationId, invoice_id: invoiceId }).select(db.raw('coalesce(sum(amount_cents), 0)::bigint as sum'));
-  return int(sum);
+  return minorUnits(sum, 'sum');
 }
 
 /** Writes the applications and lowers the balances (a note whose balance reaches 0 is `consumed`). */
@@ -347,7 +343,7 @@ export async function claimCreditNoteRefund(db: Db, organizationId: string, cred
     .onConflict(['credit_note_id'])
     .ignore();
   const r = await db('credit_note_refunds').where({ organization_id: organizationId, credit_note_id: creditNoteId }).first();
-  return { id: r.id, status: r.status, idempotencyKey: r.idempotency_key, providerPaymentId: r.provider_payment_id ?? null, amountCents: int(r.amount_cents) };
+  return { id: r.id, status: r.status, idempotencyKey: r.idempotency_key, providerPaymentId: r.provider_payment_id ?? null, amountCents: minorUnits(r.amount_cents, 'amount_cents') };
 }
 
 /** The latest succeeded provider payment of the invoice (what a refund goes back through), or null. */

@@ -4,17 +4,13 @@
 // the sum of the invoices' due amounts a payment request asks for (summed by Postgres as bigint).
 import type { Knex } from 'knex';
 import { toPayment, type PaymentRecord } from './payments';
+import { minorUnits } from './minor-units';
 
 type Db = Knex | Knex.Transaction;
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (v: string): boolean => UUID_RE.test(v);
 
-function safeInt(v: unknown, field: string): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n)) throw new Error(`${field} is not a safe integer: ${String(v)}`);
-  return n;
-}
 
 // ---- payments -----------------------------------------------------------------------------------------------
 
@@ -184,8 +180,8 @@ function toRequestInvoice(row: Record<string, any>): PaymentRequestInvoice {
     paymentStatus: row.payment_status,
     paymentOverdue: Boolean(row.payment_overdue),
     currency: String(row.currency).trim(),
-    totalAmountCents: safeInt(row.total_amount_cents, 'total_amount_cents'),
-    totalDueAmountCents: safeInt(row.total_due_amount_cents, 'total_due_amount_cents'),
+    totalAmountCents: minorUnits(row.total_amount_cents, 'total_amount_cents'),
+    totalDueAmountCents: minorUnits(row.total_due_amount_cents, 'total_due_amount_cents'),
     createdAt: row.created_at,
   };
 }
@@ -218,7 +214,7 @@ export async function insertPaymentRequest(
     .where({ organization_id: input.organizationId })
     .whereIn('id', ids)
     .select(trx.raw('coalesce(sum(greatest(total_amount_cents - total_paid_amount_cents, 0)), 0)::bigint as due'));
-  const amount = safeInt(due, 'amount_cents');
+  const amount = minorUnits(due, 'amount_cents');
   const inserted: { id: string }[] = await trx('payment_requests')
     .insert({ organization_id: input.organizationId, customer_id: input.customerId, email: input.email, amount_cents: amount, currency: input.currency, request_key: requestKey })
     .onConflict(['organization_id', 'request_key'])
@@ -246,7 +242,7 @@ async function withInvoices(db: Db, organizationId: string, rows: Record<string,
     id: r.id,
     customerId: r.customer_id,
     email: r.email,
-    amountCents: safeInt(r.amount_cents, 'amount_cents'),
+    amountCents: minorUnits(r.amount_cents, 'amount_cents'),
     currency: String(r.currency).trim(),
     createdAt: r.created_at,
     invoices: byRequest.get(r.id) ?? [],

@@ -5,14 +5,10 @@
 import type { Knex } from 'knex';
 import type { CouponCredit } from '../../billing/coupons';
 import { lockInvoice, type LockedInvoice } from './invoices';
+import { minorUnits } from './minor-units';
 
 export type { LockedInvoice };
 
-function int(v: unknown): number {
-  const n = Number(v ?? 0);
-  if (!Number.isSafeInteger(n)) throw new Error(`Not a safe integer from the database: ${String(v)}`);
-  return n;
-}
 
 /** The coupon credits the last rating of a draft computed (invoices.coupon_credits). */
 export async function invoiceCreditColumns(trx: Knex.Transaction, organizationId: string, invoiceId: string): Promise<{ couponCredits: CouponCredit[] }> {
@@ -31,7 +27,7 @@ export async function lowerInvoiceTotalByCreditNotes(trx: Knex.Transaction, invo
     })
     .returning(['total_amount_cents']);
   if (!row) throw new Error(`Invoice ${invoice.id} is not a locked draft`);
-  return { ...invoice, totalAmountCents: int(row.total_amount_cents) };
+  return { ...invoice, totalAmountCents: minorUnits(row.total_amount_cents, 'total_amount_cents') };
 }
 
 /** A new, empty one-off draft of a customer (invoice_type one_off, no subscription), locked for `trx`. */

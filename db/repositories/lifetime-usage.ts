@@ -9,19 +9,15 @@
 // - the open period's progressive invoices, for the thresholds' reached_at.
 // All queries are scoped by organization; amounts are integer minor units summed by Postgres.
 import type { Knex } from 'knex';
+import { minorUnits } from './minor-units';
 
 type Db = Knex | Knex.Transaction;
 
-function cents(v: unknown, what: string): number {
-  const n = Number(v ?? 0);
-  if (!Number.isSafeInteger(n)) throw new Error(`${what} ${String(v)} is not a safe integer of minor units`);
-  return n;
-}
 
 /** The historical usage amount the client reported (0 until set). */
 export async function historicalUsageAmountCents(db: Db, organizationId: string, subscriptionId: string): Promise<number> {
   const row = await db('subscription_lifetime_usages').where({ organization_id: organizationId, subscription_id: subscriptionId }).first('historical_usage_amount_cents');
-  return cents(row?.historical_usage_amount_cents, 'historical_usage_amount_cents');
+  return minorUnits(row?.historical_usage_amount_cents ?? null, 'historical_usage_amount_cents');
 }
 
 /** Sets the historical usage amount (an upsert on the subscription: the same value again changes nothing). */
@@ -47,7 +43,7 @@ export async function invoicedUsageAmountCents(db: Db, organizationId: string, s
     .where((w) => w.where('fe.fee_type', 'charge').orWhere((a) => a.where('fe.fee_type', 'adjustment').where('fe.adjusts_fee_type', 'charge')));
   if (openPeriodStart !== null) q.where('fe.from_datetime', '<', new Date(openPeriodStart));
   const row = (await q.sum({ sum: 'fe.amount_cents' }).first()) as { sum: string | number | null } | undefined;
-  return cents(row?.sum, 'invoiced usage');
+  return minorUnits(row?.sum ?? null, 'invoiced usage');
 }
 
 /** The open period's progressive invoices: the level each was issued for and when (oldest first). */
@@ -57,5 +53,5 @@ export async function progressiveLevelsReached(db: Db, organizationId: string, s
     .whereNotNull('threshold_amount_cents')
     .orderBy([{ column: 'created_at' }, { column: 'id' }])
     .select('threshold_amount_cents', 'created_at');
-  return rows.map((r) => ({ levelCents: cents(r.threshold_amount_cents, 'threshold_amount_cents'), at: r.created_at }));
+  return rows.map((r) => ({ levelCents: minorUnits(r.threshold_amount_cents, 'threshold_amount_cents'), at: r.created_at }));
 }

@@ -7,6 +7,7 @@ import { BillingError } from '../../billing/errors';
 import type { InAdvanceEventFee } from '../../billing/in-advance-charges';
 import type { BillingTime, Period, UsageEvent } from '../../billing/types';
 import { lockInvoice, type LockedInvoice } from './invoices';
+import { minorUnits } from './minor-units';
 
 type Db = Knex | Knex.Transaction;
 
@@ -119,9 +120,7 @@ export async function inAdvanceFeesAmountCents(db: Db, organizationId: string, s
     .where({ organization_id: organizationId, subscription_id: subscriptionId, period_start: new Date(period.start) })
     .sum<{ s: string | null }[]>({ s: 'amount_cents' })
     .first()) as { s: string | null } | undefined;
-  const n = Number(row?.s ?? 0);
-  if (!Number.isSafeInteger(n)) throw new BillingError('amount_out_of_range', 'In-advance fees sum is not a safe integer');
-  return n;
+  return minorUnits(row?.s ?? null, 'in-advance fees sum');
 }
 
 export interface InAdvanceFeeRow {

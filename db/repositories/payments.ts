@@ -4,6 +4,7 @@
 import type { Knex } from 'knex';
 import { enqueuePaymentStepWebhooks, type PaymentStep } from './payment-webhooks';
 import { settleTopUpOfPaidInvoice } from './wallet-top-up-settlement';
+import { minorUnits } from './minor-units';
 
 type Db = Knex | Knex.Transaction;
 
@@ -85,11 +86,6 @@ export interface DunningCampaign {
   consequence: 'mark_uncollectible' | 'suspend_subscription' | 'terminate_subscription';
 }
 
-function safeInt(v: unknown, field: string): number {
-  const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isSafeInteger(n)) throw new Error(`${field} is not a safe integer: ${String(v)}`);
-  return n;
-}
 
 function dateOnly(v: unknown): string | null {
   if (v === null || v === undefined) return null;
@@ -112,14 +108,14 @@ export function toPayment(row: Record<string, any>): PaymentRecord {
     provider: row.provider ?? null,
     providerPaymentId: row.provider_payment_id ?? null,
     idempotencyKey: row.idempotency_key ?? null,
-    amountCents: safeInt(row.amount_cents, 'amount_cents'),
+    amountCents: minorUnits(row.amount_cents, 'amount_cents'),
     currency: String(row.currency).trim(),
     status: row.status,
     failureType: row.failure_type ?? null,
     declineCode: row.decline_code ?? null,
     reference: row.reference ?? null,
     paidAt: row.paid_at ?? null,
-    refundedAmountCents: safeInt(row.refunded_amount_cents, 'refunded_amount_cents'),
+    refundedAmountCents: minorUnits(row.refunded_amount_cents, 'refunded_amount_cents'),
     disputed: Boolean(row.disputed),
     createdAt: row.created_at,
   };
@@ -185,9 +181,9 @@ export async function getCollectionContext(db: Db, organizationId: string, invoi
     paymentStatus: row.payment_status,
     number: row.number ?? null,
     currency: String(row.currency).trim(),
-    totalAmountCents: safeInt(row.total_amount_cents, 'total_amount_cents'),
-    totalPaidAmountCents: safeInt(row.total_paid_amount_cents, 'total_paid_amount_cents'),
-    totalDueAmountCents: safeInt(row.total_due_amount_cents, 'total_due_amount_cents'),
+    totalAmountCents: minorUnits(row.total_amount_cents, 'total_amount_cents'),
+    totalPaidAmountCents: minorUnits(row.total_paid_amount_cents, 'total_paid_amount_cents'),
+    totalDueAmountCents: minorUnits(row.total_due_amount_cents, 'total_due_amount_cents'),
     issuingDate: dateOnly(row.issuing_date),
     paymentDueDate: dateOnly(row.payment_due_date),
     voided: row.voided_at !== null && row.voided_at !== undefined,
@@ -238,8 +234,8 @@ export async function recomputeInvoicePayment(db: Db, organizationId: string, in
     .orderBy([{ column: 'attempt', order: 'desc', nulls: 'last' }, { column: 'created_at', order: 'desc' }])
     .first('status');
   const invoice = await db('invoices').where({ organization_id: organizationId, id: invoiceId }).first('total_amount_cents', 'payment_status');
-  const totalPaid = safeInt(paid, 'paid');
-  const total = safeInt(invoice.total_amount_cents, 'total_amount_cents');
+  const totalPaid = minorUnits(paid, 'paid');
+  const total = minorUnits(invoice.total_amount_cents, 'total_amount_cents');
   const paymentStatus = totalPaid >= total && total > 0 ? 'succeeded' : latest?.status === 'failed' ? 'failed' : 'pending';
   if (paymentStatus !== invoice.payment_status) {
     // Lago's invoice.payment_status_updated, once per change: the key counts the payments that led to it, so
@@ -447,7 +443,7 @@ export async function getDefaultDunningCampaign(db: Db, organizationId: string):
     code: row.code,
     maxAttempts: row.max_attempts,
     daysBetweenAttempts: row.days_between_attempts,
-    thresholds: (row.thresholds as { currency: string; amount_cents: number }[]).map((t) => ({ currency: t.currency, amountCents: safeInt(t.amount_cents, 'amount_cents') })),
+    thresholds: (row.thresholds as { currency: string; amount_cents: number }[]).map((t) => ({ currency: t.currency, amountCents: minorUnits(t.amount_cents, 'amount_cents') })),
     consequence: row.consequence,
   };
 }
@@ -529,8 +525,8 @@ export async function invoicePaymentFields(db: Db, organizationId: string, invoi
       {
         voided: r.voided_at !== null,
         metadata: Array.isArray(r.metadata) ? r.metadata : [],
-        totalPaidAmountCents: safeInt(r.total_paid_amount_cents, 'total_paid_amount_cents'),
-        totalDueAmountCents: safeInt(r.total_due_amount_cents, 'total_due_amount_cents'),
+        totalPaidAmountCents: minorUnits(r.total_paid_amount_cents, 'total_paid_amount_cents'),
+        totalDueAmountCents: minorUnits(r.total_due_amount_cents, 'total_due_amount_cents'),
         paymentDueDate: dateOnly(r.payment_due_date),
         paymentOverdue: Boolean(r.payment_overdue),
         netPaymentTerm: Number(r.net_payment_term ?? 0),

@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { BillingError } from '../../billing/errors';
 import type { Period } from '../../billing/types';
 import { lockInvoice, type LockedInvoice } from './invoices';
+import { minorUnits } from './minor-units';
 
 export const ADVANCE_CHARGES_INVOICE_TYPE = 'advance_charges';
 
@@ -45,8 +46,7 @@ export async function paidFeesToRegroup(trx: Knex.Transaction, organizationId: s
     .forUpdate('p')
     .select('p.*');
   return rows.map((r) => {
-    const amountCents = Number(r.amount_cents);
-    if (!Number.isSafeInteger(amountCents)) throw new BillingError('amount_out_of_range', `Fee ${r.id} amount is not a safe integer`);
+    const amountCents = minorUnits(r.amount_cents, `fee ${r.id} amount`);
     return {
       id: r.id,
       chargeId: r.charge_id,

@@ -15,6 +15,7 @@ import type { Knex } from 'knex';
 import { BillingError } from '../../billing/errors';
 import type { Period } from '../../billing/types';
 import { lockInvoice, type LockedInvoice } from './invoices';
+import { minorUnits } from './minor-units';
 
 type Db = Knex | Knex.Transaction;
 
@@ -72,8 +73,8 @@ export async function progressiveBilledAmountCents(db: Db, organizationId: strin
     .where('period_end', '<', instant(period.end, 'period.end'))
     .sum({ sum: 'total_amount_cents' })
     .first()) as { sum: string | number | null } | undefined;
-  const sum = Number(row?.sum ?? 0);
-  if (!Number.isSafeInteger(sum) || sum < 0) throw new BillingError('amount_out_of_range', `Progressive billed amount ${String(row?.sum)} is out of range`);
+  const sum = minorUnits(row?.sum ?? null, 'progressive billed amount');
+  if (sum < 0) throw new BillingError('amount_out_of_range', `Progressive billed amount ${String(row?.sum)} is out of range`);
   return sum;
 }
 

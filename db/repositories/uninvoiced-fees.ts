@@ -8,6 +8,7 @@
 import type { Knex } from 'knex';
 import { canonicalDecimal } from '../../billing/decimal-string';
 import { BillingError } from '../../billing/errors';
+import { minorUnits } from './minor-units';
 
 type Db = Knex | Knex.Transaction;
 
@@ -53,8 +54,7 @@ const COLUMNS = [
 const isoOrNull = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
 function toRecord(r: Record<string, any>): UninvoicedFeeRecord {
-  const amountCents = Number(r.amount_cents);
-  if (!Number.isSafeInteger(amountCents)) throw new BillingError('amount_out_of_range', `Fee ${String(r.id)} amount is not a safe integer`);
+  const amountCents = minorUnits(r.amount_cents, `fee ${String(r.id)} amount`);
   return {
     id: r.id,
     subscriptionId: r.subscription_id,

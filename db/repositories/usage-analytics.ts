@@ -5,6 +5,7 @@
 // summed as bigint minor units per currency, never converted.
 import type { Knex } from 'knex';
 import { canonicalDecimal } from '../../billing/decimal-string';
+import { minorUnits } from './minor-units';
 
 export interface UsageAnalyticsFilter {
   organizationId: string;
@@ -70,8 +71,7 @@ export async function usageAnalytics(db: Knex, f: UsageAnalyticsFilter): Promise
       db.raw(`to_char(date_trunc('${unit}', fe.from_datetime AT TIME ZONE 'UTC') + interval '1 ${unit}' - interval '1 day', 'YYYY-MM-DD') AS end_dt`),
     );
   return rows.map((r) => {
-    const cents = Number(r.amount_cents);
-    if (!Number.isSafeInteger(cents)) throw new Error(`usage amount out of the safe integer range: ${String(r.amount_cents)}`);
+    const cents = minorUnits(r.amount_cents, 'usage amount');
     return { startOfPeriod: r.start_dt, endOfPeriod: r.end_dt, currency: r.currency, billableMetricCode: r.code, amountCents: cents, units: canonicalDecimal(String(r.units)), metricDeleted: r.metric_deleted === true };
   });
 }

@@ -13,14 +13,10 @@
 // outbound transactions answer an empty list of fundings.
 import type { Knex } from 'knex';
 import { centsToCredits } from '../../billing/wallet';
+import { minorUnits } from './minor-units';
 
 type Db = Knex | Knex.Transaction;
 
-function safeInt(v: unknown): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n)) throw new Error(`not a safe integer: ${String(v)}`);
-  return n;
-}
 
 /** Pairs an outbound movement of `amountCents` with the inbound credits it spends (FIFO). Idempotent per pair. */
 export async function pairOutbound(
@@ -37,7 +33,7 @@ export async function pairOutbound(
     .groupBy('t.id', 't.amount_cents', 't.settled_at')
     .orderBy([{ column: 't.settled_at' }, { column: 't.id' }])
     .select('t.id', 't.amount_cents', trx.raw('coalesce(sum(c.amount_cents), 0)::bigint as paired'));
-  const remaining = rows.map((r) => ({ id: r.id, cents: safeInt(r.amount_cents) - safeInt(r.paired) })).filter((r) => r.cents > 0);
+  const remaining = rows.map((r) => ({ id: r.id, cents: minorUnits(r.amount_cents, 'amount_cents') - minorUnits(r.paired, 'paired') })).filter((r) => r.cents > 0);
   let unpairedSpent = Math.max(0, remaining.reduce((s, r) => s + r.cents, 0) - balanceBeforeCents);
   let left = amountCents;
   const pairs: { inbound: string; cents: number }[] = [];
@@ -82,7 +78,7 @@ async function pairsBy(db: Db, organizationId: string, side: 'inbound_transactio
   const rows = await base.orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(page.perPage).offset((page.page - 1) * page.perPage).select('*');
   const pairs: TracePair[] = rows.map((r: any) => ({
     id: r.id,
-    amountCents: safeInt(r.amount_cents),
+    amountCents: minorUnits(r.amount_cents, 'amount_cents'),
     creditAmount: String(r.credit_amount).includes('.') ? String(r.credit_amount).replace(/0+$/, '').replace(/\.$/, '') : String(r.credit_amount),
     createdAt: r.created_at.toISOString(),
     transactionId: r[other],

@@ -19,6 +19,7 @@ import { BillingError } from '../../billing/errors';
 import type { WalletFeeType } from '../../billing/wallet';
 import { evaluateWalletBalanceAlerts, evaluateWalletOngoingAlerts } from './wallet-alerts';
 import { pairOutbound } from './wallet-traces';
+import { minorUnits } from './minor-units';
 
 type Db = Knex | Knex.Transaction;
 
@@ -108,11 +109,6 @@ export interface WalletTransactionRecord {
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
-function safeInt(v: unknown, field: string): number {
-  const n = typeof v === 'string' ? Number(v) : (v as number);
-  if (!Number.isSafeInteger(n)) throw new Error(`${field} is not a safe integer in the database: ${String(v)}`);
-  return n;
-}
 
 /** numeric → canonical decimal string (no trailing zeros). */
 function num(v: string | null): string | null {
@@ -161,10 +157,10 @@ function walletFromRow(r: any, rules: RecurringRuleRecord[]): WalletRecord {
     invoiceRequiresSuccessfulPayment: r.invoice_requires_successful_payment,
     feeTypes: r.applies_to_fee_types,
     billableMetricCodes: r.applies_to_billable_metric_codes,
-    balanceCents: safeInt(r.balance_cents, 'balance_cents'),
-    consumedCents: safeInt(r.consumed_cents ?? 0, 'consumed_cents'),
-    ongoingUsageBalanceCents: safeInt(r.ongoing_usage_balance_cents, 'ongoing_usage_balance_cents'),
-    ongoingBalanceCents: safeInt(r.ongoing_balance_cents, 'ongoing_balance_cents'),
+    balanceCents: minorUnits(r.balance_cents, 'balance_cents'),
+    consumedCents: minorUnits(r.consumed_cents ?? 0, 'consumed_cents'),
+    ongoingUsageBalanceCents: minorUnits(r.ongoing_usage_balance_cents, 'ongoing_usage_balance_cents'),
+    ongoingBalanceCents: minorUnits(r.ongoing_balance_cents, 'ongoing_balance_cents'),
     ongoingBalanceConfirmedAt: iso(r.ongoing_balance_confirmed_at),
     depletionsCount: r.depletions_count,
     lastBalanceSyncAt: iso(r.last_balance_sync_at),
@@ -184,7 +180,7 @@ function transactionFromRow(r: any): WalletTransactionRecord {
     transactionStatus: r.transaction_status,
     status: r.status,
     source: r.source,
-    amountCents: safeInt(r.amount_cents, 'amount_cents'),
+    amountCents: minorUnits(r.amount_cents, 'amount_cents'),
     creditAmount: num(r.credit_amount)!,
     invoiceId: r.invoice_id,
     ruleId: r.rule_id,
@@ -399,7 +395,7 @@ async function postEntries(trx: Knex.Transaction, wallet: WalletRecord, txId: st
   if (type === 'inbound') set.last_balance_sync_at = now;
   if (account === 'consumption') set.last_consumed_credit_at = now;
   const updated = await trx('wallets').where({ id: wallet.id, organization_id: wallet.organizationId }).update(set).returning('balance_cents');
-  const balanceAfter = safeInt(updated[0]!.balance_cents, 'balance_cents');
+  const balanceAfter = minorUnits(updated[0]!.balance_cents, 'balance_cents');
   if (balanceAfter < 0) {
     throw new BillingError('invalid_amount', `Wallet ${wallet.id} would go below zero`, 'amount');
   }
@@ -463,8 +459,8 @@ export async function settlePendingTransaction(trx: Knex.Transaction, wallet: Wa
   if (!row) throw new BillingError('wallet_not_found', `Wallet transaction ${transactionId} not found`, 'wallet_transaction_id');
   if (row.status !== 'pending') return transactionFromRow(row);
   await trx('wallet_transactions').where({ id: transactionId }).update({ status: 'settled', settled_at: now });
-  await postEntries(trx, wallet, transactionId, 'inbound', 'purchases', safeInt(row.amount_cents, 'amount_cents'), now);
-  wallet.balanceCents += safeInt(row.amount_cents, 'amount_cents');
+  await postEntries(trx, wallet, transactionId, 'inbound', 'purchases', minorUnits(row.amount_cents, 'amount_cents'), now);
+  wallet.balanceCents += minorUnits(row.amount_cents, 'amount_cents');
   return transactionFromRow({ ...row, status: 'settled', settled_at: now });
 }
 
@@ -498,7 +494,7 @@ export async function transactionsOfWallet(db: Db, organizationId: string, walle
 /** The wallet's ledger: every entry, in order (tests replay it). */
 export async function ledgerEntriesOfWallet(db: Db, organizationId: string, walletId: string): Promise<{ transactionId: string; account: string; amountCents: number }[]> {
   const rows = await db('wallet_ledger_entries').where({ organization_id: organizationId, wallet_id: walletId }).orderBy('id');
-  return rows.map((r: any) => ({ transactionId: r.transaction_id, account: r.account, amountCents: safeInt(r.amount_cents, 'amount_cents') }));
+  return rows.map((r: any) => ({ transactionId: r.transaction_id, account: r.account, amountCents: minorUnits(r.amount_cents, 'amount_cents') }));
 }
 
 /** True when the rule has a pending (unpaid) top-up: a threshold rule waits for it before firing again. */
@@ -587,15 +583,15 @@ export async function invoiceForCredits(trx: Knex.Transaction, organizationId: s
     organizationId,
     customerId: inv.customer_id,
     currency: String(inv.currency).trim(),
-    totalAmountCents: safeInt(inv.total_amount_cents, 'total_amount_cents'),
-    prepaidCreditAmountCents: safeInt(inv.prepaid_credit_amount_cents, 'prepaid_credit_amount_cents'),
+    totalAmountCents: minorUnits(inv.total_amount_cents, 'total_amount_cents'),
+    prepaidCreditAmountCents: minorUnits(inv.prepaid_credit_amount_cents, 'prepaid_credit_amount_cents'),
     invoiceType: inv.invoice_type,
     fees: fees.map((f: any) => ({
       id: f.id,
       feeType: f.fee_type,
       metricCode: f.metric_code,
-      amountCents: safeInt(f.amount_cents, 'amount_cents'),
-      taxesAmountCents: safeInt(f.taxes_amount_cents ?? 0, 'taxes_amount_cents'),
+      amountCents: minorUnits(f.amount_cents, 'amount_cents'),
+      taxesAmountCents: minorUnits(f.taxes_amount_cents ?? 0, 'taxes_amount_cents'),
     })),
   };
 }
@@ -624,5 +620,5 @@ export async function draftInvoicesTotalOfCustomer(db: Db, organizationId: strin
   const row = await db('invoices')
     .where({ organization_id: organizationId, customer_id: customerId, status: 'draft', currency })
     .first(db.raw('coalesce(sum(total_amount_cents), 0)::bigint as n'));
-  return Math.max(0, safeInt(row?.n ?? 0, 'draft total'));
+  return Math.max(0, minorUnits(row?.n ?? 0, 'draft total'));
 }
