@@ -8,7 +8,7 @@
 //   subscription_pending, the period's start being after the server's time).
 import { TEST_CLOCK_ADVANCED_SIGNAL } from '../../contracts/fleet';
 import { subscriptionWorkflowId } from '../../workflows/messages';
-import { startSystem, eventually, type System } from './harness';
+import { startSystem, eventually, newTestClock, advanceTestClock, type System } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -26,16 +26,9 @@ afterAll(async () => {
   await sys?.stop();
 });
 
-async function newClock(name: string, at: string): Promise<string> {
-  const res = await r('POST', '/test_clocks', { test_clock: { name, frozen_time: at } });
-  expect(res.status).toBe(200);
-  return res.body.test_clock.lago_id;
-}
+const newClock = (name: string, at: string) => newTestClock(sys, name, at);
+const advance = (clockId: string, to: string) => advanceTestClock(sys, clockId, to);
 
-async function advance(clockId: string, to: string) {
-  const res = await r('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: to } });
-  expect(res.status).toBe(200);
-}
 
 async function invoicesOf(subscriptionId: string) {
   return sys.database.db('invoices').where({ subscription_id: subscriptionId }).orderBy('created_at').select('id', 'invoice_type', 'status', 'period_start', 'period_end', 'total_amount_cents');

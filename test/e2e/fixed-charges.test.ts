@@ -3,7 +3,7 @@
 // advance; the start invoice carries the first period's advance fixed charge, each period-end invoice the ended
 // period's in-arrears fixed charge and the next period's advance one, with exact cents; a subscription units
 // override applied at once changes the current period, a deferred one waits for the next period.
-import { startSystem, eventually, type System } from './harness';
+import { newTestClock, startSystem, eventually, advanceTestClock, type System } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -55,8 +55,7 @@ it('a plan with fixed charges is stored and answered in Lago shape; a bad fixed 
 
 it('fixed charges are billed every period: in advance on the start invoice and with each close, in arrears with the ended period, with units overrides now or from the next period', async () => {
   expect((await r('POST', '/plans', planBody('fxe-plan', fixedCharges))).status).toBe(200);
-  const clock = await r('POST', '/test_clocks', { test_clock: { name: 'fxe', frozen_time: '2025-01-01T00:00:00.000Z' } });
-  const clockId: string = clock.body.test_clock.lago_id;
+  const clockId = await newTestClock(sys, 'fxe', '2025-01-01T00:00:00.000Z');
   const sub = await r('POST', '/subscriptions', { subscription: { external_customer_id: 'fxe-cust', plan_code: 'fxe-plan', external_id: 'fxe-sub', test_clock_id: clockId } });
   expect(sub.status).toBe(200);
   const subscriptionId: string = sub.body.subscription.lago_id;
@@ -105,9 +104,7 @@ it('fixed charges are billed every period: in advance on the start invoice and w
   expect((await r('GET', '/subscriptions/fxe-sub/fixed_charges/fxe-seats')).body.fixed_charge.units).toBe(2);
 });
 
-async function advance(clockId: string, to: string) {
-  expect((await r('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: to } })).status).toBe(200);
-}
+const advance = (clockId: string, to: string) => advanceTestClock(sys, clockId, to);
 
 /** The subscription's finalized invoices (oldest first) once there are `n`, as [type, code, cents, from date] lines. */
 async function invoiceLines(subscriptionId: string, n: number) {

@@ -101,3 +101,19 @@ export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs 
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+const iso = (t: string | Date) => (typeof t === 'string' ? t : t.toISOString());
+
+/** A test clock frozen at `at` (POST /test_clocks); its lago_id. Fails unless the API answers 200. */
+export async function newTestClock(sys: System, name: string, at: string | Date): Promise<string> {
+  const res = await sys.request('POST', '/test_clocks', { test_clock: { name, frozen_time: iso(at) } });
+  if (res.status !== 200) throw new Error(`POST /test_clocks answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body.test_clock.lago_id;
+}
+
+/** Moves a test clock to `to` (POST /test_clocks/:id/advance); the clock as the API answers it. Fails unless 200. */
+export async function advanceTestClock(sys: System, clockId: string, to: string | Date): Promise<{ frozen_time: string; status: string }> {
+  const res = await sys.request('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: iso(to) } });
+  if (res.status !== 200) throw new Error(`advancing test clock ${clockId} to ${iso(to)} answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body.test_clock;
+}

@@ -14,7 +14,7 @@
 //     the new period [Jan 15, 2027-01-01) over the calendar year 2026 (convention: the new schedule's period that
 //     contains the change, billing/plan-change.ts periodAfterChange; Lago publishes no figure for it): 351/365 ×
 //     150000 = 144246.57… → 144247, less the 5483 credit = 138764. Feb 1: nothing (the year is paid).
-import { startSystem, eventually, type System } from './harness';
+import { advanceTestClock, newTestClock, startSystem, eventually, type System } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -61,12 +61,11 @@ async function creditNotes(cus: string): Promise<any[]> {
 
 /** A subscription on its own test clock from Jan 1, the clock moved to `changeOn`, then the plan changed. */
 async function subscribeThenChange(tag: string, fromPlan: string, toPlan: string, changeOn: string): Promise<{ clockId: string; change: any }> {
-  const clock = await r('POST', '/test_clocks', { test_clock: { name: tag, frozen_time: day('2026-01-01') } });
-  const clockId: string = clock.body.test_clock.lago_id;
+  const clockId = await newTestClock(sys, tag, day('2026-01-01'));
   expect((await r('POST', '/customers', { customer: { external_id: `${tag}-cus`, currency: 'EUR', timezone: 'UTC', billing_configuration: { invoice_grace_period: 0 } } })).status).toBe(200);
   expect((await r('POST', '/subscriptions', { subscription: { external_customer_id: `${tag}-cus`, plan_code: fromPlan, external_id: `${tag}-sub`, test_clock_id: clockId } })).status).toBe(200);
   if (PLANS.find((p) => p[0] === fromPlan)![3]) await billedInvoices(`${tag}-cus`, 1, `${tag}: the start invoice`);
-  expect((await r('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: day(changeOn) } })).status).toBe(200);
+  await advanceTestClock(sys, clockId, day(changeOn));
   const change = await eventually(async () => {
     const res = await r('POST', '/subscriptions', { subscription: { external_customer_id: `${tag}-cus`, plan_code: toPlan, external_id: `${tag}-sub` } });
     return res.status === 422 && JSON.stringify(res.body).includes('period_closing') ? undefined : res;
@@ -76,7 +75,7 @@ async function subscribeThenChange(tag: string, fromPlan: string, toPlan: string
 }
 
 async function advance(clockId: string, to: string): Promise<void> {
-  expect((await r('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: day(to) } })).status).toBe(200);
+  await advanceTestClock(sys, clockId, day(to));
 }
 
 it('a downgrade of a pay-in-advance plan takes effect at the period end: the Feb 1 invoice bills the new plan\'s February (5000) in advance and never the old plan\'s, with no credit note', async () => {

@@ -4,7 +4,7 @@
 //   500; the new plan's [Jun 16, Jul 1) at the overridden amount = 15/30 of 6200 = 3100; the catalog Pro keeps 3000.
 // - Downgrade at the period end: Pro 3000 → Basic (1000) overridden to 2000 on Jun 10 (2000 < 3000: a downgrade):
 //   June billed 3000 on Pro, then the subscription is on Basic at 2000.
-import { startSystem, eventually, type System } from './harness';
+import { startSystem, eventually, newTestClock, advanceTestClock, type System } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -21,14 +21,8 @@ afterAll(async () => {
   await sys?.stop();
 });
 
-async function newClock(name: string, at: string): Promise<string> {
-  const res = await r('POST', '/test_clocks', { test_clock: { name, frozen_time: at } });
-  expect(res.status).toBe(200);
-  return res.body.test_clock.lago_id;
-}
-async function advance(clockId: string, to: string) {
-  expect((await r('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: to } })).status).toBe(200);
-}
+const newClock = (name: string, at: string) => newTestClock(sys, name, at);
+const advance = (clockId: string, to: string) => advanceTestClock(sys, clockId, to);
 async function finalizedInvoices(subscriptionId: string, n: number) {
   return eventually(async () => {
     const list = await sys.database.db('invoices').where({ subscription_id: subscriptionId }).orderBy('period_start').select('status', 'period_start', 'period_end', 'total_amount_cents');

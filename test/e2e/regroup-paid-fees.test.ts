@@ -4,7 +4,7 @@
 // end into one `advance_charges` invoice, already paid; an unpaid fee is left out, and joins the next period's
 // regrouping invoice once it is paid. Never on two invoices, never on the period invoice.
 import { stateQuery, subscriptionWorkflowId } from '../../workflows/messages';
-import { startSystem, eventually, type System } from './harness';
+import { newTestClock, startSystem, eventually, advanceTestClock, type System } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -55,8 +55,7 @@ it('regroup_paid_fees is accepted only on pay-in-advance, non-invoiceable charge
 
 it('paid fees of a regroup_paid_fees charge are invoiced once at the period end on one paid advance_charges invoice; an unpaid fee waits for a later one', async () => {
   expect((await r('POST', '/plans', planBody('rg-plan', [charge({ pay_in_advance: true, invoiceable: false, regroup_paid_fees: 'invoice' })]))).status).toBe(200);
-  const clock = await r('POST', '/test_clocks', { test_clock: { name: 'rg', frozen_time: '2025-01-01T00:00:00.000Z' } });
-  const clockId: string = clock.body.test_clock.lago_id;
+  const clockId = await newTestClock(sys, 'rg', '2025-01-01T00:00:00.000Z');
   const sub = await r('POST', '/subscriptions', { subscription: { external_customer_id: 'rg-cust', plan_code: 'rg-plan', external_id: 'rg-sub', test_clock_id: clockId } });
   expect(sub.status).toBe(200);
   const subscriptionId: string = sub.body.subscription.lago_id;
@@ -113,9 +112,7 @@ it('paid fees of a regroup_paid_fees charge are invoiced once at the period end 
   expect(Number(n)).toBe(3);
 });
 
-async function advance(clockId: string, to: string) {
-  expect((await r('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: to } })).status).toBe(200);
-}
+const advance = (clockId: string, to: string) => advanceTestClock(sys, clockId, to);
 
 async function advanceChargesInvoices(subscriptionId: string) {
   return sys.database.db('invoices').where({ subscription_id: subscriptionId, invoice_type: 'advance_charges' }).orderBy('period_start').select('id', 'period_start', 'total_amount_cents', 'payment_status');

@@ -10,7 +10,7 @@
 import { StripePaymentProvider } from '../../adapters/stripe/provider';
 import { upsertProviderConfig } from '../../db/repositories/payments';
 import { FakeStripe } from '../support/fake-stripe';
-import { startSystem, eventually, type System } from './harness';
+import { advanceTestClock, newTestClock, startSystem, eventually, type System } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -32,8 +32,7 @@ afterAll(async () => {
 
 /** A customer on a fresh test clock at 2025-02-08 (paying by card when `card`), subscribed, its start invoice finalized. */
 async function subscribedOnClock(name: string, card: boolean, options: Record<string, string> = {}) {
-  const clock = await r('POST', '/test_clocks', { test_clock: { name, frozen_time: '2025-02-08T00:00:00.000Z' } });
-  const clockId: string = clock.body.test_clock.lago_id;
+  const clockId = await newTestClock(sys, name, '2025-02-08T00:00:00.000Z');
   let billing: Record<string, unknown> = { invoice_grace_period: 0 };
   if (card) {
     const stripeCustomer = await fake.client().customers.create({ name });
@@ -49,7 +48,7 @@ async function subscribedOnClock(name: string, card: boolean, options: Record<st
     return !card || inv.payment_status === 'succeeded' ? inv : undefined;
   }, WAIT_MS, card ? 'the start invoice paid' : 'the start invoice finalized');
   expect(start.total_amount_cents).toBe(7500);
-  await r('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: '2025-02-21T00:00:00.000Z' } });
+  await advanceTestClock(sys, clockId, '2025-02-21T00:00:00.000Z');
   return { subscription: sub.body.subscription, start };
 }
 

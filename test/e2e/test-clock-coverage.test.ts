@@ -7,7 +7,7 @@
 // - ending_at set over PUT /subscriptions and reached by advancing the clock terminates the subscription at
 //   ending_at (a termination invoice for [period start, ending_at)).
 import { stateQuery, subscriptionWorkflowId } from '../../workflows/messages';
-import { startSystem, eventually, type System } from './harness';
+import { startSystem, eventually, newTestClock, advanceTestClock, type System } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -32,16 +32,9 @@ afterAll(async () => {
   await sys?.stop();
 });
 
-async function newClock(name: string, at: string): Promise<string> {
-  const res = await r('POST', '/test_clocks', { test_clock: { name, frozen_time: at } });
-  expect(res.status).toBe(200);
-  return res.body.test_clock.lago_id;
-}
+const newClock = (name: string, at: string) => newTestClock(sys, name, at);
+const advance = (clockId: string, to: string) => advanceTestClock(sys, clockId, to);
 
-async function advance(clockId: string, to: string) {
-  const res = await r('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: to } });
-  expect(res.status).toBe(200);
-}
 
 async function invoicesOf(subscriptionId: string, type: string) {
   return sys.database.db('invoices').where({ subscription_id: subscriptionId, invoice_type: type }).orderBy('period_start').select('id', 'status', 'period_start', 'period_end', 'total_amount_cents');

@@ -3,7 +3,7 @@
 // clock's time), the clock advanced to the period end (the workflow closes the period: a draft, waiting in its
 // 2-day grace period on the clock), then 3 days further (the draft is finalized, issued on the clock's date).
 // Then one jump of two months closes two periods in a row, and a DELETE terminates at the clock's time.
-import { startSystem, eventually, type System } from './harness';
+import { advanceTestClock, startSystem, eventually, type System } from './harness';
 
 jest.setTimeout(900_000);
 
@@ -34,9 +34,7 @@ async function periodInvoices(subscriptionId: string) {
 }
 
 async function advance(clockId: string, to: Date) {
-  const res = await r('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: to.toISOString() } });
-  expect(res.status).toBe(200);
-  expect(res.body.test_clock.frozen_time).toBe(to.toISOString());
+  expect((await advanceTestClock(sys, clockId, to)).frozen_time).toBe(to.toISOString());
 }
 
 it('a year on a test clock: 12 monthly invoices with the right amounts, none doubled, grace and issuing dates on the clock', async () => {

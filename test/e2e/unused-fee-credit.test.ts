@@ -5,7 +5,7 @@
 // start invoice 21/28 × 100.00 = 75.00; credit note 7 unused days / 28 × 100.00 = 25.00 (the termination day is
 // used); termination invoice 50.00 of usage lowered by the 25.00 credit note to 25.00. `on_termination_credit_note=skip`
 // issues none, and an unknown value is refused with nothing done.
-import { startSystem, eventually, type System } from './harness';
+import { advanceTestClock, newTestClock, startSystem, eventually, type System } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -26,9 +26,7 @@ afterAll(async () => {
 
 /** A customer on a fresh test clock at Lago's subscription date, subscribed, its start invoice finalized. */
 async function subscribedOnClock(name: string) {
-  const clock = await r('POST', '/test_clocks', { test_clock: { name, frozen_time: '2025-02-08T00:00:00.000Z' } });
-  expect(clock.status).toBe(200);
-  const clockId: string = clock.body.test_clock.lago_id;
+  const clockId = await newTestClock(sys, name, '2025-02-08T00:00:00.000Z');
   expect((await r('POST', '/customers', { customer: { external_id: name, currency: 'EUR', timezone: 'UTC' } })).status).toBe(200);
   const sub = await r('POST', '/subscriptions', { subscription: { external_customer_id: name, plan_code: 'adv100', external_id: name, test_clock_id: clockId } });
   expect(sub.status).toBe(200);
@@ -41,10 +39,10 @@ async function subscribedOnClock(name: string) {
 }
 
 async function usageAndAdvance(name: string, clockId: string) {
-  await r('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: '2025-02-10T00:00:00.000Z' } });
+  await advanceTestClock(sys, clockId, '2025-02-10T00:00:00.000Z');
   const events = Array.from({ length: 5 }, (_, k) => ({ transaction_id: `${name}-ev-${k}`, external_subscription_id: name, code: 'items', properties: { item_count: 10 } }));
   expect((await r('POST', '/events/batch', { events })).status).toBe(200);
-  expect((await r('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: '2025-02-21T00:00:00.000Z' } })).status).toBe(200);
+  await advanceTestClock(sys, clockId, '2025-02-21T00:00:00.000Z');
 }
 
 it("terminating a pay-in-advance subscription mid-period issues Lago's credit note for the unused days (25.00 of 75.00), consumed by the termination invoice", async () => {

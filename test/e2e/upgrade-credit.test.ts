@@ -13,7 +13,7 @@
 //     finalization: total 10968 − 5483 = 5485. Total charged: 10000 + 5485 = 15485 (Lago's 100.00 + 109.68 − 54.83).
 //   - the Feb 1 invoice: the new plan's February fee in advance, 20000 over [Feb 1, Mar 1), labelled adv-pro.
 //   - every fee keeps the plan it was billed under: the Jan 1 fee stays adv-basic after the upgrade.
-import { startSystem, eventually, type System } from './harness';
+import { advanceTestClock, newTestClock, startSystem, eventually, type System } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -35,8 +35,7 @@ const subscriptionFeeInvoices = async (externalCustomerId: string) =>
   ((await r('GET', `/invoices?external_customer_id=${externalCustomerId}`)).body.invoices as any[]).filter((i) => i.fees?.some((f: any) => f.item.type === 'subscription' && f.amount_cents > 0));
 
 it("upgrading a paid-in-advance plan mid-month credits the old plan's unused 17/31 (5483 of 10000) on the start invoice's fee, bills the new plan's 17/31 (10968) once in advance on the upgrade invoice less that credit (5485), keeps each fee's own plan code, and bills February once at 20000", async () => {
-  const clock = await r('POST', '/test_clocks', { test_clock: { name: 'upgrade', frozen_time: '2026-01-01T00:00:00.000Z' } });
-  const clockId: string = clock.body.test_clock.lago_id;
+  const clockId = await newTestClock(sys, 'upgrade', '2026-01-01T00:00:00.000Z');
   expect((await r('POST', '/customers', { customer: { external_id: 'up-cus', currency: 'EUR', timezone: 'UTC', billing_configuration: { invoice_grace_period: 0 } } })).status).toBe(200);
   const sub = await r('POST', '/subscriptions', { subscription: { external_customer_id: 'up-cus', plan_code: 'adv-basic', external_id: 'up-sub', test_clock_id: clockId } });
   expect(sub.status).toBe(200);
@@ -46,7 +45,7 @@ it("upgrading a paid-in-advance plan mid-month credits the old plan's unused 17/
   }, WAIT_MS, 'the finalized start invoice');
   expect(start.total_amount_cents).toBe(10000);
 
-  expect((await r('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: '2026-01-15T00:00:00.000Z' } })).status).toBe(200);
+  await advanceTestClock(sys, clockId, '2026-01-15T00:00:00.000Z');
   const up = await eventually(async () => {
     const res = await r('POST', '/subscriptions', { subscription: { external_customer_id: 'up-cus', plan_code: 'adv-pro', external_id: 'up-sub' } });
     return res.status === 422 && JSON.stringify(res.body).includes('period_closing') ? undefined : res;
@@ -80,7 +79,7 @@ it("upgrading a paid-in-advance plan mid-month credits the old plan's unused 17/
   expect(byIssuing.reduce((a, i) => a + i.total_amount_cents, 0)).toBe(15485);
 
   // The new plan's next period is billed in advance at its start, once.
-  expect((await r('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: '2026-02-01T00:00:00.000Z' } })).status).toBe(200);
+  await advanceTestClock(sys, clockId, '2026-02-01T00:00:00.000Z');
   const withFebruary = await eventually(async () => {
     const invs = (await r('GET', '/invoices?external_customer_id=up-cus')).body.invoices as any[];
     return invs.length === 3 && invs.every((i) => i.status === 'finalized') ? invs : undefined;
