@@ -6,16 +6,13 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { subscriptionWorkflow } from '../../workflows';
 import { SUBSCRIPTION_TASK_QUEUE, stateQuery, subscriptionWorkflowId, usageSignal } from '../../workflows/messages';
-import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, subscriptionState } from './fakes';
+import { eventually, fakeActivities, subscriptionState, sharedTimeSkippingServer } from './fakes';
 
 let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundleWithSourceMap;
 
-beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
-});
-afterAll(async () => {
-  await env?.teardown();
+sharedTimeSkippingServer((started, bundle) => {
+  [env, workflowBundle] = [started, bundle];
 });
 
 test('usage of a pay-in-advance metric signalled while startAdvancePeriod is still running is billed right after the start (billInAdvanceCharges once, for the open period), with no close and no second billing', async () => {

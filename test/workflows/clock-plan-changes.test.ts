@@ -8,18 +8,15 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { subscriptionWorkflow } from '../../workflows';
 import { SUBSCRIPTION_TASK_QUEUE, stateQuery, subscriptionWorkflowId } from '../../workflows/messages';
 import { testClockAdvancedSignal } from '../../workflows/test-clock';
-import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, invalidPlan, subscriptionState } from './fakes';
+import { eventually, fakeActivities, invalidPlan, subscriptionState, sharedTimeSkippingServer } from './fakes';
 import { fakePlanChangeActivities } from './plan-change-fakes';
 
 let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundleWithSourceMap;
 const HOUR_MS = 3_600_000;
 
-beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
-});
-afterAll(async () => {
-  await env?.teardown();
+sharedTimeSkippingServer((started, bundle) => {
+  [env, workflowBundle] = [started, bundle];
 });
 
 function worker(activities: object) {

@@ -256,3 +256,19 @@ export function perTestTimeSkippingServer(label: string, use: (s: PerTestServer)
     await env?.teardown();
   });
 }
+
+/**
+ * Registers the hooks of a suite whose tests share one time-skipping server and the run's workflow bundle
+ * (beforeAll / afterAll), and hands both to `use` once they are up.
+ */
+export function sharedTimeSkippingServer(use: (env: TestWorkflowEnvironment, workflowBundle: WorkflowBundleWithSourceMap) => void): void {
+  let env: TestWorkflowEnvironment | undefined;
+  beforeAll(async () => {
+    const [started, workflowBundle] = await Promise.all([startTimeSkippingEnv(), bundleWorkflows()]);
+    env = started;
+    use(started, workflowBundle);
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+}

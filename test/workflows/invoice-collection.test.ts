@@ -15,17 +15,14 @@ import {
   voidInvoiceUpdate,
 } from '../../workflows/messages';
 import { runUntilSettled } from '../support/workflow-leaks';
-import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities } from './fakes';
+import { eventually, fakeActivities, sharedTimeSkippingServer } from './fakes';
 import { fakePaymentActivities, type PaymentFakeOptions } from './payment-fakes';
 
 let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundleWithSourceMap;
 
-beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
-});
-afterAll(async () => {
-  await env?.teardown();
+sharedTimeSkippingServer((started, bundle) => {
+  [env, workflowBundle] = [started, bundle];
 });
 
 const DAY_MS = 86_400_000;

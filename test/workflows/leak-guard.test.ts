@@ -9,18 +9,15 @@ import type { InvoiceRef } from '../../activities/types';
 import { subscriptionWorkflow } from '../../workflows';
 import { SUBSCRIPTION_TASK_QUEUE, invoiceWorkflowId, subscriptionWorkflowId, terminateUpdate } from '../../workflows/messages';
 import { awaitStartedChildren, runUntilSettled, setDrainTimeout } from '../support/workflow-leaks';
-import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, subscriptionState } from './fakes';
+import { createTimeSkippingEnv, eventually, fakeActivities, subscriptionState, sharedTimeSkippingServer } from './fakes';
 
 let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundleWithSourceMap;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
-beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
-});
-afterAll(async () => {
-  await env?.teardown();
+sharedTimeSkippingServer((started, bundle) => {
+  [env, workflowBundle] = [started, bundle];
 });
 
 async function startSubscription(id: string, taskQueue: string) {

@@ -16,16 +16,13 @@ import {
   usageSignal,
 } from '../../workflows/messages';
 import { runUntilSettled } from '../support/workflow-leaks';
-import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, invalidPlan, subscriptionState, terminateAndSettle, waitUntilContinuedRunWaitsOnTimer } from './fakes';
+import { eventually, fakeActivities, invalidPlan, subscriptionState, terminateAndSettle, waitUntilContinuedRunWaitsOnTimer, sharedTimeSkippingServer } from './fakes';
 
 let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundleWithSourceMap;
 
-beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
-});
-afterAll(async () => {
-  await env?.teardown();
+sharedTimeSkippingServer((started, bundle) => {
+  [env, workflowBundle] = [started, bundle];
 });
 
 test("an 'invalid_plan' failure while closing a period is not retried by the activity, keeps the workflow running with the failure visible, and the close succeeds after the timer and an operator retry", async () => {

@@ -9,16 +9,13 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { subscriptionWorkflow } from '../../workflows';
 import { SUBSCRIPTION_TASK_QUEUE, stateQuery, subscriptionWorkflowId, usageSignal } from '../../workflows/messages';
 import { runUntilSettled } from '../support/workflow-leaks';
-import { bundleWorkflows, createTimeSkippingEnv, eventually, fakeActivities, subscriptionState, terminateAndSettle, waitUntilContinuedRunWaitsOnTimer } from './fakes';
+import { eventually, fakeActivities, subscriptionState, terminateAndSettle, waitUntilContinuedRunWaitsOnTimer, sharedTimeSkippingServer } from './fakes';
 
 let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundleWithSourceMap;
 
-beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
-});
-afterAll(async () => {
-  await env?.teardown();
+sharedTimeSkippingServer((started, bundle) => {
+  [env, workflowBundle] = [started, bundle];
 });
 
 const period = (start: string, end: string) => ({ start, end });
