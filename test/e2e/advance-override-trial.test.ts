@@ -19,6 +19,10 @@
 //    after a trial is invoiced: Meterline bills it on the invoice at its period's start (here the upgrade invoice,
 //    and A's 17/31 × 5,000,000 = 2,741,935 on the start invoice, fully credited by the upgrade since none of its days
 //    were used), Lago on an invoice at the trial's end. What the customer owes for B is the same 4,516,129.
+//    A downgrade the same way (Lago's trial_end_datetime = initial_started_at + the plan's trial_period, the first
+//    subscription of the external_id's start, app/models/subscription.rb): 3000 → 1000 with a 45-day trial, started
+//    2025-03-01, downgraded Mar 10: the new plan applies on Apr 1 while its trial (Mar 1 + 45 days = Apr 15) still
+//    runs: April's fee is 16/30 × 1000 = 533 (R1 half-up of 533.33), May's 1000.
 import { startSystem, eventually, type System } from './harness';
 
 jest.setTimeout(600_000);
@@ -33,6 +37,8 @@ beforeAll(async () => {
   expect((await r('POST', '/billable_metrics', { billable_metric: { name: 'AOT calls', code: 'aot_calls', aggregation_type: 'count_agg' } })).status).toBe(200);
   const charge = (amount: string) => [{ billable_metric_code: 'aot_calls', charge_model: 'standard', properties: { amount } }];
   expect((await r('POST', '/plans', { plan: { name: 'AOT trial A', code: 'aot_trial_a', interval: 'monthly', amount_cents: 5_000_000, amount_currency: 'EUR', pay_in_advance: true, trial_period: 10, charges: charge('10') } })).status).toBe(200);
+  expect((await r('POST', '/plans', { plan: { name: 'AOT big', code: 'aot_big', interval: 'monthly', amount_cents: 3000, amount_currency: 'EUR', pay_in_advance: true } })).status).toBe(200);
+  expect((await r('POST', '/plans', { plan: { name: 'AOT small trial', code: 'aot_small_trial', interval: 'monthly', amount_cents: 1000, amount_currency: 'EUR', pay_in_advance: true, trial_period: 45 } })).status).toBe(200);
   expect((await r('POST', '/plans', { plan: { name: 'AOT trial B', code: 'aot_trial_b', interval: 'monthly', amount_cents: 10_000_000, amount_currency: 'EUR', pay_in_advance: true, trial_period: 13, charges: charge('12') } })).status).toBe(200);
 });
 afterAll(async () => {
@@ -131,4 +137,27 @@ it("an upgrade during a trial to a plan with its own 13-day trial counts that tr
     { type: 'subscription', code: 'aot_trial_b', amount_cents: 10_000_000 },
   ]);
   await r('DELETE', '/subscriptions/aot-tr?on_termination_credit_note=skip');
+});
+
+it('a downgrade to a plan with a 45-day trial counts the trial from the original start (Mar 1 → Apr 15), not from the change: the Apr 1 invoice bills 16/30 of 1000 = 533, May 1000', async () => {
+  await customer('aot-dn-cus');
+  const clockId = await newClock('aot-dn', '2025-03-01T00:00:00.000Z');
+  const created = await r('POST', '/subscriptions', { subscription: { external_customer_id: 'aot-dn-cus', plan_code: 'aot_big', external_id: 'aot-dn', test_clock_id: clockId } });
+  expect(created.status).toBe(200);
+  const [start] = await finalizedInvoices('aot-dn-cus', 1);
+  expect(start.total_amount_cents).toBe(3000);
+  await advance(clockId, '2025-03-10T00:00:00.000Z');
+  const down = await r('POST', '/subscriptions', { subscription: { external_customer_id: 'aot-dn-cus', plan_code: 'aot_small_trial', external_id: 'aot-dn' } });
+  expect(down.status).toBe(200);
+  expect(down.body.subscription).toMatchObject({ plan_code: 'aot_big', next_plan_code: 'aot_small_trial' });
+
+  await advance(clockId, '2025-04-02T00:00:00.000Z');
+  const afterApril = await finalizedInvoices('aot-dn-cus', 2);
+  expect(feeView(afterApril[1])).toEqual([{ type: 'subscription', code: 'aot_small_trial', amount_cents: 533 }]);
+  const fee = afterApril[1].fees.find((f: any) => f.item.type === 'subscription');
+  expect([fee.from_date, fee.to_date]).toEqual(['2025-04-15T00:00:00.000Z', '2025-05-01T00:00:00.000Z']);
+  await advance(clockId, '2025-05-02T00:00:00.000Z');
+  const all = await finalizedInvoices('aot-dn-cus', 3);
+  expect(feeView(all[2])).toEqual([{ type: 'subscription', code: 'aot_small_trial', amount_cents: 1000 }]);
+  await r('DELETE', '/subscriptions/aot-dn?on_termination_credit_note=skip');
 });
