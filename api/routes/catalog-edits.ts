@@ -191,7 +191,8 @@ export function catalogEditRoutes(ctx: RouteContext): Router {
         }
         if (Object.keys(details).length > 0) throw validationError(details);
       }
-      const record = newPlanOf(await validatePlanBody(organizationId, { plan: merged }));
+      // Validated through the transaction: no second pool connection while the plan's lock is held.
+      const record = newPlanOf(await planBodyValidator(tx)(organizationId, { plan: merged }));
       const ownChargeIds = new Set(plan.charges.map((c) => c.id));
       const rawCharges = merged.charges as { id?: unknown }[];
       const rawThresholds = (Array.isArray(merged.usage_thresholds) ? merged.usage_thresholds : []) as { lago_id?: unknown }[];

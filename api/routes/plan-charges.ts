@@ -63,7 +63,6 @@ interface Edit {
  */
 async function editPlanCharges(
   ctx: RouteContext,
-  validatePlanBody: ReturnType<typeof planBodyValidator>,
   organizationId: string,
   planCode: string,
   edit: (plan: PlanRecord, charges: RawCharge[]) => Edit,
@@ -77,7 +76,8 @@ async function editPlanCharges(
     const { charges, index, filterIndex } = edit(plan, base.charges as RawCharge[]);
     let validated;
     try {
-      validated = await validatePlanBody(organizationId, { plan: { ...base, charges } });
+      // Validated through the transaction: no second pool connection while the plan's lock is held.
+      validated = await planBodyValidator(tx)(organizationId, { plan: { ...base, charges } });
     } catch (err) {
       throw err instanceof ApiError && index >= 0 ? renamedDetails(err, index, filterIndex) : err;
     }
@@ -120,7 +120,6 @@ function filterOf(charge: ChargeRecord, filterId: string): { filter: StoredCharg
 
 export function planChargeRoutes(ctx: RouteContext): Router {
   const r = Router();
-  const validatePlanBody = planBodyValidator(ctx);
   const plan = async (res: Response, code: string) => {
     const p = await getPlanByCode(ctx.db, orgId(res), code);
     if (!p) throw notFound('plan');
@@ -145,7 +144,7 @@ export function planChargeRoutes(ctx: RouteContext): Router {
   r.post('/plans/:code/charges', async (req, res) => {
     const organizationId = orgId(res);
     const { cascade_updates: cascade, ...body } = parseBody(PlanChargeBody, req.body).charge;
-    const { after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (_p, charges) => ({
+    const { after } = await editPlanCharges(ctx, organizationId, req.params.code, (_p, charges) => ({
       charges: [...charges, body],
       index: charges.length,
     }), { cascadeUpdates: cascade });
@@ -156,7 +155,7 @@ export function planChargeRoutes(ctx: RouteContext): Router {
     const organizationId = orgId(res);
     const { cascade_updates: cascade, ...body } = parseBody(PlanChargeBody, req.body).charge;
     let chargeId = '';
-    const { after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (p, charges) => {
+    const { after } = await editPlanCharges(ctx, organizationId, req.params.code, (p, charges) => {
       const charge = chargeOf(p, req.params.charge_code);
       chargeId = charge.id;
       if (body.billable_metric_id !== undefined && body.billable_metric_id !== charge.billableMetricId) {
@@ -174,7 +173,7 @@ export function planChargeRoutes(ctx: RouteContext): Router {
     const organizationId = orgId(res);
     const cascade = parseBody(PlanChargeDeleteBody, req.body).charge?.cascade_updates;
     let removed: ChargeRecord | undefined;
-    const { before, after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (p, charges) => {
+    const { before, after } = await editPlanCharges(ctx, organizationId, req.params.code, (p, charges) => {
       removed = chargeOf(p, req.params.charge_code);
       return { charges: charges.filter((c) => c.id !== removed!.id), index: -1 };
     }, { cascadeUpdates: cascade });
@@ -201,7 +200,7 @@ export function planChargeRoutes(ctx: RouteContext): Router {
     if (body.values === undefined) throw validationError({ 'filter.values': ['value_is_mandatory'] });
     let chargeId = '';
     let position = 0;
-    const { after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (p, charges) => {
+    const { after } = await editPlanCharges(ctx, organizationId, req.params.code, (p, charges) => {
       const charge = chargeOf(p, req.params.charge_code);
       chargeId = charge.id;
       position = charge.filters.length;
@@ -217,7 +216,7 @@ export function planChargeRoutes(ctx: RouteContext): Router {
     const organizationId = orgId(res);
     const { cascade_updates: cascade, ...body } = parseBody(PlanChargeFilterBody, req.body).filter;
     let chargeId = '';
-    const { after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (p, charges) => {
+    const { after } = await editPlanCharges(ctx, organizationId, req.params.code, (p, charges) => {
       const charge = chargeOf(p, req.params.charge_code);
       chargeId = charge.id;
       const { index: filterIndex } = filterOf(charge, req.params.filter_id);
@@ -235,7 +234,7 @@ export function planChargeRoutes(ctx: RouteContext): Router {
     const organizationId = orgId(res);
     const cascade = parseBody(PlanChargeFilterDeleteBody, req.body).filter?.cascade_updates;
     let removed: { charge: ChargeRecord; filter: StoredChargeFilter } | undefined;
-    const { after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (p, charges) => {
+    const { after } = await editPlanCharges(ctx, organizationId, req.params.code, (p, charges) => {
       const charge = chargeOf(p, req.params.charge_code);
       const { filter } = filterOf(charge, req.params.filter_id);
       removed = { charge, filter };
