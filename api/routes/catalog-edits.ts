@@ -53,6 +53,7 @@ import { serializeCustomer } from './customers';
 import { loadPlanTaxes, newPlanOf, planBodyValidator, serializePlan } from './plans';
 import { terminationUpdateId } from './subscriptions';
 import { cascadeToChildren, childPlanIds } from '../services/plan-overrides';
+import { inPlanEditTransaction } from '../services/plan-edit-transaction';
 
 /** The stored metric as Lago's create input (the base a PUT body is merged onto). */
 function metricInput(m: BillableMetricRecord) {
@@ -174,45 +175,48 @@ export function catalogEditRoutes(ctx: RouteContext): Router {
   r.put('/plans/:code', async (req, res) => {
     const organizationId = orgId(res);
     const body = parseBody(PlanUpdateBody, req.body).plan;
-    const plan = await getPlanByCode(ctx.db, organizationId, req.params.code);
-    if (!plan) throw notFound('plan');
-    const { cascade_updates: cascade, ...fields } = body;
-    const base = await planInput(ctx, organizationId, plan);
-    const merged = { ...base, ...fields };
-    // The subscriptions of its override children (api/services/plan-overrides.ts) are the plan's too.
-    const live = await liveSubscriptionIdsOfPlans(ctx.db, organizationId, [plan.id, ...(await childPlanIds(ctx, organizationId, plan.id))]);
-    if (live.length > 0) {
-      const details: Record<string, string[]> = {};
-      for (const f of ['code', 'interval', 'amount_currency', 'pay_in_advance'] as const) {
-        if (fields[f] !== undefined && fields[f] !== base[f]) addDetail(details, f, 'plan_has_subscriptions');
+    // The edit and its cascade_updates: one transaction holding the plan's row lock, the plan read under it (adv11c).
+    const updated = await inPlanEditTransaction(ctx, organizationId, req.params.code, async (tx) => {
+      const plan = await getPlanByCode(tx.db, organizationId, req.params.code);
+      if (!plan) throw notFound('plan');
+      const { cascade_updates: cascade, ...fields } = body;
+      const base = await planInput(tx, organizationId, plan);
+      const merged = { ...base, ...fields };
+      // The subscriptions of its override children (api/services/plan-overrides.ts) are the plan's too.
+      const live = await liveSubscriptionIdsOfPlans(tx.db, organizationId, [plan.id, ...(await childPlanIds(tx, organizationId, plan.id))]);
+      if (live.length > 0) {
+        const details: Record<string, string[]> = {};
+        for (const f of ['code', 'interval', 'amount_currency', 'pay_in_advance'] as const) {
+          if (fields[f] !== undefined && fields[f] !== base[f]) addDetail(details, f, 'plan_has_subscriptions');
+        }
+        if (Object.keys(details).length > 0) throw validationError(details);
       }
-      if (Object.keys(details).length > 0) throw validationError(details);
-    }
-    const record = newPlanOf(await validatePlanBody(organizationId, { plan: merged }));
-    const ownChargeIds = new Set(plan.charges.map((c) => c.id));
-    const rawCharges = merged.charges as { id?: unknown }[];
-    const rawThresholds = (Array.isArray(merged.usage_thresholds) ? merged.usage_thresholds : []) as { lago_id?: unknown }[];
-    let updated: PlanRecord;
-    try {
-      updated = await updatePlan(ctx.db, organizationId, plan.id, {
-        ...record,
-        usageThresholds: record.usageThresholds.map((t, i) => {
-          const id = rawThresholds[i]?.lago_id;
-          return { ...(typeof id === 'string' ? { lago_id: id } : {}), ...t };
-        }),
-        charges: record.charges.map((c, i) => {
-          const id = rawCharges[i]?.id;
-          return { ...(typeof id === 'string' && ownChargeIds.has(id) ? { id } : {}), ...c };
-        }),
-      });
-    } catch (err) {
-      if (err instanceof DuplicateCodeError) throw validationError({ code: ['value_already_exist'] });
-      throw err;
-    }
-    // Lago's cascade_updates: the children re-derived as the edited plan + their own overrides.
-    if (cascade === true) await cascadeToChildren(ctx, organizationId, updated);
-    ctx.catalogChanged(organizationId);
-    await tellSubscriptions(ctx, live);
+      // Validated through the transaction: no second pool connection while the plan's lock is held.
+      const record = newPlanOf(await planBodyValidator(tx)(organizationId, { plan: merged }));
+      const ownChargeIds = new Set(plan.charges.map((c) => c.id));
+      const rawCharges = merged.charges as { id?: unknown }[];
+      const rawThresholds = (Array.isArray(merged.usage_thresholds) ? merged.usage_thresholds : []) as { lago_id?: unknown }[];
+      let updated: PlanRecord;
+      try {
+        updated = await updatePlan(tx.db, organizationId, plan.id, {
+          ...record,
+          usageThresholds: record.usageThresholds.map((t, i) => {
+            const id = rawThresholds[i]?.lago_id;
+            return { ...(typeof id === 'string' ? { lago_id: id } : {}), ...t };
+          }),
+          charges: record.charges.map((c, i) => {
+            const id = rawCharges[i]?.id;
+            return { ...(typeof id === 'string' && ownChargeIds.has(id) ? { id } : {}), ...c };
+          }),
+        });
+      } catch (err) {
+        if (err instanceof DuplicateCodeError) throw validationError({ code: ['value_already_exist'] });
+        throw err;
+      }
+      // Lago's cascade_updates: the children re-derived as the edited plan + their own overrides.
+      const cascaded = cascade === true ? (await cascadeToChildren(tx, organizationId, updated)).subscriptionIds : [];
+      return { value: updated, subscriptionIds: [...live, ...cascaded] };
+    });
     res.json({ plan: serializePlan(updated, await loadPlanTaxes(ctx.db, organizationId, updated)) });
   });
 

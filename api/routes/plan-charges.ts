@@ -14,7 +14,8 @@
 // (children plans of subscription overrides, api/services/plan-overrides.ts): true re-derives each child as the
 // edited plan + its own overrides (as PUT /plans does); false or absent leaves the children as they are.
 import { Router, type Response } from 'express';
-import { PlanChangedError, liveSubscriptionIdsOfPlans, updatePlan } from '../../db/repositories/catalog-edits';
+import { liveSubscriptionIdsOfPlans, updatePlan } from '../../db/repositories/catalog-edits';
+import { inPlanEditTransaction } from '../services/plan-edit-transaction';
 import { cascadeToChildren } from '../services/plan-overrides';
 import { DuplicateCodeError } from '../../db/repositories/errors';
 import { getPlanByCode, type ChargeRecord, type PlanRecord, type StoredChargeFilter } from '../../db/repositories/plans';
@@ -23,10 +24,8 @@ import type { RouteContext } from '../context';
 import { ApiError, notFound, validationError } from '../errors';
 import { paginationMeta, paginationQuery, parseBody } from '../schemas/common';
 import { PlanChargeBody, PlanChargeDeleteBody, PlanChargeFilterBody, PlanChargeFilterDeleteBody } from '../schemas/plan-charges';
-import { planInput, tellSubscriptions } from './catalog-edits';
+import { planInput } from './catalog-edits';
 import { loadPlanTaxes, newPlanOf, planBodyValidator, serializeCharge } from './plans';
-
-const MAX_ATTEMPTS = 3;
 
 type RawCharge = Record<string, unknown> & { id?: string; code?: string; filters?: StoredChargeFilter[] };
 
@@ -64,26 +63,29 @@ interface Edit {
  */
 async function editPlanCharges(
   ctx: RouteContext,
-  validatePlanBody: ReturnType<typeof planBodyValidator>,
   organizationId: string,
   planCode: string,
   edit: (plan: PlanRecord, charges: RawCharge[]) => Edit,
+  cascade: { cascadeUpdates?: boolean | undefined } = {},
 ): Promise<{ before: PlanRecord; after: PlanRecord }> {
-  for (let attempt = 1; ; attempt++) {
-    const plan = await getPlanByCode(ctx.db, organizationId, planCode);
+  // The edit and its cascade_updates: one transaction holding the plan's row lock, the plan read under it (adv11c).
+  return inPlanEditTransaction(ctx, organizationId, planCode, async (tx) => {
+    const plan = await getPlanByCode(tx.db, organizationId, planCode);
     if (!plan) throw notFound('plan');
-    const base = await planInput(ctx, organizationId, plan);
+    const base = await planInput(tx, organizationId, plan);
     const { charges, index, filterIndex } = edit(plan, base.charges as RawCharge[]);
     let validated;
     try {
-      validated = await validatePlanBody(organizationId, { plan: { ...base, charges } });
+      // Validated through the transaction: no second pool connection while the plan's lock is held.
+      validated = await planBodyValidator(tx)(organizationId, { plan: { ...base, charges } });
     } catch (err) {
       throw err instanceof ApiError && index >= 0 ? renamedDetails(err, index, filterIndex) : err;
     }
     const record = newPlanOf(validated);
     const ownIds = new Set(plan.charges.map((c) => c.id));
+    let after: PlanRecord;
     try {
-      const after = await updatePlan(ctx.db, organizationId, plan.id, {
+      after = await updatePlan(tx.db, organizationId, plan.id, {
         ...record,
         expectedRevision: plan.revision,
         usageThresholds: record.usageThresholds.map((t, i) => ({ lago_id: plan.usageThresholds[i]!.lago_id, ...t })),
@@ -92,15 +94,14 @@ async function editPlanCharges(
           return { ...(typeof id === 'string' && ownIds.has(id) ? { id } : {}), ...c };
         }),
       });
-      ctx.catalogChanged(organizationId);
-      await tellSubscriptions(ctx, await liveSubscriptionIdsOfPlans(ctx.db, organizationId, [plan.id]));
-      return { before: plan, after };
     } catch (err) {
-      if (err instanceof PlanChangedError && attempt < MAX_ATTEMPTS) continue;
       if (err instanceof DuplicateCodeError) throw validationError({ 'charge.code': ['value_already_exist'] });
       throw err;
     }
-  }
+    const live = await liveSubscriptionIdsOfPlans(tx.db, organizationId, [plan.id]);
+    const cascaded = cascade.cascadeUpdates === true ? (await cascadeToChildren(tx, organizationId, after)).subscriptionIds : [];
+    return { value: { before: plan, after }, subscriptionIds: [...live, ...cascaded] };
+  });
 }
 
 async function sendCharge(ctx: RouteContext, res: Response, organizationId: string, plan: PlanRecord, charge: ChargeRecord) {
@@ -119,7 +120,6 @@ function filterOf(charge: ChargeRecord, filterId: string): { filter: StoredCharg
 
 export function planChargeRoutes(ctx: RouteContext): Router {
   const r = Router();
-  const validatePlanBody = planBodyValidator(ctx);
   const plan = async (res: Response, code: string) => {
     const p = await getPlanByCode(ctx.db, orgId(res), code);
     if (!p) throw notFound('plan');
@@ -144,11 +144,10 @@ export function planChargeRoutes(ctx: RouteContext): Router {
   r.post('/plans/:code/charges', async (req, res) => {
     const organizationId = orgId(res);
     const { cascade_updates: cascade, ...body } = parseBody(PlanChargeBody, req.body).charge;
-    const { after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (_p, charges) => ({
+    const { after } = await editPlanCharges(ctx, organizationId, req.params.code, (_p, charges) => ({
       charges: [...charges, body],
       index: charges.length,
-    }));
-    if (cascade === true) await cascadeToChildren(ctx, organizationId, after);
+    }), { cascadeUpdates: cascade });
     await sendCharge(ctx, res, organizationId, after, after.charges[after.charges.length - 1]!);
   });
 
@@ -156,7 +155,7 @@ export function planChargeRoutes(ctx: RouteContext): Router {
     const organizationId = orgId(res);
     const { cascade_updates: cascade, ...body } = parseBody(PlanChargeBody, req.body).charge;
     let chargeId = '';
-    const { after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (p, charges) => {
+    const { after } = await editPlanCharges(ctx, organizationId, req.params.code, (p, charges) => {
       const charge = chargeOf(p, req.params.charge_code);
       chargeId = charge.id;
       if (body.billable_metric_id !== undefined && body.billable_metric_id !== charge.billableMetricId) {
@@ -166,8 +165,7 @@ export function planChargeRoutes(ctx: RouteContext): Router {
       const index = charges.findIndex((c) => c.id === charge.id);
       const { billable_metric_code: _code, ...rest } = body;
       return { charges: charges.map((c, i) => (i === index ? { ...c, ...rest } : c)), index };
-    });
-    if (cascade === true) await cascadeToChildren(ctx, organizationId, after);
+    }, { cascadeUpdates: cascade });
     await sendCharge(ctx, res, organizationId, after, after.charges.find((c) => c.id === chargeId)!);
   });
 
@@ -175,11 +173,10 @@ export function planChargeRoutes(ctx: RouteContext): Router {
     const organizationId = orgId(res);
     const cascade = parseBody(PlanChargeDeleteBody, req.body).charge?.cascade_updates;
     let removed: ChargeRecord | undefined;
-    const { before, after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (p, charges) => {
+    const { before, after } = await editPlanCharges(ctx, organizationId, req.params.code, (p, charges) => {
       removed = chargeOf(p, req.params.charge_code);
       return { charges: charges.filter((c) => c.id !== removed!.id), index: -1 };
-    });
-    if (cascade === true) await cascadeToChildren(ctx, organizationId, after);
+    }, { cascadeUpdates: cascade });
     await sendCharge(ctx, res, organizationId, before, removed!);
   });
 
@@ -203,15 +200,14 @@ export function planChargeRoutes(ctx: RouteContext): Router {
     if (body.values === undefined) throw validationError({ 'filter.values': ['value_is_mandatory'] });
     let chargeId = '';
     let position = 0;
-    const { after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (p, charges) => {
+    const { after } = await editPlanCharges(ctx, organizationId, req.params.code, (p, charges) => {
       const charge = chargeOf(p, req.params.charge_code);
       chargeId = charge.id;
       position = charge.filters.length;
       const index = charges.findIndex((c) => c.id === charge.id);
       const filter = { invoice_display_name: body.invoice_display_name ?? null, properties: body.properties ?? {}, values: body.values! };
       return { charges: charges.map((c, i) => (i === index ? { ...c, filters: [...(c.filters ?? []), filter] } : c)), index, filterIndex: position };
-    });
-    if (cascade === true) await cascadeToChildren(ctx, organizationId, after);
+    }, { cascadeUpdates: cascade });
     const charge = after.charges.find((c) => c.id === chargeId)!;
     res.json({ filter: serializeFilter(charge, charge.filters[position]!) });
   });
@@ -220,7 +216,7 @@ export function planChargeRoutes(ctx: RouteContext): Router {
     const organizationId = orgId(res);
     const { cascade_updates: cascade, ...body } = parseBody(PlanChargeFilterBody, req.body).filter;
     let chargeId = '';
-    const { after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (p, charges) => {
+    const { after } = await editPlanCharges(ctx, organizationId, req.params.code, (p, charges) => {
       const charge = chargeOf(p, req.params.charge_code);
       chargeId = charge.id;
       const { index: filterIndex } = filterOf(charge, req.params.filter_id);
@@ -229,8 +225,7 @@ export function planChargeRoutes(ctx: RouteContext): Router {
         i === index ? { ...c, filters: (c.filters ?? []).map((f, j) => (j === filterIndex ? { ...f, ...body } : f)) } : c,
       );
       return { charges: edited, index, filterIndex };
-    });
-    if (cascade === true) await cascadeToChildren(ctx, organizationId, after);
+    }, { cascadeUpdates: cascade });
     const charge = after.charges.find((c) => c.id === chargeId)!;
     res.json({ filter: serializeFilter(charge, filterOf(charge, req.params.filter_id).filter) });
   });
@@ -239,15 +234,14 @@ export function planChargeRoutes(ctx: RouteContext): Router {
     const organizationId = orgId(res);
     const cascade = parseBody(PlanChargeFilterDeleteBody, req.body).filter?.cascade_updates;
     let removed: { charge: ChargeRecord; filter: StoredChargeFilter } | undefined;
-    const { after } = await editPlanCharges(ctx, validatePlanBody, organizationId, req.params.code, (p, charges) => {
+    const { after } = await editPlanCharges(ctx, organizationId, req.params.code, (p, charges) => {
       const charge = chargeOf(p, req.params.charge_code);
       const { filter } = filterOf(charge, req.params.filter_id);
       removed = { charge, filter };
       const index = charges.findIndex((c) => c.id === charge.id);
       const edited = charges.map((c, i) => (i === index ? { ...c, filters: (c.filters ?? []).filter((f) => f.lago_id !== filter.lago_id) } : c));
       return { charges: edited, index };
-    });
-    if (cascade === true) await cascadeToChildren(ctx, organizationId, after);
+    }, { cascadeUpdates: cascade });
     res.json({ filter: serializeFilter(removed!.charge, removed!.filter) });
   });
 

@@ -173,17 +173,20 @@ export function childPlanIds(ctx: RouteContext, organizationId: string, parentId
 /**
  * PUT /plans/:code with cascade_updates: each child re-derived as the edited parent + its stored overrides. A child
  * whose overrides no longer fit the edited parent (e.g. a charge model changed under overridden properties) keeps its
- * current content; its id is returned so the caller can report it. Each child is its own transaction.
+ * current content; its id is returned so the caller can report it. Runs in the caller's transaction (`tx.db`, the
+ * parent's edit: api/services/plan-edit-transaction.ts), so the edit and every child commit together or not at all;
+ * it tells nobody: the caller announces `subscriptionIds` after the commit.
  */
-export async function cascadeToChildren(ctx: RouteContext, organizationId: string, parent: PlanRecord): Promise<{ updated: string[]; kept: string[] }> {
+export async function cascadeToChildren(tx: RouteContext, organizationId: string, parent: PlanRecord): Promise<{ updated: string[]; kept: string[]; subscriptionIds: string[] }> {
   const updated: string[] = [];
   const kept: string[] = [];
-  for (const childId of await childPlanIdsOf(ctx.db, organizationId, parent.id)) {
-    const child = (await getPlanById(ctx.db, organizationId, childId))!;
-    const stored = (await childPlanInfo(ctx.db, organizationId, childId)).overrides ?? { plan: {}, charges: {} };
-    const parentOf = await parentChargeIdsOf(ctx.db, organizationId, childId);
+  for (const childId of await childPlanIdsOf(tx.db, organizationId, parent.id)) {
+    const child = (await getPlanById(tx.db, organizationId, childId))!;
+    const stored = (await childPlanInfo(tx.db, organizationId, childId)).overrides ?? { plan: {}, charges: {} };
+    const parentOf = await parentChargeIdsOf(tx.db, organizationId, childId);
+    let prepared: PreparedOverride;
     try {
-      const prepared = await childContent(ctx, organizationId, {
+      prepared = await childContent(tx, organizationId, {
         parent,
         child,
         base: parent,
@@ -192,17 +195,16 @@ export async function cascadeToChildren(ctx: RouteContext, organizationId: strin
         store: stored,
         childParentOf: (id) => parentOf.get(id),
       });
-      await ctx.db.transaction((trx) => writeChildPlan(trx, organizationId, prepared));
-      updated.push(childId);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      ctx.logger.warn('plan override no longer fits its edited parent plan: the child plan keeps its content', { childId, error: err.message });
+      tx.logger.warn('plan override no longer fits its edited parent plan: the child plan keeps its content', { childId, error: err.message });
       kept.push(childId);
+      continue;
     }
+    // A failure writing any child (a constraint, the connection) fails the whole edit: no savepoint swallows it.
+    await tx.db.transaction((trx) => writeChildPlan(trx, organizationId, prepared));
+    updated.push(childId);
   }
-  if (updated.length > 0) {
-    ctx.catalogChanged(organizationId);
-    await tellSubscriptions(ctx, await liveSubscriptionIdsOfPlans(ctx.db, organizationId, updated));
-  }
-  return { updated, kept };
+  const subscriptionIds = updated.length > 0 ? await liveSubscriptionIdsOfPlans(tx.db, organizationId, updated) : [];
+  return { updated, kept, subscriptionIds };
 }

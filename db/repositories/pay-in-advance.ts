@@ -217,10 +217,15 @@ async function subscriptionFeeCovering(
     .join('invoices as i', 'i.id', 'f.invoice_id')
     .where({ 'f.organization_id': organizationId, 'i.subscription_id': subscriptionId, 'f.fee_type': 'subscription' })
     .whereNull('i.voided_at')
-    .where('f.from_datetime', startsAt, new Date(at))
+    // Covering `at`, or (adv11c) paid for days after it that a trial pushed past `at`: a fee billed on an invoice issued
+    // by then (its period ends by `at`) for [trial end, period end), e.g. an upgrade or termination during a trial.
+    .where((q) =>
+      q.where('f.from_datetime', startsAt, new Date(at)).orWhere((later) => later.where('f.from_datetime', '>', new Date(at)).where('i.period_end', startsAt, new Date(at))),
+    )
     .where('f.to_datetime', '>', new Date(at))
-    // After an upgrade the old plan's fee and the new plan's first fee both end at the boundary: the later start pays now.
-    .orderBy([{ column: 'f.to_datetime', order: 'desc' }, { column: 'f.from_datetime', order: 'desc' }])
+    // After an upgrade the old plan's fee and the new plan's first fee both end at the boundary: the later invoice
+    // (then the later start) pays now.
+    .orderBy([{ column: 'f.to_datetime', order: 'desc' }, { column: 'i.period_end', order: 'desc' }, { column: 'f.from_datetime', order: 'desc' }])
     .first('f.id', 'f.invoice_id', 'f.amount_cents', 'f.currency', 'f.from_datetime', 'f.to_datetime');
   if (!row) return null;
   return {

@@ -99,6 +99,20 @@ describe('subscription fee in advance', () => {
     expect(await unusedAdvanceFeeCredit(t.db, { ...s.ids, terminatedAt: '2026-07-01T00:00:00.000Z', reason: 'termination' })).toBeNull();
   });
 
+  it('a termination or an upgrade during a trial credits the whole advance fee paid for the days after the trial (7/31 of 100.00 = 22.58, none of it used)', async () => {
+    const s = await advanceSetup();
+    await t.db('plans').where({ id: s.plan.id }).update({ trial_period: 10 });
+    const start = await s.activities.startAdvancePeriod({ ...s.ids, period: AUG_PART, fullPeriod: AUG });
+    // Trial Aug 15 → Aug 25: the start invoice bills [Aug 25, Sep 1), 7 of 31 days: 100.00 × 7/31 = 22.58.
+    expect(await feesOf(start.startInvoice!.invoiceId)).toEqual([['subscription', 22_58, '2026-08-25T00:00:00.000Z', AUG.end]]);
+    for (const reason of ['termination', 'upgrade'] as const) {
+      const credit = await unusedAdvanceFeeCredit(t.db, { ...s.ids, terminatedAt: '2026-08-20T12:00:00.000Z', reason });
+      expect([reason, credit?.invoiceId, credit?.credit.amountCents, credit?.credit.creditedDays, credit?.credit.feeDays]).toEqual([reason, start.startInvoice!.invoiceId, 22_58, 7, 7]);
+    }
+    // Still nothing before the start invoice was issued.
+    expect(await unusedAdvanceFeeCredit(t.db, { ...s.ids, terminatedAt: '2026-08-10T00:00:00.000Z', reason: 'termination' })).toBeNull();
+  });
+
   it('an arrears plan is unchanged: the fee of the ended period on its own invoice, and no start invoice', async () => {
     const s = await createBillingSetup(t.db, {
       planAmountCents: 100_00,
