@@ -23,7 +23,7 @@
 //    subscription of the external_id's start, app/models/subscription.rb): 3000 → 1000 with a 45-day trial, started
 //    2025-03-01, downgraded Mar 10: the new plan applies on Apr 1 while its trial (Mar 1 + 45 days = Apr 15) still
 //    runs: April's fee is 16/30 × 1000 = 533 (R1 half-up of 533.33), May's 1000.
-import { startSystem, eventually, type System } from './harness';
+import { advanceTestClock, newTestClock, startSystem, eventually, type System } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -45,14 +45,8 @@ afterAll(async () => {
   await sys?.stop();
 });
 
-async function newClock(name: string, at: string): Promise<string> {
-  const res = await r('POST', '/test_clocks', { test_clock: { name, frozen_time: at } });
-  expect(res.status).toBe(200);
-  return res.body.test_clock.lago_id;
-}
-async function advance(clockId: string, to: string) {
-  expect((await r('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: to } })).status).toBe(200);
-}
+const newClock = (name: string, at: string) => newTestClock(sys, name, at);
+const advance = (clockId: string, to: string) => advanceTestClock(sys, clockId, to);
 async function finalizedInvoices(externalCustomerId: string, n: number): Promise<any[]> {
   const list = await eventually(async () => {
     const invs = (await r('GET', `/invoices?external_customer_id=${externalCustomerId}`)).body.invoices as any[];
