@@ -27,4 +27,6 @@ export interface RouteContext {
   paymentProviderFor?: (config: ProviderConfig) => PaymentProvider;
   /** Called after this process changed an organization's catalog (metrics, plans): drops derived caches. */
   catalogChanged(organizationId: string): void;
+  /** Called after this process committed a change to an organization's API keys or settings (api/auth.ts cache). */
+  apiKeysChanged?(organizationId: string): void;
 }

@@ -108,6 +108,8 @@ export interface ApiRuntime {
   writer: EventWriter;
   signaller: UsageSignaller;
   cache: IngestCache;
+  /** The API key authenticator (its known-key cache and change feed; issue 7, ingest7c). */
+  auth: ApiKeyAuthenticator;
   /** Flush the writer and the signaller (graceful shutdown). */
   drain(): Promise<void>;
 }
@@ -158,8 +160,9 @@ export function createApp(deps: ApiDeps): express.Express {
       rollupSpecs.invalidate(organizationId);
       plans.invalidateOrganization(organizationId);
     },
+    apiKeysChanged: (organizationId) => auth.apiKeysChanged(organizationId),
   };
-  const auth = new ApiKeyAuthenticator(deps.db, deps.auth);
+  const auth = new ApiKeyAuthenticator(deps.db, { ...deps.auth, logger });
 
   const app = express();
   app.disable('x-powered-by');
@@ -259,6 +262,7 @@ export function createApp(deps: ApiDeps): express.Express {
     writer,
     signaller,
     cache,
+    auth,
     async drain() {
       await writer.flush();
       await signaller.flush();
@@ -284,6 +288,8 @@ export async function startApi(deps: ApiDeps, port = 0, host = '127.0.0.1'): Pro
   });
   const actual = (server.address() as AddressInfo).port;
   const runtime = runtimeOf(app);
+  // One LISTEN connection per process: known API keys are cached while it listens (api/auth.ts, issue 7).
+  if (deps.auth?.keyChangeFeed !== false) runtime.auth.listenForChanges(deps.db, deps.auth?.keyChangeFeed);
   return {
     app,
     server,
@@ -296,6 +302,7 @@ export async function startApi(deps: ApiDeps, port = 0, host = '127.0.0.1'): Pro
       });
       await runtime.writer.close();
       await runtime.signaller.stop();
+      await runtime.auth.stop();
     },
   };
 }

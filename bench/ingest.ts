@@ -392,6 +392,8 @@ interface ServerStats {
   eventLoopUtilization: number;
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   cpuSeconds: { user: number; system: number };
+  /** The server's main thread alone (API + the worker's main-thread part); null when /proc is unavailable. */
+  mainThreadCpuSeconds?: number | null;
   writer: {
     groups: number;
     rows: number;
@@ -436,7 +438,9 @@ function printScenario(o: ScenarioOutcome): void {
   );
   console.log(
     `  server   in-server time p50 ${f2(s.requestInServerMs.p50)} / p99 ${f2(s.requestInServerMs.p99)} ms; writer wait p50 ${f2(s.writer.requestWaitMs.p50)} / p99 ${f2(s.writer.requestWaitMs.p99)} ms; ` +
-      `event loop ${(s.eventLoopUtilization * 100).toFixed(0)}% busy (delay p99 ${f1(s.eventLoopDelayMs.p99)} ms); CPU ${f1(s.cpuSeconds.user + s.cpuSeconds.system)} s`,
+      `event loop ${(s.eventLoopUtilization * 100).toFixed(0)}% busy (delay p99 ${f1(s.eventLoopDelayMs.p99)} ms); CPU ${f1(s.cpuSeconds.user + s.cpuSeconds.system)} s` +
+      (typeof s.mainThreadCpuSeconds === 'number' ? ` (main thread ${f2(s.mainThreadCpuSeconds)} s, other threads ${f2(s.cpuSeconds.user + s.cpuSeconds.system - s.mainThreadCpuSeconds)} s)` : '') +
+      (o.load.requests > 0 ? `; ${f2(((s.cpuSeconds.user + s.cpuSeconds.system) * 1000) / o.load.requests)} ms CPU per request` : ''),
   );
   console.log(
     `  writer   ${s.writer.groups} groups, ${s.writer.avgRowsPerGroup} rows/group avg (p50 ${s.writer.groupRows.p50}, max ${s.writer.groupRows.max}); statement p50 ${f2(s.writer.statementMs.p50)} / p99 ${f2(s.writer.statementMs.p99)} ms; ` +

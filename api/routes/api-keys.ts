@@ -46,6 +46,7 @@ export function apiKeyRoutes(ctx: RouteContext): Router {
     const organizationId = orgId(res);
     if (!(await getApiKey(ctx.db, organizationId, req.params.lago_id))) throw notFound('api_key');
     const out = await revokeApiKey(ctx.db, organizationId, req.params.lago_id);
+    ctx.apiKeysChanged?.(organizationId); // this process's key cache, at once (others: the trigger's notification)
     if ('error' in out) {
       if (out.error === 'api_key_not_found') throw notFound('api_key');
       throw new ApiError(422, 'validation_errors', 'Validation errors', { base: [out.error] });
@@ -57,6 +58,7 @@ export function apiKeyRoutes(ctx: RouteContext): Router {
     const organizationId = orgId(res);
     if (!(await getApiKey(ctx.db, organizationId, req.params.lago_id))) throw notFound('api_key');
     const out = await rotateApiKey(ctx.db, organizationId, req.params.lago_id);
+    ctx.apiKeysChanged?.(organizationId); // this process's key cache, at once (others: the trigger's notification)
     if ('error' in out) {
       if (out.error === 'api_key_not_found') throw notFound('api_key');
       throw new ApiError(422, 'validation_errors', 'Validation errors', { base: [out.error] });

@@ -39,6 +39,7 @@ export function organizationRoutes(ctx: RouteContext): Router {
       netPaymentTerm: b.net_payment_term,
       invoiceGracePeriod: b.billing_configuration?.invoice_grace_period,
     });
+    ctx.apiKeysChanged?.(o.id); // the organization cached with this process's keys (api/auth.ts), at once
     res.json({ organization: serializeOrganization(o) });
   });
 

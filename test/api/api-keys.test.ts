@@ -1,5 +1,7 @@
-// API key management: create, list, revoke, rotate; a revoked key is refused at once by every API process.
-import { startApi, type RunningApi } from '../../api/server';
+// API key management: create, list, revoke, rotate; a revoked key is refused by the revoking API process at once
+// and by every other one as soon as its change notification arrives (awaited, not slept for: test/api/api-key-cache.test.ts).
+import { runtimeOf, startApi, type RunningApi } from '../../api/server';
+import { hashApiKey } from '../../db/repositories/organizations';
 import { startApiHarness, type ApiHarness } from './harness';
 
 let h: ApiHarness;
@@ -8,7 +10,21 @@ let second: RunningApi; // another API process over the same database
 beforeAll(async () => {
   h = await startApiHarness({ prefix: 'api_keys' });
   second = await startApi({ db: h.database.db, temporal: h.client, logger: { info() {}, warn() {}, error() {} }, subscriptionTaskQueue: h.taskQueue });
+  await runtimeOf(second.app).auth.changeFeed!.whenListening();
 });
+
+/** Resolves when `api` has applied the change notification of this key (set up before the change commits). */
+function keyChangeApplied(api: RunningApi, value: string): Promise<void> {
+  const hash = hashApiKey(value);
+  return new Promise((resolve) => {
+    const off = runtimeOf(api.app).auth.observe((c) => {
+      if (typeof c === 'object' && c.kind === 'key' && c.keyHash === hash) {
+        off();
+        resolve();
+      }
+    });
+  });
+}
 afterAll(async () => {
   await second?.close();
   await h?.stop();
@@ -38,15 +54,18 @@ describe('API keys', () => {
     expect((await call(h.api.url, 'GET', '/billable_metrics', value)).status).toBe(200);
   });
 
-  test('a revoked key is refused at once by every API process, writes included (no 60 s cache)', async () => {
+  test('a revoked key is refused by every API process, writes included: the revoking one at once, another once notified', async () => {
     const { value, lago_id: id } = (await h.request('POST', '/api_keys', { api_key: { name: 'to-revoke' } })).body.api_key;
     // Both processes have just accepted it (a positive cache would now hold it).
     expect((await call(h.api.url, 'GET', '/billable_metrics', value)).status).toBe(200);
     expect((await call(second.url, 'GET', '/billable_metrics', value)).status).toBe(200);
 
+    const notified = keyChangeApplied(second, value);
     const revoked = await call(h.api.url, 'DELETE', `/api_keys/${id}`, h.apiKey);
     expect(revoked.status).toBe(200);
     expect(revoked.body.api_key.revoked_at).toEqual(expect.any(String));
+    expect((await call(h.api.url, 'GET', '/billable_metrics', value)).status).toBe(401);
+    await notified;
 
     for (const base of [h.api.url, second.url]) {
       expect(await call(base, 'GET', '/billable_metrics', value)).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
@@ -61,7 +80,9 @@ describe('API keys', () => {
     const event = (tx: string) => ({ transaction_id: tx, external_subscription_id: 'keys-no-such-sub', code: 'keys_metric', properties: {} });
     // Accepted by both processes just before (the lookup runs; the unknown subscription is a 422, not a 401).
     for (const base of [h.api.url, second.url]) expect((await call(base, 'POST', '/events', value, { event: event(`keys-before-${base.slice(-5)}`) })).status).toBe(422);
+    const notified = keyChangeApplied(second, value);
     expect((await call(h.api.url, 'DELETE', `/api_keys/${id}`, h.apiKey)).status).toBe(200);
+    await notified;
     for (const base of [h.api.url, second.url]) {
       expect(await call(base, 'POST', '/events', value, { event: event(`keys-after-${base.slice(-5)}`) })).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
       expect((await call(base, 'POST', '/events/batch', value, { events: [event(`keys-after-batch-${base.slice(-5)}`)] })).status).toBe(401);
@@ -78,8 +99,10 @@ describe('API keys', () => {
   test('rotate gives a new working key with the same name and revokes the old one', async () => {
     const old = (await h.request('POST', '/api_keys', { api_key: { name: 'rotating' } })).body.api_key;
     expect((await call(second.url, 'GET', '/plans/x', old.value)).status).toBe(404); // authenticated
+    const notified = keyChangeApplied(second, old.value);
     const rotated = await h.request('POST', `/api_keys/${old.lago_id}/rotate`, {});
     expect(rotated.status).toBe(200);
+    await notified;
     expect(rotated.body.api_key).toMatchObject({ name: 'rotating', revoked_at: null });
     expect(rotated.body.revoked_api_key).toMatchObject({ lago_id: old.lago_id, revoked_at: expect.any(String) });
     expect((await call(second.url, 'GET', '/plans/x', old.value)).status).toBe(401);
