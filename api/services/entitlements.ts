@@ -10,7 +10,7 @@
 //   plan-overrides.ts) keeps its parent's entitlements, so subscriptions with overridden prices keep their features.
 //   Subscription-level overrides are rows of their own (db/repositories/entitlements.ts), never a copy of the plan's.
 import type { Knex } from 'knex';
-import { getFeaturesByCodes, getFeaturesByIds, type FeatureRecord, type PrivilegeRecord } from '../../db/repositories/features';
+import { getFeaturesByIds, lockFeaturesByCodes, type FeatureRecord, type PrivilegeRecord } from '../../db/repositories/features';
 import { listEntitlements, type EntitlementGrant, type EntitlementRecord } from '../../db/repositories/entitlements';
 import { addDetail, notFound, validationError } from '../errors';
 import type { EntitlementInput } from '../schemas/entitlements';
@@ -66,11 +66,11 @@ export function serializePlanEntitlement(f: FeatureRecord, e: EntitlementRecord)
 /**
  * Validates an EntitlementUpdateInput against the stored features and privileges: every feature must exist (404
  * feature_not_found), every privilege must be one of its feature's (404 privilege_not_found), every value must fit
- * its type (422, all such fields at once). Writes nothing.
+ * its type (422, all such fields at once). Writes nothing; the features stay locked FOR SHARE until `trx` ends.
  */
-export async function resolveGrants(db: Knex, organizationId: string, input: EntitlementInput): Promise<EntitlementGrant[]> {
+export async function resolveGrants(trx: Knex.Transaction, organizationId: string, input: EntitlementInput): Promise<EntitlementGrant[]> {
   const codes = Object.keys(input);
-  const features = await getFeaturesByCodes(db, organizationId, codes);
+  const features = await lockFeaturesByCodes(trx, organizationId, codes);
   const details: Record<string, string[]> = {};
   const grants: EntitlementGrant[] = [];
   for (const code of codes) {

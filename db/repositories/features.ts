@@ -68,11 +68,14 @@ export async function getFeatureByCode(db: Db, organizationId: string, code: str
   return row ? (await withPrivileges(db, organizationId, [row]))[0]! : null;
 }
 
-/** The features of these codes (missing codes are absent from the map). */
-export async function getFeaturesByCodes(db: Db, organizationId: string, codes: string[]): Promise<Map<string, FeatureRecord>> {
+/**
+ * The features of these codes, their rows locked FOR SHARE until the transaction ends: an entitlement written in it
+ * cannot race the feature's deletion (the DELETE waits, then cascades to what was written).
+ */
+export async function lockFeaturesByCodes(trx: Knex.Transaction, organizationId: string, codes: string[]): Promise<Map<string, FeatureRecord>> {
   if (codes.length === 0) return new Map();
-  const rows = await db('features').where('organization_id', organizationId).whereIn('code', codes);
-  return new Map((await withPrivileges(db, organizationId, rows)).map((f) => [f.code, f]));
+  const rows = await trx('features').where('organization_id', organizationId).whereIn('code', codes).forShare();
+  return new Map((await withPrivileges(trx, organizationId, rows)).map((f) => [f.code, f]));
 }
 
 export async function getFeaturesByIds(db: Db, organizationId: string, ids: string[]): Promise<Map<string, FeatureRecord>> {

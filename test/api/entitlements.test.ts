@@ -282,6 +282,33 @@ describe('deletes cascade', () => {
   });
 });
 
+describe('concurrency', () => {
+  test("a PATCH of a plan's entitlements while its feature is being deleted answers 404 feature_not_found (not a 5xx), and the plan has nothing of it after", async () => {
+    await ok('POST', '/features', { feature: { code: 'racer', privileges: [{ code: 'n', value_type: 'integer' }] } });
+    const s = await seedSubscription(h, { suffix: 'race' });
+    // The deletion holds the feature's row (as DELETE /features/:code does) while the PATCH runs.
+    const trx = await h.database.db.transaction();
+    try {
+      await trx('features').where({ organization_id: h.org.id, code: 'racer' }).forUpdate();
+      const patch = h.request('PATCH', `/plans/${s.planCode}/entitlements`, { entitlements: { racer: { n: 1 } } });
+      // Until the PATCH waits on that row lock.
+      for (let i = 0; ; i++) {
+        const waiting = await h.database.db.raw("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()");
+        if (waiting.rows[0].n > 0) break;
+        if (i > 600) throw new Error('the PATCH never waited on the feature row');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await trx('features').where({ organization_id: h.org.id, code: 'racer' }).delete();
+      await trx.commit();
+      const answer = await patch;
+      expect({ status: answer.status, code: answer.body.code }).toEqual({ status: 404, code: 'feature_not_found' });
+    } finally {
+      if (!trx.isCompleted()) await trx.rollback();
+    }
+    expect((await ok('GET', `/plans/${s.planCode}/entitlements`)).entitlements).toEqual([]);
+  });
+});
+
 describe('tenant isolation', () => {
   test("another organization sees none of these features or entitlements, cannot change them, and its own feature of the same code is its own", async () => {
     const b = await ensureOrganization(h.database.db, 'ent-tenant-b', 'B');
