@@ -73,6 +73,8 @@ import { invoiceCollectionRoutes } from './routes/invoice-collections';
 import { usageToolRoutes } from './routes/usage-tools'; // ops13d (issue 13)
 import { walletAlertRoutes } from './routes/wallet-alerts'; // ops13d (issue 13)
 import { paymentMethodRoutes } from './routes/payment-methods'; // ops13d (issue 13)
+import { featureRoutes } from './routes/features'; // ops13f (issue 13)
+import { entitlementRoutes } from './routes/entitlements'; // ops13f (issue 13)
 
 export interface IngestOptions {
   writer?: Omit<EventWriterOptions, 'logger'>;
@@ -253,6 +255,9 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(subscriptionChargeRoutes(ctx));
   v1.use(lifetimeUsageRoutes(ctx));
   v1.use(fixedChargeRoutes(ctx)); // fixed13 (issues 11 + 13): /plans/:code/fixed_charges[/:code], /subscriptions/:external_id/fixed_charges[/:code]
+  // ops13f (issue 13): /features[/:code[/privileges/:privilege_code]], /plans/:code/entitlements…, /subscriptions/:external_id/entitlements…
+  v1.use(featureRoutes(ctx));
+  v1.use(entitlementRoutes(ctx));
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

@@ -1194,3 +1194,41 @@ export const ops13dResponses = {
   EvaluateExpressionResponse: z.object({ expression_result: z.object({ value: str }) }),
 } as const;
 for (const [id, schema] of Object.entries(ops13dResponses)) component(id, schema);
+// ---- ops13f (issue 13): features and entitlements (api/routes/features.ts, api/routes/entitlements.ts), Lago
+// 1.51's FeatureObject, PlanEntitlementObject, SubscriptionEntitlementObject.
+const privilegeValue = z.union([int, z.boolean(), str]);
+const FeaturePrivilegeFields = {
+  code: str,
+  name: nstr,
+  value_type: z.enum(['integer', 'boolean', 'string', 'select']),
+  /** `{select_options}` on a select privilege, `{}` otherwise. */
+  config: z.object({ select_options: z.array(str).optional() }),
+};
+export const FeatureObject = component(
+  'FeatureObject',
+  z.object({ code: str, name: nstr, description: nstr, privileges: z.array(z.object(FeaturePrivilegeFields)), created_at: instant }),
+);
+export const PlanEntitlementObject = component(
+  'PlanEntitlementObject',
+  z.object({ code: str, name: nstr, description: nstr, privileges: z.array(z.object({ ...FeaturePrivilegeFields, value: privilegeValue })) }),
+);
+export const SubscriptionEntitlementObject = component(
+  'SubscriptionEntitlementObject',
+  z.object({
+    code: str,
+    name: nstr,
+    description: nstr,
+    /** plan_value null: a privilege only the subscription's override sets; override_value null: not overridden. */
+    privileges: z.array(z.object({ ...FeaturePrivilegeFields, value: privilegeValue, plan_value: privilegeValue.nullable(), override_value: privilegeValue.nullable() })),
+    overrides: z.record(str, privilegeValue),
+  }),
+);
+export const ops13fResponses = {
+  FeatureResponse: z.object({ feature: FeatureObject }),
+  FeatureListResponse: z.object({ features: z.array(FeatureObject), meta: PaginationMeta }),
+  PlanEntitlementResponse: z.object({ entitlement: PlanEntitlementObject }),
+  PlanEntitlementListResponse: z.object({ entitlements: z.array(PlanEntitlementObject) }),
+  SubscriptionEntitlementResponse: z.object({ entitlement: SubscriptionEntitlementObject }),
+  SubscriptionEntitlementListResponse: z.object({ entitlements: z.array(SubscriptionEntitlementObject) }),
+} as const;
+for (const [id, schema] of Object.entries(ops13fResponses)) component(id, schema);

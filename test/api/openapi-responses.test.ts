@@ -711,6 +711,31 @@ test('real answers of every route conform to the documented 200 schema', async (
     expect((await call('POST', '/billable_metrics/evaluate_expression', { expression: 'ROUND(event.properties.n * 2)', event: { code: 'x', properties: { n: '1.6' } } })).expression_result.value).toBe('3');
   }
 
+  // ---- ops13f (issue 13): features, plan entitlements, subscription entitlements (overrides on the plan's)
+  {
+    const t = `o13f_${s}`;
+    await call('POST', '/features', { feature: { code: `seats_${t}`, name: 'Seats', privileges: [{ code: 'max', value_type: 'integer' }, { code: 'root', value_type: 'boolean' }, { code: 'idp', value_type: 'select', config: { select_options: ['okta', 'google'] } }, { code: 'note' }] } });
+    await call('GET', `/features?search_term=${t}`);
+    await call('GET', `/features/seats_${t}`);
+    await call('PUT', `/features/seats_${t}`, { feature: { description: 'Users', privileges: [{ code: 'extra', value_type: 'integer' }] } });
+    await call('POST', '/plans', { plan: { name: 'Ent', code: `p_${t}`, interval: 'monthly', amount_cents: 100, amount_currency: 'USD', charges: [] } });
+    await call('POST', '/customers', { customer: { external_id: `c_${t}`, currency: 'USD' } });
+    await call('POST', '/subscriptions', { subscription: { external_customer_id: `c_${t}`, plan_code: `p_${t}`, external_id: `s_${t}` } });
+    await call('POST', `/plans/p_${t}/entitlements`, { entitlements: { [`seats_${t}`]: { max: 10, root: true, idp: 'okta', note: 'n', extra: 1 } } });
+    await call('PATCH', `/plans/p_${t}/entitlements`, { entitlements: { [`seats_${t}`]: { max: 12 } } });
+    await call('GET', `/plans/p_${t}/entitlements`);
+    await call('GET', `/plans/p_${t}/entitlements/seats_${t}`);
+    await call('DELETE', `/plans/p_${t}/entitlements/seats_${t}/privileges/note`);
+    const merged = (await call('PATCH', `/subscriptions/s_${t}/entitlements`, { entitlements: { [`seats_${t}`]: { max: 20, idp: 'google' } } })).entitlements;
+    expect(merged[0].overrides).toEqual({ max: 20, idp: 'google' });
+    await call('GET', `/subscriptions/s_${t}/entitlements`);
+    await call('DELETE', `/subscriptions/s_${t}/entitlements/seats_${t}/privileges/max`);
+    await call('DELETE', `/subscriptions/s_${t}/entitlements/seats_${t}`);
+    await call('DELETE', `/features/seats_${t}/privileges/extra`);
+    await call('DELETE', `/plans/p_${t}/entitlements/seats_${t}`);
+    await call('DELETE', `/features/seats_${t}`);
+  }
+
   // Every mounted route was answered 2xx at least once above and each answer conformed.
   const never = routes.map((r) => key(r.method, r.template)).filter((k) => !exercised.has(k));
   expect(never).toEqual([]);

@@ -60,6 +60,7 @@ const A = {
   wallet: `wallet_${SUF}`,
   coupon: `coupon_${SUF}`,
   addOn: `addon_${SUF}`,
+  feature: `feature_${SUF}`, // ops13f (issue 13)
 };
 /** The day of A's manual FX rate (USD → EUR). */
 const FX_DAY = new Date().toISOString().slice(0, 10);
@@ -217,6 +218,10 @@ beforeAll(async () => {
   ids.uninvoicedFee = await seedUninvoicedFee(sys.database.db, { organizationId: orgA, subscriptionId: ids.subscription!, transactionId: `instant_${SUF}`, amount: '1', amountCents: 100, displayName: MARK });
   // Metadata of A's plan, credit note and wallet (ops13b): B must neither read nor change it.
   for (const p of [`/plans/${A.plan}`, `/credit_notes/${ids.creditNote}`, `/wallets/${ids.wallet}`]) await asA('POST', `${p}/metadata`, { metadata: { k: MARK } });
+  // A's feature, its plan's entitlement and its subscription's override (ops13f): B must neither read nor change them.
+  await asA('POST', '/features', { feature: { code: A.feature, name: MARK, description: MARK, privileges: [{ code: 'max', name: MARK, value_type: 'integer' }, { code: 'note', value_type: 'string' }] } });
+  await asA('POST', `/plans/${A.plan}/entitlements`, { entitlements: { [A.feature]: { max: 5, note: MARK } } });
+  await asA('PATCH', `/subscriptions/${A.subscription}/entitlements`, { entitlements: { [A.feature]: { max: 7 } } });
   keysA.hmac = (await asA('GET', '/webhooks/hmac_key')).webhook.hmac_key;
   keysA.publicKey = (await asA('GET', '/webhooks/json_public_key')).webhook.public_key;
 });
@@ -391,6 +396,18 @@ function bodies(): Record<string, unknown[]> {
     'PUT /customers/{external_customer_id}/payment_methods/{lago_id}/set_as_default': [{}],
     'DELETE /customers/{external_customer_id}/payment_methods/{lago_id}': [undefined],
     'POST /billable_metrics/evaluate_expression': [{ expression: 'event.properties.n', event: { code: A.metric, properties: { n: 1 } } }],
+    // ops13f (issue 13): features and entitlements (A's feature, plan entitlement and subscription override named).
+    'POST /features': [{ feature: { code: A.feature, name: 'B feature', privileges: [{ code: 'max', value_type: 'integer' }] } }],
+    'PUT /features/{code}': [{ feature: { name: 'B', privileges: [{ code: 'max', name: 'B max' }] } }],
+    'DELETE /features/{code}': [undefined],
+    'DELETE /features/{code}/privileges/{privilege_code}': [undefined],
+    'POST /plans/{code}/entitlements': [{ entitlements: { [A.feature]: { max: 1 } } }, { entitlements: {} }],
+    'PATCH /plans/{code}/entitlements': [{ entitlements: { [A.feature]: { max: 2 } } }],
+    'DELETE /plans/{code}/entitlements/{feature_code}': [undefined],
+    'DELETE /plans/{code}/entitlements/{feature_code}/privileges/{privilege_code}': [undefined],
+    'PATCH /subscriptions/{external_id}/entitlements': [{ entitlements: { [A.feature]: { max: 3 } } }],
+    'DELETE /subscriptions/{external_id}/entitlements/{feature_code}': [undefined],
+    'DELETE /subscriptions/{external_id}/entitlements/{feature_code}/privileges/{privilege_code}': [undefined],
   };
 }
 
