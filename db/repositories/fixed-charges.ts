@@ -253,3 +253,24 @@ export async function addOnsByIdsOrCodes(db: Db, organizationId: string, ids: st
     .select('id', 'code');
   return rows;
 }
+
+/**
+ * Σ amount_cents of the subscription's fixed-charge fees for the period starting at `periodStart` that earlier
+ * invoices billed in advance (invoices whose own period ends at or before that start: the start invoice or the
+ * previous close; voided ones excluded). The minimum commitment of that period counts them (Lago).
+ */
+export async function advanceFixedChargeCentsBilledFor(db: Db, organizationId: string, subscriptionId: string, fixedChargeIds: string[], periodStart: string): Promise<number> {
+  if (fixedChargeIds.length === 0) return 0;
+  const row = (await db('fees as f')
+    .join('invoices as i', 'i.id', 'f.invoice_id')
+    .where({ 'f.organization_id': organizationId, 'i.organization_id': organizationId, 'i.subscription_id': subscriptionId, 'f.fee_type': 'fixed_charge' })
+    .whereIn('f.charge_id', fixedChargeIds)
+    .where('f.from_datetime', new Date(periodStart))
+    .where('i.period_end', '<=', new Date(periodStart))
+    .whereNot('i.status', 'voided')
+    .sum<{ s: string | null }[]>({ s: 'f.amount_cents' })
+    .first()) as { s: string | null } | undefined;
+  const n = Number(row?.s ?? 0);
+  if (!Number.isSafeInteger(n)) throw new Error('Advance fixed-charge fees sum is not a safe integer');
+  return n;
+}
