@@ -274,3 +274,13 @@ export async function advanceFixedChargeCentsBilledFor(db: Db, organizationId: s
   if (!Number.isSafeInteger(n)) throw new Error('Advance fixed-charge fees sum is not a safe integer');
   return n;
 }
+
+/** Copies the subscription's units timeline of fixed charge `from` onto fixed charge `to`, for each pair (repeats ignored). */
+export async function copySubscriptionUnits(db: Db, organizationId: string, subscriptionId: string, fromTo: Map<string, string>): Promise<void> {
+  if (fromTo.size === 0) return;
+  const rows: { fixed_charge_id: string; units: string; effective_at: Date }[] = await db('subscription_fixed_charge_units')
+    .where({ organization_id: organizationId, subscription_id: subscriptionId })
+    .whereIn('fixed_charge_id', [...fromTo.keys()]);
+  const copies = rows.map((r) => ({ organization_id: organizationId, subscription_id: subscriptionId, fixed_charge_id: fromTo.get(r.fixed_charge_id)!, units: r.units, effective_at: r.effective_at }));
+  if (copies.length > 0) await db('subscription_fixed_charge_units').insert(copies).onConflict(['subscription_id', 'fixed_charge_id', 'effective_at']).ignore();
+}
