@@ -5,8 +5,9 @@
 // - pay in advance: on the `subscription` invoice at a boundary, over the period that BEGINS at its end: the start
 //   invoice (empty period at subscription_at; activities/advance-billing.ts issues one when the plan bills anything
 //   in advance, fixed charges included) carries the first period's, each period-end invoice the next one's. Not on
-//   a termination invoice, not at a plan change's boundary (the new plan's fixed charges are not billed there yet:
-//   README "Fixed charges", not done), not on progressive-billing invoices.
+//   a termination invoice, not at a plan change's boundary (the new plan's are billed there by
+//   activities/fixed-charges-at-change.ts), not on progressive-billing invoices. The period's advance fees billed
+//   earlier (`paidEarlierCents`) count toward its minimum commitment (billing/fixed-charges.ts).
 import type { Knex } from 'knex';
 import { isEmptyPeriod } from '../billing/advance-billing';
 import type { FixedChargesToRate } from '../billing/fixed-charges';

@@ -123,3 +123,62 @@ it('fixed charges in plan_overrides (full form: a child plan with its own seat p
     ],
   });
 });
+
+it('an upgrade bills the new plan\'s advance fixed charges at the change (prorated 16/31 × 62.00 = 32.00, not prorated 20.00) and credits the old plan\'s unused advance fixed charge (16/31 × 31.00 = 16.00); a termination credits the unused days of the new ones (11/16)', async () => {
+  for (const [code, fixed] of [
+    ['fxg-small', [{ add_on_code: 'fxg-support', code: 'fxg-s-support', charge_model: 'standard', pay_in_advance: true, units: 1, properties: { amount: '31' } }]],
+    ['fxg-large', [
+      { add_on_code: 'fxg-support', code: 'fxg-l-support', charge_model: 'standard', pay_in_advance: true, prorated: true, units: 1, properties: { amount: '62' } },
+      { add_on_code: 'fxg-seat', code: 'fxg-l-platform', charge_model: 'standard', pay_in_advance: true, units: 1, properties: { amount: '20' } },
+    ]],
+  ] as const) {
+    const amount = code === 'fxg-small' ? 1000 : 5000;
+    expect((await r('POST', '/plans', { plan: { name: code, code, interval: 'monthly', amount_cents: amount, amount_currency: 'USD', pay_in_advance: false, charges: [], fixed_charges: fixed } })).status).toBe(200);
+  }
+  expect((await r('POST', '/customers', { customer: { external_id: 'fxg-up-cust', currency: 'USD', timezone: 'UTC', billing_configuration: { invoice_grace_period: 0 } } })).status).toBe(200);
+  const clockId = await newClock('fxg-up', '2025-01-01T00:00:00.000Z');
+  const sub = await r('POST', '/subscriptions', { subscription: { external_customer_id: 'fxg-up-cust', plan_code: 'fxg-small', external_id: 'fxg-up', test_clock_id: clockId } });
+  expect(sub.status).toBe(200);
+  const subscriptionId: string = sub.body.subscription.lago_id;
+  const [start] = await invoiceLines(subscriptionId, 1);
+  expect(start).toEqual({ total: 3100, lines: [['fixed_charge', 'fxg-s-support', 3100, '2025-01-01']] });
+
+  await advance(clockId, '2025-01-16T00:00:00.000Z');
+  const up = await eventually(async () => {
+    const res = await r('POST', '/subscriptions', { subscription: { external_customer_id: 'fxg-up-cust', plan_code: 'fxg-large', external_id: 'fxg-up' } });
+    return res.status === 422 && JSON.stringify(res.body).includes('period_closing') ? undefined : res;
+  }, 60_000, 'the upgrade');
+  expect(up.status).toBe(200);
+  expect(up.body.subscription).toMatchObject({ plan_code: 'fxg-large', previous_plan_code: 'fxg-small' });
+
+  // The upgrade invoice: the old plan's fee for Jan 1–15 and the new plan's advance fixed charges from Jan 16.
+  const invoices = await invoiceLines(subscriptionId, 2);
+  const fixedAtChange = invoices[1]!.lines.filter((l: any[]) => l[0] === 'fixed_charge');
+  expect(fixedAtChange).toEqual([
+    ['fixed_charge', 'fxg-l-support', 3200, '2025-01-16'],
+    ['fixed_charge', 'fxg-l-platform', 2000, '2025-01-16'],
+  ]);
+  // The old plan's advance fixed charge: Jan 16..31 unused (the upgrade day credited), 16/31 × 31.00 = 16.00.
+  const notes = await eventually(async () => {
+    const list = (await r('GET', '/credit_notes?external_customer_id=fxg-up-cust')).body.credit_notes as any[];
+    return list.length >= 1 ? list : undefined;
+  }, 120_000, 'the upgrade credit note');
+  expect(notes).toHaveLength(1);
+  expect(notes[0]).toMatchObject({ reason: 'order_change', issuing_date: '2025-01-16', total_amount_cents: 1600, credit_amount_cents: 1600 });
+
+  // Termination on Jan 20: the termination day is used, Jan 21..31 = 11 of the fees' 16 days are credited.
+  await advance(clockId, '2025-01-20T12:00:00.000Z');
+  const ended = await eventually(async () => {
+    const res = await r('DELETE', '/subscriptions/fxg-up');
+    return res.status === 422 && JSON.stringify(res.body).includes('period_closing') ? undefined : res;
+  }, 60_000, 'the termination');
+  expect(ended.status).toBe(200);
+  const all = await eventually(async () => {
+    const list = (await r('GET', '/credit_notes?external_customer_id=fxg-up-cust')).body.credit_notes as any[];
+    return list.length >= 3 ? list : undefined;
+  }, 120_000, 'the termination credit notes');
+  expect(all.map((n) => n.total_amount_cents).sort((a, b) => a - b)).toEqual([1375, 1600, 2200]); // 2000 × 11/16, 3200 × 11/16
+  // Repeating the termination request issues nothing more (one credit note per fee).
+  await r('DELETE', '/subscriptions/fxg-up');
+  expect((await r('GET', '/credit_notes?external_customer_id=fxg-up-cust')).body.credit_notes).toHaveLength(3);
+});
