@@ -5,15 +5,16 @@
 // - pay in advance: on the `subscription` invoice at a boundary, over the period that BEGINS at its end: the start
 //   invoice (empty period at subscription_at; activities/advance-billing.ts issues one when the plan bills anything
 //   in advance, fixed charges included) carries the first period's, each period-end invoice the next one's. Not on
-//   a termination invoice, not at a plan change's boundary (the new plan's fixed charges are not billed there yet:
-//   README "Fixed charges", not done), not on progressive-billing invoices.
+//   a termination invoice, not at a plan change's boundary (the new plan's are billed there by
+//   activities/fixed-charges-at-change.ts), not on progressive-billing invoices. The period's advance fees billed
+//   earlier (`paidEarlierCents`) count toward its minimum commitment (billing/fixed-charges.ts).
 import type { Knex } from 'knex';
 import { isEmptyPeriod } from '../billing/advance-billing';
 import type { FixedChargesToRate } from '../billing/fixed-charges';
 import type { InvoiceKind } from '../billing/invoice';
 import { periodContaining, type PeriodPair } from '../billing/period';
 import type { Period, Plan } from '../billing/types';
-import { fixedChargesForBilling, unitsChangesOf } from '../db/repositories/fixed-charges';
+import { advanceFixedChargeCentsBilledFor, fixedChargesForBilling, unitsChangesOf } from '../db/repositories/fixed-charges';
 import { planChangeEffectiveAt } from '../db/repositories/plan-changes';
 import type { SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import { scheduleOf } from './advance-boundary';
@@ -40,7 +41,12 @@ export async function fixedChargesOfInvoice(
     if (!change || change.toPlanId === change.fromPlanId) advance = periodContaining(await scheduleOf(db, ctx, plan), period.end);
   }
   const changes = await unitsChangesOf(db, ctx.organizationId, ctx.subscriptionId, charges.map((c) => c.id));
-  return { charges, changes, arrears, advance };
+  // Minimum commitment (Lago): the advance fixed-charge fees of this period, billed on an earlier invoice, count.
+  const advanceIds = charges.filter((c) => c.payInAdvance).map((c) => c.id);
+  const paidEarlierCents = arrears && advanceIds.length > 0 && plan.minimumCommitmentAmountCents > 0
+    ? await advanceFixedChargeCentsBilledFor(db, ctx.organizationId, ctx.subscriptionId, advanceIds, period.start)
+    : 0;
+  return { charges, changes, arrears, advance, paidEarlierCents };
 }
 
 /** The plan bills fixed charges in advance: its first period needs a start invoice even when the plan fee is in arrears. */

@@ -64,6 +64,7 @@ import { clockTimeOfSubscription } from '../db/repositories/test-clocks';
 import { planIdOfPeriod, subscriptionFeePeriodOf } from './plan-history';
 import { firstAdvanceFeesAtChange, withSubscriptionFeePlan } from './plan-change-boundary';
 import { fixedChargesOfInvoice } from './fixed-charges';
+import { newPlanAdvanceFixedChargeFeesAtChange } from './fixed-charges-at-change';
 
 // Error classification at the source (CONVENTIONS "Errors"), shared by every activity group:
 // - BillingError (invalid plan data, non-numeric event value, missing rows...) → non-retryable
@@ -180,7 +181,8 @@ export async function rateInvoiceDraft(
   }).draft;
   // Plan changes (activities/plan-change-boundary.ts): at a change the new plan's first advance fee; every
   // subscription fee keeps the plan it was billed under (fees.plan_id).
-  const withNextPlanFee = withExtraFees(rated, await firstAdvanceFeesAtChange(db, ctx, kind, period));
+  // fixed11: and the new plan's first advance fixed charges (activities/fixed-charges-at-change.ts).
+  const withNextPlanFee = withExtraFees(rated, [...(await firstAdvanceFeesAtChange(db, ctx, kind, period)), ...(await newPlanAdvanceFixedChargeFeesAtChange(db, ctx, kind, period))]);
   const attributed = withSubscriptionFeePlan(withNextPlanFee, await planIdOfPeriod(db, ctx, period));
   return convertForInvoice(db, ctx, plan, period, attributed);
 }

@@ -12,6 +12,7 @@ import { loadPlan } from '../db/repositories/plans';
 import { loadSubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import { unusedAdvanceFeeCredit } from './advance-billing';
 import { creditUnusedFee } from './credits';
+import { creditUnusedAdvanceFixedCharges } from './fixed-charge-credits';
 import { classified } from './invoices';
 import type { CreditUnusedAdvanceFeeInput, CreditUnusedAdvanceFeeResult, UnusedFeeCreditActivities } from './unused-fee-credit-types';
 
@@ -21,8 +22,10 @@ const NOTHING: CreditUnusedAdvanceFeeResult = { status: 'nothing_to_credit', cre
 export async function creditUnusedAdvanceFee(db: Knex, input: CreditUnusedAdvanceFeeInput, mode: TerminationCreditNoteMode = 'credit'): Promise<CreditUnusedAdvanceFeeResult> {
   const ctx = await loadSubscriptionBillingContext(db, input.organizationId, input.subscriptionId);
   const plan = await loadPlan(db, input.organizationId, ctx.planId);
+  // fixed11: the unused part of advance fixed-charge fees (activities/fixed-charge-credits.ts), whatever the plan's fee.
+  const fixed = await creditUnusedAdvanceFixedCharges(db, input, ctx);
   // Lago: only pay-in-advance plans have a paid fee to credit (the option is ignored for plans in arrears).
-  if (!plan.payInAdvance) return NOTHING;
+  if (!plan.payInAdvance) return fixed[0] ?? NOTHING;
   const unused = await unusedAdvanceFeeCredit(db, { organizationId: input.organizationId, subscriptionId: input.subscriptionId, terminatedAt: input.at, reason: input.reason });
   if (!unused || unused.credit.amountCents === 0) return NOTHING;
   try {

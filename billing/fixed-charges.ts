@@ -68,6 +68,11 @@ export interface FixedChargesToRate {
   arrears: PeriodPair | null;
   /** The period whose pay-in-advance fixed charges are billed (null: none on this invoice). */
   advance: PeriodPair | null;
+  /**
+   * Σ of the pay-in-advance fixed-charge fees of the `arrears` period billed on EARLIER invoices (its start invoice
+   * or the previous close), integer minor units: they count toward that period's minimum commitment. Default 0.
+   */
+  paidEarlierCents?: number;
 }
 
 export interface FixedChargeFeeInput {
@@ -206,4 +211,19 @@ export function unitsString(v: unknown): string {
   const s = typeof v === 'number' ? String(v) : v;
   if (typeof s !== 'string' || !isDecimalString(s) || new D(s).isNegative()) throw new BillingError('invalid_units', 'units must be a decimal >= 0', 'units');
   return str(new D(s));
+}
+
+/**
+ * The fixed-charge part of the `arrears` period's minimum-commitment base (Lago's CalculateTrueUpFeeService sums
+ * fixed_charge fees in arrears and in advance of the period): this invoice's fixed-charge fees over that period
+ * (the in-arrears ones; every one when the caller rates the whole period) + the advance ones billed earlier.
+ * The advance fees on this invoice for the NEXT period belong to the next period's commitment. Integers only.
+ */
+export function fixedChargeCommitmentCents(f: FixedChargesToRate, fees: Fee[]): number {
+  if (!f.arrears) return 0;
+  const { start, end } = f.arrears.period;
+  let total = f.paidEarlierCents ?? 0;
+  for (const fee of fees) if (fee.kind === 'fixed_charge' && fee.fromDatetime === start && fee.toDatetime === end) total += fee.amountCents;
+  if (!Number.isSafeInteger(total)) throw new BillingError('amount_out_of_range', 'Fixed-charge fees sum is not a safe integer');
+  return total;
 }

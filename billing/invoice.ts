@@ -20,7 +20,7 @@
 //  - minimum_commitment (subscription/termination/preview only): when the period's fees — the
 //    subscription line(s) on this invoice for `period` (arrears) + charge and charge_minimum lines +
 //    `inAdvanceFeesAmountCents` (fees of the period billed earlier: in-advance charges, an in-advance
-//    subscription fee) — sum below plan.minimumCommitmentAmountCents × period proration ratio
+//    subscription fee) + `fixedChargeFeesAmountCents` (the period's fixed-charge fees) — sum below plan.minimumCommitmentAmountCents × period proration ratio
 //    (rounded), a true-up line for the difference.
 //  - progressive_billing_credit: −alreadyBilledAmountCents, capped at the sum of this invoice's
 //    charge-related lines so an invoice never goes negative because of it.
@@ -63,6 +63,8 @@ export interface InvoiceInput {
   subscriptionAt?: string;
   /** Fees of this period billed on earlier invoices (in-advance charges / subscription fee); counted toward the minimum commitment. */
   inAdvanceFeesAmountCents?: number;
+  /** Fixed-charge fees of this period (this invoice's in-arrears ones + advance ones billed earlier); counted toward the minimum commitment (Lago). */
+  fixedChargeFeesAmountCents?: number;
 }
 
 export type FeeKind = 'subscription' | 'charge' | 'charge_minimum' | 'minimum_commitment' | 'progressive_billing_credit' | 'adjustment' | 'add_on' | 'credit' | 'fixed_charge';
@@ -271,7 +273,7 @@ export function buildInvoice(input: InvoiceInput): InvoiceDraft {
   // Plan minimum commitment.
   if (appliesMinimums(input.kind) && plan.minimumCommitmentAmountCents > 0) {
     const commitmentCents = roundDecToMinorUnits(minorToMajor(plan.minimumCommitmentAmountCents, currency).times(periodRatio), currency);
-    const baseCents = subscriptionFeeForPeriodCents + chargeRelatedCents + (input.inAdvanceFeesAmountCents ?? 0);
+    const baseCents = subscriptionFeeForPeriodCents + chargeRelatedCents + (input.inAdvanceFeesAmountCents ?? 0) + (input.fixedChargeFeesAmountCents ?? 0);
     if (baseCents < commitmentCents) {
       fees.push({
         ...trueUp(commitmentCents - baseCents),

@@ -16,7 +16,7 @@
 //
 // No rounding of its own: lines are rounded once each by buildInvoice (billing/README.md R1, R2).
 import { BillingError } from './errors';
-import { fixedChargeFees, type FixedChargesToRate } from './fixed-charges';
+import { fixedChargeCommitmentCents, fixedChargeFees, type FixedChargesToRate } from './fixed-charges';
 import { buildInvoice, withExtraFees, type Fee, type InvoiceDraft, type InvoiceInput } from './invoice';
 import type { Charge, Plan } from './types';
 
@@ -65,12 +65,13 @@ export function ratePeriod(input: RatePeriodInput): RatedPeriod {
   const { payInAdvanceCharges, currency, fixedCharges, ...rest } = input;
   const plan = planAsRated(input.plan, payInAdvanceCharges);
   const invoiceCurrency = currency ?? plan.amountCurrency;
-  const built = buildInvoice({ ...rest, plan, currency: invoiceCurrency });
   // Fixed charges: appended after the plan's lines (fee_type fixed_charge; not usage, so not in usageAmountCents).
   // 'on_period_total' prices the pay-in-advance ones over the rated period too (the period's whole cost).
-  const draft = fixedCharges
-    ? withExtraFees(built, fixedChargeFees(fixedCharges, input.timezone, invoiceCurrency, payInAdvanceCharges === 'on_period_total'))
-    : built;
+  // Lago counts the period's fixed-charge fees toward the minimum commitment (fixedChargeCommitmentCents).
+  const fixedFees = fixedCharges ? fixedChargeFees(fixedCharges, input.timezone, invoiceCurrency, payInAdvanceCharges === 'on_period_total') : [];
+  const fixedCents = fixedCharges ? fixedChargeCommitmentCents(fixedCharges, fixedFees) : 0;
+  const built = buildInvoice({ ...rest, plan, currency: invoiceCurrency, ...(fixedCents !== 0 ? { fixedChargeFeesAmountCents: fixedCents } : {}) });
+  const draft = fixedCharges ? withExtraFees(built, fixedFees) : built;
   const chargeFees = draft.fees.filter((f) => f.kind === 'charge');
   return { plan, draft, chargeFees, usageAmountCents: usageAmountCents(chargeFees) };
 }

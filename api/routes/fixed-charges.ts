@@ -203,7 +203,7 @@ async function subscriptionUnits(db: Db, organizationId: string, subscriptionId:
 }
 
 /** The start of the subscription's next billing period after `at` (where a deferred units change takes effect). */
-async function nextPeriodStart(db: Knex, s: SubscriptionRecord, interval: Interval, at: string): Promise<string> {
+export async function nextPeriodStart(db: Knex, s: SubscriptionRecord, interval: Interval, at: string): Promise<string> {
   const ctx = await loadSubscriptionBillingContext(db, s.organizationId, s.id);
   const schedule = { subscriptionAt: ctx.subscriptionAt, interval, billingTime: await subscriptionBillingTime(db, s.organizationId, s.id), timezone: ctx.timezone };
   const from = Date.parse(at) < Date.parse(ctx.subscriptionAt) ? ctx.subscriptionAt : at;

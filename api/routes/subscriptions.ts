@@ -221,7 +221,7 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       endingAt: endingAt?.toISOString() ?? null,
       billingStartsAt: billingStartsAt?.toISOString() ?? null,
       });
-      if (result.created && prepared) await writeOverride(trx, organizationId, prepared, result.subscription.id);
+      if (result.created && prepared) await writeOverride(trx, organizationId, prepared, result.subscription.id, { fromStart: true });
       return result;
     });
     const created = inserted.created;

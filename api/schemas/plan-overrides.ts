@@ -21,6 +21,16 @@ export const PlanOverrideChargeInput = z.object({
   applied_pricing_unit: z.null({ error: 'not_supported' }).optional(),
 });
 
+/** Lago's PlanOverridesObject `fixed_charges[]`: the plan's fixed charge named by `id`, the fields it overrides. */
+export const PlanOverrideFixedChargeInput = z.object({
+  id: z.string().min(1),
+  invoice_display_name: z.string().nullable().optional(),
+  units: z.union([z.number(), z.string()]).optional(),
+  apply_units_immediately: z.boolean().optional(),
+  properties: z.record(z.string(), z.unknown()).optional(),
+  tax_codes: taxCodes.optional(),
+});
+
 export const PlanOverridesInput = z.object({
   amount_cents: safeCents.optional(),
   amount_currency: currencyCode.optional(),
@@ -43,8 +53,8 @@ export const PlanOverridesInput = z.object({
       }),
     )
     .optional(),
-  // Meterline plans have no fixed charges (POST /plans refuses them too) and no metadata.
-  fixed_charges: z.array(z.unknown()).max(0, 'not_supported').optional(),
+  // Lago's fixed charge overrides by `id` (fixed11: api/services/fixed-charge-overrides.ts). No metadata.
+  fixed_charges: z.array(PlanOverrideFixedChargeInput).optional(),
   metadata: z.null({ error: 'not_supported' }).optional(),
 });
 

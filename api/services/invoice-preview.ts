@@ -32,6 +32,9 @@
 // - currency defaults to the plan's; a different one is 422 `currency: currency_mismatch` (no FX yet).
 // - timezone: `timezone`, else the customer's, else the organization's, else UTC.
 // - No taxes, coupons, credits, progressive-billing deduction or carried recurring units.
+// - Fixed charges (fixed11): a stored plan's, every one priced over the period (advance ones included, like
+//   pay-in-advance charges: the period's whole cost), with the subscription's units timeline in real mode; they
+//   count toward the minimum commitment (Lago). An inline plan has none.
 import type { Knex } from 'knex';
 import { bucketProperties, emptyUsage, matchFilter, pricingGroupKeys, type ChargeUsage, type UsageBucket } from '../../billing/aggregation';
 import { PlanValidationError } from '../../billing/errors';
@@ -39,6 +42,7 @@ import type { InvoiceDraft } from '../../billing/invoice';
 import { planFromLagoInput } from '../../billing/lago-plan';
 import { periodContaining, type PeriodPair, type ScheduleInput } from '../../billing/period';
 import { chargesToRead, ratePeriod } from '../../billing/rate-period';
+import { previewFixedCharges } from './preview-fixed-charges';
 import { validatePlan } from '../../billing/plan-validation';
 import type { BillableMetric, BillingTime, Charge, EventPropertyValue, Interval, Period, Plan } from '../../billing/types';
 import { metricsByIdsOrCodes, toBillingMetric, type BillableMetricRecord } from '../../db/repositories/billable-metrics';
@@ -265,13 +269,16 @@ export async function previewInvoice(db: Knex, rc: PreviewRequestContext, body: 
   // What: the plan. Every validation problem (inline plan, usage entries) is reported in ONE 422.
   const details: Details = {};
   let loaded: LoadedPlan;
+  let storedPlanId: string | null = null;
   if (body.plan_code !== undefined) {
     const record = await getPlanByCode(db, organizationId, body.plan_code);
     if (!record) throw notFound('plan');
+    storedPlanId = record.id;
     loaded = await storedPlan(db, organizationId, record.id);
   } else if (body.plan !== undefined) {
     loaded = await inlinePlan(db, organizationId, body.plan, details);
   } else {
+    storedPlanId = subscription!.planId;
     loaded = await storedPlan(db, organizationId, subscription!.planId);
   }
 
@@ -330,6 +337,8 @@ export async function previewInvoice(db: Knex, rc: PreviewRequestContext, body: 
     chargeSubscriptionFee: true,
     usage,
     subscriptionAt,
+    // Fixed charges of a stored plan (api/services/preview-fixed-charges.ts): the period's whole cost.
+    ...(storedPlanId ? await previewFixedCharges(db, organizationId, storedPlanId, subscription?.id ?? null, { period, fullPeriod }) : {}),
   });
   return {
     draft: rated.draft,

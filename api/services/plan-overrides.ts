@@ -29,12 +29,17 @@ import { ApiError, addDetail, validationError } from '../errors';
 import { newPlanOf, planBodyValidator } from '../routes/plans';
 import type { PlanOverrides } from '../schemas/plan-overrides';
 import { planInput, tellSubscriptions } from './plan-input';
+import { fixedChargesBody, mergeFixedChargeFields, prepareFixedChargeOverrides, writeFixedChargeOverrides, type FixedChargeUnitsOverride } from './fixed-charge-overrides';
+import { fixedChargesOfPlan } from '../../db/repositories/fixed-charges';
 
 const PLAN_FIELDS = ['amount_cents', 'description', 'name', 'tax_codes', 'trial_period', 'minimum_commitment', 'usage_thresholds'] as const;
 const CHARGE_FIELDS = ['charge_model', 'invoice_display_name', 'min_amount_cents', 'properties', 'filters', 'tax_codes'] as const;
 
 /** A validated override, ready to write (nothing written yet). */
-export type PreparedOverride = Omit<ChildPlanWrite, 'subscriptionId'>;
+export type PreparedOverride = Omit<ChildPlanWrite, 'subscriptionId'> & {
+  /** Lago's units-only `fixed_charges` form: no child plan, units on the subscription (api/services/fixed-charge-overrides.ts). */
+  fixedChargeUnitsOnly?: FixedChargeUnitsOverride[] | null;
+};
 
 interface BaseCharge {
   id: string;
@@ -81,11 +86,14 @@ export async function prepareOverride(ctx: RouteContext, organizationId: string,
     request.charges[target.parentId ?? target.id] = { ...(request.charges[target.parentId ?? target.id] ?? {}), ...fields };
     requestIndex.set(position, j);
   }
+  const fixed = await prepareFixedChargeOverrides(ctx.db, organizationId, parent, child, input, details); // fixed11
   if (Object.keys(details).length > 0) throw validationError(details);
   const stored = child ? ((await childPlanInfo(ctx.db, organizationId, child.id)).overrides ?? { plan: {}, charges: {} }) : { plan: {}, charges: {} };
   const merged: StoredPlanOverrides = { plan: { ...stored.plan, ...request.plan }, charges: { ...stored.charges } };
   for (const [k, v] of Object.entries(request.charges)) merged.charges[k] = { ...(merged.charges[k] ?? {}), ...v };
-  return childContent(ctx, organizationId, { parent, child, base, baseCharges, apply: request, store: merged, requestIndex });
+  if (stored.fixedCharges || Object.keys(fixed.fields).length > 0) merged.fixedCharges = mergeFixedChargeFields(stored.fixedCharges, fixed.fields);
+  const prepared = await childContent(ctx, organizationId, { parent, child, base, baseCharges, apply: { ...request, ...(merged.fixedCharges ? { fixedCharges: merged.fixedCharges } : {}) }, store: merged, requestIndex });
+  return { ...prepared, fixedChargeUnitsOnly: fixed.unitsOnly };
 }
 
 /**
@@ -114,6 +122,9 @@ async function childContent(
     const key = o.baseCharges[i]!.parentId ?? o.baseCharges[i]!.id;
     return { ...c, ...(o.apply.charges[key] ?? {}) };
   });
+  // fixed11: the child's own fixed charges when some are overridden (api/services/fixed-charge-overrides.ts).
+  const fixedCharges = await fixedChargesBody(ctx.db, organizationId, o.parent.id, o.apply.fixedCharges);
+  if (fixedCharges) body.fixed_charges = fixedCharges;
   let validated;
   try {
     validated = await planBodyValidator(ctx)(organizationId, { plan: body });
@@ -155,8 +166,14 @@ function prefixed(details: Record<string, unknown>, requestIndex?: Map<number, n
 }
 
 /** Writes a prepared override in the caller's transaction; the subscription then uses the child plan. */
-export async function writeOverride(trx: Knex.Transaction, organizationId: string, prepared: PreparedOverride, subscriptionId: string): Promise<PlanRecord> {
-  return writeChildPlan(trx, organizationId, { ...prepared, subscriptionId });
+export async function writeOverride(trx: Knex.Transaction, organizationId: string, prepared: PreparedOverride, subscriptionId: string, opts: { fromStart?: boolean } = {}): Promise<PlanRecord> {
+  // fixed11: Lago's units-only fixed_charges form writes no child plan, only the subscription's units.
+  const { fixedChargeUnitsOnly: unitsOnly, ...write } = prepared;
+  const childHadOwn = prepared.childId !== null && (await fixedChargesOfPlan(trx, organizationId, prepared.childId)).length > 0;
+  const child = unitsOnly ? (await getPlanById(trx, organizationId, prepared.childId ?? prepared.parentId))! : await writeChildPlan(trx, organizationId, { ...write, subscriptionId });
+  const fields = prepared.overrides.fixedCharges ?? {};
+  await writeFixedChargeOverrides(trx, organizationId, subscriptionId, { unitsOnly: unitsOnly ?? null, fields, parentId: prepared.parentId, childHadOwn, fromStart: opts.fromStart === true });
+  return child;
 }
 
 /** After an override is written: catalog caches dropped (charge filters shape rollups), the workflow told. */

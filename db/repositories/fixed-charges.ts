@@ -253,3 +253,71 @@ export async function addOnsByIdsOrCodes(db: Db, organizationId: string, ids: st
     .select('id', 'code');
   return rows;
 }
+
+/**
+ * Σ amount_cents of the subscription's fixed-charge fees for the period starting at `periodStart` that earlier
+ * invoices billed in advance (invoices whose own period ends at or before that start: the start invoice or the
+ * previous close; voided ones excluded). The minimum commitment of that period counts them (Lago).
+ */
+export async function advanceFixedChargeCentsBilledFor(db: Db, organizationId: string, subscriptionId: string, fixedChargeIds: string[], periodStart: string): Promise<number> {
+  if (fixedChargeIds.length === 0) return 0;
+  const row = (await db('fees as f')
+    .join('invoices as i', 'i.id', 'f.invoice_id')
+    .where({ 'f.organization_id': organizationId, 'i.organization_id': organizationId, 'i.subscription_id': subscriptionId, 'f.fee_type': 'fixed_charge' })
+    .whereIn('f.charge_id', fixedChargeIds)
+    .where('f.from_datetime', new Date(periodStart))
+    .where('i.period_end', '<=', new Date(periodStart))
+    .whereNull('i.voided_at')
+    .sum<{ s: string | null }[]>({ s: 'f.amount_cents' })
+    .first()) as { s: string | null } | undefined;
+  const n = Number(row?.s ?? 0);
+  if (!Number.isSafeInteger(n)) throw new Error('Advance fixed-charge fees sum is not a safe integer');
+  return n;
+}
+
+/** Copies the subscription's units timeline of fixed charge `from` onto fixed charge `to`, for each pair (repeats ignored). */
+export async function copySubscriptionUnits(db: Db, organizationId: string, subscriptionId: string, fromTo: Map<string, string>): Promise<void> {
+  if (fromTo.size === 0) return;
+  const rows: { fixed_charge_id: string; units: string; effective_at: Date }[] = await db('subscription_fixed_charge_units')
+    .where({ organization_id: organizationId, subscription_id: subscriptionId })
+    .whereIn('fixed_charge_id', [...fromTo.keys()]);
+  const copies = rows.map((r) => ({ organization_id: organizationId, subscription_id: subscriptionId, fixed_charge_id: fromTo.get(r.fixed_charge_id)!, units: r.units, effective_at: r.effective_at }));
+  if (copies.length > 0) await db('subscription_fixed_charge_units').insert(copies).onConflict(['subscription_id', 'fixed_charge_id', 'effective_at']).ignore();
+}
+
+/**
+ * The subscription's advance fixed-charge fees whose period covers `at` (started at or before it; `startsBefore`:
+ * strictly before, for an upgrade whose own invoice bills the new plan's from `at`), on invoices not voided, one per
+ * fixed charge of `fixedChargeIds` (the latest). For the credit of their unused part (activities/fixed-charge-credits.ts).
+ */
+export async function advanceFixedChargeFeesCovering(
+  db: Db,
+  organizationId: string,
+  subscriptionId: string,
+  fixedChargeIds: string[],
+  at: string,
+  startsBefore: boolean,
+): Promise<{ feeId: string; invoiceId: string; fixedChargeId: string; amountCents: number; currency: string; feePeriod: { start: string; end: string } }[]> {
+  if (fixedChargeIds.length === 0) return [];
+  const rows: { id: string; invoice_id: string; charge_id: string; amount_cents: string; currency: string; from_datetime: Date; to_datetime: Date }[] = await db('fees as f')
+    .join('invoices as i', 'i.id', 'f.invoice_id')
+    .where({ 'f.organization_id': organizationId, 'i.organization_id': organizationId, 'i.subscription_id': subscriptionId, 'f.fee_type': 'fixed_charge' })
+    .whereIn('f.charge_id', fixedChargeIds)
+    .whereNull('i.voided_at')
+    .where('f.from_datetime', startsBefore ? '<' : '<=', new Date(at))
+    .where('f.to_datetime', '>', new Date(at))
+    // Only fees billed before their period ended: advance ones (an in-arrears fee's invoice ends with its period).
+    .whereRaw('i.period_end <= f.from_datetime')
+    .orderBy([{ column: 'f.from_datetime', order: 'desc' }])
+    .select('f.id', 'f.invoice_id', 'f.charge_id', 'f.amount_cents', 'f.currency', 'f.from_datetime', 'f.to_datetime');
+  const seen = new Set<string>();
+  const out = [];
+  for (const r of rows) {
+    if (seen.has(r.charge_id)) continue;
+    seen.add(r.charge_id);
+    const amountCents = Number(r.amount_cents);
+    if (!Number.isSafeInteger(amountCents)) throw new Error('Fixed-charge fee amount is not a safe integer');
+    out.push({ feeId: r.id, invoiceId: r.invoice_id, fixedChargeId: r.charge_id, amountCents, currency: r.currency, feePeriod: { start: r.from_datetime.toISOString(), end: r.to_datetime.toISOString() } });
+  }
+  return out;
+}

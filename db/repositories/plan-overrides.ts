@@ -11,6 +11,8 @@ import { getPlanById, type PlanRecord } from './plans';
 export interface StoredPlanOverrides {
   plan: Record<string, unknown>;
   charges: Record<string, Record<string, unknown>>;
+  /** Fixed-charge fields by fixed charge code (fixed11, api/services/fixed-charge-overrides.ts); absent: none. */
+  fixedCharges?: Record<string, Record<string, unknown>>;
 }
 
 export interface ChildPlanWrite {
