@@ -231,7 +231,7 @@ async function createCatalog(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------------------
 
-type Scrape = { activities: number; workflowTasks: number; byActivity: Map<string, number>; byWorkflow: Map<string, number> };
+type Scrape = { activities: number; workflowTasks: number; byActivity: Map<string, number>; byLocalActivity: Map<string, number>; byWorkflow: Map<string, number> };
 
 /** Counter lines matching `re`, summed per value of `label`. */
 function byLabel(text: string, re: RegExp, label: string): Map<string, number> {
@@ -264,6 +264,7 @@ async function scrape(port: number): Promise<Scrape> {
     activities: sum(/^temporal_activity_execution_latency(_seconds)?_count[{ ]/),
     workflowTasks: sum(/^temporal_workflow_task_execution_latency(_seconds)?_count[{ ]/),
     byActivity: byLabel(text, /^temporal_activity_execution_latency(_seconds)?_count[{ ]/, 'activity_type'),
+    byLocalActivity: byLabel(text, /^temporal_local_activity_execution_latency(_seconds)?_count[{ ]/, 'activity_type'),
     byWorkflow: byLabel(text, /^temporal_workflow_task_execution_latency(_seconds)?_count[{ ]/, 'workflow_type'),
   };
 }
@@ -451,6 +452,7 @@ async function main(): Promise<number> {
   console.log(`where           period end → draft written: p50 ${f1(percentile(toDraft, 50))} s, p99 ${f1(percentile(toDraft, 99))} s; draft → finalized: p50 ${f1(percentile(draftToFinal, 50))} s, p99 ${f1(percentile(draftToFinal, 99))} s`);
   console.log(`per close       ${per(stats.queries)} SQL statements (app), ${per(m1.activities - m0.activities)} activities, ${per(m1.workflowTasks - m0.workflowTasks)} workflow tasks, ${per(pg1.commits - pg0.commits)} Postgres commits`);
   console.log(`  activities    ${perCloseDelta(m0.byActivity, m1.byActivity, finalized)}`);
+  console.log(`  local act.    ${perCloseDelta(m0.byLocalActivity, m1.byLocalActivity, finalized) || 'none'} (local activities run inside a workflow task: no activity task)`);
   console.log(`  wf tasks      ${perCloseDelta(m0.byWorkflow, m1.byWorkflow, finalized)}`);
   console.log(`  statements    (per close, most frequent first)`);
   for (const [sql, n] of stats.statements.slice(0, 40)) console.log(`    ${(n / Math.max(1, finalized)).toFixed(2).padStart(6)}  ${sql}`);
