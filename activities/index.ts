@@ -20,6 +20,7 @@ import { createUnusedFeeCreditActivities } from './unused-fee-credit';
 import type { UnusedFeeCreditActivities } from './unused-fee-credit-types';
 import { createTerminationOptionsActivities, type TerminationOptionsActivities } from './termination-options';
 import { createRegroupPaidFeesActivities, type RegroupPaidFeesActivities } from './regroup-paid-fees';
+import { createPeriodCloseActivities, type PeriodCloseActivities } from './period-close';
 
 export interface ActivityDeps {
   db: Knex;
@@ -31,7 +32,7 @@ export interface ActivityDeps {
   webhooks?: Omit<WebhookActivityDeps, 'db'>;
 }
 
-export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities & PlanChangeActivities & CreditActivities & UnusedFeeCreditActivities & TerminationOptionsActivities & RegroupPaidFeesActivities {
+export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities & PlanChangeActivities & CreditActivities & UnusedFeeCreditActivities & TerminationOptionsActivities & RegroupPaidFeesActivities & PeriodCloseActivities {
   const invoiceActivities = createInvoiceActivities(deps);
   return withHeartbeats({
     // Pay in advance (issue 11): the start invoice reuses the period-invoice activity.
@@ -51,6 +52,8 @@ export function createActivities(deps: ActivityDeps): SubscriptionActivities & F
     ...createTerminationOptionsActivities(deps),
     // regroup_paid_fees 'invoice' at the period close (issue 11, workflows/regroup-paid-fees.ts).
     ...createRegroupPaidFeesActivities(deps),
+    // The period close + finalization in one transaction without a grace period (issue 14, activities/period-close.ts).
+    ...createPeriodCloseActivities({ db: deps.db, createPeriodInvoice: invoiceActivities.createPeriodInvoice }),
   });
 }
 

@@ -227,7 +227,7 @@ export async function lateUsageAdjustments(
 }
 
 /** The invoice's own period rated now, plus adjustments for earlier finalized periods when its kind carries them. */
-async function rateInvoice(
+export async function rateInvoice(
   db: Db,
   ctx: SubscriptionBillingContext,
   plan: Plan,
@@ -244,7 +244,7 @@ async function rateInvoice(
   return withInvoiceTaxes(db, ctx, plan, withCoupons, period);
 }
 
-function result(invoice: LockedInvoice, ctx: SubscriptionBillingContext, created: boolean): PeriodInvoiceResult {
+export function result(invoice: LockedInvoice, ctx: SubscriptionBillingContext, created: boolean): PeriodInvoiceResult {
   return {
     invoiceId: invoice.id,
     status: invoice.status,

@@ -231,7 +231,29 @@ async function createCatalog(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------------------
 
-async function scrape(port: number): Promise<{ activities: number; workflowTasks: number }> {
+type Scrape = { activities: number; workflowTasks: number; byActivity: Map<string, number>; byLocalActivity: Map<string, number>; byWorkflow: Map<string, number> };
+
+/** Counter lines matching `re`, summed per value of `label`. */
+function byLabel(text: string, re: RegExp, label: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const l of text.split('\n')) {
+    if (!re.test(l)) continue;
+    const k = new RegExp(`${label}="([^"]*)"`).exec(l)?.[1] ?? '?';
+    out.set(k, (out.get(k) ?? 0) + Number(l.trim().split(/\s+/).pop()));
+  }
+  return out;
+}
+
+function perCloseDelta(a: Map<string, number>, b: Map<string, number>, n: number): string {
+  return [...b]
+    .map(([k, v]) => [k, (v - (a.get(k) ?? 0)) / Math.max(1, n)] as const)
+    .filter(([, v]) => v > 0)
+    .sort((x, y) => y[1] - x[1])
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(', ');
+}
+
+async function scrape(port: number): Promise<Scrape> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const sum = (re: RegExp) =>
     text
@@ -241,6 +263,9 @@ async function scrape(port: number): Promise<{ activities: number; workflowTasks
   return {
     activities: sum(/^temporal_activity_execution_latency(_seconds)?_count[{ ]/),
     workflowTasks: sum(/^temporal_workflow_task_execution_latency(_seconds)?_count[{ ]/),
+    byActivity: byLabel(text, /^temporal_activity_execution_latency(_seconds)?_count[{ ]/, 'activity_type'),
+    byLocalActivity: byLabel(text, /^temporal_local_activity_execution_latency(_seconds)?_count[{ ]/, 'activity_type'),
+    byWorkflow: byLabel(text, /^temporal_workflow_task_execution_latency(_seconds)?_count[{ ]/, 'workflow_type'),
   };
 }
 
@@ -403,7 +428,7 @@ async function main(): Promise<number> {
     }
     if (done >= N) break;
   }
-  const stats = (await (await fetch(`http://127.0.0.1:${statsPort}/stats`)).json()) as { queries: number; cpuSeconds: number; peakRssMb: number };
+  const stats = (await (await fetch(`http://127.0.0.1:${statsPort}/stats?profile=1`)).json()) as { queries: number; cpuSeconds: number; peakRssMb: number; statements: [string, number][] };
   const m1 = await scrape(metricsPort);
   const pg1 = await pgStats(db, dbName);
   const cpu = {
@@ -426,8 +451,16 @@ async function main(): Promise<number> {
   console.log(`latency         period end → finalized invoice: p50 ${f1(percentile(lat, 50))} s, p99 ${f1(percentile(lat, 99))} s, max ${f1(last)} s`);
   console.log(`where           period end → draft written: p50 ${f1(percentile(toDraft, 50))} s, p99 ${f1(percentile(toDraft, 99))} s; draft → finalized: p50 ${f1(percentile(draftToFinal, 50))} s, p99 ${f1(percentile(draftToFinal, 99))} s`);
   console.log(`per close       ${per(stats.queries)} SQL statements (app), ${per(m1.activities - m0.activities)} activities, ${per(m1.workflowTasks - m0.workflowTasks)} workflow tasks, ${per(pg1.commits - pg0.commits)} Postgres commits`);
+  console.log(`  activities    ${perCloseDelta(m0.byActivity, m1.byActivity, finalized)}`);
+  console.log(`  local act.    ${perCloseDelta(m0.byLocalActivity, m1.byLocalActivity, finalized) || 'none'} (local activities run inside a workflow task: no activity task)`);
+  console.log(`  wf tasks      ${perCloseDelta(m0.byWorkflow, m1.byWorkflow, finalized)}`);
+  console.log(`  statements    (per close, most frequent first)`);
+  for (const [sql, n] of stats.statements.slice(0, 40)) console.log(`    ${(n / Math.max(1, finalized)).toFixed(2).padStart(6)}  ${sql}`);
   console.log(`CPU seconds     app (API + worker) ${f1(cpu.app)}, Postgres ${f1(cpu.postgres)}, Temporal dev server ${f1(cpu.temporal)} over ${f1(last + 1)} s (2 cores = ${f1(2 * (last + 1))} CPU-s)`);
+  const pc = (x: number) => (x / Math.max(1, finalized)).toFixed(3);
+  console.log(`CPU per close   ${pc(cpu.app + cpu.postgres + cpu.temporal)} CPU-s: app ${pc(cpu.app)}, Postgres ${pc(cpu.postgres)}, Temporal dev server ${pc(cpu.temporal)}`);
   console.log(`history         events per run: closed subscription run ${history.subscription}, invoice workflow ${history.invoice} (Temporal's limits: 51,200 events / 50 MB per run)`);
+  console.log(`load average    ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (1 / 5 / 15 min, at the end)`);
   console.log(`memory          app peak RSS ${stats.peakRssMb.toFixed(0)} MB in the window`);
   console.log(`check           ${problems.length === 0 ? 'OK: every subscription has one finalized invoice with the recomputed lines and totals' : `${problems.length} problem(s)`}`);
   for (const p of problems.slice(0, 20)) console.log(`  ${p}`);

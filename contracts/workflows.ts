@@ -195,6 +195,8 @@ export interface InvoiceWorkflowInput {
   /** Sandbox (issue 11c): the test clock of the invoice's subscription and its time when the invoice started. */
   testClockId?: string;
   testClockNow?: string;
+  /** Issue 14 (patch 'close14-fold-v1'): the close finalized the invoice already (activities/period-close.ts). */
+  finalizedAtClose?: boolean;
 }
 
 export interface InvoiceLiveState {

@@ -23,6 +23,7 @@ import {
   type InvoiceWorkflowInput,
 } from './messages';
 import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
+import { CLOSE_FOLD_PATCH } from './period-close';
 
 const activities = proxyActivities<SubscriptionActivities>(ACTIVITY_OPTIONS);
 
@@ -128,7 +129,9 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
     }
   }
 
-  invoice.apply(await activities.finalizeInvoice(invoice.ref));
+  // Issue 14 (workflows/period-close.ts): the close finalized it already, in its own transaction.
+  if (input.finalizedAtClose === true && input.gracePeriodDays === 0 && patched(CLOSE_FOLD_PATCH)) invoice.status = 'finalized';
+  else invoice.apply(await activities.finalizeInvoice(invoice.ref));
   invoice.refreshRequested = false;
 
   // Payment collection and dunning (workflows/invoice-collection.ts). Histories recorded before this change

@@ -59,6 +59,7 @@ import { ClockCoverage } from './clock-coverage';
 import { regroupPaidFeesAtClose } from './regroup-paid-fees';
 import { DUNNING_SUSPEND_PATCH, SubscriptionSuspension, carrySuspension } from './suspension';
 import { invoicePeriod } from './period-invoice';
+import { CLOSE_FOLD_PATCH, closeAndFinalizePeriod } from './period-close';
 import { creditUnusedAdvanceFee, type OnTerminationCreditNote } from './unused-fee-credit';
 import { terminationOptions } from './termination-options';
 import {
@@ -79,6 +80,7 @@ import {
   type TerminateResult,
   type UsageSignalPayload,
 } from './messages';
+import type { InvoiceWorkflowInput } from '../contracts/workflows';
 
 const activities = proxyActivities<SubscriptionActivities>(ACTIVITY_OPTIONS);
 
@@ -412,11 +414,16 @@ function upsertStatus(sub: SubscriptionEntity): void {
 }
 
 /** Starts the invoice's own workflow; an invoice workflow that already exists counts as started. */
-async function startInvoiceWorkflow(organizationId: string, invoice: PeriodInvoiceResult, clock: ReturnType<typeof invoiceClockFields> = {}): Promise<void> {
+async function startInvoiceWorkflow(
+  organizationId: string,
+  invoice: PeriodInvoiceResult,
+  clock: ReturnType<typeof invoiceClockFields> = {},
+  extra: Pick<InvoiceWorkflowInput, 'finalizedAtClose'> = {},
+): Promise<void> {
   try {
     await startChild<typeof invoiceWorkflow>('invoiceWorkflow', {
       workflowId: invoiceWorkflowId(invoice.invoiceId),
-      args: [{ version: 1, organizationId, invoiceId: invoice.invoiceId, gracePeriodDays: invoice.gracePeriodDays, ...clock }],
+      args: [{ version: 1, organizationId, invoiceId: invoice.invoiceId, gracePeriodDays: invoice.gracePeriodDays, ...clock, ...extra }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       // A completed invoice workflow is never run twice; a failed one may be restarted by a later close.
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
@@ -429,10 +436,12 @@ async function startInvoiceWorkflow(organizationId: string, invoice: PeriodInvoi
 
 /** Invoices the ended period and starts its invoice workflow. False when a business failure blocked it. */
 async function closePeriod(sub: SubscriptionEntity): Promise<boolean> {
-  const outcome = await invoicePeriod(
-    { ...idsOf(sub), kind: 'subscription', period: sub.current.period, current: sub.current },
-    (org, invoice) => startInvoiceWorkflow(org, invoice, invoiceClockFields(sub.input, sub.period.end)),
-  );
+  const req = { ...idsOf(sub), kind: 'subscription' as const, period: sub.current.period, current: sub.current };
+  const clockFields = invoiceClockFields(sub.input, sub.period.end);
+  // Issue 14 (workflows/period-close.ts): one local activity closes and, without a grace period, finalizes.
+  const outcome = Object.keys(clockFields).length === 0 && patched(CLOSE_FOLD_PATCH)
+    ? await closeAndFinalizePeriod(req, (org, invoice) => startInvoiceWorkflow(org, invoice, {}, invoice.status === 'finalized' ? { finalizedAtClose: true } : {}))
+    : await invoicePeriod(req, (org, invoice) => startInvoiceWorkflow(org, invoice, clockFields));
   if (!outcome.ok) {
     const state = sub.recordCloseFailure(outcome.failure);
     log.error('Closing the period failed with a business failure; retrying later', { ...state, period: sub.period });

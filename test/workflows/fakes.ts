@@ -23,6 +23,7 @@ import { createTimeSkippingEnv as startTimeSkippingEnv } from '../support/time-s
 import { fakeUnusedFeeCreditActivities } from './unused-fee-credit-fakes';
 import type { TerminationOptionsActivities } from '../../activities/termination-options';
 import type { RegroupPaidFeesActivities } from '../../activities/regroup-paid-fees';
+import type { PeriodCloseActivities } from '../../activities/period-close';
 import type { StoredTerminationOptions } from '../../db/repositories/termination-options';
 import { fakePaymentActivities } from './payment-fakes';
 import { awaitStartedChildren } from '../support/workflow-leaks';
@@ -159,7 +160,16 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
       return { invoiceId: null, feesRegrouped: 0 };
     },
   };
-  return { activities: { ...activities, ...fakePaymentActivities().activities, ...fakeUnusedFeeCreditActivities().activities, ...terminationOptions, ...regroup }, calls };
+  // The close in one transaction (issue 14, activities/period-close.ts): createPeriodInvoice, then without a grace
+  // period finalizeInvoice, as the real activity does (recorded as both calls; a failure injected into
+  // createPeriodInvoice fails it the same way).
+  const periodClose: PeriodCloseActivities = {
+    async closePeriodInvoice(input) {
+      const draft = await activities.createPeriodInvoice(input);
+      return draft.gracePeriodDays > 0 ? draft : activities.finalizeInvoice({ organizationId: input.organizationId, invoiceId: draft.invoiceId });
+    },
+  };
+  return { activities: { ...activities, ...fakePaymentActivities().activities, ...fakeUnusedFeeCreditActivities().activities, ...terminationOptions, ...regroup, ...periodClose }, calls };
 }
 
 export const invalidPlan = (): ApplicationFailure =>

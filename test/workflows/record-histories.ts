@@ -513,7 +513,32 @@ async function advanceEarlyUsageGroup(): Promise<void> {
   }, { advance: { subscriptionAt: advanceAt, payInAdvance: true, inAdvanceMetricCodes: ['transfers'] } });
 }
 
-main().then(issue11Groups).then(terminationGroups).then(planChangeAdvanceGroups).then(clockPlanChangeGroups).then(advanceEarlyUsageGroup).catch((err) => {
+async function closeFoldGroup(): Promise<void> {
+  // Issue 14 (patch close14-fold-v1): a period close by one local activity (closePeriodInvoice, no grace period:
+  // finalized in the close's transaction) and the invoice workflow it starts with finalizedAtClose (no
+  // finalizeInvoice), saved when the run continued as new and the invoice workflow completed.
+  if (!wanted('close14-fold')) return;
+  await withServer(async (env, save) => {
+    const workflowId = subscriptionWorkflowId('sub-rec-close-fold');
+    const handle = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId,
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [subscriptionState({ subscriptionId: 'sub-rec-close-fold', schedule: { subscriptionAt: '2026-01-15T10:00:00Z', ...MONTHLY_NY } })],
+    });
+    await eventually(async () => (await env.client.workflow.getHandle(workflowId).query(stateQuery)).closedPeriods >= 1, 'one close');
+    await save('subscription-close-fold-run1', workflowId, handle.firstExecutionRunId);
+    await env.client.workflow.getHandle(workflowId).terminate('recorded');
+    const invoice = await env.client.workflow.start(invoiceWorkflow, {
+      workflowId: invoiceWorkflowId('inv-rec-finalized-at-close'),
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [{ version: 1, organizationId: 'org-1', invoiceId: 'inv-rec-finalized-at-close', gracePeriodDays: 0, finalizedAtClose: true }],
+    });
+    await invoice.result();
+    await save('invoice-finalized-at-close', invoice.workflowId, invoice.firstExecutionRunId);
+  });
+}
+
+main().then(issue11Groups).then(terminationGroups).then(planChangeAdvanceGroups).then(clockPlanChangeGroups).then(advanceEarlyUsageGroup).then(closeFoldGroup).catch((err) => {
   console.error(err);
   process.exit(1);
 });

@@ -21,15 +21,17 @@ function loadHistory(file: string): unknown {
   return JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
 }
 
-test('the recorded histories cover a closed-and-continued subscription, a close that failed then was retried, a terminated subscription, a subscription with usage thresholds, a pay-in-advance subscription (start invoice, per-event billing, termination without invoice), an upgrade (plan-changes-v1), an upgrade of a pay-in-advance plan with its unused-fee credit and the first run on the new plan (adv11), a dunning-suspended subscription whose held close ran once paid (dunning-suspend-v1), a termination crediting the unused advance fee (unused-fee-credit-v1), a pending start moved (pending-start-move-v1), a termination refunding the unused fee (unused-fee-refund-v1) and an ending_at using stored termination options (termination-options-v1), an invoice, an invoice paid after dunning, a subscription and an invoice on a test clock, a test-clock subscription whose threshold check and ending_at follow the clock (test-clock-coverage-v1) a close that regroups paid fees (regroup-paid-fees-v1), and a test-clock subscription whose pending start and blocked-close backoff follow the clock (test-clock-plan-changes-v1), and usage signalled before the advance start billed right after it (advance-early-usage-v1)', () => {
+test('the recorded histories cover a closed-and-continued subscription, a close that failed then was retried, a terminated subscription, a subscription with usage thresholds, a pay-in-advance subscription (start invoice, per-event billing, termination without invoice), an upgrade (plan-changes-v1), an upgrade of a pay-in-advance plan with its unused-fee credit and the first run on the new plan (adv11), a dunning-suspended subscription whose held close ran once paid (dunning-suspend-v1), a termination crediting the unused advance fee (unused-fee-credit-v1), a pending start moved (pending-start-move-v1), a termination refunding the unused fee (unused-fee-refund-v1) and an ending_at using stored termination options (termination-options-v1), an invoice, an invoice paid after dunning, a subscription and an invoice on a test clock, a test-clock subscription whose threshold check and ending_at follow the clock (test-clock-coverage-v1) a close that regroups paid fees (regroup-paid-fees-v1), and a test-clock subscription whose pending start and blocked-close backoff follow the clock (test-clock-plan-changes-v1), and usage signalled before the advance start billed right after it (advance-early-usage-v1), and a close finalized by one local activity with the invoice workflow that then skips finalizeInvoice (close14-fold-v1)', () => {
   expect(FILES).toEqual([
     'invoice-dunning-paid.json',
+    'invoice-finalized-at-close.json',
     'invoice-grace-refresh-finalize.json',
     'invoice-test-clock-grace.json',
     'subscription-advance-early-usage.json',
     'subscription-advance-upgrade-run1.json',
     'subscription-advance-upgrade-run2.json',
     'subscription-close-failed-then-retried.json',
+    'subscription-close-fold-run1.json',
     'subscription-closed-period-run1.json',
     'subscription-closed-period-run2.json',
     'subscription-ending-stored-options.json',
