@@ -2,7 +2,7 @@
 // Temporal dev server, periods moved by test clocks (dates fixed in 2025, never today's).
 // Plan fxg-plan: 10.00 a month in arrears, a 100.00 minimum commitment, 3 seats × 10.00 in arrears and a support
 // package of 1 × 25.00 billed in advance.
-import { startSystem, eventually, type System } from './harness';
+import { advanceTestClock, newTestClock, startSystem, eventually, type System } from './harness';
 
 jest.setTimeout(900_000);
 
@@ -33,14 +33,8 @@ afterAll(async () => {
   await sys?.stop();
 });
 
-async function newClock(name: string, at: string): Promise<string> {
-  const clock = await r('POST', '/test_clocks', { test_clock: { name, frozen_time: at } });
-  expect(clock.status).toBe(200);
-  return clock.body.test_clock.lago_id;
-}
-async function advance(clockId: string, to: string) {
-  expect((await r('POST', `/test_clocks/${clockId}/advance`, { test_clock: { frozen_time: to } })).status).toBe(200);
-}
+const newClock = (name: string, at: string) => newTestClock(sys, name, at);
+const advance = (clockId: string, to: string) => advanceTestClock(sys, clockId, to);
 async function childPlans(): Promise<number> {
   const [{ n }] = await sys.database.db('plans').whereNotNull('parent_id').count('* as n');
   return Number(n);
