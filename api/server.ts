@@ -73,6 +73,7 @@ import { invoiceCollectionRoutes } from './routes/invoice-collections';
 import { usageToolRoutes } from './routes/usage-tools'; // ops13d (issue 13)
 import { walletAlertRoutes } from './routes/wallet-alerts'; // ops13d (issue 13)
 import { paymentMethodRoutes } from './routes/payment-methods'; // ops13d (issue 13)
+import { billingEntityRoutes } from './routes/billing-entities'; // ops13g (issue 13)
 
 export interface IngestOptions {
   writer?: Omit<EventWriterOptions, 'logger'>;
@@ -250,6 +251,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(subscriptionChargeRoutes(ctx));
   v1.use(lifetimeUsageRoutes(ctx));
   v1.use(fixedChargeRoutes(ctx)); // fixed13 (issues 11 + 13): /plans/:code/fixed_charges[/:code], /subscriptions/:external_id/fixed_charges[/:code]
+  v1.use(billingEntityRoutes(ctx)); // ops13g (issue 13): /billing_entities[/:code]
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);

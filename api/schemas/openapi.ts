@@ -32,6 +32,7 @@ import { addCustomerMoneyOpenApi } from './openapi-customer-money'; // ops13a (i
 import { addOps13bOpenApi } from './openapi-ops13b';
 import { addOps13cOpenApi } from './openapi-ops13c'; // ops13c (issue 13)
 import { addOps13dOpenApi } from './openapi-ops13d'; // ops13d (issue 13)
+import { addOps13gOpenApi } from './openapi-ops13g'; // ops13g (issue 13)
 import { errorAnswers, idempotencyKeyHeader, okResponse, pathParameters, queryParameters, schemaOf } from './openapi-helpers';
 
 const ErrorBody = z.object({
@@ -376,5 +377,6 @@ export function openApiDocument(): Record<string, unknown> {
   addOps13bOpenApi(cached as Parameters<typeof addOps13bOpenApi>[0]); // issue 13, ops13b
   addOps13cOpenApi(cached as Parameters<typeof addOps13cOpenApi>[0]); // issue 13, ops13c
   addOps13dOpenApi(cached as Parameters<typeof addOps13dOpenApi>[0]); // issue 13, ops13d
+  addOps13gOpenApi(cached as Parameters<typeof addOps13gOpenApi>[0]); // issue 13, ops13g
   return cached;
 }

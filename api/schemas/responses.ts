@@ -1194,3 +1194,49 @@ export const ops13dResponses = {
   EvaluateExpressionResponse: z.object({ expression_result: z.object({ value: str }) }),
 } as const;
 for (const [id, schema] of Object.entries(ops13dResponses)) component(id, schema);
+
+// ---- ops13g (issue 13): billing entities, activity logs, API logs (api/routes/billing-entities.ts, audit-logs.ts).
+const billingEntityFields = {
+  lago_id: str,
+  code: str,
+  name: str,
+  default_currency: currency,
+  document_locale: str,
+  document_numbering: z.enum(['per_customer', 'per_billing_entity']),
+  document_number_prefix: nstr,
+  finalize_zero_amount_invoice: z.boolean(),
+  invoice_footer: nstr,
+  invoice_grace_period: int,
+  subscription_invoice_issuing_date_anchor: z.enum(['current_period_end', 'next_period_start']),
+  subscription_invoice_issuing_date_adjustment: z.enum(['align_with_finalization_date', 'keep_anchor']),
+  is_default: z.boolean(),
+  net_payment_term: int,
+  address_line1: nstr,
+  address_line2: nstr,
+  city: nstr,
+  state: nstr,
+  country: nstr,
+  zipcode: nstr,
+  email: nstr,
+  legal_name: nstr,
+  legal_number: nstr,
+  tax_identification_number: nstr,
+  timezone: str,
+  email_settings: z.array(z.enum(['invoice.finalized', 'credit_note.created', 'payment_receipt.created'])),
+  eu_tax_management: z.boolean(),
+  logo_url: nstr,
+  created_at: instant,
+  updated_at: instant,
+};
+export const BillingEntityObject = component('BillingEntityObject', z.object(billingEntityFields));
+const billingEntityExtendedFields = { ...billingEntityFields, taxes: z.array(TaxObject), selected_invoice_custom_sections: z.array(z.never()) };
+export const BillingEntityObjectExtended = component('BillingEntityObjectExtended', z.object(billingEntityExtendedFields));
+export const ops13gResponses = {
+  BillingEntityListResponse: z.object({ billing_entities: z.array(BillingEntityObject) }),
+  BillingEntityResponse: z.object({ billing_entity: BillingEntityObjectExtended }),
+  /** POST: Lago's documented bare BillingEntityObject and lago-api's `billing_entity` envelope, both. */
+  BillingEntityCreateResponse: z.object({ ...billingEntityFields, billing_entity: BillingEntityObject }),
+  /** PUT: the bare BillingEntityObjectExtended (Lago's schema) and the `billing_entity` envelope (lago-api). */
+  BillingEntityUpdateResponse: z.object({ ...billingEntityExtendedFields, billing_entity: BillingEntityObjectExtended }),
+} as const;
+for (const [id, schema] of Object.entries(ops13gResponses)) component(id, schema);

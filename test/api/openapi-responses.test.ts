@@ -711,6 +711,16 @@ test('real answers of every route conform to the documented 200 schema', async (
     expect((await call('POST', '/billable_metrics/evaluate_expression', { expression: 'ROUND(event.properties.n * 2)', event: { code: 'x', properties: { n: '1.6' } } })).expression_result.value).toBe('3');
   }
 
+  // ---- ops13g (issue 13): billing entities, activity logs, API logs, DELETE / retry of invoices
+  {
+    const t = `o13g_${s}`;
+    const entities = (await call('GET', '/billing_entities')).billing_entities;
+    const defaultCode = entities.find((e: any) => e.is_default).code;
+    await call('GET', `/billing_entities/${defaultCode}`);
+    await call('POST', '/billing_entities', { billing_entity: { code: `be_${t}`, name: 'Second', country: 'US' } });
+    await call('PUT', `/billing_entities/be_${t}`, { billing_entity: { legal_name: 'Second Inc', billing_configuration: { invoice_footer: 'f' } } });
+  }
+
   // Every mounted route was answered 2xx at least once above and each answer conformed.
   const never = routes.map((r) => key(r.method, r.template)).filter((k) => !exercised.has(k));
   expect(never).toEqual([]);

@@ -391,6 +391,9 @@ function bodies(): Record<string, unknown[]> {
     'PUT /customers/{external_customer_id}/payment_methods/{lago_id}/set_as_default': [{}],
     'DELETE /customers/{external_customer_id}/payment_methods/{lago_id}': [undefined],
     'POST /billable_metrics/evaluate_expression': [{ expression: 'event.properties.n', event: { code: A.metric, properties: { n: 1 } } }],
+    // ops13g (issue 13): billing entities, DELETE / retry of invoices.
+    'POST /billing_entities': [{ billing_entity: { code: 'b_entity', name: 'B entity' } }],
+    'PUT /billing_entities/{code}': [{ billing_entity: { name: 'B renamed' } }],
   };
 }
 

@@ -1,0 +1,65 @@
+// ops13g (issue 13) through the real HTTP API and Postgres: billing entities (the default one is the organization:
+// its settings are read from and written to the organization row), activity logs and API logs.
+import { createApiKey, ensureOrganization } from '../../db/repositories/organizations';
+import { startApiHarness, type ApiHarness } from './harness';
+
+let h: ApiHarness;
+
+beforeAll(async () => {
+  h = await startApiHarness({ prefix: 'api_o13g' });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+test("every organization has one default billing entity, coded by the organization's slug, answering the organization's own settings", async () => {
+  await h.request('PUT', '/organizations', { organization: { timezone: 'Europe/Paris', net_payment_term: 15, billing_configuration: { invoice_grace_period: 3 } } });
+  const list = await h.request('GET', '/billing_entities');
+  expect(list.status).toBe(200);
+  expect(list.body.billing_entities).toHaveLength(1);
+  expect(list.body.billing_entities[0]).toMatchObject({ code: h.org.slug, name: 'Acme', is_default: true, timezone: 'Europe/Paris', net_payment_term: 15, invoice_grace_period: 3, document_numbering: 'per_billing_entity' });
+  // An organization created after the migration gets its default entity too (the trigger).
+  const other = await ensureOrganization(h.database.db, `be-other-${h.org.slug}`, 'Other Inc');
+  expect(await h.database.db('billing_entities').where({ organization_id: other.id }).select('code', 'is_default')).toEqual([{ code: other.slug, is_default: true }]);
+});
+
+test('PUT on the default billing entity writes the organization (GET /organizations follows) and its tax codes become the default taxes', async () => {
+  expect((await h.request('POST', '/taxes', { tax: { name: 'VAT', code: 'be_vat', rate: '20' } })).status).toBe(200);
+  const put = await h.request('PUT', `/billing_entities/${h.org.slug}`, {
+    billing_entity: { name: 'Acme SAS', timezone: 'UTC', net_payment_term: 30, billing_configuration: { invoice_grace_period: 2, invoice_footer: 'Thanks' }, legal_name: 'Acme SAS', address_line1: '1 rue X', country: 'FR', tax_codes: ['be_vat'] },
+  });
+  expect(put.status).toBe(200);
+  expect(put.body.billing_entity).toMatchObject({ name: 'Acme SAS', timezone: 'UTC', net_payment_term: 30, invoice_grace_period: 2, invoice_footer: 'Thanks', legal_name: 'Acme SAS', country: 'FR' });
+  expect(put.body.billing_entity.taxes.map((t: any) => t.code)).toEqual(['be_vat']);
+  expect(put.body.name).toBe('Acme SAS'); // the bare object too
+  const org = (await h.request('GET', '/organizations')).body.organization;
+  expect(org).toMatchObject({ name: 'Acme SAS', timezone: 'UTC', net_payment_term: 30, billing_configuration: { invoice_grace_period: 2 } });
+  expect((await h.request('GET', '/taxes/be_vat')).body.tax.applied_to_organization).toBe(true);
+  // The row keeps none of the organization's own fields: one source of truth.
+  expect(await h.database.db('billing_entities').where({ organization_id: h.org.id, is_default: true }).first('name', 'timezone', 'net_payment_term')).toEqual({ name: null, timezone: null, net_payment_term: null });
+  expect(await h.request('PUT', `/billing_entities/${h.org.slug}`, { billing_entity: { tax_codes: ['nope'] } })).toMatchObject({ status: 404, body: { code: 'tax_not_found' } });
+  expect(await h.request('PUT', `/billing_entities/${h.org.slug}`, { billing_entity: { document_number_prefix: 'XYZ' } })).toMatchObject({ status: 422, body: { error_details: { document_number_prefix: ['value_is_immutable'] } } });
+});
+
+test('a second billing entity is created with its own settings, listed after the default, its code unique; unknown codes are 404', async () => {
+  const created = await h.request('POST', '/billing_entities', { billing_entity: { code: 'acme_us', name: 'Acme Inc', default_currency: 'USD', country: 'US', document_number_prefix: 'AUS' } });
+  expect(created.status).toBe(200);
+  expect(created.body.billing_entity).toMatchObject({ code: 'acme_us', name: 'Acme Inc', is_default: false, timezone: 'UTC', invoice_grace_period: 0, net_payment_term: 0, document_number_prefix: 'AUS', country: 'US' });
+  expect(created.body.code).toBe('acme_us');
+  expect(await h.request('POST', '/billing_entities', { billing_entity: { code: 'acme_us', name: 'Again' } })).toMatchObject({ status: 422, body: { error_details: { code: ['value_already_exist'] } } });
+  expect(await h.request('POST', '/billing_entities', { billing_entity: { code: 'x' } })).toMatchObject({ status: 422, body: { error_details: { name: expect.any(Array) } } });
+  const put = await h.request('PUT', '/billing_entities/acme_us', { billing_entity: { timezone: 'America/New_York', billing_configuration: { invoice_grace_period: 4 } } });
+  expect(put.body.billing_entity).toMatchObject({ timezone: 'America/New_York', invoice_grace_period: 4, taxes: [] });
+  // The organization is untouched by another entity's settings.
+  expect((await h.request('GET', '/organizations')).body.organization.timezone).toBe('UTC');
+  expect((await h.request('GET', '/billing_entities')).body.billing_entities.map((e: any) => e.code)).toEqual([h.org.slug, 'acme_us']);
+  expect(await h.request('PUT', '/billing_entities/acme_us', { billing_entity: { tax_codes: ['be_vat'] } })).toMatchObject({ status: 422, body: { error_details: { tax_codes: ['not_supported_on_secondary_entity'] } } });
+  expect(await h.request('GET', '/billing_entities/nope')).toMatchObject({ status: 404, body: { code: 'billing_entity_not_found' } });
+  expect(await h.request('PUT', '/billing_entities/nope', { billing_entity: { name: 'N' } })).toMatchObject({ status: 404, body: { code: 'billing_entity_not_found' } });
+  // Another organization does not see them.
+  const other = await ensureOrganization(h.database.db, `be-iso-${h.org.slug}`, 'Iso');
+  const key = await createApiKey(h.database.db, other.id);
+  const theirs = await h.request('GET', '/billing_entities', undefined, { authorization: `Bearer ${key}` });
+  expect(theirs.body.billing_entities.map((e: any) => e.code)).toEqual([other.slug]);
+  expect((await h.request('GET', '/billing_entities/acme_us', undefined, { authorization: `Bearer ${key}` })).status).toBe(404);
+});
