@@ -74,6 +74,8 @@ import { usageToolRoutes } from './routes/usage-tools'; // ops13d (issue 13)
 import { walletAlertRoutes } from './routes/wallet-alerts'; // ops13d (issue 13)
 import { paymentMethodRoutes } from './routes/payment-methods'; // ops13d (issue 13)
 import { billingEntityRoutes } from './routes/billing-entities'; // ops13g (issue 13)
+import { auditLogRoutes } from './routes/audit-logs'; // ops13g (issue 13)
+import { ApiLogWriter, type ApiLogOptions } from './operations/api-log'; // ops13g (issue 13)
 
 export interface IngestOptions {
   writer?: Omit<EventWriterOptions, 'logger'>;
@@ -102,6 +104,8 @@ export interface ApiDeps {
   vatNumbers?: VatNumberChecker;
   /** Payment provider adapter per organization connection (default: the Stripe SDK; tests: the Stripe fake). */
   paymentProviderFor?: ProviderFactory;
+  /** API logs (ops13g): batching, memory bounds and retention (api/operations/api-log.ts). */
+  apiLogs?: ApiLogOptions;
 }
 
 /** Process-level ingest machinery of an app (exposed for shutdown and tests). */
@@ -111,6 +115,8 @@ export interface ApiRuntime {
   cache: IngestCache;
   /** Flush the writer and the signaller (graceful shutdown). */
   drain(): Promise<void>;
+  /** API logs' asynchronous writer (ops13g). */
+  apiLogs: ApiLogWriter;
 }
 
 const RUNTIME = Symbol.for('meterline.api.runtime');
@@ -143,6 +149,7 @@ export function createApp(deps: ApiDeps): express.Express {
     insert: metrics.instrumentGroupCommit(async (rows) => insertEventsWithRollups(deps.db, rows, await rollupSpecs.lookupFor(rows))),
   });
   signaller.start();
+  const apiLogs = new ApiLogWriter(deps.db, logger, deps.apiLogs); // ops13g (issue 13)
   const ctx: RouteContext = {
     db: deps.db,
     temporal: deps.temporal,
@@ -199,6 +206,9 @@ export function createApp(deps: ApiDeps): express.Express {
   const events = eventRoutes(ctx);
   v1.post('/events', events);
   v1.post('/events/batch', events);
+  // ops13g (issue 13): API logs of write requests, written asynchronously in batches; after the ingest posts above, so
+  // they never reach it.
+  v1.use(apiLogs.middleware());
   // ops13d (issue 13): analytics/usage + evaluate_expression (before billableMetricRoutes: evaluate_expression is no code), wallet alerts and traces, payment methods.
   v1.use(usageToolRoutes(ctx));
   v1.use(walletAlertRoutes(ctx));
@@ -252,6 +262,7 @@ export function createApp(deps: ApiDeps): express.Express {
   v1.use(lifetimeUsageRoutes(ctx));
   v1.use(fixedChargeRoutes(ctx)); // fixed13 (issues 11 + 13): /plans/:code/fixed_charges[/:code], /subscriptions/:external_id/fixed_charges[/:code]
   v1.use(billingEntityRoutes(ctx)); // ops13g (issue 13): /billing_entities[/:code]
+  v1.use(auditLogRoutes(ctx)); // ops13g (issue 13): /api_logs[/:request_id], /activity_logs[/:activity_id]
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);
@@ -264,7 +275,9 @@ export function createApp(deps: ApiDeps): express.Express {
     async drain() {
       await writer.flush();
       await signaller.flush();
+      await apiLogs.flush(); // ops13g
     },
+    apiLogs,
   };
   (app as unknown as Record<symbol, ApiRuntime>)[RUNTIME] = runtime;
   return app;
@@ -298,6 +311,7 @@ export async function startApi(deps: ApiDeps, port = 0, host = '127.0.0.1'): Pro
       });
       await runtime.writer.close();
       await runtime.signaller.stop();
+      await runtime.apiLogs.close(); // ops13g
     },
   };
 }

@@ -1231,7 +1231,27 @@ const billingEntityFields = {
 export const BillingEntityObject = component('BillingEntityObject', z.object(billingEntityFields));
 const billingEntityExtendedFields = { ...billingEntityFields, taxes: z.array(TaxObject), selected_invoice_custom_sections: z.array(z.never()) };
 export const BillingEntityObjectExtended = component('BillingEntityObjectExtended', z.object(billingEntityExtendedFields));
+export const ApiLogObject = component(
+  'ApiLogObject',
+  z.object({
+    request_id: str,
+    api_version: str,
+    client: str,
+    http_method: z.enum(['post', 'put', 'delete']),
+    http_status: int,
+    request_origin: str,
+    request_path: str,
+    /** JSON text (Lago's schema: a string), secrets redacted. */
+    request_body: str,
+    request_response: str.optional(),
+    api_key_id: nstr,
+    logged_at: instant,
+    created_at: instant,
+  }),
+);
 export const ops13gResponses = {
+  ApiLogListResponse: z.object({ api_logs: z.array(ApiLogObject), meta: PaginationMeta }),
+  ApiLogResponse: z.object({ api_log: ApiLogObject }),
   BillingEntityListResponse: z.object({ billing_entities: z.array(BillingEntityObject) }),
   BillingEntityResponse: z.object({ billing_entity: BillingEntityObjectExtended }),
   /** POST: Lago's documented bare BillingEntityObject and lago-api's `billing_entity` envelope, both. */

@@ -63,3 +63,37 @@ test('a second billing entity is created with its own settings, listed after the
   expect(theirs.body.billing_entities.map((e: any) => e.code)).toEqual([other.slug]);
   expect((await h.request('GET', '/billing_entities/acme_us', undefined, { authorization: `Bearer ${key}` })).status).toBe(404);
 });
+
+test('API logs: write requests are logged asynchronously with status, redacted bodies and the key id; GETs and the event ingest posts are not; filters and lookup by request id', async () => {
+  const before = Number((await h.database.db('api_logs').count<{ n: string }[]>({ n: '*' }))[0]!.n);
+  const tax = await h.request('POST', '/taxes', { tax: { name: 'Log VAT', code: 'log_vat', rate: '10' } }, { 'x-request-id': 'log-req-1', 'user-agent': 'lago-ruby/1.0' });
+  expect(tax.status).toBe(200);
+  expect((await h.request('POST', '/taxes', { tax: { name: 'Dup', code: 'log_vat', rate: '10' } }, { 'x-request-id': 'log-req-2' })).status).toBe(422);
+  const key = await h.request('POST', '/api_keys', { api_key: { name: 'logged' } }, { 'x-request-id': 'log-req-3' });
+  expect(key.body.api_key.value).toMatch(/^ml_/);
+  await h.request('GET', '/taxes', undefined, { 'x-request-id': 'log-req-get' });
+  await h.request('POST', '/events', { event: { transaction_id: 'log_ev', external_subscription_id: 'none', code: 'none', timestamp: 1 } }, { 'x-request-id': 'log-req-event' });
+  await h.runtime.apiLogs.flush();
+  const one = await h.request('GET', '/api_logs/log-req-1');
+  expect(one.status).toBe(200);
+  const keyId = (await h.database.db('api_keys').where({ organization_id: h.org.id, name: 'default' }).first('id')).id;
+  expect(one.body.api_log).toMatchObject({ request_id: 'log-req-1', http_method: 'post', http_status: 200, request_path: '/taxes', client: 'lago-ruby/1.0', api_version: 'v1', api_key_id: keyId });
+  expect(JSON.parse(one.body.api_log.request_body)).toEqual({ tax: { name: 'Log VAT', code: 'log_vat', rate: '10' } });
+  expect(JSON.parse(one.body.api_log.request_response).tax.code).toBe('log_vat');
+  // The new key's value never reaches the log; the Authorization header is not stored anywhere.
+  const logged = (await h.request('GET', '/api_logs/log-req-3')).body.api_log;
+  expect(logged.request_response).not.toContain(key.body.api_key.value);
+  const dump = JSON.stringify(await h.database.db('api_logs').where({ organization_id: h.org.id }).select('*'));
+  expect(dump).not.toContain(h.apiKey);
+  expect(dump).not.toContain(key.body.api_key.value);
+  expect(await h.request('GET', '/api_logs/log-req-get')).toMatchObject({ status: 404, body: { code: 'api_log_not_found' } });
+  expect((await h.request('GET', '/api_logs/log-req-event')).status).toBe(404);
+  const failed = await h.request('GET', '/api_logs?http_statuses[]=failed&request_paths=/taxes');
+  expect(failed.body.api_logs.map((l: any) => l.request_id)).toEqual(['log-req-2']);
+  const by422 = await h.request('GET', '/api_logs?http_statuses[]=422&http_methods[]=post&request_paths=/taxes');
+  expect(by422.body.api_logs.map((l: any) => l.request_id)).toEqual(['log-req-2']);
+  const all = await h.request('GET', '/api_logs?per_page=100');
+  expect(all.body.meta.total_count).toBeGreaterThanOrEqual(3);
+  expect(Number((await h.database.db('api_logs').count<{ n: string }[]>({ n: '*' }))[0]!.n)).toBeGreaterThan(before);
+  expect(await h.request('GET', '/api_logs?http_methods[]=get')).toMatchObject({ status: 422, body: { error_details: { 'http_methods[0]': ['value_is_invalid'] } } });
+});

@@ -719,6 +719,9 @@ test('real answers of every route conform to the documented 200 schema', async (
     await call('GET', `/billing_entities/${defaultCode}`);
     await call('POST', '/billing_entities', { billing_entity: { code: `be_${t}`, name: 'Second', country: 'US' } });
     await call('PUT', `/billing_entities/be_${t}`, { billing_entity: { legal_name: 'Second Inc', billing_configuration: { invoice_footer: 'f' } } });
+    // API logs are written asynchronously (about a second): the PUT above appears.
+    const logged = await eventually(async () => (await call('GET', '/api_logs?request_paths=/billing_entities/&http_methods[]=put')).api_logs[0], 30_000, 'an API log');
+    await call('GET', `/api_logs/${logged.request_id}`);
   }
 
   // Every mounted route was answered 2xx at least once above and each answer conformed.
