@@ -9,18 +9,23 @@
 //   in-memory buffer when its response has finished; redaction, JSON parsing and the insert happen later, in
 //   batches (one multi-row INSERT per flush, every `flushMs` or as soon as `batchSize` records wait).
 // - Bounded memory: at most `maxBuffered` records and `maxBufferedBytes` of bodies wait; beyond, new records are
-//   dropped and counted (`dropped`). A body over `maxBodyBytes` is replaced by a marker at capture.
+//   dropped and counted (`dropped`). A body over `maxBodyBytes` (256 KiB) is replaced by a marker at capture.
 // - A failed insert is logged (warn) and its batch dropped: logging never fails nor slows a request.
 // - Never stored: the Authorization header (only the key's sha256, resolved to the key's id at insert, is
 //   held in memory), and secret fields of bodies (password, secret, token, hmac_key, private_key, api_key, ...)
 //   are replaced by "[REDACTED]"; API keys, Stripe keys, webhook secrets and bearer tokens inside any string are
 //   scrubbed by config/logger.ts's patterns (so the `value` of a new API key is never stored).
+// - Activity logs of the successful writes whose resource the outbox does not announce are recorded from their
+//   answers in the same batches (api/operations/activity-capture.ts; after the commit: a crash between the answer and
+//   the flush loses those entries, unlike the outbox-written ones).
 // - Retention: rows older than `retentionDays` (default 30) are deleted by the writer, at most every 10 minutes.
 import crypto from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import type { Knex } from 'knex';
 import { scrubSecrets } from '../../config/logger';
+import { recordApiActivities, type ApiActivity } from '../../db/repositories/activity-logs';
 import { insertApiLogs, pruneApiLogs, type ApiLogRow } from '../../db/repositories/api-logs';
+import { activityOf } from './activity-capture';
 import type { Logger } from '../errors';
 
 export interface ApiLogOptions {
@@ -67,6 +72,38 @@ export function redactJson(text: string | null): string | null {
   return scrubSecrets(out);
 }
 
+/** The activity logs of a batch's successful writes (api/operations/activity-capture.ts), from the redacted answers. */
+function activitiesOf(pending: Pending[], rows: ApiLogRow[]): ApiActivity[] {
+  const out: ApiActivity[] = [];
+  pending.forEach((p, i) => {
+    const text = rows[i]!.requestResponse;
+    if (text === null || p.httpStatus < 200 || p.httpStatus > 299) return;
+    let answer: unknown;
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const a = activityOf(p.httpMethod.toUpperCase(), p.requestPath, p.httpStatus, answer);
+    if (!a) return;
+    const o = a.object;
+    const str = (v: unknown) => (typeof v === 'string' ? v : null);
+    out.push({
+      organizationId: p.organizationId,
+      uniqueKey: `api:${p.requestId}`,
+      activityType: a.activityType,
+      resourceType: a.resourceType,
+      resourceId: o.lago_id as string,
+      object: o,
+      apiKeyHash: p.apiKeyHash,
+      externalCustomerId: a.resourceType === 'Customer' ? str(o.external_id) : str(o.external_customer_id),
+      externalSubscriptionId: a.resourceType === 'Subscription' ? str(o.external_id) : str(o.external_subscription_id),
+      loggedAt: p.loggedAt,
+    });
+  });
+  return out;
+}
+
 export class ApiLogWriter {
   private buffer: Pending[] = [];
   private bufferedBytes = 0;
@@ -86,7 +123,7 @@ export class ApiLogWriter {
       batchSize: options.batchSize ?? 200,
       maxBuffered: options.maxBuffered ?? 5000,
       maxBufferedBytes: options.maxBufferedBytes ?? 32 * 1024 * 1024,
-      maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
+      maxBodyBytes: options.maxBodyBytes ?? 256 * 1024,
       retentionDays: options.retentionDays ?? 30,
     };
   }
@@ -191,6 +228,7 @@ export class ApiLogWriter {
           loggedAt: p.loggedAt,
         }));
         await insertApiLogs(this.db, rows);
+        await recordApiActivities(this.db, activitiesOf(batch.slice(i, i + this.o.batchSize), rows));
       }
       const now = Date.now();
       if (now - this.lastPrune >= PRUNE_EVERY_MS) {

@@ -1,7 +1,7 @@
 // The OpenAPI part of the ops13g operations (issue 13): billing entities, activity logs, API logs, DELETE and retry
 // of invoices. Merged into api/schemas/openapi.ts method by method.
 import { BillingEntityCreateBody, BillingEntityUpdateBody } from './billing-entities';
-import { ApiLogsQuery } from './audit-logs';
+import { ActivityLogsQuery, ApiLogsQuery } from './audit-logs';
 import { errorAnswers, jsonBody, okResponse, pathParam, queryParameters, schemaOf } from './openapi-helpers';
 
 const errors = errorAnswers(['400', '401', '404', '405', '422'], '`billing_entity_not_found`, `activity_log_not_found`, `api_log_not_found`, `invoice_not_found`');
@@ -16,6 +16,12 @@ function paths(): Record<string, Record<string, unknown>> {
     '/billing_entities/{code}': {
       get: { summary: 'One billing entity with its taxes', parameters: [pathParam('code')], responses: ok('BillingEntityResponse') },
       put: { summary: "Update a billing entity (the default one's name, timezone, grace period, payment term and taxes are the organization's)", parameters: [pathParam('code')], requestBody: jsonBody('BillingEntityUpdateInput'), responses: ok('BillingEntityUpdateResponse') },
+    },
+    '/activity_logs': {
+      get: { summary: 'Changes of resources (created / updated / deleted …), newest first', parameters: queryParameters(ActivityLogsQuery), responses: ok('ActivityLogListResponse') },
+    },
+    '/activity_logs/{activity_id}': {
+      get: { summary: 'One activity log', parameters: [pathParam('activity_id')], responses: ok('ActivityLogResponse') },
     },
     '/api_logs': {
       get: { summary: 'Write requests (POST, PUT, DELETE; not the event ingest posts), newest first', parameters: queryParameters(ApiLogsQuery), responses: ok('ApiLogListResponse') },

@@ -1249,7 +1249,28 @@ export const ApiLogObject = component(
     created_at: instant,
   }),
 );
+export const ActivityLogObject = component(
+  'ActivityLogObject',
+  z.object({
+    activity_id: str,
+    user_email: z.null(),
+    activity_type: str,
+    activity_source: z.enum(['api', 'front', 'system']),
+    activity_object: json.nullable(),
+    activity_object_changes: json.nullable(),
+    external_customer_id: nstr,
+    external_subscription_id: nstr,
+    resource_id: str,
+    resource_type: str,
+    organization_id: str,
+    api_key_id: nstr,
+    logged_at: instant,
+    created_at: instant,
+  }),
+);
 export const ops13gResponses = {
+  ActivityLogListResponse: z.object({ activity_logs: z.array(ActivityLogObject), meta: PaginationMeta }),
+  ActivityLogResponse: z.object({ activity_log: ActivityLogObject }),
   ApiLogListResponse: z.object({ api_logs: z.array(ApiLogObject), meta: PaginationMeta }),
   ApiLogResponse: z.object({ api_log: ApiLogObject }),
   BillingEntityListResponse: z.object({ billing_entities: z.array(BillingEntityObject) }),

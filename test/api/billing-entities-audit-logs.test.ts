@@ -97,3 +97,37 @@ test('API logs: write requests are logged asynchronously with status, redacted b
   expect(Number((await h.database.db('api_logs').count<{ n: string }[]>({ n: '*' }))[0]!.n)).toBeGreaterThan(before);
   expect(await h.request('GET', '/api_logs?http_methods[]=get')).toMatchObject({ status: 422, body: { error_details: { 'http_methods[0]': ['value_is_invalid'] } } });
 });
+
+test('activity logs: API writes are logged with their final object, changes of an update and the key id; a one-off invoice is logged by the outbox in its transaction; filters and lookup by activity id', async () => {
+  const bm = await h.request('POST', '/billable_metrics', { billable_metric: { name: 'Act calls', code: 'act_calls', aggregation_type: 'count_agg' } });
+  expect(bm.status).toBe(200);
+  expect((await h.request('PUT', '/billable_metrics/act_calls', { billable_metric: { name: 'Act API calls' } })).status).toBe(200);
+  expect((await h.request('POST', '/customers', { customer: { external_id: 'act_cust', currency: 'USD' } })).status).toBe(200);
+  expect((await h.request('POST', '/customers', { customer: { external_id: 'act_cust', name: 'Ada' } })).status).toBe(200);
+  expect((await h.request('POST', '/add_ons', { add_on: { name: 'Act pack', code: 'act_pack', amount_cents: 500, amount_currency: 'USD' } })).status).toBe(200);
+  const inv = await h.request('POST', '/invoices', { invoice: { external_customer_id: 'act_cust', currency: 'USD', fees: [{ add_on_code: 'act_pack', units: '1' }] } });
+  expect(inv.status).toBe(200);
+  // The outbox-written entry is there at once (same transaction as the invoice), before any API log flush.
+  const outbox = await h.database.db('activity_logs').where({ organization_id: h.org.id, resource_id: inv.body.invoice.lago_id }).select('activity_type', 'activity_source');
+  expect(outbox).toEqual([{ activity_type: 'invoice.created', activity_source: 'system' }]);
+  await h.runtime.apiLogs.flush();
+  const metricLogs = await h.request('GET', `/activity_logs?resource_ids[]=${bm.body.billable_metric.lago_id}`);
+  expect(metricLogs.body.activity_logs.map((l: any) => l.activity_type)).toEqual(['billable_metric.updated', 'billable_metric.created']);
+  const updated = metricLogs.body.activity_logs[0];
+  const keyId = (await h.database.db('api_keys').where({ organization_id: h.org.id, name: 'default' }).first('id')).id;
+  expect(updated).toMatchObject({ activity_source: 'api', resource_type: 'BillableMetric', api_key_id: keyId, user_email: null, activity_object: { code: 'act_calls', name: 'Act API calls' } });
+  expect(updated.activity_object_changes).toEqual({ name: ['Act calls', 'Act API calls'] });
+  const customerLogs = await h.request('GET', '/activity_logs?external_customer_id=act_cust&resource_types[]=Customer');
+  expect(customerLogs.body.activity_logs.map((l: any) => l.activity_type)).toEqual(['customer.updated', 'customer.created']);
+  expect(customerLogs.body.activity_logs[0].activity_object_changes.name).toEqual([null, 'Ada']);
+  const one = await h.request('GET', `/activity_logs/${updated.activity_id}`);
+  expect(one.body.activity_log).toEqual(updated);
+  expect((await h.request('GET', '/activity_logs?activity_types[]=invoice.created&activity_sources[]=system')).body.activity_logs.map((l: any) => l.resource_id)).toContain(inv.body.invoice.lago_id);
+  expect(await h.request('GET', '/activity_logs/00000000-0000-4000-8000-000000000000')).toMatchObject({ status: 404, body: { code: 'activity_log_not_found' } });
+  expect(await h.request('GET', '/activity_logs?activity_sources[]=robot')).toMatchObject({ status: 422, body: { error_details: { 'activity_sources[0]': ['value_is_invalid'] } } });
+  // Another organization sees none of them.
+  const other = await ensureOrganization(h.database.db, `act-iso-${h.org.slug}`, 'Iso');
+  const key = await createApiKey(h.database.db, other.id);
+  expect((await h.request('GET', '/activity_logs', undefined, { authorization: `Bearer ${key}` })).body.activity_logs).toEqual([]);
+  expect((await h.request('GET', `/activity_logs/${updated.activity_id}`, undefined, { authorization: `Bearer ${key}` })).status).toBe(404);
+});

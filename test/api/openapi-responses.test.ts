@@ -722,6 +722,9 @@ test('real answers of every route conform to the documented 200 schema', async (
     // API logs are written asynchronously (about a second): the PUT above appears.
     const logged = await eventually(async () => (await call('GET', '/api_logs?request_paths=/billing_entities/&http_methods[]=put')).api_logs[0], 30_000, 'an API log');
     await call('GET', `/api_logs/${logged.request_id}`);
+    // Activity logs: the entity's update, recorded from its answer in the same batches.
+    const activity = await eventually(async () => (await call('GET', '/activity_logs?resource_types[]=BillingEntity&activity_types[]=billing_entity.updated')).activity_logs[0], 30_000, 'an activity log');
+    await call('GET', `/activity_logs/${activity.activity_id}`);
   }
 
   // Every mounted route was answered 2xx at least once above and each answer conformed.
