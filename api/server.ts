@@ -75,6 +75,9 @@ import { walletAlertRoutes } from './routes/wallet-alerts'; // ops13d (issue 13)
 import { paymentMethodRoutes } from './routes/payment-methods'; // ops13d (issue 13)
 import { featureRoutes } from './routes/features'; // ops13f (issue 13)
 import { entitlementRoutes } from './routes/entitlements'; // ops13f (issue 13)
+import { billingEntityRoutes } from './routes/billing-entities'; // ops13g (issue 13)
+import { auditLogRoutes } from './routes/audit-logs'; // ops13g (issue 13)
+import { ApiLogWriter, type ApiLogOptions } from './operations/api-log'; // ops13g (issue 13)
 
 export interface IngestOptions {
   writer?: Omit<EventWriterOptions, 'logger'>;
@@ -103,6 +106,8 @@ export interface ApiDeps {
   vatNumbers?: VatNumberChecker;
   /** Payment provider adapter per organization connection (default: the Stripe SDK; tests: the Stripe fake). */
   paymentProviderFor?: ProviderFactory;
+  /** API logs (ops13g): batching, memory bounds and retention (api/operations/api-log.ts). */
+  apiLogs?: ApiLogOptions;
 }
 
 /** Process-level ingest machinery of an app (exposed for shutdown and tests). */
@@ -114,6 +119,8 @@ export interface ApiRuntime {
   auth: ApiKeyAuthenticator;
   /** Flush the writer and the signaller (graceful shutdown). */
   drain(): Promise<void>;
+  /** API logs' asynchronous writer (ops13g). */
+  apiLogs: ApiLogWriter;
 }
 
 const RUNTIME = Symbol.for('meterline.api.runtime');
@@ -146,6 +153,7 @@ export function createApp(deps: ApiDeps): express.Express {
     insert: metrics.instrumentGroupCommit(async (rows) => insertEventsWithRollups(deps.db, rows, await rollupSpecs.lookupFor(rows))),
   });
   signaller.start();
+  const apiLogs = new ApiLogWriter(deps.db, logger, deps.apiLogs); // ops13g (issue 13)
   const ctx: RouteContext = {
     db: deps.db,
     temporal: deps.temporal,
@@ -203,6 +211,9 @@ export function createApp(deps: ApiDeps): express.Express {
   const events = eventRoutes(ctx);
   v1.post('/events', events);
   v1.post('/events/batch', events);
+  // ops13g (issue 13): API logs of write requests, written asynchronously in batches; after the ingest posts above, so
+  // they never reach it.
+  v1.use(apiLogs.middleware());
   // ops13d (issue 13): analytics/usage + evaluate_expression (before billableMetricRoutes: evaluate_expression is no code), wallet alerts and traces, payment methods.
   v1.use(usageToolRoutes(ctx));
   v1.use(walletAlertRoutes(ctx));
@@ -258,6 +269,8 @@ export function createApp(deps: ApiDeps): express.Express {
   // ops13f (issue 13): /features[/:code[/privileges/:privilege_code]], /plans/:code/entitlements…, /subscriptions/:external_id/entitlements…
   v1.use(featureRoutes(ctx));
   v1.use(entitlementRoutes(ctx));
+  v1.use(billingEntityRoutes(ctx)); // ops13g (issue 13): /billing_entities[/:code]
+  v1.use(auditLogRoutes(ctx)); // ops13g (issue 13): /api_logs[/:request_id], /activity_logs[/:activity_id]
   app.use('/api/v1', v1);
 
   app.use(notFoundRoute);
@@ -271,7 +284,9 @@ export function createApp(deps: ApiDeps): express.Express {
     async drain() {
       await writer.flush();
       await signaller.flush();
+      await apiLogs.flush(); // ops13g
     },
+    apiLogs,
   };
   (app as unknown as Record<symbol, ApiRuntime>)[RUNTIME] = runtime;
   return app;
@@ -308,6 +323,7 @@ export async function startApi(deps: ApiDeps, port = 0, host = '127.0.0.1'): Pro
       await runtime.writer.close();
       await runtime.signaller.stop();
       await runtime.auth.stop();
+      await runtime.apiLogs.close(); // ops13g
     },
   };
 }

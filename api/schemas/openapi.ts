@@ -33,6 +33,7 @@ import { addOps13bOpenApi } from './openapi-ops13b';
 import { addOps13cOpenApi } from './openapi-ops13c'; // ops13c (issue 13)
 import { addOps13dOpenApi } from './openapi-ops13d'; // ops13d (issue 13)
 import { addEntitlementsOpenApi } from './openapi-entitlements'; // ops13f (issue 13)
+import { addOps13gOpenApi } from './openapi-ops13g'; // ops13g (issue 13)
 import { errorAnswers, idempotencyKeyHeader, okResponse, pathParameters, queryParameters, schemaOf } from './openapi-helpers';
 
 const ErrorBody = z.object({
@@ -378,5 +379,6 @@ export function openApiDocument(): Record<string, unknown> {
   addOps13cOpenApi(cached as Parameters<typeof addOps13cOpenApi>[0]); // issue 13, ops13c
   addOps13dOpenApi(cached as Parameters<typeof addOps13dOpenApi>[0]); // issue 13, ops13d
   addEntitlementsOpenApi(cached as Parameters<typeof addEntitlementsOpenApi>[0]); // issue 13, ops13f
+  addOps13gOpenApi(cached as Parameters<typeof addOps13gOpenApi>[0]); // issue 13, ops13g
   return cached;
 }

@@ -1232,3 +1232,90 @@ export const ops13fResponses = {
   SubscriptionEntitlementListResponse: z.object({ entitlements: z.array(SubscriptionEntitlementObject) }),
 } as const;
 for (const [id, schema] of Object.entries(ops13fResponses)) component(id, schema);
+
+// ---- ops13g (issue 13): billing entities, activity logs, API logs (api/routes/billing-entities.ts, audit-logs.ts).
+const billingEntityFields = {
+  lago_id: str,
+  code: str,
+  name: str,
+  default_currency: currency,
+  document_locale: str,
+  document_numbering: z.enum(['per_customer', 'per_billing_entity']),
+  document_number_prefix: nstr,
+  finalize_zero_amount_invoice: z.boolean(),
+  invoice_footer: nstr,
+  invoice_grace_period: int,
+  subscription_invoice_issuing_date_anchor: z.enum(['current_period_end', 'next_period_start']),
+  subscription_invoice_issuing_date_adjustment: z.enum(['align_with_finalization_date', 'keep_anchor']),
+  is_default: z.boolean(),
+  net_payment_term: int,
+  address_line1: nstr,
+  address_line2: nstr,
+  city: nstr,
+  state: nstr,
+  country: nstr,
+  zipcode: nstr,
+  email: nstr,
+  legal_name: nstr,
+  legal_number: nstr,
+  tax_identification_number: nstr,
+  timezone: str,
+  email_settings: z.array(z.enum(['invoice.finalized', 'credit_note.created', 'payment_receipt.created'])),
+  eu_tax_management: z.boolean(),
+  logo_url: nstr,
+  created_at: instant,
+  updated_at: instant,
+};
+export const BillingEntityObject = component('BillingEntityObject', z.object(billingEntityFields));
+const billingEntityExtendedFields = { ...billingEntityFields, taxes: z.array(TaxObject), selected_invoice_custom_sections: z.array(z.never()) };
+export const BillingEntityObjectExtended = component('BillingEntityObjectExtended', z.object(billingEntityExtendedFields));
+export const ApiLogObject = component(
+  'ApiLogObject',
+  z.object({
+    request_id: str,
+    api_version: str,
+    client: str,
+    http_method: z.enum(['post', 'put', 'delete']),
+    http_status: int,
+    request_origin: str,
+    request_path: str,
+    /** JSON text (Lago's schema: a string), secrets redacted. */
+    request_body: str,
+    request_response: str.optional(),
+    api_key_id: nstr,
+    logged_at: instant,
+    created_at: instant,
+  }),
+);
+export const ActivityLogObject = component(
+  'ActivityLogObject',
+  z.object({
+    activity_id: str,
+    user_email: z.null(),
+    activity_type: str,
+    activity_source: z.enum(['api', 'front', 'system']),
+    activity_object: json.nullable(),
+    activity_object_changes: json.nullable(),
+    external_customer_id: nstr,
+    external_subscription_id: nstr,
+    resource_id: str,
+    resource_type: str,
+    organization_id: str,
+    api_key_id: nstr,
+    logged_at: instant,
+    created_at: instant,
+  }),
+);
+export const ops13gResponses = {
+  ActivityLogListResponse: z.object({ activity_logs: z.array(ActivityLogObject), meta: PaginationMeta }),
+  ActivityLogResponse: z.object({ activity_log: ActivityLogObject }),
+  ApiLogListResponse: z.object({ api_logs: z.array(ApiLogObject), meta: PaginationMeta }),
+  ApiLogResponse: z.object({ api_log: ApiLogObject }),
+  BillingEntityListResponse: z.object({ billing_entities: z.array(BillingEntityObject) }),
+  BillingEntityResponse: z.object({ billing_entity: BillingEntityObjectExtended }),
+  /** POST: Lago's documented bare BillingEntityObject and lago-api's `billing_entity` envelope, both. */
+  BillingEntityCreateResponse: z.object({ ...billingEntityFields, billing_entity: BillingEntityObject }),
+  /** PUT: the bare BillingEntityObjectExtended (Lago's schema) and the `billing_entity` envelope (lago-api). */
+  BillingEntityUpdateResponse: z.object({ ...billingEntityExtendedFields, billing_entity: BillingEntityObjectExtended }),
+} as const;
+for (const [id, schema] of Object.entries(ops13gResponses)) component(id, schema);

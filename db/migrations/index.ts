@@ -46,6 +46,9 @@ import * as chargeRegroupPaidFees from './20261201002600_charge_regroup_paid_fee
 import * as fixedCharges from './20261202000500_fixed_charges'; // fixed13 (issues 11 + 13)
 import * as apiKeyChangeNotify from './20261203000100_api_key_change_notify'; // ingest7c (issue 7)
 import * as entitlements from './20261203000200_entitlements'; // ops13f (issue 13)
+import * as billingEntities from './20261203000300_billing_entities'; // ops13g (issue 13)
+import * as apiLogs from './20261203000301_api_logs'; // ops13g (issue 13)
+import * as activityLogs from './20261203000302_activity_logs'; // ops13g (issue 13)
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -96,6 +99,9 @@ export const migrations: Record<string, Migration> = {
   '20261203000100_api_key_change_notify': apiKeyChangeNotify, // ingest7c (issue 7)
   '20261202000400_wallet_alerts_traces_payment_methods': walletAlertsTracesPaymentMethods, // ops13d (issue 13)
   '20261203000200_entitlements': entitlements, // ops13f (issue 13)
+  '20261203000300_billing_entities': billingEntities, // ops13g (issue 13)
+  '20261203000301_api_logs': apiLogs, // ops13g (issue 13)
+  '20261203000302_activity_logs': activityLogs, // ops13g (issue 13)
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

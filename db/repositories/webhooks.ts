@@ -7,6 +7,7 @@
 // transaction, so the announcement commits with the change it announces, or not at all.
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
+import { recordOutboxActivity } from './activity-logs';
 import type { Knex } from 'knex';
 
 type Db = Knex | Knex.Transaction;
@@ -213,6 +214,8 @@ function endpointWants(eventTypes: unknown, webhookType: string): boolean {
  * caller's transaction `trx`. Idempotent on (endpoint, uniqueKey). Returns how many rows were new.
  */
 export async function enqueueWebhook(trx: Knex.Transaction, e: WebhookEvent): Promise<number> {
+  // ops13g (issue 13): the activity log of the change this webhook announces, in the same transaction.
+  await recordOutboxActivity(trx, { ...e, objectId: e.objectId ?? (typeof e.object?.lago_id === 'string' ? e.object.lago_id : null) });
   const endpoints: { id: string; event_types: unknown }[] = await trx('webhook_endpoints')
     .where({ organization_id: e.organizationId })
     .select('id', 'event_types');

@@ -736,6 +736,22 @@ test('real answers of every route conform to the documented 200 schema', async (
     await call('DELETE', `/features/seats_${t}`);
   }
 
+  // ---- ops13g (issue 13): billing entities, activity logs, API logs, DELETE / retry of invoices
+  {
+    const t = `o13g_${s}`;
+    const entities = (await call('GET', '/billing_entities')).billing_entities;
+    const defaultCode = entities.find((e: any) => e.is_default).code;
+    await call('GET', `/billing_entities/${defaultCode}`);
+    await call('POST', '/billing_entities', { billing_entity: { code: `be_${t}`, name: 'Second', country: 'US' } });
+    await call('PUT', `/billing_entities/be_${t}`, { billing_entity: { legal_name: 'Second Inc', billing_configuration: { invoice_footer: 'f' } } });
+    // API logs are written asynchronously (about a second): the PUT above appears.
+    const logged = await eventually(async () => (await call('GET', '/api_logs?request_paths=/billing_entities/&http_methods[]=put')).api_logs[0], 30_000, 'an API log');
+    await call('GET', `/api_logs/${logged.request_id}`);
+    // Activity logs: the entity's update, recorded from its answer in the same batches.
+    const activity = await eventually(async () => (await call('GET', '/activity_logs?resource_types[]=BillingEntity&activity_types[]=billing_entity.updated')).activity_logs[0], 30_000, 'an activity log');
+    await call('GET', `/activity_logs/${activity.activity_id}`);
+  }
+
   // Every mounted route was answered 2xx at least once above and each answer conformed.
   const never = routes.map((r) => key(r.method, r.template)).filter((k) => !exercised.has(k));
   expect(never).toEqual([]);

@@ -408,6 +408,9 @@ function bodies(): Record<string, unknown[]> {
     'PATCH /subscriptions/{external_id}/entitlements': [{ entitlements: { [A.feature]: { max: 3 } } }],
     'DELETE /subscriptions/{external_id}/entitlements/{feature_code}': [undefined],
     'DELETE /subscriptions/{external_id}/entitlements/{feature_code}/privileges/{privilege_code}': [undefined],
+    // ops13g (issue 13): billing entities, DELETE / retry of invoices.
+    'POST /billing_entities': [{ billing_entity: { code: 'b_entity', name: 'B entity' } }],
+    'PUT /billing_entities/{code}': [{ billing_entity: { name: 'B renamed' } }],
   };
 }
 
