@@ -24,9 +24,9 @@ import type { Period, Plan } from '../billing/types';
 import { FxFeedError, type FxRateFeed } from '../adapters/fx/port';
 import { latestPublishedDate, resolveStoredRate, upsertPublishedRates } from '../db/repositories/fx-rates';
 import { recordInvoiceConversion, recordInvoiceWaitingForRate } from '../db/repositories/invoice-fx';
-import { claimPeriodInvoice } from '../db/repositories/invoices';
 import type { SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import type { CreatePeriodInvoiceInput } from './types';
+import { claimClosedPeriodInvoice } from './period-claim';
 
 type Db = Knex | Knex.Transaction;
 
@@ -118,15 +118,7 @@ export async function closeOrWaitForRate<T>(
   } catch (err) {
     if (!(err instanceof ApplicationFailure) || err.type !== FX_RATE_MISSING) throw err;
     await db.transaction(async (trx) => {
-      const invoice = await claimPeriodInvoice(trx, {
-        organizationId: input.organizationId,
-        subscriptionId: input.subscriptionId,
-        customerId: ctx.customerId,
-        invoiceType: input.kind,
-        period: input.period,
-        fullPeriod: input.fullPeriod,
-        currency: targetCurrency(ctx, plan),
-      });
+      const invoice = await claimClosedPeriodInvoice(trx, input, ctx.customerId, targetCurrency(ctx, plan));
       if (invoice.status === 'draft') await recordInvoiceWaitingForRate(trx, input.organizationId, invoice.id, plan.amountCurrency, err.message);
     });
     throw err;

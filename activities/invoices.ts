@@ -44,7 +44,6 @@ import { boundaryRatingOptions } from './advance-boundary';
 import { applyCustomerCoupons, settleCreditsAtFinalization } from './credits';
 import {
   billedFeesOfInvoices,
-  claimPeriodInvoice,
   finalizedInvoicesBefore,
   finalizeLockedInvoice,
   lockInvoice,
@@ -65,6 +64,7 @@ import { planIdOfPeriod, subscriptionFeePeriodOf } from './plan-history';
 import { firstAdvanceFeesAtChange, withSubscriptionFeePlan } from './plan-change-boundary';
 import { fixedChargesOfInvoice } from './fixed-charges';
 import { newPlanAdvanceFixedChargeFeesAtChange } from './fixed-charges-at-change';
+import { claimClosedPeriodInvoice } from './period-claim';
 
 // Error classification at the source (CONVENTIONS "Errors"), shared by every activity group:
 // - BillingError (invalid plan data, non-numeric event value, missing rows...) → non-retryable
@@ -290,15 +290,7 @@ export function createInvoiceActivities(
         const subAt = ctx.subscriptionAt;
         // Poison-row hook (db/repositories/quarantine.ts): an unusable stored event is quarantined, then rated again.
         return closeOrWaitForRate(db, ctx, plan, input, () => withPoisonQuarantine(db, input.organizationId, input.subscriptionId, () => db.transaction(async (trx) => {
-          const invoice = await claimPeriodInvoice(trx, {
-            organizationId: input.organizationId,
-            subscriptionId: input.subscriptionId,
-            customerId: ctx.customerId,
-            invoiceType: input.kind,
-            period: input.period,
-            fullPeriod: input.fullPeriod,
-            currency,
-          });
+          const invoice = await claimClosedPeriodInvoice(trx, input, ctx.customerId, currency);
           // Already finalized: done before, nothing to change ("already done" → success).
           if (invoice.status !== 'draft') return result(invoice, ctx, false);
           const draft = await rateInvoice(trx, ctx, plan, input.kind, input.period, input.fullPeriod, subAt);

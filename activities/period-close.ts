@@ -21,12 +21,13 @@ import { classified, classifyError, invoiceCurrency, rateInvoice, result } from 
 import { settleCreditsAtFinalization } from './credits';
 import { closeOrWaitForRate, recordInvoiceFx } from './fx';
 import { planIdOfPeriod } from './plan-history';
-import { claimPeriodInvoice, finalizeLockedInvoice, lockSubscriptionForAdjustments, replaceDraftFees } from '../db/repositories/invoices';
+import { finalizeLockedInvoice, lockSubscriptionForAdjustments, replaceDraftFees } from '../db/repositories/invoices';
 import { loadPlan } from '../db/repositories/plans';
 import { withPoisonQuarantine } from '../db/repositories/quarantine';
 import { loadSubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import { clockTimeOfSubscription } from '../db/repositories/test-clocks';
 import type { CreatePeriodInvoiceInput, PeriodInvoiceResult, SubscriptionActivities } from './types';
+import { claimClosedPeriodInvoice } from './period-claim';
 
 export interface PeriodCloseActivities {
   /** createPeriodInvoice + finalizeInvoice in one transaction when the invoice has no grace period (see the header). */
@@ -42,15 +43,7 @@ export function createPeriodCloseActivities(deps: { db: Knex; createPeriodInvoic
     const plan = await loadPlan(db, input.organizationId, await planIdOfPeriod(db, ctx, input.period));
     const currency = invoiceCurrency(ctx, plan);
     return closeOrWaitForRate(db, ctx, plan, input, () => withPoisonQuarantine(db, input.organizationId, input.subscriptionId, () => db.transaction(async (trx) => {
-      const invoice = await claimPeriodInvoice(trx, {
-        organizationId: input.organizationId,
-        subscriptionId: input.subscriptionId,
-        customerId: ctx.customerId,
-        invoiceType: input.kind,
-        period: input.period,
-        fullPeriod: input.fullPeriod,
-        currency,
-      });
+      const invoice = await claimClosedPeriodInvoice(trx, input, ctx.customerId, currency);
       if (invoice.status !== 'draft') return result(invoice, ctx, false);
       // finalizeInvoice's order: the invoice row (claimed above), then the subscription row, then the rating.
       await lockSubscriptionForAdjustments(trx, input.organizationId, input.subscriptionId);

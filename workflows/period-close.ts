@@ -14,7 +14,7 @@ import { ApplicationFailure, proxyLocalActivities } from '@temporalio/workflow';
 import type { PeriodCloseActivities } from '../activities/period-close';
 import type { PeriodInvoiceResult } from '../activities/types';
 import { ACTIVITY_OPTIONS, businessFailureOf } from './activity-options';
-import type { PeriodInvoiceOutcome, PeriodInvoiceRequest } from './period-invoice';
+import { periodInvoiceInput, type PeriodInvoiceOutcome, type PeriodInvoiceRequest } from './period-invoice';
 
 export const CLOSE_FOLD_PATCH = 'close14-fold-v1';
 
@@ -33,13 +33,7 @@ export async function closeAndFinalizePeriod(
 ): Promise<PeriodInvoiceOutcome> {
   let invoice: PeriodInvoiceResult;
   try {
-    invoice = await local.closePeriodInvoice({
-      organizationId: req.organizationId,
-      subscriptionId: req.subscriptionId,
-      kind: req.kind,
-      period: req.period,
-      fullPeriod: req.current.fullPeriod,
-    });
+    invoice = await local.closePeriodInvoice(periodInvoiceInput(req));
   } catch (err) {
     // A local activity's failure reaches the workflow as the ApplicationFailure itself (SDK 1.24: not wrapped in an
     // ActivityFailure); with unlimited retries only a non-retryable (business) failure gets here.

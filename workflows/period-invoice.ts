@@ -25,17 +25,16 @@ export interface PeriodInvoiceRequest {
   current: BillingPeriodState;
 }
 
+/** What the close activities (two-step or one-step, workflows/period-close.ts) are asked to invoice. */
+export function periodInvoiceInput(req: PeriodInvoiceRequest): CreatePeriodInvoiceInput {
+  return { organizationId: req.organizationId, subscriptionId: req.subscriptionId, kind: req.kind, period: req.period, fullPeriod: req.current.fullPeriod };
+}
+
 /** Invoices `period` and starts the invoice's workflow; a business failure is returned, never thrown. */
 export async function invoicePeriod(req: PeriodInvoiceRequest, startInvoice: StartPeriodInvoiceWorkflow): Promise<PeriodInvoiceOutcome> {
   let invoice: PeriodInvoiceResult;
   try {
-    invoice = await activities.createPeriodInvoice({
-      organizationId: req.organizationId,
-      subscriptionId: req.subscriptionId,
-      kind: req.kind,
-      period: req.period,
-      fullPeriod: req.current.fullPeriod,
-    });
+    invoice = await activities.createPeriodInvoice(periodInvoiceInput(req));
   } catch (err) {
     const failure = businessFailureOf(err);
     if (!failure) throw err;
