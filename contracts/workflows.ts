@@ -201,7 +201,8 @@ export interface InvoiceWorkflowInput {
 
 export interface InvoiceLiveState {
   invoiceId: string;
-  status: 'draft' | 'finalized';
+  /** `failed`: a tax engine refused the finalization (failed13); the workflow waits for retryInvoiceUpdate. */
+  status: 'draft' | 'finalized' | 'failed';
   /** End of the grace period (ISO UTC); null when there is none. */
   graceEndsAt: string | null;
   /** refreshDraftInvoice calls made during the grace period. */

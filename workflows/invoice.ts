@@ -13,6 +13,7 @@ import {
   INVOICE_ACTION_ERRORS,
   finalizeInvoiceUpdate,
   refreshInvoiceUpdate,
+  retryInvoiceUpdate,
   retryPaymentUpdate,
   voidInvoiceUpdate,
   invoicePaymentQuery,
@@ -27,6 +28,9 @@ import { CLOSE_FOLD_PATCH } from './period-close';
 
 const activities = proxyActivities<SubscriptionActivities>(ACTIVITY_OPTIONS);
 
+/** failed13: the wait for retries of a `failed` invoice (only reached when finalizeInvoice answered `failed`). */
+export const FAILED_RETRY_PATCH = 'failed13-invoice-retry-v1';
+
 const DAY_MS = 86_400_000;
 
 export class InvoiceEntity {
@@ -37,6 +41,9 @@ export class InvoiceEntity {
   refreshRequested = false;
   /** finalizeInvoiceUpdate: end the grace period now. */
   finalizeRequested = false;
+  /** failed13: retryInvoiceUpdate asked for another finalization of the failed invoice; attempts made so far. */
+  retryRequested = false;
+  retries = 0;
 
   constructor(readonly input: InvoiceWorkflowInput) {
     if (input.version !== 1) {
@@ -90,6 +97,17 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
     },
     { validator: () => { if (invoice.status !== 'draft') throw refuse(INVOICE_ACTION_ERRORS.notDraft, 'Only a draft invoice can be finalized'); } },
   );
+  // failed13: a `failed` invoice (a tax engine refused its finalization) is finalized again on request.
+  setHandler(
+    retryInvoiceUpdate,
+    async () => {
+      const before = invoice.retries;
+      invoice.retryRequested = true;
+      await condition(() => invoice.retries > before);
+      return invoice.liveState();
+    },
+    { validator: () => { if (invoice.status !== 'failed') throw refuse(INVOICE_ACTION_ERRORS.invalidStatus, 'Only a failed invoice can be retried'); } },
+  );
   setHandler(voidInvoiceUpdate, () => collection.voidNow(), {
     validator: () => {
       const why = invoice.status !== 'finalized' ? 'the invoice is a draft' : collection.voidRefusal();
@@ -133,6 +151,16 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
   if (input.finalizedAtClose === true && input.gracePeriodDays === 0 && patched(CLOSE_FOLD_PATCH)) invoice.status = 'finalized';
   else invoice.apply(await activities.finalizeInvoice(invoice.ref));
   invoice.refreshRequested = false;
+  // failed13: a tax engine's permanent error left it `failed` (no number): wait for POST /invoices/:id/retry, each
+  // one a new finalizeInvoice (reopens the invoice, discards its error details, asks the engine again).
+  if (invoice.status === 'failed' && patched(FAILED_RETRY_PATCH)) {
+    while (invoice.status === 'failed') {
+      await condition(() => invoice.retryRequested);
+      invoice.retryRequested = false;
+      invoice.apply(await activities.finalizeInvoice(invoice.ref));
+      invoice.retries += 1;
+    }
+  }
 
   // Payment collection and dunning (workflows/invoice-collection.ts). Histories recorded before this change
   // have no marker and skip it on replay.

@@ -87,7 +87,9 @@ export interface StoredInvoiceTaxes {
   taxDecision: TaxDecision | null;
 }
 
-export type InvoiceStatus = 'draft' | 'finalized';
+// failed13: `failed` = a finalization attempt failed (a tax engine's permanent error); error_details in
+// db/repositories/invoice-error-details.ts; only a retry leaves it (to finalized, or failed again).
+export type InvoiceStatus = 'draft' | 'finalized' | 'failed';
 
 export interface InvoiceRecord {
   id: string;
@@ -218,7 +220,7 @@ function iso(d: Date): string {
 }
 
 function toInvoiceStatus(s: string): InvoiceStatus {
-  if (s === 'draft' || s === 'finalized') return s;
+  if (s === 'draft' || s === 'finalized' || s === 'failed') return s;
   throw new Error(`Unexpected invoice status in the database: ${s}`);
 }
 
