@@ -65,6 +65,8 @@ export interface FakeOptions {
   inAdvanceInvoices?: (callIndex: number, input: AdvancePeriodInput) => string[];
   /** What loadTerminationOptions answers (termination-options-v1); nothing stored by default. */
   terminationOptions?: StoredTerminationOptions;
+  /** failed13: status answered by the n-th finalizeInvoice call (0-based) of an invoice; `finalized` by default. */
+  finalizeInvoiceStatus?: (callIndex: number, ref: InvoiceRef) => PeriodInvoiceResult['status'];
 }
 
 export function fakeActivities(opts: FakeOptions = {}): { activities: SubscriptionActivities & PaymentActivities; calls: RecordedCalls } {
@@ -100,8 +102,9 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
       return result(input.invoiceId, 'draft');
     },
     async finalizeInvoice(input) {
+      const index = calls.finalizeInvoice.filter((c) => c.invoiceId === input.invoiceId).length;
       calls.finalizeInvoice.push(input);
-      return result(input.invoiceId, 'finalized');
+      return result(input.invoiceId, opts.finalizeInvoiceStatus?.(index, input) ?? 'finalized');
     },
     async markSubscriptionTerminated(input) {
       calls.markSubscriptionTerminated.push(input);
