@@ -127,3 +127,32 @@ export async function startFakeTaxEngineServer(apiKey = 'anrok_test_key'): Promi
   engine.close = () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
   return engine;
 }
+
+type ApiRequest = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
+
+/**
+ * A `failed` invoice through the API (the route-table tests' retry call): turns the organization's tax engine on
+ * (PUT /tax_settings, its other settings kept), subscribes a customer the engine cannot place (New York without a
+ * ZIP code, no grace period) from `subscriptionAt`, waits for the closed period's invoice to fail, and turns the
+ * engine off again (the organization's other invoices keep their taxes). Returns the failed invoice's lago_id.
+ */
+export async function failedInvoiceThroughEngine(request: ApiRequest, engine: FakeTaxEngineServer, o: { externalId: string; planCode: string; subscriptionAt: string }): Promise<string> {
+  const settings = (await request('GET', '/tax_settings')).body.tax_settings;
+  const put = (taxProvider: unknown) => request('PUT', '/tax_settings', {
+    tax_settings: { automatic_taxes_enabled: settings.automatic_taxes_enabled, seller_country: settings.seller_country, us_state_rates: settings.us_state_rates, country_rates: settings.country_rates, tax_provider: taxProvider },
+  });
+  if ((await put({ provider: 'anrok', code: 'anrok_test', api_url: engine.url, api_key: engine.apiKey })).status !== 200) throw new Error('PUT /tax_settings refused the tax engine');
+  try {
+    await request('POST', '/customers', { customer: { external_id: o.externalId, currency: 'USD', country: 'US', state: 'NY', billing_configuration: { invoice_grace_period: 0 } } });
+    await request('POST', '/subscriptions', { subscription: { external_customer_id: o.externalId, plan_code: o.planCode, external_id: o.externalId, subscription_at: o.subscriptionAt } });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const failed = (await request('GET', `/invoices?external_customer_id=${o.externalId}&status=failed`)).body.invoices?.[0];
+      if (failed) return failed.lago_id as string;
+      if (Date.now() > deadline) throw new Error(`no failed invoice for ${o.externalId}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    await put(null);
+  }
+}
