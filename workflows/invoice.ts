@@ -5,6 +5,9 @@
 // A business failure while refreshing leaves the draft as it was (logged, finalization recomputes nothing and
 // goes on); a business failure while finalizing fails this workflow with its type, visible to operators; the
 // subscription's next close restarts a failed invoice workflow (id reuse policy ALLOW_DUPLICATE_FAILED_ONLY).
+// A finalization that a tax engine refused (failed13) is not a workflow failure: finalizeInvoice answers `failed`
+// (no number, error details stored) and the workflow waits for retryInvoiceUpdate (POST /invoices/:id/retry), each
+// one a new finalizeInvoice, until the invoice is finalized (patch failed13-invoice-retry-v1).
 import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { InvoiceRef, PeriodInvoiceResult, SubscriptionActivities } from '../activities/types';
 import { InvoiceCollection } from './invoice-collection';
