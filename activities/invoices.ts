@@ -39,7 +39,7 @@ import { adjustmentFees, withExtraFees, type Fee, type InvoiceDraft, type Invoic
 import { chargesToRead, ratePeriod } from '../billing/rate-period';
 import type { Period, Plan } from '../billing/types';
 import type { TaxedInvoiceDraft } from '../billing/tax';
-import { httpTaxProvider, withFinalizationTaxes, withInvoiceTaxes, type TaxProviderFactory } from './taxes';
+import { httpTaxProvider, taxesIdempotencyKey, withFinalizationTaxes, withInvoiceTaxes, type TaxProviderFactory } from './taxes';
 import { classifyTaxProviderError, TaxProviderError } from '../adapters/tax-provider/port';
 import { markInvoiceTaxFailed, reopenFailedInvoice } from '../db/repositories/invoice-error-details';
 import { boundaryRatingOptions } from './advance-boundary';
@@ -257,10 +257,11 @@ export function rateInvoiceToFinalize(
   db: Db,
   ctx: SubscriptionBillingContext,
   plan: Plan,
-  invoice: { id: string; kind: InvoiceKind; period: Period; fullPeriod: Period },
+  invoice: { id: string; kind: InvoiceKind; period: Period; fullPeriod: Period; retryOf?: string | null },
   providerFor: TaxProviderFactory,
 ): Promise<TaxedInvoiceDraft> {
-  return rateInvoice(db, ctx, plan, invoice.kind, invoice.period, invoice.fullPeriod, ctx.subscriptionAt, (d) => withFinalizationTaxes(db, ctx, plan, d, invoice.period, invoice.id, providerFor));
+  const attempt = { invoiceId: invoice.id, idempotencyKey: taxesIdempotencyKey(invoice.id, invoice.retryOf ?? null) };
+  return rateInvoice(db, ctx, plan, invoice.kind, invoice.period, invoice.fullPeriod, ctx.subscriptionAt, (d) => withFinalizationTaxes(db, ctx, plan, d, invoice.period, attempt, providerFor));
 }
 
 export function result(invoice: LockedInvoice, ctx: SubscriptionBillingContext, created: boolean): PeriodInvoiceResult {
@@ -307,11 +308,12 @@ export function createInvoiceActivities(
   }
 
   /** Re-rates a DRAFT invoice locked by `trx` (its own period + adjustments) and writes its fees and totals. */
-  async function rerateLockedDraft(trx: Knex.Transaction, ctx: SubscriptionBillingContext, invoice: LockedInvoice, rate: typeof rateInvoiceToFinalize | null = null): Promise<LockedInvoice> {
+  /** `finalizing`: the finalization's rating (the organization's tax engine; `retryOf` keys a retry's request). */
+  async function rerateLockedDraft(trx: Knex.Transaction, ctx: SubscriptionBillingContext, invoice: LockedInvoice, finalizing: { rate: typeof rateInvoiceToFinalize; retryOf: string | null } | null = null): Promise<LockedInvoice> {
     const plan = await loadPlan(trx, invoice.organizationId, await planIdOfPeriod(trx, ctx, invoice.period));
     const target = { id: invoice.id, kind: invoiceKind(invoice.invoiceType), period: invoice.period, fullPeriod: invoice.fullPeriod ?? invoice.period };
-    const draft = rate
-      ? await rate(trx, ctx, plan, target, providerFor)
+    const draft = finalizing
+      ? await finalizing.rate(trx, ctx, plan, { ...target, retryOf: finalizing.retryOf }, providerFor)
       : await rateInvoice(trx, ctx, plan, target.kind, target.period, target.fullPeriod, ctx.subscriptionAt);
     const written = await replaceDraftFees(trx, invoice, draft);
     await recordInvoiceFx(trx, ctx, plan, written);
@@ -365,10 +367,10 @@ export function createInvoiceActivities(
           if (!locked) throw new BillingError('invoice_not_found', `Invoice ${ref.invoiceId} not found`, 'invoice_id');
           if (locked.subscriptionId === null) return oneOffResult(locked); // finalized when created (api/routes/one-off-invoices.ts)
           const ctx = await loadSubscriptionBillingContext(trx, ref.organizationId, locked.subscriptionId);
-          const invoice = await reopenFailedInvoice(trx, locked);
+          const { invoice, retryOf } = await reopenFailedInvoice(trx, locked);
           if (invoice.status !== 'draft') return result(invoice, ctx, false);
           await lockSubscriptionForAdjustments(trx, ref.organizationId, locked.subscriptionId);
-          const rerated = await rerateLockedDraft(trx, ctx, invoice, rateInvoiceToFinalize);
+          const rerated = await rerateLockedDraft(trx, ctx, invoice, { rate: rateInvoiceToFinalize, retryOf });
           // Coupons consumed, credit-note balances applied after taxes (activities/credits.ts); wallets come next
           // (inside finalizeLockedInvoice, right before numbering).
           const credited = await settleCreditsAtFinalization(trx, rerated);

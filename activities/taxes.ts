@@ -61,7 +61,7 @@ export async function withInvoiceTaxes(db: Db, ctx: SubscriptionBillingContext, 
 // (organization_tax_settings.tax_provider, PUT /tax_settings), the finalization's taxes come from it instead of
 // Meterline's own tax objects / rules (Lago: a customer with a tax integration is taxed by the provider only). Drafts
 // (creation, refresh during the grace period) keep the rules' taxes, as an estimate. Idempotency key
-// `invoice:<id>:taxes`. The engine's errors are TaxProviderErrors, classified by the adapter: the activity retries a
+// `invoice:<id>:taxes` (taxesIdempotencyKey). The engine's errors are TaxProviderErrors, classified by the adapter: the activity retries a
 // transient one; a permanent one fails the finalization (activities/invoices.ts marks the invoice `failed`).
 
 /** Builds the engine of an organization's connection (tests point it at the fake engine's URL). */
@@ -69,8 +69,13 @@ export type TaxProviderFactory = (connection: TaxProviderConnection) => TaxProvi
 
 export const httpTaxProvider: TaxProviderFactory = (c) => new AggregatorHttpTaxProvider({ provider: c.provider, apiUrl: c.apiUrl, apiKey: c.apiKey });
 
-export function taxesIdempotencyKey(invoiceId: string): string {
-  return `invoice:${invoiceId}:taxes`;
+/**
+ * The engine request's idempotency key: `invoice:<id>:taxes` for the first finalization; a retry of a failed invoice
+ * is a new request (the customer's address changed since), keyed by the error detail it answers:
+ * `invoice:<id>:taxes:retry:<error detail id>`. A re-run of the same attempt (an activity retry) sends the same key.
+ */
+export function taxesIdempotencyKey(invoiceId: string, retryOf: string | null = null): string {
+  return retryOf === null ? `invoice:${invoiceId}:taxes` : `invoice:${invoiceId}:taxes:retry:${retryOf}`;
 }
 
 /** The finalization's taxes step: the organization's engine when it has one, else exactly withInvoiceTaxes. */
@@ -80,7 +85,7 @@ export async function withFinalizationTaxes(
   plan: Plan,
   draft: InvoiceDraft,
   period: Period,
-  invoiceId: string,
+  attempt: { invoiceId: string; idempotencyKey: string },
   providerFor: TaxProviderFactory,
 ): Promise<TaxedInvoiceDraft> {
   const connection = await getTaxProviderConnection(db, ctx.organizationId);
@@ -88,8 +93,8 @@ export async function withFinalizationTaxes(
   const customer = (await getCustomersByIds(db, ctx.organizationId, [ctx.customerId])).get(ctx.customerId);
   if (!customer) throw new BillingError('customer_not_found', `Customer ${ctx.customerId} not found`, 'customer_id');
   const answer = await providerFor(connection).computeTaxes({
-    idempotencyKey: taxesIdempotencyKey(invoiceId),
-    invoiceId,
+    idempotencyKey: attempt.idempotencyKey,
+    invoiceId: attempt.invoiceId,
     currency: draft.currency,
     taxPointDate: taxPointDate(period, ctx.timezone),
     customer: {

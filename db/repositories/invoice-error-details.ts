@@ -55,12 +55,17 @@ export async function markInvoiceTaxFailed(trx: Knex.Transaction, organizationId
   return { ...invoice, status: 'failed' };
 }
 
-/** A failed invoice locked by `trx` → draft, its error details discarded (Lago: retry discards them). */
-export async function reopenFailedInvoice(trx: Knex.Transaction, invoice: LockedInvoice): Promise<LockedInvoice> {
-  if (invoice.status !== 'failed') return invoice;
-  await trx('invoice_error_details').where({ organization_id: invoice.organizationId, invoice_id: invoice.id }).delete();
+/**
+ * A failed invoice locked by `trx` → draft, its error details discarded (Lago: retry discards them). `retryOf`: the id
+ * of the error detail this retry answers (the retry's business key), null when the invoice was not failed.
+ */
+export async function reopenFailedInvoice(trx: Knex.Transaction, invoice: LockedInvoice): Promise<{ invoice: LockedInvoice; retryOf: string | null }> {
+  if (invoice.status !== 'failed') return { invoice, retryOf: null };
+  const scope = { organization_id: invoice.organizationId, invoice_id: invoice.id };
+  const last: { id: string } | undefined = await trx('invoice_error_details').where(scope).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).first('id');
+  await trx('invoice_error_details').where(scope).delete();
   await trx('invoices').where({ organization_id: invoice.organizationId, id: invoice.id, status: 'failed' }).update({ status: 'draft', updated_at: trx.fn.now() });
-  return { ...invoice, status: 'draft' };
+  return { invoice: { ...invoice, status: 'draft' }, retryOf: last?.id ?? null };
 }
 
 /** The error details of each invoice (Lago's ErrorDetailObject order: oldest first). */

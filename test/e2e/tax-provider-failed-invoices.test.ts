@@ -78,6 +78,8 @@ it('a permanent tax-engine error fails the invoice (error_details, no number), b
   expect(again.body.invoice.status).toBe('failed');
   expect(again.body.invoice.error_details).toHaveLength(1);
   expect(again.body.invoice.error_details[0].lago_id).not.toBe(failed.body.invoice.error_details[0].lago_id);
+  // A retry is a new engine request, keyed by the error detail it answers.
+  expect(engine.calls).toContain(`invoice:${first.id}:taxes:retry:${failed.body.invoice.error_details[0].lago_id}`);
 
   // The address is fixed; the next period closes and is finalized through two transient engine errors (retried).
   expect((await r('POST', '/customers', { customer: { external_id: 'nyc', name: 'NYC Inc', currency: 'USD', timezone: 'UTC', country: 'US', state: 'NY', zipcode: '10001' } })).status).toBe(200);
@@ -97,6 +99,7 @@ it('a permanent tax-engine error fails the invoice (error_details, no number), b
   // 1000 → 88.75 → 89 and 100 → 8.875 → 9: 98 of taxes.
   expect(retried.body.invoice).toMatchObject({ lago_id: first.id, status: 'finalized', fees_amount_cents: 1100, taxes_amount_cents: 98, total_amount_cents: 1198, error_details: [] });
   expect(retried.body.invoice.number).toMatch(/-000002$/);
+  expect(engine.calls.at(-1)).toBe(`invoice:${first.id}:taxes:retry:${again.body.invoice.error_details[0].lago_id}`);
   expect(await sys.database.db('invoice_error_details').where({ invoice_id: first.id }).select('id')).toEqual([]);
 
   // Only a failed invoice can be retried (Lago: 405 invalid_status); an unknown one is 404.
