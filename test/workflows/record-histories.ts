@@ -538,7 +538,26 @@ async function closeFoldGroup(): Promise<void> {
   });
 }
 
-main().then(issue11Groups).then(terminationGroups).then(planChangeAdvanceGroups).then(clockPlanChangeGroups).then(advanceEarlyUsageGroup).then(closeFoldGroup).catch((err) => {
+async function invoiceDeletedGroup(): Promise<void> {
+  // del13 (patch invoice-deleted-v1): a draft deleted during its 2-day grace period (DELETE /invoices/:lago_id):
+  // a refresh during the grace period and the finalization at its end find the tombstone; the workflow ends as
+  // deleted without collection.
+  if (!wanted('invoice-deleted')) return;
+  await withServer(async (env, save) => {
+    const invoice = await env.client.workflow.start(invoiceWorkflow, {
+      workflowId: invoiceWorkflowId('inv-rec-deleted'),
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [{ version: 1, organizationId: 'org-1', invoiceId: 'inv-rec-deleted', gracePeriodDays: 2 }],
+    });
+    await env.sleep(24 * HOUR_MS);
+    await invoice.signal(refreshInvoiceSignal);
+    await eventually(async () => (await invoice.query(invoiceStateQuery)).status === 'deleted', 'the tombstone seen');
+    await invoice.result();
+    await save('invoice-deleted-in-grace', invoice.workflowId, invoice.firstExecutionRunId);
+  }, { deletedInvoiceIds: ['inv-rec-deleted'] });
+}
+
+main().then(issue11Groups).then(terminationGroups).then(planChangeAdvanceGroups).then(clockPlanChangeGroups).then(advanceEarlyUsageGroup).then(closeFoldGroup).then(invoiceDeletedGroup).catch((err) => {
   console.error(err);
   process.exit(1);
 });
