@@ -5,6 +5,7 @@
 // February's close. February is billed normally and takes the organization's first number: no gap.
 import { randomUUID } from 'node:crypto';
 import { advanceTestClock, eventually, newTestClock, startSystem, type System } from './harness';
+import { createClockSandbox } from './clock-sandbox';
 import { restartStateOf } from '../../activities/fleet';
 import { getSubscriptionsByIds } from '../../db/repositories/subscriptions';
 import { invoiceStateQuery, invoiceWorkflowId, subscriptionWorkflowId } from '../../workflows/messages';
@@ -20,12 +21,7 @@ const plusDays = (d: Date, n: number) => new Date(d.getTime() + n * 86_400_000);
 
 beforeAll(async () => {
   sys = await startSystem('dev-server');
-  expect((await r('POST', '/billable_metrics', { billable_metric: { name: 'Calls', code: 'calls', aggregation_type: 'count_agg' } })).status).toBe(200);
-  expect((await r('POST', '/plans', { plan: {
-    name: 'Sandbox', code: 'sandbox', interval: 'monthly', amount_cents: 1000, amount_currency: 'USD', pay_in_advance: false,
-    charges: [{ billable_metric_code: 'calls', charge_model: 'standard', properties: { amount: '0.01' } }],
-  } })).status).toBe(200);
-  expect((await r('POST', '/customers', { customer: { external_id: 'del', currency: 'USD', timezone: 'UTC', billing_configuration: { invoice_grace_period: 2 } } })).status).toBe(200);
+  await createClockSandbox(sys, 'del');
 });
 afterAll(async () => {
   await sys?.stop();
