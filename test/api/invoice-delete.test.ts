@@ -53,6 +53,10 @@ test('deleting a draft answers it once with status deleted; then GET, lists, the
   expect((await call('GET', '/invoices?status=deleted')).status).toBe(422); // not a status a list can ask for
   expect(await call('DELETE', `/invoices/${draft.invoiceId}`)).toMatchObject({ status: 404, body: { code: 'invoice_not_found' } });
   expect(await call('PUT', `/invoices/${draft.invoiceId}/finalize`)).toMatchObject({ status: 404 });
+  expect(await call('POST', `/invoices/${draft.invoiceId}/download`)).toMatchObject({ status: 404 });
+  expect(await call('POST', `/invoices/${draft.invoiceId}/payment_url`)).toMatchObject({ status: 404, body: { code: 'invoice_not_found' } });
+  expect(await call('POST', '/payments', { payment: { invoice_id: draft.invoiceId, amount_cents: 1, reference: 'wire' } })).toMatchObject({ status: 404, body: { code: 'invoice_not_found' } });
+  expect(await call('POST', '/credit_notes', { credit_note: { invoice_id: draft.invoiceId, reason: 'other', credit_amount_cents: 1, items: [{ fee_id: feeId, amount_cents: 1 }] } })).toMatchObject({ status: 404 });
 
   // Lago's invoice.deleted webhook, once, rendered from the tombstone (status deleted).
   const hooks = await h.database.db('webhooks').where({ organization_id: s.org.id, webhook_type: 'invoice.deleted' }).select('object_id');
