@@ -7,6 +7,7 @@ import { deleteDraftInvoice } from '../../db/repositories/invoice-deletion';
 import { lockInvoice, finalizeLockedInvoice } from '../../db/repositories/invoices';
 import { createApiKey } from '../../db/repositories/organizations';
 import { createWebhookEndpoint } from '../../db/repositories/webhooks';
+import { advanceFeeCovering } from '../../db/repositories/pay-in-advance';
 import { createBillingSetup } from '../support/fixtures';
 import { NOV } from '../support/payment-fixtures';
 import { startApiHarness, type ApiHarness } from './harness';
@@ -113,6 +114,16 @@ test('what a draft holds is released: the coupon it showed goes to the next invo
   const inv = (await call('GET', `/invoices/${next.invoiceId}`)).body.invoice;
   expect(inv).toMatchObject({ status: 'finalized', coupons_amount_cents: 500, prepaid_credit_amount_cents: 1499, total_amount_cents: 0 });
   expect((await call('GET', `/wallets/${walletId}`)).body.wallet).toMatchObject({ balance_cents: 5000 - 1499 });
+});
+
+test('the advance subscription fee a deleted draft carried is never credited back (nothing was billed): the unused-fee lookup skips it, as a voided one', async () => {
+  const s = await createBillingSetup(h.database.db, { planAmountCents: 3100, payInAdvance: true, metrics: [], charges: () => [], customer: { invoiceGracePeriod: 3 } });
+  const billing = createActivities({ db: h.database.db });
+  const draft = await billing.createPeriodInvoice({ organizationId: s.org.id, subscriptionId: s.sub.id, kind: 'subscription', period: NOV, fullPeriod: NOV });
+  const midDecember = '2026-12-16T00:00:00.000Z';
+  expect(await advanceFeeCovering(h.database.db, s.org.id, s.sub.id, midDecember)).toMatchObject({ invoiceId: draft.invoiceId, amountCents: 3100 });
+  expect(await h.database.db.transaction((trx) => deleteDraftInvoice(trx, s.org.id, draft.invoiceId, new Date()))).toBe('deleted');
+  expect(await advanceFeeCovering(h.database.db, s.org.id, s.sub.id, midDecember)).toBeNull();
 });
 
 test('a finalized invoice is 405 not_deletable and stays finalized; an unknown or malformed id is 404 invoice_not_found', async () => {
