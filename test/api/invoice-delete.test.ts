@@ -62,6 +62,8 @@ test('deleting a draft answers it once with status deleted; then GET, lists, the
   // Lago's invoice.deleted webhook, once, rendered from the tombstone (status deleted).
   const hooks = await h.database.db('webhooks').where({ organization_id: s.org.id, webhook_type: 'invoice.deleted' }).select('object_id');
   expect(hooks).toEqual([{ object_id: draft.invoiceId }]);
+  // and Lago's invoice.deleted activity log (its activity_loggable), in the same transaction.
+  expect(await h.database.db('activity_logs').where({ organization_id: s.org.id, activity_type: 'invoice.deleted' }).pluck('resource_id')).toEqual([draft.invoiceId]);
   const { renderWebhookObject } = await import('../../api/serializers/webhook-objects');
   expect(await renderWebhookObject(h.database.db, s.org.id, 'invoice', draft.invoiceId, 'invoice.deleted')).toMatchObject({ lago_id: draft.invoiceId, status: 'deleted' });
 });
