@@ -65,6 +65,8 @@ export interface FakeOptions {
   inAdvanceInvoices?: (callIndex: number, input: AdvancePeriodInput) => string[];
   /** What loadTerminationOptions answers (termination-options-v1); nothing stored by default. */
   terminationOptions?: StoredTerminationOptions;
+  /** Invoices deleted as drafts (DELETE /invoices/:lago_id): refreshDraftInvoice and finalizeInvoice find the tombstone. */
+  deletedInvoiceIds?: string[];
   /** failed13: status answered by the n-th finalizeInvoice call (0-based) of an invoice; `finalized` by default. */
   finalizeInvoiceStatus?: (callIndex: number, ref: InvoiceRef) => PeriodInvoiceResult['status'];
 }
@@ -99,11 +101,12 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
     },
     async refreshDraftInvoice(input) {
       calls.refreshDraftInvoice.push(input);
-      return result(input.invoiceId, 'draft');
+      return result(input.invoiceId, opts.deletedInvoiceIds?.includes(input.invoiceId) ? 'deleted' : 'draft');
     },
     async finalizeInvoice(input) {
       const index = calls.finalizeInvoice.filter((c) => c.invoiceId === input.invoiceId).length;
       calls.finalizeInvoice.push(input);
+      return result(input.invoiceId, opts.deletedInvoiceIds?.includes(input.invoiceId) ? 'deleted' : 'finalized');
       return result(input.invoiceId, opts.finalizeInvoiceStatus?.(index, input) ?? 'finalized');
     },
     async markSubscriptionTerminated(input) {
