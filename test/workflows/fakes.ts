@@ -106,8 +106,7 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
     async finalizeInvoice(input) {
       const index = calls.finalizeInvoice.filter((c) => c.invoiceId === input.invoiceId).length;
       calls.finalizeInvoice.push(input);
-      return result(input.invoiceId, opts.deletedInvoiceIds?.includes(input.invoiceId) ? 'deleted' : 'finalized');
-      return result(input.invoiceId, opts.finalizeInvoiceStatus?.(index, input) ?? 'finalized');
+      return result(input.invoiceId, opts.deletedInvoiceIds?.includes(input.invoiceId) ? 'deleted' : (opts.finalizeInvoiceStatus?.(index, input) ?? 'finalized'));
     },
     async markSubscriptionTerminated(input) {
       calls.markSubscriptionTerminated.push(input);
