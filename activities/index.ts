@@ -21,6 +21,7 @@ import type { UnusedFeeCreditActivities } from './unused-fee-credit-types';
 import { createTerminationOptionsActivities, type TerminationOptionsActivities } from './termination-options';
 import { createRegroupPaidFeesActivities, type RegroupPaidFeesActivities } from './regroup-paid-fees';
 import { createPeriodCloseActivities, type PeriodCloseActivities } from './period-close';
+import type { TaxProviderFactory } from './taxes';
 
 export interface ActivityDeps {
   db: Knex;
@@ -30,6 +31,8 @@ export interface ActivityDeps {
   documentStore?: DocumentStore;
   /** Outgoing webhook delivery options and the renderer of objects enqueued by id (invoices). */
   webhooks?: Omit<WebhookActivityDeps, 'db'>;
+  /** failed13: the tax engine of an organization's connection (default: Lago's aggregator protocol over HTTP). */
+  taxProviderFor?: TaxProviderFactory;
 }
 
 export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities & PlanChangeActivities & CreditActivities & UnusedFeeCreditActivities & TerminationOptionsActivities & RegroupPaidFeesActivities & PeriodCloseActivities {
@@ -53,7 +56,7 @@ export function createActivities(deps: ActivityDeps): SubscriptionActivities & F
     // regroup_paid_fees 'invoice' at the period close (issue 11, workflows/regroup-paid-fees.ts).
     ...createRegroupPaidFeesActivities(deps),
     // The period close + finalization in one transaction without a grace period (issue 14, activities/period-close.ts).
-    ...createPeriodCloseActivities({ db: deps.db, createPeriodInvoice: invoiceActivities.createPeriodInvoice }),
+    ...createPeriodCloseActivities({ db: deps.db, createPeriodInvoice: invoiceActivities.createPeriodInvoice, taxProviderFor: deps.taxProviderFor }),
   });
 }
 

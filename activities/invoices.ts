@@ -39,7 +39,9 @@ import { adjustmentFees, withExtraFees, type Fee, type InvoiceDraft, type Invoic
 import { chargesToRead, ratePeriod } from '../billing/rate-period';
 import type { Period, Plan } from '../billing/types';
 import type { TaxedInvoiceDraft } from '../billing/tax';
-import { withInvoiceTaxes } from './taxes';
+import { httpTaxProvider, taxesIdempotencyKey, withFinalizationTaxes, withInvoiceTaxes, type TaxProviderFactory } from './taxes';
+import { classifyTaxProviderError, TaxProviderError } from '../adapters/tax-provider/port';
+import { markInvoiceTaxFailed, reopenFailedInvoice } from '../db/repositories/invoice-error-details';
 import { boundaryRatingOptions } from './advance-boundary';
 import { applyCustomerCoupons, settleCreditsAtFinalization } from './credits';
 import {
@@ -52,6 +54,7 @@ import {
   type LockedInvoice,
 } from '../db/repositories/invoices';
 import { loadPlan } from '../db/repositories/plans';
+import { getTaxProviderConnection } from '../db/repositories/taxes';
 import { withPoisonQuarantine, withPoisonQuarantineOfInvoice } from '../db/repositories/quarantine';
 import { loadSubscriptionBillingContext, type SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import { progressiveBilledAmountCents } from '../db/repositories/thresholds';
@@ -81,6 +84,8 @@ function sqlState(err: unknown): string | undefined {
 
 export function classifyError(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
+  // failed13: a tax engine's errors are classified by its adapter (permanent → non-retryable with its code).
+  if (err instanceof TaxProviderError) return classifyTaxProviderError(err);
   if (err instanceof BillingError) {
     return ApplicationFailure.create({
       message: err.message,
@@ -114,6 +119,8 @@ export async function classified<T>(fn: () => Promise<T>): Promise<T> {
 
 export interface InvoiceActivityDeps {
   db: Knex;
+  /** failed13: the tax engine of an organization's connection (default: Lago's aggregator protocol over HTTP). */
+  taxProviderFor?: TaxProviderFactory;
 }
 
 type Db = Knex | Knex.Transaction;
@@ -235,13 +242,26 @@ export async function rateInvoice(
   period: Period,
   fullPeriod: Period,
   subscriptionAt: string,
+  taxes: (draft: InvoiceDraft) => Promise<TaxedInvoiceDraft> = (d) => withInvoiceTaxes(db, ctx, plan, d, period),
 ): Promise<TaxedInvoiceDraft> {
   const draft = await rateInvoiceDraft(db, ctx, plan, kind, period, fullPeriod, subscriptionAt);
   const withAdjustments = carriesAdjustments(kind) ? withExtraFees(draft, await lateUsageAdjustments(db, ctx, plan, period.start, subscriptionAt)) : draft;
   // Coupons step (activities/credits.ts, billing/coupons.ts): before taxes, so taxes use the discounted base.
   const withCoupons = await applyCustomerCoupons(db, ctx, plan, withAdjustments);
   // Taxes step (billing/tax taxInvoiceDraft): after every fee of the invoice is known, before it is written.
-  return withInvoiceTaxes(db, ctx, plan, withCoupons, period);
+  return taxes(withCoupons);
+}
+
+/** rateInvoice for a finalization (failed13): the taxes step asks the organization's tax engine when it has one. */
+export function rateInvoiceToFinalize(
+  db: Db,
+  ctx: SubscriptionBillingContext,
+  plan: Plan,
+  invoice: { id: string; kind: InvoiceKind; period: Period; fullPeriod: Period; retryOf?: string | null },
+  providerFor: TaxProviderFactory,
+): Promise<TaxedInvoiceDraft> {
+  const attempt = { invoiceId: invoice.id, idempotencyKey: taxesIdempotencyKey(invoice.id, invoice.retryOf ?? null) };
+  return rateInvoice(db, ctx, plan, invoice.kind, invoice.period, invoice.fullPeriod, ctx.subscriptionAt, (d) => withFinalizationTaxes(db, ctx, plan, d, invoice.period, attempt, providerFor));
 }
 
 export function result(invoice: LockedInvoice, ctx: SubscriptionBillingContext, created: boolean): PeriodInvoiceResult {
@@ -269,13 +289,32 @@ export function createInvoiceActivities(
   deps: InvoiceActivityDeps,
 ): Pick<SubscriptionActivities, 'createPeriodInvoice' | 'refreshDraftInvoice' | 'finalizeInvoice'> {
   const { db } = deps;
+  const providerFor = deps.taxProviderFor ?? httpTaxProvider;
+
+  /** A tax engine's permanent error (an address it cannot place): the invoice becomes `failed` with its error details. */
+  async function failFinalizationOnTaxError(ref: InvoiceRef, finalize: () => Promise<PeriodInvoiceResult>): Promise<PeriodInvoiceResult> {
+    try {
+      return await finalize();
+    } catch (err) {
+      if (!(err instanceof TaxProviderError) || err.kind !== 'permanent') throw err;
+      const conn = await getTaxProviderConnection(db, ref.organizationId);
+      const failed = await db.transaction((trx) =>
+        markInvoiceTaxFailed(trx, ref.organizationId, ref.invoiceId, { provider: conn?.provider ?? 'anrok', providerCode: conn?.code ?? '', errorCode: err.providerCode, message: err.message }),
+      );
+      // Finalized (or gone) meanwhile: what is stored now answers.
+      if (!failed) return finalize();
+      return { invoiceId: failed.id, status: 'failed', totalAmountCents: failed.totalAmountCents, currency: failed.currency, created: false, gracePeriodDays: 0 };
+    }
+  }
 
   /** Re-rates a DRAFT invoice locked by `trx` (its own period + adjustments) and writes its fees and totals. */
-  async function rerateLockedDraft(trx: Knex.Transaction, ctx: SubscriptionBillingContext, invoice: LockedInvoice): Promise<LockedInvoice> {
+  /** `finalizing`: the finalization's rating (the organization's tax engine; `retryOf` keys a retry's request). */
+  async function rerateLockedDraft(trx: Knex.Transaction, ctx: SubscriptionBillingContext, invoice: LockedInvoice, finalizing: { rate: typeof rateInvoiceToFinalize; retryOf: string | null } | null = null): Promise<LockedInvoice> {
     const plan = await loadPlan(trx, invoice.organizationId, await planIdOfPeriod(trx, ctx, invoice.period));
-    const draft = await rateInvoice(
-      trx, ctx, plan, invoiceKind(invoice.invoiceType), invoice.period, invoice.fullPeriod ?? invoice.period, ctx.subscriptionAt,
-    );
+    const target = { id: invoice.id, kind: invoiceKind(invoice.invoiceType), period: invoice.period, fullPeriod: invoice.fullPeriod ?? invoice.period };
+    const draft = finalizing
+      ? await finalizing.rate(trx, ctx, plan, { ...target, retryOf: finalizing.retryOf }, providerFor)
+      : await rateInvoice(trx, ctx, plan, target.kind, target.period, target.fullPeriod, ctx.subscriptionAt);
     const written = await replaceDraftFees(trx, invoice, draft);
     await recordInvoiceFx(trx, ctx, plan, written);
     return written;
@@ -319,24 +358,27 @@ export function createInvoiceActivities(
     // Re-rates the draft from Postgres and numbers it in ONE transaction (see the header: a lost refresh signal
     // cannot drop an event committed before finalization). A business failure while re-rating fails the
     // finalization (nothing is numbered with stale fees); the invoice workflow surfaces it to operators.
+    // failed13: a `failed` invoice is finalized the same way (a retry: reopened to draft, its error details discarded,
+    // in this transaction); a tax engine's permanent error rolls it back and marks the invoice failed (failFinalization).
     async finalizeInvoice(ref: InvoiceRef): Promise<PeriodInvoiceResult> {
-      return classified(() => withPoisonQuarantineOfInvoice(db, ref.organizationId, ref.invoiceId, () =>
+      return classified(() => failFinalizationOnTaxError(ref, () => withPoisonQuarantineOfInvoice(db, ref.organizationId, ref.invoiceId, () =>
         db.transaction(async (trx) => {
-          const invoice = await lockInvoice(trx, ref.organizationId, ref.invoiceId);
-          if (!invoice) throw new BillingError('invoice_not_found', `Invoice ${ref.invoiceId} not found`, 'invoice_id');
-          if (invoice.subscriptionId === null) return oneOffResult(invoice); // finalized when created (api/routes/one-off-invoices.ts)
-          const ctx = await loadSubscriptionBillingContext(trx, ref.organizationId, invoice.subscriptionId);
+          const locked = await lockInvoice(trx, ref.organizationId, ref.invoiceId);
+          if (!locked) throw new BillingError('invoice_not_found', `Invoice ${ref.invoiceId} not found`, 'invoice_id');
+          if (locked.subscriptionId === null) return oneOffResult(locked); // finalized when created (api/routes/one-off-invoices.ts)
+          const ctx = await loadSubscriptionBillingContext(trx, ref.organizationId, locked.subscriptionId);
+          const { invoice, retryOf } = await reopenFailedInvoice(trx, locked);
           if (invoice.status !== 'draft') return result(invoice, ctx, false);
-          await lockSubscriptionForAdjustments(trx, ref.organizationId, invoice.subscriptionId);
-          const rerated = await rerateLockedDraft(trx, ctx, invoice);
+          await lockSubscriptionForAdjustments(trx, ref.organizationId, locked.subscriptionId);
+          const rerated = await rerateLockedDraft(trx, ctx, invoice, { rate: rateInvoiceToFinalize, retryOf });
           // Coupons consumed, credit-note balances applied after taxes (activities/credits.ts); wallets come next
           // (inside finalizeLockedInvoice, right before numbering).
           const credited = await settleCreditsAtFinalization(trx, rerated);
           // Test clocks (issue 11c): a sandbox invoice is issued on its clock's date (payment_due_date follows).
-          const clockNow = await clockTimeOfSubscription(trx, ref.organizationId, invoice.subscriptionId);
+          const clockNow = await clockTimeOfSubscription(trx, ref.organizationId, locked.subscriptionId);
           return result(await finalizeLockedInvoice(trx, credited, clockNow ? { now: clockNow } : {}), ctx, false);
         }),
-      ));
+      )));
     },
   };
 }

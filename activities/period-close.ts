@@ -17,7 +17,8 @@
 // Idempotent: a retry finds the invoice finalized (claimPeriodInvoice) and returns it.
 import type { Knex } from 'knex';
 import { ApplicationFailure } from '@temporalio/common';
-import { classified, classifyError, invoiceCurrency, rateInvoice, result } from './invoices';
+import { classified, classifyError, invoiceCurrency, rateInvoiceToFinalize, result } from './invoices';
+import { httpTaxProvider, type TaxProviderFactory } from './taxes';
 import { settleCreditsAtFinalization } from './credits';
 import { closeOrWaitForRate, recordInvoiceFx } from './fx';
 import { planIdOfPeriod } from './plan-history';
@@ -34,8 +35,9 @@ export interface PeriodCloseActivities {
   closePeriodInvoice(input: CreatePeriodInvoiceInput): Promise<PeriodInvoiceResult>;
 }
 
-export function createPeriodCloseActivities(deps: { db: Knex; createPeriodInvoice: SubscriptionActivities['createPeriodInvoice'] }): PeriodCloseActivities {
+export function createPeriodCloseActivities(deps: { db: Knex; createPeriodInvoice: SubscriptionActivities['createPeriodInvoice']; taxProviderFor?: TaxProviderFactory }): PeriodCloseActivities {
   const { db } = deps;
+  const providerFor = deps.taxProviderFor ?? httpTaxProvider;
 
   async function closeAndFinalize(input: CreatePeriodInvoiceInput): Promise<PeriodInvoiceResult | null> {
     const ctx = await loadSubscriptionBillingContext(db, input.organizationId, input.subscriptionId);
@@ -47,7 +49,9 @@ export function createPeriodCloseActivities(deps: { db: Knex; createPeriodInvoic
       if (invoice.status !== 'draft') return result(invoice, ctx, false);
       // finalizeInvoice's order: the invoice row (claimed above), then the subscription row, then the rating.
       await lockSubscriptionForAdjustments(trx, input.organizationId, input.subscriptionId);
-      const draft = await rateInvoice(trx, ctx, plan, input.kind, input.period, input.fullPeriod, ctx.subscriptionAt);
+      // failed13: the organization's tax engine, if any; its permanent error is a business failure here, so the
+      // unfolded close writes the draft and the invoice workflow's finalizeInvoice marks it `failed`.
+      const draft = await rateInvoiceToFinalize(trx, ctx, plan, { id: invoice.id, kind: input.kind, period: input.period, fullPeriod: input.fullPeriod }, providerFor);
       const written = await replaceDraftFees(trx, invoice, draft);
       await recordInvoiceFx(trx, ctx, plan, written);
       const credited = await settleCreditsAtFinalization(trx, written);

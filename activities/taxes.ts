@@ -6,6 +6,8 @@
 import type { InvoiceDraft } from '../billing/invoice';
 import {
   decideTax,
+  providerFeeAmountCents,
+  providerTaxInvoiceDraft,
   taxInvoiceDraft,
   taxPointDate,
   type InvoiceTaxContext,
@@ -15,7 +17,10 @@ import {
 import type { Period, Plan } from '../billing/types';
 import { getCustomersByIds } from '../db/repositories/customers';
 import type { SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
-import { getTaxSettings, loadTaxAssignments, ruleSettings } from '../db/repositories/taxes';
+import { getTaxProviderConnection, getTaxSettings, loadTaxAssignments, ruleSettings, type TaxProviderConnection } from '../db/repositories/taxes';
+import { AggregatorHttpTaxProvider } from '../adapters/tax-provider/aggregator-http';
+import type { TaxProvider } from '../adapters/tax-provider/port';
+import { BillingError } from '../billing/errors';
 import { fixedChargeTaxes } from '../db/repositories/fixed-charges';
 import type { Knex } from 'knex';
 
@@ -49,4 +54,56 @@ export async function withInvoiceTaxes(db: Db, ctx: SubscriptionBillingContext, 
   const fixedIds = draft.fees.filter((f) => f.kind === 'fixed_charge' && f.chargeId !== null).map((f) => f.chargeId!);
   if (fixedIds.length > 0) context.assignments.chargeTaxes = { ...context.assignments.chargeTaxes, ...(await fixedChargeTaxes(db, ctx.organizationId, fixedIds)) };
   return taxInvoiceDraft(draft, context);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// failed13 (issue 13): an external tax engine at finalization. When the organization turned one on
+// (organization_tax_settings.tax_provider, PUT /tax_settings), the finalization's taxes come from it instead of
+// Meterline's own tax objects / rules (Lago: a customer with a tax integration is taxed by the provider only). Drafts
+// (creation, refresh during the grace period) keep the rules' taxes, as an estimate. Idempotency key
+// `invoice:<id>:taxes` (taxesIdempotencyKey). The engine's errors are TaxProviderErrors, classified by the adapter: the activity retries a
+// transient one; a permanent one fails the finalization (activities/invoices.ts marks the invoice `failed`).
+
+/** Builds the engine of an organization's connection (tests point it at the fake engine's URL). */
+export type TaxProviderFactory = (connection: TaxProviderConnection) => TaxProvider;
+
+export const httpTaxProvider: TaxProviderFactory = (c) => new AggregatorHttpTaxProvider({ provider: c.provider, apiUrl: c.apiUrl, apiKey: c.apiKey });
+
+/**
+ * The engine request's idempotency key: `invoice:<id>:taxes` for the first finalization; a retry of a failed invoice
+ * is a new request (the customer's address changed since), keyed by the error detail it answers:
+ * `invoice:<id>:taxes:retry:<error detail id>`. A re-run of the same attempt (an activity retry) sends the same key.
+ */
+export function taxesIdempotencyKey(invoiceId: string, retryOf: string | null = null): string {
+  return retryOf === null ? `invoice:${invoiceId}:taxes` : `invoice:${invoiceId}:taxes:retry:${retryOf}`;
+}
+
+/** The finalization's taxes step: the organization's engine when it has one, else exactly withInvoiceTaxes. */
+export async function withFinalizationTaxes(
+  db: Db,
+  ctx: SubscriptionBillingContext,
+  plan: Plan,
+  draft: InvoiceDraft,
+  period: Period,
+  attempt: { invoiceId: string; idempotencyKey: string },
+  providerFor: TaxProviderFactory,
+): Promise<TaxedInvoiceDraft> {
+  const connection = await getTaxProviderConnection(db, ctx.organizationId);
+  if (!connection) return withInvoiceTaxes(db, ctx, plan, draft, period);
+  const customer = (await getCustomersByIds(db, ctx.organizationId, [ctx.customerId])).get(ctx.customerId);
+  if (!customer) throw new BillingError('customer_not_found', `Customer ${ctx.customerId} not found`, 'customer_id');
+  const answer = await providerFor(connection).computeTaxes({
+    idempotencyKey: attempt.idempotencyKey,
+    invoiceId: attempt.invoiceId,
+    currency: draft.currency,
+    taxPointDate: taxPointDate(period, ctx.timezone),
+    customer: {
+      externalId: customer.externalId,
+      name: customer.name,
+      address: { country: customer.country ?? '', state: customer.state, zipcode: customer.zipcode },
+      taxIdentificationNumber: customer.taxIdentificationNumber,
+    },
+    fees: draft.fees.map((f, i) => ({ itemKey: `fee_${i}`, itemCode: f.metricCode ?? f.kind, amountCents: providerFeeAmountCents(f) })),
+  });
+  return providerTaxInvoiceDraft(draft, answer);
 }

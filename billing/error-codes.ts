@@ -78,6 +78,8 @@ export const ERROR_CODE_CLASSES = {
   is_not_draft: 'not_allowed',
   not_voidable: 'not_allowed',
   payment_not_retryable: 'not_allowed',
+  // POST /invoices/:lago_id/retry of an invoice that is not `failed` (Lago: 405 invalid_status; failed13)
+  invalid_status: 'not_allowed',
   // PUT /fees/:lago_id on a fee that is on an invoice (Lago answers 405 invoiced_fee)
   invoiced_fee: 'not_allowed',
   // POST /invoices/:lago_id/lose_dispute of an invoice that is not finalized (Lago: 405 not_disputable; ops13c)
@@ -133,6 +135,7 @@ export const INVOICE_ACTION_ERRORS = Object.freeze({
   notDraft: ERROR_CODES.is_not_draft,
   notVoidable: ERROR_CODES.not_voidable,
   paymentNotRetryable: ERROR_CODES.payment_not_retryable,
+  invalidStatus: ERROR_CODES.invalid_status,
 } as const);
 
 export const HTTP_STATUS_OF_CLASS: Readonly<Record<ErrorClass, number>> = Object.freeze({ not_found: 404, conflict: 409, invalid: 422, not_allowed: 405, transient: 503 });

@@ -201,8 +201,11 @@ export interface InvoiceWorkflowInput {
 
 export interface InvoiceLiveState {
   invoiceId: string;
-  /** 'deleted': the draft was deleted (DELETE /invoices/:lago_id); its finalization did nothing and the workflow ends. */
-  status: 'draft' | 'finalized' | 'deleted';
+  /**
+   * 'deleted': the draft was deleted (DELETE /invoices/:lago_id); its finalization did nothing and the workflow ends.
+   * `failed`: a tax engine refused the finalization (failed13); the workflow waits for retryInvoiceUpdate.
+   */
+  status: 'draft' | 'finalized' | 'deleted' | 'failed';
   /** End of the grace period (ISO UTC); null when there is none. */
   graceEndsAt: string | null;
   /** refreshDraftInvoice calls made during the grace period. */

@@ -5,6 +5,9 @@
 // A business failure while refreshing leaves the draft as it was (logged, finalization recomputes nothing and
 // goes on); a business failure while finalizing fails this workflow with its type, visible to operators; the
 // subscription's next close restarts a failed invoice workflow (id reuse policy ALLOW_DUPLICATE_FAILED_ONLY).
+// A finalization that a tax engine refused (failed13) is not a workflow failure: finalizeInvoice answers `failed`
+// (no number, error details stored) and the workflow waits for retryInvoiceUpdate (POST /invoices/:id/retry), each
+// one a new finalizeInvoice, until the invoice is finalized (patch failed13-invoice-retry-v1).
 import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { InvoiceRef, PeriodInvoiceResult, SubscriptionActivities } from '../activities/types';
 import { InvoiceCollection } from './invoice-collection';
@@ -13,6 +16,7 @@ import {
   INVOICE_ACTION_ERRORS,
   finalizeInvoiceUpdate,
   refreshInvoiceUpdate,
+  retryInvoiceUpdate,
   retryPaymentUpdate,
   voidInvoiceUpdate,
   invoicePaymentQuery,
@@ -27,6 +31,9 @@ import { CLOSE_FOLD_PATCH } from './period-close';
 
 const activities = proxyActivities<SubscriptionActivities>(ACTIVITY_OPTIONS);
 
+/** failed13: the wait for retries of a `failed` invoice (only reached when finalizeInvoice answered `failed`). */
+export const FAILED_RETRY_PATCH = 'failed13-invoice-retry-v1';
+
 const DAY_MS = 86_400_000;
 
 /** A deleted draft's workflow ends after its (no-op) finalization, without collection (see the end of invoiceWorkflow). */
@@ -40,6 +47,9 @@ export class InvoiceEntity {
   refreshRequested = false;
   /** finalizeInvoiceUpdate: end the grace period now. */
   finalizeRequested = false;
+  /** failed13: retryInvoiceUpdate asked for another finalization of the failed invoice; attempts made so far. */
+  retryRequested = false;
+  retries = 0;
 
   constructor(readonly input: InvoiceWorkflowInput) {
     if (input.version !== 1) {
@@ -93,6 +103,17 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
     },
     { validator: () => { if (invoice.status !== 'draft') throw refuse(INVOICE_ACTION_ERRORS.notDraft, 'Only a draft invoice can be finalized'); } },
   );
+  // failed13: a `failed` invoice (a tax engine refused its finalization) is finalized again on request.
+  setHandler(
+    retryInvoiceUpdate,
+    async () => {
+      const before = invoice.retries;
+      invoice.retryRequested = true;
+      await condition(() => invoice.retries > before);
+      return invoice.liveState();
+    },
+    { validator: () => { if (invoice.status !== 'failed') throw refuse(INVOICE_ACTION_ERRORS.invalidStatus, 'Only a failed invoice can be retried'); } },
+  );
   setHandler(voidInvoiceUpdate, () => collection.voidNow(), {
     validator: () => {
       const why = invoice.status !== 'finalized' ? 'the invoice is a draft' : collection.voidRefusal();
@@ -136,6 +157,16 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
   if (input.finalizedAtClose === true && input.gracePeriodDays === 0 && patched(CLOSE_FOLD_PATCH)) invoice.status = 'finalized';
   else invoice.apply(await activities.finalizeInvoice(invoice.ref));
   invoice.refreshRequested = false;
+  // failed13: a tax engine's permanent error left it `failed` (no number): wait for POST /invoices/:id/retry, each
+  // one a new finalizeInvoice (reopens the invoice, discards its error details, asks the engine again).
+  if (invoice.status === 'failed' && patched(FAILED_RETRY_PATCH)) {
+    while (invoice.status === 'failed') {
+      await condition(() => invoice.retryRequested);
+      invoice.retryRequested = false;
+      invoice.apply(await activities.finalizeInvoice(invoice.ref));
+      invoice.retries += 1;
+    }
+  }
 
   // del13 (issue 13): the draft was deleted (DELETE /invoices/:lago_id, decided by Postgres under the row lock), so
   // finalizeInvoice found the tombstone and did nothing: there is nothing to collect. Only reachable since deletion

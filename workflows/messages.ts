@@ -37,6 +37,8 @@ export { INVOICE_ACTION_ERRORS } from '../billing/error-codes';
 export const refreshInvoiceUpdate = defineUpdate<InvoiceLiveState>('refreshInvoiceUpdate');
 /** PUT /invoices/:id/finalize: end the grace period now; answers once the invoice is finalized (numbered). */
 export const finalizeInvoiceUpdate = defineUpdate<InvoiceLiveState>('finalizeInvoiceUpdate');
+/** POST /invoices/:id/retry (failed13): finalize a `failed` invoice again; answers once that attempt ran. */
+export const retryInvoiceUpdate = defineUpdate<InvoiceLiveState>('retryInvoiceUpdate');
 /** POST /invoices/:id/void: a finalized, unpaid invoice with no payment attempt in flight; stops dunning. */
 export const voidInvoiceUpdate = defineUpdate<InvoicePaymentState | null>('voidInvoiceUpdate');
 /** POST /invoices/:id/retry_payment: the next payment attempt now (a failed or dunning invoice with a provider). */

@@ -17,10 +17,12 @@ export interface TaxProviderAddress {
 export interface TaxProviderRequest {
   /** Idempotency key from business ids: `invoice:<id>:taxes`. */
   idempotencyKey: string;
+  /** The invoice being finalized (Lago sends it as the aggregator payload's `id`). */
+  invoiceId?: string;
   currency: string;
   /** YYYY-MM-DD */
   taxPointDate: string;
-  customer: { externalId: string; address: TaxProviderAddress; taxIdentificationNumber?: string | null };
+  customer: { externalId: string; name?: string | null; address: TaxProviderAddress; taxIdentificationNumber?: string | null };
   fees: { itemKey: string; itemCode: string; amountCents: number }[];
 }
 
@@ -37,11 +39,15 @@ export class TaxProviderError extends Error {
     /** Stable code, e.g. `tax_provider_timeout`, `tax_provider_unavailable`, `tax_provider_invalid_address`. */
     readonly code: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; providerCode?: string },
   ) {
     super(message, options);
     this.name = 'TaxProviderError';
+    this.providerCode = options?.providerCode ?? code;
   }
+
+  /** The engine's own code for the failure (Anrok's `customerAddressCouldNotResolve`), stored in error_details. */
+  readonly providerCode: string;
 }
 
 /** For activities: permanent → non-retryable ApplicationFailure with the code as type; transient → rethrown as is. */

@@ -1,5 +1,6 @@
 // Invoice actions (Lago API v1): PUT /invoices/:id/refresh, PUT /invoices/:id/finalize, POST /invoices/:id/void,
-// POST /invoices/:id/retry_payment, PUT /invoices/:id, DELETE /invoices/:id (a draft only, decided by Postgres).
+// POST /invoices/:id/retry_payment, POST /invoices/:id/retry (failed13), PUT /invoices/:id, DELETE /invoices/:id (a draft
+// only, decided by Postgres).
 //
 // Each action goes through the invoice's workflow (a Temporal update with a validator) while it runs, so the
 // workflow's state and Postgres never disagree; a validator's refusal is 405 with its code (Lago's
@@ -23,6 +24,7 @@ import {
   invoicePaymentSignal,
   invoiceWorkflowId,
   refreshInvoiceUpdate,
+  retryInvoiceUpdate,
   retryPaymentUpdate,
   voidInvoiceUpdate,
 } from '../../workflows/messages';
@@ -118,6 +120,19 @@ export function invoiceActionRoutes(ctx: RouteContext): Router {
     if (inv.status !== 'finalized') throw notAllowed(INVOICE_ACTION_ERRORS.paymentNotRetryable);
     const outcome = await throughWorkflow(inv.id, (h) => h.executeUpdate(retryPaymentUpdate));
     if (outcome === 'not_running') throw notAllowed(INVOICE_ACTION_ERRORS.paymentNotRetryable, 'Collection of this invoice has ended');
+    await respond(req, res, organizationId, inv.id);
+  });
+
+  // failed13 (issue 13): Lago's retry of a `failed` invoice (405 invalid_status otherwise), through the invoice's
+  // workflow, which is its one writer: the answer comes once the new finalization attempt ran (finalized with the
+  // tax engine's taxes and a number, or failed again with new error_details). Lago answers at once with `pending`
+  // and finalizes in a job; a second retry while one runs joins it (no second finalization).
+  r.post('/invoices/:lago_id/retry', async (req, res) => {
+    const organizationId = orgId(res);
+    const inv = await existing(organizationId, req.params.lago_id);
+    if (inv.status !== 'failed') throw notAllowed(INVOICE_ACTION_ERRORS.invalidStatus, 'Only a failed invoice can be retried');
+    const outcome = await throughWorkflow(inv.id, (h) => h.executeUpdate(retryInvoiceUpdate));
+    if (outcome === 'not_running') throw new ApiError(409, 'invoice_workflow_not_running', 'The failed invoice has no running invoice workflow');
     await respond(req, res, organizationId, inv.id);
   });
 

@@ -7,6 +7,7 @@ import {
   DuplicateTaxCodeError,
   getTaxByCode,
   getTaxSettings,
+  putTaxProviderConnection,
   listTaxesPage,
   putTaxSettings,
   updateTax,
@@ -38,6 +39,7 @@ function serializeSettings(s: TaxSettingsRecord) {
     seller_country: s.sellerCountry,
     us_state_rates: s.usStateRates,
     country_rates: s.countryRates,
+    tax_provider: s.taxProvider ? { provider: s.taxProvider.provider, code: s.taxProvider.code, api_url: s.taxProvider.apiUrl, api_key_last4: s.taxProvider.apiKeyLast4 } : null,
   };
 }
 
@@ -103,11 +105,15 @@ export function taxRoutes(ctx: RouteContext): Router {
 
   r.put('/tax_settings', async (req, res) => {
     const s = parseBody(TaxSettingsBody, req.body).tax_settings;
-    const saved = await putTaxSettings(ctx.db, orgId(res), {
-      automaticTaxesEnabled: s.automatic_taxes_enabled,
-      sellerCountry: s.seller_country ?? null,
-      usStateRates: s.us_state_rates,
-      countryRates: s.country_rates,
+    const p = s.tax_provider;
+    const saved = await ctx.db.transaction(async (trx) => {
+      if (p !== undefined) await putTaxProviderConnection(trx, orgId(res), p && { provider: p.provider, code: p.code, apiUrl: p.api_url, apiKey: p.api_key });
+      return putTaxSettings(trx, orgId(res), {
+        automaticTaxesEnabled: s.automatic_taxes_enabled,
+        sellerCountry: s.seller_country ?? null,
+        usStateRates: s.us_state_rates,
+        countryRates: s.country_rates,
+      });
     });
     res.json({ tax_settings: serializeSettings(saved) });
   });

@@ -8,7 +8,7 @@ const boolString = z.enum(['true', 'false']).transform((v) => v === 'true');
 export const InvoiceListQuery = paginationQuery.extend({
   external_customer_id: z.string().optional(),
   external_subscription_id: z.string().optional(),
-  status: z.enum(['draft', 'finalized']).optional(),
+  status: z.enum(['draft', 'finalized', 'failed']).optional(), // failed13: failed invoices
   // Lago's further filters (issue 13; also on GET /customers/:external_customer_id/invoices).
   payment_status: z.enum(['pending', 'failed', 'succeeded']).optional(),
   payment_overdue: boolString.optional(),

@@ -251,6 +251,10 @@ export function openApiDocument(): Record<string, unknown> {
       '/invoices/{lago_id}/retry_payment': {
         post: post('/invoices/{lago_id}/retry_payment', 'Run the next payment attempt now (an invoice in collection); 405 payment_not_retryable otherwise', 'EmptyInput', 'InvoiceResponse'),
       },
+      // failed13 (issue 13): Lago's retryInvoice.
+      '/invoices/{lago_id}/retry': {
+        post: post('/invoices/{lago_id}/retry', 'Retry the finalization of a failed invoice (a tax engine refused it): new taxes from the engine, a number when it succeeds, new error_details when it fails again; 405 invalid_status otherwise', 'EmptyInput', 'InvoiceResponse'),
+      },
       '/invoices/{lago_id}/payment_url': {
         post: post('/invoices/{lago_id}/payment_url', "A provider checkout link to pay a finalized, unpaid invoice (Lago's InvoicePaymentUrl)", 'EmptyInput', 'InvoicePaymentUrlResponse'),
       },

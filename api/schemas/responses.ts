@@ -598,6 +598,12 @@ export const FeeObject = component(
   }),
 );
 
+/** Lago's ErrorDetailObject (failed13: a tax engine's refusal, error_code `tax_error`). */
+export const ErrorDetailObject = component(
+  'ErrorDetailObject',
+  z.object({ lago_id: z.string().uuid().nullable(), error_code: z.string(), details: z.record(z.string(), z.string()) }),
+);
+
 export const InvoiceObject = component(
   'InvoiceObject',
   z.object({
@@ -648,6 +654,8 @@ export const InvoiceObject = component(
     payment_dispute_lost_at: instant.optional(),
     // Meterline: where the invoice's PDF is served, once rendered (POST /invoices/:id/download).
     file_url: z.string().url().optional(),
+    // Lago's InvoiceObjectExtended error_details (failed13): why the last finalization attempt failed.
+    error_details: z.array(ErrorDetailObject).optional(),
   }),
 );
 
@@ -942,6 +950,8 @@ export const responses = {
       /** State (or country) code → a percentage as a decimal string. */
       us_state_rates: z.record(z.string(), decimal),
       country_rates: z.record(z.string(), decimal),
+      /** failed13: the external tax engine that taxes the organization's invoices at finalization (null: none). */
+      tax_provider: z.object({ provider: z.literal('anrok'), code: z.string(), api_url: z.string(), api_key_last4: z.string() }).nullable(),
     }),
   }),
   OrganizationResponse: z.object({

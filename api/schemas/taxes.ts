@@ -46,6 +46,14 @@ export const TaxSettingsBody = z.object({
     seller_country: Country.nullable().optional(),
     us_state_rates: z.record(z.string().regex(/^[A-Z]{2}$/, 'value_is_invalid'), taxRate).optional().default({}),
     country_rates: z.record(Country, taxRate).optional().default({}),
+    // failed13: the external tax engine (Lago's tax integrations; Anrok through Lago's integration-aggregator
+    // protocol, adapters/tax-provider/aggregator-http.ts). Absent: unchanged; null: removed.
+    tax_provider: z.object({
+      provider: z.literal('anrok'),
+      code: z.string().min(1).max(255),
+      api_url: z.string().url(),
+      api_key: z.string().min(1).max(1000),
+    }).nullable().optional(),
   }).superRefine((s, ctx) => {
     if (s.automatic_taxes_enabled && !s.seller_country) {
       ctx.addIssue({ code: 'custom', path: ['seller_country'], message: 'value_is_mandatory' });

@@ -14,6 +14,7 @@ import type { Fee } from '../../billing/invoice';
 import { instantInZone } from '../../billing/period';
 import type { CustomerRecord } from '../../db/repositories/customers';
 import type { InvoiceFx } from '../../db/repositories/invoice-fx';
+import type { InvoiceErrorDetail } from '../../db/repositories/invoice-error-details';
 import type { FeeRecord, InvoiceRecord, StoredFeeTaxes, StoredInvoiceTaxes } from '../../db/repositories/invoices';
 import { addDecimal } from '../ingest/decimal';
 import { lagoFeeAppliedTaxes, lagoInvoiceAppliedTaxes, lagoTaxDecision } from './taxes';
@@ -119,6 +120,8 @@ export interface LagoInvoiceInput {
   fx?: InvoiceFx | null;
   /** Absolute URL of the stored PDF (undefined: no document yet; the key is then left out, as Lago does). */
   fileUrl?: string;
+  /** failed13: Lago's error_details (stored invoices; undefined for previews: the key is left out). */
+  errorDetails?: InvoiceErrorDetail[];
   /** billing/tax: applied taxes and the automatic rule's decision; absent = untaxed (previews). */
   taxes?: StoredInvoiceTaxes;
   /** billing/coupons and credit-note balances (activities/credits.ts); absent = 0. */
@@ -132,6 +135,8 @@ export interface StoredInvoiceExtras {
   fileUrl?: string;
   /** add-on id → code, for the items of add-on fees. */
   addOnCodes?: Map<string, string>;
+  /** failed13: why a finalization failed (Lago's ErrorDetailObject); [] for an invoice without any. */
+  errorDetails?: InvoiceErrorDetail[];
 }
 
 /**
@@ -294,6 +299,7 @@ export function lagoInvoice(inv: LagoInvoiceInput, defaultTimezone: string) {
     credits: [],
     ...fxFields(inv.fx),
     ...(inv.fileUrl !== undefined ? { file_url: inv.fileUrl } : {}),
+    ...(inv.errorDetails !== undefined ? { error_details: inv.errorDetails.map((d) => ({ lago_id: d.id, error_code: d.errorCode, details: d.details })) } : {}),
   };
 }
 
@@ -310,6 +316,7 @@ export function storedInvoice(
     {
       fx: extras.fx ?? null,
       ...(extras.fileUrl !== undefined ? { fileUrl: extras.fileUrl } : {}),
+      ...(extras.errorDetails !== undefined ? { errorDetails: extras.errorDetails } : {}),
       id: inv.id,
       number: inv.number ?? `DRAFT-${inv.id.slice(0, 8).toUpperCase()}`,
       issuingDate: inv.issuingDate ?? inv.periodEnd.slice(0, 10),

@@ -15,6 +15,6 @@ export {
   type TaxDecision,
 } from './rules';
 export { checkVatNumberFormat, normalizeVatNumber, type VatNumberFormat } from './vat-number';
-export { applyProviderTaxes, type ProviderFeeTaxes, type ProviderTaxLine } from './provider';
+export { applyProviderTaxes, percentFromFraction, providerFeeAmountCents, providerTaxInvoiceDraft, type ProviderFeeTaxes, type ProviderTaxLine } from './provider';
 export { taxInvoiceDraft, type InvoiceTaxContext, type TaxedInvoiceDraft } from './invoice-taxes';
 export { taxPointDate } from './tax-point';

@@ -1,9 +1,12 @@
 // Taxes computed by an external engine (as Lago's Anrok / Avalara integrations): the engine answers per fee with
 // its own, already rounded, tax lines; this turns them into the same shapes as the rules' and tax objects' path.
-// No rounding here: provider amounts are integers of minor units, so the invoice sums (T3/T4) are exact.
+// No rounding of taxes here: provider amounts are integers of minor units, so the invoice sums (T3/T4) are exact;
+// the one rounding is the base each fee is sent with (T5, providerFeeAmountCents).
 import { BillingError } from '../errors';
 import { D, dec, str } from '../money';
 import { computeInvoiceTaxes, taxBase } from './compute';
+import type { Fee, InvoiceDraft } from '../invoice';
+import type { TaxedInvoiceDraft } from './invoice-taxes';
 import type { FeeAppliedTax, FeeTaxes, TaxableFee, TaxedInvoice } from './types';
 
 export interface ProviderTaxLine {
@@ -17,6 +20,27 @@ export interface ProviderTaxLine {
 /** The engine's answer for fee i (same order as the fees sent). */
 export interface ProviderFeeTaxes {
   taxes: ProviderTaxLine[];
+}
+
+/** An engine's rate as a fraction ("0.08875", Anrok's) → a percentage as a decimal string ("8.875"). Exact. */
+export function percentFromFraction(fraction: string): string {
+  return str(dec(fraction, 'rate').times(100));
+}
+
+/**
+ * The amount each fee is sent to the engine with: its base after coupons (Lago's sub_total_excluding_taxes_amount_cents),
+ * rounded half-up to the minor unit (rounding point T5, billing/README.md). Integer minor units.
+ */
+export function providerFeeAmountCents(fee: TaxableFee): number {
+  return taxBase(fee).toDecimalPlaces(0, D.ROUND_HALF_UP).toNumber();
+}
+
+/** The taxes step with the engine's answer instead of the rules': the same draft, its taxes and new total. */
+export function providerTaxInvoiceDraft(draft: InvoiceDraft & { fees: (Fee & { preTaxAmountCents?: string })[] }, answer: ProviderFeeTaxes[]): TaxedInvoiceDraft {
+  const taxed = applyProviderTaxes(draft.fees, answer, draft.currency);
+  const total = draft.totalAmountCents + taxed.taxesAmountCents;
+  if (!Number.isSafeInteger(total)) throw new BillingError('amount_out_of_range', 'Invoice total with taxes is not a safe integer');
+  return { ...draft, fees: taxed.fees, appliedTaxes: taxed.appliedTaxes, taxesAmountCents: taxed.taxesAmountCents, taxesRate: taxed.taxesRate, taxDecision: null, totalAmountCents: total };
 }
 
 export function applyProviderTaxes<F extends TaxableFee>(fees: F[], answer: ProviderFeeTaxes[], currency: string): TaxedInvoice<F> {

@@ -50,6 +50,7 @@ import * as billingEntities from './20261203000300_billing_entities'; // ops13g 
 import * as apiLogs from './20261203000301_api_logs'; // ops13g (issue 13)
 import * as activityLogs from './20261203000302_activity_logs'; // ops13g (issue 13)
 import * as invoiceDeletion from './20261204000100_invoice_deletion'; // del13 (issue 13)
+import * as taxProviderFailedInvoices from './20261204000200_tax_provider_failed_invoices'; // failed13 (issue 13)
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -104,6 +105,7 @@ export const migrations: Record<string, Migration> = {
   '20261203000301_api_logs': apiLogs, // ops13g (issue 13)
   '20261203000302_activity_logs': activityLogs, // ops13g (issue 13)
   '20261204000100_invoice_deletion': invoiceDeletion, // del13 (issue 13)
+  '20261204000200_tax_provider_failed_invoices': taxProviderFailedInvoices, // failed13 (issue 13)
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

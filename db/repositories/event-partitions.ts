@@ -43,7 +43,10 @@ export async function ensureEventPartition(db: Db, month: Date): Promise<boolean
   return r.rows[0]!.created;
 }
 
-/** True when every event of the monthly partition `name` is invoiced (see the header). */
+/**
+ * True when every event of the monthly partition `name` is invoiced (see the header). A `failed` invoice (failed13) is
+ * not: its retry rates the period again from these events.
+ */
 export async function partitionFullyInvoiced(db: Db, name: string): Promise<boolean> {
   if (!PARTITION_NAME_RE.test(name)) throw new Error(`not a monthly events partition: ${name}`);
   const r = (await db.raw(
@@ -52,7 +55,7 @@ export async function partitionFullyInvoiced(db: Db, name: string): Promise<bool
        WHERE e.subscription_id IS NOT NULL
          AND NOT EXISTS (
            SELECT 1 FROM invoices i
-           WHERE i.subscription_id = e.subscription_id AND i.status <> 'draft' AND i.invoice_type IN ('subscription', 'termination')
+           WHERE i.subscription_id = e.subscription_id AND i.status NOT IN ('draft', 'failed') AND i.invoice_type IN ('subscription', 'termination')
              AND ((e."timestamp" >= i.period_start AND e."timestamp" < i.period_end)
                   OR (i.invoice_type = 'termination' AND e."timestamp" >= i.period_end)))
      ) AS ok`,

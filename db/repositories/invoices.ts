@@ -89,7 +89,9 @@ export interface StoredInvoiceTaxes {
 
 // 'deleted': a draft deleted by DELETE /invoices/:lago_id (db/repositories/invoice-deletion.ts), kept as the period's
 // tombstone; client-facing reads leave it out (invoiceQuery).
-export type InvoiceStatus = 'draft' | 'finalized' | 'deleted';
+// failed13: `failed` = a finalization attempt failed (a tax engine's permanent error); error_details in
+// db/repositories/invoice-error-details.ts; only a retry leaves it (to finalized, or failed again).
+export type InvoiceStatus = 'draft' | 'finalized' | 'deleted' | 'failed';
 
 export interface InvoiceRecord {
   id: string;
@@ -220,7 +222,7 @@ function iso(d: Date): string {
 }
 
 function toInvoiceStatus(s: string): InvoiceStatus {
-  if (s === 'draft' || s === 'finalized' || s === 'deleted') return s;
+  if (s === 'draft' || s === 'finalized' || s === 'deleted' || s === 'failed') return s;
   throw new Error(`Unexpected invoice status in the database: ${s}`);
 }
 

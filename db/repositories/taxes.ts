@@ -202,6 +202,47 @@ export interface TaxSettingsRecord {
   sellerCountry: string | null;
   usStateRates: Record<string, string>;
   countryRates: Record<string, string>;
+  /** failed13: the external tax engine the organization's invoices are taxed by at finalization; null = none. */
+  taxProvider?: TaxProviderSettings | null;
+}
+
+/** The engine as the API shows it (the key is never read back: its last 4 characters). */
+export interface TaxProviderSettings {
+  provider: 'anrok';
+  /** Lago's integration code (named in customer.tax_provider_error webhooks). */
+  code: string;
+  apiUrl: string;
+  apiKeyLast4: string;
+}
+
+/** The engine as the worker calls it (activities/taxes.ts). */
+export interface TaxProviderConnection {
+  provider: 'anrok';
+  code: string;
+  apiUrl: string;
+  apiKey: string;
+}
+
+function taxProviderOf(row: Record<string, any> | undefined): TaxProviderSettings | null {
+  if (!row?.tax_provider) return null;
+  return { provider: row.tax_provider, code: row.tax_provider_code, apiUrl: row.tax_provider_api_url, apiKeyLast4: String(row.tax_provider_api_key).slice(-4) };
+}
+
+export async function getTaxProviderConnection(db: Db, organizationId: string): Promise<TaxProviderConnection | null> {
+  const row = await db('organization_tax_settings').where({ organization_id: organizationId }).whereNotNull('tax_provider').first();
+  return row ? { provider: row.tax_provider, code: row.tax_provider_code, apiUrl: row.tax_provider_api_url, apiKey: row.tax_provider_api_key } : null;
+}
+
+/** Sets (or with null removes) the organization's tax engine; the other settings are kept. */
+export async function putTaxProviderConnection(db: Db, organizationId: string, c: TaxProviderConnection | null): Promise<void> {
+  const values = {
+    tax_provider: c?.provider ?? null,
+    tax_provider_code: c?.code ?? null,
+    tax_provider_api_url: c?.apiUrl ?? null,
+    tax_provider_api_key: c?.apiKey ?? null,
+    updated_at: db.fn.now(),
+  };
+  await db('organization_tax_settings').insert({ organization_id: organizationId, ...values }).onConflict('organization_id').merge(values);
 }
 
 export async function getTaxSettings(db: Db, organizationId: string): Promise<TaxSettingsRecord> {
@@ -211,6 +252,7 @@ export async function getTaxSettings(db: Db, organizationId: string): Promise<Ta
     sellerCountry: row?.seller_country ? String(row.seller_country).trim() : null,
     usStateRates: row?.us_state_rates ?? {},
     countryRates: row?.country_rates ?? {},
+    taxProvider: taxProviderOf(row),
   };
 }
 

@@ -1,7 +1,8 @@
 // The taxes step wired into period invoices: real Postgres, the real activities (close, refresh, finalize).
 import { createActivities } from '../../activities';
 import { getInvoice } from '../../db/repositories/invoices';
-import { createTax, putTaxSettings, setTaxes } from '../../db/repositories/taxes';
+import { createTax, putTaxProviderConnection, putTaxSettings, setTaxes } from '../../db/repositories/taxes';
+import { startFakeTaxEngineServer, type FakeTaxEngineServer } from '../support/fake-tax-engine';
 import { recordVatNumberCheck } from '../../db/repositories/customer-vat';
 import { EU_REVERSE_CHARGE_MENTION } from '../../billing/tax';
 import { createBillingSetup, insertEvents } from '../support/fixtures';
@@ -163,5 +164,62 @@ describe('taxes on period invoices', () => {
       const [{ n }] = await t.db('invoices').where({ subscription_id: s.sub.id }).count<{ n: string | number }[]>({ n: '*' });
       expect(Number(n)).toBe(0); // the claim was rolled back with the failed transaction
     });
+  });
+});
+
+// failed13: an organization taxed by an external engine (the fake Anrok over HTTP) at finalization.
+describe('an external tax engine at finalization (failed13)', () => {
+  let engine: FakeTaxEngineServer;
+  beforeAll(async () => { engine = await startFakeTaxEngineServer(); });
+  afterAll(async () => { await engine.close(); });
+
+  async function engineSetup(zipcode: string | null) {
+    const s = await setup();
+    await putTaxProviderConnection(t.db, s.org.id, { provider: 'anrok', code: 'anrok_prod', apiUrl: engine.url, apiKey: engine.apiKey });
+    await t.db('customers').where({ id: s.customer.id }).update({ country: 'US', state: 'NY', zipcode });
+    return s;
+  }
+
+  it('the one-step close (no grace period) finalizes with the engine\'s taxes, asked once with invoice:<id>:taxes', async () => {
+    const s = await engineSetup('10001');
+    const res = await s.activities.closePeriodInvoice(s.input);
+    expect(res.status).toBe('finalized');
+    const inv = (await getInvoice(t.db, s.org.id, res.invoiceId))!;
+    // 2000 × 8.875 % = 177.5 → 178; 24691 × 8.875 % = 2191.33 → 2191 (the engine rounds each line)
+    expect(inv).toMatchObject({ feesAmountCents: 26691, taxesAmountCents: 178 + 2191, totalAmountCents: 26691 + 2369 });
+    expect(inv.taxes.appliedTaxes.map((a) => [a.taxCode, a.taxRate, a.amountCents])).toEqual([['sales_tax_us_ny', '8.875', 2369]]);
+    expect(engine.calls.filter((k) => k === `invoice:${res.invoiceId}:taxes`)).toHaveLength(1);
+  });
+
+  it('an address the engine cannot place: the close leaves a draft, finalizeInvoice marks it failed (error details, no number); after the fix it is finalized and numbered', async () => {
+    const s = await engineSetup(null);
+    const closed = await s.activities.closePeriodInvoice(s.input);
+    expect(closed.status).toBe('draft');
+    const failed = await s.activities.finalizeInvoice({ organizationId: s.org.id, invoiceId: closed.invoiceId });
+    expect(failed.status).toBe('failed');
+    expect(await t.db('invoices').where({ id: closed.invoiceId }).first('status', 'number')).toEqual({ status: 'failed', number: null });
+    const details = await t.db('invoice_error_details').where({ invoice_id: closed.invoiceId }).select('error_code', 'details');
+    expect(details).toEqual([{ error_code: 'tax_error', details: { tax_error: 'customerAddressCouldNotResolve', tax_error_message: expect.any(String) } }]);
+    // A re-run of the activity on the failed invoice replaces the detail (one at a time), it does not add one.
+    expect((await s.activities.finalizeInvoice({ organizationId: s.org.id, invoiceId: closed.invoiceId })).status).toBe('failed');
+    expect(await t.db('invoice_error_details').where({ invoice_id: closed.invoiceId }).select('id')).toHaveLength(1);
+
+    await t.db('customers').where({ id: s.customer.id }).update({ zipcode: '10001' });
+    const fin = await s.activities.finalizeInvoice({ organizationId: s.org.id, invoiceId: closed.invoiceId });
+    expect(fin.status).toBe('finalized');
+    const inv = (await getInvoice(t.db, s.org.id, closed.invoiceId))!;
+    expect(inv).toMatchObject({ status: 'finalized', taxesAmountCents: 2369, totalAmountCents: 26691 + 2369 });
+    expect(inv.number).toMatch(/-000001$/);
+    expect(await t.db('invoice_error_details').where({ invoice_id: closed.invoiceId }).select('id')).toEqual([]);
+  });
+
+  it('a transient engine error (503) is rethrown for the retry policy, not a business failure, and leaves the draft as it was', async () => {
+    const s = await engineSetup('10001');
+    const draft = await s.activities.createPeriodInvoice(s.input);
+    engine.failNext.push('http_503');
+    const err = await s.activities.finalizeInvoice({ organizationId: s.org.id, invoiceId: draft.invoiceId }).then(() => null, (e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'transient', code: 'tax_provider_unavailable' });
+    expect(await t.db('invoices').where({ id: draft.invoiceId }).first('status')).toEqual({ status: 'draft' });
+    expect((await s.activities.finalizeInvoice({ organizationId: s.org.id, invoiceId: draft.invoiceId })).status).toBe('finalized');
   });
 });

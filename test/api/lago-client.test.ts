@@ -17,6 +17,7 @@ import { Client as LagoClient } from 'lago-javascript-client';
 import { clientCalls, meterlineRoutes, OPENAPI_FILE, routeFor } from '../../tools/lago-coverage';
 import { eventually, startSystem, type System } from '../e2e/harness';
 import { seedUninvoicedFee } from '../support/uninvoiced-fee';
+import { failedInvoiceThroughEngine, startFakeTaxEngineServer } from '../support/fake-tax-engine';
 
 let sys: System;
 let lago: any;
@@ -321,6 +322,15 @@ test("every method of Meterline's groups, called for real, answers what Lago 1.5
   const deleted = await call('invoices.deleteInvoice (1.51, no client method)', () => deleteInvoiceRaw(doomed.lago_id));
   expect(deleted.invoice).toMatchObject({ lago_id: doomed.lago_id, status: 'deleted' });
   expect(await call('invoices.deleteInvoice (1.51, voided: 405)', () => deleteInvoiceRaw(draft.lago_id), false)).toMatchObject({ status: 405, code: 'not_deletable' });
+  // failed13: a failed invoice (the tax engine cannot place the address), retried through the official client: the
+  // engine is off by then, so the retry finalizes it.
+  const taxEngine = await startFakeTaxEngineServer();
+  try {
+    const failedId = await failedInvoiceThroughEngine(sys.request, taxEngine, { externalId: `nowhere_${S}`, planCode: `pro_${S}`, subscriptionAt: backdated });
+    expect((await call('invoices.retryInvoice', () => lago.invoices.retryInvoice(failedId))).invoice.status).toBe('finalized');
+  } finally {
+    await taxEngine.close();
+  }
 
   // Webhook endpoints and keys
   const endpoint = await call('webhookEndpoints.createWebhookEndpoint', () => lago.webhookEndpoints.createWebhookEndpoint({ webhook_endpoint: { webhook_url: 'https://hooks.example.test/lago', signature_algo: 'hmac' } }));

@@ -22,6 +22,7 @@ import { createBillingWorker } from '../../worker/worker';
 import { invoicePaymentQuery, invoiceWorkflowId } from '../../workflows/messages';
 import { seedUninvoicedFee } from '../support/uninvoiced-fee';
 import { FakeStripe } from '../support/fake-stripe';
+import { failedInvoiceThroughEngine, startFakeTaxEngineServer } from '../support/fake-tax-engine';
 import { ingestEvents } from '../support/fixtures';
 import { temporalTestAddress } from '../support/services';
 import { apiRoutes, matchesTemplate, type MountedRoute } from '../support/route-table';
@@ -528,6 +529,17 @@ test('real answers of every route conform to the documented 200 schema', async (
   }, 60_000, 'a declined invoice waiting for its dunning attempt');
   const retriedPayment = await call('POST', `/invoices/${declined.lago_id}/retry_payment`, {}, payApi.url + '/api/v1');
   expect(retriedPayment.invoice.lago_id).toBe(declined.lago_id);
+
+  // ---- failed13 (issue 13): a failed invoice (the tax engine cannot place the address) and its retry ----------
+  const taxEngine = await startFakeTaxEngineServer();
+  try {
+    const failedId = await failedInvoiceThroughEngine(sys.request, taxEngine, { externalId: `nowhere_${s}`, planCode: `plain_${s}`, subscriptionAt: backdated });
+    // The engine is off again: the retry finalizes with Meterline's own taxes.
+    const retriedInvoice = await call('POST', `/invoices/${failedId}/retry`, {});
+    expect(retriedInvoice.invoice).toMatchObject({ lago_id: failedId, status: 'finalized', error_details: [] });
+  } finally {
+    await taxEngine.close();
+  }
 
   // ---- customer portal link and analytics (issue 13) --------------------------------------------------------
   const portal = await call('GET', `/customers/cust_${s}/portal_url`);

@@ -138,10 +138,22 @@ describe('tax_codes', () => {
 
 describe('/tax_settings', () => {
   test('defaults to disabled; PUT stores the seller country and configured rates', async () => {
-    expect((await h.request('GET', '/tax_settings')).body.tax_settings).toEqual({ automatic_taxes_enabled: false, seller_country: null, us_state_rates: {}, country_rates: {} });
+    expect((await h.request('GET', '/tax_settings')).body.tax_settings).toEqual({ automatic_taxes_enabled: false, seller_country: null, us_state_rates: {}, country_rates: {}, tax_provider: null });
     const res = await h.request('PUT', '/tax_settings', { tax_settings: { automatic_taxes_enabled: true, seller_country: 'FR', us_state_rates: { NY: '8.875' }, country_rates: { CH: 8.1 } } });
     expect(res.status).toBe(200);
-    expect(res.body.tax_settings).toEqual({ automatic_taxes_enabled: true, seller_country: 'FR', us_state_rates: { NY: '8.875' }, country_rates: { CH: '8.1' } });
+    expect(res.body.tax_settings).toEqual({ automatic_taxes_enabled: true, seller_country: 'FR', us_state_rates: { NY: '8.875' }, country_rates: { CH: '8.1' }, tax_provider: null });
+  });
+
+  test('failed13: a tax engine is stored with the settings, its key never read back (last 4), kept when absent, removed by null', async () => {
+    const engine = { provider: 'anrok', code: 'anrok_prod', api_url: 'https://aggregator.example.test', api_key: 'secret-key-1234' };
+    const set = await h.request('PUT', '/tax_settings', { tax_settings: { automatic_taxes_enabled: false, tax_provider: engine } });
+    expect(set.status).toBe(200);
+    const shown = { provider: 'anrok', code: 'anrok_prod', api_url: 'https://aggregator.example.test', api_key_last4: '1234' };
+    expect(set.body.tax_settings.tax_provider).toEqual(shown);
+    expect((await h.request('PUT', '/tax_settings', { tax_settings: { automatic_taxes_enabled: false } })).body.tax_settings.tax_provider).toEqual(shown);
+    expect((await h.request('PUT', '/tax_settings', { tax_settings: { automatic_taxes_enabled: false, tax_provider: null } })).body.tax_settings.tax_provider).toBeNull();
+    const bad = await h.request('PUT', '/tax_settings', { tax_settings: { automatic_taxes_enabled: false, tax_provider: { ...engine, api_url: 'not a url' } } });
+    expect(bad.status).toBe(422);
   });
 
   test('enabling without a seller country is refused with the field named', async () => {

@@ -177,6 +177,10 @@ describe('partitioned events', () => {
     expect(kept.dropped).not.toContain('events_p202411');
     expect(await partitionOf(db, org, 'ret-2')).toBe('events_p202411');
 
+    // failed13: a failed invoice is not billed yet (its retry rates these events again): the partition stays.
+    await db('invoices').where({ id: draft }).update({ status: 'failed' });
+    expect((await act.maintainEventPartitions({ now: '2026-01-10T00:00:00Z' })).keptNotInvoiced).toContain('events_p202411');
+
     await db('invoices').where({ id: draft }).update({ status: 'finalized' });
     // Not yet past a 13-month retention on 2025-12-10 (the month ended 2024-12-01: droppable from 2026-01-01 on).
     const early = await createEventPartitionActivities({ db, aheadMonths: 1, retentionMonths: 13 }).maintainEventPartitions({ now: '2025-12-10T00:00:00Z' });

@@ -67,6 +67,8 @@ export interface FakeOptions {
   terminationOptions?: StoredTerminationOptions;
   /** Invoices deleted as drafts (DELETE /invoices/:lago_id): refreshDraftInvoice and finalizeInvoice find the tombstone. */
   deletedInvoiceIds?: string[];
+  /** failed13: status answered by the n-th finalizeInvoice call (0-based) of an invoice; `finalized` by default. */
+  finalizeInvoiceStatus?: (callIndex: number, ref: InvoiceRef) => PeriodInvoiceResult['status'];
 }
 
 export function fakeActivities(opts: FakeOptions = {}): { activities: SubscriptionActivities & PaymentActivities; calls: RecordedCalls } {
@@ -102,8 +104,9 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
       return result(input.invoiceId, opts.deletedInvoiceIds?.includes(input.invoiceId) ? 'deleted' : 'draft');
     },
     async finalizeInvoice(input) {
+      const index = calls.finalizeInvoice.filter((c) => c.invoiceId === input.invoiceId).length;
       calls.finalizeInvoice.push(input);
-      return result(input.invoiceId, opts.deletedInvoiceIds?.includes(input.invoiceId) ? 'deleted' : 'finalized');
+      return result(input.invoiceId, opts.deletedInvoiceIds?.includes(input.invoiceId) ? 'deleted' : (opts.finalizeInvoiceStatus?.(index, input) ?? 'finalized'));
     },
     async markSubscriptionTerminated(input) {
       calls.markSubscriptionTerminated.push(input);

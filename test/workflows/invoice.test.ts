@@ -5,8 +5,9 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { invoiceWorkflow } from '../../workflows';
-import { SUBSCRIPTION_TASK_QUEUE, invoiceStateQuery, invoiceWorkflowId, refreshInvoiceSignal } from '../../workflows/messages';
+import { SUBSCRIPTION_TASK_QUEUE, invoiceStateQuery, invoiceWorkflowId, refreshInvoiceSignal, retryInvoiceUpdate } from '../../workflows/messages';
 import { runUntilSettled } from '../support/workflow-leaks';
+import type { InvoiceRef } from '../../activities/types';
 import { eventually, fakeActivities, sharedTimeSkippingServer } from './fakes';
 
 let env: TestWorkflowEnvironment;
@@ -66,6 +67,40 @@ test('without a grace period the invoice is finalized at once and never refreshe
     expect(calls.refreshDraftInvoice).toHaveLength(0);
     const history = await handle.fetchHistory();
     expect(history.events?.some((e) => e.timerStartedEventAttributes)).toBe(false); // no grace timer at all
+  });
+});
+
+// failed13 (patch failed13-invoice-retry-v1): a `failed` finalization (a tax engine's permanent refusal) waits for
+// retryInvoiceUpdate; only a failed invoice accepts it (invalid_status), and two retries sent together run one
+// finalization.
+test('a failed invoice waits for retryInvoiceUpdate; two concurrent retries run one more finalizeInvoice; a finalized invoice refuses a retry with invalid_status', async () => {
+  const { activities, calls } = fakeActivities({ finalizeInvoiceStatus: (n) => (n === 0 ? 'failed' : 'finalized') });
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: SUBSCRIPTION_TASK_QUEUE,
+    workflowBundle,
+    // The retry's finalization waits for the test, so the second retry arrives while it runs.
+    activities: { ...activities, finalizeInvoice: async (input: InvoiceRef) => { if (calls.finalizeInvoice.length > 0) await gate; return activities.finalizeInvoice(input); } },
+  });
+  await runUntilSettled(env, worker, async () => {
+    const handle = await env.client.workflow.start(invoiceWorkflow, {
+      workflowId: invoiceWorkflowId('inv-failed'),
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [{ version: 1, organizationId: 'org-1', invoiceId: 'inv-failed', gracePeriodDays: 0 }],
+    });
+    await eventually(async () => (await handle.query(invoiceStateQuery)).status === 'failed', 'failed');
+    expect(calls.finalizeInvoice).toEqual([ref('inv-failed')]);
+    const first = handle.executeUpdate(retryInvoiceUpdate);
+    const second = handle.executeUpdate(retryInvoiceUpdate);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    release();
+    expect((await first).status).toBe('finalized');
+    expect((await second).status).toBe('finalized');
+    expect(calls.finalizeInvoice).toEqual([ref('inv-failed'), ref('inv-failed')]);
+    await expect(handle.executeUpdate(retryInvoiceUpdate)).rejects.toMatchObject({ cause: { type: 'invalid_status' } });
+    await handle.result();
   });
 });
 

@@ -20,6 +20,7 @@ import {
   invoiceStateQuery,
   invoiceWorkflowId,
   refreshInvoiceSignal,
+  retryInvoiceUpdate,
   retryPeriodCloseSignal,
   stateQuery,
   subscriptionSuspensionSignal,
@@ -550,7 +551,30 @@ async function invoiceDeletedGroup(): Promise<void> {
   await withServer((env, save) => recordGraceRefresh(env, save, 'inv-rec-deleted', 'invoice-deleted-in-grace', (s) => s.status === 'deleted'), { deletedInvoiceIds: ['inv-rec-deleted'] });
 }
 
-main().then(issue11Groups).then(terminationGroups).then(planChangeAdvanceGroups).then(clockPlanChangeGroups).then(advanceEarlyUsageGroup).then(closeFoldGroup).then(invoiceDeletedGroup).catch((err) => {
+
+async function failedInvoiceRetryGroup(): Promise<void> {
+  // failed13 (patch failed13-invoice-retry-v1): finalizeInvoice answers `failed` (a tax engine refused it), a first
+  // retry fails again, a second one finalizes it; then collection runs as for any invoice.
+  if (!wanted('invoice-failed-retried')) return;
+  await withServer(async (env, save) => {
+    const invoice = await env.client.workflow.start(invoiceWorkflow, {
+      workflowId: invoiceWorkflowId('inv-rec-failed'),
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [{ version: 1, organizationId: 'org-1', invoiceId: 'inv-rec-failed', gracePeriodDays: 0 }],
+    });
+    await eventually(async () => (await invoice.query(invoiceStateQuery)).status === 'failed', 'failed');
+    expect((await invoice.executeUpdate(retryInvoiceUpdate)).status).toBe('failed');
+    expect((await invoice.executeUpdate(retryInvoiceUpdate)).status).toBe('finalized');
+    await invoice.result();
+    await save('invoice-failed-retried', invoice.workflowId, invoice.firstExecutionRunId);
+  }, { finalizeInvoiceStatus: (n) => (n < 2 ? 'failed' : 'finalized') });
+}
+
+function expect(actual: unknown): { toBe(expected: unknown): void } {
+  return { toBe: (expected) => { if (actual !== expected) throw new Error(`expected ${String(expected)}, got ${String(actual)}`); } };
+}
+
+main().then(issue11Groups).then(terminationGroups).then(planChangeAdvanceGroups).then(clockPlanChangeGroups).then(advanceEarlyUsageGroup).then(closeFoldGroup).then(invoiceDeletedGroup).then(failedInvoiceRetryGroup).catch((err) => {
   console.error(err);
   process.exit(1);
 });
