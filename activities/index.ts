@@ -21,6 +21,8 @@ import type { UnusedFeeCreditActivities } from './unused-fee-credit-types';
 import { createTerminationOptionsActivities, type TerminationOptionsActivities } from './termination-options';
 import { createRegroupPaidFeesActivities, type RegroupPaidFeesActivities } from './regroup-paid-fees';
 import { createPeriodCloseActivities, type PeriodCloseActivities } from './period-close';
+import { createFixedChargeUnitsActivities } from './fixed-charge-units';
+import type { FixedChargeUnitsActivities } from './fixed-charge-units-types';
 
 export interface ActivityDeps {
   db: Knex;
@@ -32,7 +34,7 @@ export interface ActivityDeps {
   webhooks?: Omit<WebhookActivityDeps, 'db'>;
 }
 
-export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities & PlanChangeActivities & CreditActivities & UnusedFeeCreditActivities & TerminationOptionsActivities & RegroupPaidFeesActivities & PeriodCloseActivities {
+export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities & PlanChangeActivities & CreditActivities & UnusedFeeCreditActivities & TerminationOptionsActivities & RegroupPaidFeesActivities & PeriodCloseActivities & FixedChargeUnitsActivities {
   const invoiceActivities = createInvoiceActivities(deps);
   return withHeartbeats({
     // Pay in advance (issue 11): the start invoice reuses the period-invoice activity.
@@ -54,6 +56,8 @@ export function createActivities(deps: ActivityDeps): SubscriptionActivities & F
     ...createRegroupPaidFeesActivities(deps),
     // The period close + finalization in one transaction without a grace period (issue 14, activities/period-close.ts).
     ...createPeriodCloseActivities({ db: deps.db, createPeriodInvoice: invoiceActivities.createPeriodInvoice }),
+    // Units of advance fixed charges raised mid-period (units11, workflows/fixed-charge-units.ts).
+    ...createFixedChargeUnitsActivities(deps),
   });
 }
 
