@@ -595,7 +595,6 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
   });
   setHandler(billingRulesChangedSignal, () => {
     sub.rulesReloadRequested = true;
-    units.onChanged(); // a plan edit may have changed fixed-charge units (units11, patched)
   });
   setHandler(fixedChargeUnitsChangedSignal, () => units.onChanged());
   setHandler(

@@ -56,7 +56,7 @@ import { cascadeToChildren, childPlanIds } from '../services/plan-overrides';
 import { inPlanEditTransaction } from '../services/plan-edit-transaction';
 import type { Knex } from 'knex';
 import { fixedChargesOfPlan, type NewFixedCharge } from '../../db/repositories/fixed-charges';
-import { recordPlanUnitsChanges, type PlanUnitsChange } from '../services/plan-fixed-charge-units';
+import { recordPlanUnitsChanges, tellUnitsChanged, type PlanUnitsChange } from '../services/plan-fixed-charge-units';
 import { withStoredFixedChargeFields } from './fixed-charges';
 
 /** The stored metric as Lago's create input (the base a PUT body is merged onto). */
@@ -197,6 +197,7 @@ export function catalogEditRoutes(ctx: RouteContext): Router {
     const organizationId = orgId(res);
     const body = parseBody(PlanUpdateBody, req.body).plan;
     // The edit and its cascade_updates: one transaction holding the plan's row lock, the plan read under it (adv11c).
+    let unitsTold: string[] = [];
     const updated = await inPlanEditTransaction(ctx, organizationId, req.params.code, async (tx) => {
       const plan = await getPlanByCode(tx.db, organizationId, req.params.code);
       if (!plan) throw notFound('plan');
@@ -237,11 +238,12 @@ export function catalogEditRoutes(ctx: RouteContext): Router {
         throw err;
       }
       // units11: fixed-charge units changed (or sent with apply_units_immediately) on the plan's subscriptions.
-      if (record.fixedCharges) await recordPlanUnitsChanges(tx.db as Knex.Transaction, organizationId, plan.id, await planUnitsChanges(tx.db, organizationId, plan, record.fixedCharges, (merged as { fixed_charges?: unknown }).fixed_charges));
+      if (record.fixedCharges) unitsTold = await recordPlanUnitsChanges(tx.db as Knex.Transaction, organizationId, plan.id, await planUnitsChanges(tx.db, organizationId, plan, record.fixedCharges, (merged as { fixed_charges?: unknown }).fixed_charges));
       // Lago's cascade_updates: the children re-derived as the edited plan + their own overrides.
       const cascaded = cascade === true ? (await cascadeToChildren(tx, organizationId, updated)).subscriptionIds : [];
       return { value: updated, subscriptionIds: [...live, ...cascaded] };
     });
+    await tellUnitsChanged(ctx, unitsTold); // units11: their workflows bill the units raised at once
     res.json({ plan: serializePlan(updated, await loadPlanTaxes(ctx.db, organizationId, updated)) });
   });
 

@@ -48,12 +48,9 @@ import { ApiError, addDetail, notFound, validationError } from '../errors';
 import { iso, lagoErrorMap, paginationMeta, paginationQuery, parseBody, zodIssuesToDetails } from '../schemas/common';
 import { taxCodes } from '../schemas/taxes';
 import { subscriptionNow } from '../services/subscription-now';
-import { nextPeriodStart, recordPlanUnitsChanges } from '../services/plan-fixed-charge-units';
+import { nextPeriodStart, recordPlanUnitsChanges, tellUnitsChanged } from '../services/plan-fixed-charge-units';
 import { lockCatalogPlanForEdit } from '../../db/repositories/plan-edit-lock';
-import { liveSubscriptionIdsOfPlans } from '../../db/repositories/catalog-edits';
-import { childPlanIdsOf } from '../../db/repositories/plan-overrides';
 import { serializeTax } from './taxes';
-import { fixedChargeUnitsChangedSignal, subscriptionWorkflowId } from '../../workflows/messages';
 
 type Db = Knex | Knex.Transaction;
 
@@ -235,18 +232,6 @@ async function subscriptionUnits(db: Db, organizationId: string, subscriptionId:
   return new Map(list.map((f) => [f.id, unitsInForceAt(toBillingFixedCharge(f), changes[f.id] ?? [], at)]));
 }
 
-/**
- * units11: the subscription's workflow bills the units just raised (workflows/fixed-charge-units.ts). The change is
- * durable already: an unreachable workflow is logged, and its period close bills the change.
- */
-export async function tellUnitsChanged(ctx: RouteContext, subscriptionId: string): Promise<void> {
-  try {
-    await ctx.temporal.workflow.getHandle(subscriptionWorkflowId(subscriptionId)).signal(fixedChargeUnitsChangedSignal);
-  } catch (err) {
-    ctx.logger.warn('could not tell a subscription workflow that fixed-charge units changed; its period close bills them', { subscriptionId, error: (err as Error)?.message });
-  }
-}
-
 export function fixedChargeRoutes(ctx: RouteContext): Router {
   const r = Router();
 
@@ -313,10 +298,9 @@ export function fixedChargeRoutes(ctx: RouteContext): Router {
       if (!(await lockCatalogPlanForEdit(trx, organizationId, plan.code))) throw notFound('plan');
       await updateFixedCharge(trx, organizationId, stored.id, input);
       if (input.units === stored.units && !applyImmediately) return [];
-      await recordPlanUnitsChanges(trx, organizationId, plan.id, [{ fixedChargeId: stored.id, units: input.units, applyImmediately }]);
-      return applyImmediately ? liveSubscriptionIdsOfPlans(trx, organizationId, [plan.id, ...(await childPlanIdsOf(trx, organizationId, plan.id))]) : [];
+      return recordPlanUnitsChanges(trx, organizationId, plan.id, [{ fixedChargeId: stored.id, units: input.units, applyImmediately }]);
     });
-    for (const id of told) await tellUnitsChanged(ctx, id);
+    await tellUnitsChanged(ctx, told);
     res.json(await one(organizationId, await fixedChargeOf(organizationId, plan.id, stored.code)));
   });
 
@@ -373,7 +357,7 @@ export function fixedChargeRoutes(ctx: RouteContext): Router {
     const now = (await subscriptionNow(ctx.db, s, new Date())).toISOString();
     const effectiveAt = input.apply_units_immediately === true ? now : await nextPeriodStart(ctx.db, s, plan.interval as Interval, now);
     await setSubscriptionUnits(ctx.db, organizationId, s.id, f.id, units, effectiveAt);
-    if (input.apply_units_immediately === true) await tellUnitsChanged(ctx, s.id);
+    if (input.apply_units_immediately === true) await tellUnitsChanged(ctx, [s.id]);
     // The answer shows the units in force now (a deferred change shows from the next period on, as Lago's reads do).
     res.json(await one(organizationId, f, (await subscriptionUnits(ctx.db, organizationId, s.id, [f], now)).get(f.id)));
   });

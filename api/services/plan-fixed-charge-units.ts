@@ -4,7 +4,7 @@
 // spec/scenarios/fixed_charges/plan_update_preserves_subscription_overrides_spec.rb).
 // Recorded on each active subscription's units timeline with source `plan` (db/repositories/fixed-charges.ts):
 // - apply_units_immediately: the new units from the subscription's now (its test clock's time); its workflow, told
-//   by the plan edit (billingRulesChangedSignal), bills the units not paid yet for a pay-in-advance fixed charge
+//   after the commit (tellUnitsChanged: fixedChargeUnitsChangedSignal), bills the units not paid yet for a pay-in-advance fixed charge
 //   (activities/fixed-charge-units.ts);
 // - otherwise: from the subscription's next period, but only where an earlier immediate change (a `plan` row) would
 //   otherwise keep its units in force; elsewhere the plan's units are the fallback (unchanged rule).
@@ -19,6 +19,8 @@ import { nextPeriod, periodContaining } from '../../billing/period';
 import { subscriptionBillingTime } from '../../db/repositories/pay-in-advance';
 import { loadSubscriptionBillingContext } from '../../db/repositories/subscriptions-billing';
 import type { SubscriptionRecord } from '../../db/repositories/subscriptions';
+import { fixedChargeUnitsChangedSignal, subscriptionWorkflowId } from '../../workflows/messages';
+import type { RouteContext } from '../context';
 import { subscriptionNow } from './subscription-now';
 
 export interface PlanUnitsChange {
@@ -27,9 +29,13 @@ export interface PlanUnitsChange {
   applyImmediately: boolean;
 }
 
-/** Records the plan's units changes on its active subscriptions' timelines (inside the plan edit's transaction). */
-export async function recordPlanUnitsChanges(trx: Knex.Transaction, organizationId: string, planId: string, changes: PlanUnitsChange[]): Promise<void> {
-  if (changes.length === 0) return;
+/**
+ * Records the plan's units changes on its active subscriptions' timelines (inside the plan edit's transaction); answers
+ * the subscriptions given units at once (their workflows are told after the commit: tellUnitsChanged).
+ */
+export async function recordPlanUnitsChanges(trx: Knex.Transaction, organizationId: string, planId: string, changes: PlanUnitsChange[]): Promise<string[]> {
+  if (changes.length === 0) return [];
+  const told = new Set<string>();
   const ids = await liveSubscriptionIdsOfPlans(trx, organizationId, [planId, ...(await childPlanIdsOf(trx, organizationId, planId))]);
   const subscriptions = (await getSubscriptionsByIds(trx, organizationId, ids)).filter((s) => s.status === 'active');
   for (const s of subscriptions) {
@@ -40,8 +46,10 @@ export async function recordPlanUnitsChanges(trx: Knex.Transaction, organization
       const now = (await subscriptionNow(trx, s, new Date())).toISOString();
       const at = c.applyImmediately ? now : await nextPeriodStart(trx, s, s.planInterval as Interval, now);
       await setSubscriptionUnits(trx, organizationId, s.id, c.fixedChargeId, c.units, at, 'plan');
+      if (c.applyImmediately) told.add(s.id);
     }
   }
+  return [...told];
 }
 
 /** The start of the subscription's next billing period after `at` (where a deferred units change takes effect). */
@@ -52,5 +60,20 @@ export async function nextPeriodStart(db: Knex, s: SubscriptionRecord, interval:
   const open = periodContaining(schedule, from);
   if (Date.parse(at) < Date.parse(ctx.subscriptionAt)) return open.period.start;
   return nextPeriod(schedule, open.period).period.start;
+}
+
+
+/**
+ * units11: the subscription's workflow bills the units just raised (workflows/fixed-charge-units.ts). The change is
+ * durable already: an unreachable workflow is logged, and its period close bills the change.
+ */
+export async function tellUnitsChanged(ctx: RouteContext, subscriptionIds: string[]): Promise<void> {
+  for (const subscriptionId of subscriptionIds) {
+    try {
+      await ctx.temporal.workflow.getHandle(subscriptionWorkflowId(subscriptionId)).signal(fixedChargeUnitsChangedSignal);
+    } catch (err) {
+      ctx.logger.warn('could not tell a subscription workflow that fixed-charge units changed; its period close bills them', { subscriptionId, error: (err as Error)?.message });
+    }
+  }
 }
 
