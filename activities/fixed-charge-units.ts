@@ -52,9 +52,11 @@ export async function billFixedChargeUnitsChanges(db: Knex, input: AdvancePeriod
     const changes = await unitsChangesWithin(trx, input.organizationId, input.subscriptionId, [...byId.keys()], input.period);
     const pair = { period: input.period, fullPeriod: input.fullPeriod };
     const issued = new Set<string>();
+    const position = new Map(charges.map((c, i) => [c.id, i]));
     for (const [at, group] of byInstant(changes)) {
       const fees: Fee[] = [];
-      for (const change of group) {
+      // The invoice's lines in the plan's order of fixed charges.
+      for (const change of [...group].sort((a, b) => position.get(a.fixedChargeId)! - position.get(b.fixedChargeId)!)) {
         const paidUnits = await advanceUnitsBilledFor(trx, input.organizationId, input.subscriptionId, change.fixedChargeId, input.period);
         const fee = fixedChargeUnitsDeltaFee({ fixedCharge: byId.get(change.fixedChargeId)!, paidUnits, newUnits: change.units, changeAt: at, pair, timezone: ctx.timezone, currency });
         if (fee) fees.push(fee);
