@@ -306,8 +306,9 @@ export async function copySubscriptionUnits(db: Db, organizationId: string, subs
 
 /**
  * The subscription's advance fixed-charge fees whose period covers `at` (started at or before it; `startsBefore`:
- * strictly before, for an upgrade whose own invoice bills the new plan's from `at`), on invoices not voided, one per
- * fixed charge of `fixedChargeIds` (the latest). For the credit of their unused part (activities/fixed-charge-credits.ts).
+ * strictly before, for an upgrade whose own invoice bills the new plan's from `at`), on invoices not voided, of the
+ * fixed charges `fixedChargeIds`: each one's period fee and (units11) the fees of units raised mid-period, latest first.
+ * For the credit of their unused part (activities/fixed-charge-credits.ts).
  */
 export async function advanceFixedChargeFeesCovering(
   db: Db,
@@ -329,11 +330,8 @@ export async function advanceFixedChargeFeesCovering(
     .whereRaw('i.period_end <= f.from_datetime')
     .orderBy([{ column: 'f.from_datetime', order: 'desc' }])
     .select('f.id', 'f.invoice_id', 'f.charge_id', 'f.amount_cents', 'f.currency', 'f.from_datetime', 'f.to_datetime');
-  const seen = new Set<string>();
   const out = [];
   for (const r of rows) {
-    if (seen.has(r.charge_id)) continue;
-    seen.add(r.charge_id);
     const amountCents = Number(r.amount_cents);
     if (!Number.isSafeInteger(amountCents)) throw new Error('Fixed-charge fee amount is not a safe integer');
     out.push({ feeId: r.id, invoiceId: r.invoice_id, fixedChargeId: r.charge_id, amountCents, currency: r.currency, feePeriod: { start: r.from_datetime.toISOString(), end: r.to_datetime.toISOString() } });

@@ -156,3 +156,106 @@ it('a prorated advance fixed charge raised on Mar 20 bills 5 × 10.00 × 12/31 =
   expect((await r('PUT', '/plans/fcu-prorated/fixed_charges/fcu-p-seats', { fixed_charge: { units: 15, apply_units_immediately: true } })).status).toBe(200);
   expect((await fixedLines(subscriptionId, 2))[1]).toMatchObject({ total: 1_935, lines: [['fcu-p-seats', 5, 1_935, '2024-03-20']] });
 });
+
+/** A customer on its own clock at `at`, subscribed to `planCode`, its start invoice finalized (and paid when `card`). */
+async function subscribedWithCard(id: string, planCode: string, at: string, card: boolean) {
+  await customer(id, card);
+  const clockId = await newTestClock(sys, id, at);
+  const sub = await r('POST', '/subscriptions', { subscription: { external_customer_id: id, plan_code: planCode, external_id: id, test_clock_id: clockId, billing_time: 'calendar' } });
+  expect(sub.status).toBe(200);
+  const subscriptionId: string = sub.body.subscription.lago_id;
+  await eventually(async () => {
+    const invs = (await r('GET', `/invoices?external_customer_id=${id}`)).body.invoices as any[];
+    return invs.length === 1 && invs[0].status === 'finalized' && (!card || invs[0].payment_status === 'succeeded') ? invs : undefined;
+  }, WAIT_MS, `${id}: the start invoice${card ? ' paid' : ''}`);
+  return { clockId, subscriptionId };
+}
+
+async function terminate(path: string) {
+  return eventually(async () => {
+    const res = await r('DELETE', path);
+    return res.status === 422 && JSON.stringify(res.body).includes('period_closing') ? undefined : res;
+  }, 60_000, 'the termination');
+}
+
+const notesOf = async (cus: string) => ((await r('GET', `/credit_notes?external_customer_id=${cus}`)).body.credit_notes as any[]).sort((a, b) => a.total_amount_cents - b.total_amount_cents);
+
+it('on_termination_credit_note for advance fixed charges: refund refunds each paid fee\'s unused part through the provider (the start fee 31.00 × 11/31 = 11.00, the units raised on Jan 10: 31.00 × 11/22 = 15.50), credit credits it, skip issues nothing', async () => {
+  expect((await plan('fcu-term', [{ add_on_code: 'fcu-support', code: 'fcu-t-support', charge_model: 'standard', pay_in_advance: true, units: 1, properties: { amount: '31' } }], { amount_cents: 1000, pay_in_advance: false })).status).toBe(200);
+
+  // refund, paid by card: the start invoice (31.00) and the Jan 10 units invoice (1 → 2 units: 31.00) are paid.
+  const paid = await subscribedWithCard('fcu-refund', 'fcu-term', '2025-01-01T00:00:00.000Z', true);
+  await advanceTestClock(sys, paid.clockId, '2025-01-10T00:00:00.000Z');
+  expect((await setUnits('fcu-refund', 'fcu-t-support', 2)).status).toBe(200);
+  const raised = await eventually(async () => {
+    const invs = ((await r('GET', '/invoices?external_customer_id=fcu-refund')).body.invoices as any[]).filter((i) => i.issuing_date === '2025-01-10');
+    return invs.length === 1 && invs[0].payment_status === 'succeeded' ? invs[0] : undefined;
+  }, WAIT_MS, 'the units invoice paid');
+  expect(raised.total_amount_cents).toBe(3_100);
+  await advanceTestClock(sys, paid.clockId, '2025-01-20T12:00:00.000Z');
+  expect((await terminate('/subscriptions/fcu-refund?on_termination_credit_note=refund')).status).toBe(200);
+  const refunded = await eventually(async () => {
+    const list = await notesOf('fcu-refund');
+    return list.length === 2 && list.every((n) => n.refund_status !== 'pending') ? list : undefined;
+  }, 30_000, 'two credit notes with their refunds done');
+  expect(refunded.map((n) => n.refund_status)).toEqual(['succeeded', 'succeeded']);
+  expect(refunded.map((n) => [n.reason, n.total_amount_cents, n.refund_amount_cents, n.credit_amount_cents])).toEqual([
+    ['order_change', 1_100, 1_100, 0],
+    ['order_change', 1_550, 1_550, 0],
+  ]);
+  const stripeRefunds = [...fake.refunds.values()].filter((x: any) => refunded.some((n) => x.metadata?.lago_credit_note_id === n.lago_id));
+  expect(stripeRefunds.map((x: any) => x.amount).sort((a: number, b: number) => a - b)).toEqual([1_100, 1_550]);
+  // The termination repeated issues nothing more (one note per fee, one refund per note).
+  await r('DELETE', '/subscriptions/fcu-refund?on_termination_credit_note=refund');
+  expect(await notesOf('fcu-refund')).toHaveLength(2);
+
+  // credit: the unused 11.00 on the customer's credit-note balance, nothing refunded.
+  const credited = await subscribedWithCard('fcu-credit', 'fcu-term', '2025-01-01T00:00:00.000Z', false);
+  await advanceTestClock(sys, credited.clockId, '2025-01-20T12:00:00.000Z');
+  expect((await terminate('/subscriptions/fcu-credit?on_termination_credit_note=credit')).status).toBe(200);
+  const creditNotes = await eventually(async () => ((await notesOf('fcu-credit')).length === 1 ? notesOf('fcu-credit') : undefined), WAIT_MS, 'the credit note');
+  expect(creditNotes[0]).toMatchObject({ total_amount_cents: 1_100, credit_amount_cents: 1_100, refund_amount_cents: 0 });
+
+  // skip: no credit note.
+  const skipped = await subscribedWithCard('fcu-skip', 'fcu-term', '2025-01-01T00:00:00.000Z', false);
+  await advanceTestClock(sys, skipped.clockId, '2025-01-20T12:00:00.000Z');
+  const ended = await terminate('/subscriptions/fcu-skip?on_termination_credit_note=skip');
+  expect(ended.status).toBe(200);
+  await eventually(async () => ((await r('GET', '/subscriptions/fcu-skip')).body.subscription.status === 'terminated' ? true : undefined), WAIT_MS, 'terminated');
+  await settle();
+  expect(await notesOf('fcu-skip')).toEqual([]);
+});
+
+it('a downgrade with advance prorated fixed charges (Lago downgrade_spec): requested Aug 21, effective Sep 1 (next_plan_code), no credit note for the old plan\'s August fixed charges, and Sep 1 bills the old plan\'s August fee with the NEW plan\'s September fixed charges (100.00 and 20.00), never the old ones', async () => {
+  expect((await plan('fcu-dg-big', [
+    { add_on_code: 'fcu-seat', code: 'fcu-big-seat', charge_model: 'standard', pay_in_advance: true, prorated: true, units: 10, properties: { amount: '1' } },
+    { add_on_code: 'fcu-support', code: 'fcu-big-support', charge_model: 'standard', pay_in_advance: true, prorated: true, units: 5, properties: { amount: '3' } },
+  ], { amount_cents: 10_000, pay_in_advance: false })).status).toBe(200);
+  expect((await plan('fcu-dg-small', [
+    { add_on_code: 'fcu-support', code: 'fcu-small-support', charge_model: 'standard', pay_in_advance: true, prorated: true, units: 10, properties: { amount: '10' } },
+    { add_on_code: 'fcu-extra', code: 'fcu-small-extra', charge_model: 'standard', pay_in_advance: true, prorated: true, units: 1, properties: { amount: '20' } },
+  ], { amount_cents: 1_000, pay_in_advance: false })).status).toBe(200);
+  const { clockId, subscriptionId } = await subscribedWithCard('fcu-dg', 'fcu-dg-big', '2023-07-19T12:12:00.000Z', false);
+  // The start invoice: 10.00 × 13/31 = 4.19 and 15.00 × 13/31 = 6.29 (Lago: 1000 * 13 / 31, 1500 * 13 / 31).
+  expect((await fixedLines(subscriptionId, 1))[0]!.lines).toEqual([['fcu-big-seat', 10, 419, '2023-07-19'], ['fcu-big-support', 5, 629, '2023-07-19']]);
+  await advanceTestClock(sys, clockId, '2023-08-01T00:00:00.000Z');
+  expect((await fixedLines(subscriptionId, 2))[1]!.lines).toEqual([['fcu-big-seat', 10, 1_000, '2023-08-01'], ['fcu-big-support', 5, 1_500, '2023-08-01']]);
+
+  await advanceTestClock(sys, clockId, '2023-08-21T23:59:59.000Z');
+  const down = await r('POST', '/subscriptions', { subscription: { external_customer_id: 'fcu-dg', plan_code: 'fcu-dg-small', external_id: 'fcu-dg' } });
+  expect(down.status).toBe(200);
+  expect(down.body.subscription).toMatchObject({ plan_code: 'fcu-dg-big', next_plan_code: 'fcu-dg-small', downgrade_plan_date: '2023-09-01' });
+  await settle();
+  expect(await fixedLines(subscriptionId, 2)).toHaveLength(2); // nothing billed at the request
+  expect(await notesOf('fcu-dg')).toEqual([]); // the old plan's advance fixed charges are not credited
+
+  await advanceTestClock(sys, clockId, '2023-09-02T00:00:00.000Z');
+  const sep = (await fixedLines(subscriptionId, 3))[2]!;
+  expect(sep.lines).toEqual([['fcu-small-support', 10, 10_000, '2023-09-01'], ['fcu-small-extra', 1, 2_000, '2023-09-01']]);
+  const sepInvoice = await sys.database.db('invoices').where({ subscription_id: subscriptionId, status: 'finalized' }).orderBy('created_at', 'desc').first('id');
+  const fees = (await r('GET', `/invoices/${sepInvoice.id}`)).body.invoice.fees as any[];
+  // The old plan's August fee in arrears (Lago: "we still need to charge subscription fee for the old plan").
+  expect(fees.filter((f) => f.item.type === 'subscription').map((f) => [f.item.code, f.amount_cents, String(f.from_date).slice(0, 10)])).toEqual([['fcu-dg-big', 10_000, '2023-08-01']]);
+  expect((await r('GET', '/subscriptions/fcu-dg')).body.subscription).toMatchObject({ plan_code: 'fcu-dg-small', status: 'active' });
+  expect(await notesOf('fcu-dg')).toEqual([]);
+});
