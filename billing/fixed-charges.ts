@@ -134,6 +134,11 @@ export function fixedChargeFee(input: FixedChargeFeeInput): Fee {
   const { full, priced, ratio } = pricedUnits(fc, input.changes, pair, timezone);
   const bucket = { filterIndex: null, groupedBy: {}, units: str(priced), eventsCount: 0 };
   const amount = priced.isZero() ? new D(0) : dispatchRate(fc.chargeModel, fc.properties, bucket, { zeroUsageFlatFee: 'skip' }).amount;
+  return fixedChargeLine(fc, full, amount, pair.period, ratio, currency);
+}
+
+/** A fixed charge's fee line: `units` shown, `amount` unrounded (rounded once here: FC1), over `period`. */
+function fixedChargeLine(fc: FixedCharge, shownUnits: Dec, amount: Dec, period: Period, ratio: Dec | null, currency: string): Fee {
   return {
     kind: 'fixed_charge',
     chargeId: fc.id,
@@ -143,14 +148,14 @@ export function fixedChargeFee(input: FixedChargeFeeInput): Fee {
     filterValues: null,
     groupedBy: {},
     displayName: fc.invoiceDisplayName ?? fc.addOnName,
-    units: str(full),
+    units: str(shownUnits),
     eventsCount: 0,
-    unitAmount: str(full.isZero() ? new D(0) : amount.div(full)),
+    unitAmount: str(shownUnits.isZero() ? new D(0) : amount.div(shownUnits)),
     preciseAmount: str(amount),
     amountCents: roundDecToMinorUnits(amount, currency),
     currency,
-    fromDatetime: pair.period.start,
-    toDatetime: pair.period.end,
+    fromDatetime: period.start,
+    toDatetime: period.end,
     prorationRatio: ratio === null ? null : str(ratio),
   };
 }
@@ -266,22 +271,5 @@ export function fixedChargeUnitsDeltaFee(input: FixedChargeUnitsDeltaInput): Fee
   const priced = ratio === null ? delta : delta.times(ratio);
   const bucket = { filterIndex: null, groupedBy: {}, units: str(priced), eventsCount: 0 };
   const amount = dispatchRate(fc.chargeModel, fc.properties, bucket, { zeroUsageFlatFee: 'skip' }).amount;
-  return {
-    kind: 'fixed_charge',
-    chargeId: fc.id,
-    metricCode: fc.code,
-    filterIndex: null,
-    filterValues: null,
-    groupedBy: {},
-    displayName: fc.invoiceDisplayName ?? fc.addOnName,
-    units: str(delta),
-    eventsCount: 0,
-    unitAmount: str(amount.div(delta)),
-    preciseAmount: str(amount),
-    amountCents: roundDecToMinorUnits(amount, currency),
-    currency,
-    fromDatetime: rest.start,
-    toDatetime: rest.end,
-    prorationRatio: ratio === null ? null : str(ratio),
-  };
+  return fixedChargeLine(fc, delta, amount, rest, ratio, currency);
 }

@@ -12,11 +12,10 @@
 //    through the provider), credit, skip.
 // 3. A downgrade with fixed charges (spec/scenarios/subscriptions/downgrade_spec.rb "when there are fixed charges",
 //    in advance, prorated): effective at the period end, no credit note, the new plan's fixed charges from then on.
-import { StripePaymentProvider } from '../../adapters/stripe/provider';
 import { billFixedChargeUnitsChanges } from '../../activities/fixed-charge-units';
-import { upsertProviderConfig } from '../../db/repositories/payments';
 import { FakeStripe } from '../support/fake-stripe';
-import { advanceTestClock, newTestClock, startSystem, eventually, type System } from './harness';
+import { startSystemWithStripeFake } from '../support/stripe-system';
+import { advanceTestClock, newTestClock, eventually, type System } from './harness';
 
 jest.setTimeout(900_000);
 
@@ -26,9 +25,7 @@ let sys: System;
 const r = (m: string, p: string, b?: unknown) => sys.request(m, p, b);
 
 beforeAll(async () => {
-  sys = await startSystem('dev-server', { paymentProviderFor: () => new StripePaymentProvider(fake.client()) });
-  const org = await sys.database.db('organizations').first('id');
-  await upsertProviderConfig(sys.database.db, { organizationId: org.id, code: 'stripe-test', secretKey: 'sk_test_fake', webhookSecret: 'whsec_test', successRedirectUrl: 'https://example.test/thanks' });
+  sys = await startSystemWithStripeFake(fake);
   for (const code of ['fcu-seat', 'fcu-support', 'fcu-extra']) {
     expect((await r('POST', '/add_ons', { add_on: { name: `Add-on ${code}`, code, amount_cents: 0, amount_currency: 'USD' } })).status).toBe(200);
   }
