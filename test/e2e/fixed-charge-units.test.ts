@@ -256,3 +256,19 @@ it('a downgrade with advance prorated fixed charges (Lago downgrade_spec): reque
   expect((await r('GET', '/subscriptions/fcu-dg')).body.subscription).toMatchObject({ plan_code: 'fcu-dg-small', status: 'active' });
   expect(await notesOf('fcu-dg')).toEqual([]);
 });
+
+it('PUT /subscriptions with units-only plan_overrides and apply_units_immediately bills the delta at once (Lago: 10 → 15 = 5 units, 50.00), no child plan written', async () => {
+  const created = await plan('fcu-ovr', [{ add_on_code: 'fcu-seat', code: 'fcu-o-seats', charge_model: 'standard', pay_in_advance: true, units: 10, properties: { amount: '10' } }]);
+  expect(created.status).toBe(200);
+  const fixedChargeId: string = created.body.plan.fixed_charges[0].lago_id;
+  const { clockId, subscriptionId } = await subscribe('fcu-ovr-sub', 'fcu-ovr', '2024-12-01T00:00:00.000Z');
+  expect((await fixedLines(subscriptionId, 1))[0]!.total).toBe(10_000);
+  await advanceTestClock(sys, clockId, '2024-12-01T01:00:00.000Z');
+  const children = async () => Number((await sys.database.db('plans').whereNotNull('parent_id').count<{ n: string }[]>({ n: '*' }).first())?.n);
+  const before = await children();
+  const put = await r('PUT', '/subscriptions/fcu-ovr-sub', { subscription: { plan_overrides: { fixed_charges: [{ id: fixedChargeId, units: 15, apply_units_immediately: true }] } } });
+  expect(put.status).toBe(200);
+  expect(put.body.subscription.plan_code).toBe('fcu-ovr');
+  expect(await children()).toBe(before); // fixed11's units-only form: the subscription's units, no child plan
+  expect((await fixedLines(subscriptionId, 2))[1]).toMatchObject({ issued: '2024-12-01', total: 5_000, lines: [['fcu-o-seats', 5, 5_000, '2024-12-01']] });
+});
