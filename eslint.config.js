@@ -55,7 +55,7 @@ function restrictedImports({ decimal = true, sql = true, workflow = false, noWor
 }
 
 module.exports = tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.venv/**', '.data/**', 'coverage/**', 'test/workflows/histories/**', 'test/conformance/fixtures/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.venv/**', '.data/**', 'coverage/**', '.tmp/**', '.schemathesis/**', 'test/artifacts/**', 'test/workflows/histories/**', 'test/conformance/fixtures/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: {

@@ -16,7 +16,7 @@ export interface CreatePeriodInvoiceInput {
 
 export interface PeriodInvoiceResult {
   invoiceId: string;
-  status: 'draft' | 'finalized';
+  status: 'draft' | 'finalized' | 'deleted';
   totalAmountCents: number;
   currency: string;
   /** False when the invoice already existed (a retried activity or a replayed close). */

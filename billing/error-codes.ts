@@ -82,6 +82,8 @@ export const ERROR_CODE_CLASSES = {
   invoiced_fee: 'not_allowed',
   // POST /invoices/:lago_id/lose_dispute of an invoice that is not finalized (Lago: 405 not_disputable; ops13c)
   not_disputable: 'not_allowed',
+  // DELETE /invoices/:lago_id of an invoice that is not a draft (Lago: 405 not_deletable; del13)
+  not_deletable: 'not_allowed',
   // transient: retried until it passes
   fx_rate_missing: 'transient',
   // wallets (billing/wallet.ts)

@@ -201,7 +201,8 @@ export interface InvoiceWorkflowInput {
 
 export interface InvoiceLiveState {
   invoiceId: string;
-  status: 'draft' | 'finalized';
+  /** 'deleted': the draft was deleted (DELETE /invoices/:lago_id); its finalization did nothing and the workflow ends. */
+  status: 'draft' | 'finalized' | 'deleted';
   /** End of the grace period (ISO UTC); null when there is none. */
   graceEndsAt: string | null;
   /** refreshDraftInvoice calls made during the grace period. */

@@ -29,6 +29,9 @@ const activities = proxyActivities<SubscriptionActivities>(ACTIVITY_OPTIONS);
 
 const DAY_MS = 86_400_000;
 
+/** A deleted draft's workflow ends after its (no-op) finalization, without collection (see the end of invoiceWorkflow). */
+export const INVOICE_DELETED_PATCH = 'invoice-deleted-v1';
+
 export class InvoiceEntity {
   readonly ref: InvoiceRef;
   status: InvoiceLiveState['status'] = 'draft';
@@ -133,6 +136,14 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
   if (input.finalizedAtClose === true && input.gracePeriodDays === 0 && patched(CLOSE_FOLD_PATCH)) invoice.status = 'finalized';
   else invoice.apply(await activities.finalizeInvoice(invoice.ref));
   invoice.refreshRequested = false;
+
+  // del13 (issue 13): the draft was deleted (DELETE /invoices/:lago_id, decided by Postgres under the row lock), so
+  // finalizeInvoice found the tombstone and did nothing: there is nothing to collect. Only reachable since deletion
+  // exists, so no recorded history takes this branch; the marker is written only when it is taken.
+  if (invoice.status === 'deleted' && patched(INVOICE_DELETED_PATCH)) {
+    await condition(allHandlersFinished);
+    return invoice.liveState();
+  }
 
   // Payment collection and dunning (workflows/invoice-collection.ts). Histories recorded before this change
   // have no marker and skip it on replay.

@@ -70,7 +70,8 @@ function requiredString(raw: Record<string, unknown>, field: string, errors: Fie
   return v;
 }
 
-function shape(raw: unknown, rules: TimeRules): Shaped {
+/** The event's identity (transaction id, subscription, metric code): what the lookups need, before the receive time. */
+function shapeIds(raw: unknown): Shaped {
   const errors: FieldErrors = {};
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
     add(errors, 'event', 'invalid_type');
@@ -80,6 +81,14 @@ function shape(raw: unknown, rules: TimeRules): Shaped {
   const transactionId = requiredString(r, 'transaction_id', errors);
   const externalSubscriptionId = requiredString(r, 'external_subscription_id', errors);
   const code = requiredString(r, 'code', errors);
+  return { transactionId, externalSubscriptionId, code, properties: {}, preciseTotalAmount: null, errors };
+}
+
+/** The rest of the event (timestamp against the receive time, properties, precise amount), into `ids`. */
+function shape(raw: unknown, ids: Shaped, rules: TimeRules): Shaped {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return ids;
+  const r = raw as Record<string, unknown>;
+  const { transactionId, externalSubscriptionId, code, errors } = ids;
 
   let timestamp: string | undefined = rules.defaultTimestamp ?? undefined;
   if (r.timestamp !== undefined && r.timestamp !== null && r.timestamp !== '') {
@@ -134,17 +143,30 @@ export interface ValidationOutcome {
 }
 
 /**
+ * The receive time of a request, from the request's subscriptions as the validation looked them up (so the test-clock
+ * check needs no lookup of its own): `externalIds` are the subscription ids its events name, `subscriptions` those found.
+ */
+export type ReceiveTime = (subscriptions: Map<string, SubscriptionLookup>, externalIds: Set<string>) => string | Promise<string>;
+
+/**
  * Validate all events of one live request against the organization's catalog (cached lookups, no per-event
- * query). An omitted timestamp is the receive time `now`; a given one must lie inside `window`.
+ * query). An omitted timestamp is the receive time `now` (or what `now` answers from the request's subscriptions); a
+ * given one must lie inside `window` around it.
  */
 export function validateEvents(
   cache: IngestCache,
   organizationId: string,
   rawEvents: unknown[],
-  now: string = new Date().toISOString(),
+  now: string | ReceiveTime = new Date().toISOString(),
   window: EventTimeWindow = eventTimeWindow(),
 ): Promise<ValidationOutcome> {
-  return validate(cache, organizationId, rawEvents, { now, nowMs: Date.parse(now), window, defaultTimestamp: now });
+  const rules = (at: string): TimeRules => ({ now: at, nowMs: Date.parse(at), window, defaultTimestamp: at });
+  return validate(cache, organizationId, rawEvents, typeof now === 'string'
+      ? () => rules(now)
+      : (subs, ids) => {
+          const at = now(subs, ids);
+          return typeof at === 'string' ? rules(at) : at.then(rules);
+        });
 }
 
 /** Validate events to import (POST /events/import): the timestamp is mandatory, of any age, never after `now`. */
@@ -154,17 +176,25 @@ export function validateImportEvents(
   rawEvents: unknown[],
   now: string = new Date().toISOString(),
 ): Promise<ValidationOutcome> {
-  return validate(cache, organizationId, rawEvents, { now, nowMs: Date.parse(now), window: IMPORT_TIME_WINDOW, defaultTimestamp: null });
+  return validate(cache, organizationId, rawEvents, () => ({ now, nowMs: Date.parse(now), window: IMPORT_TIME_WINDOW, defaultTimestamp: null }));
 }
 
-async function validate(cache: IngestCache, organizationId: string, rawEvents: unknown[], rules: TimeRules): Promise<ValidationOutcome> {
-  const shaped = rawEvents.map((raw) => shape(raw, rules));
-  const codes = new Set(shaped.map((s) => s.code).filter((c): c is string => c !== undefined));
-  const externalIds = new Set(shaped.map((s) => s.externalSubscriptionId).filter((c): c is string => c !== undefined));
+async function validate(
+  cache: IngestCache,
+  organizationId: string,
+  rawEvents: unknown[],
+  rulesFor: (subscriptions: Map<string, SubscriptionLookup>, externalIds: Set<string>) => TimeRules | Promise<TimeRules>,
+): Promise<ValidationOutcome> {
+  const ids = rawEvents.map(shapeIds);
+  const codes = new Set(ids.map((s) => s.code).filter((c): c is string => c !== undefined));
+  const externalIds = new Set(ids.map((s) => s.externalSubscriptionId).filter((c): c is string => c !== undefined));
   const [metrics, subscriptions] = await Promise.all([
     cache.metrics(organizationId, codes),
     cache.subscriptions(organizationId, externalIds),
   ]);
+  const pending = rulesFor(subscriptions, externalIds);
+  const rules = pending instanceof Promise ? await pending : pending; // no extra turn for real-time requests
+  const shaped = rawEvents.map((raw, i) => shape(raw, ids[i]!, rules));
 
   const valid: ValidEvent[] = [];
   const errors = new Map<number, FieldErrors>();

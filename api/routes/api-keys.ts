@@ -42,27 +42,28 @@ export function apiKeyRoutes(ctx: RouteContext): Router {
     res.json({ api_key: serialize(key) });
   });
 
-  r.delete('/api_keys/:lago_id', async (req, res) => {
-    const organizationId = orgId(res);
-    if (!(await getApiKey(ctx.db, organizationId, req.params.lago_id))) throw notFound('api_key');
-    const out = await revokeApiKey(ctx.db, organizationId, req.params.lago_id);
-    ctx.apiKeysChanged?.(organizationId); // this process's key cache, at once (others: the trigger's notification)
+  /** Revoke or rotate one key: 404 for another organization's or unknown key, 422 for the last active one; the
+   * key cache of this process dropped at once (other processes: the trigger's notification). */
+  async function changeKey<O extends object>(organizationId: string, id: string, change: () => Promise<O>): Promise<Exclude<O, { error: string }>> {
+    if (!(await getApiKey(ctx.db, organizationId, id))) throw notFound('api_key');
+    const out = await change();
+    ctx.apiKeysChanged?.(organizationId);
     if ('error' in out) {
       if (out.error === 'api_key_not_found') throw notFound('api_key');
       throw new ApiError(422, 'validation_errors', 'Validation errors', { base: [out.error] });
     }
+    return out as Exclude<O, { error: string }>;
+  }
+
+  r.delete('/api_keys/:lago_id', async (req, res) => {
+    const organizationId = orgId(res);
+    const out = await changeKey(organizationId, req.params.lago_id, () => revokeApiKey(ctx.db, organizationId, req.params.lago_id));
     res.json({ api_key: serialize(out.key) });
   });
 
   r.post('/api_keys/:lago_id/rotate', async (req, res) => {
     const organizationId = orgId(res);
-    if (!(await getApiKey(ctx.db, organizationId, req.params.lago_id))) throw notFound('api_key');
-    const out = await rotateApiKey(ctx.db, organizationId, req.params.lago_id);
-    ctx.apiKeysChanged?.(organizationId); // this process's key cache, at once (others: the trigger's notification)
-    if ('error' in out) {
-      if (out.error === 'api_key_not_found') throw notFound('api_key');
-      throw new ApiError(422, 'validation_errors', 'Validation errors', { base: [out.error] });
-    }
+    const out = await changeKey(organizationId, req.params.lago_id, () => rotateApiKey(ctx.db, organizationId, req.params.lago_id));
     res.json({ api_key: serialize(out.key, out.key.value), revoked_api_key: serialize(out.revoked) });
   });
 

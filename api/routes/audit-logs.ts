@@ -55,17 +55,30 @@ export function serializeActivityLog(l: ActivityLogRecord) {
 export function auditLogRoutes(ctx: RouteContext): Router {
   const r = Router();
 
-  r.get('/api_logs', async (req, res) => {
-    const q = parseQuery(ApiLogsQuery, req.query);
-    const { logs, totalCount } = await listApiLogs(
-      ctx.db,
-      orgId(res),
-      { fromDate: q.from_date, toDate: q.to_date, httpMethods: q.http_methods, httpStatuses: q.http_statuses, apiVersion: q.api_version, requestPath: q.request_paths },
-      q.page,
-      q.per_page,
-    );
-    res.json({ api_logs: logs.map(serializeApiLog), meta: paginationMeta(q.page, q.per_page, totalCount) });
+  /** A paginated list: the query parsed (errors named by field), its page listed, answered under `key` with Lago's meta. */
+  function listRoute<T extends z.ZodType<{ page: number; per_page: number }>, L>(
+    path: string,
+    key: string,
+    schema: T,
+    list: (organizationId: string, q: z.output<T>) => Promise<{ logs: L[]; totalCount: number }>,
+    serialize: (l: L) => unknown,
+  ) {
+    r.get(path, async (req, res) => {
+      const q = parseQuery(schema, req.query);
+      const { logs, totalCount } = await list(orgId(res), q);
+      res.json({ [key]: logs.map(serialize), meta: paginationMeta(q.page, q.per_page, totalCount) });
+    });
+  }
+
+  const apiLogFilters = (q: z.output<typeof ApiLogsQuery>) => ({
+    fromDate: q.from_date,
+    toDate: q.to_date,
+    httpMethods: q.http_methods,
+    httpStatuses: q.http_statuses,
+    apiVersion: q.api_version,
+    requestPath: q.request_paths,
   });
+  listRoute('/api_logs', 'api_logs', ApiLogsQuery, (o, q) => listApiLogs(ctx.db, o, apiLogFilters(q), q.page, q.per_page), serializeApiLog);
 
   r.get('/api_logs/:request_id', async (req, res) => {
     const l = await getApiLog(ctx.db, orgId(res), req.params.request_id);
@@ -73,27 +86,18 @@ export function auditLogRoutes(ctx: RouteContext): Router {
     res.json({ api_log: serializeApiLog(l) });
   });
 
-  r.get('/activity_logs', async (req, res) => {
-    const q = parseQuery(ActivityLogsQuery, req.query);
-    const { logs, totalCount } = await listActivityLogs(
-      ctx.db,
-      orgId(res),
-      {
-        fromDate: q.from_date,
-        toDate: q.to_date,
-        activityTypes: q.activity_types,
-        activitySources: q.activity_sources,
-        userEmails: q.user_emails,
-        externalCustomerId: q.external_customer_id,
-        externalSubscriptionId: q.external_subscription_id,
-        resourceIds: q.resource_ids,
-        resourceTypes: q.resource_types,
-      },
-      q.page,
-      q.per_page,
-    );
-    res.json({ activity_logs: logs.map(serializeActivityLog), meta: paginationMeta(q.page, q.per_page, totalCount) });
+  const activityLogFilters = (q: z.output<typeof ActivityLogsQuery>) => ({
+    fromDate: q.from_date,
+    toDate: q.to_date,
+    activityTypes: q.activity_types,
+    activitySources: q.activity_sources,
+    userEmails: q.user_emails,
+    externalCustomerId: q.external_customer_id,
+    externalSubscriptionId: q.external_subscription_id,
+    resourceIds: q.resource_ids,
+    resourceTypes: q.resource_types,
   });
+  listRoute('/activity_logs', 'activity_logs', ActivityLogsQuery, (o, q) => listActivityLogs(ctx.db, o, activityLogFilters(q), q.page, q.per_page), serializeActivityLog);
 
   r.get('/activity_logs/:activity_id', async (req, res) => {
     const l = await getActivityLog(ctx.db, orgId(res), req.params.activity_id);

@@ -65,7 +65,7 @@ export function eventRoutes(ctx: RouteContext): Router {
 
   async function ingest(organizationId: string, requestId: string | null, rawEvents: unknown[]) {
     // The receive time: real, or the test clock's of the request's subscriptions (api/services/test-clock-time.ts).
-    const { valid, errors } = await validateEvents(ctx.cache, organizationId, rawEvents, await eventsReceiveTime(ctx, organizationId, rawEvents), timeWindow);
+    const { valid, errors } = await validateEvents(ctx.cache, organizationId, rawEvents, eventsReceiveTime(ctx, organizationId), timeWindow);
     if (errors.size > 0) {
       // Durably recorded before the 422 is answered (a failure here is a 500: the client retries).
       await recordRejectedEvents(ctx.db, organizationId, requestId, rawEvents, errors);

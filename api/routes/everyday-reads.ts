@@ -17,7 +17,7 @@ import { getUninvoicedFeesByIds } from '../../db/repositories/uninvoiced-fees';
 import { metricIdsOfCharges } from '../../db/repositories/plans';
 import { getSubscriptionByExternalId, getSubscriptionsByIds, listSubscriptions } from '../../db/repositories/subscriptions';
 import { subscriptionNow } from '../services/subscription-now';
-import { SubscriptionListQuery } from '../schemas/subscriptions';
+import { SubscriptionListQuery, subscriptionStatusFilter } from '../schemas/subscriptions';
 import { serializeSubscription } from './subscriptions';
 import { projectionMode, projectionRatio, projectUsage } from '../../billing/projection';
 import { defaultTimezoneOf, orgId } from '../auth';
@@ -104,10 +104,7 @@ export function everydayReadRoutes(ctx: RouteContext, deps: { plans?: PlanCache 
     const q = parseBody(SubscriptionListQuery, req.query);
     const customer = await getCustomerByExternalId(ctx.db, organizationId, req.params.external_customer_id);
     if (!customer) throw notFound('customer');
-    const statusParam = req.query['status[]'] ?? req.query.status;
-    const statuses = (Array.isArray(statusParam) ? statusParam : statusParam !== undefined ? [statusParam] : ['active', 'pending', 'terminated'])
-      .map(String)
-      .filter((st): st is 'active' | 'pending' | 'terminated' => st === 'active' || st === 'pending' || st === 'terminated');
+    const statuses = subscriptionStatusFilter(req.query, ['active', 'pending', 'terminated']);
     const { subscriptions, totalCount } = await listSubscriptions(ctx.db, organizationId, {
       externalCustomerId: customer.externalId,
       planCode: q.plan_code,

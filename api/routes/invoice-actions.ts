@@ -1,5 +1,5 @@
 // Invoice actions (Lago API v1): PUT /invoices/:id/refresh, PUT /invoices/:id/finalize, POST /invoices/:id/void,
-// POST /invoices/:id/retry_payment, PUT /invoices/:id.
+// POST /invoices/:id/retry_payment, PUT /invoices/:id, DELETE /invoices/:id (a draft only, decided by Postgres).
 //
 // Each action goes through the invoice's workflow (a Temporal update with a validator) while it runs, so the
 // workflow's state and Postgres never disagree; a validator's refusal is 405 with its code (Lago's
@@ -12,7 +12,8 @@ import { ERROR_CODES, httpStatusOf } from '../../billing/error-codes';
 import { Router, type Request, type Response } from 'express';
 import { getCustomersByIds } from '../../db/repositories/customers';
 import { metricIdsByCharge } from '../../db/repositories/invoice-documents';
-import { getInvoice } from '../../db/repositories/invoices';
+import { getInvoice, getInvoiceAnyStatus, type InvoiceRecord } from '../../db/repositories/invoices';
+import { deleteDraftInvoice } from '../../db/repositories/invoice-deletion';
 import { invoicePaymentFields, updateInvoiceFields, voidInvoiceRow } from '../../db/repositories/payments';
 import { markInvoiceDisputeLost } from '../../db/repositories/invoice-disputes';
 import { getSubscriptionsByIds } from '../../db/repositories/subscriptions';
@@ -64,6 +65,10 @@ export function invoiceActionRoutes(ctx: RouteContext): Router {
   async function respond(req: Request, res: Response, organizationId: string, invoiceId: string): Promise<void> {
     const inv = await getInvoice(ctx.db, organizationId, invoiceId);
     if (!inv) throw notFound('invoice');
+    await respondWith(req, res, organizationId, inv);
+  }
+
+  async function respondWith(req: Request, res: Response, organizationId: string, inv: InvoiceRecord): Promise<void> {
     const [customers, subscriptions, payment, metricIds, extras] = await Promise.all([
       getCustomersByIds(ctx.db, organizationId, [inv.customerId]),
       getSubscriptionsByIds(ctx.db, organizationId, [inv.subscriptionId]),
@@ -125,6 +130,20 @@ export function invoiceActionRoutes(ctx: RouteContext): Router {
     if (outcome === 'not_found') throw notFound('invoice');
     if (outcome === 'not_disputable') throw notAllowed(ERROR_CODES.not_disputable, 'Only a finalized invoice can lose a payment dispute');
     await respond(req, res, organizationId, inv.id);
+  });
+
+  // del13 (issue 13): Lago's Invoices::DeleteService (db/repositories/invoice-deletion.ts): a draft becomes a tombstone,
+  // answered once with status deleted, then 404 everywhere. Decided by Postgres alone (row lock + status = 'draft'),
+  // so a delete racing the grace-period end has one winner; the invoice workflow's finalization then finds the
+  // tombstone and does nothing (workflows/invoice.ts). 405 not_deletable for any other status, as Lago.
+  r.delete('/invoices/:lago_id', async (req, res) => {
+    const organizationId = orgId(res);
+    const outcome = await ctx.db.transaction((trx) => deleteDraftInvoice(trx, organizationId, req.params.lago_id, new Date()));
+    if (outcome === 'not_found') throw notFound('invoice');
+    if (outcome === 'not_deletable') throw notAllowed(ERROR_CODES.not_deletable, 'Only a draft invoice can be deleted; void a finalized one instead');
+    const inv = await getInvoiceAnyStatus(ctx.db, organizationId, req.params.lago_id);
+    if (!inv) throw notFound('invoice');
+    await respondWith(req, res, organizationId, inv);
   });
 
   r.put('/invoices/:lago_id', async (req, res) => {

@@ -25,7 +25,7 @@ import { ApiError, notFound, validationError, type Logger } from '../errors';
 import { iso, paginationMeta, parseBody } from '../schemas/common';
 import { currencyError, subscriptionCurrencyViolation } from '../currency-policy';
 import { subscriptionAtViolation } from '../schemas/dates';
-import { SubscriptionCreateBody, SubscriptionListQuery, SubscriptionUpdateBody, type SubscriptionCreateInput } from '../schemas/subscriptions';
+import { SubscriptionCreateBody, SubscriptionListQuery, SubscriptionUpdateBody, subscriptionStatusFilter, type SubscriptionCreateInput } from '../schemas/subscriptions';
 import { changeSubscriptionPlan, updateSubscription } from '../services/subscription-changes';
 import { planChangeViews, type PlanChangeView } from '../../db/repositories/plan-changes';
 import { clockTimesById } from '../../db/repositories/test-clocks';
@@ -283,10 +283,7 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
 
   r.get('/subscriptions', async (req, res) => {
     const q = parseBody(SubscriptionListQuery, req.query);
-    const statusParam = req.query['status[]'] ?? req.query.status;
-    const statuses = (Array.isArray(statusParam) ? statusParam : statusParam !== undefined ? [statusParam] : ['active'])
-      .map(String)
-      .filter((s): s is 'active' | 'pending' | 'terminated' => s === 'active' || s === 'pending' || s === 'terminated');
+    const statuses = subscriptionStatusFilter(req.query, ['active']);
     const { subscriptions, totalCount } = await listSubscriptions(ctx.db, orgId(res), {
       externalCustomerId: q.external_customer_id,
       planCode: q.plan_code,

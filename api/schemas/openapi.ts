@@ -239,6 +239,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/invoices/{lago_id}': {
         get: get('/invoices/{lago_id}', 'Retrieve an invoice', 'InvoiceResponse'),
         put: put('/invoices/{lago_id}', "Update an invoice's payment_status and metadata", 'InvoiceUpdateInput', 'InvoiceResponse'),
+        delete: del('/invoices/{lago_id}', 'Delete a draft invoice: answered with status deleted, then gone from every read; never numbered, its period never invoiced again (405 not_deletable unless a draft)', 'InvoiceResponse'),
       },
       '/invoices/{lago_id}/refresh': { put: put('/invoices/{lago_id}/refresh', 'Recompute a draft invoice now (through its workflow)', 'EmptyInput', 'InvoiceResponse') },
       '/invoices/{lago_id}/finalize': {

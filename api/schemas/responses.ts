@@ -606,7 +606,8 @@ export const InvoiceObject = component(
     number: nstr,
     issuing_date: date.nullable(),
     invoice_type: z.enum(['subscription', 'add_on', 'credit', 'one_off', 'advance_charges', 'progressive_billing']),
-    status: z.enum(['draft', 'finalized', 'voided', 'failed', 'pending']),
+    // 'deleted': only the DELETE answer and its invoice.deleted webhook carry it (Lago 1.51).
+    status: z.enum(['draft', 'finalized', 'voided', 'failed', 'pending', 'deleted']),
     payment_status: z.enum(['pending', 'succeeded', 'failed']),
     currency,
     fees_amount_cents: int,

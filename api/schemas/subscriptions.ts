@@ -47,8 +47,18 @@ export const SubscriptionUpdateBody = z.object({
 
 export type SubscriptionCreateInput = z.output<typeof SubscriptionCreateBody>['subscription'];
 
-/** GET /subscriptions filters; `status` / `status[]` (default active) is read by the route. */
+/** GET /subscriptions filters; `status` / `status[]` is read by `subscriptionStatusFilter`. */
 export const SubscriptionListQuery = paginationQuery.extend({
   external_customer_id: z.string().optional(),
   plan_code: z.string().optional(),
 });
+
+export type SubscriptionListStatus = 'active' | 'pending' | 'terminated';
+
+/** The `status` / `status[]` filter of a subscription list (one value or many); `defaults` when absent. Values
+ * Meterline has no subscriptions in (Lago's `canceled`) match nothing. */
+export function subscriptionStatusFilter(query: Record<string, unknown>, defaults: SubscriptionListStatus[]): SubscriptionListStatus[] {
+  const param = query['status[]'] ?? query.status;
+  const values = Array.isArray(param) ? param : param !== undefined ? [param] : defaults;
+  return values.map(String).filter((s): s is SubscriptionListStatus => s === 'active' || s === 'pending' || s === 'terminated');
+}

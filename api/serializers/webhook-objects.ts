@@ -8,7 +8,7 @@
 // (SubscriptionWithThresholdObject). The worker passes this to the delivery activity.
 import type { Knex } from 'knex';
 import { getCustomersByIds } from '../../db/repositories/customers';
-import { getInvoice } from '../../db/repositories/invoices';
+import { getInvoiceAnyStatus } from '../../db/repositories/invoices';
 import { getSubscriptionsByIds } from '../../db/repositories/subscriptions';
 import { metricIdsOfCharges, organizationDefaultTimezone } from '../../db/repositories/webhook-events';
 import { getCollectionContext, getPayment } from '../../db/repositories/payments';
@@ -32,7 +32,7 @@ export async function renderWebhookObject(db: Knex, organizationId: string, obje
     return webhookType === 'subscription.usage_threshold_reached' ? renderThresholdReached(db, organizationId, objectId) : renderSubscription(db, organizationId, objectId);
   }
   if (objectType !== 'invoice') throw new Error(`no renderer for ${objectType}`);
-  const inv = await getInvoice(db, organizationId, objectId);
+  const inv = await getInvoiceAnyStatus(db, organizationId, objectId); // invoice.deleted renders the tombstone
   if (!inv) throw new Error(`invoice ${objectId} not found`);
   const [customers, subscriptions, metricIdByCharge, timezone] = await Promise.all([
     getCustomersByIds(db, organizationId, [inv.customerId]),

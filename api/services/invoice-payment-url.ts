@@ -25,7 +25,7 @@ export async function invoicePaymentUrl(
   invoiceId: string,
 ): Promise<{ invoice: CollectionContext; url: string }> {
   const inv = await getCollectionContext(ctx.db, organizationId, invoiceId);
-  if (!inv) throw notFound('invoice');
+  if (!inv || inv.status === 'deleted') throw notFound('invoice'); // a deleted draft (del13) is not found
   if (inv.status !== 'finalized' || inv.voided) throw new ApiError(422, 'invoice_not_payable', `A ${inv.voided ? 'voided' : inv.status} invoice cannot be paid`);
   if (inv.paymentStatus === 'succeeded' || inv.totalDueAmountCents <= 0) throw new ApiError(422, 'invoice_payment_already_succeeded', 'The invoice is already paid');
   const { provider, config } = await providerOfOrganization(ctx, providerFor, organizationId);

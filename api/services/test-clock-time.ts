@@ -5,30 +5,29 @@ import { TEST_CLOCK_ADVANCED_SIGNAL, type TestClockAdvancedPayload } from '../..
 import { invoiceWorkflowId, subscriptionWorkflowId } from '../../contracts/workflows';
 import { clockTimesOfSubscriptions, getTestClock, liveSubscriptionIdsOnClock, openInvoiceIdsOnClock, type TestClockRecord } from '../../db/repositories/test-clocks';
 import type { RouteContext } from '../context';
+import type { ReceiveTime } from '../ingest/validate-event';
 import { notFound } from '../errors';
 
 /**
- * The receive time of a request's events: the real time, or — when every event names a subscription on the same
- * test clock — that clock's time (an omitted timestamp defaults to it, and the accepted window is around it).
- * Costs nothing for real-time subscriptions: the subscription lookups are the ingest cache's.
+ * The receive time of a request's events (a `ReceiveTime` for validateEvents, given the subscriptions its lookup
+ * found): the real time, or — when every event names a subscription on the same test clock — that clock's time (an
+ * omitted timestamp defaults to it, and the accepted window is around it). No query for real-time subscriptions.
  */
-export async function eventsReceiveTime(ctx: RouteContext, organizationId: string, rawEvents: unknown[]): Promise<string> {
-  const realNow = new Date().toISOString();
-  const externalIds = new Set<string>();
-  for (const raw of rawEvents) {
-    const id = (raw as { external_subscription_id?: unknown } | null)?.external_subscription_id;
-    if (typeof id === 'string') externalIds.add(id);
-  }
-  if (externalIds.size === 0) return realNow;
-  const subs = await ctx.cache.subscriptions(organizationId, externalIds);
-  const onClock = [...subs.values()].filter((s) => s.testClockId);
-  if (onClock.length === 0) return realNow;
-  // A fresh read: the clock may have moved since the cache loaded the subscription.
-  const times = await clockTimesOfSubscriptions(ctx.db, organizationId, onClock.map((s) => s.externalId));
-  const distinct = new Set([...times.values()].map((d) => d.toISOString()));
-  // Mixed with real-time subscriptions or with other clocks: each event is judged against the real time.
-  if (distinct.size !== 1 || onClock.length !== subs.size || externalIds.size !== subs.size) return realNow;
-  return [...distinct][0]!;
+export function eventsReceiveTime(ctx: RouteContext, organizationId: string): ReceiveTime {
+  return (subs, externalIds) => {
+    const realNow = new Date().toISOString();
+    if (externalIds.size === 0) return realNow;
+    const onClock = [...subs.values()].filter((s) => s.testClockId);
+    if (onClock.length === 0) return realNow;
+    return (async () => {
+      // A fresh read: the clock may have moved since the cache loaded the subscription.
+      const times = await clockTimesOfSubscriptions(ctx.db, organizationId, onClock.map((s) => s.externalId));
+      const distinct = new Set([...times.values()].map((d) => d.toISOString()));
+      // Mixed with real-time subscriptions or with other clocks: each event is judged against the real time.
+      if (distinct.size !== 1 || onClock.length !== subs.size || externalIds.size !== subs.size) return realNow;
+      return [...distinct][0]!;
+    })();
+  };
 }
 
 async function signal(client: Client, workflowId: string, payload: TestClockAdvancedPayload): Promise<boolean> {

@@ -49,6 +49,7 @@ import * as entitlements from './20261203000200_entitlements'; // ops13f (issue 
 import * as billingEntities from './20261203000300_billing_entities'; // ops13g (issue 13)
 import * as apiLogs from './20261203000301_api_logs'; // ops13g (issue 13)
 import * as activityLogs from './20261203000302_activity_logs'; // ops13g (issue 13)
+import * as invoiceDeletion from './20261204000100_invoice_deletion'; // del13 (issue 13)
 import * as fixedChargeUnitsSource from './20261204000400_fixed_charge_units_source'; // units11 (issue 11)
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
@@ -103,6 +104,7 @@ export const migrations: Record<string, Migration> = {
   '20261203000300_billing_entities': billingEntities, // ops13g (issue 13)
   '20261203000301_api_logs': apiLogs, // ops13g (issue 13)
   '20261203000302_activity_logs': activityLogs, // ops13g (issue 13)
+  '20261204000100_invoice_deletion': invoiceDeletion, // del13 (issue 13)
   '20261204000400_fixed_charge_units_source': fixedChargeUnitsSource, // units11 (issue 11)
 };
 

@@ -13,6 +13,7 @@ const OUTBOX_ACTIVITIES: Record<string, string> = {
   'invoice.drafted': 'Invoice',
   'invoice.finalized': 'Invoice',
   'invoice.voided': 'Invoice',
+  'invoice.deleted': 'Invoice', // del13: DELETE /invoices/:lago_id
   'invoice.payment_status_updated': 'Invoice',
   'invoice.payment_overdue': 'Invoice',
   'invoice.payment_dispute_lost': 'Invoice',

@@ -31,7 +31,7 @@ export interface CreditableInvoiceContext {
 export async function lockCreditableInvoice(trx: Knex.Transaction, organizationId: string, invoiceId: string): Promise<CreditableInvoiceContext | null> {
   if (!UUID_RE.test(invoiceId)) return null;
   const inv = await trx('invoices').where({ organization_id: organizationId, id: invoiceId }).forUpdate().first();
-  if (!inv) return null;
+  if (!inv || inv.status === 'deleted') return null; // a deleted draft (del13) is not found, as Lago's visible scope answers
   const fees: { id: string; amount_cents: string; precise_coupons_amount_cents: string | null; applied_taxes: FeeAppliedTax[] | null }[] = await trx('fees')
     .where({ organization_id: organizationId, invoice_id: invoiceId })
     .orderBy('position')

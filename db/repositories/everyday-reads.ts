@@ -97,7 +97,8 @@ function invoicedFeesQuery(db: Db, organizationId: string, f: FeeListFilter) {
     .join('customers as c', 'c.id', 'i.customer_id')
     .leftJoin('subscriptions as s', 's.id', 'i.subscription_id')
     .where('f.organization_id', organizationId)
-    .andWhere('i.organization_id', organizationId);
+    .andWhere('i.organization_id', organizationId)
+    .whereNot('i.status', 'deleted'); // del13: a deleted draft's fees are in no list
   if (f.externalCustomerId !== undefined) base.andWhere('c.external_id', f.externalCustomerId);
   if (f.externalSubscriptionId !== undefined) base.andWhere('s.external_id', f.externalSubscriptionId);
   if (f.currency !== undefined) base.andWhere('f.currency', f.currency);

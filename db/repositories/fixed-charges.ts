@@ -287,6 +287,7 @@ export async function advanceFixedChargeCentsBilledFor(db: Db, organizationId: s
     .where('f.from_datetime', new Date(periodStart))
     .where('i.period_end', '<=', new Date(periodStart))
     .whereNull('i.voided_at')
+    .whereNot('i.status', 'deleted') // del13: as voided, a deleted draft billed nothing toward the commitment
     .sum<{ s: string | null }[]>({ s: 'f.amount_cents' })
     .first()) as { s: string | null } | undefined;
   const n = Number(row?.s ?? 0);
@@ -324,6 +325,7 @@ export async function advanceFixedChargeFeesCovering(
     .where({ 'f.organization_id': organizationId, 'i.organization_id': organizationId, 'i.subscription_id': subscriptionId, 'f.fee_type': 'fixed_charge' })
     .whereIn('f.charge_id', fixedChargeIds)
     .whereNull('i.voided_at')
+    .whereNot('i.status', 'deleted') // del13: a deleted draft's fee was never billed, so nothing of it is credited
     .where('f.from_datetime', startsBefore ? '<' : '<=', new Date(at))
     .where('f.to_datetime', '>', new Date(at))
     // Only fees billed before their period ended: advance ones (an in-arrears fee's invoice ends with its period).

@@ -40,7 +40,10 @@ export interface BilledPeriods {
   last: { period: { start: string; end: string }; fullPeriod: { start: string; end: string } } | null;
 }
 
-/** The subscription's billed periods: the sweeper restarts a workflow at the period after the last one. */
+/**
+ * The subscription's billed periods: the sweeper restarts a workflow at the period after the last one. A deleted draft
+ * (status 'deleted', db/repositories/invoice-deletion.ts) counts: its period was closed, and must not be closed again.
+ */
 export async function billedPeriodsOf(db: Db, organizationId: string, subscriptionId: string): Promise<BilledPeriods> {
   const base = db('invoices').where({ organization_id: organizationId, subscription_id: subscriptionId, invoice_type: 'subscription' });
   const [{ n }] = await base.clone().count<{ n: string }[]>({ n: '*' });

@@ -87,7 +87,9 @@ export interface StoredInvoiceTaxes {
   taxDecision: TaxDecision | null;
 }
 
-export type InvoiceStatus = 'draft' | 'finalized';
+// 'deleted': a draft deleted by DELETE /invoices/:lago_id (db/repositories/invoice-deletion.ts), kept as the period's
+// tombstone; client-facing reads leave it out (invoiceQuery).
+export type InvoiceStatus = 'draft' | 'finalized' | 'deleted';
 
 export interface InvoiceRecord {
   id: string;
@@ -218,7 +220,7 @@ function iso(d: Date): string {
 }
 
 function toInvoiceStatus(s: string): InvoiceStatus {
-  if (s === 'draft' || s === 'finalized') return s;
+  if (s === 'draft' || s === 'finalized' || s === 'deleted') return s;
   throw new Error(`Unexpected invoice status in the database: ${s}`);
 }
 
@@ -290,11 +292,16 @@ function invoiceFromRow(r: InvoiceRow, fees: FeeRecord[]): InvoiceRecord {
   };
 }
 
-function invoiceQuery(db: Db, organizationId: string): Knex.QueryBuilder {
+function invoiceQueryAnyStatus(db: Db, organizationId: string): Knex.QueryBuilder {
   return db('invoices as i')
     .join('customers as c', 'c.id', 'i.customer_id')
     .leftJoin('subscriptions as s', 's.id', 'i.subscription_id') // one-off invoices have none
     .where('i.organization_id', organizationId);
+}
+
+/** The organization's invoices as clients see them: a deleted draft (a tombstone) is in no list and no GET. */
+function invoiceQuery(db: Db, organizationId: string): Knex.QueryBuilder {
+  return invoiceQueryAnyStatus(db, organizationId).whereNot('i.status', 'deleted');
 }
 
 const INVOICE_COLUMNS = [
@@ -333,9 +340,18 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 // Read side
 
 export async function getInvoice(db: Db, organizationId: string, invoiceId: string): Promise<InvoiceRecord | null> {
+  return invoiceById(db, invoiceQuery(db, organizationId), organizationId, invoiceId);
+}
+
+/** getInvoice, a deleted draft included: its DELETE answer and its invoice.deleted webhook show it as it was. */
+export async function getInvoiceAnyStatus(db: Db, organizationId: string, invoiceId: string): Promise<InvoiceRecord | null> {
+  return invoiceById(db, invoiceQueryAnyStatus(db, organizationId), organizationId, invoiceId);
+}
+
+async function invoiceById(db: Db, scoped: Knex.QueryBuilder, organizationId: string, invoiceId: string): Promise<InvoiceRecord | null> {
   // A malformed id is "not found", not a Postgres cast error.
   if (!UUID_RE.test(invoiceId)) return null;
-  const row: InvoiceRow | undefined = await selectInvoiceColumns(db, invoiceQuery(db, organizationId).where('i.id', invoiceId)).first();
+  const row: InvoiceRow | undefined = await selectInvoiceColumns(db, scoped.where('i.id', invoiceId)).first();
   if (!row) return null;
   const fees = await loadFees(db, organizationId, [row.id]);
   return invoiceFromRow(row, fees.get(row.id) ?? []);
@@ -657,7 +673,8 @@ export async function finalizeLockedInvoice(
   opts: { now?: Date } = {},
 ): Promise<LockedInvoice & { finalizedNow: boolean }> {
   const { organizationId, id: invoiceId } = invoice;
-  if (invoice.status === 'finalized') return { ...invoice, finalizedNow: false };
+  // Finalized already, or deleted (a tombstone is never numbered): returned as it is.
+  if (invoice.status !== 'draft') return { ...invoice, finalizedNow: false };
 
   const ctx: { slug: string; customer_tz: string | null; org_tz: string } | undefined = await trx('organizations as o')
     .join('customers as c', 'c.organization_id', 'o.id')

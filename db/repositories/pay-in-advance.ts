@@ -217,6 +217,7 @@ async function subscriptionFeeCovering(
     .join('invoices as i', 'i.id', 'f.invoice_id')
     .where({ 'f.organization_id': organizationId, 'i.subscription_id': subscriptionId, 'f.fee_type': 'subscription' })
     .whereNull('i.voided_at')
+    .whereNot('i.status', 'deleted') // del13: a deleted draft's fee was never billed, so nothing of it is credited
     // Covering `at`, or (adv11c) paid for days after it that a trial pushed past `at`: a fee billed on an invoice issued
     // by then (its period ends by `at`) for [trial end, period end), e.g. an upgrade or termination during a trial.
     .where((q) =>

@@ -474,7 +474,8 @@ export async function markInvoicePaymentFailed(db: Db, organizationId: string, i
 
 /** Locks the invoice row for a payment being recorded (serializes concurrent manual payments). */
 export async function lockInvoiceForPayment(trx: Knex.Transaction, organizationId: string, invoiceId: string): Promise<boolean> {
-  const row = await trx('invoices').where({ organization_id: organizationId, id: invoiceId }).forUpdate().first('id');
+  // A deleted draft (del13) is not found, as Lago's visible scope answers.
+  const row = await trx('invoices').where({ organization_id: organizationId, id: invoiceId }).whereNot('status', 'deleted').forUpdate().first('id');
   return row !== undefined;
 }
 

@@ -71,6 +71,7 @@ export async function progressiveBilledAmountCents(db: Db, organizationId: strin
   const row = (await db('invoices')
     .where({ organization_id: organizationId, subscription_id: subscriptionId, invoice_type: 'progressive_billing', period_start: instant(period.start, 'period.start') })
     .where('period_end', '<', instant(period.end, 'period.end'))
+    .whereNot('status', 'deleted') // del13: a deleted progressive draft billed nothing (db/repositories/invoice-deletion.ts)
     .sum({ sum: 'total_amount_cents' })
     .first()) as { sum: string | number | null } | undefined;
   const sum = minorUnits(row?.sum ?? null, 'progressive billed amount');

@@ -8,6 +8,7 @@ import { createActivities } from '../../activities';
 import type { EvaluateThresholdsInput } from '../../activities/types';
 import { createAlert } from '../../db/repositories/alerts';
 import { getInvoice } from '../../db/repositories/invoices';
+import { deleteDraftInvoice } from '../../db/repositories/invoice-deletion';
 import { createBillingSetup, ingestEvents } from '../support/fixtures';
 import { createTestDatabase, type TestDatabase } from '../support/services';
 
@@ -118,6 +119,24 @@ describe('evaluateUsageThresholds', () => {
     const after = await s.activities.evaluateUsageThresholds(s.input);
     expect(after.amountCents).toBe(7100);
     expect(await progressiveInvoices(s.sub.id)).toHaveLength(2);
+  });
+
+  it('a deleted progressive draft (del13) is not issued again and not deducted: the final invoice bills the whole usage once (Lago credits finalized progressive invoices only)', async () => {
+    const s = await setup([{ amount_cents: 1000, recurring: false }]);
+    await s.tokens(1100, 2);
+    await s.activities.evaluateUsageThresholds(s.input);
+    const [progressive] = await progressiveInvoices(s.sub.id);
+    expect(await t.db.transaction((trx) => deleteDraftInvoice(trx, s.org.id, progressive.id, new Date()))).toBe('deleted');
+    // Evaluated again: the crossing is recorded by the tombstone, no second progressive invoice for the level.
+    await s.activities.evaluateUsageThresholds(s.input);
+    expect((await progressiveInvoices(s.sub.id)).map((r) => [r.id, r.status])).toEqual([[progressive.id, 'deleted']]);
+    const final = await s.activities.createPeriodInvoice({ organizationId: s.org.id, subscriptionId: s.sub.id, kind: 'subscription', period: PERIOD, fullPeriod: PERIOD });
+    const finalInv = await getInvoice(t.db, s.org.id, final.invoiceId);
+    expect(finalInv!.fees.map((f) => [f.feeType, f.amountCents])).toEqual([
+      ['subscription', 2000],
+      ['charge', 1100],
+    ]);
+    expect(final.totalAmountCents).toBe(3100);
   });
 
   it('alert triggers are recorded once per alert, period and threshold level, even evaluated twice concurrently', async () => {

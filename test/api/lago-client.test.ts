@@ -136,6 +136,16 @@ async function call(label: string, fn: () => Promise<any>, expectOk = true): Pro
   }
 }
 
+/** DELETE /invoices/:lago_id as the client answers a call (Lago 1.51's deleteInvoice: no method in the pinned client). */
+async function deleteInvoiceRaw(lagoId: string): Promise<{ url: string; status: number; data: unknown; method: string }> {
+  const url = `${sys.baseUrl}/invoices/${lagoId}`;
+  lastMethod.set(url, 'DELETE');
+  const res = await fetch(url, { method: 'DELETE', headers: { authorization: `Bearer ${sys.apiKey}` } });
+  const data: unknown = await res.json();
+  if (!res.ok) throw Object.assign(new Error(`DELETE ${url} → ${res.status}`), { status: res.status, url, error: data });
+  return { url, status: res.status, data, method: 'DELETE' };
+}
+
 /** The HTTP method of a response (the client keeps the Request's method on the Response it returns). */
 const lastMethod = new Map<string, string>();
 function methodOf(res: { url: string }): string {
@@ -302,6 +312,15 @@ test("every method of Meterline's groups, called for real, answers what Lago 1.5
   await call('invoices.refreshInvoice', () => lago.invoices.refreshInvoice(draft.lago_id));
   await call('invoices.finalizeInvoice', () => lago.invoices.finalizeInvoice(draft.lago_id));
   await call('invoices.voidInvoice', () => lago.invoices.voidInvoice(draft.lago_id));
+  // del13 (issue 13): Lago 1.51's deleteInvoice has no method in lago-javascript-client 1.50.0 (the operation is newer):
+  // the same request the client would send, through the client's recording fetch, validated the same way.
+  await call('subscriptions.createSubscription (to delete its draft)', () =>
+    lago.subscriptions.createSubscription({ subscription: { external_customer_id: `grace_${S}`, plan_code: `pro_${S}`, external_id: `gdel_${S}`, subscription_at: backdated } }),
+  );
+  const doomed = await eventually(async () => (await lago.invoices.findAllInvoices({ external_subscription_id: `gdel_${S}`, status: 'draft' })).data.invoices[0], 60_000, 'a second draft in its grace period');
+  const deleted = await call('invoices.deleteInvoice (1.51, no client method)', () => deleteInvoiceRaw(doomed.lago_id));
+  expect(deleted.invoice).toMatchObject({ lago_id: doomed.lago_id, status: 'deleted' });
+  expect(await call('invoices.deleteInvoice (1.51, voided: 405)', () => deleteInvoiceRaw(draft.lago_id), false)).toMatchObject({ status: 405, code: 'not_deletable' });
 
   // Webhook endpoints and keys
   const endpoint = await call('webhookEndpoints.createWebhookEndpoint', () => lago.webhookEndpoints.createWebhookEndpoint({ webhook_endpoint: { webhook_url: 'https://hooks.example.test/lago', signature_algo: 'hmac' } }));

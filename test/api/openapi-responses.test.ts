@@ -472,6 +472,14 @@ test('real answers of every route conform to the documented 200 schema', async (
   await call('PUT', `/invoices/${draft.lago_id}/refresh`, {}, payApi.url + '/api/v1');
   const final = await call('PUT', `/invoices/${draft.lago_id}/finalize`, {}, payApi.url + '/api/v1');
   expect(final.invoice.status).toBe('finalized');
+  // del13 (issue 13): a second draft of that customer, deleted (the tombstone is answered once, then 404).
+  await call('POST', '/subscriptions', { subscription: { external_customer_id: `grace_${s}`, plan_code: `plain_${s}`, external_id: `gdel_${s}`, subscription_at: backdated } }, payApi.url + '/api/v1');
+  const doomed = await eventually(async () => {
+    const b = await call('GET', `/invoices?external_subscription_id=gdel_${s}&status=draft`);
+    return b.invoices[0];
+  }, 60_000, 'a second draft in its grace period');
+  const deleted = await call('DELETE', `/invoices/${doomed.lago_id}`);
+  expect(deleted.invoice).toMatchObject({ lago_id: doomed.lago_id, status: 'deleted' });
 
   // ---- customer-and-money operations (issue 13, ops13a), before Stripe is connected ------------------------
   await call('GET', `/customers/cust_${s}/invoices?payment_status=pending&amount_from=1&issuing_date_from=2020-01-01&search_term=cust`);

@@ -384,6 +384,7 @@ function bodies(): Record<string, unknown[]> {
     'DELETE /subscriptions/{external_id}/charges/{charge_code}/filters/{filter_id}': [undefined],
     'PUT /subscriptions/{external_id}/lifetime_usage': [{ lifetime_usage: { external_historical_usage_amount_cents: 1 } }],
     'POST /invoices/{lago_id}/lose_dispute': [{}],
+    'DELETE /invoices/{lago_id}': [undefined], // del13: B deleting A's invoice is a 404 and deletes nothing
     // ops13d (issue 13): wallet metadata by code, wallet alerts, payment methods, evaluate_expression.
     'POST /customers/{external_customer_id}/wallets/{wallet_code}/metadata': [{ metadata: { b: 'B' } }],
     'PATCH /customers/{external_customer_id}/wallets/{wallet_code}/metadata': [{ metadata: { b: 'B' } }],

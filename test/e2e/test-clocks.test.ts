@@ -4,6 +4,7 @@
 // 2-day grace period on the clock), then 3 days further (the draft is finalized, issued on the clock's date).
 // Then one jump of two months closes two periods in a row, and a DELETE terminates at the clock's time.
 import { advanceTestClock, startSystem, eventually, type System } from './harness';
+import { createClockSandbox } from './clock-sandbox';
 
 jest.setTimeout(900_000);
 
@@ -15,12 +16,7 @@ const plusDays = (d: Date, n: number) => new Date(d.getTime() + n * 86_400_000);
 
 beforeAll(async () => {
   sys = await startSystem('dev-server');
-  expect((await r('POST', '/billable_metrics', { billable_metric: { name: 'Calls', code: 'calls', aggregation_type: 'count_agg' } })).status).toBe(200);
-  expect((await r('POST', '/plans', { plan: {
-    name: 'Sandbox', code: 'sandbox', interval: 'monthly', amount_cents: 1000, amount_currency: 'USD', pay_in_advance: false,
-    charges: [{ billable_metric_code: 'calls', charge_model: 'standard', properties: { amount: '0.01' } }],
-  } })).status).toBe(200);
-  expect((await r('POST', '/customers', { customer: { external_id: 'clocked', currency: 'USD', timezone: 'UTC', billing_configuration: { invoice_grace_period: 2 } } })).status).toBe(200);
+  await createClockSandbox(sys, 'clocked');
 });
 afterAll(async () => {
   await sys?.stop();

@@ -69,6 +69,8 @@ export interface FakeOptions {
   inAdvanceInvoices?: (callIndex: number, input: AdvancePeriodInput) => string[];
   /** What loadTerminationOptions answers (termination-options-v1); nothing stored by default. */
   terminationOptions?: StoredTerminationOptions;
+  /** Invoices deleted as drafts (DELETE /invoices/:lago_id): refreshDraftInvoice and finalizeInvoice find the tombstone. */
+  deletedInvoiceIds?: string[];
 }
 
 export function fakeActivities(opts: FakeOptions = {}): { activities: SubscriptionActivities & PaymentActivities; calls: RecordedCalls } {
@@ -102,11 +104,11 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
     },
     async refreshDraftInvoice(input) {
       calls.refreshDraftInvoice.push(input);
-      return result(input.invoiceId, 'draft');
+      return result(input.invoiceId, opts.deletedInvoiceIds?.includes(input.invoiceId) ? 'deleted' : 'draft');
     },
     async finalizeInvoice(input) {
       calls.finalizeInvoice.push(input);
-      return result(input.invoiceId, 'finalized');
+      return result(input.invoiceId, opts.deletedInvoiceIds?.includes(input.invoiceId) ? 'deleted' : 'finalized');
     },
     async markSubscriptionTerminated(input) {
       calls.markSubscriptionTerminated.push(input);

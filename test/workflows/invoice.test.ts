@@ -68,3 +68,32 @@ test('without a grace period the invoice is finalized at once and never refreshe
     expect(history.events?.some((e) => e.timerStartedEventAttributes)).toBe(false); // no grace timer at all
   });
 });
+
+test('a draft deleted during its grace period (invoice-deleted-v1): the refresh and the finalization find the tombstone, the workflow ends as deleted and never prepares collection', async () => {
+  const { activities, calls } = fakeActivities({ deletedInvoiceIds: ['inv-deleted'] });
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: SUBSCRIPTION_TASK_QUEUE, workflowBundle, activities });
+  await runUntilSettled(env, worker, async () => {
+    const handle = await env.client.workflow.start(invoiceWorkflow, {
+      workflowId: invoiceWorkflowId('inv-deleted'),
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [{ version: 1, organizationId: 'org-1', invoiceId: 'inv-deleted', gracePeriodDays: 2 }],
+    });
+    await env.sleep(DAY_MS);
+    await handle.signal(refreshInvoiceSignal);
+    await eventually(() => calls.refreshDraftInvoice.length === 1, 'refresh done');
+    await eventually(async () => (await handle.query(invoiceStateQuery)).status === 'deleted', 'the tombstone seen by the refresh');
+    const final = await handle.result();
+    expect(final).toMatchObject({ invoiceId: 'inv-deleted', status: 'deleted', refreshes: 1 });
+    expect(calls.finalizeInvoice).toEqual([ref('inv-deleted')]);
+    const history = await handle.fetchHistory();
+    const scheduled = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter((n): n is string => !!n);
+    expect(scheduled).toEqual(['refreshDraftInvoice', 'finalizeInvoice']);
+    expect(scheduled).not.toContain('prepareCollection');
+    const patchIds = (history.events ?? []).flatMap((e) => {
+      const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+      return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
+    });
+    // Its own marker, and no payments-v1 marker: the collection branch is never reached.
+    expect(patchIds).toEqual(['invoice-deleted-v1']);
+  });
+});

@@ -37,6 +37,7 @@ import { planChangeUpdate, subscriptionTermsUpdate } from '../../workflows/plan-
 import { fakePlanChangeActivities } from './plan-change-fakes';
 import { fakeUnusedFeeCreditActivities } from './unused-fee-credit-fakes';
 import { subscriptionStartUpdate } from '../../workflows/pending-start';
+import type { InvoiceLiveState } from '../../contracts/workflows';
 
 /** Plan changes the recorder's fake applyPlanChange knows (patch plan-changes-v1). */
 const REC_PLAN_CHANGES = { 'chg-rec-up': { planCode: 'scale', interval: 'yearly' as const }, 'chg-rec-adv-up': { planCode: 'pro', interval: 'monthly' as const } };
@@ -104,22 +105,25 @@ async function withServer(fn: (env: TestWorkflowEnvironment, save: Save) => Prom
 const only = process.argv.slice(2);
 const wanted = (group: string) => only.length === 0 || only.includes(group);
 
+/** An invoice workflow with a 2-day grace period, refreshed one day in (until `refreshed`), run to its end, saved. */
+async function recordGraceRefresh(env: TestWorkflowEnvironment, save: Save, invoiceId: string, name: string, refreshed: (s: InvoiceLiveState) => boolean): Promise<void> {
+  const invoice = await env.client.workflow.start(invoiceWorkflow, {
+    workflowId: invoiceWorkflowId(invoiceId),
+    taskQueue: SUBSCRIPTION_TASK_QUEUE,
+    args: [{ version: 1, organizationId: 'org-1', invoiceId, gracePeriodDays: 2 }],
+  });
+  await env.sleep(24 * HOUR_MS);
+  await invoice.signal(refreshInvoiceSignal);
+  await eventually(async () => refreshed(await invoice.query(invoiceStateQuery)), 'refreshed');
+  await invoice.result();
+  await save(name, invoice.workflowId, invoice.firstExecutionRunId);
+}
+
 async function main(): Promise<void> {
   fs.mkdirSync(OUT, { recursive: true });
 
   // An invoice with a 2-day grace period and one refresh during it, then finalized.
-  if (wanted('invoice-grace-refresh-finalize')) await withServer(async (env, save) => {
-    const invoice = await env.client.workflow.start(invoiceWorkflow, {
-      workflowId: invoiceWorkflowId('inv-rec-grace'),
-      taskQueue: SUBSCRIPTION_TASK_QUEUE,
-      args: [{ version: 1, organizationId: 'org-1', invoiceId: 'inv-rec-grace', gracePeriodDays: 2 }],
-    });
-    await env.sleep(24 * HOUR_MS);
-    await invoice.signal(refreshInvoiceSignal);
-    await eventually(async () => (await invoice.query(invoiceStateQuery)).refreshes === 1, 'refreshed');
-    await invoice.result();
-    await save('invoice-grace-refresh-finalize', invoice.workflowId, invoice.firstExecutionRunId);
-  });
+  if (wanted('invoice-grace-refresh-finalize')) await withServer((env, save) => recordGraceRefresh(env, save, 'inv-rec-grace', 'invoice-grace-refresh-finalize', (s) => s.refreshes === 1));
 
   // Payment collection (patched 'payments-v1'): attempt 1 and dunning attempt 1 decline, a 3-D Secure attempt
   // fails by webhook, the 4th attempt succeeds.
@@ -539,6 +543,14 @@ async function closeFoldGroup(): Promise<void> {
   });
 }
 
+async function invoiceDeletedGroup(): Promise<void> {
+  // del13 (patch invoice-deleted-v1): a draft deleted during its 2-day grace period (DELETE /invoices/:lago_id):
+  // a refresh during the grace period and the finalization at its end find the tombstone; the workflow ends as
+  // deleted without collection.
+  if (!wanted('invoice-deleted')) return;
+  await withServer((env, save) => recordGraceRefresh(env, save, 'inv-rec-deleted', 'invoice-deleted-in-grace', (s) => s.status === 'deleted'), { deletedInvoiceIds: ['inv-rec-deleted'] });
+}
+
 async function fixedChargeUnitsGroup(): Promise<void> {
   // units11 (patch fixed-charge-units-v1): a units change signalled mid-period billed by billFixedChargeUnitsChanges
   // with its invoice workflow started, then the close billing once more before the period invoice; saved when the run
@@ -563,7 +575,7 @@ async function fixedChargeUnitsGroup(): Promise<void> {
   }, { advance: { subscriptionAt: at, payInAdvance: false, advanceFixedCharges: true }, unitsInvoices: () => ['inv-rec-units'] });
 }
 
-main().then(issue11Groups).then(terminationGroups).then(planChangeAdvanceGroups).then(clockPlanChangeGroups).then(advanceEarlyUsageGroup).then(closeFoldGroup).then(fixedChargeUnitsGroup).catch((err) => {
+main().then(issue11Groups).then(terminationGroups).then(planChangeAdvanceGroups).then(clockPlanChangeGroups).then(advanceEarlyUsageGroup).then(closeFoldGroup).then(invoiceDeletedGroup).then(fixedChargeUnitsGroup).catch((err) => {
   console.error(err);
   process.exit(1);
 });
