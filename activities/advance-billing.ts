@@ -80,8 +80,9 @@ export function createAdvanceActivities(deps: AdvanceActivityDeps): Pick<Subscri
       const inAdvanceMetricCodes = [...new Set(plan.plan.charges.filter((c) => c.payInAdvance).map((c) => c.billableMetric.code))];
       const first = Date.parse(input.period.start) === Date.parse(plan.ctx.subscriptionAt);
       // Fixed charges billed in advance (activities/fixed-charges.ts) need the start invoice on an arrears plan too.
-      const startsInAdvance = plan.plan.payInAdvance || (first && (await hasAdvanceFixedCharges(db, input.organizationId, plan.ctx.planId)));
-      if (!startsInAdvance || !first) return { startInvoice: null, inAdvanceMetricCodes };
+      const advanceFixedCharges = await hasAdvanceFixedCharges(db, input.organizationId, plan.ctx.planId);
+      const startsInAdvance = plan.plan.payInAdvance || (first && advanceFixedCharges);
+      if (!startsInAdvance || !first) return { startInvoice: null, inAdvanceMetricCodes, advanceFixedCharges };
       const startInvoice = await deps.createPeriodInvoice({
         organizationId: input.organizationId,
         subscriptionId: input.subscriptionId,
@@ -89,7 +90,7 @@ export function createAdvanceActivities(deps: AdvanceActivityDeps): Pick<Subscri
         period: startInvoicePeriod(plan.ctx.subscriptionAt),
         fullPeriod: input.fullPeriod,
       });
-      return { startInvoice, inAdvanceMetricCodes };
+      return { startInvoice, inAdvanceMetricCodes, advanceFixedCharges };
     },
 
     async billInAdvanceCharges(input: AdvancePeriodInput): Promise<InAdvanceChargesResult> {

@@ -6,8 +6,11 @@
 // note per fee with the business key `unused_fee:<fee id>` (activities/credits.ts creditUnusedFee), so a retried
 // activity or replayed workflow never credits twice. Called from creditUnusedAdvanceFee (activities/unused-fee-credit.ts),
 // which the subscription workflow already calls at every termination and upgrade (behind 'unused-fee-credit-v1'):
-// no workflow change. `on_termination_credit_note: refund` credits these (the provider refund covers the
-// subscription fee's note only: not done for fixed charges).
+// no workflow change. `on_termination_credit_note` (units11): `refund` issues each note with the paid part as its
+// refund (billing/termination-refund.ts) and activities/unused-fee-refund.ts refunds every such note through the
+// provider, as the subscription fee's; `skip` issues none (the workflow does not call). Lago 1.x itself credits only
+// the subscription fee at a termination (CreditNotes::CreateFromTermination): crediting the unused days of advance
+// fixed-charge fees is Meterline's, by the same arithmetic.
 import type { Knex } from 'knex';
 import { terminationCreditCents, upgradeCreditCents } from '../billing/advance-billing';
 import { BillingError } from '../billing/errors';
@@ -15,10 +18,16 @@ import { instantInZone } from '../billing/period';
 import { advanceFixedChargeFeesCovering, fixedChargesForBilling } from '../db/repositories/fixed-charges';
 import type { SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
 import { creditUnusedFee } from './credits';
+import type { TerminationCreditNoteMode } from '../billing/termination-refund';
 import type { CreditUnusedAdvanceFeeInput, CreditUnusedAdvanceFeeResult } from './unused-fee-credit-types';
 
-/** Credit notes for the unused part of each advance fixed-charge fee covering `input.at` (issued ones only). */
-export async function creditUnusedAdvanceFixedCharges(db: Knex, input: CreditUnusedAdvanceFeeInput, ctx: SubscriptionBillingContext): Promise<CreditUnusedAdvanceFeeResult[]> {
+/** Credit notes for the unused part of each advance fixed-charge fee covering `input.at` (issued ones only), one per fee. */
+export async function creditUnusedAdvanceFixedCharges(
+  db: Knex,
+  input: CreditUnusedAdvanceFeeInput,
+  ctx: SubscriptionBillingContext,
+  mode: TerminationCreditNoteMode,
+): Promise<CreditUnusedAdvanceFeeResult[]> {
   const ids = (await fixedChargesForBilling(db, input.organizationId, ctx.planId)).filter((c) => c.payInAdvance).map((c) => c.id);
   const fees = await advanceFixedChargeFeesCovering(db, input.organizationId, input.subscriptionId, ids, input.at, input.reason === 'upgrade');
   const out: CreditUnusedAdvanceFeeResult[] = [];
@@ -34,7 +43,7 @@ export async function creditUnusedAdvanceFixedCharges(db: Knex, input: CreditUnu
         amountCents: credit.amountCents,
         reason: 'order_change',
         issuingDate: instantInZone(input.at, ctx.timezone, 'at').toFormat('yyyy-MM-dd'),
-        mode: 'credit',
+        mode,
       });
       if (note) out.push({ status: 'issued', creditNoteId: note.id, totalAmountCents: note.totalAmountCents, creditedAmountCents: credit.amountCents });
     } catch (err) {

@@ -22,6 +22,8 @@ import { createTerminationOptionsActivities, type TerminationOptionsActivities }
 import { createRegroupPaidFeesActivities, type RegroupPaidFeesActivities } from './regroup-paid-fees';
 import { createPeriodCloseActivities, type PeriodCloseActivities } from './period-close';
 import type { TaxProviderFactory } from './taxes';
+import { createFixedChargeUnitsActivities } from './fixed-charge-units';
+import type { FixedChargeUnitsActivities } from './fixed-charge-units-types';
 
 export interface ActivityDeps {
   db: Knex;
@@ -35,7 +37,7 @@ export interface ActivityDeps {
   taxProviderFor?: TaxProviderFactory;
 }
 
-export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities & PlanChangeActivities & CreditActivities & UnusedFeeCreditActivities & TerminationOptionsActivities & RegroupPaidFeesActivities & PeriodCloseActivities {
+export function createActivities(deps: ActivityDeps): SubscriptionActivities & FxActivities & DocumentActivities & WebhookActivities & WalletActivities & PlanChangeActivities & CreditActivities & UnusedFeeCreditActivities & TerminationOptionsActivities & RegroupPaidFeesActivities & PeriodCloseActivities & FixedChargeUnitsActivities {
   const invoiceActivities = createInvoiceActivities(deps);
   return withHeartbeats({
     // Pay in advance (issue 11): the start invoice reuses the period-invoice activity.
@@ -57,6 +59,8 @@ export function createActivities(deps: ActivityDeps): SubscriptionActivities & F
     ...createRegroupPaidFeesActivities(deps),
     // The period close + finalization in one transaction without a grace period (issue 14, activities/period-close.ts).
     ...createPeriodCloseActivities({ db: deps.db, createPeriodInvoice: invoiceActivities.createPeriodInvoice, taxProviderFor: deps.taxProviderFor }),
+    // Units of advance fixed charges raised mid-period (units11, workflows/fixed-charge-units.ts).
+    ...createFixedChargeUnitsActivities(deps),
   });
 }
 

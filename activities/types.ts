@@ -127,6 +127,8 @@ export interface AdvancePeriodStart {
   startInvoice: PeriodInvoiceResult | null;
   /** Metric codes of the plan's pay-in-advance charges: usage of these is billed per event. */
   inAdvanceMetricCodes: string[];
+  /** units11: the plan bills fixed charges in advance (the close then bills units changes once more). Absent before. */
+  advanceFixedCharges?: boolean;
 }
 
 export interface InAdvanceChargesResult {

@@ -18,14 +18,30 @@ import type { CreditUnusedAdvanceFeeInput, CreditUnusedAdvanceFeeResult, UnusedF
 
 const NOTHING: CreditUnusedAdvanceFeeResult = { status: 'nothing_to_credit', creditNoteId: null, totalAmountCents: 0, creditedAmountCents: 0 };
 
-/** `mode` refund (activities/unused-fee-refund.ts): the paid part is refunded, the rest credited (billing/termination-refund). */
+/** The subscription fee's note when there is one, else the first fixed charge's (the activity's one answer). */
 export async function creditUnusedAdvanceFee(db: Knex, input: CreditUnusedAdvanceFeeInput, mode: TerminationCreditNoteMode = 'credit'): Promise<CreditUnusedAdvanceFeeResult> {
+  const { subscriptionFee, fixedCharges } = await creditUnusedAdvanceFees(db, input, mode);
+  return subscriptionFee.status !== 'nothing_to_credit' ? subscriptionFee : (fixedCharges[0] ?? NOTHING);
+}
+
+/**
+ * Every credit note for the unused advance fees covering `input.at`: the subscription fee's and (fixed11) each
+ * advance fixed-charge fee's (activities/fixed-charge-credits.ts, whatever the plan's fee). `mode` refund
+ * (activities/unused-fee-refund.ts): each note's paid part is refunded, the rest credited (billing/termination-refund).
+ */
+export async function creditUnusedAdvanceFees(
+  db: Knex,
+  input: CreditUnusedAdvanceFeeInput,
+  mode: TerminationCreditNoteMode,
+): Promise<{ subscriptionFee: CreditUnusedAdvanceFeeResult; fixedCharges: CreditUnusedAdvanceFeeResult[] }> {
   const ctx = await loadSubscriptionBillingContext(db, input.organizationId, input.subscriptionId);
   const plan = await loadPlan(db, input.organizationId, ctx.planId);
-  // fixed11: the unused part of advance fixed-charge fees (activities/fixed-charge-credits.ts), whatever the plan's fee.
-  const fixed = await creditUnusedAdvanceFixedCharges(db, input, ctx);
-  // Lago: only pay-in-advance plans have a paid fee to credit (the option is ignored for plans in arrears).
-  if (!plan.payInAdvance) return fixed[0] ?? NOTHING;
+  const fixedCharges = await creditUnusedAdvanceFixedCharges(db, input, ctx, mode);
+  return { subscriptionFee: plan.payInAdvance ? await creditUnusedSubscriptionFee(db, input, ctx.timezone, mode) : NOTHING, fixedCharges };
+}
+
+/** The subscription fee's note. Lago: only pay-in-advance plans have a paid fee to credit (the option is ignored for plans in arrears). */
+async function creditUnusedSubscriptionFee(db: Knex, input: CreditUnusedAdvanceFeeInput, timezone: string, mode: TerminationCreditNoteMode): Promise<CreditUnusedAdvanceFeeResult> {
   const unused = await unusedAdvanceFeeCredit(db, { organizationId: input.organizationId, subscriptionId: input.subscriptionId, terminatedAt: input.at, reason: input.reason });
   if (!unused || unused.credit.amountCents === 0) return NOTHING;
   try {
@@ -36,7 +52,7 @@ export async function creditUnusedAdvanceFee(db: Knex, input: CreditUnusedAdvanc
       amountCents: unused.credit.amountCents,
       // Lago's reason for the credit note of a termination or an upgrade.
       reason: 'order_change',
-      issuingDate: instantInZone(input.at, ctx.timezone, 'at').toFormat('yyyy-MM-dd'),
+      issuingDate: instantInZone(input.at, timezone, 'at').toFormat('yyyy-MM-dd'),
       mode,
     });
     if (!note) return NOTHING;

@@ -12,7 +12,7 @@ import { getProviderConfig, type ProviderConfig } from '../db/repositories/payme
 import { refundCreditNote } from './credits';
 import { classified } from './invoices';
 import type { PaymentProvider } from './payment-provider';
-import { creditUnusedAdvanceFee } from './unused-fee-credit';
+import { creditUnusedAdvanceFees } from './unused-fee-credit';
 import type { CreditUnusedAdvanceFeeInput, RefundUnusedAdvanceFeeResult, UnusedFeeRefundActivities } from './unused-fee-credit-types';
 
 export interface UnusedFeeRefundDeps {
@@ -21,14 +21,31 @@ export interface UnusedFeeRefundDeps {
   providerFor(config: ProviderConfig): PaymentProvider;
 }
 
+/**
+ * Every unused-fee note (the subscription fee's and, units11, each advance fixed charge's: one path) issued with its
+ * paid part as refund, and each refunded. The answer: the subscription fee's note (else the first fixed charge's),
+ * with the refund amounts summed and the worst refund state (failed, then pending).
+ */
 export async function refundUnusedAdvanceFee(deps: UnusedFeeRefundDeps, input: CreditUnusedAdvanceFeeInput): Promise<RefundUnusedAdvanceFeeResult> {
-  const issued = await creditUnusedAdvanceFee(deps.db, input, 'refund');
-  if (issued.status !== 'issued' || issued.creditNoteId === null) return { ...issued, refundAmountCents: 0, refundStatus: null };
-  const note = (await getCreditNote(deps.db, input.organizationId, issued.creditNoteId))!;
-  if (note.refundAmountCents === 0) return { ...issued, refundAmountCents: 0, refundStatus: null };
-  const config = await getProviderConfig(deps.db, input.organizationId);
-  const refunded = await refundCreditNote(deps.db, config ? deps.providerFor(config) : null, note);
-  return { ...issued, refundAmountCents: refunded.refundAmountCents, refundStatus: refunded.refundStatus };
+  const { subscriptionFee, fixedCharges } = await creditUnusedAdvanceFees(deps.db, input, 'refund');
+  const issued = [subscriptionFee, ...fixedCharges].filter((r) => r.status === 'issued' && r.creditNoteId !== null);
+  const first = subscriptionFee.status !== 'nothing_to_credit' ? subscriptionFee : (fixedCharges[0] ?? subscriptionFee);
+  let refundAmountCents = 0;
+  const states: NonNullable<RefundUnusedAdvanceFeeResult['refundStatus']>[] = [];
+  let provider: PaymentProvider | null | undefined;
+  for (const r of issued) {
+    const note = (await getCreditNote(deps.db, input.organizationId, r.creditNoteId!))!;
+    if (note.refundAmountCents === 0) continue;
+    if (provider === undefined) {
+      const config = await getProviderConfig(deps.db, input.organizationId);
+      provider = config ? deps.providerFor(config) : null;
+    }
+    const refunded = await refundCreditNote(deps.db, provider, note);
+    refundAmountCents += refunded.refundAmountCents;
+    if (refunded.refundStatus) states.push(refunded.refundStatus);
+  }
+  const refundStatus = states.length === 0 ? null : (['failed', 'pending', 'succeeded'] as const).find((s) => states.includes(s))!;
+  return { ...first, refundAmountCents, refundStatus };
 }
 
 export function createUnusedFeeRefundActivities(deps: UnusedFeeRefundDeps): UnusedFeeRefundActivities {

@@ -134,6 +134,11 @@ export function fixedChargeFee(input: FixedChargeFeeInput): Fee {
   const { full, priced, ratio } = pricedUnits(fc, input.changes, pair, timezone);
   const bucket = { filterIndex: null, groupedBy: {}, units: str(priced), eventsCount: 0 };
   const amount = priced.isZero() ? new D(0) : dispatchRate(fc.chargeModel, fc.properties, bucket, { zeroUsageFlatFee: 'skip' }).amount;
+  return fixedChargeLine(fc, full, amount, pair.period, ratio, currency);
+}
+
+/** A fixed charge's fee line: `units` shown, `amount` unrounded (rounded once here: FC1), over `period`. */
+function fixedChargeLine(fc: FixedCharge, shownUnits: Dec, amount: Dec, period: Period, ratio: Dec | null, currency: string): Fee {
   return {
     kind: 'fixed_charge',
     chargeId: fc.id,
@@ -143,14 +148,14 @@ export function fixedChargeFee(input: FixedChargeFeeInput): Fee {
     filterValues: null,
     groupedBy: {},
     displayName: fc.invoiceDisplayName ?? fc.addOnName,
-    units: str(full),
+    units: str(shownUnits),
     eventsCount: 0,
-    unitAmount: str(full.isZero() ? new D(0) : amount.div(full)),
+    unitAmount: str(shownUnits.isZero() ? new D(0) : amount.div(shownUnits)),
     preciseAmount: str(amount),
     amountCents: roundDecToMinorUnits(amount, currency),
     currency,
-    fromDatetime: pair.period.start,
-    toDatetime: pair.period.end,
+    fromDatetime: period.start,
+    toDatetime: period.end,
     prorationRatio: ratio === null ? null : str(ratio),
   };
 }
@@ -226,4 +231,45 @@ export function fixedChargeCommitmentCents(f: FixedChargesToRate, fees: Fee[]): 
   for (const fee of fees) if (fee.kind === 'fixed_charge' && fee.fromDatetime === start && fee.toDatetime === end) total += fee.amountCents;
   if (!Number.isSafeInteger(total)) throw new BillingError('amount_out_of_range', 'Fixed-charge fees sum is not a safe integer');
   return total;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A pay-in-advance fixed charge's units raised mid-period with apply_units_immediately (units11, issue 11).
+// Lago (Fees::BuildPayInAdvanceFixedChargeService; numbers in spec/scenarios/fixed_charges/
+// pay_in_advance_units_change_spec.rb and spec/services/fees/build_pay_in_advance_fixed_charge_service_spec.rb):
+// delta = the new units − the units already billed for the period (its advance fee + earlier deltas; a decrease
+// is never refunded, so "paid" never goes down); delta <= 0 → nothing; else the delta priced by the charge model, in
+// full, or when `prorated` over the days left (the change's local day included) / days of the full period, applied to
+// the units before pricing (Lago: 5 units × 10.00 × 12/31 from Mar 20 = 19.35). No new rounding point (FC1).
+
+export interface FixedChargeUnitsDeltaInput {
+  fixedCharge: FixedCharge;
+  /** The units already billed in advance for the period (Σ of its fixed-charge fees' units), a decimal string. */
+  paidUnits: string;
+  /** The units in force from `changeAt` on. */
+  newUnits: string;
+  /** The change instant, inside `pair.period`. */
+  changeAt: string;
+  /** The billing period the change falls in (its full period for the proration). */
+  pair: PeriodPair;
+  timezone: string;
+  currency: string;
+}
+
+/** The fee for the units added mid-period, over [changeAt, period end); null when nothing is added. */
+export function fixedChargeUnitsDeltaFee(input: FixedChargeUnitsDeltaInput): Fee | null {
+  const { fixedCharge: fc, pair, timezone, currency } = input;
+  const delta = units(input.newUnits, 'units').minus(units(input.paidUnits, 'paid_units'));
+  if (delta.lte(0)) return null;
+  const rest: Period = { start: input.changeAt, end: pair.period.end };
+  let ratio: Dec | null = null;
+  if (fc.prorated) {
+    const fullDays = periodDays(pair.fullPeriod, timezone);
+    if (fullDays <= 0) throw new BillingError('invalid_period', 'Full period is empty', 'full_period');
+    ratio = new D(Math.min(periodDays(rest, timezone), fullDays)).div(fullDays);
+  }
+  const priced = ratio === null ? delta : delta.times(ratio);
+  const bucket = { filterIndex: null, groupedBy: {}, units: str(priced), eventsCount: 0 };
+  const amount = dispatchRate(fc.chargeModel, fc.properties, bucket, { zeroUsageFlatFee: 'skip' }).amount;
+  return fixedChargeLine(fc, delta, amount, rest, ratio, currency);
 }

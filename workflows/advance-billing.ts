@@ -52,6 +52,8 @@ export class AdvanceBilling {
   invoicesIssued = 0;
   /** Metric codes of usage signals received before startAdvancePeriod answered (ADVANCE_EARLY_USAGE_PATCH). */
   earlyMetricCodes: string[] = [];
+  /** The plan bills fixed charges in advance (startAdvancePeriod; units11, workflows/fixed-charge-units.ts). */
+  advanceFixedCharges = false;
 
   constructor(readonly enabled: boolean) {}
 
@@ -93,6 +95,7 @@ export async function startAdvanceRun(adv: AdvanceBilling, scope: AdvanceScope, 
   }
   adv.started = true;
   adv.inAdvanceMetricCodes = start.inAdvanceMetricCodes;
+  adv.advanceFixedCharges = start.advanceFixedCharges === true;
   if (start.startInvoice) await startInvoice(scope.organizationId, start.startInvoice);
   // Usage signalled before the start answered: its events are billed now, not at the close (patched).
   const early = adv.earlyMetricCodes.some((code) => adv.inAdvanceMetricCodes.includes(code));

@@ -57,4 +57,10 @@ export { crossesLevel, ladderOf, levelsCrossed, type LevelLadder } from '../bill
  * Dunning consequence `suspend_subscription` (workflows/suspension.ts, patch dunning-suspend-v1): the subscription's
  * suspension changed in Postgres (an invoice suspended it, or a suspending invoice was paid); the workflow re-reads it.
  */
+/**
+ * units11 (workflows/fixed-charge-units.ts, patch fixed-charge-units-v1): a units change of a pay-in-advance fixed
+ * charge applied immediately was recorded; the workflow bills the units not paid yet for the open period.
+ */
+export const fixedChargeUnitsChangedSignal = defineSignal('fixedChargeUnitsChangedSignal');
+
 export const subscriptionSuspensionSignal = defineSignal<[SubscriptionSuspensionSignalPayload]>('subscriptionSuspensionSignal');

@@ -62,9 +62,11 @@ import { invoicePeriod } from './period-invoice';
 import { CLOSE_FOLD_PATCH, closeAndFinalizePeriod } from './period-close';
 import { creditUnusedAdvanceFee, type OnTerminationCreditNote } from './unused-fee-credit';
 import { terminationOptions } from './termination-options';
+import { FIXED_CHARGE_UNITS_PATCH, FixedChargeUnits, billUnitsChanges, finishUnitsChanges } from './fixed-charge-units';
 import {
   SEARCH_ATTRIBUTE_KEYS,
   billingRulesChangedSignal,
+  fixedChargeUnitsChangedSignal,
   invoiceWorkflowId,
   retryPeriodCloseSignal,
   stateQuery,
@@ -565,6 +567,9 @@ async function watchUsage(sub: SubscriptionEntity, terminationPending: () => boo
 export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Promise<TerminateResult> {
   const sub = new SubscriptionEntity(state);
   const adv = new AdvanceBilling(patched(ADVANCE_BILLING_PATCH));
+  // Units of advance fixed charges raised mid-period (units11, workflows/fixed-charge-units.ts, patched).
+  const units = new FixedChargeUnits(patched(FIXED_CHARGE_UNITS_PATCH));
+  const work = () => adv.hasWork() || units.hasWork();
   // Plan changes, ending_at, scheduled start (workflows/plan-changes.ts, patch plan-changes-v1).
   const planChanges = new PlanChanges(state, startInvoiceWorkflow);
   let creditNoteOption: OnTerminationCreditNote = 'credit'; // Lago's on_termination_credit_note (unused-fee-credit-v1)
@@ -591,6 +596,7 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
   setHandler(billingRulesChangedSignal, () => {
     sub.rulesReloadRequested = true;
   });
+  setHandler(fixedChargeUnitsChangedSignal, () => units.onChanged());
   setHandler(
     terminateUpdate,
     async (req) => {
@@ -632,15 +638,20 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
         else await billPendingInAdvance(adv, sub.input, sub.current, startInvoiceWorkflow);
         continue;
       }
-      const interrupted = () => terminationPending() || adv.hasWork();
+      // After the run's start (the period's advance fees billed): the units raised since, billed (patched).
+      if (units.hasWork() && !terminationPending()) {
+        await billUnitsChanges(units, sub.input, sub.current, startInvoiceWorkflow);
+        continue;
+      }
+      const interrupted = () => terminationPending() || work();
       if (clock && coverage.active) {
         // Test clock with thresholds (patched 'test-clock-coverage-v1'): checks run when the clock moves.
         if (await coverage.watchUsage(sub, interrupted, loadRules, startInvoiceWorkflow)) continue;
-        if (adv.hasWork() && !terminationPending() && !workflowInfo().continueAsNewSuggested) continue;
+        if (work() && !terminationPending() && !workflowInfo().continueAsNewSuggested) continue;
       } else if (clock) {
         // Test clock (patched 'test-clocks-v1'): the period ends when the clock says so.
         await clock.waitUntil(sub.period.end, () => interrupted() || workflowInfo().continueAsNewSuggested);
-        if (adv.hasWork() && !terminationPending() && !workflowInfo().continueAsNewSuggested) continue;
+        if (work() && !terminationPending() && !workflowInfo().continueAsNewSuggested) continue;
       } else {
         const untilEndMs = Date.parse(sub.period.end) - Date.now();
         if (untilEndMs > 0) {
@@ -649,7 +660,7 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
           } else {
             await condition(() => interrupted() || workflowInfo().continueAsNewSuggested, untilEndMs);
           }
-          if (adv.hasWork() && !terminationPending() && !workflowInfo().continueAsNewSuggested) continue;
+          if (work() && !terminationPending() && !workflowInfo().continueAsNewSuggested) continue;
         }
       }
     } else if (sub.phase === 'close_failed') {
@@ -680,6 +691,7 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
       const request = sub.terminationRequest!;
       // Options stored on the subscription (patched 'termination-options-v1', workflows/termination-options.ts).
       sub.noteTerminationOptions(await terminationOptions(idsOf(sub), requestedOptions));
+      await finishUnitsChanges(units, adv.advanceFixedCharges, sub.input, sub.current, startInvoiceWorkflow); // units11 (patched)
       const outcome = await terminate(sub, request.terminatedAt, adv, creditNoteOption);
       sub.terminationOutcome = outcome;
       if (!outcome.ok) {
@@ -708,6 +720,7 @@ export async function subscriptionWorkflow(state: SubscriptionWorkflowState): Pr
     // The period has ended: close it.
     sub.phase = 'closing';
     await finishAdvancePeriod(adv, sub.input, sub.current, startInvoiceWorkflow); // pay in advance (patched)
+    await finishUnitsChanges(units, adv.advanceFixedCharges, sub.input, sub.current, startInvoiceWorkflow); // units11 (patched)
     if (!(await closePeriod(sub))) continue;
     await regroupPaidFeesAtClose(idsOf(sub), sub.period, sub.current); // regroup_paid_fees (patched 'regroup-paid-fees-v1')
     let next: PeriodPair;

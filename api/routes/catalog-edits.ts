@@ -54,6 +54,10 @@ import { loadPlanTaxes, newPlanOf, planBodyValidator, serializePlan } from './pl
 import { terminationUpdateId } from './subscriptions';
 import { cascadeToChildren, childPlanIds } from '../services/plan-overrides';
 import { inPlanEditTransaction } from '../services/plan-edit-transaction';
+import type { Knex } from 'knex';
+import { fixedChargesOfPlan, type NewFixedCharge } from '../../db/repositories/fixed-charges';
+import { recordPlanUnitsChanges, tellUnitsChanged, type PlanUnitsChange } from '../services/plan-fixed-charge-units';
+import { withStoredFixedChargeFields } from './fixed-charges';
 
 /** The stored metric as Lago's create input (the base a PUT body is merged onto). */
 function metricInput(m: BillableMetricRecord) {
@@ -96,6 +100,23 @@ async function terminateSubscriptions(ctx: RouteContext, organizationId: string,
 
 function sameFilters(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * The units changes of a PUT /plans (units11): each fixed charge of the new set (by code, `raw` its request entry at the
+ * same position) whose units differ from the stored ones, or that says apply_units_immediately (a new one too).
+ */
+async function planUnitsChanges(db: Knex, organizationId: string, before: PlanRecord, list: NewFixedCharge[], raw: unknown): Promise<PlanUnitsChange[]> {
+  const entries = Array.isArray(raw) ? (raw as { apply_units_immediately?: unknown }[]) : [];
+  const stored = new Map((before.fixedCharges ?? []).map((f) => [f.code, f.units]));
+  const after = new Map((await fixedChargesOfPlan(db, organizationId, before.id)).map((f) => [f.code, f.id]));
+  const out: PlanUnitsChange[] = [];
+  for (const [i, f] of list.entries()) {
+    const applyImmediately = entries[i]?.apply_units_immediately === true;
+    const id = after.get(f.code);
+    if (id && (applyImmediately || stored.get(f.code) !== f.units)) out.push({ fixedChargeId: id, units: f.units, applyImmediately });
+  }
+  return out;
 }
 
 export function catalogEditRoutes(ctx: RouteContext): Router {
@@ -176,12 +197,15 @@ export function catalogEditRoutes(ctx: RouteContext): Router {
     const organizationId = orgId(res);
     const body = parseBody(PlanUpdateBody, req.body).plan;
     // The edit and its cascade_updates: one transaction holding the plan's row lock, the plan read under it (adv11c).
+    let unitsTold: string[] = [];
     const updated = await inPlanEditTransaction(ctx, organizationId, req.params.code, async (tx) => {
       const plan = await getPlanByCode(tx.db, organizationId, req.params.code);
       if (!plan) throw notFound('plan');
       const { cascade_updates: cascade, ...fields } = body;
       const base = await planInput(tx, organizationId, plan);
       const merged = { ...base, ...fields };
+      // Lago names a plan's stored fixed charge by `id` in an update (units11): its stored fields under the entry's.
+      if (Array.isArray(fields.fixed_charges)) (merged as Record<string, unknown>).fixed_charges = withStoredFixedChargeFields(plan.fixedCharges ?? [], fields.fixed_charges);
       // The subscriptions of its override children (api/services/plan-overrides.ts) are the plan's too.
       const live = await liveSubscriptionIdsOfPlans(tx.db, organizationId, [plan.id, ...(await childPlanIds(tx, organizationId, plan.id))]);
       if (live.length > 0) {
@@ -213,10 +237,13 @@ export function catalogEditRoutes(ctx: RouteContext): Router {
         if (err instanceof DuplicateCodeError) throw validationError({ code: ['value_already_exist'] });
         throw err;
       }
+      // units11: fixed-charge units changed (or sent with apply_units_immediately) on the plan's subscriptions.
+      if (record.fixedCharges) unitsTold = await recordPlanUnitsChanges(tx.db as Knex.Transaction, organizationId, plan.id, await planUnitsChanges(tx.db, organizationId, plan, record.fixedCharges, (merged as { fixed_charges?: unknown }).fixed_charges));
       // Lago's cascade_updates: the children re-derived as the edited plan + their own overrides.
       const cascaded = cascade === true ? (await cascadeToChildren(tx, organizationId, updated)).subscriptionIds : [];
       return { value: updated, subscriptionIds: [...live, ...cascaded] };
     });
+    await tellUnitsChanged(ctx, unitsTold); // units11: their workflows bill the units raised at once
     res.json({ plan: serializePlan(updated, await loadPlanTaxes(ctx.db, organizationId, updated)) });
   });
 

@@ -9,15 +9,18 @@
 //   `apply_units_immediately: true` → from now (the subscription's test-clock time when it has one); false or absent
 //   (Lago's default) → from the start of the next billing period. Only `units` (+ apply_units_immediately) are
 //   accepted there: Lago turns other fields into a full plan override (not implemented: 422 not_supported).
-// - A plan's units change (PUT /plans/:code/fixed_charges/:code with `units`) applies to every subscription without
-//   an override of its own, at the next rating (the period close re-reads it; Lago's apply_units_immediately on the
-//   plan is not modelled: the new plan units price every period not yet finalized).
+// - A plan's units change (PUT /plans/:code/fixed_charges/:code or PUT /plans/:code with `units`) applies to every
+//   subscription without an override of its own (units11, api/services/plan-fixed-charge-units.ts): with
+//   `apply_units_immediately` from the subscription's now (a pay-in-advance fixed charge then bills the units not paid
+//   yet on an immediate invoice: activities/fixed-charge-units.ts); else from the next period where an immediate
+//   change was recorded, elsewhere through the plan's units (which price every period not yet finalized).
+// - PUT …/subscriptions/:id/fixed_charges/:code with `apply_units_immediately: true` tells the workflow
+//   (fixedChargeUnitsChangedSignal), which bills the raised units of a pay-in-advance fixed charge at once.
 // Codes: a fixed charge's code defaults to its add-on's code (`_2`, `_3`… when taken), unique within the plan.
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { fixedChargeIssues, unitsInForceAt, unitsString, FIXED_CHARGE_MODELS } from '../../billing/fixed-charges';
-import { nextPeriod, periodContaining } from '../../billing/period';
 import type { Interval } from '../../billing/types';
 import {
   createFixedCharge,
@@ -45,6 +48,8 @@ import { ApiError, addDetail, notFound, validationError } from '../errors';
 import { iso, lagoErrorMap, paginationMeta, paginationQuery, parseBody, zodIssuesToDetails } from '../schemas/common';
 import { taxCodes } from '../schemas/taxes';
 import { subscriptionNow } from '../services/subscription-now';
+import { nextPeriodStart, recordPlanUnitsChanges, tellUnitsChanged } from '../services/plan-fixed-charge-units';
+import { lockCatalogPlanForEdit } from '../../db/repositories/plan-edit-lock';
 import { serializeTax } from './taxes';
 
 type Db = Knex | Knex.Transaction;
@@ -164,6 +169,31 @@ export async function validateFixedChargesInput(
   return out;
 }
 
+/** A stored fixed charge as Lago's input (the base an update's fields go on). */
+export function storedFixedChargeInput(f: FixedChargeRecord): Record<string, unknown> {
+  return {
+    add_on_id: f.addOnId,
+    code: f.code,
+    charge_model: f.chargeModel,
+    pay_in_advance: f.payInAdvance,
+    prorated: f.prorated,
+    invoice_display_name: f.invoiceDisplayName,
+    properties: f.properties,
+    units: f.units,
+    tax_codes: f.taxCodes,
+  };
+}
+
+/** PUT /plans' `fixed_charges`: an entry naming a stored fixed charge by `id` gets its stored fields under its own. */
+export function withStoredFixedChargeFields(stored: FixedChargeRecord[], raw: unknown[]): unknown[] {
+  const byId = new Map(stored.map((f) => [f.id, f]));
+  return raw.map((e) => {
+    const id = e && typeof e === 'object' ? (e as { id?: unknown }).id : undefined;
+    const f = typeof id === 'string' ? byId.get(id) : undefined;
+    return f ? { ...storedFixedChargeInput(f), ...(e as Record<string, unknown>), add_on_id: f.addOnId, code: f.code } : e;
+  });
+}
+
 /** Lago's FixedChargeObject. `units`: the plan's, or (subscription-scoped) the subscription's units in force. */
 export function serializeFixedCharge(f: FixedChargeRecord, taxes: Map<string, TaxRecord>, units: string = f.units) {
   return {
@@ -200,16 +230,6 @@ export async function serializePlanFixedCharges(db: Db, organizationId: string, 
 async function subscriptionUnits(db: Db, organizationId: string, subscriptionId: string, list: FixedChargeRecord[], at: string): Promise<Map<string, string>> {
   const changes = await unitsChangesOf(db, organizationId, subscriptionId, list.map((f) => f.id));
   return new Map(list.map((f) => [f.id, unitsInForceAt(toBillingFixedCharge(f), changes[f.id] ?? [], at)]));
-}
-
-/** The start of the subscription's next billing period after `at` (where a deferred units change takes effect). */
-export async function nextPeriodStart(db: Knex, s: SubscriptionRecord, interval: Interval, at: string): Promise<string> {
-  const ctx = await loadSubscriptionBillingContext(db, s.organizationId, s.id);
-  const schedule = { subscriptionAt: ctx.subscriptionAt, interval, billingTime: await subscriptionBillingTime(db, s.organizationId, s.id), timezone: ctx.timezone };
-  const from = Date.parse(at) < Date.parse(ctx.subscriptionAt) ? ctx.subscriptionAt : at;
-  const open = periodContaining(schedule, from);
-  if (Date.parse(at) < Date.parse(ctx.subscriptionAt)) return open.period.start;
-  return nextPeriod(schedule, open.period).period.start;
 }
 
 export function fixedChargeRoutes(ctx: RouteContext): Router {
@@ -264,25 +284,23 @@ export function fixedChargeRoutes(ctx: RouteContext): Router {
     const stored = await fixedChargeOf(organizationId, plan.id, req.params.fixed_charge_code);
     const body = parseBody(FixedChargeBody, req.body);
     // The stored fixed charge with the given fields on top (the add-on and the code stay: they name it).
-    const merged = {
-      add_on_id: stored.addOnId,
-      code: stored.code,
-      charge_model: stored.chargeModel,
-      pay_in_advance: stored.payInAdvance,
-      prorated: stored.prorated,
-      invoice_display_name: stored.invoiceDisplayName,
-      properties: stored.properties,
-      units: stored.units,
-      tax_codes: stored.taxCodes,
-      ...body.fixed_charge,
-    };
+    const merged = { ...storedFixedChargeInput(stored), ...body.fixed_charge };
     delete (merged as Record<string, unknown>).add_on_code;
     merged.add_on_id = stored.addOnId;
     merged.code = stored.code;
     const details: Record<string, string[]> = {};
     const [input] = await validateFixedChargesInput(ctx.db, organizationId, [merged], '', details);
     if (Object.keys(details).length > 0 || !input) throw validationError(details);
-    await updateFixedCharge(ctx.db, organizationId, stored.id, input);
+    // units11: the new units on the plan's subscriptions (now with apply_units_immediately, their workflows told
+    // after the commit and billing the units not paid yet; else from their next period).
+    const applyImmediately = body.fixed_charge.apply_units_immediately === true;
+    const told = await ctx.db.transaction(async (trx) => {
+      if (!(await lockCatalogPlanForEdit(trx, organizationId, plan.code))) throw notFound('plan');
+      await updateFixedCharge(trx, organizationId, stored.id, input);
+      if (input.units === stored.units && !applyImmediately) return [];
+      return recordPlanUnitsChanges(trx, organizationId, plan.id, [{ fixedChargeId: stored.id, units: input.units, applyImmediately }]);
+    });
+    await tellUnitsChanged(ctx, told);
     res.json(await one(organizationId, await fixedChargeOf(organizationId, plan.id, stored.code)));
   });
 
@@ -339,6 +357,7 @@ export function fixedChargeRoutes(ctx: RouteContext): Router {
     const now = (await subscriptionNow(ctx.db, s, new Date())).toISOString();
     const effectiveAt = input.apply_units_immediately === true ? now : await nextPeriodStart(ctx.db, s, plan.interval as Interval, now);
     await setSubscriptionUnits(ctx.db, organizationId, s.id, f.id, units, effectiveAt);
+    if (input.apply_units_immediately === true) await tellUnitsChanged(ctx, [s.id]);
     // The answer shows the units in force now (a deferred change shows from the next period on, as Lago's reads do).
     res.json(await one(organizationId, f, (await subscriptionUnits(ctx.db, organizationId, s.id, [f], now)).get(f.id)));
   });

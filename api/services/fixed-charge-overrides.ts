@@ -25,7 +25,8 @@ import { copySubscriptionUnits, effectiveFixedCharges, fixedChargesOfPlan, setSu
 import type { PlanRecord } from '../../db/repositories/plans';
 import { getSubscriptionsByIds } from '../../db/repositories/subscriptions';
 import { addDetail } from '../errors';
-import { nextPeriodStart } from '../routes/fixed-charges';
+import { storedFixedChargeInput } from '../routes/fixed-charges';
+import { nextPeriodStart } from './plan-fixed-charge-units';
 import type { PlanOverrides } from '../schemas/plan-overrides';
 import { subscriptionNow } from './subscription-now';
 
@@ -99,21 +100,7 @@ function isUnitsOnly(input: PlanOverrides, entries: Entry[]): boolean {
  */
 export async function fixedChargesBody(db: Db, organizationId: string, parentId: string, stored: Record<string, Record<string, unknown>> | undefined): Promise<Record<string, unknown>[] | undefined> {
   if (!stored || Object.keys(stored).length === 0) return undefined;
-  return (await fixedChargesOfPlan(db, organizationId, parentId)).map((f) => ({ ...inputOf(f), ...(stored[f.code] ?? {}) }));
-}
-
-function inputOf(f: FixedChargeRecord): Record<string, unknown> {
-  return {
-    add_on_id: f.addOnId,
-    code: f.code,
-    charge_model: f.chargeModel,
-    pay_in_advance: f.payInAdvance,
-    prorated: f.prorated,
-    invoice_display_name: f.invoiceDisplayName,
-    units: f.units,
-    properties: f.properties,
-    tax_codes: f.taxCodes,
-  };
+  return (await fixedChargesOfPlan(db, organizationId, parentId)).map((f) => ({ ...storedFixedChargeInput(f), ...(stored[f.code] ?? {}) }));
 }
 
 /**

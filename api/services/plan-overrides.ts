@@ -29,6 +29,7 @@ import { ApiError, addDetail, validationError } from '../errors';
 import { newPlanOf, planBodyValidator } from '../routes/plans';
 import type { PlanOverrides } from '../schemas/plan-overrides';
 import { planInput, tellSubscriptions } from './plan-input';
+import { tellUnitsChanged } from './plan-fixed-charge-units';
 import { fixedChargesBody, mergeFixedChargeFields, prepareFixedChargeOverrides, writeFixedChargeOverrides, type FixedChargeUnitsOverride } from './fixed-charge-overrides';
 import { fixedChargesOfPlan } from '../../db/repositories/fixed-charges';
 
@@ -180,6 +181,7 @@ export async function writeOverride(trx: Knex.Transaction, organizationId: strin
 export async function overrideWritten(ctx: RouteContext, organizationId: string, subscriptionIds: string[]): Promise<void> {
   ctx.catalogChanged(organizationId);
   await tellSubscriptions(ctx, subscriptionIds);
+  await tellUnitsChanged(ctx, subscriptionIds); // units11: fixed-charge units an override raised at once are billed
 }
 
 /** The parent's children (for PUT / DELETE /plans: their subscriptions are the plan's too). */

@@ -51,6 +51,7 @@ import * as apiLogs from './20261203000301_api_logs'; // ops13g (issue 13)
 import * as activityLogs from './20261203000302_activity_logs'; // ops13g (issue 13)
 import * as invoiceDeletion from './20261204000100_invoice_deletion'; // del13 (issue 13)
 import * as taxProviderFailedInvoices from './20261204000200_tax_provider_failed_invoices'; // failed13 (issue 13)
+import * as fixedChargeUnitsSource from './20261204000400_fixed_charge_units_source'; // units11 (issue 11)
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -106,6 +107,7 @@ export const migrations: Record<string, Migration> = {
   '20261203000302_activity_logs': activityLogs, // ops13g (issue 13)
   '20261204000100_invoice_deletion': invoiceDeletion, // del13 (issue 13)
   '20261204000200_tax_provider_failed_invoices': taxProviderFailedInvoices, // failed13 (issue 13)
+  '20261204000400_fixed_charge_units_source': fixedChargeUnitsSource, // units11 (issue 11)
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

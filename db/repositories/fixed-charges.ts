@@ -192,19 +192,38 @@ export async function unitsChangesOf(db: Db, organizationId: string, subscriptio
 /**
  * Records the subscription's units of a fixed charge from `effectiveAt` on. Idempotent on (subscription, fixed
  * charge, effective_at): a repeat at the same instant replaces the value. Changes effective later than this one are
- * superseded (removed): the latest request wins for the future.
+ * superseded (removed): the latest request wins for the future. `source` (units11): `subscription` for the
+ * subscription's own override, `plan` for a plan's units change fanned out (api/services/plan-fixed-charge-units.ts).
  */
-export async function setSubscriptionUnits(db: Knex, organizationId: string, subscriptionId: string, fixedChargeId: string, units: string, effectiveAt: string): Promise<void> {
+export async function setSubscriptionUnits(
+  db: Knex,
+  organizationId: string,
+  subscriptionId: string,
+  fixedChargeId: string,
+  units: string,
+  effectiveAt: string,
+  source: UnitsChangeSource = 'subscription',
+): Promise<void> {
   await db.transaction(async (trx) => {
     await trx('subscription_fixed_charge_units')
       .where({ organization_id: organizationId, subscription_id: subscriptionId, fixed_charge_id: fixedChargeId })
       .where('effective_at', '>', effectiveAt)
       .delete();
     await trx('subscription_fixed_charge_units')
-      .insert({ organization_id: organizationId, subscription_id: subscriptionId, fixed_charge_id: fixedChargeId, units, effective_at: effectiveAt })
+      .insert({ organization_id: organizationId, subscription_id: subscriptionId, fixed_charge_id: fixedChargeId, units, effective_at: effectiveAt, source })
       .onConflict(['subscription_id', 'fixed_charge_id', 'effective_at'])
-      .merge({ units });
+      .merge({ units, source });
   });
+}
+
+export type UnitsChangeSource = 'subscription' | 'plan';
+
+/** The sources of the subscription's units changes of a fixed charge (units11: a plan edit skips `subscription` ones). */
+export async function unitsChangeSources(db: Db, organizationId: string, subscriptionId: string, fixedChargeId: string): Promise<Set<UnitsChangeSource>> {
+  const rows: { source: UnitsChangeSource }[] = await db('subscription_fixed_charge_units')
+    .where({ organization_id: organizationId, subscription_id: subscriptionId, fixed_charge_id: fixedChargeId })
+    .distinct('source');
+  return new Set(rows.map((r) => r.source));
 }
 
 /** fixed charge id → the taxes of its tax_codes (Lago: a fixed charge's taxes come before the plan's). */
@@ -288,8 +307,9 @@ export async function copySubscriptionUnits(db: Db, organizationId: string, subs
 
 /**
  * The subscription's advance fixed-charge fees whose period covers `at` (started at or before it; `startsBefore`:
- * strictly before, for an upgrade whose own invoice bills the new plan's from `at`), on invoices not voided, one per
- * fixed charge of `fixedChargeIds` (the latest). For the credit of their unused part (activities/fixed-charge-credits.ts).
+ * strictly before, for an upgrade whose own invoice bills the new plan's from `at`), on invoices not voided, of the
+ * fixed charges `fixedChargeIds`: each one's period fee and (units11) the fees of units raised mid-period, latest first.
+ * For the credit of their unused part (activities/fixed-charge-credits.ts).
  */
 export async function advanceFixedChargeFeesCovering(
   db: Db,
@@ -312,14 +332,52 @@ export async function advanceFixedChargeFeesCovering(
     .whereRaw('i.period_end <= f.from_datetime')
     .orderBy([{ column: 'f.from_datetime', order: 'desc' }])
     .select('f.id', 'f.invoice_id', 'f.charge_id', 'f.amount_cents', 'f.currency', 'f.from_datetime', 'f.to_datetime');
-  const seen = new Set<string>();
   const out = [];
   for (const r of rows) {
-    if (seen.has(r.charge_id)) continue;
-    seen.add(r.charge_id);
     const amountCents = Number(r.amount_cents);
     if (!Number.isSafeInteger(amountCents)) throw new Error('Fixed-charge fee amount is not a safe integer');
     out.push({ feeId: r.id, invoiceId: r.invoice_id, fixedChargeId: r.charge_id, amountCents, currency: r.currency, feePeriod: { start: r.from_datetime.toISOString(), end: r.to_datetime.toISOString() } });
   }
   return out;
+}
+
+// ---- units11: the units raised mid-period with apply_units_immediately (activities/fixed-charge-units.ts) ----------
+
+/** A units change of the timeline, with its row id (part of the business key of the invoice that bills it). */
+export interface StoredUnitsChange {
+  id: string;
+  fixedChargeId: string;
+  units: string;
+  effectiveAt: string;
+}
+
+/** The subscription's units changes effective in [period.start, period.end) for these fixed charges, oldest first. */
+export async function unitsChangesWithin(db: Db, organizationId: string, subscriptionId: string, fixedChargeIds: string[], period: { start: string; end: string }): Promise<StoredUnitsChange[]> {
+  if (fixedChargeIds.length === 0) return [];
+  const rows: { id: string; fixed_charge_id: string; units: string; effective_at: Date }[] = await db('subscription_fixed_charge_units')
+    .where({ organization_id: organizationId, subscription_id: subscriptionId })
+    .whereIn('fixed_charge_id', fixedChargeIds)
+    .where('effective_at', '>=', new Date(period.start))
+    .where('effective_at', '<', new Date(period.end))
+    .orderBy([{ column: 'effective_at' }, { column: 'fixed_charge_id' }])
+    .select('id', 'fixed_charge_id', 'units', 'effective_at');
+  return rows.map((r) => ({ id: r.id, fixedChargeId: r.fixed_charge_id, units: canonicalDecimal(String(r.units)), effectiveAt: r.effective_at.toISOString() }));
+}
+
+/**
+ * Σ units of the fixed charge's fees billed IN ADVANCE for the period ending at `periodEnd` (its advance fee and the
+ * deltas already billed: fees from the period's start on, ending with it, on invoices issued by their start and not
+ * voided). Lago's "already paid units" (BuildPayInAdvanceFixedChargeService#find_already_paid_units).
+ */
+export async function advanceUnitsBilledFor(db: Db, organizationId: string, subscriptionId: string, fixedChargeId: string, period: { start: string; end: string }): Promise<string> {
+  const row = (await db('fees as f')
+    .join('invoices as i', 'i.id', 'f.invoice_id')
+    .where({ 'f.organization_id': organizationId, 'i.organization_id': organizationId, 'i.subscription_id': subscriptionId, 'f.fee_type': 'fixed_charge', 'f.charge_id': fixedChargeId })
+    .where('f.from_datetime', '>=', new Date(period.start))
+    .where('f.to_datetime', new Date(period.end))
+    .whereRaw('i.period_end <= f.from_datetime')
+    .whereNull('i.voided_at')
+    .sum<{ s: string | null }[]>({ s: 'f.units' })
+    .first()) as { s: string | null } | undefined;
+  return canonicalDecimal(String(row?.s ?? '0'));
 }

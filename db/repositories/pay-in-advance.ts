@@ -237,3 +237,24 @@ async function subscriptionFeeCovering(
     feePeriod: { start: row.from_datetime.toISOString(), end: row.to_datetime.toISOString() },
   };
 }
+
+/**
+ * The subscription's in-advance invoices whose business key (source_key) starts with `prefix`, issued in
+ * [period.start, period.end) (units11: the units-change invoices of a period, activities/fixed-charge-units.ts).
+ */
+export async function invoicesWithKeyPrefix(
+  db: Db,
+  organizationId: string,
+  subscriptionId: string,
+  prefix: string,
+  period: Period,
+): Promise<{ invoiceId: string; status: 'draft' | 'finalized'; totalAmountCents: number; currency: string }[]> {
+  const rows: { id: string; status: 'draft' | 'finalized'; total_amount_cents: string; currency: string }[] = await db('invoices')
+    .where({ organization_id: organizationId, subscription_id: subscriptionId, invoice_type: IN_ADVANCE_CHARGE_INVOICE_TYPE })
+    .whereLike('source_key', `${prefix}%`)
+    .where('period_start', '>=', new Date(period.start))
+    .where('period_start', '<', new Date(period.end))
+    .orderBy([{ column: 'period_start' }, { column: 'created_at' }])
+    .select('id', 'status', 'total_amount_cents', 'currency');
+  return rows.map((r) => ({ invoiceId: r.id, status: r.status, totalAmountCents: minorUnits(r.total_amount_cents, 'invoice total'), currency: r.currency.trim() }));
+}

@@ -7,10 +7,9 @@
 //   refund on the start invoice's PaymentIntent, keyed by the credit note;
 // - refund, unpaid start invoice (no payment provider for the customer): nothing was paid, so the 25.00 is credited;
 // - options given on POST /subscriptions are returned on the Subscription and used by a DELETE without a query.
-import { StripePaymentProvider } from '../../adapters/stripe/provider';
-import { upsertProviderConfig } from '../../db/repositories/payments';
 import { FakeStripe } from '../support/fake-stripe';
-import { advanceTestClock, newTestClock, startSystem, eventually, type System } from './harness';
+import { startSystemWithStripeFake } from '../support/stripe-system';
+import { advanceTestClock, newTestClock, eventually, type System } from './harness';
 
 jest.setTimeout(600_000);
 
@@ -20,9 +19,7 @@ let sys: System;
 const r = (m: string, p: string, b?: unknown) => sys.request(m, p, b);
 
 beforeAll(async () => {
-  sys = await startSystem('dev-server', { paymentProviderFor: () => new StripePaymentProvider(fake.client()) });
-  const org = await sys.database.db('organizations').first('id');
-  await upsertProviderConfig(sys.database.db, { organizationId: org.id, code: 'stripe-test', secretKey: 'sk_test_fake', webhookSecret: 'whsec_test', successRedirectUrl: 'https://example.test/thanks' });
+  sys = await startSystemWithStripeFake(fake);
   expect((await r('POST', '/plans', { plan: { name: 'Advance 100', code: 'adv100', interval: 'monthly', amount_cents: 10000, amount_currency: 'EUR', pay_in_advance: true } })).status).toBe(200);
   expect((await r('POST', '/plans', { plan: { name: 'Arrears 100', code: 'arr100', interval: 'monthly', amount_cents: 10000, amount_currency: 'EUR', pay_in_advance: false } })).status).toBe(200);
 });

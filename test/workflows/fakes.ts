@@ -1,6 +1,7 @@
 export { createTimeSkippingEnv } from '../support/time-skipping';
 // Test doubles for the workflow tests and the history recorder: the real `SubscriptionActivities` type,
 // implemented by an object literal that records every call.
+import type { FixedChargeUnitsActivities } from '../../activities/fixed-charge-units-types';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -37,6 +38,7 @@ export interface RecordedCalls {
   evaluateUsageThresholds: EvaluateThresholdsInput[];
   startAdvancePeriod: AdvancePeriodInput[];
   billInAdvanceCharges: AdvancePeriodInput[];
+  billFixedChargeUnitsChanges: AdvancePeriodInput[];
 }
 
 /** No usage thresholds and no alerts (the default: the workflow watches nothing). */
@@ -60,7 +62,9 @@ export interface FakeOptions {
    * invoice (createPeriodInvoice with the empty period [subscriptionAt, subscriptionAt)) when the period starts at
    * `subscriptionAt`. `inAdvanceMetricCodes` are answered as the metrics billed per event.
    */
-  advance?: { subscriptionAt: string; payInAdvance: boolean; inAdvanceMetricCodes?: string[] };
+  advance?: { subscriptionAt: string; payInAdvance: boolean; inAdvanceMetricCodes?: string[]; advanceFixedCharges?: boolean };
+  /** Units-change invoices answered by the n-th billFixedChargeUnitsChanges call (0-based, units11); none by default. */
+  unitsInvoices?: (callIndex: number, input: AdvancePeriodInput) => string[];
   /** Per-event invoices answered by the n-th billInAdvanceCharges call (0-based); none by default. */
   inAdvanceInvoices?: (callIndex: number, input: AdvancePeriodInput) => string[];
   /** What loadTerminationOptions answers (termination-options-v1); nothing stored by default. */
@@ -81,6 +85,7 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
     evaluateUsageThresholds: [],
     startAdvancePeriod: [],
     billInAdvanceCharges: [],
+    billFixedChargeUnitsChanges: [],
   };
   const result = (invoiceId: string, status: PeriodInvoiceResult['status']): PeriodInvoiceResult => ({
     invoiceId,
@@ -134,7 +139,8 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
       calls.startAdvancePeriod.push(input);
       const adv = opts.advance;
       const inAdvanceMetricCodes = adv?.inAdvanceMetricCodes ?? [];
-      if (!adv?.payInAdvance || Date.parse(input.period.start) !== Date.parse(adv.subscriptionAt)) return { startInvoice: null, inAdvanceMetricCodes };
+      const fixed = adv?.advanceFixedCharges ? { advanceFixedCharges: true } : {};
+      if (!adv?.payInAdvance || Date.parse(input.period.start) !== Date.parse(adv.subscriptionAt)) return { startInvoice: null, inAdvanceMetricCodes, ...fixed };
       const startInvoice = await activities.createPeriodInvoice({
         organizationId: input.organizationId,
         subscriptionId: input.subscriptionId,
@@ -142,7 +148,7 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
         period: { start: adv.subscriptionAt, end: adv.subscriptionAt },
         fullPeriod: input.fullPeriod,
       });
-      return { startInvoice, inAdvanceMetricCodes };
+      return { startInvoice, inAdvanceMetricCodes, ...fixed };
     },
     async billInAdvanceCharges(input) {
       const index = calls.billInAdvanceCharges.length;
@@ -165,6 +171,16 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
       return { invoiceId: null, feesRegrouped: 0 };
     },
   };
+  // Units of advance fixed charges raised mid-period (units11, activities/fixed-charge-units.ts): the period's units
+  // invoices as opts say (every call answers all of them, as the real activity does).
+  const fixedChargeUnits: FixedChargeUnitsActivities = {
+    async billFixedChargeUnitsChanges(input) {
+      const index = calls.billFixedChargeUnitsChanges.length;
+      calls.billFixedChargeUnitsChanges.push(input);
+      const ids = opts.unitsInvoices?.(index, input) ?? [];
+      return { invoices: ids.map((id) => ({ ...result(id, 'finalized'), gracePeriodDays: 0 })) };
+    },
+  };
   // The close in one transaction (issue 14, activities/period-close.ts): createPeriodInvoice, then without a grace
   // period finalizeInvoice, as the real activity does (recorded as both calls; a failure injected into
   // createPeriodInvoice fails it the same way).
@@ -174,7 +190,7 @@ export function fakeActivities(opts: FakeOptions = {}): { activities: Subscripti
       return draft.gracePeriodDays > 0 ? draft : activities.finalizeInvoice({ organizationId: input.organizationId, invoiceId: draft.invoiceId });
     },
   };
-  return { activities: { ...activities, ...fakePaymentActivities().activities, ...fakeUnusedFeeCreditActivities().activities, ...terminationOptions, ...regroup, ...periodClose }, calls };
+  return { activities: { ...activities, ...fakePaymentActivities().activities, ...fakeUnusedFeeCreditActivities().activities, ...terminationOptions, ...regroup, ...periodClose, ...fixedChargeUnits }, calls };
 }
 
 export const invalidPlan = (): ApplicationFailure =>

@@ -15,6 +15,7 @@ import { Worker } from '@temporalio/worker';
 import { invoiceWorkflow, subscriptionWorkflow } from '../../workflows';
 import {
   SUBSCRIPTION_TASK_QUEUE,
+  fixedChargeUnitsChangedSignal,
   invoicePaymentQuery,
   invoicePaymentSignal,
   invoiceStateQuery,
@@ -574,7 +575,31 @@ function expect(actual: unknown): { toBe(expected: unknown): void } {
   return { toBe: (expected) => { if (actual !== expected) throw new Error(`expected ${String(expected)}, got ${String(actual)}`); } };
 }
 
-main().then(issue11Groups).then(terminationGroups).then(planChangeAdvanceGroups).then(clockPlanChangeGroups).then(advanceEarlyUsageGroup).then(closeFoldGroup).then(invoiceDeletedGroup).then(failedInvoiceRetryGroup).catch((err) => {
+async function fixedChargeUnitsGroup(): Promise<void> {
+  // units11 (patch fixed-charge-units-v1): a units change signalled mid-period billed by billFixedChargeUnitsChanges
+  // with its invoice workflow started, then the close billing once more before the period invoice; saved when the run
+  // continued as new.
+  if (!wanted('fixed-charge-units')) return;
+  const at = new Date(Math.floor((Date.now() - 2 * 24 * HOUR_MS) / HOUR_MS) * HOUR_MS).toISOString();
+  await withServer(async (env, save) => {
+    const workflowId = subscriptionWorkflowId('sub-rec-units');
+    const handle = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId,
+      taskQueue: SUBSCRIPTION_TASK_QUEUE,
+      args: [subscriptionState({ subscriptionId: 'sub-rec-units', schedule: { subscriptionAt: at, interval: 'monthly', billingTime: 'anniversary', timezone: 'UTC' } })],
+    });
+    const first = env.client.workflow.getHandle(workflowId, handle.firstExecutionRunId);
+    await eventually(async () => ((await first.fetchHistory()).events ?? []).some((e) => e.timerStartedEventAttributes), 'the run waits on its timer');
+    await handle.signal(fixedChargeUnitsChangedSignal);
+    await eventually(async () => ((await first.fetchHistory()).events ?? []).some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId === invoiceWorkflowId('inv-rec-units')), 'the units invoice');
+    await env.sleep(32 * 24 * HOUR_MS);
+    await eventually(async () => ((await first.fetchHistory()).events ?? []).some((e) => e.workflowExecutionContinuedAsNewEventAttributes), 'the close continued as new');
+    await save('subscription-fixed-charge-units', workflowId, handle.firstExecutionRunId);
+    await env.client.workflow.getHandle(workflowId).terminate('recorded');
+  }, { advance: { subscriptionAt: at, payInAdvance: false, advanceFixedCharges: true }, unitsInvoices: () => ['inv-rec-units'] });
+}
+
+main().then(issue11Groups).then(terminationGroups).then(planChangeAdvanceGroups).then(clockPlanChangeGroups).then(advanceEarlyUsageGroup).then(closeFoldGroup).then(invoiceDeletedGroup).then(failedInvoiceRetryGroup).then(fixedChargeUnitsGroup).catch((err) => {
   console.error(err);
   process.exit(1);
 });
