@@ -8,6 +8,8 @@ import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { currencyError, customerCurrencyChangeViolation } from '../currency-policy';
 import { notFound } from '../errors';
+import { getBillingEntityByCode } from '../../db/repositories/billing-entities';
+import { resolveBillingEntity } from './billing-entities';
 import { iso, parseBody } from '../schemas/common';
 import { CustomerCreateBody } from '../schemas/customers';
 import { upsertCustomerAnnounced } from '../webhooks/producers';
@@ -30,6 +32,7 @@ export function serializeCustomer(c: CustomerRecord, defaultTimezone = 'UTC', ta
     state: c.state,
     zipcode: c.zipcode,
     net_payment_term: c.netPaymentTerm,
+    billing_entity_code: c.billingEntityCode,
     account_type: 'customer',
     created_at: iso(c.createdAt),
     updated_at: iso(c.updatedAt),
@@ -42,6 +45,12 @@ export function serializeCustomer(c: CustomerRecord, defaultTimezone = 'UTC', ta
     taxes: taxes.map(serializeTax),
     integration_customers: [],
   };
+}
+
+/** The timezone a customer without its own falls back to: its billing entity's (the default entity's is the organization's). */
+async function entityTimezoneOf(ctx: RouteContext, organizationId: string, c: CustomerRecord, organizationTimezone: string): Promise<string> {
+  const e = await getBillingEntityByCode(ctx.db, organizationId, c.billingEntityCode);
+  return e && !e.isDefault ? e.timezone : organizationTimezone;
 }
 
 export function customerRoutes(ctx: RouteContext): Router {
@@ -62,6 +71,8 @@ export function customerRoutes(ctx: RouteContext): Router {
     // Unknown tax codes → 404 tax_not_found before anything is written; the customer, its taxes and the
     // customer.created / customer.updated webhook in one transaction.
     const taxes = input.tax_codes !== undefined ? await resolveTaxCodes(ctx.db, organizationId, input.tax_codes, 'tax_codes') : undefined;
+    // Lago's BillingEntities::ResolveService: an unknown code (or another organization's) → 404 billing_entity_not_found.
+    const entity = input.billing_entity_code !== undefined ? await resolveBillingEntity(ctx.db, organizationId, input.billing_entity_code) : undefined;
     const { customer } = await upsertCustomerAnnounced(
       ctx.db,
       organizationId,
@@ -82,8 +93,9 @@ export function customerRoutes(ctx: RouteContext): Router {
         paymentProvider,
         // Linking a Stripe customer sets the provider; leaving the provider clears the link.
         providerCustomerId: paymentProvider === null ? null : providerCustomerId,
+        billingEntityCode: entity?.code,
       },
-      async (c, trx) => serializeCustomer(c, defaultTimezoneOf(res), (await taxesOf(trx, organizationId, 'customer', [c.id])).get(c.id) ?? []),
+      async (c, trx) => serializeCustomer(c, entity && !entity.isDefault ? entity.timezone : defaultTimezoneOf(res), (await taxesOf(trx, organizationId, 'customer', [c.id])).get(c.id) ?? []),
       async (trx, c) => {
         if (taxes) await setTaxes(trx, organizationId, 'customer', c.id, taxes.map((t) => t.id));
       },
@@ -96,14 +108,14 @@ export function customerRoutes(ctx: RouteContext): Router {
     // sync_with_provider: the Stripe customer is created now (after the commit), announced by webhook.
     const synced = await syncProviderCustomer(ctx, organizationId, customer, input.billing_configuration?.sync_with_provider === true);
     const attached = (await taxesOf(ctx.db, organizationId, 'customer', [synced.id])).get(synced.id) ?? [];
-    res.status(200).json({ customer: serializeCustomer(synced, defaultTimezoneOf(res), attached) });
+    res.status(200).json({ customer: serializeCustomer(synced, await entityTimezoneOf(ctx, organizationId, synced, defaultTimezoneOf(res)), attached) });
   });
 
   r.get('/customers/:external_id', async (req, res) => {
     const customer = await getCustomerByExternalId(ctx.db, orgId(res), req.params.external_id);
     if (!customer) throw notFound('customer');
     const taxes = (await taxesOf(ctx.db, orgId(res), 'customer', [customer.id])).get(customer.id) ?? [];
-    res.json({ customer: serializeCustomer(customer, defaultTimezoneOf(res), taxes) });
+    res.json({ customer: serializeCustomer(customer, await entityTimezoneOf(ctx, orgId(res), customer, defaultTimezoneOf(res)), taxes) });
   });
 
   return r;

@@ -252,6 +252,8 @@ export const CustomerObject = component(
     zipcode: nstr,
     /** Lago: days from issuing to payment due; null = the organization's default. */
     net_payment_term: nint,
+    /** Lago 1.51: the customer's billing entity. */
+    billing_entity_code: str,
     account_type: z.enum(['customer', 'partner']),
     created_at: instant,
     updated_at: instant,

@@ -49,6 +49,7 @@ import * as entitlements from './20261203000200_entitlements'; // ops13f (issue 
 import * as billingEntities from './20261203000300_billing_entities'; // ops13g (issue 13)
 import * as apiLogs from './20261203000301_api_logs'; // ops13g (issue 13)
 import * as activityLogs from './20261203000302_activity_logs'; // ops13g (issue 13)
+import * as billingEntityIssuing from './20261204000300_billing_entity_issuing'; // entity13 (issue 13)
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -102,6 +103,7 @@ export const migrations: Record<string, Migration> = {
   '20261203000300_billing_entities': billingEntities, // ops13g (issue 13)
   '20261203000301_api_logs': apiLogs, // ops13g (issue 13)
   '20261203000302_activity_logs': activityLogs, // ops13g (issue 13)
+  '20261204000300_billing_entity_issuing': billingEntityIssuing, // entity13 (issue 13)
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

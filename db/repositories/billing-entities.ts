@@ -179,6 +179,11 @@ export async function createBillingEntity(
     .ignore()
     .returning('id');
   if (inserted.length === 0) throw new DuplicateBillingEntityCodeError(code);
+  // Lago's BillingEntity#generate_document_number_prefix: `<first 3 of the name>-<last 4 of the id>`, upper-cased.
+  await db('billing_entities')
+    .where({ id: inserted[0]!.id })
+    .whereNull('document_number_prefix')
+    .update({ document_number_prefix: db.raw(`upper(left(name, 3)) || '-' || upper(right(id::text, 4))`) });
   return (await getBillingEntityByCode(db, organizationId, code))!;
 }
 

@@ -25,6 +25,8 @@ export interface CustomerRecord {
   /** billing_configuration.payment_provider ('stripe') and the linked provider customer. */
   paymentProvider: string | null;
   providerCustomerId: string | null;
+  /** The billing entity the customer belongs to (its invoices' issuer); the organization's default when none given. */
+  billingEntityCode: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -46,6 +48,11 @@ export interface CustomerUpsert {
   billingConfiguration?: Record<string, unknown>;
   paymentProvider?: string | null;
   providerCustomerId?: string | null;
+  /**
+   * An entity of the organization (the caller checked it exists). Lago 1.51: a new customer takes it; an existing one
+   * only while it is editable (no subscription, invoice, wallet or fixed-amount coupon), otherwise it is ignored.
+   */
+  billingEntityCode?: string;
 }
 
 export function toCustomer(row: Record<string, any>): CustomerRecord {
@@ -69,10 +76,17 @@ export function toCustomer(row: Record<string, any>): CustomerRecord {
     billingConfiguration: row.billing_configuration ?? {},
     paymentProvider: row.payment_provider ?? null,
     providerCustomerId: row.provider_customer_id ?? null,
+    billingEntityCode: row.billing_entity_code,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
 }
+
+/** Lago's Customer#editable?: nothing billed or attached yet (tested on the `customers` row being merged). */
+const CUSTOMER_EDITABLE_SQL = `NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.organization_id = customers.organization_id AND s.customer_id = customers.id)
+  AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.organization_id = customers.organization_id AND i.customer_id = customers.id)
+  AND NOT EXISTS (SELECT 1 FROM wallets w WHERE w.organization_id = customers.organization_id AND w.customer_id = customers.id)
+  AND NOT EXISTS (SELECT 1 FROM applied_coupons ac WHERE ac.organization_id = customers.organization_id AND ac.customer_id = customers.id AND ac.amount_currency IS NOT NULL)`;
 
 export async function upsertCustomer(db: Knex, organizationId: string, c: CustomerUpsert): Promise<{ customer: CustomerRecord; created: boolean }> {
   const values: Record<string, unknown> = {};
@@ -99,6 +113,10 @@ export async function upsertCustomer(db: Knex, organizationId: string, c: Custom
   // A changed VAT number loses its last VIES check (billing treats an unchecked number as unknown).
   if (c.taxIdentificationNumber !== undefined) {
     merge.vat_number_status = db.raw('CASE WHEN customers.tax_identification_number IS DISTINCT FROM excluded.tax_identification_number THEN NULL ELSE customers.vat_number_status END');
+  }
+  if (c.billingEntityCode !== undefined) {
+    (insert as Record<string, unknown>).billing_entity_code = c.billingEntityCode;
+    merge.billing_entity_code = db.raw(`CASE WHEN ${CUSTOMER_EDITABLE_SQL} THEN excluded.billing_entity_code ELSE customers.billing_entity_code END`);
   }
   if (c.billingConfiguration !== undefined) {
     merge.billing_configuration = db.raw('customers.billing_configuration || ?::jsonb', [JSON.stringify(c.billingConfiguration)]);

@@ -61,11 +61,16 @@ function baseQuery(db: Knex, organizationId: string) {
   return db('subscriptions as s')
     .join('customers as c', 'c.id', 's.customer_id')
     .join('plans as p', 'p.id', 's.plan_id')
+    .join('billing_entity_settings as bes', function entity() {
+      this.on('bes.organization_id', '=', 'c.organization_id').andOn('bes.code', '=', 'c.billing_entity_code');
+    })
     .where('s.organization_id', organizationId)
     .select(
       's.*',
       'c.external_id as external_customer_id',
-      'c.timezone as customer_timezone',
+      // A second billing entity's timezone applies to its customers without one (the default entity's is the
+      // organization's, which callers pass as the default).
+      db.raw('CASE WHEN bes.is_default THEN c.timezone ELSE COALESCE(c.timezone, bes.timezone) END AS customer_timezone'),
       'p.code as plan_code',
       'p.interval as plan_interval',
       'p.amount_cents as plan_amount_cents',
