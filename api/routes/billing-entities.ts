@@ -26,7 +26,7 @@ import { organizationDefaultTaxes } from '../../db/repositories/taxes';
 import { orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { notFound, validationError } from '../errors';
-import { BillingEntityCreateBody, BillingEntityUpdateBody, type BillingEntityInput } from '../schemas/billing-entities';
+import { BillingEntityCreateBody, BillingEntityUpdateBody, type BillingEntityCodesQuery, type BillingEntityInput } from '../schemas/billing-entities';
 import { iso, parseBody } from '../schemas/common';
 import { resolveTaxCodes } from './tax-codes';
 import { serializeTax } from './taxes';
@@ -39,7 +39,8 @@ export async function resolveBillingEntity(db: RouteContext['db'], organizationI
 }
 
 /** Lago's list filter `billing_entity_codes[]`: every code must be one of the organization's entities, else 404. */
-export async function knownBillingEntityCodes(db: RouteContext['db'], organizationId: string, codes: string[]): Promise<string[] | undefined> {
+export async function knownBillingEntityCodes(db: RouteContext['db'], organizationId: string, q: BillingEntityCodesQuery): Promise<string[] | undefined> {
+  const codes = [...(q.billing_entity_codes ?? []), ...(q['billing_entity_codes[]'] ?? [])];
   if (codes.length === 0) return undefined;
   const unique = [...new Set(codes)];
   const entities = await listBillingEntities(db, organizationId);

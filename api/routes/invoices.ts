@@ -59,7 +59,7 @@ export function invoiceRoutes(ctx: RouteContext): Router {
  */
 export async function sendInvoiceList(ctx: RouteContext, req: Request, res: Response, q: z.output<typeof InvoiceListQuery>): Promise<void> {
   const organizationId = orgId(res);
-  const billingEntityCodes = await knownBillingEntityCodes(ctx.db, organizationId, [...(q.billing_entity_codes ?? []), ...(q['billing_entity_codes[]'] ?? [])]);
+  const billingEntityCodes = await knownBillingEntityCodes(ctx.db, organizationId, q);
   const { invoices, totalCount } = await listInvoices(ctx.db, organizationId, {
     billingEntityCodes,
     externalCustomerId: q.external_customer_id,

@@ -25,6 +25,8 @@ export const CustomerListQuery = paginationQuery.extend({
   'countries[]': arrayParam,
   'currencies[]': arrayParam,
   customer_type: z.enum(['company', 'individual']).optional(),
+  billing_entity_codes: arrayParam,
+  'billing_entity_codes[]': arrayParam,
 });
 
 /** GET /events filters. */

@@ -191,11 +191,15 @@ export async function getCreditNoteByBusinessKey(db: Db, organizationId: string,
 export async function listCreditNotes(
   db: Db,
   organizationId: string,
-  f: { customerId?: string; invoiceId?: string; page: number; perPage: number },
+  f: { customerId?: string; invoiceId?: string; billingEntityCodes?: string[]; page: number; perPage: number },
 ): Promise<{ creditNotes: CreditNoteRecord[]; totalCount: number }> {
   const scope = (q: Knex.QueryBuilder, p: string) => {
     if (f.customerId) q.where(`${p}.customer_id`, f.customerId);
     if (f.invoiceId) q.where(`${p}.invoice_id`, f.invoiceId);
+    // Lago: the credited invoice's billing entity.
+    if (f.billingEntityCodes && f.billingEntityCodes.length > 0) {
+      q.whereIn(`${p}.invoice_id`, db('invoices').select('id').where('organization_id', organizationId).whereIn('billing_entity_code', f.billingEntityCodes));
+    }
     return q;
   };
   const [{ count }] = await scope(db('credit_notes as n').where('n.organization_id', organizationId), 'n').count({ count: '*' });

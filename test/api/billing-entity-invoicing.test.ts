@@ -165,3 +165,36 @@ describe('invoices of two entities in one period', () => {
     expect((await h.request('GET', `/invoices/${euId}`)).body.invoice.billing_entity_code).toBe('acme_eu');
   });
 });
+
+describe('one-off invoices and credit notes follow the entity', () => {
+  it("a one-off invoice continues its customer's entity sequence; its credit note answers the entity, carries its number and issuer", async () => {
+    expect((await h.request('POST', '/add_ons', { add_on: { name: 'Support pack', code: 'support_pack', amount_cents: 10_000, amount_currency: 'USD' } })).status).toBe(200);
+    const inv = await h.request('POST', '/invoices', { invoice: { external_customer_id: 'c_eu', currency: 'USD', fees: [{ add_on_code: 'support_pack', units: '1' }] } });
+    expect(inv.status).toBe(200);
+    const month = inv.body.invoice.issuing_date.slice(0, 4) + inv.body.invoice.issuing_date.slice(5, 7);
+    expect(inv.body.invoice).toMatchObject({ billing_entity_code: 'acme_eu', number: `AEU-${month}-000002` });
+    const note = await h.request('POST', '/credit_notes', { credit_note: {
+      invoice_id: inv.body.invoice.lago_id, reason: 'other', credit_amount_cents: 1000, items: [{ fee_id: inv.body.invoice.fees[0].lago_id, amount_cents: 1000 }],
+    } });
+    expect(note.status).toBe(200);
+    expect(note.body.credit_note).toMatchObject({ billing_entity_code: 'acme_eu', number: `${inv.body.invoice.number}-CN1` });
+    const pdf = await fetch(`${h.api.url}/api/v1/credit_notes/${note.body.credit_note.lago_id}/download`, { method: 'POST', headers: { authorization: `Bearer ${h.apiKey}` } });
+    expect(pdf.status).toBe(200);
+    const url = (await pdf.json()).credit_note.file_url;
+    const text = pdfText(Buffer.from(await (await fetch(url, { headers: { authorization: `Bearer ${h.apiKey}` } })).arrayBuffer()));
+    expect(text).toContain('Acme Europe SAS');
+    expect(text).toContain('Tax id: FR12345678901');
+
+    const byEntity = await h.request('GET', '/credit_notes?billing_entity_codes[]=acme_eu');
+    expect(byEntity.body.credit_notes.map((n: any) => n.lago_id)).toEqual([note.body.credit_note.lago_id]);
+    expect((await h.request('GET', `/credit_notes?billing_entity_codes[]=${h.org.slug}`)).body.credit_notes).toEqual([]);
+    expect(await h.request('GET', '/credit_notes?billing_entity_codes[]=other_only')).toMatchObject({ status: 404, body: { code: 'billing_entity_not_found' } });
+  });
+
+  it('GET /customers filters by billing_entity_codes[]', async () => {
+    const eu = await h.request('GET', '/customers?billing_entity_codes[]=acme_eu');
+    expect(eu.status).toBe(200);
+    expect(eu.body.customers.map((c: any) => c.external_id)).toEqual(['c_eu']);
+    expect(await h.request('GET', '/customers?billing_entity_codes[]=nope')).toMatchObject({ status: 404, body: { code: 'billing_entity_not_found' } });
+  });
+});
