@@ -61,6 +61,7 @@ export function serializeSubscription(s: SubscriptionRecord, defaultTimezone = '
     external_id: s.externalId,
     lago_customer_id: s.customerId,
     external_customer_id: s.externalCustomerId,
+    billing_entity_code: s.billingEntityCode,
     name: s.name,
     plan_code: s.planCode,
     plan_amount_cents: s.planAmountCents,

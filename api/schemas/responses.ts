@@ -272,6 +272,8 @@ export const SubscriptionObject = component(
     external_id: str,
     lago_customer_id: str,
     external_customer_id: str,
+    /** Lago 1.51: the customer's billing entity. */
+    billing_entity_code: str,
     name: nstr,
     plan_code: str,
     plan_amount_cents: int,
@@ -762,6 +764,8 @@ export const WalletObject = component(
     lago_id: str,
     lago_customer_id: str,
     external_customer_id: str,
+    /** Lago 1.51: the customer's billing entity. */
+    billing_entity_code: str,
     status: z.enum(['active', 'terminated']),
     currency,
     name: nstr,

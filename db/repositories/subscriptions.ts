@@ -18,6 +18,8 @@ export interface SubscriptionRecord {
   planAmountCents: number;
   planAmountCurrency: string;
   customerTimezone: string | null;
+  /** The customer's billing entity (Lago 1.51's SubscriptionObject billing_entity_code). */
+  billingEntityCode: string;
   externalId: string;
   name: string | null;
   status: SubscriptionStatus;
@@ -68,6 +70,7 @@ function baseQuery(db: Knex, organizationId: string) {
     .select(
       's.*',
       'c.external_id as external_customer_id',
+      'c.billing_entity_code',
       // A second billing entity's timezone applies to its customers without one (the default entity's is the
       // organization's, which callers pass as the default).
       db.raw('CASE WHEN bes.is_default THEN c.timezone ELSE COALESCE(c.timezone, bes.timezone) END AS customer_timezone'),
@@ -92,6 +95,7 @@ function toSubscription(row: Record<string, any>): SubscriptionRecord {
     planAmountCents: row.plan_amount_cents,
     planAmountCurrency: String(row.plan_amount_currency).trim(),
     customerTimezone: row.customer_timezone ?? null,
+    billingEntityCode: row.billing_entity_code,
     externalId: row.external_id,
     name: row.name ?? null,
     status: row.status,

@@ -62,6 +62,8 @@ export interface WalletRecord {
   organizationId: string;
   customerId: string;
   externalCustomerId: string;
+  /** The customer's billing entity (Lago 1.51's WalletObject billing_entity_code). */
+  billingEntityCode: string;
   name: string | null;
   code: string | null;
   status: WalletStatus;
@@ -146,6 +148,7 @@ function walletFromRow(r: any, rules: RecurringRuleRecord[]): WalletRecord {
     organizationId: r.organization_id,
     customerId: r.customer_id,
     externalCustomerId: r.external_customer_id,
+    billingEntityCode: r.billing_entity_code,
     name: r.name,
     code: r.code,
     status: r.status,
@@ -202,6 +205,7 @@ function walletQuery(db: Db, organizationId: string) {
     .select(
       'w.*',
       'c.external_id as external_customer_id',
+      'c.billing_entity_code',
       db.raw(
         `(SELECT coalesce(sum(e.amount_cents), 0) FROM wallet_ledger_entries e WHERE e.wallet_id = w.id AND e.account = 'consumption')::bigint AS consumed_cents`,
       ),

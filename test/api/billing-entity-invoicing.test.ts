@@ -180,7 +180,7 @@ describe('one-off invoices and credit notes follow the entity', () => {
     expect(note.body.credit_note).toMatchObject({ billing_entity_code: 'acme_eu', number: `${inv.body.invoice.number}-CN1` });
     const pdf = await fetch(`${h.api.url}/api/v1/credit_notes/${note.body.credit_note.lago_id}/download`, { method: 'POST', headers: { authorization: `Bearer ${h.apiKey}` } });
     expect(pdf.status).toBe(200);
-    const url = (await pdf.json()).credit_note.file_url;
+    const url = ((await pdf.json()) as { credit_note: { file_url: string } }).credit_note.file_url;
     const text = pdfText(Buffer.from(await (await fetch(url, { headers: { authorization: `Bearer ${h.apiKey}` } })).arrayBuffer()));
     expect(text).toContain('Acme Europe SAS');
     expect(text).toContain('Tax id: FR12345678901');
