@@ -3,7 +3,6 @@
 // invoiced for November: each invoice carries its entity's code and number (prefix and sequence), its PDF names its
 // entity as issuer (pdftotext), the entity's net payment term sets the due date; customers' entity rules as Lago
 // 1.51 (unknown or another organization's code → 404 billing_entity_not_found, no change once billed).
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import { createApiKey, ensureOrganization } from '../../db/repositories/organiza
 import { renderStoredInvoice } from '../../documents/invoice-document';
 import { createMetric, createPlan, createSubscription, insertEvents } from '../support/fixtures';
 import { startApiHarness, type ApiHarness } from './harness';
+import { pdfText as pdfTextOf } from '../support/pdf-text';
 
 const NOV = { start: '2026-11-01T00:00:00.000Z', end: '2026-12-01T00:00:00.000Z' };
 const DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-ent13-'));
@@ -20,9 +20,7 @@ let h: ApiHarness;
 let otherKey: string;
 
 function pdfText(bytes: Buffer): string {
-  const file = path.join(DATA_DIR, `check-${Date.now()}.pdf`);
-  fs.writeFileSync(file, bytes);
-  return execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
+  return pdfTextOf(bytes, DATA_DIR);
 }
 
 const EU = {
