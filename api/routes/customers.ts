@@ -8,7 +8,6 @@ import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { currencyError, customerCurrencyChangeViolation } from '../currency-policy';
 import { notFound } from '../errors';
-import { getBillingEntityByCode } from '../../db/repositories/billing-entities';
 import { resolveBillingEntity } from './billing-entities';
 import { iso, parseBody } from '../schemas/common';
 import { CustomerCreateBody } from '../schemas/customers';
@@ -25,7 +24,8 @@ export function serializeCustomer(c: CustomerRecord, defaultTimezone = 'UTC', ta
     email: c.email,
     currency: c.currency,
     timezone: c.timezone,
-    applicable_timezone: c.timezone ?? defaultTimezone,
+    // Lago: the customer's timezone, else its billing entity's (the default entity's is the organization's).
+    applicable_timezone: c.timezone ?? c.billingEntityTimezone ?? defaultTimezone,
     country: c.country,
     tax_identification_number: c.taxIdentificationNumber,
     customer_type: c.customerType,
@@ -45,12 +45,6 @@ export function serializeCustomer(c: CustomerRecord, defaultTimezone = 'UTC', ta
     taxes: taxes.map(serializeTax),
     integration_customers: [],
   };
-}
-
-/** The timezone a customer without its own falls back to: its billing entity's (the default entity's is the organization's). */
-async function entityTimezoneOf(ctx: RouteContext, organizationId: string, c: CustomerRecord, organizationTimezone: string): Promise<string> {
-  const e = await getBillingEntityByCode(ctx.db, organizationId, c.billingEntityCode);
-  return e && !e.isDefault ? e.timezone : organizationTimezone;
 }
 
 export function customerRoutes(ctx: RouteContext): Router {
@@ -95,7 +89,7 @@ export function customerRoutes(ctx: RouteContext): Router {
         providerCustomerId: paymentProvider === null ? null : providerCustomerId,
         billingEntityCode: entity?.code,
       },
-      async (c, trx) => serializeCustomer(c, entity && !entity.isDefault ? entity.timezone : defaultTimezoneOf(res), (await taxesOf(trx, organizationId, 'customer', [c.id])).get(c.id) ?? []),
+      async (c, trx) => serializeCustomer(c, defaultTimezoneOf(res), (await taxesOf(trx, organizationId, 'customer', [c.id])).get(c.id) ?? []),
       async (trx, c) => {
         if (taxes) await setTaxes(trx, organizationId, 'customer', c.id, taxes.map((t) => t.id));
       },
@@ -108,14 +102,14 @@ export function customerRoutes(ctx: RouteContext): Router {
     // sync_with_provider: the Stripe customer is created now (after the commit), announced by webhook.
     const synced = await syncProviderCustomer(ctx, organizationId, customer, input.billing_configuration?.sync_with_provider === true);
     const attached = (await taxesOf(ctx.db, organizationId, 'customer', [synced.id])).get(synced.id) ?? [];
-    res.status(200).json({ customer: serializeCustomer(synced, await entityTimezoneOf(ctx, organizationId, synced, defaultTimezoneOf(res)), attached) });
+    res.status(200).json({ customer: serializeCustomer(synced, defaultTimezoneOf(res), attached) });
   });
 
   r.get('/customers/:external_id', async (req, res) => {
     const customer = await getCustomerByExternalId(ctx.db, orgId(res), req.params.external_id);
     if (!customer) throw notFound('customer');
     const taxes = (await taxesOf(ctx.db, orgId(res), 'customer', [customer.id])).get(customer.id) ?? [];
-    res.json({ customer: serializeCustomer(customer, await entityTimezoneOf(ctx, orgId(res), customer, defaultTimezoneOf(res)), taxes) });
+    res.json({ customer: serializeCustomer(customer, defaultTimezoneOf(res), taxes) });
   });
 
   return r;

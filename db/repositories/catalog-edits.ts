@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AggregationType, MetricFilter } from '../../billing/types';
 import { toMetric, type BillableMetricRecord } from './billable-metrics';
-import { toCustomer, type CustomerRecord } from './customers';
+import { billingEntityTimezoneColumn, toCustomer, type CustomerRecord } from './customers';
 import { DuplicateCodeError, isUniqueViolation } from './errors';
 import { getPlanById, type NewCharge, type NewPlan, type PlanRecord, type StoredChargeFilter, type StoredUsageThreshold } from './plans';
 import { setTaxes } from './taxes';
@@ -257,7 +257,8 @@ export async function listCustomersPage(
     .clone()
     .orderBy([{ column: 'created_at' }, { column: 'id' }])
     .limit(filter.perPage)
-    .offset((filter.page - 1) * filter.perPage);
+    .offset((filter.page - 1) * filter.perPage)
+    .select('*', billingEntityTimezoneColumn(db));
   return { customers: rows.map(toCustomer), totalCount: Number(count) };
 }
 

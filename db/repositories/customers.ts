@@ -27,6 +27,8 @@ export interface CustomerRecord {
   providerCustomerId: string | null;
   /** The billing entity the customer belongs to (its invoices' issuer); the organization's default when none given. */
   billingEntityCode: string;
+  /** That entity's timezone (the default entity's is the organization's); undefined where the read did not load it. */
+  billingEntityTimezone?: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -55,6 +57,11 @@ export interface CustomerUpsert {
   billingEntityCode?: string;
 }
 
+/** A column of a `customers` row read: its billing entity's timezone (toCustomer's billingEntityTimezone). */
+export function billingEntityTimezoneColumn(db: Knex | Knex.Transaction): Knex.Raw {
+  return db.raw('(SELECT bes.timezone FROM billing_entity_settings bes WHERE bes.organization_id = customers.organization_id AND bes.code = customers.billing_entity_code) AS billing_entity_timezone');
+}
+
 export function toCustomer(row: Record<string, any>): CustomerRecord {
   return {
     id: row.id,
@@ -77,6 +84,7 @@ export function toCustomer(row: Record<string, any>): CustomerRecord {
     paymentProvider: row.payment_provider ?? null,
     providerCustomerId: row.provider_customer_id ?? null,
     billingEntityCode: row.billing_entity_code,
+    ...(row.billing_entity_timezone ? { billingEntityTimezone: row.billing_entity_timezone as string } : {}),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -132,19 +140,19 @@ export async function upsertCustomer(db: Knex, organizationId: string, c: Custom
       // The partial unique index over customers not deleted (migration 20261201001300_catalog_deletion).
       .onConflict(trx.raw('(organization_id, external_id) WHERE deleted_at IS NULL'))
       .merge(merge)
-      .returning(['*', trx.raw('(xmax = 0) as inserted')]);
+      .returning(['*', trx.raw('(xmax = 0) as inserted'), billingEntityTimezoneColumn(trx)]);
     return { customer: toCustomer(row), created: Boolean(row.inserted) };
   });
 }
 
 export async function getCustomerByExternalId(db: Knex, organizationId: string, externalId: string): Promise<CustomerRecord | null> {
-  const row = await db('customers').where({ organization_id: organizationId, external_id: externalId }).whereNull('deleted_at').first();
+  const row = await db('customers').where({ organization_id: organizationId, external_id: externalId }).whereNull('deleted_at').first('*', billingEntityTimezoneColumn(db));
   return row ? toCustomer(row) : null;
 }
 
 export async function getCustomersByIds(db: Knex, organizationId: string, ids: string[]): Promise<Map<string, CustomerRecord>> {
   if (ids.length === 0) return new Map();
-  const rows = await db('customers').where({ organization_id: organizationId }).whereIn('id', [...new Set(ids)]);
+  const rows = await db('customers').where({ organization_id: organizationId }).whereIn('id', [...new Set(ids)]).select('*', billingEntityTimezoneColumn(db));
   return new Map(rows.map((r: Record<string, any>) => [r.id, toCustomer(r)]));
 }
 

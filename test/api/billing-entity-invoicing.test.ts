@@ -128,7 +128,7 @@ describe('invoices of two entities in one period', () => {
     const month = (d: string) => d.slice(0, 4) + d.slice(5, 7);
     expect(home).toMatchObject({ billing_entity_code: h.org.slug, number: `${orgPrefix}-${month(home.issuing_date)}-000001` });
     expect(eu).toMatchObject({ billing_entity_code: 'acme_eu', number: `AEU-${month(eu.issuing_date)}-000001` });
-    expect(eu.customer.billing_entity_code).toBe('acme_eu');
+    expect(eu.customer).toMatchObject({ billing_entity_code: 'acme_eu', applicable_timezone: 'Europe/Paris' });
     const due = new Date(`${eu.issuing_date}T00:00:00Z`);
     due.setUTCDate(due.getUTCDate() + 30);
     expect(eu.payment_due_date).toBe(due.toISOString().slice(0, 10));
@@ -193,6 +193,7 @@ describe('one-off invoices and credit notes follow the entity', () => {
     const eu = await h.request('GET', '/customers?billing_entity_codes[]=acme_eu');
     expect(eu.status).toBe(200);
     expect(eu.body.customers.map((c: any) => c.external_id)).toEqual(['c_eu']);
+    expect(eu.body.customers[0].applicable_timezone).toBe('Europe/Paris');
     expect(await h.request('GET', '/customers?billing_entity_codes[]=nope')).toMatchObject({ status: 404, body: { code: 'billing_entity_not_found' } });
   });
 });
