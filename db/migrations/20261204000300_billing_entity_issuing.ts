@@ -9,7 +9,8 @@
 //   entity's are the organization's columns, see 20261203000300), which invoicing reads in place of the
 //   organization's.
 // - A non-default entity created without a document_number_prefix gets Lago's generated one
-//   (first 3 letters of its name, upper-cased, '-', the last 4 characters of its id, upper-cased).
+//   (first 3 letters of its name, upper-cased, '-', the last 4 characters of its id, upper-cased); every non-default
+//   entity has one from now on (CHECK), so its invoices never fall back to the organization's prefix.
 // Numbering: the default entity keeps invoice_sequences (numbers unchanged); any other sequence (another entity's,
 // or a customer's under per_customer numbering) is an organization_counters row (db/repositories/invoices.ts).
 import type { Knex } from 'knex';
@@ -55,9 +56,11 @@ export async function up(knex: Knex): Promise<void> {
     FROM billing_entities be JOIN organizations o ON o.id = be.organization_id`);
   await knex.raw(`UPDATE billing_entities SET document_number_prefix = upper(left(name, 3)) || '-' || upper(right(id::text, 4))
     WHERE NOT is_default AND document_number_prefix IS NULL`);
+  await knex.raw(`ALTER TABLE billing_entities ADD CONSTRAINT billing_entities_other_has_prefix CHECK (is_default OR document_number_prefix IS NOT NULL)`);
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.raw('ALTER TABLE billing_entities DROP CONSTRAINT IF EXISTS billing_entities_other_has_prefix');
   await knex.raw('DROP VIEW IF EXISTS billing_entity_settings');
   await knex.raw('DROP TRIGGER IF EXISTS invoices_billing_entity ON invoices');
   await knex.raw('DROP FUNCTION IF EXISTS invoices_customer_billing_entity()');

@@ -70,7 +70,8 @@ export function invoiceNumbering(
   customerId: string,
   issuingDate: string,
 ): { seqSql: string; seqBindings: string[]; prefix: string; width: number } {
-  const entityPrefix = ctx.is_default ? organizationDocumentPrefix(ctx.slug) : (ctx.document_number_prefix ?? organizationDocumentPrefix(ctx.slug));
+  // A non-default entity always has its prefix (CHECK billing_entities_other_has_prefix).
+  const entityPrefix = ctx.is_default || ctx.document_number_prefix === null ? organizationDocumentPrefix(ctx.slug) : ctx.document_number_prefix;
   const counter = `INSERT INTO organization_counters AS c (organization_id, name, last_value) VALUES (?, ?, 1)
        ON CONFLICT (organization_id, name) DO UPDATE SET last_value = c.last_value + 1
        RETURNING last_value AS last_number`;
