@@ -238,10 +238,11 @@ export async function lockWallet(trx: Knex.Transaction, organizationId: string, 
 export async function listWallets(
   db: Db,
   organizationId: string,
-  filter: { externalCustomerId?: string; page: number; perPage: number },
+  filter: { externalCustomerId?: string; billingEntityCodes?: string[]; page: number; perPage: number },
 ): Promise<{ wallets: WalletRecord[]; totalCount: number }> {
   const base = walletQuery(db, organizationId);
   if (filter.externalCustomerId !== undefined) base.where('c.external_id', filter.externalCustomerId);
+  if (filter.billingEntityCodes && filter.billingEntityCodes.length > 0) base.whereIn('c.billing_entity_code', filter.billingEntityCodes);
   const count = await db.from(base.clone().as('x')).count<{ n: string }[]>('* as n');
   const rows = await base.orderBy([{ column: 'w.created_at' }, { column: 'w.id' }]).limit(filter.perPage).offset((filter.page - 1) * filter.perPage);
   return { wallets: await withRules(db, organizationId, rows), totalCount: Number(count[0]!.n) };

@@ -197,3 +197,15 @@ describe('one-off invoices and credit notes follow the entity', () => {
     expect(await h.request('GET', '/customers?billing_entity_codes[]=nope')).toMatchObject({ status: 404, body: { code: 'billing_entity_not_found' } });
   });
 });
+
+describe('wallets', () => {
+  it("answer their customer's billing_entity_code and are filtered by billing_entity_codes[] (GET /wallets and the customer's wallets)", async () => {
+    const w = await h.request('POST', '/wallets', { wallet: { external_customer_id: 'c_eu', name: 'Prepaid', rate_amount: '1', currency: 'USD', granted_credits: '10' } });
+    expect(w.status).toBe(200);
+    expect(w.body.wallet.billing_entity_code).toBe('acme_eu');
+    expect((await h.request('GET', '/wallets?billing_entity_codes[]=acme_eu')).body.wallets.map((x: any) => x.lago_id)).toEqual([w.body.wallet.lago_id]);
+    expect((await h.request('GET', `/wallets?billing_entity_codes[]=${h.org.slug}`)).body.wallets).toEqual([]);
+    expect((await h.request('GET', `/customers/c_eu/wallets?billing_entity_codes[]=${h.org.slug}`)).body.wallets).toEqual([]);
+    expect(await h.request('GET', '/wallets?billing_entity_codes[]=other_only')).toMatchObject({ status: 404, body: { code: 'billing_entity_not_found' } });
+  });
+});
