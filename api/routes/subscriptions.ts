@@ -37,6 +37,7 @@ import { overrideWritten, prepareOverride, writeOverride } from '../services/pla
 import { storeTerminationOptions, terminationOptionFields } from '../services/termination-options';
 import { subscriptionNow } from '../services/subscription-now';
 import { changePlanWithOverrides } from '../services/plan-change-overrides';
+import { knownBillingEntityCodes } from './billing-entities';
 
 export function scheduleOf(s: SubscriptionRecord, defaultTimezone: string): ScheduleInput {
   return subscriptionScheduleOf(s, defaultTimezone);
@@ -289,6 +290,7 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
       .map(String)
       .filter((s): s is 'active' | 'pending' | 'terminated' => s === 'active' || s === 'pending' || s === 'terminated');
     const { subscriptions, totalCount } = await listSubscriptions(ctx.db, orgId(res), {
+      billingEntityCodes: await knownBillingEntityCodes(ctx.db, orgId(res), q),
       externalCustomerId: q.external_customer_id,
       planCode: q.plan_code,
       statuses,

@@ -204,9 +204,10 @@ export async function lookupSubscriptions(db: Knex, organizationId: string, exte
 export async function listSubscriptions(
   db: Knex,
   organizationId: string,
-  filter: { externalCustomerId?: string; planCode?: string; statuses?: SubscriptionStatus[]; page: number; perPage: number },
+  filter: { externalCustomerId?: string; planCode?: string; statuses?: SubscriptionStatus[]; billingEntityCodes?: string[]; page: number; perPage: number },
 ): Promise<{ subscriptions: SubscriptionRecord[]; totalCount: number }> {
   const q = baseQuery(db, organizationId);
+  if (filter.billingEntityCodes && filter.billingEntityCodes.length > 0) q.whereIn('c.billing_entity_code', filter.billingEntityCodes);
   if (filter.externalCustomerId !== undefined) q.andWhere('c.external_id', filter.externalCustomerId);
   if (filter.planCode !== undefined) q.andWhere('p.code', filter.planCode);
   if (filter.statuses && filter.statuses.length > 0) q.whereIn('s.status', filter.statuses);
