@@ -27,6 +27,7 @@ import { iso, paginationMeta, parseBody, parseIsoInstant } from '../schemas/comm
 import { EventListQuery, FeeListQuery, ProjectedUsageQuery } from '../schemas/everyday';
 import { lagoFeesByRef } from '../serializers/fees-by-ref';
 import { computeCurrentUsage, type PlanCache } from '../services/current-usage';
+import { knownBillingEntityCodes } from './billing-entities';
 
 /** The fees, each serialized as on its invoice (or as a fee on no invoice), in the order of `refs`. */
 export async function serializeFees(ctx: RouteContext, organizationId: string, res: Response, refs: FeeRef[]) {
@@ -109,6 +110,7 @@ export function everydayReadRoutes(ctx: RouteContext, deps: { plans?: PlanCache 
       .map(String)
       .filter((st): st is 'active' | 'pending' | 'terminated' => st === 'active' || st === 'pending' || st === 'terminated');
     const { subscriptions, totalCount } = await listSubscriptions(ctx.db, organizationId, {
+      billingEntityCodes: await knownBillingEntityCodes(ctx.db, organizationId, q),
       externalCustomerId: customer.externalId,
       planCode: q.plan_code,
       statuses,

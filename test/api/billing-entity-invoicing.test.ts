@@ -209,3 +209,14 @@ describe('wallets', () => {
     expect(await h.request('GET', '/wallets?billing_entity_codes[]=other_only')).toMatchObject({ status: 404, body: { code: 'billing_entity_not_found' } });
   });
 });
+
+describe('subscriptions', () => {
+  it("answer their customer's billing_entity_code and are filtered by billing_entity_codes[] (GET /subscriptions and the customer's subscriptions)", async () => {
+    const eu = await h.request('GET', '/subscriptions?billing_entity_codes[]=acme_eu');
+    expect(eu.status).toBe(200);
+    expect(eu.body.subscriptions.map((s: any) => [s.external_customer_id, s.billing_entity_code])).toEqual([['c_eu', 'acme_eu']]);
+    expect((await h.request('GET', `/customers/c_eu/subscriptions?billing_entity_codes[]=${h.org.slug}`)).body.subscriptions).toEqual([]);
+    expect((await h.request('GET', '/customers/c_eu/subscriptions?billing_entity_codes[]=acme_eu')).body.subscriptions).toHaveLength(1);
+    expect(await h.request('GET', '/subscriptions?billing_entity_codes[]=other_only')).toMatchObject({ status: 404, body: { code: 'billing_entity_not_found' } });
+  });
+});
