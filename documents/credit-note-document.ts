@@ -28,7 +28,7 @@ export function creditNoteModelOf(n: CreditNoteRecord, invoice: InvoiceRecord | 
     currency: n.currency,
     reason: n.reason,
     description: n.description,
-    seller: { name: seller.name, lines: [`Organization ${seller.slug}`] },
+    seller: { name: seller.name, lines: seller.lines },
     buyer: { name: customer?.name ?? customer?.externalId ?? n.customerId, lines: buyerLines(customer) },
     items: n.items.map((i) => ({ description: feeNames.get(i.feeId) ?? `Fee ${i.feeId}`, amountCents: i.amountCents })),
     couponsAdjustmentAmountCents: n.couponsAdjustmentAmountCents,
@@ -50,7 +50,7 @@ export function creditNoteDocumentKey(organizationId: string, creditNoteId: stri
 export async function renderStoredCreditNote(db: Knex, organizationId: string, creditNoteId: string): Promise<{ creditNote: CreditNoteRecord; pdf: Buffer }> {
   const n = await getCreditNote(db, organizationId, creditNoteId);
   if (!n) throw new CreditNoteNotFoundError(`Credit note ${creditNoteId} not found`);
-  const [invoice, seller, customers] = await Promise.all([getInvoice(db, organizationId, n.invoiceId), getSeller(db, organizationId), getCustomersByIds(db, organizationId, [n.customerId])]);
+  const [invoice, seller, customers] = await Promise.all([getInvoice(db, organizationId, n.invoiceId), getSeller(db, organizationId, n.billingEntityCode), getCustomersByIds(db, organizationId, [n.customerId])]);
   return { creditNote: n, pdf: await renderCreditNotePdf(creditNoteModelOf(n, invoice, seller, customers.get(n.customerId))) };
 }
 

@@ -70,7 +70,8 @@ export function documentModelOf(
     currency: inv.currency,
     periodFrom: localDate(inv.periodStart, zone),
     periodTo: lastLocalDay(inv.periodEnd, zone),
-    seller: { name: seller.name, lines: [`Organization ${seller.slug}`] },
+    seller: { name: seller.name, lines: seller.lines },
+    footer: seller.footer,
     buyer: { name: customer?.name ?? inv.externalCustomerId, lines: buyerLines(customer) },
     lines: inv.fees.map((f) => ({
       description: f.displayName,
@@ -102,7 +103,7 @@ export async function renderStoredInvoice(db: Knex, organizationId: string, invo
   const inv = await getInvoice(db, organizationId, invoiceId);
   if (!inv) throw new DocumentError('invoice_not_found', `Invoice ${invoiceId} not found`);
   const [seller, customers, fx] = await Promise.all([
-    getSeller(db, organizationId),
+    getSeller(db, organizationId, inv.billingEntityCode),
     getCustomersByIds(db, organizationId, [inv.customerId]),
     getInvoicesFx(db, organizationId, [inv.id]),
   ]);

@@ -53,4 +53,6 @@ export interface InvoiceDocumentModel {
   /** The legal mention when the reverse charge applies (e.g. EU B2B across borders), else null. */
   reverseChargeMention: string | null;
   fx: DocumentFx | null;
+  /** The issuing entity's invoice_footer (null: none). */
+  footer?: string | null;
 }

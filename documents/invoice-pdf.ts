@@ -115,7 +115,7 @@ export function renderInvoicePdf(m: InvoiceDocumentModel): Promise<Buffer> {
   // Notes.
   y += 18;
   doc.font(FONT).fontSize(8.5).fillColor('black');
-  for (const note of [m.reverseChargeMention, fxNote(m)]) {
+  for (const note of [m.reverseChargeMention, fxNote(m), m.footer ?? null]) {
     if (!note) continue;
     doc.text(note, left, y, { width });
     y = doc.y + 8;

@@ -4,29 +4,49 @@
 // The default entity IS the organization as it invoices today: its name, timezone, grace period and net payment
 // term are the organization's (PUT on it changes GET /organizations and the invoicing that reads them), its taxes
 // are the organization's default taxes (`tax_codes` replaces them), its number prefix is the organization's.
-// A second entity is stored with all its settings, but Meterline still issues every invoice from the
-// organization (one numbering sequence, the organization's name on the PDF, customers without an entity of their
-// own): a second entity does not change invoicing yet. POST and PUT answer Lago's documented bare object and the
-// `billing_entity` envelope lago-api sends, so both readers work.
+// Every entity issues its customers' invoices (entity13): customers carry a billing_entity_code, each invoice is
+// numbered from its entity's prefix and sequence (db/repositories/invoice-numbering.ts), its PDF's issuer block is
+// the entity's, and the entity's timezone, grace period and net payment term apply to its customers. Invoice
+// numbers are unique per organization, so two entities may not share a document_number_prefix (422
+// value_already_exist). POST and PUT answer Lago's documented bare object and the `billing_entity` envelope
+// lago-api sends, so both readers work.
 import { Router } from 'express';
 import {
   createBillingEntity,
   DuplicateBillingEntityCodeError,
   getBillingEntityByCode,
+  getDefaultBillingEntity,
   listBillingEntities,
   updateBillingEntity,
   type BillingEntityRecord,
   type BillingEntitySettings,
 } from '../../db/repositories/billing-entities';
-import { formatInvoiceNumber } from '../../db/repositories/invoices';
+import { organizationDocumentPrefix } from '../../db/repositories/invoice-numbering';
 import { organizationDefaultTaxes } from '../../db/repositories/taxes';
 import { orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { notFound, validationError } from '../errors';
-import { BillingEntityCreateBody, BillingEntityUpdateBody, type BillingEntityInput } from '../schemas/billing-entities';
+import { BillingEntityCreateBody, BillingEntityUpdateBody, type BillingEntityCodesQuery, type BillingEntityInput } from '../schemas/billing-entities';
 import { iso, parseBody } from '../schemas/common';
 import { resolveTaxCodes } from './tax-codes';
 import { serializeTax } from './taxes';
+
+/** Lago's BillingEntities::ResolveService: the entity of that code, the default one for null; 404 when unknown. */
+export async function resolveBillingEntity(db: RouteContext['db'], organizationId: string, code: string | null): Promise<BillingEntityRecord> {
+  const e = code === null ? await getDefaultBillingEntity(db, organizationId) : await getBillingEntityByCode(db, organizationId, code);
+  if (!e) throw notFound('billing_entity');
+  return e;
+}
+
+/** Lago's list filter `billing_entity_codes[]`: every code must be one of the organization's entities, else 404. */
+export async function knownBillingEntityCodes(db: RouteContext['db'], organizationId: string, q: BillingEntityCodesQuery): Promise<string[] | undefined> {
+  const codes = [...(q.billing_entity_codes ?? []), ...(q['billing_entity_codes[]'] ?? [])];
+  if (codes.length === 0) return undefined;
+  const unique = [...new Set(codes)];
+  const entities = await listBillingEntities(db, organizationId);
+  if (!unique.every((c) => entities.some((e) => e.code === c))) throw notFound('billing_entity');
+  return unique;
+}
 
 export function serializeBillingEntity(e: BillingEntityRecord) {
   return {
@@ -36,7 +56,7 @@ export function serializeBillingEntity(e: BillingEntityRecord) {
     default_currency: e.defaultCurrency,
     document_locale: e.documentLocale,
     document_numbering: e.documentNumbering,
-    document_number_prefix: e.isDefault ? formatInvoiceNumber(e.organizationSlug, '0000-00-00', 0).split('-')[0]! : e.documentNumberPrefix,
+    document_number_prefix: effectivePrefix(e),
     finalize_zero_amount_invoice: e.finalizeZeroAmountInvoice,
     invoice_footer: e.invoiceFooter,
     invoice_grace_period: e.invoiceGracePeriod,
@@ -68,6 +88,17 @@ async function extended(ctx: RouteContext, e: BillingEntityRecord) {
   return { ...serializeBillingEntity(e), taxes: taxes.map(serializeTax), selected_invoice_custom_sections: [] };
 }
 
+function effectivePrefix(e: BillingEntityRecord): string | null {
+  return e.isDefault ? organizationDocumentPrefix(e.organizationSlug) : e.documentNumberPrefix;
+}
+
+/** Invoice numbers are unique per organization: another entity's prefix → 422 value_already_exist. */
+async function checkPrefixFree(ctx: RouteContext, organizationId: string, prefix: string | null | undefined, code: string): Promise<void> {
+  if (prefix === undefined || prefix === null) return;
+  const taken = (await listBillingEntities(ctx.db, organizationId)).some((e) => e.code !== code && effectivePrefix(e)?.toUpperCase() === prefix);
+  if (taken) throw validationError({ document_number_prefix: ['value_already_exist'] });
+}
+
 function settingsOf(b: BillingEntityInput): Partial<BillingEntitySettings> {
   const c = b.billing_configuration ?? {};
   const s: Partial<BillingEntitySettings> = {
@@ -75,7 +106,8 @@ function settingsOf(b: BillingEntityInput): Partial<BillingEntitySettings> {
     timezone: b.timezone,
     invoiceGracePeriod: c.invoice_grace_period,
     netPaymentTerm: b.net_payment_term,
-    documentNumberPrefix: b.document_number_prefix,
+    // Lago upper-cases the prefix.
+    documentNumberPrefix: b.document_number_prefix?.toUpperCase() ?? b.document_number_prefix,
     defaultCurrency: b.default_currency,
     documentLocale: c.document_locale,
     documentNumbering: b.document_numbering,
@@ -113,6 +145,7 @@ export function billingEntityRoutes(ctx: RouteContext): Router {
     const { billing_entity: b } = parseBody(BillingEntityCreateBody, req.body);
     // A new entity starts from Lago's defaults (UTC, no grace period, no payment term) where the body is silent.
     const s = settingsOf(b);
+    await checkPrefixFree(ctx, organizationId, s.documentNumberPrefix, b.code);
     try {
       const e = await createBillingEntity(ctx.db, organizationId, b.code, {
         ...s,
@@ -142,6 +175,9 @@ export function billingEntityRoutes(ctx: RouteContext): Router {
     const { billing_entity: b } = parseBody(BillingEntityUpdateBody, req.body);
     // The default entity's numbers are the organization's (prefix from its slug, db/repositories/invoices.ts).
     if (target.isDefault && b.document_number_prefix !== undefined) throw validationError({ document_number_prefix: ['value_is_immutable'] });
+    // Lago: an entity's prefix is 1–10 characters once set (no null on update).
+    if (b.document_number_prefix === null) throw validationError({ document_number_prefix: ['value_is_mandatory'] });
+    await checkPrefixFree(ctx, organizationId, settingsOf(b).documentNumberPrefix, target.code);
     if (b.tax_codes !== undefined) {
       // Only the default entity has taxes today (the organization's default taxes); another one issues nothing.
       if (!target.isDefault) throw validationError({ tax_codes: ['not_supported_on_secondary_entity'] });

@@ -48,6 +48,7 @@ import { ApiError, addDetail, notFound, validationError } from '../errors';
 import { BillableMetricCreateBody } from '../schemas/billable-metrics';
 import { paginationMeta, parseBody, paginationQuery } from '../schemas/common';
 import { BillableMetricUpdateBody, CustomerListQuery, PlanUpdateBody } from '../schemas/everyday';
+import { knownBillingEntityCodes } from './billing-entities';
 import { serializeBillableMetric } from './billable-metrics';
 import { serializeCustomer } from './customers';
 import { loadPlanTaxes, newPlanOf, planBodyValidator, serializePlan } from './plans';
@@ -271,6 +272,7 @@ export function catalogEditRoutes(ctx: RouteContext): Router {
       countries: q['countries[]'],
       currencies: q['currencies[]'],
       customerType: q.customer_type,
+      billingEntityCodes: await knownBillingEntityCodes(ctx.db, organizationId, q),
     });
     const taxes = await taxesOf(ctx.db, organizationId, 'customer', customers.map((c) => c.id));
     res.json({

@@ -14,6 +14,7 @@ import type { RouteContext } from '../context';
 import { notFound } from '../errors';
 import { iso, paginationMeta, parseBody } from '../schemas/common';
 import { CreditNoteCreateBody, CreditNoteEstimateBody, CreditNoteListQuery } from '../schemas/credits';
+import { knownBillingEntityCodes } from './billing-entities';
 import type { ProviderFactory } from './payments';
 import { creditNoteFileUrls } from '../services/credit-note-files';
 import { publicBaseUrl } from '../services/invoice-extras';
@@ -157,6 +158,7 @@ export function creditNoteRoutes(ctx: RouteContext, providerFor: ProviderFactory
     }
     const { creditNotes, totalCount } = await listCreditNotes(ctx.db, organizationId, {
       customerId,
+      billingEntityCodes: await knownBillingEntityCodes(ctx.db, organizationId, q),
       ...(q.invoice_id !== undefined && /^[0-9a-f-]{36}$/i.test(q.invoice_id) ? { invoiceId: q.invoice_id } : {}),
       page: q.page,
       perPage: q.per_page,

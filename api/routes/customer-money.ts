@@ -67,6 +67,7 @@ import { creditNoteFees } from '../serializers/credit-note-fees';
 import { serializeCustomer } from './customers';
 import { serializeFees } from './everyday-reads';
 import { sendInvoiceList, serializeInvoiceRecords } from './invoices';
+import { knownBillingEntityCodes } from './billing-entities';
 import { creditNoteFileUrls } from '../services/credit-note-files';
 import { publicBaseUrl } from '../services/invoice-extras';
 import { afterWalletCreated } from './wallets';
@@ -271,7 +272,8 @@ export function customerMoneyRoutes(ctx: RouteContext, providerFor: ProviderFact
   r.get('/customers/:external_customer_id/wallets', async (req, res) => {
     const q = parseBody(CustomerWalletListQuery, req.query);
     const customer = await customerOf(res, req.params.external_customer_id);
-    const { wallets, totalCount } = await listWallets(ctx.db, orgId(res), { externalCustomerId: customer.externalId, page: q.page, perPage: q.per_page });
+    const billingEntityCodes = await knownBillingEntityCodes(ctx.db, orgId(res), q);
+    const { wallets, totalCount } = await listWallets(ctx.db, orgId(res), { externalCustomerId: customer.externalId, ...(billingEntityCodes ? { billingEntityCodes } : {}), page: q.page, perPage: q.per_page });
     res.json({ wallets: wallets.map(serializeWallet), meta: paginationMeta(q.page, q.per_page, totalCount) });
   });
 

@@ -8,6 +8,7 @@ import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { currencyError, customerCurrencyChangeViolation } from '../currency-policy';
 import { notFound } from '../errors';
+import { resolveBillingEntity } from './billing-entities';
 import { iso, parseBody } from '../schemas/common';
 import { CustomerCreateBody } from '../schemas/customers';
 import { upsertCustomerAnnounced } from '../webhooks/producers';
@@ -23,13 +24,15 @@ export function serializeCustomer(c: CustomerRecord, defaultTimezone = 'UTC', ta
     email: c.email,
     currency: c.currency,
     timezone: c.timezone,
-    applicable_timezone: c.timezone ?? defaultTimezone,
+    // Lago: the customer's timezone, else its billing entity's (the default entity's is the organization's).
+    applicable_timezone: c.timezone ?? c.billingEntityTimezone ?? defaultTimezone,
     country: c.country,
     tax_identification_number: c.taxIdentificationNumber,
     customer_type: c.customerType,
     state: c.state,
     zipcode: c.zipcode,
     net_payment_term: c.netPaymentTerm,
+    billing_entity_code: c.billingEntityCode,
     account_type: 'customer',
     created_at: iso(c.createdAt),
     updated_at: iso(c.updatedAt),
@@ -62,6 +65,8 @@ export function customerRoutes(ctx: RouteContext): Router {
     // Unknown tax codes → 404 tax_not_found before anything is written; the customer, its taxes and the
     // customer.created / customer.updated webhook in one transaction.
     const taxes = input.tax_codes !== undefined ? await resolveTaxCodes(ctx.db, organizationId, input.tax_codes, 'tax_codes') : undefined;
+    // Lago's BillingEntities::ResolveService: an unknown code (or another organization's) → 404 billing_entity_not_found.
+    const entity = input.billing_entity_code !== undefined ? await resolveBillingEntity(ctx.db, organizationId, input.billing_entity_code) : undefined;
     const { customer } = await upsertCustomerAnnounced(
       ctx.db,
       organizationId,
@@ -82,6 +87,7 @@ export function customerRoutes(ctx: RouteContext): Router {
         paymentProvider,
         // Linking a Stripe customer sets the provider; leaving the provider clears the link.
         providerCustomerId: paymentProvider === null ? null : providerCustomerId,
+        billingEntityCode: entity?.code,
       },
       async (c, trx) => serializeCustomer(c, defaultTimezoneOf(res), (await taxesOf(trx, organizationId, 'customer', [c.id])).get(c.id) ?? []),
       async (trx, c) => {

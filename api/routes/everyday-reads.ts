@@ -27,6 +27,7 @@ import { iso, paginationMeta, parseBody, parseIsoInstant } from '../schemas/comm
 import { EventListQuery, FeeListQuery, ProjectedUsageQuery } from '../schemas/everyday';
 import { lagoFeesByRef } from '../serializers/fees-by-ref';
 import { computeCurrentUsage, type PlanCache } from '../services/current-usage';
+import { knownBillingEntityCodes } from './billing-entities';
 
 /** The fees, each serialized as on its invoice (or as a fee on no invoice), in the order of `refs`. */
 export async function serializeFees(ctx: RouteContext, organizationId: string, res: Response, refs: FeeRef[]) {
@@ -106,6 +107,7 @@ export function everydayReadRoutes(ctx: RouteContext, deps: { plans?: PlanCache 
     if (!customer) throw notFound('customer');
     const statuses = subscriptionStatusFilter(req.query, ['active', 'pending', 'terminated']);
     const { subscriptions, totalCount } = await listSubscriptions(ctx.db, organizationId, {
+      billingEntityCodes: await knownBillingEntityCodes(ctx.db, organizationId, q),
       externalCustomerId: customer.externalId,
       planCode: q.plan_code,
       statuses,

@@ -8,6 +8,7 @@ import { getSubscriptionsByIds } from '../../db/repositories/subscriptions';
 import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
 import { notFound } from '../errors';
+import { knownBillingEntityCodes } from './billing-entities';
 import { paginationMeta, parseBody } from '../schemas/common';
 import { InvoiceListQuery } from '../schemas/invoices';
 import { storedInvoice } from '../serializers/invoice';
@@ -58,7 +59,9 @@ export function invoiceRoutes(ctx: RouteContext): Router {
  */
 export async function sendInvoiceList(ctx: RouteContext, req: Request, res: Response, q: z.output<typeof InvoiceListQuery>): Promise<void> {
   const organizationId = orgId(res);
+  const billingEntityCodes = await knownBillingEntityCodes(ctx.db, organizationId, q);
   const { invoices, totalCount } = await listInvoices(ctx.db, organizationId, {
+    billingEntityCodes,
     externalCustomerId: q.external_customer_id,
     externalSubscriptionId: q.external_subscription_id,
     status: q.status,

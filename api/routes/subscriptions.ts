@@ -37,6 +37,7 @@ import { overrideWritten, prepareOverride, writeOverride } from '../services/pla
 import { storeTerminationOptions, terminationOptionFields } from '../services/termination-options';
 import { subscriptionNow } from '../services/subscription-now';
 import { changePlanWithOverrides } from '../services/plan-change-overrides';
+import { knownBillingEntityCodes } from './billing-entities';
 
 export function scheduleOf(s: SubscriptionRecord, defaultTimezone: string): ScheduleInput {
   return subscriptionScheduleOf(s, defaultTimezone);
@@ -61,6 +62,7 @@ export function serializeSubscription(s: SubscriptionRecord, defaultTimezone = '
     external_id: s.externalId,
     lago_customer_id: s.customerId,
     external_customer_id: s.externalCustomerId,
+    billing_entity_code: s.billingEntityCode,
     name: s.name,
     plan_code: s.planCode,
     plan_amount_cents: s.planAmountCents,
@@ -285,6 +287,7 @@ export function subscriptionRoutes(ctx: RouteContext): Router {
     const q = parseBody(SubscriptionListQuery, req.query);
     const statuses = subscriptionStatusFilter(req.query, ['active']);
     const { subscriptions, totalCount } = await listSubscriptions(ctx.db, orgId(res), {
+      billingEntityCodes: await knownBillingEntityCodes(ctx.db, orgId(res), q),
       externalCustomerId: q.external_customer_id,
       planCode: q.plan_code,
       statuses,

@@ -16,6 +16,7 @@ import { paginationMeta, parseBody } from '../schemas/common';
 import { WalletCreateBody, WalletListQuery, WalletTransactionCreateBody, WalletTransactionListQuery, WalletUpdateBody } from '../schemas/wallets';
 import { serializeWallet, serializeWalletTransaction } from '../serializers/wallet';
 import { assertWallet, createTransactions, createWallet, readWallet, terminate, updateWallet } from '../services/wallets';
+import { knownBillingEntityCodes } from './billing-entities';
 
 /**
  * The collection of new top-up invoices (paid credits) runs in their invoice workflows, started with no grace
@@ -61,7 +62,13 @@ export function walletRoutes(ctx: RouteContext): Router {
 
   r.get('/wallets', async (req, res) => {
     const q = parseBody(WalletListQuery, req.query);
-    const { wallets, totalCount } = await listWallets(ctx.db, orgId(res), { ...(q.external_customer_id !== undefined ? { externalCustomerId: q.external_customer_id } : {}), page: q.page, perPage: q.per_page });
+    const billingEntityCodes = await knownBillingEntityCodes(ctx.db, orgId(res), q);
+    const { wallets, totalCount } = await listWallets(ctx.db, orgId(res), {
+      ...(q.external_customer_id !== undefined ? { externalCustomerId: q.external_customer_id } : {}),
+      ...(billingEntityCodes ? { billingEntityCodes } : {}),
+      page: q.page,
+      perPage: q.per_page,
+    });
     res.json({ wallets: wallets.map(serializeWallet), meta: paginationMeta(q.page, q.per_page, totalCount) });
   });
 

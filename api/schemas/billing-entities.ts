@@ -1,6 +1,14 @@
 // Lago 1.51's BillingEntityCreateInput / BillingEntityUpdateInput (ops13g, issue 13).
 import { z } from 'zod';
 import { currencyCode, isValidTimezone } from './common';
+import { arrayParam } from './everyday';
+
+/**
+ * Lago 1.51's `billing_entity_codes[]` list filter (GET /invoices, /customers, /credit_notes). The extended query
+ * parser reads `billing_entity_codes[]=a` as `billing_entity_codes`; both spellings are accepted.
+ */
+export const billingEntityCodesFilter = { billing_entity_codes: arrayParam, 'billing_entity_codes[]': arrayParam };
+export type BillingEntityCodesQuery = { billing_entity_codes?: string[] | undefined; 'billing_entity_codes[]'?: string[] | undefined };
 
 const nstr = z.string().max(1000).nullable().optional();
 

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { CREDIT_NOTE_REASONS } from '../../billing/credit-notes';
 import { currencyCode, isoDateTime, paginationQuery, safeCents } from './common';
+import { billingEntityCodesFilter } from './billing-entities';
 import { taxCodes, taxRate } from './taxes';
 
 const code = z.string().min(1).max(255);
@@ -118,4 +119,5 @@ export const CreditNoteEstimateBody = z.object({ credit_note: z.object({ invoice
 export const CreditNoteListQuery = paginationQuery.extend({
   external_customer_id: z.string().max(255).optional(),
   invoice_id: z.string().max(64).optional(),
+  ...billingEntityCodesFilter,
 });

@@ -22,6 +22,8 @@ export const CustomerCreateBody = z.object({
     zipcode: z.string().max(255).nullable().optional(),
     /** Lago: days from the issuing date to the payment due date; null = the organization's default. */
     net_payment_term: z.number().int().min(0).max(3650).nullable().optional(),
+    /** Lago 1.51: the customer's billing entity (its invoices' issuer); absent or null: the organization's default. */
+    billing_entity_code: z.string().min(1).max(255).nullable().optional(),
     billing_configuration: z
       .object({
         invoice_grace_period: z.number().int().min(0).max(365).nullable().optional(),

@@ -17,7 +17,7 @@ export const PlanUpdateBody = z.object({
   }),
 });
 
-const arrayParam = z.preprocess((v) => (v === undefined ? undefined : Array.isArray(v) ? v.map(String) : [String(v)]), z.array(z.string()).optional());
+export const arrayParam = z.preprocess((v) => (v === undefined ? undefined : Array.isArray(v) ? v.map(String) : [String(v)]), z.array(z.string()).optional());
 
 /** GET /customers filters (Lago 1.51's subset that applies to Meterline's customers). */
 export const CustomerListQuery = paginationQuery.extend({
@@ -25,6 +25,8 @@ export const CustomerListQuery = paginationQuery.extend({
   'countries[]': arrayParam,
   'currencies[]': arrayParam,
   customer_type: z.enum(['company', 'individual']).optional(),
+  billing_entity_codes: arrayParam,
+  'billing_entity_codes[]': arrayParam,
 });
 
 /** GET /events filters. */

@@ -1,6 +1,7 @@
 // GET /invoices filters (Lago-style pagination).
 import { z } from 'zod';
 import { paginationQuery } from './common';
+import { billingEntityCodesFilter } from './billing-entities';
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'invalid_date');
 const boolString = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -19,4 +20,6 @@ export const InvoiceListQuery = paginationQuery.extend({
   amount_from: z.coerce.number().int().min(0).optional(),
   amount_to: z.coerce.number().int().min(0).optional(),
   search_term: z.string().max(255).optional(),
+  // Lago 1.51: invoices issued by these billing entities (an unknown code → 404 billing_entity_not_found).
+  ...billingEntityCodesFilter,
 });

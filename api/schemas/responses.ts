@@ -252,6 +252,8 @@ export const CustomerObject = component(
     zipcode: nstr,
     /** Lago: days from issuing to payment due; null = the organization's default. */
     net_payment_term: nint,
+    /** Lago 1.51: the customer's billing entity. */
+    billing_entity_code: str,
     account_type: z.enum(['customer', 'partner']),
     created_at: instant,
     updated_at: instant,
@@ -270,6 +272,8 @@ export const SubscriptionObject = component(
     external_id: str,
     lago_customer_id: str,
     external_customer_id: str,
+    /** Lago 1.51: the customer's billing entity. */
+    billing_entity_code: str,
     name: nstr,
     plan_code: str,
     plan_amount_cents: int,
@@ -769,6 +773,8 @@ export const WalletObject = component(
     lago_id: str,
     lago_customer_id: str,
     external_customer_id: str,
+    /** Lago 1.51: the customer's billing entity. */
+    billing_entity_code: str,
     status: z.enum(['active', 'terminated']),
     currency,
     name: nstr,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isoDateTime, paginationQuery } from './common';
 import { PlanOverridesInput } from './plan-overrides';
+import { billingEntityCodesFilter } from './billing-entities';
 
 export const SubscriptionCreateBody = z.object({
   subscription: z.object({
@@ -49,6 +50,8 @@ export type SubscriptionCreateInput = z.output<typeof SubscriptionCreateBody>['s
 
 /** GET /subscriptions filters; `status` / `status[]` is read by `subscriptionStatusFilter`. */
 export const SubscriptionListQuery = paginationQuery.extend({
+  // Lago 1.51: subscriptions of customers of these billing entities.
+  ...billingEntityCodesFilter,
   external_customer_id: z.string().optional(),
   plan_code: z.string().optional(),
 });

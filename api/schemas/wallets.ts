@@ -4,6 +4,7 @@
 // `invalid_paid_credits` / `invalid_granted_credits` / `invalid_voided_credits`, naming the field).
 import { z } from 'zod';
 import { currencyCode, isoDateTime } from './common';
+import { billingEntityCodesFilter } from './billing-entities';
 
 const credits = z.union([z.string(), z.number()]).nullable().optional();
 const metadata = z.array(z.object({ key: z.string().min(1).max(255), value: z.string().max(2000) })).max(50);
@@ -80,6 +81,8 @@ export const WalletListQuery = z.object({
   external_customer_id: z.string().min(1).max(255).optional(),
   page: z.coerce.number().int().min(1).default(1),
   per_page: z.coerce.number().int().min(1).max(100).default(20),
+  // Lago 1.51: wallets of customers of these billing entities (GET /wallets).
+  ...billingEntityCodesFilter,
 });
 
 export const WalletTransactionListQuery = z.object({

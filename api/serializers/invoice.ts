@@ -92,6 +92,8 @@ export type LagoFeeContext = Pick<
 export interface LagoInvoiceInput {
   /** null: not stored (preview). */
   id: string | null;
+  /** The issuing billing entity; null for a preview (not issued). */
+  billingEntityCode: string | null;
   number: string | null;
   issuingDate: string | null;
   invoiceType: string;
@@ -267,7 +269,7 @@ function roundHalfUpCents(precise: string): number {
 export function lagoInvoice(inv: LagoInvoiceInput, defaultTimezone: string) {
   return {
     lago_id: inv.id,
-    billing_entity_code: null,
+    billing_entity_code: inv.billingEntityCode,
     number: inv.number,
     issuing_date: inv.issuingDate,
     // A pay-in-advance charge's per-event invoice is stored as `in_advance_charge`; Lago calls it `subscription`.
@@ -318,6 +320,7 @@ export function storedInvoice(
       ...(extras.fileUrl !== undefined ? { fileUrl: extras.fileUrl } : {}),
       ...(extras.errorDetails !== undefined ? { errorDetails: extras.errorDetails } : {}),
       id: inv.id,
+      billingEntityCode: inv.billingEntityCode,
       number: inv.number ?? `DRAFT-${inv.id.slice(0, 8).toUpperCase()}`,
       issuingDate: inv.issuingDate ?? inv.periodEnd.slice(0, 10),
       invoiceType: inv.invoiceType === 'progressive_billing' || inv.invoiceType === 'one_off' || inv.invoiceType === 'credit' || inv.invoiceType === 'advance_charges' ? inv.invoiceType : 'subscription',
@@ -363,6 +366,7 @@ export function invoicePreview(p: InvoicePreview, defaultTimezone: string) {
   return lagoInvoice(
     {
       id: null,
+      billingEntityCode: null,
       number: null,
       issuingDate: instantInZone(p.period.end, p.timezone, 'period_end').toISODate(),
       invoiceType: 'subscription',

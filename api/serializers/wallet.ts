@@ -34,6 +34,7 @@ export function serializeWallet(w: WalletRecord) {
     lago_id: w.id,
     lago_customer_id: w.customerId,
     external_customer_id: w.externalCustomerId,
+    billing_entity_code: w.billingEntityCode,
     status: w.status,
     currency: w.currency,
     name: w.name,

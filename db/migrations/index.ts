@@ -52,6 +52,7 @@ import * as activityLogs from './20261203000302_activity_logs'; // ops13g (issue
 import * as invoiceDeletion from './20261204000100_invoice_deletion'; // del13 (issue 13)
 import * as taxProviderFailedInvoices from './20261204000200_tax_provider_failed_invoices'; // failed13 (issue 13)
 import * as fixedChargeUnitsSource from './20261204000400_fixed_charge_units_source'; // units11 (issue 11)
+import * as billingEntityIssuing from './20261204000300_billing_entity_issuing'; // entity13 (issue 13)
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -108,6 +109,7 @@ export const migrations: Record<string, Migration> = {
   '20261204000100_invoice_deletion': invoiceDeletion, // del13 (issue 13)
   '20261204000200_tax_provider_failed_invoices': taxProviderFailedInvoices, // failed13 (issue 13)
   '20261204000400_fixed_charge_units_source': fixedChargeUnitsSource, // units11 (issue 11)
+  '20261204000300_billing_entity_issuing': billingEntityIssuing, // entity13 (issue 13)
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -137,10 +137,10 @@ export async function overdueBalances(db: Db, f: AnalyticsFilter): Promise<Overd
   const { rows } = await db.raw(
     `WITH due AS (
        SELECT i.id, trim(i.currency) AS currency, (i.total_amount_cents - i.total_paid_amount_cents)::bigint AS due_cents, i.payment_overdue,
-              coalesce(i.payment_due_date, i.issuing_date + coalesce(c.net_payment_term, o.net_payment_term)) AS due_date
+              coalesce(i.payment_due_date, i.issuing_date + coalesce(c.net_payment_term, bes.net_payment_term)) AS due_date
        FROM invoices i
        JOIN customers c ON c.id = i.customer_id AND c.organization_id = i.organization_id
-       JOIN organizations o ON o.id = i.organization_id
+       JOIN billing_entity_settings bes ON bes.organization_id = i.organization_id AND bes.code = i.billing_entity_code
        WHERE ${scope.sql} AND i.payment_status <> 'succeeded' AND i.total_amount_cents > i.total_paid_amount_cents
      )
      SELECT ${MONTH_ISO} AS month, currency, amount_cents, invoice_ids FROM (

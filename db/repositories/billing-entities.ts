@@ -2,6 +2,7 @@
 // invoice grace period and net payment term ARE the organization's columns (read and written there, in one
 // transaction with the entity's own columns); its taxes are the organization's default taxes
 // (taxes.applied_to_organization). Another entity keeps all of its settings on its own row.
+import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 
 type Db = Knex | Knex.Transaction;
@@ -164,8 +165,12 @@ export async function createBillingEntity(
   code: string,
   s: Partial<BillingEntitySettings> & Pick<BillingEntitySettings, 'name' | 'timezone' | 'invoiceGracePeriod' | 'netPaymentTerm'>,
 ): Promise<BillingEntityRecord> {
+  // Lago's BillingEntity#generate_document_number_prefix when none is given: `<first 3 of the name>-<last 4 of the
+  // id>`, upper-cased (the id is chosen here so the row is written whole in one statement).
+  const id = crypto.randomUUID();
   const inserted: { id: string }[] = await db('billing_entities')
     .insert({
+      id,
       organization_id: organizationId,
       code,
       is_default: false,
@@ -174,6 +179,7 @@ export async function createBillingEntity(
       invoice_grace_period: s.invoiceGracePeriod,
       net_payment_term: s.netPaymentTerm,
       ...ownValues(s),
+      document_number_prefix: s.documentNumberPrefix ?? `${s.name.slice(0, 3)}-${id.slice(-4)}`.toUpperCase(),
     })
     .onConflict(['organization_id', 'code'])
     .ignore()

@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AggregationType, MetricFilter } from '../../billing/types';
 import { toMetric, type BillableMetricRecord } from './billable-metrics';
-import { toCustomer, type CustomerRecord } from './customers';
+import { billingEntityTimezoneColumn, toCustomer, type CustomerRecord } from './customers';
 import { DuplicateCodeError, isUniqueViolation } from './errors';
 import { getPlanById, type NewCharge, type NewPlan, type PlanRecord, type StoredChargeFilter, type StoredUsageThreshold } from './plans';
 import { setTaxes } from './taxes';
@@ -241,7 +241,7 @@ export async function softDeletePlan(db: Knex, organizationId: string, planId: s
 export async function listCustomersPage(
   db: Knex,
   organizationId: string,
-  filter: { page: number; perPage: number; searchTerm?: string; countries?: string[]; currencies?: string[]; customerType?: string },
+  filter: { page: number; perPage: number; searchTerm?: string; countries?: string[]; currencies?: string[]; customerType?: string; billingEntityCodes?: string[] },
 ): Promise<{ customers: CustomerRecord[]; totalCount: number }> {
   const base = db('customers').where({ organization_id: organizationId }).whereNull('deleted_at');
   if (filter.searchTerm) {
@@ -251,12 +251,14 @@ export async function listCustomersPage(
   if (filter.countries && filter.countries.length > 0) base.whereIn('country', filter.countries);
   if (filter.currencies && filter.currencies.length > 0) base.whereIn('currency', filter.currencies);
   if (filter.customerType) base.andWhere('customer_type', filter.customerType);
+  if (filter.billingEntityCodes && filter.billingEntityCodes.length > 0) base.whereIn('billing_entity_code', filter.billingEntityCodes);
   const [{ count }] = await base.clone().count<{ count: string }[]>('* as count');
   const rows = await base
     .clone()
     .orderBy([{ column: 'created_at' }, { column: 'id' }])
     .limit(filter.perPage)
-    .offset((filter.page - 1) * filter.perPage);
+    .offset((filter.page - 1) * filter.perPage)
+    .select('*', billingEntityTimezoneColumn(db));
   return { customers: rows.map(toCustomer), totalCount: Number(count) };
 }
 

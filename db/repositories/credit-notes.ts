@@ -109,7 +109,7 @@ export interface CreditNoteRecord {
   preciseCouponsAdjustmentAmountCents: string;
   appliedTaxes: CreditNoteAppliedTax[];
   items: { id: string; feeId: string; amountCents: number }[];
-  /** Lago's billing_entity_code: an organization is its one billing entity, named by its slug. */
+  /** Lago's billing_entity_code: the billing entity that issued the credited invoice. */
   billingEntityCode: string;
   voidedAt: Date | null;
   createdAt: Date;
@@ -144,7 +144,7 @@ function toCreditNote(r: Record<string, any>, items: { id: string; fee_id: strin
     preciseCouponsAdjustmentAmountCents: r.precise_coupons_text,
     appliedTaxes: r.applied_taxes ?? [],
     items: items.map((i) => ({ id: i.id, feeId: i.fee_id, amountCents: minorUnits(i.amount_cents, 'amount_cents') })),
-    billingEntityCode: r.organization_slug,
+    billingEntityCode: r.invoice_billing_entity_code,
     voidedAt: r.voided_at ?? null,
     metadata: r.metadata ?? null,
     createdAt: r.created_at,
@@ -155,12 +155,11 @@ function toCreditNote(r: Record<string, any>, items: { id: string; fee_id: strin
 function selectNotes(db: Db, organizationId: string) {
   return db('credit_notes as n')
     .join('invoices as i', 'i.id', 'n.invoice_id')
-    .join('organizations as o', 'o.id', 'n.organization_id')
     .where('n.organization_id', organizationId)
     .select(
       'n.*',
       'i.number as invoice_number',
-      'o.slug as organization_slug',
+      'i.billing_entity_code as invoice_billing_entity_code',
       db.raw(`to_char(n.issuing_date, 'YYYY-MM-DD') as issuing_date_text`),
       db.raw('trim_scale(n.precise_taxes_amount_cents)::text as precise_taxes_text'),
       db.raw('trim_scale(n.taxes_rate)::text as taxes_rate_text'),
@@ -192,11 +191,15 @@ export async function getCreditNoteByBusinessKey(db: Db, organizationId: string,
 export async function listCreditNotes(
   db: Db,
   organizationId: string,
-  f: { customerId?: string; invoiceId?: string; page: number; perPage: number },
+  f: { customerId?: string; invoiceId?: string; billingEntityCodes?: string[]; page: number; perPage: number },
 ): Promise<{ creditNotes: CreditNoteRecord[]; totalCount: number }> {
   const scope = (q: Knex.QueryBuilder, p: string) => {
     if (f.customerId) q.where(`${p}.customer_id`, f.customerId);
     if (f.invoiceId) q.where(`${p}.invoice_id`, f.invoiceId);
+    // Lago: the credited invoice's billing entity.
+    if (f.billingEntityCodes && f.billingEntityCodes.length > 0) {
+      q.whereIn(`${p}.invoice_id`, db('invoices').select('id').where('organization_id', organizationId).whereIn('billing_entity_code', f.billingEntityCodes));
+    }
     return q;
   };
   const [{ count }] = await scope(db('credit_notes as n').where('n.organization_id', organizationId), 'n').count({ count: '*' });

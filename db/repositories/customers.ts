@@ -25,6 +25,10 @@ export interface CustomerRecord {
   /** billing_configuration.payment_provider ('stripe') and the linked provider customer. */
   paymentProvider: string | null;
   providerCustomerId: string | null;
+  /** The billing entity the customer belongs to (its invoices' issuer); the organization's default when none given. */
+  billingEntityCode: string;
+  /** That entity's timezone (the default entity's is the organization's); undefined where the read did not load it. */
+  billingEntityTimezone?: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -46,6 +50,16 @@ export interface CustomerUpsert {
   billingConfiguration?: Record<string, unknown>;
   paymentProvider?: string | null;
   providerCustomerId?: string | null;
+  /**
+   * An entity of the organization (the caller checked it exists). Lago 1.51: a new customer takes it; an existing one
+   * only while it is editable (no subscription, invoice, wallet or fixed-amount coupon), otherwise it is ignored.
+   */
+  billingEntityCode?: string;
+}
+
+/** A column of a `customers` row read: its billing entity's timezone (toCustomer's billingEntityTimezone). */
+export function billingEntityTimezoneColumn(db: Knex | Knex.Transaction): Knex.Raw {
+  return db.raw('(SELECT bes.timezone FROM billing_entity_settings bes WHERE bes.organization_id = customers.organization_id AND bes.code = customers.billing_entity_code) AS billing_entity_timezone');
 }
 
 export function toCustomer(row: Record<string, any>): CustomerRecord {
@@ -69,10 +83,18 @@ export function toCustomer(row: Record<string, any>): CustomerRecord {
     billingConfiguration: row.billing_configuration ?? {},
     paymentProvider: row.payment_provider ?? null,
     providerCustomerId: row.provider_customer_id ?? null,
+    billingEntityCode: row.billing_entity_code,
+    ...(row.billing_entity_timezone ? { billingEntityTimezone: row.billing_entity_timezone as string } : {}),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
 }
+
+/** Lago's Customer#editable?: nothing billed or attached yet (tested on the `customers` row being merged). */
+const CUSTOMER_EDITABLE_SQL = `NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.organization_id = customers.organization_id AND s.customer_id = customers.id)
+  AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.organization_id = customers.organization_id AND i.customer_id = customers.id)
+  AND NOT EXISTS (SELECT 1 FROM wallets w WHERE w.organization_id = customers.organization_id AND w.customer_id = customers.id)
+  AND NOT EXISTS (SELECT 1 FROM applied_coupons ac WHERE ac.organization_id = customers.organization_id AND ac.customer_id = customers.id AND ac.amount_currency IS NOT NULL)`;
 
 export async function upsertCustomer(db: Knex, organizationId: string, c: CustomerUpsert): Promise<{ customer: CustomerRecord; created: boolean }> {
   const values: Record<string, unknown> = {};
@@ -100,6 +122,10 @@ export async function upsertCustomer(db: Knex, organizationId: string, c: Custom
   if (c.taxIdentificationNumber !== undefined) {
     merge.vat_number_status = db.raw('CASE WHEN customers.tax_identification_number IS DISTINCT FROM excluded.tax_identification_number THEN NULL ELSE customers.vat_number_status END');
   }
+  if (c.billingEntityCode !== undefined) {
+    (insert as Record<string, unknown>).billing_entity_code = c.billingEntityCode;
+    merge.billing_entity_code = db.raw(`CASE WHEN ${CUSTOMER_EDITABLE_SQL} THEN excluded.billing_entity_code ELSE customers.billing_entity_code END`);
+  }
   if (c.billingConfiguration !== undefined) {
     merge.billing_configuration = db.raw('customers.billing_configuration || ?::jsonb', [JSON.stringify(c.billingConfiguration)]);
   }
@@ -114,19 +140,19 @@ export async function upsertCustomer(db: Knex, organizationId: string, c: Custom
       // The partial unique index over customers not deleted (migration 20261201001300_catalog_deletion).
       .onConflict(trx.raw('(organization_id, external_id) WHERE deleted_at IS NULL'))
       .merge(merge)
-      .returning(['*', trx.raw('(xmax = 0) as inserted')]);
+      .returning(['*', trx.raw('(xmax = 0) as inserted'), billingEntityTimezoneColumn(trx)]);
     return { customer: toCustomer(row), created: Boolean(row.inserted) };
   });
 }
 
 export async function getCustomerByExternalId(db: Knex, organizationId: string, externalId: string): Promise<CustomerRecord | null> {
-  const row = await db('customers').where({ organization_id: organizationId, external_id: externalId }).whereNull('deleted_at').first();
+  const row = await db('customers').where({ organization_id: organizationId, external_id: externalId }).whereNull('deleted_at').first('*', billingEntityTimezoneColumn(db));
   return row ? toCustomer(row) : null;
 }
 
 export async function getCustomersByIds(db: Knex, organizationId: string, ids: string[]): Promise<Map<string, CustomerRecord>> {
   if (ids.length === 0) return new Map();
-  const rows = await db('customers').where({ organization_id: organizationId }).whereIn('id', [...new Set(ids)]);
+  const rows = await db('customers').where({ organization_id: organizationId }).whereIn('id', [...new Set(ids)]).select('*', billingEntityTimezoneColumn(db));
   return new Map(rows.map((r: Record<string, any>) => [r.id, toCustomer(r)]));
 }
 

@@ -78,12 +78,14 @@ export async function draftsPastGrace(
   const rows: { id: string; subscription_id: string }[] = await db('invoices as i')
     .join('subscriptions as s', 's.id', 'i.subscription_id')
     .join('customers as c', 'c.id', 'i.customer_id')
-    .join('organizations as o', 'o.id', 'i.organization_id')
+    .join('billing_entity_settings as bes', function entity() {
+      this.on('bes.organization_id', '=', 'i.organization_id').andOn('bes.code', '=', 'i.billing_entity_code');
+    })
     .where('i.organization_id', organizationId)
     .andWhere('i.status', 'draft')
     .whereNull('s.test_clock_id')
     .andWhereRaw(
-      `i.created_at + make_interval(days => coalesce(c.invoice_grace_period, o.invoice_grace_period)) + make_interval(mins => ?) <= now()`,
+      `i.created_at + make_interval(days => coalesce(c.invoice_grace_period, bes.invoice_grace_period)) + make_interval(mins => ?) <= now()`,
       [opts.slackMinutes],
     )
     .orderBy('i.created_at')

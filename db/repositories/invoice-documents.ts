@@ -1,5 +1,6 @@
 // Stored invoice documents (migration 20261201000402) and the seller facts a document prints.
 import type { Knex } from 'knex';
+import { getBillingEntityByCode } from './billing-entities';
 
 type Db = Knex | Knex.Transaction;
 
@@ -35,14 +36,32 @@ export async function recordInvoiceDocument(db: Db, organizationId: string, doc:
   return toRecord(row);
 }
 
+/** The issuer block of a document: the issuing billing entity (entity13, issue 13). */
 export interface SellerRecord {
   name: string;
-  slug: string;
+  /** Lines under the name: address, e-mail, legal number, tax id (the default entity starts with its organization). */
+  lines: string[];
+  /** The entity's invoice_footer, printed under the totals; null when it has none. */
+  footer: string | null;
 }
 
-export async function getSeller(db: Db, organizationId: string): Promise<SellerRecord> {
-  const row: { name: string; slug: string } = await db('organizations').where({ id: organizationId }).first('name', 'slug');
-  return { name: row.name, slug: row.slug };
+/**
+ * The issuer of a document from billing entity `billingEntityCode` of the organization: its legal name (else its
+ * name) and its address, e-mail, legal number and tax identification number, as Lago's invoice template prints them.
+ * The default entity's first line stays `Organization <slug>`, so an organization that set nothing more prints what
+ * it always did. The logo (a URL) is not fetched at render time.
+ */
+export async function getSeller(db: Db, organizationId: string, billingEntityCode: string): Promise<SellerRecord> {
+  const e = await getBillingEntityByCode(db, organizationId, billingEntityCode);
+  if (!e) throw new Error(`Billing entity ${billingEntityCode} of organization ${organizationId} not found`);
+  const cityLine = [e.zipcode, e.city].filter(Boolean).join(' ');
+  const lines = [
+    ...(e.isDefault ? [`Organization ${e.organizationSlug}`] : []),
+    e.addressLine1, e.addressLine2, cityLine, e.state, e.country, e.email,
+    e.legalNumber ? `Legal number: ${e.legalNumber}` : null,
+    e.taxIdentificationNumber ? `Tax id: ${e.taxIdentificationNumber}` : null,
+  ].filter((l): l is string => typeof l === 'string' && l !== '');
+  return { name: e.legalName ?? e.name, lines, footer: e.invoiceFooter };
 }
 
 /** charge id → its billable metric's id (the serializer's lago_item_id). */

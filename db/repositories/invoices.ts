@@ -7,19 +7,20 @@
 // - claimPeriodInvoice + replaceDraftFees: one invoice per (subscription_id, period_start, period_end,
 //   invoice_type), enforced by the unique index. INSERT ... ON CONFLICT DO NOTHING, then lock the row and read
 //   it back: a new or draft invoice gets its fees and totals (re)written; a finalized invoice is left untouched.
-// - finalizeInvoice: draft → finalized in one transaction; allocates the next number of the organization's
-//   gap-free sequence (`invoice_sequences`, the row lock serializes concurrent finalizations).
+// - finalizeInvoice: draft → finalized in one transaction; allocates the next number of the issuing billing entity's
+//   gap-free sequence (db/repositories/invoice-numbering.ts; the row lock serializes concurrent finalizations).
 //   finalizeLockedInvoice does the same inside the caller's transaction (the activity re-rates the draft
 //   first, in that same transaction, so nothing committed before the numbering is left out).
 // - Late events: draftInvoicePeriods (the API's late-event notifier matches event timestamps to them),
 //   finalizedInvoicesBefore + billedFeesOfInvoices (what was billed for earlier finalized periods, their own
 //   usage lines plus `adjustment` fees for them on other finalized invoices; see activities/invoices.ts).
 //
-// Invoice number format: `<PREFIX>-<YYYYMM>-<SEQ>` (Lago's shape), where PREFIX is the first 3
-// alphanumerics of the organization slug, upper-cased (`ML` when the slug has none), YYYYMM is the issuing
-// month in the customer's timezone, and SEQ is the organization-wide sequence zero-padded to 6 digits. The
-// sequence never resets (per organization, not per month), so numbers are gap-free and strictly increasing
-// in finalization order; the month part is informative only. Example: `ACM-202611-000001`.
+// Invoice number format (the default entity's, as before billing entities): `<PREFIX>-<YYYYMM>-<SEQ>` (Lago's
+// shape), where PREFIX is the first 3 alphanumerics of the organization slug, upper-cased (`ML` when the slug has
+// none), YYYYMM is the issuing month in the customer's timezone (else the entity's), and SEQ is the entity's sequence
+// zero-padded to 6 digits. The sequence never resets, so numbers are gap-free and strictly increasing in
+// finalization order; the month part is informative only. Example: `ACM-202611-000001`. Other entities and
+// per_customer numbering: db/repositories/invoice-numbering.ts.
 import type { FeeAppliedTax, FeeTaxes, InvoiceAppliedTax, TaxDecision, TaxedInvoiceDraft } from '../../billing/tax';
 import type { Knex } from 'knex';
 import { canonicalDecimal } from '../../billing/decimal-string';
@@ -28,6 +29,7 @@ import { BillingError } from '../../billing/errors';
 import type { AdjustableFeeKind, Fee, FeeKind, InvoiceDraft } from '../../billing/invoice';
 import type { Period } from '../../billing/types';
 import { enqueueWebhook } from './webhooks';
+import { formatInvoiceNumber, invoiceNumbering, issuerContext } from './invoice-numbering';
 import { applyPrepaidCredits } from './wallet-consumption';
 
 export interface FeeRecord {
@@ -105,6 +107,8 @@ export interface InvoiceRecord {
   status: InvoiceStatus;
   paymentStatus: string;
   number: string | null;
+  /** The billing entity that issues the invoice (its customer's when the draft was created). */
+  billingEntityCode: string;
   periodStart: string;
   periodEnd: string;
   /** YYYY-MM-DD (the customer's local date of finalization). */
@@ -141,6 +145,8 @@ export interface ListInvoicesFilter {
   /** Inclusive bounds on total_amount_cents. */
   amountFrom?: number;
   amountTo?: number;
+  /** Lago 1.51's billing_entity_codes[]: invoices issued by one of these entities (codes checked by the caller). */
+  billingEntityCodes?: string[];
   /** Case-insensitive part of the number, the lago_id or the customer's external id / name / email. */
   searchTerm?: string;
   /** 1-based. */
@@ -164,6 +170,7 @@ interface InvoiceRow {
   status: string;
   payment_status: string;
   number: string | null;
+  billing_entity_code: string;
   period_start: Date;
   period_end: Date;
   issuing_date: string | null;
@@ -276,6 +283,7 @@ function invoiceFromRow(r: InvoiceRow, fees: FeeRecord[]): InvoiceRecord {
     status: toInvoiceStatus(r.status),
     paymentStatus: r.payment_status,
     number: r.number,
+    billingEntityCode: r.billing_entity_code,
     periodStart: iso(r.period_start),
     periodEnd: iso(r.period_end),
     issuingDate: r.issuing_date,
@@ -309,7 +317,7 @@ function invoiceQuery(db: Db, organizationId: string): Knex.QueryBuilder {
 const INVOICE_COLUMNS = [
   'i.id', 'i.organization_id', 'i.customer_id', 'c.external_id as external_customer_id', 'i.subscription_id',
   's.external_id as external_subscription_id', 'i.invoice_type', 'i.status', 'i.payment_status', 'i.number',
-  'i.period_start', 'i.period_end', 'i.currency', 'i.fees_amount_cents', 'i.taxes_amount_cents',
+  'i.billing_entity_code', 'i.period_start', 'i.period_end', 'i.currency', 'i.fees_amount_cents', 'i.taxes_amount_cents',
   'i.total_amount_cents', 'i.finalized_at', 'i.created_at', 'i.updated_at',
   'i.taxes_rate', 'i.applied_taxes', 'i.tax_decision', 'i.prepaid_credit_amount_cents', 'i.coupons_amount_cents', 'i.credit_notes_amount_cents',
 ];
@@ -391,6 +399,7 @@ function applyLagoInvoiceFilters(q: Knex.QueryBuilder, f: ListInvoicesFilter): v
   if (f.paymentOverdue !== undefined) q.where('i.payment_overdue', f.paymentOverdue);
   if (f.invoiceType !== undefined) q.where('i.invoice_type', f.invoiceType);
   if (f.currency !== undefined) q.where('i.currency', f.currency);
+  if (f.billingEntityCodes !== undefined && f.billingEntityCodes.length > 0) q.whereIn('i.billing_entity_code', f.billingEntityCodes);
   if (f.issuingDateFrom !== undefined) q.where('i.issuing_date', '>=', f.issuingDateFrom);
   if (f.issuingDateTo !== undefined) q.where('i.issuing_date', '<=', f.issuingDateTo);
   if (f.amountFrom !== undefined) q.where('i.total_amount_cents', '>=', f.amountFrom);
@@ -637,12 +646,8 @@ export async function replaceDraftFees(trx: Knex.Transaction, invoice: LockedInv
   return lockedFromRow(row, invoice.created);
 }
 
-/** Number format: see the header. */
-export function formatInvoiceNumber(orgSlug: string, issuingDate: string, sequence: number): string {
-  const prefix = orgSlug.replace(/[^A-Za-z0-9]/g, '').slice(0, 3).toUpperCase() || 'ML';
-  const yyyymm = issuingDate.slice(0, 4) + issuingDate.slice(5, 7);
-  return `${prefix}-${yyyymm}-${String(sequence).padStart(6, '0')}`;
-}
+/** Number format: see the header and db/repositories/invoice-numbering.ts. */
+export { formatInvoiceNumber };
 
 /**
  * Draft → finalized, in one transaction: locks the invoice; when it is a draft, takes the organization's next
@@ -678,12 +683,9 @@ export async function finalizeLockedInvoice(
   // Finalized already, or deleted (a tombstone is never numbered): returned as it is.
   if (invoice.status !== 'draft') return { ...invoice, finalizedNow: false };
 
-  const ctx: { slug: string; customer_tz: string | null; org_tz: string } | undefined = await trx('organizations as o')
-    .join('customers as c', 'c.organization_id', 'o.id')
-    .where({ 'o.id': organizationId, 'c.id': invoice.customerId })
-    .first('o.slug', 'c.timezone as customer_tz', 'o.default_timezone as org_tz');
-  if (!ctx) throw new BillingError('customer_not_found', `Customer ${invoice.customerId} not found`, 'customer_id');
-  const zone = ctx.customer_tz || ctx.org_tz || 'UTC';
+  // The issuing entity (the invoice's billing_entity_code): its timezone after the customer's, its numbering.
+  const ctx = await issuerContext(trx, organizationId, invoiceId);
+  const zone = ctx.customer_tz || ctx.entity_tz || 'UTC';
   const now = opts.now ?? new Date();
   const local = DateTime.fromJSDate(now, { zone });
   if (!local.isValid) throw new BillingError('invalid_timezone', `Unknown IANA timezone: ${zone}`, 'timezone');
@@ -694,22 +696,19 @@ export async function finalizeLockedInvoice(
   await applyPrepaidCredits(trx, organizationId, invoiceId, now);
   // invoice.created commits with the finalization (rendered by the delivery with api/serializers/invoice.ts).
   await enqueueWebhook(trx, { organizationId, webhookType: 'invoice.created', objectType: 'invoice', objectId: invoiceId, uniqueKey: `invoice.created:${invoiceId}` });
-  // The organization's sequence row stays locked from its increment to COMMIT, and every finalization of the
-  // organization waits for it: increment and invoice update are therefore ONE statement, the last one of the
-  // transaction (the lock is held for one round trip + the commit; with 10,000 invoices finalized at the month
-  // start this is the serial part). The number is formatInvoiceNumber's, built in SQL from its prefix.
-  const prefix = formatInvoiceNumber(ctx.slug, issuingDate, 0).slice(0, -6);
+  // The entity's sequence row (invoice-numbering.ts) stays locked from its increment to COMMIT, and every
+  // finalization numbered from it waits for it: increment and invoice update are therefore ONE statement, the last
+  // one of the transaction (the lock is held for one round trip + the commit; with 10,000 invoices finalized at the
+  // month start this is the serial part).
+  const numbering = invoiceNumbering(ctx, organizationId, invoice.customerId, issuingDate);
   const updated = ((await trx.raw(
-    `WITH seq AS (
-       INSERT INTO invoice_sequences (organization_id, last_number) VALUES (?, 1)
-       ON CONFLICT (organization_id) DO UPDATE SET last_number = invoice_sequences.last_number + 1
-       RETURNING last_number)
-     UPDATE invoices SET status = 'finalized', number = ? || lpad(seq.last_number::text, greatest(6, length(seq.last_number::text)), '0'),
+    `WITH seq AS (${numbering.seqSql})
+     UPDATE invoices SET status = 'finalized', number = ? || lpad(seq.last_number::text, greatest(${numbering.width}, length(seq.last_number::text)), '0'),
             issuing_date = ?, finalized_at = ?, updated_at = ?
      FROM seq
      WHERE invoices.organization_id = ? AND invoices.id = ? AND invoices.status = 'draft'
      RETURNING ${LOCK_COLUMNS.map((c) => `invoices.${c}`).join(', ')}, to_char(invoices.issuing_date, 'YYYY-MM-DD') AS issuing_date`,
-    [organizationId, prefix, issuingDate, now, now, organizationId, invoiceId],
+    [...numbering.seqBindings, numbering.prefix, issuingDate, now, now, organizationId, invoiceId],
   )) as { rows: RawInvoiceRow[] }).rows;
   const row = updated[0];
   if (!row) throw new Error(`Invoice ${invoiceId} vanished while locked`);

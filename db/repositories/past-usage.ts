@@ -38,11 +38,13 @@ export async function loadPastUsageSubject(
   const r = await db('subscriptions as s')
     .join('customers as c', 'c.id', 's.customer_id')
     .join('plans as p', 'p.id', 's.plan_id')
-    .join('organizations as o', 'o.id', 's.organization_id')
+    .join('billing_entity_settings as bes', function entity() {
+      this.on('bes.organization_id', '=', 'c.organization_id').andOn('bes.code', '=', 'c.billing_entity_code');
+    })
     .where({ 's.organization_id': organizationId, 's.external_id': externalSubscriptionId, 'c.external_id': externalCustomerId })
     .first(
       's.id', 's.external_id', 's.customer_id', 'c.external_id as external_customer_id', 's.status', 's.subscription_at', 's.terminated_at',
-      's.billing_time', 'p.interval', 'c.timezone as customer_timezone', 'o.default_timezone as org_timezone',
+      's.billing_time', 'p.interval', 'c.timezone as customer_timezone', 'bes.timezone as org_timezone',
     );
   if (!r) return null;
   return {

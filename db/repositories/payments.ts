@@ -161,7 +161,9 @@ export async function setProviderCustomerId(db: Db, organizationId: string, cust
 export async function getCollectionContext(db: Db, organizationId: string, invoiceId: string): Promise<CollectionContext | null> {
   const row = await db('invoices as i')
     .join('customers as c', 'c.id', 'i.customer_id')
-    .join('organizations as o', 'o.id', 'i.organization_id')
+    .join('billing_entity_settings as bes', function entity() {
+      this.on('bes.organization_id', '=', 'i.organization_id').andOn('bes.code', '=', 'i.billing_entity_code');
+    })
     .where({ 'i.organization_id': organizationId, 'i.id': invoiceId })
     .first(
       'i.*',
@@ -170,7 +172,7 @@ export async function getCollectionContext(db: Db, organizationId: string, invoi
       'c.email as customer_email',
       'c.provider_customer_id',
       'c.net_payment_term as customer_net_payment_term',
-      'o.net_payment_term as org_net_payment_term',
+      'bes.net_payment_term as org_net_payment_term',
       db.raw('(i.total_amount_cents - i.total_paid_amount_cents)::bigint as total_due_amount_cents'),
     );
   if (!row) return null;
@@ -502,7 +504,9 @@ export async function invoicePaymentFields(db: Db, organizationId: string, invoi
   if (invoiceIds.length === 0) return new Map();
   const rows = await db('invoices as i')
     .join('customers as c', 'c.id', 'i.customer_id')
-    .join('organizations as o', 'o.id', 'i.organization_id')
+    .join('billing_entity_settings as bes', function entity() {
+      this.on('bes.organization_id', '=', 'i.organization_id').andOn('bes.code', '=', 'i.billing_entity_code');
+    })
     .where('i.organization_id', organizationId)
     .whereIn('i.id', invoiceIds)
     .select(
@@ -512,13 +516,13 @@ export async function invoicePaymentFields(db: Db, organizationId: string, invoi
       // Stored by prepareCollection; until then (drafts, invoices finalized before payments existed) the same
       // rule computed here: issuing date (else the period end's UTC date) + the net payment term.
       db.raw(
-        "coalesce(i.payment_due_date, i.issuing_date + coalesce(c.net_payment_term, o.net_payment_term), (i.period_end at time zone 'UTC')::date + coalesce(c.net_payment_term, o.net_payment_term)) as payment_due_date",
+        "coalesce(i.payment_due_date, i.issuing_date + coalesce(c.net_payment_term, bes.net_payment_term), (i.period_end at time zone 'UTC')::date + coalesce(c.net_payment_term, bes.net_payment_term)) as payment_due_date",
       ),
       'i.payment_overdue',
       'i.voided_at',
       'i.metadata',
       'i.payment_dispute_lost_at',
-      db.raw('coalesce(c.net_payment_term, o.net_payment_term) as net_payment_term'),
+      db.raw('coalesce(c.net_payment_term, bes.net_payment_term) as net_payment_term'),
     );
   return new Map(
     rows.map((r: Record<string, any>) => [

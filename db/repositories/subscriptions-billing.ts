@@ -54,11 +54,14 @@ export async function loadSubscriptionBillingContext(
   const row: ContextRow | undefined = await db('subscriptions as s')
     .join('customers as c', 'c.id', 's.customer_id')
     .join('organizations as o', 'o.id', 's.organization_id')
+    .join('billing_entity_settings as bes', function entity() {
+      this.on('bes.organization_id', '=', 'c.organization_id').andOn('bes.code', '=', 'c.billing_entity_code');
+    })
     .where({ 's.organization_id': organizationId, 's.id': subscriptionId })
     .first(
       's.organization_id', 's.id', 's.external_id', 's.status', 's.plan_id', 's.terminated_at', 's.customer_id', 's.subscription_at',
-      'c.external_id as external_customer_id', 'c.timezone as customer_timezone', 'o.default_timezone as org_timezone',
-      'c.currency as customer_currency', 'c.invoice_grace_period as customer_grace', 'o.invoice_grace_period as org_grace',
+      'c.external_id as external_customer_id', 'c.timezone as customer_timezone', 'bes.timezone as org_timezone',
+      'c.currency as customer_currency', 'c.invoice_grace_period as customer_grace', 'bes.invoice_grace_period as org_grace',
       'o.fx_invoicing_enabled as org_fx_invoicing_enabled',
     );
   if (!row) throw new BillingError('subscription_not_found', `Subscription ${subscriptionId} not found`, 'subscription_id');
@@ -117,7 +120,9 @@ export async function findActiveSubscriptionBilling(
   externalSubscriptionId: string,
 ): Promise<{ customerFound: boolean; subscription: ActiveSubscriptionBilling | null }> {
   const row: ActiveRow | undefined = await db('customers as c')
-    .join('organizations as o', 'o.id', 'c.organization_id')
+    .join('billing_entity_settings as bes', function entity() {
+      this.on('bes.organization_id', '=', 'c.organization_id').andOn('bes.code', '=', 'c.billing_entity_code');
+    })
     .leftJoin('subscriptions as s', function on() {
       this.on('s.customer_id', '=', 'c.id')
         .andOn('s.organization_id', '=', 'c.organization_id')
@@ -130,7 +135,7 @@ export async function findActiveSubscriptionBilling(
     .first(
       's.id', 's.organization_id', 's.external_id', 's.status', 's.plan_id', 's.billing_time', 's.subscription_at', 's.terminated_at',
       'c.id as customer_id', 'c.external_id as external_customer_id', 'c.timezone as customer_timezone', 'c.currency as customer_currency',
-      'c.invoice_grace_period as customer_grace', 'o.default_timezone as org_timezone', 'o.invoice_grace_period as org_grace',
+      'c.invoice_grace_period as customer_grace', 'bes.timezone as org_timezone', 'bes.invoice_grace_period as org_grace',
       'p.interval as plan_interval', 'tc.frozen_time as test_clock_time',
     );
   if (!row) return { customerFound: false, subscription: null };

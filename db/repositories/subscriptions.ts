@@ -18,6 +18,8 @@ export interface SubscriptionRecord {
   planAmountCents: number;
   planAmountCurrency: string;
   customerTimezone: string | null;
+  /** The customer's billing entity (Lago 1.51's SubscriptionObject billing_entity_code). */
+  billingEntityCode: string;
   externalId: string;
   name: string | null;
   status: SubscriptionStatus;
@@ -61,11 +63,17 @@ function baseQuery(db: Knex, organizationId: string) {
   return db('subscriptions as s')
     .join('customers as c', 'c.id', 's.customer_id')
     .join('plans as p', 'p.id', 's.plan_id')
+    .join('billing_entity_settings as bes', function entity() {
+      this.on('bes.organization_id', '=', 'c.organization_id').andOn('bes.code', '=', 'c.billing_entity_code');
+    })
     .where('s.organization_id', organizationId)
     .select(
       's.*',
       'c.external_id as external_customer_id',
-      'c.timezone as customer_timezone',
+      'c.billing_entity_code',
+      // A second billing entity's timezone applies to its customers without one (the default entity's is the
+      // organization's, which callers pass as the default).
+      db.raw('CASE WHEN bes.is_default THEN c.timezone ELSE COALESCE(c.timezone, bes.timezone) END AS customer_timezone'),
       'p.code as plan_code',
       'p.interval as plan_interval',
       'p.amount_cents as plan_amount_cents',
@@ -87,6 +95,7 @@ function toSubscription(row: Record<string, any>): SubscriptionRecord {
     planAmountCents: row.plan_amount_cents,
     planAmountCurrency: String(row.plan_amount_currency).trim(),
     customerTimezone: row.customer_timezone ?? null,
+    billingEntityCode: row.billing_entity_code,
     externalId: row.external_id,
     name: row.name ?? null,
     status: row.status,
@@ -195,9 +204,10 @@ export async function lookupSubscriptions(db: Knex, organizationId: string, exte
 export async function listSubscriptions(
   db: Knex,
   organizationId: string,
-  filter: { externalCustomerId?: string; planCode?: string; statuses?: SubscriptionStatus[]; page: number; perPage: number },
+  filter: { externalCustomerId?: string; planCode?: string; statuses?: SubscriptionStatus[]; billingEntityCodes?: string[]; page: number; perPage: number },
 ): Promise<{ subscriptions: SubscriptionRecord[]; totalCount: number }> {
   const q = baseQuery(db, organizationId);
+  if (filter.billingEntityCodes && filter.billingEntityCodes.length > 0) q.whereIn('c.billing_entity_code', filter.billingEntityCodes);
   if (filter.externalCustomerId !== undefined) q.andWhere('c.external_id', filter.externalCustomerId);
   if (filter.planCode !== undefined) q.andWhere('p.code', filter.planCode);
   if (filter.statuses && filter.statuses.length > 0) q.whereIn('s.status', filter.statuses);

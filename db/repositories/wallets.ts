@@ -62,6 +62,8 @@ export interface WalletRecord {
   organizationId: string;
   customerId: string;
   externalCustomerId: string;
+  /** The customer's billing entity (Lago 1.51's WalletObject billing_entity_code). */
+  billingEntityCode: string;
   name: string | null;
   code: string | null;
   status: WalletStatus;
@@ -146,6 +148,7 @@ function walletFromRow(r: any, rules: RecurringRuleRecord[]): WalletRecord {
     organizationId: r.organization_id,
     customerId: r.customer_id,
     externalCustomerId: r.external_customer_id,
+    billingEntityCode: r.billing_entity_code,
     name: r.name,
     code: r.code,
     status: r.status,
@@ -202,6 +205,7 @@ function walletQuery(db: Db, organizationId: string) {
     .select(
       'w.*',
       'c.external_id as external_customer_id',
+      'c.billing_entity_code',
       db.raw(
         `(SELECT coalesce(sum(e.amount_cents), 0) FROM wallet_ledger_entries e WHERE e.wallet_id = w.id AND e.account = 'consumption')::bigint AS consumed_cents`,
       ),
@@ -234,10 +238,11 @@ export async function lockWallet(trx: Knex.Transaction, organizationId: string, 
 export async function listWallets(
   db: Db,
   organizationId: string,
-  filter: { externalCustomerId?: string; page: number; perPage: number },
+  filter: { externalCustomerId?: string; billingEntityCodes?: string[]; page: number; perPage: number },
 ): Promise<{ wallets: WalletRecord[]; totalCount: number }> {
   const base = walletQuery(db, organizationId);
   if (filter.externalCustomerId !== undefined) base.where('c.external_id', filter.externalCustomerId);
+  if (filter.billingEntityCodes && filter.billingEntityCodes.length > 0) base.whereIn('c.billing_entity_code', filter.billingEntityCodes);
   const count = await db.from(base.clone().as('x')).count<{ n: string }[]>('* as n');
   const rows = await base.orderBy([{ column: 'w.created_at' }, { column: 'w.id' }]).limit(filter.perPage).offset((filter.page - 1) * filter.perPage);
   return { wallets: await withRules(db, organizationId, rows), totalCount: Number(count[0]!.n) };

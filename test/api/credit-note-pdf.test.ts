@@ -2,13 +2,13 @@
 // is served (authenticated, scoped to the organization) from that URL, and its text (pdftotext) says what the credit
 // note says — number, the invoice it corrects, the credited item, the tax row, the total and its credit / refund /
 // offset split, amounts formatted as on the invoice PDF; rendering the same note twice gives the same bytes.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createApiKey, ensureOrganization } from '../../db/repositories/organizations';
 import { renderStoredCreditNote } from '../../documents/credit-note-document';
 import { startApiHarness, type ApiHarness } from './harness';
+import { pdfText as pdfTextOf } from '../support/pdf-text';
 
 const DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-cn-pdf-'));
 let h: ApiHarness;
@@ -16,9 +16,7 @@ let note: any;
 let invoice: any;
 
 function pdfText(bytes: Buffer): string {
-  const file = path.join(DATA_DIR, `check-${process.hrtime.bigint()}.pdf`);
-  fs.writeFileSync(file, bytes);
-  return execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
+  return pdfTextOf(bytes, DATA_DIR);
 }
 
 beforeAll(async () => {

@@ -1,7 +1,6 @@
 // Invoices in another currency over HTTP, and their PDF: POST /invoices/:id/download answers the invoice with
 // its file_url, the file is served (authenticated) from that URL, its text says what the invoice says, and
 // rendering the same invoice twice gives the same bytes.
-import { execFileSync } from 'node:child_process';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import YAML from 'yaml';
@@ -19,6 +18,7 @@ import { createTax, putTaxSettings, setTaxes } from '../../db/repositories/taxes
 import { EU_REVERSE_CHARGE_MENTION } from '../../billing/tax';
 import { createCustomer, createMetric, createPlan, createSubscription, insertEvents } from '../support/fixtures';
 import { startApiHarness, type ApiHarness } from './harness';
+import { pdfText as pdfTextOf } from '../support/pdf-text';
 
 const NOV = { start: '2026-11-01T00:00:00.000Z', end: '2026-12-01T00:00:00.000Z' };
 const DATA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'meterline-pdf-'));
@@ -29,9 +29,7 @@ let finalizedId: string;
 let draftId: string;
 
 function pdfText(bytes: Buffer): string {
-  const file = path.join(DATA_DIR, `check-${Date.now()}.pdf`);
-  fs.writeFileSync(file, bytes);
-  return execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
+  return pdfTextOf(bytes, DATA_DIR);
 }
 
 async function periodInvoice(customerCurrency: string, name: string, prepare?: (customerId: string) => Promise<void>) {

@@ -562,6 +562,20 @@ test("every method of Meterline's groups, called for real, answers what Lago 1.5
   await call('billingEntities.getBillingEntity', () => lago.billingEntities.getBillingEntity(default13g));
   await call('billingEntities.createBillingEntity', () => lago.billingEntities.createBillingEntity({ billing_entity: { code: `be13g_${S}`, name: 'Acme US', country: 'US' } } as any));
   await call('billingEntities.updateBillingEntity', () => lago.billingEntities.updateBillingEntity(`be13g_${S}`, { billing_entity: { legal_name: 'Acme US Inc' } } as any));
+  // entity13 (issue 13): a customer of the second entity (CustomerObject's billing_entity_code), its one-off invoice
+  // issued and numbered by that entity (InvoiceObject's billing_entity_code), and GET /invoices' billing_entity_codes[].
+  const entity13 = (await lago.billingEntities.getBillingEntity(`be13g_${S}`)).data.billing_entity;
+  const customer13 = await call('customers.createCustomer (billing entity)', () =>
+    lago.customers.createCustomer({ customer: { external_id: `c_be13_${S}`, name: 'Entity customer', currency: 'USD', billing_entity_code: `be13g_${S}` } } as any),
+  );
+  expect(customer13.customer.billing_entity_code).toBe(`be13g_${S}`);
+  const invoice13 = await call('invoices.createInvoice (billing entity)', () =>
+    lago.invoices.createInvoice({ invoice: { external_customer_id: `c_be13_${S}`, currency: 'USD', fees: [{ add_on_code: `pack13b_${S}`, units: '1' }] } }),
+  );
+  expect(invoice13.invoice.billing_entity_code).toBe(`be13g_${S}`);
+  expect(invoice13.invoice.number).toMatch(new RegExp(`^${entity13.document_number_prefix}-\\d{6}-000001$`));
+  const byEntity13 = await call('invoices.findAllInvoices (billing entity)', () => lago.invoices.findAllInvoices({ 'billing_entity_codes[]': [`be13g_${S}`] } as any));
+  expect(byEntity13.invoices.map((i: any) => i.lago_id)).toEqual([invoice13.invoice.lago_id]);
   const apiLog13g = await eventually(async () => (await lago.apiLogs.findAllApiLogs({ request_paths: `/billing_entities/be13g_${S}` } as any)).data.api_logs[0], 30_000, 'an API log');
   await call('apiLogs.findAllApiLogs', () => lago.apiLogs.findAllApiLogs({ 'http_methods[]': ['put'], page: 1, per_page: 5 } as any));
   await call('apiLogs.findApiLog', () => lago.apiLogs.findApiLog(apiLog13g.request_id));

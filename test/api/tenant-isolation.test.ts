@@ -61,6 +61,7 @@ const A = {
   coupon: `coupon_${SUF}`,
   addOn: `addon_${SUF}`,
   feature: `feature_${SUF}`, // ops13f (issue 13)
+  entity: `entity_${SUF}`, // entity13 (issue 13): A's second billing entity
 };
 /** The day of A's manual FX rate (USD → EUR). */
 const FX_DAY = new Date().toISOString().slice(0, 10);
@@ -126,6 +127,8 @@ beforeAll(async () => {
   // ---- organization A: data of every kind, with MARK in every free-text field -------------------------------
   const now = Date.now();
   const ts = Math.floor(now / 1000) - 60;
+  // entity13 (issue 13): A's second billing entity, whose customer is A's customer (B can neither use nor filter by it).
+  await asA('POST', '/billing_entities', { billing_entity: { code: A.entity, name: `Entity ${MARK}`, legal_name: MARK, document_number_prefix: 'AENT' } });
   ids.tax = (await asA('POST', '/taxes', { tax: { name: `VAT ${MARK}`, code: A.tax, rate: '20', description: MARK } })).tax.lago_id;
   await asA('PUT', '/tax_settings', { tax_settings: { automatic_taxes_enabled: false, seller_country: 'FR', us_state_rates: { CA: '7.25' }, country_rates: { CH: '8.1' } } });
   await asA('PUT', '/fx_settings', { fx_settings: { invoicing_enabled: true } });
@@ -145,7 +148,7 @@ beforeAll(async () => {
   });
   ids.plan = plan.plan.lago_id;
   ids.charge = plan.plan.charges[0].lago_id;
-  ids.customer = (await asA('POST', '/customers', { customer: { external_id: A.customer, name: `Name ${MARK}`, email: `${MARK}@a.example`, currency: 'USD', tax_codes: [A.tax], billing_configuration: { invoice_grace_period: 0 } } })).customer.lago_id;
+  ids.customer = (await asA('POST', '/customers', { customer: { external_id: A.customer, name: `Name ${MARK}`, email: `${MARK}@a.example`, currency: 'USD', billing_entity_code: A.entity, tax_codes: [A.tax], billing_configuration: { invoice_grace_period: 0 } } })).customer.lago_id;
   // Backdated: its first period closes at once (an invoice of A exists).
   ids.subscription = (await asA('POST', '/subscriptions', { subscription: { external_customer_id: A.customer, plan_code: A.plan, external_id: A.subscription, name: MARK, subscription_at: new Date(now - 40 * 86_400_000).toISOString() } })).subscription.lago_id;
   ids.current = (await asA('POST', '/subscriptions', { subscription: { external_customer_id: A.customer, plan_code: A.plan, external_id: A.current, name: MARK } })).subscription.lago_id;
@@ -254,6 +257,7 @@ function queries(): string[] {
   out.push(`?external_customer_id=${A.customer}&status=finalized`);
   out.push(`?webhook_endpoint_id=${ids.webhookEndpoint}&status=failed`);
   out.push(`?invoice_id=${ids.invoice}`); // payments, payment receipts (ops13a)
+  out.push(`?billing_entity_codes[]=${A.entity}`); // invoices, customers, credit notes (entity13)
   return out;
 }
 
@@ -266,7 +270,7 @@ function bodies(): Record<string, unknown[]> {
       { plan: { name: 'B plan', code: A.plan, interval: 'monthly', amount_cents: 1, amount_currency: 'USD', charges: [{ billable_metric_id: ids.metric, charge_model: 'standard', properties: { amount: '1' } }] } },
       { plan: { name: 'B plan', code: `${A.plan}_2`, interval: 'monthly', amount_cents: 1, amount_currency: 'USD', charges: [{ billable_metric_code: A.countMetric, charge_model: 'standard', properties: { amount: '1' } }] } },
     ],
-    'POST /customers': [{ customer: { external_id: A.customer, name: 'B customer' } }],
+    'POST /customers': [{ customer: { external_id: A.customer, name: 'B customer' } }, { customer: { external_id: A.customer, billing_entity_code: A.entity } }],
     'POST /subscriptions': [
       { subscription: { external_customer_id: A.customer, plan_code: A.plan, external_id: A.subscription } },
       { subscription: { external_customer_id: A.customer, plan_code: A.plan, external_id: `b_${SUF}` } },
