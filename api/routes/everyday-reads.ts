@@ -18,7 +18,7 @@ import { metricIdsOfCharges } from '../../db/repositories/plans';
 import { getSubscriptionByExternalId, getSubscriptionsByIds, listSubscriptions } from '../../db/repositories/subscriptions';
 import { subscriptionNow } from '../services/subscription-now';
 import { SubscriptionListQuery, subscriptionStatusFilter } from '../schemas/subscriptions';
-import { serializeSubscription } from './subscriptions';
+import { serializeAll } from './subscriptions';
 import { projectionMode, projectionRatio, projectUsage } from '../../billing/projection';
 import { defaultTimezoneOf, orgId } from '../auth';
 import type { RouteContext } from '../context';
@@ -115,7 +115,7 @@ export function everydayReadRoutes(ctx: RouteContext, deps: { plans?: PlanCache 
       perPage: q.per_page,
     });
     res.json({
-      subscriptions: subscriptions.filter((x) => x.customerId === customer.id).map((x) => serializeSubscription(x, defaultTimezoneOf(res))),
+      subscriptions: await serializeAll(ctx, organizationId, subscriptions.filter((x) => x.customerId === customer.id), defaultTimezoneOf(res)),
       meta: paginationMeta(q.page, q.per_page, totalCount),
     });
   });

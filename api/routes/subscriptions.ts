@@ -96,8 +96,9 @@ function trialEndedAt(s: SubscriptionRecord, defaultTimezone: string, now: Date)
   }
 }
 
-/** Serializes subscriptions with their plan-change fields (one query for all of them). */
-async function serializeAll(ctx: RouteContext, organizationId: string, subs: SubscriptionRecord[], defaultTimezone: string) {
+/** Serializes subscriptions with their plan-change fields (one query for all of them) and, on a test clock, the
+ * clock's current period and trial end: every list and read of subscriptions answers through it. */
+export async function serializeAll(ctx: RouteContext, organizationId: string, subs: SubscriptionRecord[], defaultTimezone: string) {
   const views = await planChangeViews(ctx.db, organizationId, subs.map((s) => s.id));
   const now = new Date();
   // On a test clock the current billing period and trial_ended_at are the clock's (issue 11, test clocks).

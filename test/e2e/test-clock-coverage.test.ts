@@ -156,6 +156,9 @@ it('current, projected and past usage of a subscription on a test clock answer t
   expect(june).toMatchObject({ to_datetime: '2025-07-01T00:00:00.000Z', amount_cents: 0 });
   const listed = (await r('GET', '/subscriptions?external_customer_id=cov-cust')).body.subscriptions.find((x: any) => x.external_id === 'cov-usage');
   expect(listed).toMatchObject({ current_billing_period_started_at: '2025-06-01T00:00:00.000Z', current_billing_period_ending_at: '2025-07-01T00:00:00.000Z' });
+  // The customer's subscriptions answer the same clock period (they were on the server's time before).
+  const nested = (await r('GET', '/customers/cov-cust/subscriptions')).body.subscriptions.find((x: any) => x.external_id === 'cov-usage');
+  expect(nested).toMatchObject({ current_billing_period_started_at: '2025-06-01T00:00:00.000Z', current_billing_period_ending_at: '2025-07-01T00:00:00.000Z' });
   const pastAfter = await r('GET', '/customers/cov-cust/past_usage?external_subscription_id=cov-usage');
   expect(pastAfter.body.usage_periods.map((p: any) => p.from_datetime)).toEqual(['2025-06-01T00:00:00.000Z', '2025-05-01T00:00:00.000Z']);
 });
