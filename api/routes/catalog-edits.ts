@@ -43,6 +43,7 @@ import { getSubscriptionsByIds } from '../../db/repositories/subscriptions';
 import { taxesOf } from '../../db/repositories/taxes';
 import { subscriptionWorkflowId, terminateUpdate } from '../../workflows/messages';
 import { defaultTimezoneOf, orgId } from '../auth';
+import { sendWhilePeriodCloses } from '../services/period-closing-wait';
 import type { RouteContext } from '../context';
 import { ApiError, addDetail, notFound, validationError } from '../errors';
 import { BillableMetricCreateBody } from '../schemas/billable-metrics';
@@ -85,7 +86,8 @@ async function terminateSubscriptions(ctx: RouteContext, organizationId: string,
   for (const s of await getSubscriptionsByIds(ctx.db, organizationId, subscriptionIds)) {
     if (s.status === 'terminated') continue;
     try {
-      await ctx.temporal.workflow.getHandle(subscriptionWorkflowId(s.id)).executeUpdate(terminateUpdate, { args: [{}], updateId: terminationUpdateId(s.id) });
+      const handle = ctx.temporal.workflow.getHandle(subscriptionWorkflowId(s.id));
+      await sendWhilePeriodCloses(() => handle.executeUpdate(terminateUpdate, { args: [{}], updateId: terminationUpdateId(s.id) }));
     } catch (err) {
       const [after] = await getSubscriptionsByIds(ctx.db, organizationId, [s.id]);
       if (after?.status !== 'terminated') {

@@ -20,6 +20,7 @@ import {
   type TerminateResult,
 } from '../../workflows/messages';
 import { defaultTimezoneOf, orgId } from '../auth';
+import { sendWhilePeriodCloses } from '../services/period-closing-wait';
 import type { RouteContext } from '../context';
 import { ApiError, notFound, validationError, type Logger } from '../errors';
 import { iso, paginationMeta, parseBody } from '../schemas/common';
@@ -146,7 +147,7 @@ export function terminationUpdateId(subscriptionId: string): string {
  */
 async function terminateOnce(handle: WorkflowHandle, subscriptionId: string, request: TerminateRequest = {}): Promise<TerminateResult> {
   try {
-    return await handle.executeUpdate(terminateUpdate, { args: [request], updateId: terminationUpdateId(subscriptionId) });
+    return await sendWhilePeriodCloses(() => handle.executeUpdate(terminateUpdate, { args: [request], updateId: terminationUpdateId(subscriptionId) }));
   } catch (err) {
     if (!isWorkflowCompleted(err)) throw err;
     const description = await handle.describe();

@@ -8,6 +8,7 @@
 //   change is the same change (the update id is the change id: Temporal deduplicates it).
 // - PUT /subscriptions/:external_id: name (the row only), ending_at (the row, then the workflow's timer).
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { sendWhilePeriodCloses } from './period-closing-wait';
 import { ApplicationFailure } from '@temporalio/common';
 import { planChangeKind } from '../../billing/plan-change';
 import type { Interval } from '../../billing/types';
@@ -52,7 +53,7 @@ function workflowRefusal(err: unknown): ApiError | null {
 
 async function sendPlanChange(deps: Deps, s: SubscriptionRecord, req: PlanChangeRequest): Promise<void> {
   const handle = deps.temporal.workflow.getHandle(subscriptionWorkflowId(s.id));
-  await handle.executeUpdate(planChangeUpdate, { args: [req], updateId: planChangeUpdateId(req.changeId) });
+  await sendWhilePeriodCloses(() => handle.executeUpdate(planChangeUpdate, { args: [req], updateId: planChangeUpdateId(req.changeId) }));
 }
 
 /**
@@ -84,12 +85,13 @@ export async function changeSubscriptionPlan(deps: Deps, organizationId: string,
   const at = new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString();
   const change = await requestPlanChange(deps.db, organizationId, { subscriptionId: s.id, fromPlanId: s.planId, toPlanId: plan.id, kind, effectiveAt: at });
   try {
-    const result = await deps.temporal.workflow
-      .getHandle(subscriptionWorkflowId(s.id))
-      .executeUpdate(planChangeUpdate, {
+    const handle = deps.temporal.workflow.getHandle(subscriptionWorkflowId(s.id));
+    const result = await sendWhilePeriodCloses(() =>
+      handle.executeUpdate(planChangeUpdate, {
         args: [{ changeId: change.id, kind, planCode: plan.code, ...(kind === 'upgrade' ? { effectiveAt: at } : {}) }],
         updateId: planChangeUpdateId(change.id),
-      });
+      }),
+    );
     if (kind === 'downgrade') {
       await setPlanChangeEffectiveAt(deps.db, organizationId, change.id, result.effectiveAt);
     }
