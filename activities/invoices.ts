@@ -309,11 +309,11 @@ export function createInvoiceActivities(
 
   /** Re-rates a DRAFT invoice locked by `trx` (its own period + adjustments) and writes its fees and totals. */
   /** `finalizing`: the finalization's rating (the organization's tax engine; `retryOf` keys a retry's request). */
-  async function rerateLockedDraft(trx: Knex.Transaction, ctx: SubscriptionBillingContext, invoice: LockedInvoice, finalizing: { rate: typeof rateInvoiceToFinalize; retryOf: string | null } | null = null): Promise<LockedInvoice> {
+  async function rerateLockedDraft(trx: Knex.Transaction, ctx: SubscriptionBillingContext, invoice: LockedInvoice, finalizing: { retryOf: string | null } | null = null): Promise<LockedInvoice> {
     const plan = await loadPlan(trx, invoice.organizationId, await planIdOfPeriod(trx, ctx, invoice.period));
     const target = { id: invoice.id, kind: invoiceKind(invoice.invoiceType), period: invoice.period, fullPeriod: invoice.fullPeriod ?? invoice.period };
     const draft = finalizing
-      ? await finalizing.rate(trx, ctx, plan, { ...target, retryOf: finalizing.retryOf }, providerFor)
+      ? await rateInvoiceToFinalize(trx, ctx, plan, { ...target, retryOf: finalizing.retryOf }, providerFor)
       : await rateInvoice(trx, ctx, plan, target.kind, target.period, target.fullPeriod, ctx.subscriptionAt);
     const written = await replaceDraftFees(trx, invoice, draft);
     await recordInvoiceFx(trx, ctx, plan, written);
@@ -370,7 +370,7 @@ export function createInvoiceActivities(
           const { invoice, retryOf } = await reopenFailedInvoice(trx, locked);
           if (invoice.status !== 'draft') return result(invoice, ctx, false);
           await lockSubscriptionForAdjustments(trx, ref.organizationId, locked.subscriptionId);
-          const rerated = await rerateLockedDraft(trx, ctx, invoice, { rate: rateInvoiceToFinalize, retryOf });
+          const rerated = await rerateLockedDraft(trx, ctx, invoice, { retryOf });
           // Coupons consumed, credit-note balances applied after taxes (activities/credits.ts); wallets come next
           // (inside finalizeLockedInvoice, right before numbering).
           const credited = await settleCreditsAtFinalization(trx, rerated);

@@ -17,7 +17,7 @@ import {
 import type { Period, Plan } from '../billing/types';
 import { getCustomersByIds } from '../db/repositories/customers';
 import type { SubscriptionBillingContext } from '../db/repositories/subscriptions-billing';
-import { getTaxProviderConnection, getTaxSettings, loadTaxAssignments, ruleSettings, type TaxProviderConnection } from '../db/repositories/taxes';
+import { getTaxSettings, getTaxSettingsAndConnection, loadTaxAssignments, ruleSettings, type TaxProviderConnection, type TaxSettingsRecord } from '../db/repositories/taxes';
 import { AggregatorHttpTaxProvider } from '../adapters/tax-provider/aggregator-http';
 import type { TaxProvider } from '../adapters/tax-provider/port';
 import { BillingError } from '../billing/errors';
@@ -26,7 +26,8 @@ import type { Knex } from 'knex';
 
 type Db = Knex | Knex.Transaction;
 
-export async function loadInvoiceTaxContext(db: Db, ctx: SubscriptionBillingContext, plan: Plan, period: Period): Promise<InvoiceTaxContext> {
+/** `settings`: the organization's tax settings when the caller has already read them. */
+export async function loadInvoiceTaxContext(db: Db, ctx: SubscriptionBillingContext, plan: Plan, period: Period, settings?: TaxSettingsRecord): Promise<InvoiceTaxContext> {
   const assignments = await loadTaxAssignments(db, ctx.organizationId, {
     customerId: ctx.customerId,
     planId: ctx.planId,
@@ -34,13 +35,13 @@ export async function loadInvoiceTaxContext(db: Db, ctx: SubscriptionBillingCont
   });
   // Automatic rules only for customers without explicit tax codes, and only when the organization turned them on.
   if ((assignments.customerTaxes ?? []).length > 0) return { assignments, decision: null };
-  const settings = ruleSettings(await getTaxSettings(db, ctx.organizationId));
-  if (!settings) return { assignments, decision: null };
+  const rules = ruleSettings(settings ?? (await getTaxSettings(db, ctx.organizationId)));
+  if (!rules) return { assignments, decision: null };
   const customer = (await getCustomersByIds(db, ctx.organizationId, [ctx.customerId])).get(ctx.customerId);
   if (!customer) return { assignments, decision: null };
   const vatNumberStatus: VatNumberStatus = !customer.taxIdentificationNumber ? 'absent' : (customer.vatNumberStatus ?? 'unknown');
   const decision = decideTax(
-    settings,
+    rules,
     { country: customer.country, state: customer.state, customerType: customer.customerType, vatNumberStatus },
     taxPointDate(period, ctx.timezone),
   );
@@ -48,8 +49,8 @@ export async function loadInvoiceTaxContext(db: Db, ctx: SubscriptionBillingCont
 }
 
 /** The hook: an invoice draft (fees and totals) → the same draft with its taxes, applied taxes and new total. */
-export async function withInvoiceTaxes(db: Db, ctx: SubscriptionBillingContext, plan: Plan, draft: InvoiceDraft, period: Period): Promise<TaxedInvoiceDraft> {
-  const context = await loadInvoiceTaxContext(db, ctx, plan, period);
+export async function withInvoiceTaxes(db: Db, ctx: SubscriptionBillingContext, plan: Plan, draft: InvoiceDraft, period: Period, settings?: TaxSettingsRecord): Promise<TaxedInvoiceDraft> {
+  const context = await loadInvoiceTaxContext(db, ctx, plan, period, settings);
   // Fixed charges (fixed13): a fixed_charge fee carries its fixed charge's tax_codes at the charge level (before the plan's).
   const fixedIds = draft.fees.filter((f) => f.kind === 'fixed_charge' && f.chargeId !== null).map((f) => f.chargeId!);
   if (fixedIds.length > 0) context.assignments.chargeTaxes = { ...context.assignments.chargeTaxes, ...(await fixedChargeTaxes(db, ctx.organizationId, fixedIds)) };
@@ -64,7 +65,7 @@ export async function withInvoiceTaxes(db: Db, ctx: SubscriptionBillingContext, 
 // `invoice:<id>:taxes` (taxesIdempotencyKey). The engine's errors are TaxProviderErrors, classified by the adapter: the activity retries a
 // transient one; a permanent one fails the finalization (activities/invoices.ts marks the invoice `failed`).
 
-/** Builds the engine of an organization's connection (tests point it at the fake engine's URL). */
+/** Builds the engine of an organization's connection (default: httpTaxProvider; a seam for another transport). */
 export type TaxProviderFactory = (connection: TaxProviderConnection) => TaxProvider;
 
 export const httpTaxProvider: TaxProviderFactory = (c) => new AggregatorHttpTaxProvider({ provider: c.provider, apiUrl: c.apiUrl, apiKey: c.apiKey });
@@ -88,8 +89,8 @@ export async function withFinalizationTaxes(
   attempt: { invoiceId: string; idempotencyKey: string },
   providerFor: TaxProviderFactory,
 ): Promise<TaxedInvoiceDraft> {
-  const connection = await getTaxProviderConnection(db, ctx.organizationId);
-  if (!connection) return withInvoiceTaxes(db, ctx, plan, draft, period);
+  const { settings, connection } = await getTaxSettingsAndConnection(db, ctx.organizationId);
+  if (!connection) return withInvoiceTaxes(db, ctx, plan, draft, period, settings);
   const customer = (await getCustomersByIds(db, ctx.organizationId, [ctx.customerId])).get(ctx.customerId);
   if (!customer) throw new BillingError('customer_not_found', `Customer ${ctx.customerId} not found`, 'customer_id');
   const answer = await providerFor(connection).computeTaxes({

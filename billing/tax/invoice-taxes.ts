@@ -6,7 +6,7 @@ import { BillingError } from '../errors';
 import type { Fee, InvoiceDraft } from '../invoice';
 import { applyTaxes } from './compute';
 import type { TaxDecision } from './rules';
-import type { FeeTaxes, InvoiceAppliedTax, TaxAssignments } from './types';
+import type { FeeTaxes, InvoiceAppliedTax, TaxAssignments, TaxedInvoice } from './types';
 
 export interface InvoiceTaxContext {
   assignments: TaxAssignments;
@@ -27,6 +27,11 @@ export function taxInvoiceDraft(draft: InvoiceDraft & { fees: (Fee & { preTaxAmo
   const assignments: TaxAssignments = ctx.decision ? { ...ctx.assignments, automatic: [ctx.decision.tax] } : ctx.assignments;
   const taxed = applyTaxes(draft.fees, { currency: draft.currency, assignments });
   const usedRule = taxed.fees.some((f) => f.taxes.source === 'rule');
+  return taxedDraft(draft, taxed, usedRule ? ctx.decision : null);
+}
+
+/** The draft with its taxed fees, applied taxes and new total (fees + taxes, checked to be a safe integer). */
+export function taxedDraft(draft: InvoiceDraft, taxed: TaxedInvoice<Fee & { preTaxAmountCents?: string }>, taxDecision: TaxDecision | null): TaxedInvoiceDraft {
   const total = draft.totalAmountCents + taxed.taxesAmountCents;
   if (!Number.isSafeInteger(total)) throw new BillingError('amount_out_of_range', 'Invoice total with taxes is not a safe integer');
   return {
@@ -35,7 +40,7 @@ export function taxInvoiceDraft(draft: InvoiceDraft & { fees: (Fee & { preTaxAmo
     appliedTaxes: taxed.appliedTaxes,
     taxesAmountCents: taxed.taxesAmountCents,
     taxesRate: taxed.taxesRate,
-    taxDecision: usedRule ? ctx.decision : null,
+    taxDecision,
     totalAmountCents: total,
   };
 }

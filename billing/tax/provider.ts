@@ -6,7 +6,7 @@ import { BillingError } from '../errors';
 import { D, dec, str } from '../money';
 import { computeInvoiceTaxes, taxBase } from './compute';
 import type { Fee, InvoiceDraft } from '../invoice';
-import type { TaxedInvoiceDraft } from './invoice-taxes';
+import { taxedDraft, type TaxedInvoiceDraft } from './invoice-taxes';
 import type { FeeAppliedTax, FeeTaxes, TaxableFee, TaxedInvoice } from './types';
 
 export interface ProviderTaxLine {
@@ -37,10 +37,7 @@ export function providerFeeAmountCents(fee: TaxableFee): number {
 
 /** The taxes step with the engine's answer instead of the rules': the same draft, its taxes and new total. */
 export function providerTaxInvoiceDraft(draft: InvoiceDraft & { fees: (Fee & { preTaxAmountCents?: string })[] }, answer: ProviderFeeTaxes[]): TaxedInvoiceDraft {
-  const taxed = applyProviderTaxes(draft.fees, answer, draft.currency);
-  const total = draft.totalAmountCents + taxed.taxesAmountCents;
-  if (!Number.isSafeInteger(total)) throw new BillingError('amount_out_of_range', 'Invoice total with taxes is not a safe integer');
-  return { ...draft, fees: taxed.fees, appliedTaxes: taxed.appliedTaxes, taxesAmountCents: taxed.taxesAmountCents, taxesRate: taxed.taxesRate, taxDecision: null, totalAmountCents: total };
+  return taxedDraft(draft, applyProviderTaxes(draft.fees, answer, draft.currency), null);
 }
 
 export function applyProviderTaxes<F extends TaxableFee>(fees: F[], answer: ProviderFeeTaxes[], currency: string): TaxedInvoice<F> {

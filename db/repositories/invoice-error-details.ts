@@ -6,6 +6,7 @@
 // own failure replaces them. Every query is scoped by organization_id.
 import type { Knex } from 'knex';
 import { lockInvoice, type LockedInvoice } from './invoices';
+import { getCustomersByIds } from './customers';
 import { enqueueWebhook } from './webhooks';
 
 type Db = Knex | Knex.Transaction;
@@ -36,7 +37,7 @@ export async function markInvoiceTaxFailed(trx: Knex.Transaction, organizationId
     .insert({ organization_id: organizationId, invoice_id: invoiceId, error_code: 'tax_error', details: JSON.stringify({ tax_error: f.errorCode, tax_error_message: f.message }) })
     .returning('id');
   await trx('invoices').where({ organization_id: organizationId, id: invoiceId }).update({ status: 'failed', updated_at: trx.fn.now() });
-  const customer = await trx('customers').where({ organization_id: organizationId, id: invoice.customerId }).first('id', 'external_id');
+  const customer = (await getCustomersByIds(trx, organizationId, [invoice.customerId])).get(invoice.customerId);
   await enqueueWebhook(trx, {
     organizationId,
     webhookType: 'customer.tax_provider_error',
@@ -44,7 +45,7 @@ export async function markInvoiceTaxFailed(trx: Knex.Transaction, organizationId
     objectId: invoice.customerId,
     object: {
       lago_customer_id: invoice.customerId,
-      external_customer_id: customer?.external_id ?? null,
+      external_customer_id: customer?.externalId ?? null,
       tax_provider: f.provider,
       tax_provider_code: f.providerCode,
       provider_error: { message: f.message, error_code: f.errorCode },
@@ -62,8 +63,8 @@ export async function markInvoiceTaxFailed(trx: Knex.Transaction, organizationId
 export async function reopenFailedInvoice(trx: Knex.Transaction, invoice: LockedInvoice): Promise<{ invoice: LockedInvoice; retryOf: string | null }> {
   if (invoice.status !== 'failed') return { invoice, retryOf: null };
   const scope = { organization_id: invoice.organizationId, invoice_id: invoice.id };
-  const last: { id: string } | undefined = await trx('invoice_error_details').where(scope).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).first('id');
-  await trx('invoice_error_details').where(scope).delete();
+  // markInvoiceTaxFailed keeps at most one detail per invoice: the one deleted here is the one this retry answers.
+  const [last] = (await trx('invoice_error_details').where(scope).delete().returning('id')) as { id: string }[];
   await trx('invoices').where({ organization_id: invoice.organizationId, id: invoice.id, status: 'failed' }).update({ status: 'draft', updated_at: trx.fn.now() });
   return { invoice: { ...invoice, status: 'draft' }, retryOf: last?.id ?? null };
 }

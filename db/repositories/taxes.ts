@@ -223,14 +223,21 @@ export interface TaxProviderConnection {
   apiKey: string;
 }
 
-function taxProviderOf(row: Record<string, any> | undefined): TaxProviderSettings | null {
+function connectionOf(row: Record<string, any> | undefined): TaxProviderConnection | null {
   if (!row?.tax_provider) return null;
-  return { provider: row.tax_provider, code: row.tax_provider_code, apiUrl: row.tax_provider_api_url, apiKeyLast4: String(row.tax_provider_api_key).slice(-4) };
+  return { provider: row.tax_provider, code: row.tax_provider_code, apiUrl: row.tax_provider_api_url, apiKey: row.tax_provider_api_key };
+}
+
+/** The connection as the API shows it: never the key, its last four characters. */
+function taxProviderOf(row: Record<string, any> | undefined): TaxProviderSettings | null {
+  const c = connectionOf(row);
+  if (!c) return null;
+  const { apiKey, ...shown } = c;
+  return { ...shown, apiKeyLast4: String(apiKey).slice(-4) };
 }
 
 export async function getTaxProviderConnection(db: Db, organizationId: string): Promise<TaxProviderConnection | null> {
-  const row = await db('organization_tax_settings').where({ organization_id: organizationId }).whereNotNull('tax_provider').first();
-  return row ? { provider: row.tax_provider, code: row.tax_provider_code, apiUrl: row.tax_provider_api_url, apiKey: row.tax_provider_api_key } : null;
+  return connectionOf(await db('organization_tax_settings').where({ organization_id: organizationId }).first());
 }
 
 /** Sets (or with null removes) the organization's tax engine; the other settings are kept. */
@@ -246,7 +253,16 @@ export async function putTaxProviderConnection(db: Db, organizationId: string, c
 }
 
 export async function getTaxSettings(db: Db, organizationId: string): Promise<TaxSettingsRecord> {
+  return settingsOf(await db('organization_tax_settings').where({ organization_id: organizationId }).first());
+}
+
+/** The organization's tax settings and its engine's connection, from one read (the finalization's taxes step). */
+export async function getTaxSettingsAndConnection(db: Db, organizationId: string): Promise<{ settings: TaxSettingsRecord; connection: TaxProviderConnection | null }> {
   const row = await db('organization_tax_settings').where({ organization_id: organizationId }).first();
+  return { settings: settingsOf(row), connection: connectionOf(row) };
+}
+
+function settingsOf(row: Record<string, any> | undefined): TaxSettingsRecord {
   return {
     automaticTaxesEnabled: row?.automatic_taxes_enabled ?? false,
     sellerCountry: row?.seller_country ? String(row.seller_country).trim() : null,

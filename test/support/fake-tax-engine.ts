@@ -6,6 +6,17 @@ import type { AddressInfo } from 'node:net';
 import { D } from '../../billing';
 import type { ProviderFeeTaxes } from '../../billing/tax';
 import { TaxProviderError, type TaxProvider, type TaxProviderRequest } from '../../adapters/tax-provider/port';
+import { eventually } from '../e2e/harness';
+
+/** The fake's one taxing rule (both transports): the jurisdiction of an address, its rate, and each line's tax (the
+ * engine's own rounding: per line, half-up to the minor unit); null when it cannot place the address. */
+function placeAndTax(rates: Map<string, string>, address: { country: string; state?: string | null; zip?: string | null }): { jurisdiction: string; rate: string; taxOf(amountCents: number): number } | null {
+  const country = address.country.toUpperCase();
+  const jurisdiction = country === 'US' ? `US-${address.state ?? ''}` : country;
+  const rate = rates.get(jurisdiction);
+  if (rate === undefined || (country === 'US' && !address.zip)) return null;
+  return { jurisdiction, rate, taxOf: (amountCents) => new D(amountCents).times(rate).div(100).toDecimalPlaces(0, D.ROUND_HALF_UP).toNumber() };
+}
 
 export class FakeTaxEngine implements TaxProvider {
   readonly name = 'fake-engine';
@@ -21,22 +32,12 @@ export class FakeTaxEngine implements TaxProvider {
     if (failure === 'timeout') throw new TaxProviderError('transient', 'tax_provider_timeout', 'fake-engine: request timed out');
     if (failure) throw new TaxProviderError('transient', 'tax_provider_unavailable', `fake-engine: ${failure.replace('http_', 'HTTP ')}`);
     const a = req.customer.address;
-    const jurisdiction = a.country === 'US' ? `US-${a.state ?? ''}` : a.country;
-    const rate = this.rates.get(jurisdiction);
-    if (rate === undefined || (a.country === 'US' && !a.zipcode)) {
-      throw new TaxProviderError('permanent', 'tax_provider_invalid_address', `fake-engine: cannot place address in ${jurisdiction}`);
+    const placed = placeAndTax(this.rates, { country: a.country, state: a.state, zip: a.zipcode });
+    if (!placed) {
+      throw new TaxProviderError('permanent', 'tax_provider_invalid_address', `fake-engine: cannot place address in ${a.country === 'US' ? `US-${a.state ?? ''}` : a.country}`);
     }
-    return req.fees.map((f) => ({
-      taxes: [
-        {
-          code: `fake_${jurisdiction.toLowerCase()}`,
-          name: `Tax ${jurisdiction}`,
-          rate,
-          // the engine's own rounding, per line, half-up to the minor unit
-          amountCents: new D(f.amountCents).times(rate).div(100).toDecimalPlaces(0, D.ROUND_HALF_UP).toNumber(),
-        },
-      ],
-    }));
+    const { jurisdiction, rate, taxOf } = placed;
+    return req.fees.map((f) => ({ taxes: [{ code: `fake_${jurisdiction.toLowerCase()}`, name: `Tax ${jurisdiction}`, rate, amountCents: taxOf(f.amountCents) }] }));
   }
 }
 
@@ -69,14 +70,13 @@ function fraction(percent: string): string {
 
 function engineAnswer(engine: FakeTaxEngineServer, inv: any): { status: number; body: unknown } {
   const c = inv?.contact ?? {};
-  const country = String(c.country ?? '').toUpperCase();
-  const jurisdiction = country === 'US' ? `US-${String(c.state ?? '')}` : country;
-  const rate = engine.rates.get(jurisdiction);
-  if (rate === undefined || (country === 'US' && !c.zip)) {
+  const placed = placeAndTax(engine.rates, { country: String(c.country ?? ''), state: c.state == null ? null : String(c.state), zip: c.zip });
+  if (!placed) {
     return { status: 200, body: { succeededInvoices: [], failedInvoices: [{ ...inv, validation_errors: { type: 'customerAddressCouldNotResolve' } }] } };
   }
+  const { jurisdiction, rate, taxOf } = placed;
   const fees = (inv.fees as { item_key: string; item_id: string; item_code: string; amount_cents: number }[]).map((f) => {
-    const tax = new D(f.amount_cents).times(rate).div(100).toDecimalPlaces(0, D.ROUND_HALF_UP).toNumber();
+    const tax = taxOf(f.amount_cents);
     return { ...f, tax_amount_cents: tax, tax_breakdown: [{ name: `Sales tax ${jurisdiction}`, rate: fraction(rate), tax_amount: tax, type: 'tax' }] };
   });
   const taxes = fees.reduce((a, f) => a + f.tax_amount_cents, 0);
@@ -145,13 +145,8 @@ export async function failedInvoiceThroughEngine(request: ApiRequest, engine: Fa
   try {
     await request('POST', '/customers', { customer: { external_id: o.externalId, currency: 'USD', country: 'US', state: 'NY', billing_configuration: { invoice_grace_period: 0 } } });
     await request('POST', '/subscriptions', { subscription: { external_customer_id: o.externalId, plan_code: o.planCode, external_id: o.externalId, subscription_at: o.subscriptionAt } });
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const failed = (await request('GET', `/invoices?external_customer_id=${o.externalId}&status=failed`)).body.invoices?.[0];
-      if (failed) return failed.lago_id as string;
-      if (Date.now() > deadline) throw new Error(`no failed invoice for ${o.externalId}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const failed = await eventually(async () => (await request('GET', `/invoices?external_customer_id=${o.externalId}&status=failed`)).body.invoices?.[0], 60_000, `a failed invoice for ${o.externalId}`);
+    return failed.lago_id as string;
   } finally {
     await put(null);
   }
